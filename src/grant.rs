@@ -1,0 +1,241 @@
+//! The offline grant: a compact JWS (RFC 7515) signed by the backend with
+//! Ed25519 (`alg: EdDSA`, RFC 8037), saying who may work offline on which
+//! device, until when, and on which collections.
+//!
+//! Verification is deliberately narrow. The algorithm is pinned to EdDSA, so
+//! `none`, `HS256` keyed with a public key, or any algorithm named by the
+//! token itself can never choose how it is checked; the key is chosen only by
+//! `kid` among the issuer keys the app configured; `crit` headers are refused
+//! (RFC 7515 §4.1.11). Signatures are checked with `verify_strict`, which also
+//! rejects small-order keys and non-canonical encodings.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Longest grant we parse; real ones are a few hundred bytes.
+pub(crate) const MAX_GRANT_LEN: usize = 16 * 1024;
+/// Longest `sub`, `dev`, `jti`, `kid` or scope entry.
+pub(crate) const MAX_CLAIM_LEN: usize = 256;
+/// Most scope entries in one grant.
+pub(crate) const MAX_SCOPES: usize = 256;
+/// The only signature algorithm we accept or produce.
+pub(crate) const ALG: &str = "EdDSA";
+
+/// A public key the device (or the sync verifier) trusts to sign grants.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IssuerKey {
+    /// Key id, matched against the JWS `kid` header.
+    pub kid: String,
+    /// The raw 32-byte Ed25519 public key.
+    pub public_key: Vec<u8>,
+}
+
+/// The set of issuer keys in force, by `kid`. Several may be trusted at once
+/// so the backend can rotate keys.
+#[derive(Clone)]
+pub(crate) struct TrustedIssuers(HashMap<String, VerifyingKey>);
+
+impl std::fmt::Debug for TrustedIssuers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl TrustedIssuers {
+    /// Validates and indexes the configured keys.
+    pub(crate) fn new(keys: &[IssuerKey]) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(Error::InvalidInput("at least one issuer key is required".into()));
+        }
+        let mut map = HashMap::with_capacity(keys.len());
+        for key in keys {
+            check_claim_text("kid", &key.kid)?;
+            let bytes: &[u8; 32] = key.public_key.as_slice().try_into().map_err(|_| {
+                Error::InvalidInput(format!("issuer key {:?} must be 32 bytes", key.kid))
+            })?;
+            let verifying = VerifyingKey::from_bytes(bytes)
+                .map_err(|_| Error::InvalidInput(format!("issuer key {:?} is not an Ed25519 point", key.kid)))?;
+            if verifying.is_weak() {
+                return Err(Error::InvalidInput(format!("issuer key {:?} is a weak key", key.kid)));
+            }
+            if map.insert(key.kid.clone(), verifying).is_some() {
+                return Err(Error::InvalidInput(format!("issuer key id {:?} appears twice", key.kid)));
+            }
+        }
+        Ok(Self(map))
+    }
+}
+
+/// The verified content of a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GrantClaims {
+    /// User id (`sub`).
+    pub(crate) sub: String,
+    /// Device id (`dev`).
+    pub(crate) dev: String,
+    /// Issued at, seconds since the epoch (server time).
+    pub(crate) iat: i64,
+    /// End of the offline window, seconds since the epoch.
+    pub(crate) exp: i64,
+    /// Collections the holder may write.
+    pub(crate) scope: Vec<String>,
+    /// Grant id.
+    pub(crate) jti: String,
+}
+
+impl GrantClaims {
+    /// Whether `collection` is covered by the grant's scope.
+    pub(crate) fn allows(&self, collection: &str) -> bool {
+        self.scope.iter().any(|s| s == collection)
+    }
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    crit: Option<serde_json::Value>,
+}
+
+/// `scope` as a JSON list, or as an RFC 8693 space-separated string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    List(Vec<String>),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct RawClaims {
+    sub: String,
+    dev: String,
+    iat: i64,
+    exp: i64,
+    scope: ScopeClaim,
+    jti: String,
+}
+
+#[derive(Serialize)]
+struct IssuedHeader<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+#[derive(Serialize)]
+struct IssuedClaims<'a> {
+    sub: &'a str,
+    dev: &'a str,
+    iat: i64,
+    exp: i64,
+    scope: &'a [String],
+    jti: &'a str,
+}
+
+fn invalid(reason: &str) -> Error {
+    Error::GrantInvalid(reason.to_owned())
+}
+
+fn check_claim_text(name: &str, value: &str) -> Result<()> {
+    if value.is_empty() || value.len() > MAX_CLAIM_LEN {
+        return Err(Error::InvalidInput(format!("{name} must be 1 to {MAX_CLAIM_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn decode_part(part: &str, what: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| Error::GrantInvalid(format!("{what} is not base64url")))
+}
+
+/// Checks the signature and shape of `token` and returns its claims. Time and
+/// device checks are the caller's ([`check_for_device`]), because the device
+/// and the sync verifier judge time differently.
+pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<GrantClaims> {
+    if token.len() > MAX_GRANT_LEN {
+        return Err(invalid("grant is too long"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("not a compact JWS"));
+    };
+    let header: Header = serde_json::from_slice(&decode_part(header_b64, "header")?)
+        .map_err(|_| invalid("header is not valid JSON"))?;
+    if header.alg != ALG {
+        return Err(Error::GrantInvalid(format!("algorithm {:?} is not accepted", truncate(&header.alg))));
+    }
+    if header.crit.is_some() {
+        return Err(invalid("critical header parameters are not supported"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("header has no kid"))?;
+    let key = issuers.0.get(&kid).ok_or_else(|| Error::GrantInvalid(format!("unknown kid {:?}", truncate(&kid))))?;
+    let signature_bytes = decode_part(signature_b64, "signature")?;
+    let signature = Signature::from_slice(&signature_bytes).map_err(|_| invalid("signature has the wrong length"))?;
+    let signing_input_len = header_b64.len() + 1 + claims_b64.len();
+    let signing_input = token.get(..signing_input_len).ok_or_else(|| invalid("not a compact JWS"))?;
+    key.verify_strict(signing_input.as_bytes(), &signature)
+        .map_err(|_| invalid("signature does not verify"))?;
+
+    let raw: RawClaims = serde_json::from_slice(&decode_part(claims_b64, "claims")?)
+        .map_err(|_| invalid("claims are missing or mistyped (sub, dev, iat, exp, scope, jti)"))?;
+    let scope = match raw.scope {
+        ScopeClaim::List(list) => list,
+        ScopeClaim::Text(text) => text.split_whitespace().map(str::to_owned).collect(),
+    };
+    let claims = GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti };
+    for (name, value) in [("sub", &claims.sub), ("dev", &claims.dev), ("jti", &claims.jti)] {
+        check_claim_text(name, value).map_err(|_| Error::GrantInvalid(format!("{name} is empty or too long")))?;
+    }
+    if claims.scope.len() > MAX_SCOPES || claims.scope.iter().any(|s| s.is_empty() || s.len() > MAX_CLAIM_LEN) {
+        return Err(invalid("scope is too large or has an empty entry"));
+    }
+    if claims.exp <= claims.iat {
+        return Err(invalid("exp is not after iat"));
+    }
+    Ok(claims)
+}
+
+/// Device-side checks: bound to this device, issued in the past, not expired.
+pub(crate) fn check_for_device(claims: &GrantClaims, device_id: &str, now: i64, skew_secs: u64) -> Result<()> {
+    if claims.dev != device_id {
+        return Err(invalid("grant is for another device"));
+    }
+    let skew = i64::try_from(skew_secs).unwrap_or(i64::MAX);
+    if claims.iat > now.saturating_add(skew) {
+        return Err(invalid("grant is issued in the future"));
+    }
+    if now >= claims.exp {
+        return Err(Error::GrantExpired);
+    }
+    Ok(())
+}
+
+/// Signs claims into a compact JWS. Used by `GrantIssuer`.
+pub(crate) fn sign(signing_key: &ed25519_dalek::SigningKey, kid: &str, claims: &GrantClaims) -> Result<String> {
+    use ed25519_dalek::Signer as _;
+    let header = serde_json::to_vec(&IssuedHeader { alg: ALG, typ: "JWT", kid }).map_err(|_| Error::Encoding)?;
+    let body = serde_json::to_vec(&IssuedClaims {
+        sub: &claims.sub,
+        dev: &claims.dev,
+        iat: claims.iat,
+        exp: claims.exp,
+        scope: &claims.scope,
+        jti: &claims.jti,
+    })
+    .map_err(|_| Error::Encoding)?;
+    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body));
+    let signature = signing_key.sign(signing_input.as_bytes());
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+}
+
+/// At most 32 characters of attacker-supplied text for an error message.
+fn truncate(text: &str) -> String {
+    text.chars().take(32).collect()
+}

@@ -1,0 +1,281 @@
+//! Typed rows and the SQL that reads and writes them. No crypto here: every
+//! blob arrives sealed and leaves sealed.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::error::{Error, Result};
+
+/// The single row describing the enrolment.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct VaultRow {
+    /// Random public id of this enrolment; binds every sealed blob to it.
+    pub(crate) vault_id: Vec<u8>,
+    /// Keystore alias of the key that wraps the device secret.
+    pub(crate) device_alias: String,
+    /// The device secret wrapped by the keystore.
+    pub(crate) device_wrap: Vec<u8>,
+    /// Consecutive failed PIN attempts.
+    pub(crate) failed_attempts: u32,
+    /// Trusted time of the last failure (for backoff).
+    pub(crate) last_failure_at: i64,
+    /// MAC over the attempt state under a key derived from the device secret.
+    pub(crate) attempts_mac: Vec<u8>,
+    /// The vault key sealed under the PIN-and-device key.
+    pub(crate) pin_wrap: Vec<u8>,
+    /// Keystore alias and blob of the biometric copy of the vault key.
+    pub(crate) bio: Option<(String, Vec<u8>)>,
+    /// The session state sealed under the vault key.
+    pub(crate) state: Vec<u8>,
+}
+
+impl std::fmt::Debug for VaultRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultRow")
+            .field("failed_attempts", &self.failed_attempts)
+            .field("biometrics", &self.bio.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_u32(value: i64) -> Result<u32> {
+    u32::try_from(value).map_err(|_| Error::Tampered)
+}
+
+fn to_u64(value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| Error::Tampered)
+}
+
+fn to_i64(value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::InvalidInput("sequence number out of range".into()))
+}
+
+impl VaultRow {
+    /// The enrolment, if any.
+    pub(crate) fn load(conn: &Connection) -> Result<Option<Self>> {
+        let row = conn
+            .query_row(
+                "SELECT vault_id, device_alias, device_wrap, failed_attempts, last_failure_at,
+                        attempts_mac, pin_wrap, bio_alias, bio_wrap, state
+                 FROM vault WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Vec<u8>>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<Vec<u8>>>(8)?,
+                        r.get::<_, Vec<u8>>(9)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let bio = match (bio_alias, bio_wrap) {
+            (Some(alias), Some(wrap)) => Some((alias, wrap)),
+            (None, None) => None,
+            _ => return Err(Error::Tampered),
+        };
+        Ok(Some(Self {
+            vault_id,
+            device_alias,
+            device_wrap,
+            failed_attempts: to_u32(failed)?,
+            last_failure_at: last,
+            attempts_mac: mac,
+            pin_wrap,
+            bio,
+            state,
+        }))
+    }
+
+    /// Writes the whole row (enrolment).
+    pub(crate) fn insert(&self, tx: &Transaction<'_>) -> Result<()> {
+        let (bio_alias, bio_wrap) = match &self.bio {
+            Some((alias, wrap)) => (Some(alias.as_str()), Some(wrap.as_slice())),
+            None => (None, None),
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO vault (id, vault_id, device_alias, device_wrap, failed_attempts,
+                 last_failure_at, attempts_mac, pin_wrap, bio_alias, bio_wrap, state)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                self.vault_id,
+                self.device_alias,
+                self.device_wrap,
+                i64::from(self.failed_attempts),
+                self.last_failure_at,
+                self.attempts_mac,
+                self.pin_wrap,
+                bio_alias,
+                bio_wrap,
+                self.state
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Rewrites the attempt state and device key if the device alias is still
+    /// `expected_alias`; returns whether it was (another attempt may have won).
+    pub(crate) fn replace_attempts(&self, tx: &Transaction<'_>, expected_alias: &str) -> Result<bool> {
+        let changed = tx.execute(
+            "UPDATE vault SET device_alias = ?1, device_wrap = ?2, failed_attempts = ?3,
+                 last_failure_at = ?4, attempts_mac = ?5
+             WHERE id = 1 AND device_alias = ?6",
+            params![
+                self.device_alias,
+                self.device_wrap,
+                i64::from(self.failed_attempts),
+                self.last_failure_at,
+                self.attempts_mac,
+                expected_alias
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Rewrites the PIN wrap (PIN change).
+    pub(crate) fn store_pin_wrap(tx: &Transaction<'_>, pin_wrap: &[u8]) -> Result<()> {
+        expect_one(tx.execute("UPDATE vault SET pin_wrap = ?1 WHERE id = 1", params![pin_wrap])?)
+    }
+
+    /// Sets or clears the biometric wrap.
+    pub(crate) fn store_bio(tx: &Transaction<'_>, bio: Option<(&str, &[u8])>) -> Result<()> {
+        let (alias, wrap) = bio.unzip();
+        expect_one(tx.execute("UPDATE vault SET bio_alias = ?1, bio_wrap = ?2 WHERE id = 1", params![alias, wrap])?)
+    }
+
+    /// Rewrites the sealed session state.
+    pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8]) -> Result<()> {
+        expect_one(tx.execute("UPDATE vault SET state = ?1 WHERE id = 1", params![state])?)
+    }
+}
+
+fn expect_one(changed: usize) -> Result<()> {
+    match changed {
+        1 => Ok(()),
+        _ => Err(Error::NotEnrolled),
+    }
+}
+
+/// Whether the vault was wiped since its last enrolment.
+pub(crate) fn is_wiped(conn: &Connection) -> Result<bool> {
+    let value: Option<i64> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'wiped'", [], |r| r.get(0)).optional()?;
+    Ok(value == Some(1))
+}
+
+/// Deletes the enrolment, its records and queue; marks the vault wiped or not.
+pub(crate) fn clear_vault(tx: &Transaction<'_>, mark_wiped: bool) -> Result<()> {
+    tx.execute_batch("DELETE FROM vault; DELETE FROM records; DELETE FROM queue;")?;
+    if mark_wiped {
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('wiped', 1)", [])?;
+    } else {
+        tx.execute("DELETE FROM meta WHERE key = 'wiped'", [])?;
+    }
+    Ok(())
+}
+
+/// Records a keystore alias that must be deleted.
+pub(crate) fn retire_key(tx: &Transaction<'_>, alias: &str) -> Result<()> {
+    tx.execute("INSERT OR IGNORE INTO retired_keys (alias) VALUES (?1)", params![alias])?;
+    Ok(())
+}
+
+/// Aliases waiting to be deleted from the keystore.
+pub(crate) fn retired_keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT alias FROM retired_keys ORDER BY alias")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Forgets a retired alias once the keystore deleted it.
+pub(crate) fn forget_retired_key(tx: &Transaction<'_>, alias: &str) -> Result<()> {
+    tx.execute("DELETE FROM retired_keys WHERE alias = ?1", params![alias])?;
+    Ok(())
+}
+
+/// A stored record: blinded location and collection, sealed body.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct RecordRow {
+    pub(crate) location: Vec<u8>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl RecordRow {
+    /// The record at `location`, if any.
+    pub(crate) fn get(conn: &Connection, location: &[u8]) -> Result<Option<Self>> {
+        let body = conn
+            .query_row("SELECT body FROM records WHERE location = ?1", params![location], |r| r.get(0))
+            .optional()?;
+        Ok(body.map(|body| Self { location: location.to_vec(), body }))
+    }
+
+    /// Every record whose blinded collection is `collection`.
+    pub(crate) fn in_collection(conn: &Connection, collection: &[u8]) -> Result<Vec<Self>> {
+        let mut stmt = conn.prepare("SELECT location, body FROM records WHERE collection = ?1")?;
+        let rows = stmt.query_map(params![collection], |r| Ok(Self { location: r.get(0)?, body: r.get(1)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Inserts or replaces the record at its location.
+    pub(crate) fn upsert(&self, tx: &Transaction<'_>, collection: &[u8]) -> Result<()> {
+        tx.execute(
+            "INSERT OR REPLACE INTO records (location, collection, body) VALUES (?1, ?2, ?3)",
+            params![self.location, collection, self.body],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the record at `location`; returns whether one existed.
+    pub(crate) fn delete(tx: &Transaction<'_>, location: &[u8]) -> Result<bool> {
+        Ok(tx.execute("DELETE FROM records WHERE location = ?1", params![location])? == 1)
+    }
+}
+
+/// A sealed queue entry.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct QueueRow {
+    pub(crate) seq: u64,
+    pub(crate) body: Vec<u8>,
+}
+
+impl QueueRow {
+    /// Appends an entry; a duplicate seq is an error.
+    pub(crate) fn append(&self, tx: &Transaction<'_>) -> Result<()> {
+        tx.execute("INSERT INTO queue (seq, body) VALUES (?1, ?2)", params![to_i64(self.seq)?, self.body])?;
+        Ok(())
+    }
+
+    /// Up to `limit` entries with seq greater than `after`, in order.
+    pub(crate) fn after(conn: &Connection, after: u64, limit: u32) -> Result<Vec<Self>> {
+        let mut stmt = conn.prepare("SELECT seq, body FROM queue WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![to_i64(after)?, i64::from(limit)], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        rows.map(|row| {
+            let (seq, body) = row?;
+            Ok(Self { seq: to_u64(seq)?, body })
+        })
+        .collect()
+    }
+
+    /// Number of entries stored.
+    pub(crate) fn count(conn: &Connection) -> Result<u64> {
+        to_u64(conn.query_row("SELECT count(*) FROM queue", [], |r| r.get(0))?)
+    }
+
+    /// Deletes every entry with seq ≤ `through`.
+    pub(crate) fn delete_through(tx: &Transaction<'_>, through: u64) -> Result<()> {
+        tx.execute("DELETE FROM queue WHERE seq <= ?1", params![to_i64(through)?])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! The batch format the device uploads and the backend verifies.
+//!
+//! Bytes: the magic `OASB`, then postcard of `BatchWire` (an enum whose
+//! variant index is the format version). Version 1 holds the device id, the
+//! grants (compact JWS) that cover the entries, and the entries with their
+//! chain MACs, in seq order.
+
+use serde::{Deserialize, Serialize};
+
+use super::entry::QueueEntry;
+use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+use crate::error::{Error, Result};
+
+/// First bytes of every batch.
+pub(crate) const MAGIC: &[u8; 4] = b"OASB";
+
+/// A batch ready to upload.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncBatch {
+    /// The versioned, self-describing batch to send to the backend.
+    pub bytes: Vec<u8>,
+    /// Seq of the first entry.
+    pub first_seq: u64,
+    /// Seq of the last entry: acknowledge this once the backend accepted it.
+    pub last_seq: u64,
+    /// Number of entries.
+    pub entry_count: u32,
+}
+
+/// Where the backend is in a device's chain. Store it per device after each
+/// accepted batch; start from [`SyncCursor::initial`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncCursor {
+    /// Seq of the last entry applied (0 before the first).
+    pub last_seq: u64,
+    /// MAC of that entry (32 zero bytes before the first).
+    pub last_mac: Vec<u8>,
+}
+
+impl SyncCursor {
+    /// The cursor of a device that never synced.
+    pub fn initial() -> Self {
+        Self { last_seq: 0, last_mac: vec![0; 32] }
+    }
+}
+
+/// One verified edit, ready to apply.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncOperation {
+    /// The entry's seq.
+    pub seq: u64,
+    /// When the device made the edit (its trusted time, seconds since the epoch).
+    pub time: i64,
+    /// `jti` of the grant in force.
+    pub grant_id: String,
+    /// Collection of the record.
+    pub collection: String,
+    /// Key of the record.
+    pub key: String,
+    /// The new value, or `None` for a delete.
+    pub value: Option<Vec<u8>>,
+}
+
+/// What the backend may apply, and the cursor to store afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifiedBatch {
+    /// The device the batch came from (the grants' `dev`).
+    pub device_id: String,
+    /// The user who made the edits (the grants' `sub`).
+    pub user_id: String,
+    /// New operations, in order.
+    pub operations: Vec<SyncOperation>,
+    /// Entries already applied earlier (seq ≤ cursor), skipped.
+    pub duplicates: u64,
+    /// The cursor to store once the operations are applied.
+    pub cursor: SyncCursor,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct BatchV1 {
+    pub(crate) device_id: String,
+    pub(crate) grants: Vec<String>,
+    pub(crate) entries: Vec<QueueEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum BatchWire {
+    V1(BatchV1),
+}
+
+impl BatchV1 {
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut bytes = MAGIC.to_vec();
+        postcard::to_io(&BatchWireRef::V1(self), &mut bytes).map_err(|_| Error::Encoding)?;
+        Ok(bytes)
+    }
+
+    /// Parses a batch, enforcing the size limits before and after parsing.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let reject = |reason: &str| Error::BatchRejected(reason.to_owned());
+        if bytes.len() > MAX_BATCH_BYTES {
+            return Err(reject("batch exceeds the size limit"));
+        }
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| reject("not an offline-auth batch"))?;
+        let (wire, rest) = postcard::take_from_bytes::<BatchWire>(body).map_err(|_| reject("malformed batch"))?;
+        if !rest.is_empty() {
+            return Err(reject("trailing bytes after the batch"));
+        }
+        let BatchWire::V1(batch) = wire;
+        if batch.entries.is_empty() || batch.entries.len() > MAX_BATCH_ENTRIES as usize {
+            return Err(reject("batch has no entries or too many"));
+        }
+        Ok(batch)
+    }
+}
+
+/// Borrowing twin of [`BatchWire`] for serialisation without clones.
+#[derive(Serialize)]
+enum BatchWireRef<'a> {
+    V1(&'a BatchV1),
+}

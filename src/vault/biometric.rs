@@ -1,0 +1,85 @@
+//! Biometric unlock: a second wrap of the vault key, by a keystore key the
+//! platform releases only after strong biometric authentication.
+//!
+//! The PIN path is untouched by anything here. If the platform reports the
+//! biometric key invalidated (new fingerprint or face enrolled), biometric
+//! unlock is turned off and the app falls back to the PIN.
+
+use std::sync::Arc;
+
+use super::attempt::{load_row, unwrap_device_secret};
+use super::keys::{new_alias, VaultKeys};
+use super::lifecycle::purge_retired_keys;
+use super::state::VaultState;
+use super::VaultShared;
+use crate::crypto::SecretKey;
+use crate::error::{Error, Result};
+use crate::keystore::{KeyProtection, KeystoreError};
+use crate::session::OfflineSession;
+use crate::storage::{tables, VaultRow};
+
+pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
+    let row = load_row(vault)?;
+    let Some((alias, wrap)) = row.bio.clone() else {
+        return Err(Error::BiometricsUnavailable);
+    };
+    let vk = match vault.keystore.unwrap(alias, KeyProtection::Biometric, wrap) {
+        Ok(bytes) => SecretKey::from_vec(bytes).map_err(|_| Error::Tampered)?,
+        Err(KeystoreError::KeyInvalidated) => {
+            disable(vault)?;
+            return Err(Error::BiometricsInvalidated);
+        }
+        Err(KeystoreError::UserCancelled) => return Err(Error::UserCancelled),
+        Err(other) => return Err(other.into()),
+    };
+    let keys = VaultKeys::new(&row.vault_id, vk)?;
+    // A wrong key cannot open the state: that proves the biometric wrap is ours.
+    VaultState::open(&keys, &row.state)?;
+    if row.failed_attempts > 0 {
+        reset_attempts(vault)?;
+    }
+    OfflineSession::resume(vault.clone(), keys, None)
+}
+
+/// A strong biometric proves the owner as well as the PIN: forget failures.
+fn reset_attempts(vault: &VaultShared) -> Result<()> {
+    let _gate = vault.gate();
+    let row = load_row(vault)?;
+    let dk = unwrap_device_secret(vault, &row)?;
+    let mac = dk.attempts_mac(&row.vault_id, &row.device_alias, 0, 0, &row.pin_wrap)?;
+    let next = VaultRow { failed_attempts: 0, last_failure_at: 0, attempts_mac: mac.to_vec(), ..row.clone() };
+    vault.db.write(|tx| next.replace_attempts(tx, &row.device_alias).map(|_| ()))
+}
+
+/// Wraps the vault key under a new biometric keystore key.
+pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
+    let alias = new_alias(keys.vault_id(), "biometric")?;
+    let wrap = vault.keystore.wrap(alias.clone(), KeyProtection::Biometric, keys.vk().to_vec().to_vec())?;
+    let stored = vault.db.write(|tx| {
+        let row = VaultRow::load(tx)?.ok_or(Error::Wiped)?;
+        if row.vault_id != keys.vault_id() {
+            return Err(Error::Wiped);
+        }
+        if let Some((old, _)) = &row.bio {
+            tables::retire_key(tx, old)?;
+        }
+        VaultRow::store_bio(tx, Some((&alias, &wrap)))
+    });
+    if let Err(error) = stored {
+        vault.keystore.delete_key(alias).ok();
+        return Err(error);
+    }
+    purge_retired_keys(vault)
+}
+
+/// Removes the biometric wrap and deletes its keystore key.
+pub(crate) fn disable(vault: &VaultShared) -> Result<()> {
+    vault.db.write(|tx| {
+        if let Some(VaultRow { bio: Some((alias, _)), .. }) = VaultRow::load(tx)? {
+            tables::retire_key(tx, &alias)?;
+            VaultRow::store_bio(tx, None)?;
+        }
+        Ok(())
+    })?;
+    purge_retired_keys(vault)
+}

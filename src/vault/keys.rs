@@ -1,0 +1,190 @@
+//! The key hierarchy of ARCHITECTURE.md §2, in one place.
+//!
+//! - `DK`, the device secret, is only stored wrapped by the platform keystore.
+//! - `PK` = PBKDF2(PIN); `KEK_pin` = HKDF(salt = PK, ikm = DK): neither the
+//!   PIN without the keystore nor the files without the PIN give the key.
+//! - `VK`, the vault key, is stored sealed under `KEK_pin` (and, optionally,
+//!   wrapped by the keystore's biometric key). Its subkeys blind record
+//!   locations; `VK` itself seals every record, queue entry and the state.
+//! - A MAC under a `DK` subkey authenticates the attempt counter and the PIN
+//!   wrap, so editing either is detected before a PIN is checked.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::{
+    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, SecretKey, Sealed,
+};
+use crate::error::{Error, Result};
+
+const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
+
+/// The vault key and its subkeys, alive only while a session is open.
+pub(crate) struct VaultKeys {
+    vault_id: Vec<u8>,
+    vk: SecretKey,
+    location_key: SecretKey,
+    collection_key: SecretKey,
+}
+
+impl std::fmt::Debug for VaultKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultKeys(<redacted>)")
+    }
+}
+
+impl VaultKeys {
+    pub(crate) fn new(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
+        let location_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-location", vault_id])?;
+        let collection_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-collection", vault_id])?;
+        Ok(Self { vault_id: vault_id.to_vec(), vk, location_key, collection_key })
+    }
+
+    pub(crate) fn vault_id(&self) -> &[u8] {
+        &self.vault_id
+    }
+
+    pub(crate) fn vk(&self) -> &SecretKey {
+        &self.vk
+    }
+
+    /// Seals `plaintext` as a blob of `kind` at `location` in this vault.
+    pub(crate) fn seal(&self, kind: AadKind, location: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        seal(&self.vk, &Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()
+    }
+
+    /// Opens a blob sealed by [`VaultKeys::seal`] with the same kind and location.
+    pub(crate) fn open(&self, kind: AadKind, location: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        open(&self.vk, &Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)
+    }
+
+    /// The blinded row key of `(collection, key)`.
+    pub(crate) fn record_location(&self, collection: &str, key: &str) -> Mac32 {
+        let len = (collection.len() as u32).to_be_bytes();
+        hmac_sha256(&self.location_key, &[&len, collection.as_bytes(), key.as_bytes()])
+    }
+
+    /// The blinded collection tag used to list a collection's records.
+    pub(crate) fn collection_tag(&self, collection: &str) -> Mac32 {
+        hmac_sha256(&self.collection_key, &[collection.as_bytes()])
+    }
+}
+
+/// `DK`: the device secret, unwrapped by the keystore for one operation.
+pub(crate) struct DeviceSecret(SecretKey);
+
+impl DeviceSecret {
+    pub(crate) fn generate() -> Result<Self> {
+        Ok(Self(SecretKey::generate()?))
+    }
+
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Result<Self> {
+        // A keystore that returns the wrong length was handed a foreign blob.
+        SecretKey::from_vec(bytes).map(Self).map_err(|_| Error::Tampered)
+    }
+
+    pub(crate) fn to_vec(&self) -> Zeroizing<Vec<u8>> {
+        self.0.to_vec()
+    }
+
+    /// MAC over the attempt state and the PIN wrap, bound to the device alias.
+    pub(crate) fn attempts_mac(
+        &self,
+        vault_id: &[u8],
+        device_alias: &str,
+        failed_attempts: u32,
+        last_failure_at: i64,
+        pin_wrap: &[u8],
+    ) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state", vault_id])?;
+        let alias_len = (device_alias.len() as u32).to_be_bytes();
+        Ok(hmac_sha256(
+            &key,
+            &[
+                &alias_len,
+                device_alias.as_bytes(),
+                &failed_attempts.to_be_bytes(),
+                &last_failure_at.to_be_bytes(),
+                pin_wrap,
+            ],
+        ))
+    }
+
+    fn kek(&self, pin_key: &SecretKey, vault_id: &[u8]) -> Result<SecretKey> {
+        derive_key(self.0.as_bytes(), pin_key.as_bytes(), &[b"offline-auth/kek-pin/1", vault_id])
+    }
+}
+
+/// The PIN wrap of the vault key, as stored.
+#[derive(Serialize, Deserialize)]
+enum PinWrap {
+    V1 { salt: [u8; 32], iterations: u32, sealed: Sealed },
+}
+
+/// Seals `vk` under a key derived from `pin` and `dk`, with a fresh salt.
+pub(crate) fn wrap_vault_key(
+    vk: &SecretKey,
+    dk: &DeviceSecret,
+    pin: &[u8],
+    vault_id: &[u8],
+    iterations: u32,
+) -> Result<Vec<u8>> {
+    let salt: [u8; 32] = random_array()?;
+    let kek = dk.kek(&pin_key(pin, &salt, iterations)?, vault_id)?;
+    let sealed = seal(&kek, &Aad::new(AadKind::PinWrap, vault_id, b"pin"), vk.as_bytes())?;
+    postcard::to_stdvec(&PinWrap::V1 { salt, iterations, sealed }).map_err(|_| Error::Encoding)
+}
+
+/// The iteration count a stored PIN wrap was made with.
+pub(crate) fn wrap_iterations(pin_wrap: &[u8]) -> Result<u32> {
+    let PinWrap::V1 { iterations, .. } = postcard::from_bytes(pin_wrap).map_err(|_| Error::Tampered)?;
+    Ok(iterations)
+}
+
+/// Opens the PIN wrap: `Ok(None)` means the PIN is wrong.
+pub(crate) fn unwrap_vault_key(
+    pin_wrap: &[u8],
+    dk: &DeviceSecret,
+    pin: &[u8],
+    vault_id: &[u8],
+) -> Result<Option<SecretKey>> {
+    let PinWrap::V1 { salt, iterations, sealed } = postcard::from_bytes(pin_wrap).map_err(|_| Error::Tampered)?;
+    let kek = dk.kek(&pin_key(pin, &salt, iterations)?, vault_id)?;
+    match open(&kek, &Aad::new(AadKind::PinWrap, vault_id, b"pin"), &sealed) {
+        Ok(bytes) => Ok(Some(SecretKey::from_slice(&bytes).map_err(|_| Error::Tampered)?)),
+        Err(Error::Tampered) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// A fresh keystore alias for `purpose` in this vault.
+pub(crate) fn new_alias(vault_id: &[u8], purpose: &str) -> Result<String> {
+    let nonce: [u8; 8] = random_array()?;
+    Ok(format!("offline-auth.{}.{purpose}.{}", hex::encode(vault_id), hex::encode(nonce)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::MIN_PBKDF2_ITERATIONS;
+
+    #[test]
+    fn pin_wrap_needs_both_pin_and_device_secret() {
+        let vk = SecretKey::generate().unwrap();
+        let dk = DeviceSecret::generate().unwrap();
+        let other_dk = DeviceSecret::generate().unwrap();
+        let wrap = wrap_vault_key(&vk, &dk, b"482915", b"vault", MIN_PBKDF2_ITERATIONS).unwrap();
+        let opened = unwrap_vault_key(&wrap, &dk, b"482915", b"vault").unwrap().unwrap();
+        assert_eq!(opened.as_bytes(), vk.as_bytes());
+        assert!(unwrap_vault_key(&wrap, &dk, b"482916", b"vault").unwrap().is_none());
+        assert!(unwrap_vault_key(&wrap, &other_dk, b"482915", b"vault").unwrap().is_none());
+        assert_eq!(wrap_iterations(&wrap).unwrap(), MIN_PBKDF2_ITERATIONS);
+    }
+
+    #[test]
+    fn locations_are_blinded_and_distinct() {
+        let keys = VaultKeys::new(b"v", SecretKey::generate().unwrap()).unwrap();
+        assert_ne!(keys.record_location("ab", "c"), keys.record_location("a", "bc"));
+        assert_ne!(keys.collection_tag("a").to_vec(), keys.record_location("a", "").to_vec());
+    }
+}

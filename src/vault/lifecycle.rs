@@ -1,0 +1,134 @@
+//! Enrolment, status and wipe.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
+use super::state::VaultState;
+use super::{attempt, policy, VaultShared, VaultStatus};
+use crate::crypto::{random_array, SecretKey};
+use crate::error::{Error, Result};
+use crate::grant;
+use crate::keystore::KeyProtection;
+use crate::session::OfflineSession;
+use crate::storage::{tables, VaultRow};
+
+pub(super) fn is_enrolled(vault: &VaultShared) -> Result<bool> {
+    vault.db.read(|c| Ok(VaultRow::load(c)?.is_some()))
+}
+
+pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
+    let (row, wiped) = vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?)))?;
+    let max = vault.config.max_failed_attempts;
+    Ok(match row {
+        Some(row) => VaultStatus {
+            enrolled: true,
+            wiped: false,
+            failed_attempts: row.failed_attempts,
+            attempts_remaining: max.saturating_sub(row.failed_attempts),
+            retry_after_secs: attempt::retry_after(row.failed_attempts, row.last_failure_at, vault.now()?),
+            biometrics_enabled: row.bio.is_some(),
+        },
+        None => VaultStatus {
+            enrolled: false,
+            wiped,
+            failed_attempts: 0,
+            attempts_remaining: max,
+            retry_after_secs: 0,
+            biometrics_enabled: false,
+        },
+    })
+}
+
+/// Deletes every keystore key the database says must go; stops at the first
+/// failure (the rest stay listed and are retried).
+pub(super) fn purge_retired_keys(vault: &VaultShared) -> Result<()> {
+    for alias in vault.db.read(tables::retired_keys)? {
+        vault.keystore.delete_key(alias.clone())?;
+        vault.db.write(|tx| tables::forget_retired_key(tx, &alias))?;
+    }
+    Ok(())
+}
+
+pub(super) fn enroll(
+    vault: &Arc<VaultShared>,
+    pin: String,
+    grant_token: String,
+    sync_key: Vec<u8>,
+) -> Result<Arc<OfflineSession>> {
+    let pin = Zeroizing::new(pin);
+    let sync_key = SecretKey::from_vec(sync_key)
+        .map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
+    let _gate = vault.gate();
+    if is_enrolled(vault)? {
+        return Err(Error::AlreadyEnrolled);
+    }
+    policy::check(&pin, vault.config.min_pin_length)?;
+    let claims = grant::verify_signature(&grant_token, &vault.issuers)?;
+    let wall = vault.now()?;
+    grant::check_for_device(&claims, &vault.config.device_id, wall, vault.config.grant_clock_skew_secs)?;
+    let trusted_time = wall.max(claims.iat);
+    purge_retired_keys(vault).ok();
+
+    let vault_id: [u8; 16] = random_array()?;
+    let vk = SecretKey::generate()?;
+    let dk = DeviceSecret::generate()?;
+    let device_alias = new_alias(&vault_id, "device")?;
+    let device_wrap = vault.keystore.wrap(device_alias.clone(), KeyProtection::Device, dk.to_vec().to_vec())?;
+
+    let stored = (|| {
+        let pin_wrap = wrap_vault_key(&vk, &dk, pin.as_bytes(), &vault_id, vault.config.pbkdf2_iterations)?;
+        let attempts_mac = dk.attempts_mac(&vault_id, &device_alias, 0, 0, &pin_wrap)?;
+        let keys = VaultKeys::new(&vault_id, vk)?;
+        let state = VaultState::new(&sync_key, claims.sub.clone(), grant_token, trusted_time);
+        let row = VaultRow {
+            vault_id: vault_id.to_vec(),
+            device_alias: device_alias.clone(),
+            device_wrap,
+            failed_attempts: 0,
+            last_failure_at: 0,
+            attempts_mac: attempts_mac.to_vec(),
+            pin_wrap,
+            bio: None,
+            state: state.seal(&keys)?,
+        };
+        vault.db.write(|tx| {
+            if VaultRow::load(tx)?.is_some() {
+                return Err(Error::AlreadyEnrolled);
+            }
+            tables::clear_vault(tx, false)?;
+            row.insert(tx)
+        })?;
+        Ok((keys, state))
+    })();
+    match stored {
+        Ok((keys, state)) => OfflineSession::start(vault.clone(), keys, &state, claims, trusted_time),
+        Err(error) => {
+            // Nothing refers to the new key: remove it so it does not linger.
+            vault.keystore.delete_key(device_alias).ok();
+            Err(error)
+        }
+    }
+}
+
+pub(super) fn wipe(vault: &VaultShared) -> Result<()> {
+    let _gate = vault.gate();
+    wipe_locked(vault)
+}
+
+/// Wipes with the attempt gate already held.
+pub(super) fn wipe_locked(vault: &VaultShared) -> Result<()> {
+    vault.db.write(|tx| {
+        let Some(row) = VaultRow::load(tx)? else {
+            // Nothing enrolled: keep whatever "wiped" mark there is.
+            return Ok(());
+        };
+        tables::retire_key(tx, &row.device_alias)?;
+        if let Some((bio_alias, _)) = &row.bio {
+            tables::retire_key(tx, bio_alias)?;
+        }
+        tables::clear_vault(tx, true)
+    })?;
+    purge_retired_keys(vault)
+}
