@@ -2,19 +2,21 @@
 //!
 //! The row's primary key is the blinded location (an HMAC of the names under
 //! a vault-key subkey), so the database shows no names; the names travel
-//! inside the ciphertext, whose associated data is that location. A body
-//! moved to another row fails to open, and a body whose names differ from
-//! the ones asked for is reported as tampering.
+//! inside the ciphertext, whose associated data is the location and the
+//! blinded collection tag of the row. A body moved to another row, or a row
+//! whose collection tag was edited, fails to open; a body whose names differ
+//! from the ones asked for is reported as tampering.
 
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::crypto::AadKind;
+use crate::crypto::{ct_eq, AadKind};
 use crate::error::{Error, Result};
+use crate::storage::RecordRow;
 use crate::sync::{MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
 use crate::vault::VaultKeys;
 
-#[derive(Serialize, Deserialize, Zeroize)]
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct RecordBody {
     pub(crate) collection: String,
     pub(crate) key: String,
@@ -26,20 +28,34 @@ enum RecordWire {
     V1(RecordBody),
 }
 
+/// What the record's associated data binds it to: its row key and collection tag.
+fn place(location: &[u8], collection_tag: &[u8]) -> Vec<u8> {
+    [location, collection_tag].concat()
+}
+
 impl RecordBody {
-    pub(crate) fn seal(&self, keys: &VaultKeys, location: &[u8]) -> Result<Vec<u8>> {
+    /// Seals the body for the row at `location` in the collection tagged `collection_tag`.
+    pub(crate) fn seal(&self, keys: &VaultKeys, location: &[u8], collection_tag: &[u8]) -> Result<Vec<u8>> {
         let mut bytes = postcard::to_stdvec(&RecordWireRef::V1(self)).map_err(|_| Error::Encoding)?;
-        let sealed = keys.seal(AadKind::Record, location, &bytes);
+        let sealed = keys.seal(AadKind::Record, &place(location, collection_tag), &bytes);
         bytes.zeroize();
         sealed
     }
 
-    pub(crate) fn open(keys: &VaultKeys, location: &[u8], sealed: &[u8]) -> Result<Self> {
-        let bytes = keys.open(AadKind::Record, location, sealed)?;
-        match postcard::from_bytes::<RecordWire>(&bytes) {
-            Ok(RecordWire::V1(body)) => Ok(body),
-            Err(_) => Err(Error::Tampered),
+    /// Opens a stored row and checks that it holds `(collection, key)` when given.
+    pub(crate) fn open(keys: &VaultKeys, row: &RecordRow) -> Result<Self> {
+        let bytes = keys.open(AadKind::Record, &place(&row.location, &row.collection), &row.body)?;
+        let body = match postcard::from_bytes::<RecordWire>(&bytes) {
+            Ok(RecordWire::V1(body)) => body,
+            Err(_) => return Err(Error::Tampered),
+        };
+        // The row key must be the one these names blind to.
+        let expected = keys.record_location(&body.collection, &body.key);
+        let tag = keys.collection_tag(&body.collection);
+        if !ct_eq(&expected, &row.location) || !ct_eq(&tag, &row.collection) {
+            return Err(Error::Tampered);
         }
+        Ok(body)
     }
 }
 

@@ -59,26 +59,6 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-/// Variable-length secret bytes (a PIN, a decrypted value in transit).
-#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    pub(crate) fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
-    }
-}
-
 /// `N` random bytes from the operating system's RNG (for nonces, salts, ids).
 pub(crate) fn random_array<const N: usize>() -> Result<[u8; N], Error> {
     let mut out = [0u8; N];
@@ -102,8 +82,6 @@ mod tests {
         let key = SecretKey::from_slice(&[0xAB; KEY_LEN]).unwrap();
         let printed = format!("{key:?}");
         assert!(!printed.to_lowercase().contains("ab"), "{printed}");
-        let bytes = SecretBytes::new(b"123456".to_vec());
-        assert!(!format!("{bytes:?}").contains("123456"));
     }
 
     #[test]

@@ -11,5 +11,5 @@ mod mac;
 
 pub(crate) use aead::{open, seal, Aad, AadKind, Sealed};
 pub(crate) use kdf::{derive_key, pin_key, MIN_PBKDF2_ITERATIONS};
-pub(crate) use keys::{random_array, random_bytes, SecretBytes, SecretKey};
+pub(crate) use keys::{random_array, random_bytes, SecretKey};
 pub(crate) use mac::{ct_eq, hmac_sha256, Mac32};

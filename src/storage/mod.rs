@@ -14,7 +14,7 @@
 //! for one short transaction and never calls out to the platform while
 //! holding it.
 
-mod tables;
+pub(crate) mod tables;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;

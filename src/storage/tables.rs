@@ -203,34 +203,42 @@ pub(crate) fn forget_retired_key(tx: &Transaction<'_>, alias: &str) -> Result<()
     Ok(())
 }
 
-/// A stored record: blinded location and collection, sealed body.
+/// A stored record: blinded location and collection tag, sealed body.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct RecordRow {
     pub(crate) location: Vec<u8>,
+    pub(crate) collection: Vec<u8>,
     pub(crate) body: Vec<u8>,
 }
 
 impl RecordRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self { location: r.get(0)?, collection: r.get(1)?, body: r.get(2)? })
+    }
+
     /// The record at `location`, if any.
     pub(crate) fn get(conn: &Connection, location: &[u8]) -> Result<Option<Self>> {
-        let body = conn
-            .query_row("SELECT body FROM records WHERE location = ?1", params![location], |r| r.get(0))
-            .optional()?;
-        Ok(body.map(|body| Self { location: location.to_vec(), body }))
+        Ok(conn
+            .query_row(
+                "SELECT location, collection, body FROM records WHERE location = ?1",
+                params![location],
+                Self::from_row,
+            )
+            .optional()?)
     }
 
     /// Every record whose blinded collection is `collection`.
     pub(crate) fn in_collection(conn: &Connection, collection: &[u8]) -> Result<Vec<Self>> {
-        let mut stmt = conn.prepare("SELECT location, body FROM records WHERE collection = ?1")?;
-        let rows = stmt.query_map(params![collection], |r| Ok(Self { location: r.get(0)?, body: r.get(1)? }))?;
+        let mut stmt = conn.prepare("SELECT location, collection, body FROM records WHERE collection = ?1")?;
+        let rows = stmt.query_map(params![collection], Self::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Inserts or replaces the record at its location.
-    pub(crate) fn upsert(&self, tx: &Transaction<'_>, collection: &[u8]) -> Result<()> {
+    pub(crate) fn upsert(&self, tx: &Transaction<'_>) -> Result<()> {
         tx.execute(
             "INSERT OR REPLACE INTO records (location, collection, body) VALUES (?1, ?2, ?3)",
-            params![self.location, collection, self.body],
+            params![self.location, self.collection, self.body],
         )?;
         Ok(())
     }
@@ -253,6 +261,14 @@ impl QueueRow {
     pub(crate) fn append(&self, tx: &Transaction<'_>) -> Result<()> {
         tx.execute("INSERT INTO queue (seq, body) VALUES (?1, ?2)", params![to_i64(self.seq)?, self.body])?;
         Ok(())
+    }
+
+    /// The entry with `seq`, if stored.
+    pub(crate) fn get(conn: &Connection, seq: u64) -> Result<Option<Self>> {
+        let body = conn
+            .query_row("SELECT body FROM queue WHERE seq = ?1", params![to_i64(seq)?], |r| r.get(0))
+            .optional()?;
+        Ok(body.map(|body| Self { seq, body }))
     }
 
     /// Up to `limit` entries with seq greater than `after`, in order.

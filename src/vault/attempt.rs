@@ -162,7 +162,7 @@ pub(super) fn unlock(vault: &Arc<VaultShared>, pin: String, grant_token: Option<
     let proven = {
         let _gate = vault.gate();
         let proven = prove_pin(vault, pin.as_bytes())?;
-        raise_kdf_cost(vault, &proven, &pin);
+        raise_kdf_cost(vault, &proven, pin.as_bytes());
         proven
     };
     let keys = VaultKeys::new(&proven.row.vault_id, proven.vk)?;

@@ -12,14 +12,15 @@ use crate::error::{Error, Result};
 use crate::grant;
 use crate::keystore::KeyProtection;
 use crate::session::OfflineSession;
-use crate::storage::{tables, VaultRow};
+use crate::storage::{tables, QueueRow, VaultRow};
 
 pub(super) fn is_enrolled(vault: &VaultShared) -> Result<bool> {
     vault.db.read(|c| Ok(VaultRow::load(c)?.is_some()))
 }
 
 pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
-    let (row, wiped) = vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?)))?;
+    let (row, wiped, pending_entries) =
+        vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, QueueRow::count(c)?)))?;
     let max = vault.config.max_failed_attempts;
     Ok(match row {
         Some(row) => VaultStatus {
@@ -29,6 +30,7 @@ pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
             attempts_remaining: max.saturating_sub(row.failed_attempts),
             retry_after_secs: attempt::retry_after(row.failed_attempts, row.last_failure_at, vault.now()?),
             biometrics_enabled: row.bio.is_some(),
+            pending_entries,
         },
         None => VaultStatus {
             enrolled: false,
@@ -37,6 +39,7 @@ pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
             attempts_remaining: max,
             retry_after_secs: 0,
             biometrics_enabled: false,
+            pending_entries,
         },
     })
 }
@@ -81,7 +84,7 @@ pub(super) fn enroll(
         let pin_wrap = wrap_vault_key(&vk, &dk, pin.as_bytes(), &vault_id, vault.config.pbkdf2_iterations)?;
         let attempts_mac = dk.attempts_mac(&vault_id, &device_alias, 0, 0, &pin_wrap)?;
         let keys = VaultKeys::new(&vault_id, vk)?;
-        let state = VaultState::new(&sync_key, claims.sub.clone(), grant_token, trusted_time);
+        let state = VaultState::new(&sync_key, grant_token, claims, trusted_time);
         let row = VaultRow {
             vault_id: vault_id.to_vec(),
             device_alias: device_alias.clone(),
@@ -103,7 +106,7 @@ pub(super) fn enroll(
         Ok((keys, state))
     })();
     match stored {
-        Ok((keys, state)) => OfflineSession::start(vault.clone(), keys, &state, claims, trusted_time),
+        Ok((keys, state)) => OfflineSession::start(vault.clone(), keys, &state),
         Err(error) => {
             // Nothing refers to the new key: remove it so it does not linger.
             vault.keystore.delete_key(device_alias).ok();
@@ -130,5 +133,6 @@ pub(super) fn wipe_locked(vault: &VaultShared) -> Result<()> {
         }
         tables::clear_vault(tx, true)
     })?;
+    vault.note_wipe();
     purge_retired_keys(vault)
 }

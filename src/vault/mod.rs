@@ -21,10 +21,13 @@ mod lifecycle;
 mod policy;
 mod state;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub(crate) use keys::VaultKeys;
 pub(crate) use state::VaultState;
+pub(crate) use biometric::enable as enable_biometrics;
+pub(crate) use biometric::disable as disable_biometrics;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::VaultConfig;
@@ -49,6 +52,9 @@ pub struct VaultStatus {
     pub retry_after_secs: u64,
     /// Biometric unlock is enabled.
     pub biometrics_enabled: bool,
+    /// Edits not yet acknowledged by the backend. They are lost if the vault
+    /// is wiped: warn the user before the last attempts.
+    pub pending_entries: u64,
 }
 
 /// Everything a vault's handles share.
@@ -59,6 +65,8 @@ pub(crate) struct VaultShared {
     pub(crate) config: VaultConfig,
     pub(crate) issuers: TrustedIssuers,
     attempt_gate: Mutex<()>,
+    /// Bumped by every wipe; sessions opened before it stop working.
+    wipe_epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for VaultShared {
@@ -74,6 +82,18 @@ impl VaultShared {
 
     pub(crate) fn now(&self) -> Result<i64> {
         Ok(self.clock.now_unix_secs()?)
+    }
+
+    pub(crate) fn monotonic_millis(&self) -> Result<u64> {
+        Ok(self.clock.monotonic_millis()?)
+    }
+
+    pub(crate) fn wipe_epoch(&self) -> u64 {
+        self.wipe_epoch.load(Ordering::SeqCst)
+    }
+
+    fn note_wipe(&self) {
+        self.wipe_epoch.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -113,7 +133,15 @@ impl PinVault {
     ) -> Result<Arc<Self>, VaultError> {
         let issuers = config.validate()?;
         let db = Db::open(&path)?;
-        let inner = Arc::new(VaultShared { db, keystore, clock, config, issuers, attempt_gate: Mutex::new(()) });
+        let inner = Arc::new(VaultShared {
+            db,
+            keystore,
+            clock,
+            config,
+            issuers,
+            attempt_gate: Mutex::new(()),
+            wipe_epoch: AtomicU64::new(0),
+        });
         lifecycle::purge_retired_keys(&inner).ok();
         Ok(Arc::new(Self { inner }))
     }

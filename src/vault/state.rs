@@ -12,14 +12,17 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::keys::VaultKeys;
 use crate::crypto::{AadKind, Mac32, SecretKey};
 use crate::error::{Error, Result};
+use crate::grant::GrantClaims;
 
 const LOCATION: &[u8] = b"state";
 
-/// A grant the device holds, with the first queue seq it covers.
+/// A grant the device holds (as verified when it was installed), with the
+/// first queue seq it covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct HeldGrant {
     pub(crate) first_seq: u64,
     pub(crate) token: String,
+    pub(crate) claims: GrantClaims,
 }
 
 /// Everything about an enrolment that only an unlocked vault may read.
@@ -38,9 +41,11 @@ pub(crate) struct VaultState {
     /// Seq and MAC of the newest queue entry ever appended.
     pub(crate) head_seq: u64,
     pub(crate) head_mac: Mac32,
-    /// Highest seq handed out in a batch, and highest acknowledged.
+    /// Highest seq handed out in a batch.
     pub(crate) batched_through: u64,
+    /// Highest seq acknowledged, and its MAC (where the stored chain starts).
     pub(crate) acked_through: u64,
+    pub(crate) acked_mac: Mac32,
     /// Set when the clock was caught going back: offline access stays locked
     /// until an online renewal.
     pub(crate) rollback_locked: bool,
@@ -53,16 +58,17 @@ enum StateWire {
 }
 
 impl VaultState {
-    pub(crate) fn new(sync_key: &SecretKey, user_id: String, grant: String, trusted_time: i64) -> Self {
+    pub(crate) fn new(sync_key: &SecretKey, token: String, claims: GrantClaims, trusted_time: i64) -> Self {
         Self {
             sync_key: sync_key.as_bytes().to_vec(),
-            user_id,
-            grants: vec![HeldGrant { first_seq: 1, token: grant }],
+            user_id: claims.sub.clone(),
+            grants: vec![HeldGrant { first_seq: 1, token, claims }],
             trusted_time,
             head_seq: 0,
             head_mac: [0; 32],
             batched_through: 0,
             acked_through: 0,
+            acked_mac: [0; 32],
             rollback_locked: false,
         }
     }
@@ -77,10 +83,10 @@ impl VaultState {
     }
 
     /// Installs a renewed grant; older ones stay while entries need them.
-    pub(crate) fn install_grant(&mut self, token: String) {
+    pub(crate) fn install_grant(&mut self, token: String, claims: GrantClaims) {
         let first_seq = self.head_seq.saturating_add(1);
         self.grants.retain(|g| g.first_seq < first_seq);
-        self.grants.push(HeldGrant { first_seq, token });
+        self.grants.push(HeldGrant { first_seq, token, claims });
         self.prune_grants();
     }
 
@@ -115,15 +121,26 @@ impl VaultState {
 mod tests {
     use super::*;
 
+    fn claims(jti: &str) -> GrantClaims {
+        GrantClaims {
+            sub: "u".into(),
+            dev: "d".into(),
+            iat: 1,
+            exp: 2,
+            scope: vec![],
+            jti: jti.into(),
+        }
+    }
+
     fn state() -> VaultState {
-        VaultState::new(&SecretKey::generate().unwrap(), "u".into(), "g1".into(), 100)
+        VaultState::new(&SecretKey::generate().unwrap(), "g1".into(), claims("g1"), 100)
     }
 
     #[test]
     fn grants_are_kept_until_their_entries_are_acknowledged() {
         let mut s = state();
         s.head_seq = 5;
-        s.install_grant("g2".into());
+        s.install_grant("g2".into(), claims("g2"));
         assert_eq!(s.grants.len(), 2);
         s.acked_through = 4;
         s.prune_grants();
@@ -136,8 +153,8 @@ mod tests {
     #[test]
     fn renewing_twice_without_writes_replaces_the_unused_grant() {
         let mut s = state();
-        s.install_grant("g2".into());
-        s.install_grant("g3".into());
+        s.install_grant("g2".into(), claims("g2"));
+        s.install_grant("g3".into(), claims("g3"));
         assert_eq!(s.grants.iter().map(|g| g.token.as_str()).collect::<Vec<_>>(), ["g3"]);
     }
 

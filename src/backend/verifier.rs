@@ -1,0 +1,162 @@
+//! `SyncVerifier`: proves that a batch came untampered from a session.
+//!
+//! Checks, in order: size and format (before and while parsing), every grant
+//! (signature by a configured issuer, one device, one user), the seq run
+//! (contiguous, no gap after the cursor), the MAC chain from the cursor,
+//! each entry's time inside its grant's window and its collection inside
+//! the grant's scope. Entries at or before the cursor are replays: counted,
+//! never returned. Any failure rejects the whole batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::DEFAULT_GRANT_CLOCK_SKEW_SECS;
+use crate::crypto::{ct_eq, Mac32, SecretKey};
+use crate::error::{Error, Result, VaultError};
+use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
+use crate::sync::batch::{BatchV1, SyncCursor, SyncOperation, VerifiedBatch};
+use crate::sync::entry::{Operation, QueueEntry};
+
+/// Verifies device batches against the issuer keys the backend trusts.
+#[derive(Debug, uniffi::Object)]
+pub struct SyncVerifier {
+    issuers: TrustedIssuers,
+    skew_secs: i64,
+}
+
+fn reject(reason: impl Into<String>) -> Error {
+    Error::BatchRejected(reason.into())
+}
+
+#[uniffi::export]
+impl SyncVerifier {
+    /// A verifier trusting `issuer_keys` (all keys whose grants may still
+    /// cover unsynced edits, including recently rotated ones).
+    ///
+    /// # Errors
+    /// `InvalidInput` for no keys, duplicate `kid`s or malformed keys.
+    #[uniffi::constructor]
+    pub fn new(issuer_keys: Vec<IssuerKey>) -> Result<Arc<Self>, VaultError> {
+        let issuers = TrustedIssuers::new(&issuer_keys)?;
+        Ok(Arc::new(Self { issuers, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64 }))
+    }
+
+    /// Verifies `batch` for the device whose sync key is `sync_key`, starting
+    /// from the `cursor` stored for it. Returns the new operations in order
+    /// and the cursor to store once they are applied.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+    /// `BatchRejected` with the reason for anything wrong with the batch.
+    pub fn verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch, VaultError> {
+        Ok(self.verify_batch(&batch, sync_key, &cursor)?)
+    }
+}
+
+impl SyncVerifier {
+    fn verify_batch(&self, bytes: &[u8], sync_key: Vec<u8>, cursor: &SyncCursor) -> Result<VerifiedBatch> {
+        let sync_key =
+            SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
+        let cursor_mac: Mac32 = cursor
+            .last_mac
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::InvalidInput("the cursor MAC must be 32 bytes".into()))?;
+        let batch = BatchV1::from_bytes(bytes)?;
+        let grants = self.verify_grants(&batch)?;
+        let user_id = grants.values().next().map(|g| g.sub.clone()).ok_or_else(|| reject("batch has no grant"))?;
+
+        let first_seq = batch.entries.first().map_or(0, |e| e.body.seq);
+        if first_seq == 0 {
+            return Err(reject("seq numbers start at 1"));
+        }
+        if first_seq > cursor.last_seq.saturating_add(1) {
+            return Err(reject(format!("gap: the batch starts at seq {first_seq}, the cursor is at {}", cursor.last_seq)));
+        }
+        let mut operations = Vec::new();
+        let mut duplicates = 0u64;
+        let mut prev_mac = cursor_mac;
+        let mut last_seq = cursor.last_seq;
+        for (offset, entry) in (0u64..).zip(&batch.entries) {
+            let seq = entry.body.seq;
+            if Some(seq) != first_seq.checked_add(offset) {
+                return Err(reject(format!("entries out of order at seq {seq}")));
+            }
+            if seq <= cursor.last_seq {
+                if seq == cursor.last_seq && !ct_eq(&entry.mac, &cursor_mac) {
+                    return Err(reject(format!("entry {seq} differs from the one already applied")));
+                }
+                duplicates += 1;
+                continue;
+            }
+            let expected = entry.body.chain_mac(&sync_key, &prev_mac)?;
+            if !ct_eq(&expected, &entry.mac) {
+                return Err(reject(format!("MAC chain broken at seq {seq}")));
+            }
+            let grant = grants
+                .get(entry.body.grant_id.as_str())
+                .ok_or_else(|| reject(format!("entry {seq} names a grant the batch does not carry")))?;
+            self.check_entry(entry, grant)?;
+            operations.push(operation(entry));
+            prev_mac = entry.mac;
+            last_seq = seq;
+        }
+        Ok(VerifiedBatch {
+            device_id: batch.device_id,
+            user_id,
+            operations,
+            duplicates,
+            cursor: SyncCursor { last_seq, last_mac: prev_mac.to_vec() },
+        })
+    }
+
+    /// Every grant verified, for the batch's device, of one user, each used.
+    fn verify_grants<'b>(&self, batch: &'b BatchV1) -> Result<HashMap<String, GrantClaims>> {
+        let mut grants = HashMap::with_capacity(batch.grants.len());
+        for token in &batch.grants {
+            let claims = grant::verify_signature(token, &self.issuers)
+                .map_err(|e| reject(format!("grant rejected: {}", VaultError::from(e))))?;
+            if claims.dev != batch.device_id {
+                return Err(reject("a grant is for another device"));
+            }
+            if grants.values().any(|g: &GrantClaims| g.sub != claims.sub) {
+                return Err(reject("grants name different users"));
+            }
+            if grants.insert(claims.jti.clone(), claims).is_some() {
+                return Err(reject("a grant appears twice"));
+            }
+        }
+        let used = |jti: &str| batch.entries.iter().any(|e: &'b QueueEntry| e.body.grant_id == jti);
+        if grants.keys().any(|jti| !used(jti)) {
+            return Err(reject("the batch carries a grant no entry uses"));
+        }
+        Ok(grants)
+    }
+
+    /// Time within the grant's window, collection within its scope.
+    fn check_entry(&self, entry: &QueueEntry, grant: &GrantClaims) -> Result<()> {
+        let (seq, time) = (entry.body.seq, entry.body.time);
+        if time < grant.iat.saturating_sub(self.skew_secs) || time >= grant.exp {
+            return Err(reject(format!("entry {seq} was made outside its grant's window")));
+        }
+        if !grant.allows(entry.body.op.collection()) {
+            return Err(reject(format!("entry {seq} writes a collection outside the grant's scope")));
+        }
+        Ok(())
+    }
+}
+
+fn operation(entry: &QueueEntry) -> SyncOperation {
+    let (collection, key, value) = match &entry.body.op {
+        Operation::Put { collection, key, value } => (collection.clone(), key.clone(), Some(value.clone())),
+        Operation::Delete { collection, key } => (collection.clone(), key.clone(), None),
+    };
+    SyncOperation {
+        seq: entry.body.seq,
+        time: entry.body.time,
+        grant_id: entry.body.grant_id.clone(),
+        collection,
+        key,
+        value,
+    }
+}

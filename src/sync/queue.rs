@@ -1,0 +1,143 @@
+//! `SyncQueue`: the device side of sync.
+//!
+//! Entries stay stored (sealed under the vault key) until the backend has
+//! accepted them and the app calls `acknowledge`. `next_batch` always starts
+//! after the last acknowledged entry, so a batch lost in transit is simply
+//! sent again; the backend's cursor makes a resend harmless. Before a batch
+//! leaves the device its chain is checked from the last acknowledged MAC, so
+//! a tampered queue is reported here rather than by the backend.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::batch::{BatchV1, SyncBatch};
+use super::entry::QueueEntry;
+use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+use crate::crypto::ct_eq;
+use crate::error::{Error, Result, VaultError};
+use crate::session::{load_state, store_state, OfflineSession};
+use crate::storage::QueueRow;
+
+/// Room kept in a batch for its header and encoding overhead.
+const BATCH_HEADROOM: usize = 64 * 1024;
+
+/// The queue of edits made in a session, waiting for the backend.
+#[derive(Debug, uniffi::Object)]
+pub struct SyncQueue {
+    session: Arc<OfflineSession>,
+}
+
+#[uniffi::export]
+impl SyncQueue {
+    /// Entries not yet acknowledged by the backend.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `Storage`.
+    pub fn pending_count(&self) -> Result<u64, VaultError> {
+        self.session.handle_access()?;
+        Ok(self.session.vault().db.read(QueueRow::count)?)
+    }
+
+    /// The oldest unacknowledged entries (at most `max_entries`, and at most
+    /// [`MAX_BATCH_BYTES`]) as a batch for the backend, or `None` when the
+    /// queue is empty. Calling it again before `acknowledge` returns the same
+    /// entries (plus newer ones that fit).
+    ///
+    /// # Errors
+    /// `SessionLocked`, `InvalidInput` (`max_entries` is 0), `Tampered`
+    /// (the stored chain does not verify), `Storage`.
+    pub fn next_batch(&self, max_entries: u32) -> Result<Option<SyncBatch>, VaultError> {
+        Ok(self.build_batch(max_entries)?)
+    }
+
+    /// Deletes every entry through `through_seq`, durably, once the backend
+    /// has accepted them. Acknowledging again is harmless.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `InvalidInput` (that seq was never handed out in a
+    /// batch), `Tampered`, `Storage`.
+    pub fn acknowledge(&self, through_seq: u64) -> Result<(), VaultError> {
+        Ok(self.acknowledge_through(through_seq)?)
+    }
+}
+
+impl SyncQueue {
+    pub(crate) fn new(session: Arc<OfflineSession>) -> Self {
+        Self { session }
+    }
+
+    fn build_batch(&self, max_entries: u32) -> Result<Option<SyncBatch>> {
+        if max_entries == 0 {
+            return Err(Error::InvalidInput("max_entries must be at least 1".into()));
+        }
+        let limit = max_entries.min(MAX_BATCH_ENTRIES);
+        let access = self.session.handle_access()?;
+        let keys = &access.keys;
+        let vault = self.session.vault();
+        vault.db.write(|tx| {
+            let mut state = load_state(tx, keys)?;
+            let rows = QueueRow::after(tx, state.acked_through, limit)?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let sync_key = state.sync_key()?;
+            let grants_len: usize = state.grants.iter().map(|g| g.token.len()).sum();
+            let budget = MAX_BATCH_BYTES.saturating_sub(BATCH_HEADROOM + grants_len);
+            let (mut prev_mac, mut expected_seq, mut used) = (state.acked_mac, state.acked_through, 0usize);
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in &rows {
+                used = used.saturating_add(row.body.len());
+                if used > budget && !entries.is_empty() {
+                    break;
+                }
+                let entry = QueueEntry::open(keys, row.seq, &row.body)?;
+                expected_seq = expected_seq.checked_add(1).ok_or(Error::Tampered)?;
+                let mac = entry.body.chain_mac(&sync_key, &prev_mac)?;
+                if entry.body.seq != expected_seq || !ct_eq(&mac, &entry.mac) {
+                    return Err(Error::Tampered);
+                }
+                prev_mac = entry.mac;
+                entries.push(entry);
+            }
+            let used_ids: BTreeSet<&str> = entries.iter().map(|e| e.body.grant_id.as_str()).collect();
+            let grants: Vec<String> =
+                state.grants.iter().filter(|g| used_ids.contains(g.claims.jti.as_str())).map(|g| g.token.clone()).collect();
+            if grants.len() != used_ids.len() {
+                return Err(Error::Tampered);
+            }
+            let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+                return Ok(None);
+            };
+            let (first_seq, last_seq) = (first.body.seq, last.body.seq);
+            let entry_count = u32::try_from(entries.len()).map_err(|_| Error::Encoding)?;
+            let bytes = BatchV1 { device_id: vault.config.device_id.clone(), grants, entries }.to_bytes()?;
+            state.batched_through = state.batched_through.max(last_seq);
+            store_state(tx, keys, &state)?;
+            Ok(Some(SyncBatch { bytes, first_seq, last_seq, entry_count }))
+        })
+    }
+
+    fn acknowledge_through(&self, through_seq: u64) -> Result<()> {
+        let access = self.session.handle_access()?;
+        let keys = &access.keys;
+        self.session.vault().db.write(|tx| {
+            let mut state = load_state(tx, keys)?;
+            if through_seq <= state.acked_through {
+                return Ok(());
+            }
+            if through_seq > state.batched_through {
+                return Err(Error::InvalidInput(format!(
+                    "seq {through_seq} was never sent: the last batched seq is {}",
+                    state.batched_through
+                )));
+            }
+            let row = QueueRow::get(tx, through_seq)?.ok_or(Error::Tampered)?;
+            let entry = QueueEntry::open(keys, through_seq, &row.body)?;
+            QueueRow::delete_through(tx, through_seq)?;
+            state.acked_through = through_seq;
+            state.acked_mac = entry.mac;
+            state.prune_grants();
+            store_state(tx, keys, &state)
+        })
+    }
+}
