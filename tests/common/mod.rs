@@ -1,0 +1,174 @@
+//! Shared fixtures for the integration tests: a settable clock, a keystore
+//! that can be told to fail, and a backend (issuer + sync key) that enrols.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use offline_auth::{
+    Clock, ClockError, GrantIssuer, KeyProtection, KeystoreError, OfflineSession, PinVault, PlatformKeystore,
+    SoftwareKeystore, VaultConfig, VaultError,
+};
+
+pub const PIN: &str = "482915";
+pub const DEVICE: &str = "device-1";
+pub const USER: &str = "worker-7";
+/// 2026-11-23T00:00:00Z
+pub const T0: i64 = 1_795_392_000;
+pub const HOUR: i64 = 3600;
+pub const DAY: i64 = 24 * HOUR;
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+pub struct TestClock {
+    pub wall: AtomicI64,
+    pub mono_ms: AtomicU64,
+}
+
+impl TestClock {
+    pub fn new(wall: i64) -> Arc<Self> {
+        Arc::new(Self { wall: AtomicI64::new(wall), mono_ms: AtomicU64::new(1_000) })
+    }
+    pub fn set(&self, wall: i64) {
+        self.wall.store(wall, Ordering::SeqCst);
+    }
+    /// Moves both clocks forward.
+    pub fn advance(&self, secs: i64) {
+        self.wall.fetch_add(secs, Ordering::SeqCst);
+        self.mono_ms.fetch_add(u64::try_from(secs).unwrap() * 1000, Ordering::SeqCst);
+    }
+    pub fn now(&self) -> i64 {
+        self.wall.load(Ordering::SeqCst)
+    }
+}
+
+impl Clock for TestClock {
+    fn now_unix_secs(&self) -> Result<i64, ClockError> {
+        Ok(self.wall.load(Ordering::SeqCst))
+    }
+    fn monotonic_millis(&self) -> Result<u64, ClockError> {
+        Ok(self.mono_ms.load(Ordering::SeqCst))
+    }
+}
+
+/// A software keystore that can be told to misbehave like a platform one.
+#[derive(Default)]
+pub struct TestKeystore {
+    pub inner: Arc<SoftwareKeystore>,
+    pub fail_delete: AtomicBool,
+    pub fail_all: AtomicBool,
+    pub bio_invalidated: AtomicBool,
+    pub bio_cancel: AtomicBool,
+    pub calls: AtomicU64,
+    /// Called (outside the keystore's own state) on every callback.
+    pub on_call: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl TestKeystore {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self { inner: SoftwareKeystore::new(), ..Default::default() })
+    }
+    fn before(&self) -> Result<(), KeystoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(callback) = self.on_call.lock().unwrap().as_ref() {
+            callback();
+        }
+        if self.fail_all.load(Ordering::SeqCst) {
+            return Err(KeystoreError::Failed { reason: "hardware unavailable".into() });
+        }
+        Ok(())
+    }
+}
+
+impl PlatformKeystore for TestKeystore {
+    fn wrap(&self, alias: String, protection: KeyProtection, plaintext: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        self.before()?;
+        self.inner.wrap(alias, protection, plaintext)
+    }
+    fn unwrap(&self, alias: String, protection: KeyProtection, wrapped: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
+        self.before()?;
+        if protection == KeyProtection::Biometric {
+            if self.bio_invalidated.load(Ordering::SeqCst) {
+                return Err(KeystoreError::KeyInvalidated);
+            }
+            if self.bio_cancel.load(Ordering::SeqCst) {
+                return Err(KeystoreError::UserCancelled);
+            }
+        }
+        self.inner.unwrap(alias, protection, wrapped)
+    }
+    fn delete_key(&self, alias: String) -> Result<(), KeystoreError> {
+        self.before()?;
+        if self.fail_delete.load(Ordering::SeqCst) {
+            return Err(KeystoreError::Failed { reason: "delete refused".into() });
+        }
+        self.inner.delete_key(alias)
+    }
+}
+
+/// The backend of the tests: an issuer and the device's sync key.
+pub struct Backend {
+    pub issuer: Arc<GrantIssuer>,
+    pub sync_key: Vec<u8>,
+}
+
+impl Backend {
+    pub fn new() -> Self {
+        Self { issuer: GrantIssuer::generate("k1".into()).unwrap(), sync_key: vec![0x5a; 32] }
+    }
+    /// A grant for DEVICE/USER on "visits" and "notes", valid `days` from `iat`.
+    pub fn grant(&self, iat: i64, days: i64) -> String {
+        self.grant_for(USER, DEVICE, iat, iat + days * DAY)
+    }
+    pub fn grant_for(&self, user: &str, device: &str, iat: i64, exp: i64) -> String {
+        self.issuer
+            .issue(user.into(), device.into(), vec!["visits".into(), "notes".into()], iat, exp)
+            .unwrap()
+    }
+    pub fn config(&self) -> VaultConfig {
+        VaultConfig::new(DEVICE, vec![self.issuer.issuer_key()])
+    }
+}
+
+/// One device: a database file, its keystore and clock.
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub keystore: Arc<TestKeystore>,
+    pub clock: Arc<TestClock>,
+    pub backend: Backend,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            keystore: TestKeystore::new(),
+            clock: TestClock::new(T0),
+            backend: Backend::new(),
+        }
+    }
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("vault.db")
+    }
+    pub fn path_str(&self) -> String {
+        self.path().to_string_lossy().into_owned()
+    }
+    pub fn open(&self) -> Arc<PinVault> {
+        self.try_open().unwrap()
+    }
+    pub fn try_open(&self) -> Result<Arc<PinVault>, VaultError> {
+        self.open_with(self.backend.config())
+    }
+    pub fn open_with(&self, config: VaultConfig) -> Result<Arc<PinVault>, VaultError> {
+        PinVault::open_with_clock(self.path_str(), self.keystore.clone(), self.clock.clone(), config)
+    }
+    /// Opens and enrols with PIN, a 7-day grant issued now, and the sync key.
+    pub fn enrolled(&self) -> (Arc<PinVault>, Arc<OfflineSession>) {
+        let vault = self.open();
+        let session = vault
+            .enroll(PIN.into(), self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone())
+            .unwrap();
+        (vault, session)
+    }
+}
