@@ -1,0 +1,352 @@
+"""Python binding tests for offline-auth (binding layer only)."""
+import gc
+import os
+import threading
+import time
+
+import pytest
+
+import offline_auth as oa
+from conftest import DEVICE, PIN, USER, DictKeystore, FakeClock
+
+
+def rss_bytes():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+# --- 1. A keystore implemented in Python drives the full cycle -------------
+
+
+def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
+    ks = DictKeystore()
+    vault = oa.PinVault.open(vault_path, ks, config())
+    assert vault.is_enrolled() is False
+
+    sync_key = oa.generate_sync_key()
+    assert isinstance(sync_key, bytes) and len(sync_key) == 32
+    session = vault.enroll(PIN, grant(), sync_key)
+    assert vault.is_enrolled() is True
+    assert session.user_id() == USER
+    assert session.scopes() == ["notes", "visits"]
+    assert session.expires_at() > int(time.time())
+
+    seq1 = session.put("notes", "n1", b"first note")
+    seq2 = session.put("visits", "v1", b"\x00\x01\x02")
+    seq3 = session.delete("notes", "gone")
+    assert (seq1, seq2, seq3) == (1, 2, 3)
+    assert session.get("notes", "n1") == b"first note"
+    assert session.get("notes", "missing") is None
+    assert session.keys("notes") == ["n1"]
+    session.lock()
+    assert session.is_unlocked() is False
+
+    session = vault.unlock(PIN)
+    assert session.get("visits", "v1") == b"\x00\x01\x02"
+
+    queue = session.sync_queue()
+    assert queue.pending_count() == 3
+    batch = queue.next_batch(100)
+    assert isinstance(batch, oa.SyncBatch)
+    assert (batch.first_seq, batch.last_seq, batch.entry_count) == (1, 3, 3)
+
+    verifier = oa.SyncVerifier([issuer.issuer_key()])
+    verified = verifier.verify(batch.bytes, sync_key, oa.SyncCursor(last_seq=0, last_mac=bytes(32)))
+    assert verified.device_id == DEVICE and verified.user_id == USER
+    assert [(op.collection, op.key, op.value) for op in verified.operations] == [
+        ("notes", "n1", b"first note"),
+        ("visits", "v1", b"\x00\x01\x02"),
+        ("notes", "gone", None),
+    ]
+    assert verified.cursor.last_seq == 3
+
+    queue.acknowledge(batch.last_seq)
+    assert queue.pending_count() == 0
+    assert queue.next_batch(100) is None
+
+    status = vault.status()
+    assert isinstance(status, oa.VaultStatus)
+    assert status.enrolled and not status.wiped and status.pending_entries == 0
+    assert ks.calls["wrap"] >= 1 and ks.calls["unwrap"] >= 1
+
+    vault.wipe()
+    assert vault.status().wiped
+    with pytest.raises((oa.VaultError.SessionLocked, oa.VaultError.Wiped)):
+        session.get("notes", "n1")
+
+
+def test_software_keystore_biometrics_and_change_pin(vault_path, grant, config):
+    sks = oa.SoftwareKeystore()
+    vault = oa.PinVault.open(vault_path, sks.as_platform_keystore(), config())
+    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    assert sks.key_count() >= 1
+    session.enable_biometrics()
+    assert vault.status().biometrics_enabled
+    bio = vault.unlock_with_biometrics()
+    assert bio.user_id() == USER
+    bio.disable_biometrics()
+    with pytest.raises(oa.VaultError.BiometricsUnavailable):
+        vault.unlock_with_biometrics()
+
+    vault.change_pin(PIN, "730514")
+    with pytest.raises(oa.VaultError.WrongPin):
+        vault.unlock(PIN)
+    assert vault.unlock("730514").user_id() == USER
+    vault.wipe()
+    assert sks.key_count() == 0
+
+
+def test_open_with_system_clock_object(vault_path, grant, config):
+    clock = oa.SystemClock()
+    vault = oa.PinVault.open_with_clock(vault_path, oa.SoftwareKeystore().as_platform_keystore(), clock.as_clock(), config())
+    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    assert vault.unlock(PIN).user_id() == USER
+
+
+# --- 2. Errors arrive as typed Python exceptions with their fields ----------
+
+
+def test_wrong_pin_and_lockout_are_typed(vault_path, grant, config):
+    clock = FakeClock()
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+
+    remaining = []
+    for _ in range(4):
+        with pytest.raises(oa.VaultError.WrongPin) as exc:
+            vault.unlock("000111")
+        assert isinstance(exc.value, oa.VaultError)
+        remaining.append(exc.value.attempts_remaining)
+    assert remaining == [9, 8, 7, 6]
+
+    with pytest.raises(oa.VaultError.LockedOut) as exc:
+        vault.unlock(PIN)
+    assert exc.value.retry_after_secs == 30
+    status = vault.status()
+    assert (status.failed_attempts, status.attempts_remaining, status.retry_after_secs) == (4, 6, 30)
+
+    clock.advance(31)
+    assert vault.unlock(PIN).user_id() == USER
+    assert vault.status().failed_attempts == 0
+
+
+def test_attempt_limit_wipes(vault_path, grant, config):
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), FakeClock(), config(max_failed_attempts=2))
+    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    with pytest.raises(oa.VaultError.WrongPin) as exc:
+        vault.unlock("000111")
+    assert exc.value.attempts_remaining == 1
+    with pytest.raises(oa.VaultError.Wiped):
+        vault.unlock("000111")
+    with pytest.raises(oa.VaultError.Wiped):
+        vault.unlock(PIN)
+
+
+def test_other_variants_are_typed(vault_path, grant, config, issuer):
+    vault = oa.PinVault.open(vault_path, DictKeystore(), config())
+    with pytest.raises(oa.VaultError.NotEnrolled):
+        vault.unlock(PIN)
+    with pytest.raises(oa.VaultError.WeakPin) as exc:
+        vault.enroll("123456", grant(), oa.generate_sync_key())
+    assert exc.value.reason
+    with pytest.raises(oa.VaultError.GrantInvalid) as exc:
+        vault.enroll(PIN, "not.a.grant", oa.generate_sync_key())
+    assert exc.value.reason
+    with pytest.raises(oa.VaultError.GrantInvalid):
+        vault.enroll(PIN, grant(device="another-device"), oa.generate_sync_key())
+    now = int(time.time())
+    expired = issuer.issue(USER, DEVICE, ["notes"], now - 7200, now - 3600)
+    with pytest.raises(oa.VaultError.GrantExpired):
+        vault.enroll(PIN, expired, oa.generate_sync_key())
+
+    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    with pytest.raises(oa.VaultError.AlreadyEnrolled):
+        vault.enroll(PIN, grant(), oa.generate_sync_key())
+    with pytest.raises(oa.VaultError.InvalidInput) as exc:
+        session.put("not-in-scope", "k", b"v")
+    assert exc.value.reason
+    session.lock()
+    with pytest.raises(oa.VaultError.SessionLocked):
+        session.put("notes", "k", b"v")
+
+    # Every variant is a subclass of VaultError and of Exception.
+    for name in ["NotEnrolled", "WrongPin", "LockedOut", "Keystore", "InvalidInput", "Storage"]:
+        variant = getattr(oa.VaultError, name)
+        assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception)
+
+
+def test_storage_error_for_unusable_path(tmp_path, config):
+    with pytest.raises(oa.VaultError.Storage) as exc:
+        oa.PinVault.open(str(tmp_path), DictKeystore(), config())  # a directory
+    assert exc.value.reason
+
+
+# --- 3. A callback that raises becomes VaultError.Keystore ------------------
+
+
+class RaisingKeystore(DictKeystore):
+    def __init__(self, exc):
+        super().__init__()
+        self.exc = exc
+
+    def wrap(self, alias, protection, plaintext):
+        raise self.exc
+
+
+def test_keystore_raising_runtime_error_becomes_keystore_error(vault_path, grant, config):
+    vault = oa.PinVault.open(vault_path, RaisingKeystore(RuntimeError("secure hardware on fire")), config())
+    with pytest.raises(oa.VaultError.Keystore) as exc:
+        vault.enroll(PIN, grant(), oa.generate_sync_key())
+    assert exc.value.reason
+    assert vault.is_enrolled() is False
+
+
+def test_keystore_raising_typed_error_becomes_keystore_error(vault_path, grant, config):
+    vault = oa.PinVault.open(vault_path, RaisingKeystore(oa.KeystoreError.Failed("tpm busy")), config())
+    with pytest.raises(oa.VaultError.Keystore) as exc:
+        vault.enroll(PIN, grant(), oa.generate_sync_key())
+    assert "tpm busy" in exc.value.reason
+
+
+def test_keystore_key_lost_after_enrolment(vault_path, grant, config):
+    ks = DictKeystore()
+    vault = oa.PinVault.open(vault_path, ks, config())
+    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    for alias in ks.aliases():
+        ks.delete_key(alias)
+    with pytest.raises(oa.VaultError) as exc:
+        vault.unlock(PIN)
+    assert isinstance(exc.value, (oa.VaultError.Keystore, oa.VaultError.Tampered))
+
+
+class FailingClock(FakeClock):
+    fail = False
+
+    def now_unix_secs(self):
+        if self.fail:
+            raise RuntimeError("no time today")
+        return super().now_unix_secs()
+
+
+def test_clock_raising_is_typed(vault_path, grant, config):
+    clock = FailingClock()
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+    clock.fail = True
+    with pytest.raises(oa.VaultError.ClockUnavailable) as exc:
+        vault.unlock(PIN)
+    assert exc.value.reason
+    clock.fail = False
+    assert vault.unlock(PIN).user_id() == USER
+
+
+# --- 4. Objects used from several threads at once --------------------------
+
+
+def test_session_and_vault_from_many_threads(vault_path, grant, config):
+    ks = DictKeystore()
+    vault = oa.PinVault.open(vault_path, ks, config())
+    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    errors = []
+
+    def worker(n):
+        try:
+            for i in range(50):
+                key = f"t{n}-{i}"
+                session.put("notes", key, key.encode())
+                assert session.get("notes", key) == key.encode()
+                vault.status()
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert errors == []
+    assert len(session.keys("notes")) == 8 * 50
+    assert session.sync_queue().pending_count() == 8 * 50
+
+
+# --- 5. 100 000 calls do not grow memory without bound ----------------------
+
+
+def test_100k_calls_do_not_leak(vault_path, grant, config):
+    vault = oa.PinVault.open(vault_path, oa.SoftwareKeystore().as_platform_keystore(), config())
+    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session.put("notes", "k", b"v" * 256)
+
+    def churn(n):
+        for _ in range(n):
+            ks = oa.SoftwareKeystore()  # object created and freed each time
+            ks.key_count()
+            session.get("notes", "k")   # bytes returned across the FFI
+            issuer_key = oa.IssuerKey(kid="k", public_key=bytes(32))  # record, no FFI
+            del ks, issuer_key
+
+    churn(10_000)  # warm-up: allocator pools, caches
+    gc.collect()
+    before = rss_bytes()
+    start = time.perf_counter()
+    churn(100_000)
+    elapsed = time.perf_counter() - start
+    gc.collect()
+    after = rss_bytes()
+    growth = after - before
+    print(f"\n[memory] python: 100000 iterations (300000 FFI calls) in {elapsed:.2f} s; "
+          f"RSS {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB (growth {growth / 2**20:.2f} MiB)")
+    assert growth < 16 * 2**20
+
+
+# --- Bad input: typed errors, never a crash --------------------------------
+
+
+def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
+    with pytest.raises(oa.VaultError.InvalidInput):
+        oa.GrantIssuer("kid", b"\x01" * 31)  # wrong-length key
+    with pytest.raises(oa.VaultError.InvalidInput):
+        oa.GrantIssuer("", b"\x01" * 32)  # empty kid
+    with pytest.raises(oa.VaultError.InvalidInput):
+        oa.PinVault.open(vault_path, DictKeystore(), config(device_id=""))
+    with pytest.raises(oa.VaultError.InvalidInput):
+        oa.PinVault.open(vault_path, DictKeystore(), config(issuer_keys=[oa.IssuerKey(kid="k", public_key=b"short")]))
+    with pytest.raises(oa.VaultError):
+        oa.PinVault.open("", DictKeystore(), config())
+
+    vault = oa.PinVault.open(vault_path, DictKeystore(), config())
+    with pytest.raises(oa.VaultError.InvalidInput):
+        vault.enroll(PIN, grant(), b"\x00" * 31)  # sync key must be 32 bytes
+    with pytest.raises(oa.VaultError.WeakPin):
+        vault.enroll("", grant(), oa.generate_sync_key())
+    with pytest.raises(oa.VaultError.GrantInvalid):
+        vault.enroll(PIN, "", oa.generate_sync_key())
+    with pytest.raises(oa.VaultError.GrantInvalid):
+        vault.enroll(PIN, "x" * 1_000_000, oa.generate_sync_key())  # huge grant
+
+    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    with pytest.raises(oa.VaultError.InvalidInput):
+        session.put("", "k", b"v")
+    with pytest.raises(oa.VaultError.InvalidInput):
+        session.put("notes", "", b"v")
+    with pytest.raises(oa.VaultError.InvalidInput):
+        session.put("notes", "k", b"\x00" * (4 * 1024 * 1024))  # huge value
+    with pytest.raises(oa.VaultError.InvalidInput):
+        session.put("notes", "k" * 100_000, b"v")
+    with pytest.raises(oa.VaultError.BatchRejected):
+        oa.SyncVerifier([issuer.issuer_key()]).verify(b"junk", bytes(32), oa.SyncCursor(last_seq=0, last_mac=bytes(32)))
+
+    # None where Python allows any object: rejected by the binding before the FFI call.
+    with pytest.raises(TypeError):
+        session.put("notes", None, b"v")
+    with pytest.raises(TypeError):
+        session.put("notes", "k", None)
+    with pytest.raises(TypeError):
+        oa.PinVault.open(vault_path, None, config())
+    # ... and the session still works.
+    session.put("notes", "k", b"v")
+    assert session.get("notes", "k") == b"v"

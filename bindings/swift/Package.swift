@@ -1,0 +1,62 @@
+// swift-tools-version:5.9
+//
+// offline-auth for Swift: the UniFFI-generated module `OfflineAuth`
+// (Sources/OfflineAuth/OfflineAuth.swift, written by bindings/generate.sh)
+// over the C module `OfflineAuthFFI` (the generated FFI header).
+//
+// Apple platforms: `OfflineAuthFFI` is the XCFramework built by
+// build-xcframework.sh (static libraries for iOS device, iOS simulator and
+// macOS, each with the header and modulemap). A published release would
+// replace `path:` with `url:` + `checksum:` of the zipped XCFramework.
+//
+// Linux: `OfflineAuthFFI` is a system-library module whose modulemap links
+// liboffline_auth.so; the library is found in $OFFLINE_AUTH_LIB_DIR, default
+// <repo>/target/debug (built by bindings/generate.sh), through -L and an
+// rpath, so `swift test` needs no LD_LIBRARY_PATH. The -L/-rpath flags are
+// `unsafeFlags`, which SwiftPM accepts only in a root package: that is fine
+// for this repo's tests; apps consume the Apple (XCFramework) variant.
+import PackageDescription
+
+#if os(Linux)
+let nativeLibDir = Context.environment["OFFLINE_AUTH_LIB_DIR"]
+    ?? (Context.packageDirectory + "/../../target/debug")
+
+let ffiTarget: Target = .systemLibrary(
+    name: "OfflineAuthFFI",
+    path: "Sources/OfflineAuthFFI"
+)
+let swiftLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-L", nativeLibDir, "-Xlinker", "-rpath", "-Xlinker", nativeLibDir]),
+]
+#else
+let ffiTarget: Target = .binaryTarget(
+    name: "OfflineAuthFFI",
+    path: "OfflineAuthFFI.xcframework"
+)
+let swiftLinkerSettings: [LinkerSetting] = []
+#endif
+
+let package = Package(
+    name: "OfflineAuth",
+    platforms: [
+        .iOS(.v15),
+        .macOS(.v12),
+    ],
+    products: [
+        .library(name: "OfflineAuth", targets: ["OfflineAuth"]),
+    ],
+    targets: [
+        ffiTarget,
+        .target(
+            name: "OfflineAuth",
+            dependencies: ["OfflineAuthFFI"],
+            path: "Sources/OfflineAuth",
+            linkerSettings: swiftLinkerSettings
+        ),
+        .testTarget(
+            name: "OfflineAuthTests",
+            dependencies: ["OfflineAuth"],
+            path: "Tests/OfflineAuthTests"
+        ),
+    ]
+)
