@@ -74,7 +74,8 @@ impl Clock for SystemClock {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| ClockError::Unavailable { reason: "system time is before 1970".into() })?;
-        i64::try_from(since.as_secs()).map_err(|_| ClockError::Unavailable { reason: "system time out of range".into() })
+        i64::try_from(since.as_secs())
+            .map_err(|_| ClockError::Unavailable { reason: "system time out of range".into() })
     }
 
     fn monotonic_millis(&self) -> Result<u64, ClockError> {

@@ -176,9 +176,7 @@ impl From<Error> for VaultError {
             Error::Clock(e) => VaultError::ClockUnavailable { reason: e.to_string() },
             Error::SessionLocked => VaultError::SessionLocked,
             Error::Sqlite(e) => VaultError::Storage { reason: storage_reason(&e) },
-            e @ (Error::NotOurDatabase | Error::NewerSchema { .. }) => {
-                VaultError::Storage { reason: e.to_string() }
-            }
+            e @ (Error::NotOurDatabase | Error::NewerSchema { .. }) => VaultError::Storage { reason: e.to_string() },
             Error::InvalidInput(reason) => VaultError::InvalidInput { reason },
             Error::BatchRejected(reason) => VaultError::BatchRejected { reason },
             e @ (Error::Encoding | Error::Rng) => VaultError::Storage { reason: e.to_string() },

@@ -56,9 +56,11 @@ impl TrustedIssuers {
         let mut map = HashMap::with_capacity(keys.len());
         for key in keys {
             check_claim_text("kid", &key.kid)?;
-            let bytes: &[u8; 32] = key.public_key.as_slice().try_into().map_err(|_| {
-                Error::InvalidInput(format!("issuer key {:?} must be 32 bytes", key.kid))
-            })?;
+            let bytes: &[u8; 32] = key
+                .public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::InvalidInput(format!("issuer key {:?} must be 32 bytes", key.kid)))?;
             let verifying = VerifyingKey::from_bytes(bytes)
                 .map_err(|_| Error::InvalidInput(format!("issuer key {:?} is not an Ed25519 point", key.kid)))?;
             if verifying.is_weak() {
@@ -166,8 +168,8 @@ pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<
     else {
         return Err(invalid("not a compact JWS"));
     };
-    let header: Header = serde_json::from_slice(&decode_part(header_b64, "header")?)
-        .map_err(|_| invalid("header is not valid JSON"))?;
+    let header: Header =
+        serde_json::from_slice(&decode_part(header_b64, "header")?).map_err(|_| invalid("header is not valid JSON"))?;
     if header.alg != ALG {
         return Err(Error::GrantInvalid(format!("algorithm {:?} is not accepted", truncate(&header.alg))));
     }
@@ -180,8 +182,7 @@ pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<
     let signature = Signature::from_slice(&signature_bytes).map_err(|_| invalid("signature has the wrong length"))?;
     let signing_input_len = header_b64.len() + 1 + claims_b64.len();
     let signing_input = token.get(..signing_input_len).ok_or_else(|| invalid("not a compact JWS"))?;
-    key.verify_strict(signing_input.as_bytes(), &signature)
-        .map_err(|_| invalid("signature does not verify"))?;
+    key.verify_strict(signing_input.as_bytes(), &signature).map_err(|_| invalid("signature does not verify"))?;
 
     let raw: RawClaims = serde_json::from_slice(&decode_part(claims_b64, "claims")?)
         .map_err(|_| invalid("claims are missing or mistyped (sub, dev, iat, exp, scope, jti)"))?;

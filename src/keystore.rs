@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use zeroize::Zeroizing;
 
-use crate::crypto::{open, seal, Aad, AadKind, SecretKey, Sealed};
+use crate::crypto::{open, seal, Aad, AadKind, Sealed, SecretKey};
 
 /// How the platform must protect the key behind an alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]

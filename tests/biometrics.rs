@@ -1,5 +1,6 @@
 //! Biometric unlock through the keystore's `Biometric` protection
 //! (issue 2, test 9).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Offline grants: every malformed, forged or misdirected grant gets its own
 //! typed error and never yields a session (issue 2, test 5).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
 
@@ -46,7 +47,8 @@ fn issuer_key(device: &Device) -> SigningKey {
 fn a_hand_made_grant_from_the_issuer_key_is_accepted() {
     // Proves the hand-made tokens below differ from a good one only where intended.
     let device = Device::new();
-    let token = ed25519_token(&issuer_key(&device), &json!({"alg": "EdDSA", "kid": "k1"}), &claims(T0, T0 + DAY, DEVICE));
+    let token =
+        ed25519_token(&issuer_key(&device), &json!({"alg": "EdDSA", "kid": "k1"}), &claims(T0, T0 + DAY, DEVICE));
     enrol_with(&device, token).unwrap();
 }
 
@@ -92,7 +94,8 @@ fn algorithms_other_than_eddsa_are_refused() {
     assert_invalid(enrol_with(&device, rs256), "RS256");
 
     let key = issuer_key(&device);
-    let crit = ed25519_token(&key, &json!({"alg": "EdDSA", "kid": "k1", "crit": ["exp"]}), &claims(T0, T0 + DAY, DEVICE));
+    let crit =
+        ed25519_token(&key, &json!({"alg": "EdDSA", "kid": "k1", "crit": ["exp"]}), &claims(T0, T0 + DAY, DEVICE));
     assert_invalid(enrol_with(&device, crit), "crit header");
 }
 
@@ -136,9 +139,17 @@ fn garbage_is_invalid() {
         "!!!.???.***".into(),
         format!("{}.{}.", b64(b"{}"), b64(b"{}")),
         ed25519_token(&key, &header, &json!({"sub": USER})),
-        ed25519_token(&key, &header, &json!({"sub": USER, "dev": DEVICE, "iat": "soon", "exp": 1, "scope": [], "jti": "x"})),
+        ed25519_token(
+            &key,
+            &header,
+            &json!({"sub": USER, "dev": DEVICE, "iat": "soon", "exp": 1, "scope": [], "jti": "x"}),
+        ),
         ed25519_token(&key, &header, &claims(T0, T0, DEVICE)),
-        ed25519_token(&key, &header, &json!({"sub": "", "dev": DEVICE, "iat": T0, "exp": T0 + 9, "scope": [], "jti": "x"})),
+        ed25519_token(
+            &key,
+            &header,
+            &json!({"sub": "", "dev": DEVICE, "iat": T0, "exp": T0 + 9, "scope": [], "jti": "x"}),
+        ),
         oversized,
     ];
     for token in cases {
@@ -154,8 +165,5 @@ fn scope_may_be_a_space_separated_string() {
     let token = ed25519_token(&issuer_key(&device), &json!({"alg": "EdDSA", "kid": "k1"}), &claims);
     let session = device.open().enroll(PIN.into(), token, device.backend.sync_key.clone()).unwrap();
     assert_eq!(session.scopes().unwrap(), ["visits", "notes"]);
-    assert!(matches!(
-        session.put("payroll".into(), "x".into(), vec![1]),
-        Err(VaultError::InvalidInput { .. })
-    ));
+    assert!(matches!(session.put("payroll".into(), "x".into(), vec![1]), Err(VaultError::InvalidInput { .. })));
 }

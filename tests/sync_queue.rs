@@ -5,6 +5,7 @@
 //! The batch is decoded here with the documented format (magic `OASB`, then
 //! postcard of `V1 { device_id, grants, entries }`), independently of the
 //! crate's own types, so the test also pins the wire format.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
 
@@ -96,10 +97,15 @@ fn edits_become_a_batch_that_verifies() {
     assert_eq!(verified.device_id, DEVICE);
     assert_eq!(verified.user_id, USER);
     assert_eq!(verified.duplicates, 0);
-    let ops: Vec<_> = verified.operations.iter().map(|o| (o.seq, o.collection.as_str(), o.key.as_str(), o.value.clone())).collect();
+    let ops: Vec<_> =
+        verified.operations.iter().map(|o| (o.seq, o.collection.as_str(), o.key.as_str(), o.value.clone())).collect();
     assert_eq!(
         ops,
-        [(1, "visits", "v1", Some(b"first".to_vec())), (2, "notes", "n1", Some(b"second".to_vec())), (3, "visits", "v1", None)]
+        [
+            (1, "visits", "v1", Some(b"first".to_vec())),
+            (2, "notes", "n1", Some(b"second".to_vec())),
+            (3, "visits", "v1", None)
+        ]
     );
     assert_eq!(verified.cursor.last_seq, 3);
     let mut decoded = decode(&batch.bytes);

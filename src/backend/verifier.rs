@@ -71,7 +71,10 @@ impl SyncVerifier {
             return Err(reject("seq numbers start at 1"));
         }
         if first_seq > cursor.last_seq.saturating_add(1) {
-            return Err(reject(format!("gap: the batch starts at seq {first_seq}, the cursor is at {}", cursor.last_seq)));
+            return Err(reject(format!(
+                "gap: the batch starts at seq {first_seq}, the cursor is at {}",
+                cursor.last_seq
+            )));
         }
         let mut operations = Vec::new();
         let mut duplicates = 0u64;

@@ -86,10 +86,7 @@ pub(crate) fn seal(key: &SecretKey, aad: &Aad, plaintext: &[u8]) -> Result<Seale
 pub(crate) fn open(key: &SecretKey, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
     let cipher = Aes256Gcm::new(key.as_bytes().into());
     cipher
-        .decrypt(
-            Nonce::from_slice(&sealed.nonce),
-            Payload { msg: &sealed.ciphertext, aad: &aad.0 },
-        )
+        .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
         .map(Zeroizing::new)
         .map_err(|_| Error::Tampered)
 }

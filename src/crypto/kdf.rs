@@ -15,9 +15,7 @@ pub(crate) const MIN_PBKDF2_ITERATIONS: u32 = 600_000;
 /// `PK` = PBKDF2-HMAC-SHA256(pin, salt, iterations), 32 bytes.
 pub(crate) fn pin_key(pin: &[u8], salt: &[u8], iterations: u32) -> Result<SecretKey, Error> {
     if iterations < MIN_PBKDF2_ITERATIONS {
-        return Err(Error::InvalidInput(format!(
-            "PBKDF2 iterations must be at least {MIN_PBKDF2_ITERATIONS}"
-        )));
+        return Err(Error::InvalidInput(format!("PBKDF2 iterations must be at least {MIN_PBKDF2_ITERATIONS}")));
     }
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
     pbkdf2::pbkdf2_hmac::<Sha256>(pin, salt, iterations, out.as_mut_slice());
@@ -28,8 +26,7 @@ pub(crate) fn pin_key(pin: &[u8], salt: &[u8], iterations: u32) -> Result<Secret
 pub(crate) fn derive_key(ikm: &[u8], salt: &[u8], info: &[&[u8]]) -> Result<SecretKey, Error> {
     let hkdf = Hkdf::<Sha256>::new(Some(salt), ikm);
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    hkdf.expand_multi_info(info, out.as_mut_slice())
-        .map_err(|_| Error::Encoding)?;
+    hkdf.expand_multi_info(info, out.as_mut_slice()).map_err(|_| Error::Encoding)?;
     SecretKey::from_slice(out.as_slice())
 }
 
@@ -39,10 +36,7 @@ mod tests {
 
     #[test]
     fn below_floor_is_rejected() {
-        assert!(matches!(
-            pin_key(b"123456", b"salt", MIN_PBKDF2_ITERATIONS - 1),
-            Err(Error::InvalidInput(_))
-        ));
+        assert!(matches!(pin_key(b"123456", b"salt", MIN_PBKDF2_ITERATIONS - 1), Err(Error::InvalidInput(_))));
     }
 
     #[test]
@@ -52,10 +46,7 @@ mod tests {
         let salt: Vec<u8> = (0x00..=0x0c).collect();
         let info: Vec<u8> = (0xf0..=0xf9).collect();
         let okm = derive_key(&ikm, &salt, &[&info]).unwrap();
-        assert_eq!(
-            hex::encode(okm.as_bytes()),
-            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-        );
+        assert_eq!(hex::encode(okm.as_bytes()), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf");
     }
 
     #[test]

@@ -65,10 +65,7 @@ fn write(session: &OfflineSession, op: Operation) -> Result<u64> {
             return Err(Error::GrantExpired);
         }
         if !grant.allows(op.collection()) {
-            return Err(Error::InvalidInput(format!(
-                "collection {:?} is outside the grant's scope",
-                op.collection()
-            )));
+            return Err(Error::InvalidInput(format!("collection {:?} is outside the grant's scope", op.collection())));
         }
         let seq = state.head_seq.checked_add(1).ok_or(Error::Tampered)?;
         let body = EntryBody { seq, grant_id: grant.jti.clone(), time, op };

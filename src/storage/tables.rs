@@ -74,8 +74,7 @@ impl VaultRow {
                 },
             )
             .optional()?;
-        let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state)) =
-            row
+        let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state)) = row
         else {
             return Ok(None);
         };
@@ -265,9 +264,8 @@ impl QueueRow {
 
     /// The entry with `seq`, if stored.
     pub(crate) fn get(conn: &Connection, seq: u64) -> Result<Option<Self>> {
-        let body = conn
-            .query_row("SELECT body FROM queue WHERE seq = ?1", params![to_i64(seq)?], |r| r.get(0))
-            .optional()?;
+        let body =
+            conn.query_row("SELECT body FROM queue WHERE seq = ?1", params![to_i64(seq)?], |r| r.get(0)).optional()?;
         Ok(body.map(|body| Self { seq, body }))
     }
 

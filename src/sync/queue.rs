@@ -100,8 +100,12 @@ impl SyncQueue {
                 entries.push(entry);
             }
             let used_ids: BTreeSet<&str> = entries.iter().map(|e| e.body.grant_id.as_str()).collect();
-            let grants: Vec<String> =
-                state.grants.iter().filter(|g| used_ids.contains(g.claims.jti.as_str())).map(|g| g.token.clone()).collect();
+            let grants: Vec<String> = state
+                .grants
+                .iter()
+                .filter(|g| used_ids.contains(g.claims.jti.as_str()))
+                .map(|g| g.token.clone())
+                .collect();
             if grants.len() != used_ids.len() {
                 return Err(Error::Tampered);
             }

@@ -69,7 +69,8 @@ pub(super) fn unwrap_device_secret(vault: &VaultShared, row: &VaultRow) -> Resul
         KeyProtection::Device,
         row.device_wrap.clone(),
     )?)?;
-    let mac = dk.attempts_mac(&row.vault_id, &row.device_alias, row.failed_attempts, row.last_failure_at, &row.pin_wrap)?;
+    let mac =
+        dk.attempts_mac(&row.vault_id, &row.device_alias, row.failed_attempts, row.last_failure_at, &row.pin_wrap)?;
     if !ct_eq(&mac, &row.attempts_mac) {
         return Err(Error::Tampered);
     }
@@ -152,7 +153,11 @@ pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
     }
 }
 
-pub(super) fn unlock(vault: &Arc<VaultShared>, pin: String, grant_token: Option<String>) -> Result<Arc<OfflineSession>> {
+pub(super) fn unlock(
+    vault: &Arc<VaultShared>,
+    pin: String,
+    grant_token: Option<String>,
+) -> Result<Arc<OfflineSession>> {
     let pin = Zeroizing::new(pin);
     // A malformed grant is rejected before an attempt is spent.
     let renewal = match grant_token {

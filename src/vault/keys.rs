@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{
-    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, SecretKey, Sealed,
+    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, Sealed, SecretKey,
 };
 use crate::error::{Error, Result};
 

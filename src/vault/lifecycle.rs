@@ -61,8 +61,8 @@ pub(super) fn enroll(
     sync_key: Vec<u8>,
 ) -> Result<Arc<OfflineSession>> {
     let pin = Zeroizing::new(pin);
-    let sync_key = SecretKey::from_vec(sync_key)
-        .map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
+    let sync_key =
+        SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
     let _gate = vault.gate();
     if is_enrolled(vault)? {
         return Err(Error::AlreadyEnrolled);

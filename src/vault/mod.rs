@@ -11,6 +11,7 @@
 //!   changes and wipes. It is held while the keystore is called.
 //! - The database mutex (inside [`crate::storage::Db`]) is held only for
 //!   one transaction and never while calling the keystore or the clock.
+//!
 //! So a keystore callback may call `status()` or any session method, but
 //! must not call `unlock`, `enroll`, `change_pin` or `wipe` on the same vault.
 
@@ -24,10 +25,10 @@ mod state;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub(crate) use biometric::disable as disable_biometrics;
+pub(crate) use biometric::enable as enable_biometrics;
 pub(crate) use keys::VaultKeys;
 pub(crate) use state::VaultState;
-pub(crate) use biometric::enable as enable_biometrics;
-pub(crate) use biometric::disable as disable_biometrics;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::VaultConfig;
@@ -116,7 +117,11 @@ impl PinVault {
     /// `InvalidInput` for a bad configuration; `Storage` for a file that is
     /// not ours, a newer schema, or I/O failure (the file is left untouched).
     #[uniffi::constructor]
-    pub fn open(path: String, keystore: Arc<dyn PlatformKeystore>, config: VaultConfig) -> Result<Arc<Self>, VaultError> {
+    pub fn open(
+        path: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: VaultConfig,
+    ) -> Result<Arc<Self>, VaultError> {
         Self::open_with_clock(path, keystore, SystemClock::new(), config)
     }
 

@@ -1,6 +1,6 @@
 //! Shared fixtures for the integration tests: a settable clock, a keystore
 //! that can be told to fail, and a backend (issuer + sync key) that enrols.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)] // fixtures: a panic is how a test fails
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -122,9 +122,7 @@ impl Backend {
         self.grant_for(USER, DEVICE, iat, iat + days * DAY)
     }
     pub fn grant_for(&self, user: &str, device: &str, iat: i64, exp: i64) -> String {
-        self.issuer
-            .issue(user.into(), device.into(), vec!["visits".into(), "notes".into()], iat, exp)
-            .unwrap()
+        self.issuer.issue(user.into(), device.into(), vec!["visits".into(), "notes".into()], iat, exp).unwrap()
     }
     pub fn config(&self) -> VaultConfig {
         VaultConfig::new(DEVICE, vec![self.issuer.issuer_key()])
@@ -166,9 +164,8 @@ impl Device {
     /// Opens and enrols with PIN, a 7-day grant issued now, and the sync key.
     pub fn enrolled(&self) -> (Arc<PinVault>, Arc<OfflineSession>) {
         let vault = self.open();
-        let session = vault
-            .enroll(PIN.into(), self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone())
-            .unwrap();
+        let session =
+            vault.enroll(PIN.into(), self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
         (vault, session)
     }
 }
