@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every check and test of offline-auth: the one command the README
+# gives and CI runs (.ci/run calls it). Installs nothing it cannot get from
+# the package registries; stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+section() { printf '\n== %s ==\n' "$1"; }
+
+section "toolchain"
+for tool in cargo rustc cargo-fmt cargo-clippy; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: install Rust with rustup (components rustfmt, clippy)" >&2; exit 1; }
+done
+cargo --version
+
+section "format"
+cargo fmt --all -- --check
+
+section "clippy (-D warnings)"
+cargo clippy --all-targets --locked -- -D warnings
+
+section "Rust tests"
+cargo test --all-targets --locked
+
+section "doc tests"
+cargo test --doc --locked
+
+section "example: field_day"
+cargo run --locked --example field_day >/dev/null
+
+section "result"
+echo "all Rust checks passed"
