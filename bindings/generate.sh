@@ -12,7 +12,8 @@
 #   bindings/swift/Sources/OfflineAuth/OfflineAuth.swift
 #   bindings/swift/Sources/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}
 #   bindings/python/offline_auth/{__init__.py,offline_auth.py}
-# Staged (not committed): bindings/python/offline_auth/liboffline_auth.so
+# Staged (not committed): bindings/.native/liboffline_auth.so and
+#   bindings/python/offline_auth/liboffline_auth.so (copies of the generating build)
 #
 # Library mode reads the ELF symbol table of the cdylib, so this generates from
 # the unstripped debug build (target/debug/liboffline_auth.so). Strip only the
@@ -135,9 +136,17 @@ else
     log "bindings written under bindings/{kotlin,swift,python}"
 fi
 
-# Stage the native library for Python (the Kotlin jar and the Swift package
-# take it from target/debug themselves). Done in both modes: it is a build
-# product, not a committed file.
-mkdir -p "$BINDINGS/python/offline_auth"
-cp "$LIB" "$BINDINGS/python/offline_auth/liboffline_auth.so"
-log "staged $LIB -> bindings/python/offline_auth/"
+# Stage the library the bindings were generated from, so that every language
+# tests exactly that build even if target/debug is rebuilt meanwhile:
+#   bindings/.native/liboffline_auth.so        Kotlin (pom.xml) and Swift (Package.swift)
+#   bindings/python/offline_auth/liboffline_auth.so   Python (loaded from the package dir)
+# Done in both modes: these are build products, never committed. cp to a
+# temp name + mv so a reader never sees a half-written file.
+stage_lib() {
+    mkdir -p "$(dirname "$1")"
+    cp "$LIB" "$1.tmp.$$"
+    mv -f "$1.tmp.$$" "$1"
+}
+stage_lib "$BINDINGS/.native/liboffline_auth.so"
+stage_lib "$BINDINGS/python/offline_auth/liboffline_auth.so"
+log "staged $LIB -> bindings/.native/ and bindings/python/offline_auth/"

@@ -11,7 +11,8 @@
 //
 // Linux: `OfflineAuthFFI` is a system-library module whose modulemap links
 // liboffline_auth.so; the library is found in $OFFLINE_AUTH_LIB_DIR, default
-// <repo>/target/debug (built by bindings/generate.sh), through -L and an
+// bindings/.native (the copy of the debug build that bindings/generate.sh
+// generated the bindings from), through -L and an
 // rpath, so `swift test` needs no LD_LIBRARY_PATH. The -L/-rpath flags are
 // `unsafeFlags`, which SwiftPM accepts only in a root package: that is fine
 // for this repo's tests; apps consume the Apple (XCFramework) variant.
@@ -19,7 +20,7 @@ import PackageDescription
 
 #if os(Linux)
 let nativeLibDir = Context.environment["OFFLINE_AUTH_LIB_DIR"]
-    ?? (Context.packageDirectory + "/../../target/debug")
+    ?? (Context.packageDirectory + "/../.native")
 
 let ffiTarget: Target = .systemLibrary(
     name: "OfflineAuthFFI",

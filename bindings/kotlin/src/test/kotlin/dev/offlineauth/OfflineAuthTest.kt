@@ -1,0 +1,373 @@
+package dev.offlineauth
+
+import org.junit.jupiter.api.Assertions.assertArrayEquals
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNull
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.Timeout
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.nio.file.Path
+import java.util.concurrent.Callable
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+
+/** Binding-layer tests for the Kotlin/JVM artifact (the crypto is tested in Rust). */
+class OfflineAuthTest {
+    @TempDir
+    lateinit var dir: Path
+
+    // --- 1. A keystore written in Kotlin (JCA) drives the full cycle ---------
+
+    @Test
+    fun `JCA keystore drives enrol, unlock, put-get, sync batch and acknowledge`() {
+        val ks = JcaKeystore()
+        PinVault.open(vaultPath(dir), ks, Backend.config()).use { vault ->
+            assertFalse(vault.isEnrolled())
+            val syncKey = generateSyncKey()
+            assertEquals(32, syncKey.size)
+
+            vault.enroll(PIN, Backend.grant(), syncKey).use { session ->
+                assertTrue(vault.isEnrolled())
+                assertEquals(USER, session.userId())
+                assertEquals(SCOPES, session.scopes())
+                assertTrue(session.expiresAt() > System.currentTimeMillis() / 1000)
+                assertEquals(1uL, session.put("notes", "n1", "first note".toByteArray()))
+                assertEquals(2uL, session.put("visits", "v1", byteArrayOf(0, 1, 2)))
+                assertEquals(3uL, session.delete("notes", "gone"))
+                session.lock()
+                assertFalse(session.isUnlocked())
+            }
+
+            vault.unlock(PIN).use { session ->
+                assertArrayEquals("first note".toByteArray(), session.get("notes", "n1"))
+                assertNull(session.get("notes", "missing"))
+                assertEquals(listOf("n1"), session.keys("notes"))
+
+                session.syncQueue().use { queue ->
+                    assertEquals(3uL, queue.pendingCount())
+                    val batch = checkNotNull(queue.nextBatch(100u)) { "expected a batch" }
+                    assertEquals(1uL, batch.firstSeq)
+                    assertEquals(3uL, batch.lastSeq)
+                    assertEquals(3u, batch.entryCount)
+
+                    SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        assertEquals(DEVICE, verified.deviceId)
+                        assertEquals(USER, verified.userId)
+                        assertEquals(listOf("n1", "v1", "gone"), verified.operations.map { it.key })
+                        assertNull(verified.operations[2].value)
+                        assertEquals(3uL, verified.cursor.lastSeq)
+                    }
+
+                    queue.acknowledge(batch.lastSeq)
+                    assertEquals(0uL, queue.pendingCount())
+                    assertNull(queue.nextBatch(100u))
+                }
+            }
+
+            val status = vault.status()
+            assertTrue(status.enrolled)
+            assertEquals(0uL, status.pendingEntries)
+            assertTrue(ks.wraps.get() >= 1 && ks.unwraps.get() >= 1, "the Kotlin keystore was called")
+        }
+    }
+
+    @Test
+    fun `exported SoftwareKeystore, biometrics, PIN change and wipe`() {
+        SoftwareKeystore().use { sks ->
+            PinVault.open(vaultPath(dir), sks.asPlatformKeystore(), Backend.config()).use { vault ->
+                vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { it.enableBiometrics() }
+                assertTrue(vault.status().biometricsEnabled)
+                vault.unlockWithBiometrics().use { session ->
+                    assertEquals(USER, session.userId())
+                    session.disableBiometrics()
+                }
+                assertThrows<VaultException.BiometricsUnavailable> { vault.unlockWithBiometrics() }
+
+                vault.changePin(PIN, "730514")
+                assertThrows<VaultException.WrongPin> { vault.unlock(PIN) }
+                vault.unlock("730514").use { assertEquals(USER, it.userId()) }
+                assertTrue(sks.keyCount() > 0uL)
+                vault.wipe()
+                assertTrue(vault.status().wiped)
+                assertEquals(0uL, sks.keyCount())
+            }
+        }
+    }
+
+    @Test
+    fun `JCA keystore serves biometric unlock`() {
+        val ks = JcaKeystore()
+        PinVault.open(vaultPath(dir), ks, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { it.enableBiometrics() }
+            vault.unlockWithBiometrics().use { assertEquals(USER, it.userId()) }
+        }
+    }
+
+    @Test
+    fun `SystemClock object can be passed where a Clock is expected`() {
+        SystemClock().use { clock ->
+            SoftwareKeystore().use { sks ->
+                PinVault.openWithClock(vaultPath(dir), sks.asPlatformKeystore(), clock.asClock(), Backend.config()).use { vault ->
+                    vault.enroll(PIN, Backend.grant(), generateSyncKey()).close()
+                    vault.unlock(PIN).use { assertEquals(USER, it.userId()) }
+                }
+            }
+        }
+    }
+
+    // --- 2. Typed exceptions with their fields --------------------------------
+
+    @Test
+    fun `wrong PIN and lockout are typed exceptions with their fields`() {
+        val clock = FakeClock()
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), generateSyncKey()).close()
+            val remaining = (1..4).map {
+                val e = assertThrows<VaultException.WrongPin> { vault.unlock("000111") }
+                assertTrue(e is VaultException)
+                e.attemptsRemaining
+            }
+            assertEquals(listOf(9u, 8u, 7u, 6u), remaining)
+
+            val locked = assertThrows<VaultException.LockedOut> { vault.unlock(PIN) }
+            assertEquals(30uL, locked.retryAfterSecs)
+            val status = vault.status()
+            assertEquals(4u, status.failedAttempts)
+            assertEquals(6u, status.attemptsRemaining)
+            assertEquals(30uL, status.retryAfterSecs)
+
+            clock.advance(31)
+            vault.unlock(PIN).use { assertEquals(USER, it.userId()) }
+            assertEquals(0u, vault.status().failedAttempts)
+        }
+    }
+
+    @Test
+    fun `reaching the attempt limit wipes`() {
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), FakeClock(), Backend.config(maxFailedAttempts = 2u)).use { vault ->
+            vault.enroll(PIN, Backend.grant(), generateSyncKey()).close()
+            assertEquals(1u, assertThrows<VaultException.WrongPin> { vault.unlock("000111") }.attemptsRemaining)
+            assertThrows<VaultException.Wiped> { vault.unlock("000111") }
+            assertThrows<VaultException.Wiped> { vault.unlock(PIN) }
+        }
+    }
+
+    @Test
+    fun `other VaultError variants are typed subclasses`() {
+        PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config()).use { vault ->
+            assertThrows<VaultException.NotEnrolled> { vault.unlock(PIN) }
+            val weak = assertThrows<VaultException.WeakPin> { vault.enroll("123456", Backend.grant(), generateSyncKey()) }
+            assertTrue(weak.reason.isNotEmpty())
+            val invalid = assertThrows<VaultException.GrantInvalid> { vault.enroll(PIN, "not.a.grant", generateSyncKey()) }
+            assertTrue(invalid.reason.isNotEmpty())
+            assertThrows<VaultException.GrantInvalid> {
+                vault.enroll(PIN, Backend.grant(device = "another-device"), generateSyncKey())
+            }
+            val now = System.currentTimeMillis() / 1000
+            val expired = Backend.issuer.issue(USER, DEVICE, listOf("notes"), now - 7200, now - 3600)
+            assertThrows<VaultException.GrantExpired> { vault.enroll(PIN, expired, generateSyncKey()) }
+
+            vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { session ->
+                assertThrows<VaultException.AlreadyEnrolled> { vault.enroll(PIN, Backend.grant(), generateSyncKey()) }
+                val scope = assertThrows<VaultException.InvalidInput> { session.put("not-in-scope", "k", byteArrayOf(1)) }
+                assertTrue(scope.reason.isNotEmpty())
+                session.lock()
+                assertThrows<VaultException.SessionLocked> { session.put("notes", "k", byteArrayOf(1)) }
+            }
+        }
+        // A directory is not a database.
+        val storage = assertThrows<VaultException.Storage> { PinVault.open(dir.toString(), JcaKeystore(), Backend.config()) }
+        assertTrue(storage.reason.isNotEmpty())
+        // The sealed hierarchy: every variant is a VaultException, which is a kotlin.Exception.
+        val e: Exception = VaultException.WrongPin(3u)
+        assertTrue(e is VaultException)
+    }
+
+    // --- 3. A callback that throws becomes VaultException.Keystore -----------
+
+    @Test
+    fun `keystore callback throwing RuntimeException becomes VaultException Keystore`() {
+        val failing = object : JcaKeystore() {
+            override fun wrap(alias: String, protection: KeyProtection, plaintext: ByteArray): ByteArray =
+                throw RuntimeException("secure hardware on fire")
+        }
+        PinVault.open(vaultPath(dir), failing, Backend.config()).use { vault ->
+            val e = assertThrows<VaultException.Keystore> { vault.enroll(PIN, Backend.grant(), generateSyncKey()) }
+            assertTrue(e.reason.isNotEmpty())
+            assertFalse(vault.isEnrolled())
+        }
+    }
+
+    @Test
+    fun `keystore callback throwing KeystoreException keeps its reason`() {
+        val failing = object : JcaKeystore() {
+            override fun wrap(alias: String, protection: KeyProtection, plaintext: ByteArray): ByteArray =
+                throw KeystoreException.Failed("tpm busy")
+        }
+        PinVault.open(vaultPath(dir), failing, Backend.config()).use { vault ->
+            val e = assertThrows<VaultException.Keystore> { vault.enroll(PIN, Backend.grant(), generateSyncKey()) }
+            assertTrue(e.reason.contains("tpm busy"), e.reason)
+        }
+    }
+
+    @Test
+    fun `clock callback throwing becomes VaultException ClockUnavailable`() {
+        val clock = FakeClock()
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), generateSyncKey()).close()
+            clock.fail = true
+            val e = assertThrows<VaultException.ClockUnavailable> { vault.unlock(PIN) }
+            assertTrue(e.reason.isNotEmpty())
+            clock.fail = false
+            vault.unlock(PIN).close()
+        }
+    }
+
+    // --- AutoCloseable ------------------------------------------------------
+
+    @Test
+    fun `objects are AutoCloseable and unusable after close`() {
+        val sks = SoftwareKeystore()
+        assertTrue(sks is AutoCloseable)
+        sks.close()
+        sks.close() // idempotent
+        assertThrows<IllegalStateException> { sks.keyCount() }
+
+        val vault = PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config())
+        val session = vault.enroll(PIN, Backend.grant(), generateSyncKey())
+        val queue = session.syncQueue()
+        // The queue keeps its own reference to the session: closing the
+        // session handle does not invalidate the queue.
+        session.close()
+        assertEquals(0uL, queue.pendingCount())
+        queue.close()
+        vault.close()
+        assertThrows<IllegalStateException> { vault.status() }
+    }
+
+    // --- 4. Several threads at once -------------------------------------------
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    fun `vault, session and Kotlin keystore used from many threads`() {
+        val ks = JcaKeystore()
+        PinVault.open(vaultPath(dir), ks, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { session ->
+                val pool = Executors.newFixedThreadPool(8)
+                try {
+                    val writers = (0 until 8).map { n ->
+                        pool.submit(Callable {
+                            repeat(50) { i ->
+                                val key = "t$n-$i"
+                                session.put("notes", key, key.toByteArray())
+                                assertArrayEquals(key.toByteArray(), session.get("notes", key))
+                                vault.status()
+                            }
+                        })
+                    }
+                    // Concurrent PIN unlocks call the Kotlin keystore from Rust on pool threads.
+                    val unlockers = (0 until 4).map {
+                        pool.submit(Callable { vault.unlock(PIN).use { it.userId() } })
+                    }
+                    writers.forEach { it.get(120, TimeUnit.SECONDS) }
+                    unlockers.forEach { assertEquals(USER, it.get(120, TimeUnit.SECONDS)) }
+                } finally {
+                    pool.shutdownNow()
+                }
+                assertEquals(400, session.keys("notes").size)
+                session.syncQueue().use { assertEquals(400uL, it.pendingCount()) }
+            }
+        }
+    }
+
+    // --- 5. 100 000 calls do not grow memory without bound --------------------
+
+    @Test
+    fun `100k calls do not leak`() {
+        SoftwareKeystore().use { sks ->
+            PinVault.open(vaultPath(dir), sks.asPlatformKeystore(), Backend.config()).use { vault ->
+                vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { session ->
+                    session.put("notes", "k", ByteArray(256) { 7 })
+                    // One iteration = 4 FFI calls: constructor, keyCount, free, get.
+                    fun churn(iterations: Int) {
+                        repeat(iterations) {
+                            SoftwareKeystore().use { it.keyCount() } // object created, used, freed
+                            session.get("notes", "k")                // bytes across the FFI
+                        }
+                    }
+                    fun settle() {
+                        repeat(3) { System.gc(); Thread.sleep(50) }
+                    }
+                    // Warm-up with the same load: JIT, JNA's caches, the JVM heap
+                    // growing to its working size (RSS includes the committed heap).
+                    churn(25_000)
+                    settle()
+                    val before = rssBytes()
+                    val start = System.nanoTime()
+                    churn(25_000)  // 100 000 calls
+                    val secs = (System.nanoTime() - start) / 1e9
+                    settle()
+                    val after = rssBytes()
+                    val growth = after - before
+                    val rt = Runtime.getRuntime()
+                    println(
+                        ("[memory] kotlin: 100000 FFI calls (25000 objects created and closed) in %.2f s (%.1f us/call); " +
+                            "RSS %.1f MiB -> %.1f MiB (growth %.2f MiB); JVM heap used %.1f MiB of %.1f MiB committed")
+                            .format(
+                                secs, secs * 1e6 / 100_000, before / 1048576.0, after / 1048576.0, growth / 1048576.0,
+                                (rt.totalMemory() - rt.freeMemory()) / 1048576.0, rt.totalMemory() / 1048576.0,
+                            )
+                    )
+                    assertTrue(growth < 32L * 1024 * 1024, "RSS grew by $growth bytes")
+                }
+            }
+        }
+    }
+
+    // --- Bad input: typed errors, never a crash -------------------------------
+
+    @Test
+    fun `bad input gives typed errors`() {
+        assertThrows<VaultException.InvalidInput> { GrantIssuer("kid", ByteArray(31)) }
+        assertThrows<VaultException.InvalidInput> { GrantIssuer("", ByteArray(32)) }
+        assertThrows<VaultException.InvalidInput> { PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config(deviceId = "")) }
+        assertThrows<VaultException.InvalidInput> {
+            PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config(issuerKeys = listOf(IssuerKey("k", ByteArray(5)))))
+        }
+        assertThrows<VaultException> { PinVault.open("", JcaKeystore(), Backend.config()) }
+
+        PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config()).use { vault ->
+            assertThrows<VaultException.InvalidInput> { vault.enroll(PIN, Backend.grant(), ByteArray(31)) }
+            assertThrows<VaultException.WeakPin> { vault.enroll("", Backend.grant(), generateSyncKey()) }
+            assertThrows<VaultException.GrantInvalid> { vault.enroll(PIN, "", generateSyncKey()) }
+            assertThrows<VaultException.GrantInvalid> { vault.enroll(PIN, "x".repeat(1_000_000), generateSyncKey()) }
+
+            vault.enroll(PIN, Backend.grant(), generateSyncKey()).use { session ->
+                assertThrows<VaultException.InvalidInput> { session.put("", "k", byteArrayOf(1)) }
+                assertThrows<VaultException.InvalidInput> { session.put("notes", "", byteArrayOf(1)) }
+                assertThrows<VaultException.InvalidInput> { session.put("notes", "k", ByteArray(4 * 1024 * 1024)) }
+                assertThrows<VaultException.InvalidInput> { session.put("notes", "k".repeat(100_000), byteArrayOf(1)) }
+                SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
+                    assertThrows<VaultException.BatchRejected> {
+                        verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0uL, ByteArray(32)))
+                    }
+                }
+                // Kotlin's types rule out null at compile time; a Java caller can
+                // still pass one: the generated code's parameter check throws
+                // NullPointerException before anything reaches the FFI.
+                val get = OfflineSession::class.java.getMethod("get", String::class.java, String::class.java)
+                val thrown = assertThrows<java.lang.reflect.InvocationTargetException> {
+                    get.invoke(session, "notes", null)
+                }
+                assertTrue(thrown.targetException is NullPointerException, thrown.targetException.toString())
+                // ... and the session still works.
+                session.put("notes", "k", byteArrayOf(1))
+                assertArrayEquals(byteArrayOf(1), session.get("notes", "k"))
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package dev.offlineauth
+
+import java.nio.file.Path
+import java.security.KeyStore
+import java.security.SecureRandom
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+import javax.crypto.AEADBadTagException
+import javax.crypto.Cipher
+import javax.crypto.KeyGenerator
+import javax.crypto.SecretKey
+import javax.crypto.spec.GCMParameterSpec
+
+const val DEVICE = "device-1"
+const val USER = "alice"
+const val PIN = "482915"
+val SCOPES = listOf("notes", "visits")
+
+/** One issuer for the whole test run (the backend's signing key). */
+object Backend {
+    val issuer: GrantIssuer = GrantIssuer.generate("test-kid-1")
+
+    fun grant(
+        user: String = USER,
+        device: String = DEVICE,
+        scopes: List<String> = SCOPES,
+        now: Long = System.currentTimeMillis() / 1000,
+        validFor: Long = 3600,
+    ): String = issuer.issue(user, device, scopes, now - 60, now + validFor)
+
+    fun config(
+        deviceId: String = DEVICE,
+        issuerKeys: List<IssuerKey> = listOf(issuer.issuerKey()),
+        maxFailedAttempts: UInt = 10u,
+    ) = VaultConfig(deviceId = deviceId, issuerKeys = issuerKeys, maxFailedAttempts = maxFailedAttempts)
+}
+
+fun vaultPath(dir: Path): String = dir.resolve("vault.db").toString()
+
+/**
+ * A PlatformKeystore written in Kotlin on the JCA: AES-256 keys held in a
+ * (software, in-memory) java.security.KeyStore, AES/GCM/NoPadding with a
+ * random 96-bit IV; the wrapped blob is IV || ciphertext+tag, and the alias
+ * is bound as associated data. On Android the same shape runs on
+ * AndroidKeyStore with non-exportable keys.
+ */
+open class JcaKeystore : PlatformKeystore {
+    private val keyStore: KeyStore = KeyStore.getInstance("PKCS12").apply { load(null, null) }
+    private val entryPassword = KeyStore.PasswordProtection(CharArray(0))
+    private val random = SecureRandom()
+    private val lock = Any()
+    val wraps = AtomicInteger()
+    val unwraps = AtomicInteger()
+    val deletes = AtomicInteger()
+
+    private fun keyFor(alias: String, create: Boolean): SecretKey? = synchronized(lock) {
+        (keyStore.getEntry(alias, entryPassword) as? KeyStore.SecretKeyEntry)?.secretKey
+            ?: if (!create) null else {
+                val key = KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+                keyStore.setEntry(alias, KeyStore.SecretKeyEntry(key), entryPassword)
+                key
+            }
+    }
+
+    override fun wrap(alias: String, protection: KeyProtection, plaintext: ByteArray): ByteArray {
+        wraps.incrementAndGet()
+        val key = keyFor("$protection/$alias", create = true)!!
+        val iv = ByteArray(12).also(random::nextBytes)
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, iv))
+        cipher.updateAAD(alias.toByteArray())
+        return iv + cipher.doFinal(plaintext)
+    }
+
+    override fun unwrap(alias: String, protection: KeyProtection, wrapped: ByteArray): ByteArray {
+        unwraps.incrementAndGet()
+        val key = keyFor("$protection/$alias", create = false) ?: throw KeystoreException.KeyNotFound()
+        if (wrapped.size < 12 + 16) throw KeystoreException.UnwrapFailed()
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, wrapped, 0, 12))
+        cipher.updateAAD(alias.toByteArray())
+        return try {
+            cipher.doFinal(wrapped, 12, wrapped.size - 12)
+        } catch (e: AEADBadTagException) {
+            throw KeystoreException.UnwrapFailed()
+        }
+    }
+
+    override fun deleteKey(alias: String) {
+        deletes.incrementAndGet()
+        synchronized(lock) {
+            for (p in KeyProtection.entries) {
+                if (keyStore.containsAlias("$p/$alias")) keyStore.deleteEntry("$p/$alias")
+            }
+        }
+    }
+
+    fun size(): Int = synchronized(lock) { keyStore.size() }
+}
+
+/** A settable clock written in Kotlin. */
+open class FakeClock(@Volatile var now: Long = System.currentTimeMillis() / 1000) : Clock {
+    private val millis = AtomicLong(1_000)
+    @Volatile var fail = false
+
+    override fun nowUnixSecs(): Long {
+        if (fail) throw IllegalStateException("no time today")
+        return now
+    }
+
+    override fun monotonicMillis(): ULong = millis.incrementAndGet().toULong()
+
+    fun advance(secs: Long) {
+        now += secs
+        millis.addAndGet(secs * 1000)
+    }
+}
+
+/** Resident set size of this process, from /proc (Linux). */
+fun rssBytes(): Long =
+    java.io.File("/proc/self/status").readLines()
+        .first { it.startsWith("VmRSS:") }
+        .split(Regex("\\s+"))[1].toLong() * 1024
