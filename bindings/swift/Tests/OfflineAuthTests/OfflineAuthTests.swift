@@ -1,0 +1,305 @@
+import Foundation
+import XCTest
+import OfflineAuth
+
+/// Binding-layer tests for the Swift package (the crypto is tested in Rust).
+final class OfflineAuthTests: XCTestCase {
+    var dir: TempDir!
+
+    override func setUp() { dir = TempDir() }
+    override func tearDown() { dir = nil }
+
+    // MARK: 1. A keystore written in Swift drives the full cycle
+
+    func testSwiftKeystoreDrivesFullCycle() throws {
+        let ks = DictKeystore()
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: ks, config: makeConfig())
+        XCTAssertFalse(try vault.isEnrolled())
+
+        let syncKey = try generateSyncKey()
+        XCTAssertEqual(syncKey.count, 32)
+        var session = try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: syncKey)
+        XCTAssertTrue(try vault.isEnrolled())
+        XCTAssertEqual(try session.userId(), user)
+        XCTAssertEqual(try session.scopes(), scopes)
+        XCTAssertGreaterThan(try session.expiresAt(), nowSecs())
+
+        XCTAssertEqual(try session.put(collection: "notes", key: "n1", value: Data("first note".utf8)), 1)
+        XCTAssertEqual(try session.put(collection: "visits", key: "v1", value: Data([0, 1, 2])), 2)
+        XCTAssertEqual(try session.delete(collection: "notes", key: "gone"), 3)
+        session.lock()
+        XCTAssertFalse(session.isUnlocked())
+
+        session = try vault.unlock(pin: pin)
+        XCTAssertEqual(try session.get(collection: "notes", key: "n1"), Data("first note".utf8))
+        XCTAssertNil(try session.get(collection: "notes", key: "missing"))
+        XCTAssertEqual(try session.keys(collection: "notes"), ["n1"])
+
+        let queue = session.syncQueue()
+        XCTAssertEqual(try queue.pendingCount(), 3)
+        let batch = try XCTUnwrap(try queue.nextBatch(maxEntries: 100))
+        XCTAssertEqual(batch.firstSeq, 1)
+        XCTAssertEqual(batch.lastSeq, 3)
+        XCTAssertEqual(batch.entryCount, 3)
+
+        let verifier = try SyncVerifier(issuerKeys: [issuer.issuerKey()])
+        let verified = try verifier.verify(batch: batch.bytes, syncKey: syncKey,
+                                           cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))
+        XCTAssertEqual(verified.deviceId, device)
+        XCTAssertEqual(verified.userId, user)
+        XCTAssertEqual(verified.operations.map(\.key), ["n1", "v1", "gone"])
+        XCTAssertNil(verified.operations[2].value)
+        XCTAssertEqual(verified.cursor.lastSeq, 3)
+
+        try queue.acknowledge(throughSeq: batch.lastSeq)
+        XCTAssertEqual(try queue.pendingCount(), 0)
+        XCTAssertNil(try queue.nextBatch(maxEntries: 100))
+
+        let status = try vault.status()
+        XCTAssertTrue(status.enrolled)
+        XCTAssertEqual(status.pendingEntries, 0)
+        XCTAssertGreaterThan(ks.wraps, 0)
+        XCTAssertGreaterThan(ks.unwraps, 0)
+    }
+
+    func testSoftwareKeystoreBiometricsPinChangeAndWipe() throws {
+        let sks = SoftwareKeystore()
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: sks.asPlatformKeystore(), config: makeConfig())
+        try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey()).enableBiometrics()
+        XCTAssertTrue(try vault.status().biometricsEnabled)
+        let bio = try vault.unlockWithBiometrics()
+        XCTAssertEqual(try bio.userId(), user)
+        try bio.disableBiometrics()
+        assertVaultError(try vault.unlockWithBiometrics()) { $0 == .BiometricsUnavailable }
+
+        try vault.changePin(oldPin: pin, newPin: "730514")
+        assertVaultError(try vault.unlock(pin: pin)) { if case .WrongPin = $0 { return true }; return false }
+        XCTAssertEqual(try vault.unlock(pin: "730514").userId(), user)
+        XCTAssertGreaterThan(sks.keyCount(), 0)
+        try vault.wipe()
+        XCTAssertTrue(try vault.status().wiped)
+        XCTAssertEqual(sks.keyCount(), 0)
+    }
+
+    func testSystemClockObjectWhereAClockIsExpected() throws {
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: SoftwareKeystore().asPlatformKeystore(),
+                                               clock: SystemClock().asClock(), config: makeConfig())
+        try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey()).lock()
+        XCTAssertEqual(try vault.unlock(pin: pin).userId(), user)
+    }
+
+    // MARK: 2. Errors are Swift errors with their fields
+
+    func testWrongPinAndLockoutCarryTheirFields() throws {
+        let clock = FakeClock()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
+
+        var remaining: [UInt32] = []
+        for _ in 0..<4 {
+            do {
+                _ = try vault.unlock(pin: "000111")
+                XCTFail("wrong PIN accepted")
+            } catch VaultError.WrongPin(let attemptsRemaining) {
+                remaining.append(attemptsRemaining)
+            }
+        }
+        XCTAssertEqual(remaining, [9, 8, 7, 6])
+
+        do {
+            _ = try vault.unlock(pin: pin)
+            XCTFail("expected LockedOut")
+        } catch VaultError.LockedOut(let retryAfterSecs) {
+            XCTAssertEqual(retryAfterSecs, 30)
+        }
+        let status = try vault.status()
+        XCTAssertEqual(status.failedAttempts, 4)
+        XCTAssertEqual(status.attemptsRemaining, 6)
+        XCTAssertEqual(status.retryAfterSecs, 30)
+
+        clock.advance(31)
+        XCTAssertEqual(try vault.unlock(pin: pin).userId(), user)
+        XCTAssertEqual(try vault.status().failedAttempts, 0)
+    }
+
+    func testAttemptLimitWipes() throws {
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: FakeClock(),
+                                               config: makeConfig(maxFailedAttempts: 2))
+        try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey()).lock()
+        assertVaultError(try vault.unlock(pin: "000111")) { $0 == .WrongPin(attemptsRemaining: 1) }
+        assertVaultError(try vault.unlock(pin: "000111")) { $0 == .Wiped }
+        assertVaultError(try vault.unlock(pin: pin)) { $0 == .Wiped }
+    }
+
+    func testOtherVariantsAreTyped() throws {
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig())
+        assertVaultError(try vault.unlock(pin: pin)) { $0 == .NotEnrolled }
+        assertVaultError(try vault.enroll(pin: "123456", grant: try makeGrant(), syncKey: try generateSyncKey())) {
+            if case .WeakPin(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        assertVaultError(try vault.enroll(pin: pin, grant: "not.a.grant", syncKey: try generateSyncKey())) {
+            if case .GrantInvalid(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        assertVaultError(try vault.enroll(pin: pin, grant: try makeGrant(device: "another-device"), syncKey: try generateSyncKey())) {
+            if case .GrantInvalid = $0 { return true }; return false
+        }
+        let now = nowSecs()
+        let expired = try issuer.issue(userId: user, deviceId: device, scopes: ["notes"], issuedAt: now - 7200, expiresAt: now - 3600)
+        assertVaultError(try vault.enroll(pin: pin, grant: expired, syncKey: try generateSyncKey())) { $0 == .GrantExpired }
+
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())
+        assertVaultError(try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())) { $0 == .AlreadyEnrolled }
+        assertVaultError(try session.put(collection: "not-in-scope", key: "k", value: Data([1]))) {
+            if case .InvalidInput(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        session.lock()
+        assertVaultError(try session.put(collection: "notes", key: "k", value: Data([1]))) { $0 == .SessionLocked }
+
+        // A directory is not a database.
+        assertVaultError(try PinVault.open(path: dir.url.path, keystore: DictKeystore(), config: makeConfig())) {
+            if case .Storage(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        // LocalizedError: a description fit for logs.
+        XCTAssertFalse(VaultError.WrongPin(attemptsRemaining: 3).localizedDescription.isEmpty)
+    }
+
+    // MARK: 3. A callback that throws becomes VaultError.Keystore
+
+    func testKeystoreThrowingAnyErrorBecomesKeystoreError() throws {
+        struct SecureHardwareOnFire: Error {}
+        final class Failing: DictKeystore, @unchecked Sendable {
+            override func wrap(alias: String, protection: KeyProtection, plaintext: Data) throws -> Data {
+                throw SecureHardwareOnFire()
+            }
+        }
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: Failing(), config: makeConfig())
+        assertVaultError(try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())) {
+            if case .Keystore(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        XCTAssertFalse(try vault.isEnrolled())
+    }
+
+    func testKeystoreThrowingKeystoreErrorKeepsReason() throws {
+        final class Failing: DictKeystore, @unchecked Sendable {
+            override func wrap(alias: String, protection: KeyProtection, plaintext: Data) throws -> Data {
+                throw KeystoreError.Failed(reason: "tpm busy")
+            }
+        }
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: Failing(), config: makeConfig())
+        assertVaultError(try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())) {
+            if case .Keystore(let reason) = $0 { return reason.contains("tpm busy") }; return false
+        }
+    }
+
+    func testClockThrowingBecomesClockUnavailable() throws {
+        let clock = FakeClock()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
+        clock.fail = true
+        assertVaultError(try vault.unlock(pin: pin)) {
+            if case .ClockUnavailable(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        clock.fail = false
+        XCTAssertEqual(try vault.unlock(pin: pin).userId(), user)
+    }
+
+    // MARK: 4. Objects used from several tasks at once
+
+    func testConcurrentTasksShareVaultAndSession() async throws {
+        let ks = DictKeystore()
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: ks, config: makeConfig())
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<8 {
+                group.addTask {
+                    for i in 0..<50 {
+                        let key = "t\(n)-\(i)"
+                        _ = try session.put(collection: "notes", key: key, value: Data(key.utf8))
+                        let value = try session.get(collection: "notes", key: key)
+                        XCTAssertEqual(value, Data(key.utf8))
+                        _ = try vault.status()
+                    }
+                }
+            }
+            // Concurrent PIN unlocks call the Swift keystore from Rust on these tasks' threads.
+            for _ in 0..<4 {
+                group.addTask { XCTAssertEqual(try vault.unlock(pin: pin).userId(), user) }
+            }
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(try session.keys(collection: "notes").count, 400)
+        XCTAssertEqual(try session.syncQueue().pendingCount(), 400)
+    }
+
+    // MARK: 5. 100 000 calls do not grow memory without bound
+
+    func test100kCallsDoNotLeak() throws {
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: SoftwareKeystore().asPlatformKeystore(), config: makeConfig())
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())
+        _ = try session.put(collection: "notes", key: "k", value: Data(repeating: 7, count: 256))
+
+        // One iteration = 4 FFI calls: constructor, keyCount, free (deinit), get.
+        func churn(_ iterations: Int) throws {
+            for _ in 0..<iterations {
+                do {
+                    let ks = SoftwareKeystore()
+                    _ = ks.keyCount()
+                } // ks is released here: deinit frees the Rust object
+                _ = try session.get(collection: "notes", key: "k")
+            }
+        }
+        try churn(25_000) // warm-up
+        let before = rssBytes()
+        let start = Date()
+        try churn(25_000) // 100 000 calls
+        let secs = Date().timeIntervalSince(start)
+        let after = rssBytes()
+        if let before, let after {
+            let growth = after - before
+            print(String(format: "[memory] swift: 100000 FFI calls (25000 objects created and freed) in %.2f s (%.1f us/call); RSS %.1f MiB -> %.1f MiB (growth %.2f MiB)",
+                         secs, secs * 1e6 / 100_000, Double(before) / 1048576, Double(after) / 1048576, Double(growth) / 1048576))
+            XCTAssertLessThan(growth, 16 * 1024 * 1024)
+        } else {
+            print(String(format: "[memory] swift: 100000 FFI calls in %.2f s (RSS not measured on this platform)", secs))
+        }
+    }
+
+    // MARK: Bad input: typed errors, never a crash
+
+    func testBadInputGivesTypedErrors() throws {
+        func isInvalidInput(_ e: VaultError) -> Bool { if case .InvalidInput = e { return true }; return false }
+        assertVaultError(try GrantIssuer(kid: "kid", privateKey: Data(count: 31)), isInvalidInput)
+        assertVaultError(try GrantIssuer(kid: "", privateKey: Data(count: 32)), isInvalidInput)
+        assertVaultError(try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig(deviceId: "")), isInvalidInput)
+        assertVaultError(try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(),
+                                           config: makeConfig(issuerKeys: [IssuerKey(kid: "k", publicKey: Data(count: 5))])), isInvalidInput)
+        assertVaultError(try PinVault.open(path: "", keystore: DictKeystore(), config: makeConfig())) { _ in true }
+
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig())
+        assertVaultError(try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: Data(count: 31)), isInvalidInput)
+        assertVaultError(try vault.enroll(pin: "", grant: try makeGrant(), syncKey: try generateSyncKey())) {
+            if case .WeakPin = $0 { return true }; return false
+        }
+        assertVaultError(try vault.enroll(pin: pin, grant: "", syncKey: try generateSyncKey())) {
+            if case .GrantInvalid = $0 { return true }; return false
+        }
+        assertVaultError(try vault.enroll(pin: pin, grant: String(repeating: "x", count: 1_000_000), syncKey: try generateSyncKey())) {
+            if case .GrantInvalid = $0 { return true }; return false
+        }
+
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(), syncKey: try generateSyncKey())
+        assertVaultError(try session.put(collection: "", key: "k", value: Data([1])), isInvalidInput)
+        assertVaultError(try session.put(collection: "notes", key: "", value: Data([1])), isInvalidInput)
+        assertVaultError(try session.put(collection: "notes", key: "k", value: Data(count: 4 * 1024 * 1024)), isInvalidInput)
+        assertVaultError(try session.put(collection: "notes", key: String(repeating: "k", count: 100_000), value: Data([1])), isInvalidInput)
+        let verifier = try SyncVerifier(issuerKeys: [issuer.issuerKey()])
+        assertVaultError(try verifier.verify(batch: Data("junk".utf8), syncKey: Data(count: 32),
+                                             cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))) {
+            if case .BatchRejected = $0 { return true }; return false
+        }
+        // Swift's types rule out nil for every parameter at compile time.
+        // ... and the session still works.
+        _ = try session.put(collection: "notes", key: "k", value: Data([1]))
+        XCTAssertEqual(try session.get(collection: "notes", key: "k"), Data([1]))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+import OfflineAuth
+
+let device = "device-1"
+let user = "alice"
+let pin = "482915"
+let scopes = ["notes", "visits"]
+
+/// The backend's signing key, shared by all tests.
+let issuer: GrantIssuer = try! GrantIssuer.generate(kid: "test-kid-1")
+
+func nowSecs() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+func makeGrant(user u: String = user, device d: String = device, scopes s: [String] = scopes,
+               now: Int64 = nowSecs(), validFor: Int64 = 3600) throws -> String {
+    try issuer.issue(userId: u, deviceId: d, scopes: s, issuedAt: now - 60, expiresAt: now + validFor)
+}
+
+func makeConfig(deviceId: String = device, issuerKeys: [IssuerKey] = [issuer.issuerKey()],
+                maxFailedAttempts: UInt32 = 10) -> VaultConfig {
+    VaultConfig(deviceId: deviceId, issuerKeys: issuerKeys, maxFailedAttempts: maxFailedAttempts)
+}
+
+/// A fresh directory per test, removed afterwards.
+final class TempDir {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("offline-auth-swift-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    var vaultPath: String { url.appendingPathComponent("vault.db").path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A PlatformKeystore written in Swift: a dictionary of opaque handles per
+/// alias (on Apple platforms the same shape wraps with Secure Enclave keys).
+class DictKeystore: PlatformKeystore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String: [Data: (KeyProtection, Data)]] = [:]
+    private(set) var wraps = 0
+    private(set) var unwraps = 0
+
+    func wrap(alias: String, protection: KeyProtection, plaintext: Data) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        wraps += 1
+        var handle = Data(count: 16)
+        for i in 0..<16 { handle[i] = UInt8.random(in: 0...255) }
+        keys[alias, default: [:]][handle] = (protection, plaintext)
+        return handle
+    }
+
+    func unwrap(alias: String, protection: KeyProtection, wrapped: Data) throws -> Data {
+        lock.lock(); defer { lock.unlock() }
+        unwraps += 1
+        guard let entries = keys[alias] else { throw KeystoreError.KeyNotFound }
+        guard let (p, plaintext) = entries[wrapped], p == protection else { throw KeystoreError.UnwrapFailed }
+        return plaintext
+    }
+
+    func deleteKey(alias: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        keys.removeValue(forKey: alias)
+    }
+}
+
+/// A settable clock written in Swift.
+final class FakeClock: Clock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64
+    private var millis: UInt64 = 1_000
+    var fail = false
+
+    init(now: Int64 = nowSecs()) { self.now = now }
+
+    var current: Int64 { lock.lock(); defer { lock.unlock() }; return now }
+
+    func nowUnixSecs() throws -> Int64 {
+        lock.lock(); defer { lock.unlock() }
+        if fail { throw ClockError.Unavailable(reason: "no time today") }
+        return now
+    }
+
+    func monotonicMillis() throws -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        millis += 1
+        return millis
+    }
+
+    func advance(_ secs: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        now += secs
+        millis += UInt64(secs) * 1000
+    }
+}
+
+/// Asserts that `body` throws a VaultError matching `matches`.
+func assertVaultError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
+                         _ matches: (VaultError) -> Bool) {
+    do {
+        _ = try body()
+        XCTFail("expected a VaultError, got success", file: file, line: line)
+    } catch let error as VaultError {
+        XCTAssertTrue(matches(error), "unexpected \(error)", file: file, line: line)
+    } catch {
+        XCTFail("expected a VaultError, got \(type(of: error)): \(error)", file: file, line: line)
+    }
+}
+
+/// Resident set size of this process (Linux: /proc; elsewhere nil).
+func rssBytes() -> Int? {
+    #if os(Linux)
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+    }
+    return nil
+    #else
+    return nil
+    #endif
+}
