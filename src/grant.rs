@@ -89,6 +89,8 @@ pub(crate) struct GrantClaims {
     pub(crate) scope: Vec<String>,
     /// Grant id.
     pub(crate) jti: String,
+    /// Id of the issuer key that signed it (from the header).
+    pub(crate) kid: String,
 }
 
 impl GrantClaims {
@@ -190,7 +192,7 @@ pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<
         ScopeClaim::List(list) => list,
         ScopeClaim::Text(text) => text.split_whitespace().map(str::to_owned).collect(),
     };
-    let claims = GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti };
+    let claims = GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti, kid };
     for (name, value) in [("sub", &claims.sub), ("dev", &claims.dev), ("jti", &claims.jti)] {
         check_claim_text(name, value).map_err(|_| Error::GrantInvalid(format!("{name} is empty or too long")))?;
     }

@@ -82,7 +82,15 @@ impl GrantIssuer {
         expires_at: i64,
     ) -> Result<String, VaultError> {
         let jti = hex::encode(random_array::<16>()?);
-        let claims = GrantClaims { sub: user_id, dev: device_id, iat: issued_at, exp: expires_at, scope: scopes, jti };
+        let claims = GrantClaims {
+            sub: user_id,
+            dev: device_id,
+            iat: issued_at,
+            exp: expires_at,
+            scope: scopes,
+            jti,
+            kid: self.kid.clone(),
+        };
         check_claims(&claims)?;
         Ok(grant::sign(&self.signing_key, &self.kid, &claims)?)
     }

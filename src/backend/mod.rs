@@ -7,9 +7,11 @@
 //! caller stores, so any number of backend instances can run it.
 
 mod issuer;
+mod jwks;
 mod verifier;
 
 pub use issuer::GrantIssuer;
+pub use jwks::{issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo};
 pub use verifier::SyncVerifier;
 
 use crate::crypto::random_bytes;
