@@ -14,6 +14,7 @@ use crate::config::DEFAULT_GRANT_CLOCK_SKEW_SECS;
 use crate::crypto::{ct_eq, Mac32, SecretKey};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
+use crate::records::{check_names, check_value};
 use crate::sync::batch::{BatchV1, SyncCursor, SyncOperation, VerifiedBatch};
 use crate::sync::entry::{Operation, QueueEntry};
 
@@ -145,7 +146,11 @@ impl SyncVerifier {
         if !grant.allows(entry.body.op.collection()) {
             return Err(reject(format!("entry {seq} writes a collection outside the grant's scope")));
         }
-        Ok(())
+        let sizes = match &entry.body.op {
+            Operation::Put { collection, key, value } => check_names(collection, key).and_then(|()| check_value(value)),
+            Operation::Delete { collection, key } => check_names(collection, key),
+        };
+        sizes.map_err(|_| reject(format!("entry {seq} exceeds the size limits of names or values")))
     }
 }
 
