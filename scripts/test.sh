@@ -20,13 +20,13 @@ section "format"
 cargo fmt --all -- --check
 
 section "clippy (-D warnings)"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "Rust tests"
-cargo test --all-targets --locked
+cargo test --workspace --all-targets --locked
 
 section "doc tests"
-cargo test --doc --locked
+cargo test --workspace --doc --locked
 
 section "example: field_day"
 cargo run --locked --example field_day >/dev/null

@@ -1,0 +1,59 @@
+//! Private issuer key files: a private JWK (`OKP`/`Ed25519` with `d`),
+//! created with mode 0600 and never overwritten.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use offline_auth::GrantIssuer;
+use zeroize::Zeroizing;
+
+use crate::Failure;
+
+/// Writes `issuer`'s private key to a new file readable by its owner only.
+pub(crate) fn write_new(path: &Path, issuer: &GrantIssuer) -> Result<(), Failure> {
+    let failure = |e: std::io::Error| Failure::io(format!("{}: {e}", path.display()));
+    let private = Zeroizing::new(issuer.private_key());
+    let jwk = Zeroizing::new(
+        serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "alg": "EdDSA",
+            "use": "sig",
+            "kid": issuer.kid(),
+            "x": URL_SAFE_NO_PAD.encode(issuer.issuer_key().public_key),
+            "d": URL_SAFE_NO_PAD.encode(private.as_slice()),
+        })
+        .to_string(),
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(failure)?;
+    file.write_all(jwk.as_bytes()).map_err(failure)?;
+    file.sync_all().map_err(failure)
+}
+
+/// Reads a private key file written by [`write_new`].
+pub(crate) fn read(path: &Path) -> Result<Arc<GrantIssuer>, Failure> {
+    let bad = |what: &str| Failure::io(format!("{}: {what}", path.display()));
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Failure::io(format!("{}: {e}", path.display())))?);
+    let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("not a JSON key file"))?;
+    if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+        return Err(bad("not an Ed25519 key (kty OKP, crv Ed25519)"));
+    }
+    let kid = jwk["kid"].as_str().ok_or_else(|| bad("no kid"))?.to_owned();
+    let d = jwk["d"].as_str().ok_or_else(|| bad("no private key (d)"))?;
+    let seed = Zeroizing::new(URL_SAFE_NO_PAD.decode(d).map_err(|_| bad("d is not base64url"))?);
+    let issuer = GrantIssuer::new(kid, seed.to_vec()).map_err(|e| bad(&e.to_string()))?;
+    let x = jwk["x"].as_str().map(|x| URL_SAFE_NO_PAD.decode(x));
+    if let Some(Ok(x)) = x {
+        if x != issuer.issuer_key().public_key {
+            return Err(bad("x does not match the private key"));
+        }
+    }
+    Ok(issuer)
+}
