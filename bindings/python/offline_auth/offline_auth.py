@@ -526,6 +526,12 @@ def _uniffi_check_contract_api_version(lib):
 def _uniffi_check_api_checksums(lib):
     if lib.uniffi_offline_auth_checksum_func_generate_sync_key() != 45868:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_func_issuer_keys_from_jwks() != 40196:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_func_jwks_from_issuer_keys() != 31067:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_func_verify_grant() != 29955:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_clock_now_unix_secs() != 26582:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_clock_monotonic_millis() != 29091:
@@ -648,6 +654,15 @@ _UniffiLib.ffi_offline_auth_uniffi_contract_version.restype = ctypes.c_uint32
 _UniffiLib.uniffi_offline_auth_checksum_func_generate_sync_key.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_func_generate_sync_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_func_issuer_keys_from_jwks.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_func_issuer_keys_from_jwks.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_func_jwks_from_issuer_keys.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_func_jwks_from_issuer_keys.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_func_verify_grant.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_func_verify_grant.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_clock_now_unix_secs.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_clock_now_unix_secs.restype = ctypes.c_uint16
@@ -787,6 +802,22 @@ _UniffiLib.uniffi_offline_auth_fn_func_generate_sync_key.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_func_generate_sync_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_offline_auth_fn_func_issuer_keys_from_jwks.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_func_issuer_keys_from_jwks.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_offline_auth_fn_func_jwks_from_issuer_keys.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_func_jwks_from_issuer_keys.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_offline_auth_fn_func_verify_grant.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_func_verify_grant.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_offline_auth_fn_method_clock_now_unix_secs.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1228,6 +1259,111 @@ class _UniffiFfiConverterString:
             builder.write(value.encode("utf-8"))
             return builder.finalize()
 
+class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "i64"
+    VALUE_MIN = -2**63
+    VALUE_MAX = 2**63
+
+    @staticmethod
+    def read(buf):
+        return buf.read_i64()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_i64(value)
+
+class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterString.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterString.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterString.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class GrantInfo:
+    """
+    The verified content of a grant, for backends and operators.
+"""
+    def __init__(self, *, kid:str, user_id:str, device_id:str, issued_at:int, expires_at:int, scopes:typing.List[str], grant_id:str):
+        self.kid = kid
+        self.user_id = user_id
+        self.device_id = device_id
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        self.scopes = scopes
+        self.grant_id = grant_id
+        
+        
+
+    
+    def __str__(self):
+        return "GrantInfo(kid={}, user_id={}, device_id={}, issued_at={}, expires_at={}, scopes={}, grant_id={})".format(self.kid, self.user_id, self.device_id, self.issued_at, self.expires_at, self.scopes, self.grant_id)
+    def __eq__(self, other):
+        if self.kid != other.kid:
+            return False
+        if self.user_id != other.user_id:
+            return False
+        if self.device_id != other.device_id:
+            return False
+        if self.issued_at != other.issued_at:
+            return False
+        if self.expires_at != other.expires_at:
+            return False
+        if self.scopes != other.scopes:
+            return False
+        if self.grant_id != other.grant_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGrantInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GrantInfo(
+            kid=_UniffiFfiConverterString.read(buf),
+            user_id=_UniffiFfiConverterString.read(buf),
+            device_id=_UniffiFfiConverterString.read(buf),
+            issued_at=_UniffiFfiConverterInt64.read(buf),
+            expires_at=_UniffiFfiConverterInt64.read(buf),
+            scopes=_UniffiFfiConverterSequenceString.read(buf),
+            grant_id=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.kid)
+        _UniffiFfiConverterString.check_lower(value.user_id)
+        _UniffiFfiConverterString.check_lower(value.device_id)
+        _UniffiFfiConverterInt64.check_lower(value.issued_at)
+        _UniffiFfiConverterInt64.check_lower(value.expires_at)
+        _UniffiFfiConverterSequenceString.check_lower(value.scopes)
+        _UniffiFfiConverterString.check_lower(value.grant_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.kid, buf)
+        _UniffiFfiConverterString.write(value.user_id, buf)
+        _UniffiFfiConverterString.write(value.device_id, buf)
+        _UniffiFfiConverterInt64.write(value.issued_at, buf)
+        _UniffiFfiConverterInt64.write(value.expires_at, buf)
+        _UniffiFfiConverterSequenceString.write(value.scopes, buf)
+        _UniffiFfiConverterString.write(value.grant_id, buf)
+
 class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
@@ -1403,19 +1539,6 @@ class _UniffiFfiConverterTypeSyncCursor(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterUInt64.write(value.last_seq, buf)
         _UniffiFfiConverterBytes.write(value.last_mac, buf)
-
-class _UniffiFfiConverterInt64(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "i64"
-    VALUE_MIN = -2**63
-    VALUE_MAX = 2**63
-
-    @staticmethod
-    def read(buf):
-        return buf.read_i64()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_i64(value)
 
 class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
     @classmethod
@@ -2660,29 +2783,6 @@ class _UniffiFfiConverterTypeClock:
     @classmethod
     def write(cls, value: Clock, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterSequenceString(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterString.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterString.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterString.read(buf) for i in range(count)
-        ]
 
 
 class GrantIssuerProtocol(typing.Protocol):
@@ -4580,6 +4680,74 @@ def generate_sync_key() -> bytes:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def issuer_keys_from_jwks(jwks: str) -> typing.List[IssuerKey]:
+    """
+    The Ed25519 signing keys of a JWKS document, to put in
+    `VaultConfig::issuer_keys` or `SyncVerifier::new`.
+
+    # Errors
+    `InvalidInput` for malformed JSON, a usable-looking key without `kid` or
+    with a bad `x`, a private key (`d`) in the set, or no Ed25519 key at all.
+"""
+    
+    _UniffiFfiConverterString.check_lower(jwks)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(jwks),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceTypeIssuerKey.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_offline_auth_fn_func_issuer_keys_from_jwks,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def jwks_from_issuer_keys(keys: typing.List[IssuerKey]) -> str:
+    """
+    The issuer keys as a JWKS JSON document (`kty` `OKP`, `crv` `Ed25519`,
+    `alg` `EdDSA`, `use` `sig`).
+
+    # Errors
+    `InvalidInput` if a key is malformed or a `kid` repeats.
+"""
+    
+    _UniffiFfiConverterSequenceTypeIssuerKey.check_lower(keys)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterSequenceTypeIssuerKey.lower(keys),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterString.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_offline_auth_fn_func_jwks_from_issuer_keys,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def verify_grant(grant: str,issuer_keys: typing.List[IssuerKey]) -> GrantInfo:
+    """
+    Verifies a grant's signature against `issuer_keys` (not its time or
+    device) and returns what it says.
+
+    # Errors
+    `InvalidInput` for bad issuer keys; `GrantInvalid` for a malformed or
+    badly signed grant, or an unknown `kid`.
+"""
+    
+    _UniffiFfiConverterString.check_lower(grant)
+
+    _UniffiFfiConverterSequenceTypeIssuerKey.check_lower(issuer_keys)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterString.lower(grant),
+        _UniffiFfiConverterSequenceTypeIssuerKey.lower(issuer_keys),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeGrantInfo.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_offline_auth_fn_func_verify_grant,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -4587,6 +4755,7 @@ __all__ = [
     "KeyProtection",
     "KeystoreError",
     "VaultError",
+    "GrantInfo",
     "IssuerKey",
     "SyncBatch",
     "SyncCursor",
@@ -4595,6 +4764,9 @@ __all__ = [
     "VaultStatus",
     "VerifiedBatch",
     "generate_sync_key",
+    "issuer_keys_from_jwks",
+    "jwks_from_issuer_keys",
+    "verify_grant",
     "ClockImpl",
     "Clock",
     "GrantIssuer",

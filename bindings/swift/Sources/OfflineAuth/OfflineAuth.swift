@@ -2923,6 +2923,125 @@ public func FfiConverterTypeSystemClock_lower(_ value: SystemClock) -> UInt64 {
 
 
 /**
+ * The verified content of a grant, for backends and operators.
+ */
+public struct GrantInfo: Equatable, Hashable {
+    /**
+     * Id of the issuer key that signed it.
+     */
+    public var kid: String
+    /**
+     * The user (`sub`).
+     */
+    public var userId: String
+    /**
+     * The device (`dev`).
+     */
+    public var deviceId: String
+    /**
+     * Issued at (`iat`, seconds since the epoch).
+     */
+    public var issuedAt: Int64
+    /**
+     * End of the offline window (`exp`).
+     */
+    public var expiresAt: Int64
+    /**
+     * Collections it allows writing.
+     */
+    public var scopes: [String]
+    /**
+     * Grant id (`jti`).
+     */
+    public var grantId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id of the issuer key that signed it.
+         */kid: String, 
+        /**
+         * The user (`sub`).
+         */userId: String, 
+        /**
+         * The device (`dev`).
+         */deviceId: String, 
+        /**
+         * Issued at (`iat`, seconds since the epoch).
+         */issuedAt: Int64, 
+        /**
+         * End of the offline window (`exp`).
+         */expiresAt: Int64, 
+        /**
+         * Collections it allows writing.
+         */scopes: [String], 
+        /**
+         * Grant id (`jti`).
+         */grantId: String) {
+        self.kid = kid
+        self.userId = userId
+        self.deviceId = deviceId
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.scopes = scopes
+        self.grantId = grantId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GrantInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGrantInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GrantInfo {
+        return
+            try GrantInfo(
+                kid: FfiConverterString.read(from: &buf), 
+                userId: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf), 
+                issuedAt: FfiConverterInt64.read(from: &buf), 
+                expiresAt: FfiConverterInt64.read(from: &buf), 
+                scopes: FfiConverterSequenceString.read(from: &buf), 
+                grantId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GrantInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.kid, into: &buf)
+        FfiConverterString.write(value.userId, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterInt64.write(value.issuedAt, into: &buf)
+        FfiConverterInt64.write(value.expiresAt, into: &buf)
+        FfiConverterSequenceString.write(value.scopes, into: &buf)
+        FfiConverterString.write(value.grantId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantInfo_lift(_ buf: RustBuffer) throws -> GrantInfo {
+    return try FfiConverterTypeGrantInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantInfo_lower(_ value: GrantInfo) -> RustBuffer {
+    return FfiConverterTypeGrantInfo.lower(value)
+}
+
+
+/**
  * A public key the device (or the sync verifier) trusts to sign grants.
  */
 public struct IssuerKey: Equatable, Hashable {
@@ -4337,6 +4456,54 @@ public func generateSyncKey()throws  -> Data  {
     )
 })
 }
+/**
+ * The Ed25519 signing keys of a JWKS document, to put in
+ * `VaultConfig::issuer_keys` or `SyncVerifier::new`.
+ *
+ * # Errors
+ * `InvalidInput` for malformed JSON, a usable-looking key without `kid` or
+ * with a bad `x`, a private key (`d`) in the set, or no Ed25519 key at all.
+ */
+public func issuerKeysFromJwks(jwks: String)throws  -> [IssuerKey]  {
+    return try  FfiConverterSequenceTypeIssuerKey.lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_func_issuer_keys_from_jwks(
+        FfiConverterString.lower(jwks),uniffiCallStatus
+    )
+})
+}
+/**
+ * The issuer keys as a JWKS JSON document (`kty` `OKP`, `crv` `Ed25519`,
+ * `alg` `EdDSA`, `use` `sig`).
+ *
+ * # Errors
+ * `InvalidInput` if a key is malformed or a `kid` repeats.
+ */
+public func jwksFromIssuerKeys(keys: [IssuerKey])throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_func_jwks_from_issuer_keys(
+        FfiConverterSequenceTypeIssuerKey.lower(keys),uniffiCallStatus
+    )
+})
+}
+/**
+ * Verifies a grant's signature against `issuer_keys` (not its time or
+ * device) and returns what it says.
+ *
+ * # Errors
+ * `InvalidInput` for bad issuer keys; `GrantInvalid` for a malformed or
+ * badly signed grant, or an unknown `kid`.
+ */
+public func verifyGrant(grant: String, issuerKeys: [IssuerKey])throws  -> GrantInfo  {
+    return try  FfiConverterTypeGrantInfo_lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_func_verify_grant(
+        FfiConverterString.lower(grant),
+        FfiConverterSequenceTypeIssuerKey.lower(issuerKeys),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4354,6 +4521,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_offline_auth_checksum_func_generate_sync_key() != 45868) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_func_issuer_keys_from_jwks() != 40196) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_func_jwks_from_issuer_keys() != 31067) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_func_verify_grant() != 29955) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_grantissuer_issue() != 60638) {

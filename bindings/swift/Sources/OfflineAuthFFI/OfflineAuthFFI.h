@@ -632,6 +632,21 @@ RustBuffer uniffi_offline_auth_fn_func_generate_sync_key(RustCallStatus *_Nonnul
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_ISSUER_KEYS_FROM_JWKS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_ISSUER_KEYS_FROM_JWKS
+RustBuffer uniffi_offline_auth_fn_func_issuer_keys_from_jwks(RustBuffer jwks, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_JWKS_FROM_ISSUER_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_JWKS_FROM_ISSUER_KEYS
+RustBuffer uniffi_offline_auth_fn_func_jwks_from_issuer_keys(RustBuffer keys, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_VERIFY_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_VERIFY_GRANT
+RustBuffer uniffi_offline_auth_fn_func_verify_grant(RustBuffer grant, RustBuffer issuer_keys, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_OFFLINE_AUTH_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_OFFLINE_AUTH_RUSTBUFFER_ALLOC
 RustBuffer ffi_offline_auth_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -895,6 +910,24 @@ void ffi_offline_auth_rust_future_complete_void(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_GENERATE_SYNC_KEY
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_GENERATE_SYNC_KEY
 uint16_t uniffi_offline_auth_checksum_func_generate_sync_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_ISSUER_KEYS_FROM_JWKS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_ISSUER_KEYS_FROM_JWKS
+uint16_t uniffi_offline_auth_checksum_func_issuer_keys_from_jwks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_JWKS_FROM_ISSUER_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_JWKS_FROM_ISSUER_KEYS
+uint16_t uniffi_offline_auth_checksum_func_jwks_from_issuer_keys(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_VERIFY_GRANT
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_VERIFY_GRANT
+uint16_t uniffi_offline_auth_checksum_func_verify_grant(void
     
 );
 #endif

@@ -739,6 +739,12 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_offline_auth_checksum_func_generate_sync_key(
     ): Int
+    external fun uniffi_offline_auth_checksum_func_issuer_keys_from_jwks(
+    ): Int
+    external fun uniffi_offline_auth_checksum_func_jwks_from_issuer_keys(
+    ): Int
+    external fun uniffi_offline_auth_checksum_func_verify_grant(
+    ): Int
     external fun uniffi_offline_auth_checksum_method_grantissuer_issue(
     ): Int
     external fun uniffi_offline_auth_checksum_method_grantissuer_issuer_key(
@@ -983,6 +989,12 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_offline_auth_fn_func_generate_sync_key(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_offline_auth_fn_func_issuer_keys_from_jwks(`jwks`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_offline_auth_fn_func_jwks_from_issuer_keys(`keys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_offline_auth_fn_func_verify_grant(`grant`: RustBuffer.ByValue,`issuerKeys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_offline_auth_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_offline_auth_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1103,6 +1115,15 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_func_generate_sync_key() and 0xFFFF) != 45868) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_func_issuer_keys_from_jwks() and 0xFFFF) != 40196) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_func_jwks_from_issuer_keys() and 0xFFFF) != 31067) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_func_verify_grant() and 0xFFFF) != 29955) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_grantissuer_issue() and 0xFFFF) != 60638) {
@@ -5245,6 +5266,93 @@ public object FfiConverterTypeSystemClock: FfiConverter<SystemClock, Long> {
 
 
 /**
+ * The verified content of a grant, for backends and operators.
+ */
+data class GrantInfo (
+    /**
+     * Id of the issuer key that signed it.
+     */
+    var `kid`: kotlin.String
+    , 
+    /**
+     * The user (`sub`).
+     */
+    var `userId`: kotlin.String
+    , 
+    /**
+     * The device (`dev`).
+     */
+    var `deviceId`: kotlin.String
+    , 
+    /**
+     * Issued at (`iat`, seconds since the epoch).
+     */
+    var `issuedAt`: kotlin.Long
+    , 
+    /**
+     * End of the offline window (`exp`).
+     */
+    var `expiresAt`: kotlin.Long
+    , 
+    /**
+     * Collections it allows writing.
+     */
+    var `scopes`: List<kotlin.String>
+    , 
+    /**
+     * Grant id (`jti`).
+     */
+    var `grantId`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGrantInfo: FfiConverterRustBuffer<GrantInfo> {
+    override fun read(buf: ByteBuffer): GrantInfo {
+        return GrantInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GrantInfo) = (
+            FfiConverterString.allocationSize(value.`kid`) +
+            FfiConverterString.allocationSize(value.`userId`) +
+            FfiConverterString.allocationSize(value.`deviceId`) +
+            FfiConverterLong.allocationSize(value.`issuedAt`) +
+            FfiConverterLong.allocationSize(value.`expiresAt`) +
+            FfiConverterSequenceString.allocationSize(value.`scopes`) +
+            FfiConverterString.allocationSize(value.`grantId`)
+    )
+
+    override fun write(value: GrantInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`kid`, buf)
+            FfiConverterString.write(value.`userId`, buf)
+            FfiConverterString.write(value.`deviceId`, buf)
+            FfiConverterLong.write(value.`issuedAt`, buf)
+            FfiConverterLong.write(value.`expiresAt`, buf)
+            FfiConverterSequenceString.write(value.`scopes`, buf)
+            FfiConverterString.write(value.`grantId`, buf)
+    }
+}
+
+
+
+/**
  * A public key the device (or the sync verifier) trusts to sign grants.
  */
 data class IssuerKey (
@@ -6631,6 +6739,66 @@ public object FfiConverterSequenceTypeSyncOperation: FfiConverterRustBuffer<List
     UniffiLib.uniffi_offline_auth_fn_func_generate_sync_key(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * The Ed25519 signing keys of a JWKS document, to put in
+         * `VaultConfig::issuer_keys` or `SyncVerifier::new`.
+         *
+         * # Errors
+         * `InvalidInput` for malformed JSON, a usable-looking key without `kid` or
+         * with a bad `x`, a private key (`d`) in the set, or no Ed25519 key at all.
+         */
+    @Throws(VaultException::class) fun `issuerKeysFromJwks`(`jwks`: kotlin.String): List<IssuerKey> {
+            return FfiConverterSequenceTypeIssuerKey.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_func_issuer_keys_from_jwks(
+    
+        
+        FfiConverterString.lower(`jwks`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The issuer keys as a JWKS JSON document (`kty` `OKP`, `crv` `Ed25519`,
+         * `alg` `EdDSA`, `use` `sig`).
+         *
+         * # Errors
+         * `InvalidInput` if a key is malformed or a `kid` repeats.
+         */
+    @Throws(VaultException::class) fun `jwksFromIssuerKeys`(`keys`: List<IssuerKey>): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_func_jwks_from_issuer_keys(
+    
+        
+        FfiConverterSequenceTypeIssuerKey.lower(`keys`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Verifies a grant's signature against `issuer_keys` (not its time or
+         * device) and returns what it says.
+         *
+         * # Errors
+         * `InvalidInput` for bad issuer keys; `GrantInvalid` for a malformed or
+         * badly signed grant, or an unknown `kid`.
+         */
+    @Throws(VaultException::class) fun `verifyGrant`(`grant`: kotlin.String, `issuerKeys`: List<IssuerKey>): GrantInfo {
+            return FfiConverterTypeGrantInfo.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_func_verify_grant(
+    
+        
+        FfiConverterString.lower(`grant`),
+        FfiConverterSequenceTypeIssuerKey.lower(`issuerKeys`),_status)
 }
     )
     }
