@@ -8,7 +8,8 @@
 #                                   bindings differ from it (stale); changes nothing in the repo
 #
 # Outputs (all generated, committed; do not edit by hand):
-#   bindings/kotlin/src/main/kotlin/dev/offlineauth/offline_auth.kt
+#   bindings/kotlin/src/main/kotlin/dev/offlineauth/offline_auth.kt     (JVM)
+#   bindings/android/src/main/kotlin/dev/offlineauth/offline_auth.kt    (Android: android = true)
 #   bindings/swift/Sources/OfflineAuth/OfflineAuth.swift
 #   bindings/swift/Sources/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}
 #   bindings/python/offline_auth/{__init__.py,offline_auth.py}
@@ -46,6 +47,7 @@ esac
 # this script: generation replaces it whole, --check compares it whole.
 GENERATED_DIRS=(
     kotlin/src/main/kotlin/dev/offlineauth
+    android/src/main/kotlin/dev/offlineauth
     swift/Sources/OfflineAuth
     swift/Sources/OfflineAuthFFI
     python/offline_auth
@@ -72,9 +74,13 @@ stage="$work/stage"
 for lang in kotlin swift python; do
     "$BINDGEN" generate --library "$LIB" --language "$lang" --out-dir "$raw/$lang" --no-format >/dev/null
 done
+# Kotlin for Android: same package, `android = true` (see bindings/android/uniffi-android.toml).
+"$BINDGEN" generate --library "$LIB" --language kotlin --out-dir "$raw/android" --no-format \
+    --config "$BINDINGS/android/uniffi-android.toml" >/dev/null
 
 # --- Lay the raw output out as the projects expect. ---
 mkdir -p "$stage/kotlin/src/main/kotlin/dev/offlineauth" \
+         "$stage/android/src/main/kotlin/dev/offlineauth" \
          "$stage/swift/Sources/OfflineAuth" \
          "$stage/swift/Sources/OfflineAuthFFI" \
          "$stage/python/offline_auth"
@@ -83,6 +89,10 @@ mkdir -p "$stage/kotlin/src/main/kotlin/dev/offlineauth" \
 kt="$raw/kotlin/dev/offlineauth/offline_auth.kt"
 [[ -f "$kt" ]] || die "expected $kt (check package_name in uniffi.toml)"
 cp "$kt" "$stage/kotlin/src/main/kotlin/dev/offlineauth/offline_auth.kt"
+akt="$raw/android/dev/offlineauth/offline_auth.kt"
+[[ -f "$akt" ]] || die "expected $akt"
+grep -q '^import android.os.Build' "$akt" || die "Android generation did not apply android = true (check bindings/android/uniffi-android.toml)"
+cp "$akt" "$stage/android/src/main/kotlin/dev/offlineauth/offline_auth.kt"
 
 # Swift: the Swift source, and the FFI header in a SwiftPM system-library
 # target. UniFFI's own modulemap is for Apple frameworks (it `use`s Darwin and
