@@ -55,11 +55,22 @@ GENERATED_DIRS=(
 
 cd "$REPO_ROOT"
 
+# Bindings from one UniFFI version only work with scaffolding from the same
+# version: the CLI (own workspace, own Cargo.lock) must match the library.
+lock_version() {
+    awk '/^name = "uniffi"$/ { found = 1; next } found && /^version = / { gsub(/"/, "", $3); print $3; exit }' "$1"
+}
+lib_uniffi="$(lock_version Cargo.lock)"
+cli_uniffi="$(lock_version uniffi-bindgen/Cargo.lock)"
+if [[ -n "$lib_uniffi" && -n "$cli_uniffi" && "$lib_uniffi" != "$cli_uniffi" ]]; then
+    die "uniffi $lib_uniffi in Cargo.lock but $cli_uniffi in uniffi-bindgen/Cargo.lock: pin uniffi = \"=$lib_uniffi\" in uniffi-bindgen/Cargo.toml"
+fi
+
 if [[ "${OFFLINE_AUTH_SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build (library, dev profile: unstripped, needed by library mode)"
     cargo build --lib --target-dir "$TARGET_DIR"
     log "cargo build (uniffi-bindgen)"
-    cargo build --manifest-path uniffi-bindgen/Cargo.toml --target-dir "$TARGET_DIR"
+    cargo build --locked --manifest-path uniffi-bindgen/Cargo.toml --target-dir "$TARGET_DIR"
 fi
 [[ -f "$LIB" ]] || die "$LIB not found"
 [[ -x "$BINDGEN" ]] || die "$BINDGEN not found"

@@ -147,6 +147,8 @@ if wanted swift; then
 fi
 if wanted python; then
     section python count_pytest bash -c 'cd "$1/python" && timeout 900 python3 -m pytest -p no:cacheprovider -q -s' _ "$BINDINGS"
+    # The wheel (stripped library inside), installed in a fresh venv and imported.
+    section wheel count_none bash -c 'timeout 600 "$1/python/build-wheel.sh" "$2"' _ "$BINDINGS" "$LOG_DIR/wheel"
 fi
 
 banner "summary ($(( $(date +%s) - overall_start )) s)"
