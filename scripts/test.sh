@@ -16,6 +16,10 @@ for tool in cargo rustc cargo-fmt cargo-clippy; do
 done
 cargo --version
 
+section "Python test dependencies (PyJWT interop)"
+python3 -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+export OFFLINE_AUTH_REQUIRE_INTEROP=1
+
 section "format"
 cargo fmt --all -- --check
 
