@@ -78,6 +78,11 @@ impl SyncQueue {
             let mut state = load_state(tx, keys)?;
             let rows = QueueRow::after(tx, state.acked_through, limit)?;
             if rows.is_empty() {
+                // Stored entries are exactly (acked_through, head_seq]: an empty
+                // queue with a head ahead of it lost its entries.
+                if state.head_seq != state.acked_through {
+                    return Err(Error::Tampered);
+                }
                 return Ok(None);
             }
             let sync_key = state.sync_key()?;
@@ -98,6 +103,12 @@ impl SyncQueue {
                 }
                 prev_mac = entry.mac;
                 entries.push(entry);
+            }
+            // A batch that took every stored entry must end at the newest one
+            // ever appended; otherwise entries were deleted from the end.
+            let took_all = entries.len() == rows.len() && rows.len() < limit as usize;
+            if took_all && expected_seq != state.head_seq {
+                return Err(Error::Tampered);
             }
             let used_ids: BTreeSet<&str> = entries.iter().map(|e| e.body.grant_id.as_str()).collect();
             let grants: Vec<String> = state
