@@ -141,23 +141,52 @@ ensure() {
 }
 
 # run <dir-in-repo> <command...>
+# The command runs as a child in its own process group that this script waits
+# for, so that INT/TERM reach the trap at once: the group is stopped, then
+# everything unmounted.
+# (Its stdin is /dev/null: the tests need none.)
 run() {
     [[ $# -ge 2 ]] || die "usage: $0 run <dir-in-repo> <command...>"
     local dir="$1"; shift
     [[ -d "$REPO_ROOT/$dir" ]] || die "no such directory in repo: $dir"
     ensure
+    child=""
     trap unmount_all EXIT
-    trap 'exit 130' INT TERM
+    trap 'on_signal 130' INT
+    trap 'on_signal 143' TERM
     mkdir -p "$CHROOT_DIR/repo"
     mountpoint -q "$CHROOT_DIR/repo" || mount --bind "$REPO_ROOT" "$CHROOT_DIR/repo"
     mount_basic
     local rc=0
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-        chroot "$CHROOT_DIR" /bin/sh -c 'cd "/repo/$1" && shift && exec "$@"' sh "$dir" "$@" || rc=$?
+        setsid chroot "$CHROOT_DIR" /bin/sh -c 'cd "/repo/$1" && shift && exec "$@"' sh "$dir" "$@" </dev/null &
+    child=$!
+    wait "$child" || rc=$?
+    child=""
     unmount_all
-    trap - EXIT
+    trap - EXIT INT TERM
     return "$rc"
+}
+
+on_signal() {
+    if [[ -n "${child:-}" ]]; then
+        log "signal: stopping the command in the chroot"
+        # setsid made $child the leader of its own process group (setsid,
+        # chroot and sh exec in turn): signal the group, i.e. the command and
+        # everything it started (swift-build, the test runner, ...).
+        kill -TERM -- "-$child" 2>/dev/null || true
+        # Up to 5 s for the command to exit (a zombie counts as exited).
+        local _state
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            _state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$child/stat" 2>/dev/null || echo Z)"
+            [[ "$_state" == Z ]] && break
+            sleep 0.5
+        done
+        kill -KILL -- "-$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    exit "$1"
 }
 
 cmd="${1:-ensure}"
