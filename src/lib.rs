@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod calibrate;
 mod clock;
 mod config;
 mod crypto;
@@ -16,6 +17,10 @@ mod storage;
 mod sync;
 mod vault;
 
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub use calibrate::bench_internals;
+pub use calibrate::calibrate_pbkdf2_iterations;
 pub use backend::{
     generate_sync_key, issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo, GrantIssuer, SyncVerifier,
 };
