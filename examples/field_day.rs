@@ -1,18 +1,25 @@
 //! A field worker's day, end to end: enrol online, go offline, mistype the
 //! PIN, work, try to cheat the clock, come back online and sync.
 //!
-//! Run it with `cargo run --example field_day`. Everything runs in this
-//! process: the "backend" is a `GrantIssuer` and a `SyncVerifier`, and the
-//! device keystore is the in-memory `SoftwareKeystore` (not hardware-backed;
-//! on a phone the Android or Apple adapter takes its place).
+//! Run it with `cargo run --example field_day`. "Online" means talking HTTP
+//! to the reference sync server (`examples/sync_server`), started here on a
+//! loopback port and stopped while the worker is offline. The device
+//! keystore is the in-memory `SoftwareKeystore` (not hardware-backed; on a
+//! phone the Android or Apple adapter takes its place).
+
+// Indexing a serde_json `Value` by name yields `Null` when absent: it cannot panic.
+#![allow(clippy::indexing_slicing)]
+
+#[path = "sync_server/server.rs"]
+mod server;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use offline_auth::{
-    generate_sync_key, Clock, ClockError, GrantIssuer, PinVault, SoftwareKeystore, SyncCursor, SyncVerifier,
-    SystemClock, VaultConfig, VaultError,
+    issuer_keys_from_jwks, Clock, ClockError, PinVault, SoftwareKeystore, SystemClock, VaultConfig, VaultError,
 };
+use server::LocalServer;
 
 /// The phone's clock: the system clock, plus whatever the user sets it to.
 struct PhoneClock {
@@ -32,39 +39,45 @@ impl Clock for PhoneClock {
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
 
+const DEVICE: &str = "tablet-0042";
+
+fn credentials() -> Vec<u8> {
+    serde_json::json!({"user": "amira", "password": "correct horse battery", "device_id": DEVICE})
+        .to_string()
+        .into_bytes()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // ── The backend, once ────────────────────────────────────────────────
-    let issuer = GrantIssuer::generate("issuer-2026-11".into())?;
-    let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-    let mut server_cursor = SyncCursor::initial();
+    let dir = tempfile::tempdir()?;
+    let server_db = dir.path().join("server.db");
 
     // ── Morning, at the depot, online ────────────────────────────────────
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("vault.db").to_string_lossy().into_owned();
-    let keystore = SoftwareKeystore::new();
-    let clock = Arc::new(PhoneClock { system: SystemClock::new(), user_offset_secs: AtomicI64::new(0) });
-    let config = VaultConfig::new("tablet-0042", vec![issuer.issuer_key()]);
-    let vault = PinVault::open_with_clock(path, keystore.clone(), clock.clone(), config)?;
+    let server = LocalServer::start(&server_db)?;
+    println!("1. Amira signs in online at the depot ({}).", server.url(""));
+    let (status, enrolment) = server.post("/enroll", &credentials())?;
+    if status != 200 {
+        return Err(format!("enrolment refused: {enrolment}").into());
+    }
+    let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
+    let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
+    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string())?;
 
-    println!("1. Amira signs in online at the depot.");
-    let now = clock.now_unix_secs()?;
-    let scopes = vec!["inspections".to_string(), "notes".to_string()];
-    let grant = issuer.issue("amira".into(), "tablet-0042".into(), scopes.clone(), now, now + 3 * DAY)?;
-    let sync_key = generate_sync_key()?;
+    let path = dir.path().join("vault.db").to_string_lossy().into_owned();
+    let clock = Arc::new(PhoneClock { system: SystemClock::new(), user_offset_secs: AtomicI64::new(0) });
+    let vault =
+        PinVault::open_with_clock(path, SoftwareKeystore::new(), clock.clone(), VaultConfig::new(DEVICE, issuer_keys))?;
     match vault.enroll("1234".into(), grant.clone(), sync_key.clone()) {
         Err(VaultError::WeakPin { reason }) => println!("   PIN 1234 refused: {reason}."),
         other => return Err(format!("expected a weak-PIN refusal, got {other:?}").into()),
     }
-    let session = vault.enroll("482915".into(), grant, sync_key.clone())?;
-    println!(
-        "   Enrolled with a 6-digit PIN; offline access until {} (3 days), on {:?}.",
-        session.expires_at()?,
-        session.scopes()?
-    );
+    let session = vault.enroll("482915".into(), grant, sync_key)?;
+    let window_hours = (session.expires_at()? - clock.now_unix_secs()?) / HOUR;
+    println!("   Enrolled with a 6-digit PIN; offline access for {window_hours} h on {:?}.", session.scopes()?);
     session.lock();
+    server.stop()?;
 
     // ── Out in the field, no network ─────────────────────────────────────
-    println!("2. Offline at pumping station 4. The PIN is mistyped twice:");
+    println!("2. Offline at pumping station 4 (the server is unreachable). The PIN is mistyped twice:");
     for pin in ["482951", "428915"] {
         match vault.unlock(pin.into()) {
             Err(VaultError::WrongPin { attempts_remaining }) => {
@@ -104,33 +117,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     clock.user_offset_secs.store(0, Ordering::SeqCst);
 
     // ── Back at the depot, online ────────────────────────────────────────
-    println!("5. Back online: the backend renews the grant and the device syncs.");
-    let now = clock.now_unix_secs()?;
-    let renewal = issuer.issue("amira".into(), "tablet-0042".into(), scopes, now, now + 3 * DAY)?;
-    let session = vault.unlock_with_grant("482915".into(), renewal)?;
+    let server = LocalServer::start(&server_db)?;
+    println!("5. Back online: the server renews the grant and the device syncs.");
+    let (status, renewal) = server.post("/renew", &credentials())?;
+    if status != 200 {
+        return Err(format!("renewal refused: {renewal}").into());
+    }
+    let session = vault.unlock_with_grant("482915".into(), renewal["grant"].as_str().ok_or("no grant")?.into())?;
     let queue = session.clone().sync_queue();
     println!("   {} edits waiting.", queue.pending_count()?);
-    while let Some(batch) = queue.next_batch(100)? {
-        let verified = verifier.verify(batch.bytes.clone(), sync_key.clone(), server_cursor.clone())?;
-        println!(
-            "   SyncVerifier accepted seq {}..={} from {} on {}:",
-            batch.first_seq, batch.last_seq, verified.user_id, verified.device_id
-        );
-        for op in &verified.operations {
-            let what = match &op.value {
-                Some(value) => format!("put {:?}", String::from_utf8_lossy(value)),
-                None => "delete".into(),
-            };
-            println!("     #{} {}/{}: {what}", op.seq, op.collection, op.key);
+    let sync_path = format!("/sync?device_id={DEVICE}");
+    let mut first_batch = None;
+    while let Some(batch) = queue.next_batch(3)? {
+        let (status, answer) = server.post(&sync_path, &batch.bytes)?;
+        if status != 200 {
+            return Err(format!("sync refused: {answer}").into());
         }
-        server_cursor = verified.cursor;
+        println!(
+            "   POST /sync seq {}..={}: the server verified and applied {}, acknowledged through {}",
+            batch.first_seq, batch.last_seq, answer["applied"], answer["acknowledged_seq"]
+        );
         queue.acknowledge(batch.last_seq)?;
+        first_batch.get_or_insert(batch.bytes);
     }
-    println!("   Acknowledged; {} edits waiting.", queue.pending_count()?);
-
-    let replay = queue.next_batch(100)?;
-    println!("6. Nothing left to send ({replay:?}); the server cursor is at seq {}.", server_cursor.last_seq);
+    println!("   Acknowledged; {} edits waiting. The server now holds:", queue.pending_count()?);
+    for record in server.get("/records?user=amira")?.as_array().into_iter().flatten() {
+        println!("     {}/{} = {}", record["collection"], record["key"], record["value"]);
+    }
+    if let Some(bytes) = first_batch {
+        let (_, answer) = server.post(&sync_path, &bytes)?;
+        println!(
+            "6. A replay of the first batch: applied {}, recognised as duplicates {}.",
+            answer["applied"], answer["duplicates"]
+        );
+    }
     session.lock();
+    server.stop()?;
     println!("   Session locked: the vault key is gone from memory until the next unlock.");
     Ok(())
 }

@@ -7,71 +7,28 @@
 #[allow(dead_code)]
 mod server;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use offline_auth::{issuer_keys_from_jwks, OfflineSession, PinVault, SoftwareKeystore, VaultConfig};
 use serde_json::{json, Value};
+use server::LocalServer;
 
 const USER: &str = "amira";
 const PASSWORD: &str = "correct horse battery";
 const DEVICE: &str = "tablet-0042";
 const PIN: &str = "482915";
 
-/// A server running on a free loopback port in its own thread.
-struct Running {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: JoinHandle<()>,
+fn start(db: &PathBuf) -> LocalServer {
+    LocalServer::start(db).unwrap()
 }
 
-fn start(db: &PathBuf) -> Running {
-    let state = server::AppState::open(db).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let shutdown = async {
-            stopped.await.ok();
-        };
-        let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        runtime.block_on(server::serve(state, addr, move |a| bound_tx.send(a).unwrap(), shutdown)).unwrap();
-    });
-    let addr = bound_rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
-    Running { addr, stop, thread }
+fn post(server: &LocalServer, path: &str, body: &[u8]) -> (u16, Value) {
+    server.post(path, body).unwrap()
 }
 
-impl Running {
-    fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.thread.join().unwrap();
-    }
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// POSTs `body`; returns the status and the JSON answer.
-fn post(url: &str, body: &[u8]) -> (u16, Value) {
-    let mut response = agent().post(url).send(body).unwrap();
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn records(server: &Running) -> Value {
-    let mut response = agent().get(&server.url(&format!("/records?user={USER}"))).call().unwrap();
-    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+fn records(server: &LocalServer) -> Value {
+    server.get(&format!("/records?user={USER}")).unwrap()
 }
 
 fn credentials(device: &str) -> Vec<u8> {
@@ -96,7 +53,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     let server = start(&server_db);
 
     // Online: enrol through HTTP.
-    let (status, enrolment) = post(&server.url("/enroll"), &credentials(DEVICE));
+    let (status, enrolment) = post(&server, "/enroll", &credentials(DEVICE));
     assert_eq!(status, 200, "{enrolment}");
     let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
@@ -106,7 +63,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     session.lock();
 
     // Offline: the server is gone.
-    server.stop();
+    server.stop().unwrap();
     let session = vault.unlock(PIN.into()).unwrap();
     session.put("inspections".into(), "station-4".into(), b"seal ok".to_vec()).unwrap();
     session.put("inspections".into(), "station-5".into(), b"valve leaking".to_vec()).unwrap();
@@ -119,7 +76,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     let queue = session.clone().sync_queue();
     let mut sent = Vec::new();
     while let Some(batch) = queue.next_batch(2).unwrap() {
-        let (status, answer) = post(&server.url(&format!("/sync?device_id={DEVICE}")), &batch.bytes);
+        let (status, answer) = post(&server, &format!("/sync?device_id={DEVICE}"), &batch.bytes);
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["acknowledged_seq"], batch.last_seq);
         queue.acknowledge(batch.last_seq).unwrap();
@@ -132,7 +89,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     assert_eq!(on_server.as_array().unwrap().len(), 2);
 
     // A replayed batch is applied once.
-    let (status, answer) = post(&server.url(&format!("/sync?device_id={DEVICE}")), &sent[0].bytes);
+    let (status, answer) = post(&server, &format!("/sync?device_id={DEVICE}"), &sent[0].bytes);
     assert_eq!(status, 200);
     assert_eq!((answer["applied"].as_u64(), answer["duplicates"].as_u64()), (Some(0), Some(2)));
     assert_eq!(records(&server), on_server);
@@ -140,27 +97,27 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     // Renewal extends the offline window.
     let before = session.expires_at().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let (status, renewed) = post(&server.url("/renew"), &credentials(DEVICE));
+    let (status, renewed) = post(&server, "/renew", &credentials(DEVICE));
     assert_eq!(status, 200, "{renewed}");
     session.renew_grant(renewed["grant"].as_str().unwrap().into()).unwrap();
     assert!(session.expires_at().unwrap() > before);
-    server.stop();
+    server.stop().unwrap();
 }
 
 #[test]
 fn bad_requests_get_4xx_and_apply_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&dir.path().join("server.db"));
-    let sync_url = server.url(&format!("/sync?device_id={DEVICE}"));
+    let sync_url = format!("/sync?device_id={DEVICE}");
 
-    assert_eq!(post(&server.url("/enroll"), b"{not json").0, 400);
+    assert_eq!(post(&server, "/enroll", b"{not json").0, 400);
     let wrong = json!({"user": USER, "password": "guess", "device_id": DEVICE}).to_string();
-    assert_eq!(post(&server.url("/enroll"), wrong.as_bytes()).0, 401);
-    assert_eq!(post(&server.url("/enroll"), &vec![b' '; 64 * 1024]).0, 413);
-    assert_eq!(post(&server.url("/renew"), &credentials(DEVICE)).0, 403, "not enrolled yet");
-    assert_eq!(post(&sync_url, b"OASB").0, 404, "unknown device");
+    assert_eq!(post(&server, "/enroll", wrong.as_bytes()).0, 401);
+    assert_eq!(post(&server, "/enroll", &vec![b' '; 64 * 1024]).0, 413);
+    assert_eq!(post(&server, "/renew", &credentials(DEVICE)).0, 403, "not enrolled yet");
+    assert_eq!(post(&server, &sync_url, b"OASB").0, 404, "unknown device");
 
-    let (_, enrolment) = post(&server.url("/enroll"), &credentials(DEVICE));
+    let (_, enrolment) = post(&server, "/enroll", &credentials(DEVICE));
     let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
     let vault_path = dir.path().join("vault.db").to_string_lossy().into_owned();
@@ -180,20 +137,20 @@ fn bad_requests_get_4xx_and_apply_nothing() {
         }),
         ("garbage", b"OASB\x00garbage".to_vec()),
     ] {
-        let (status, answer) = post(&sync_url, &body);
+        let (status, answer) = post(&server, &sync_url, &body);
         assert!((400..500).contains(&status), "{what}: {status}");
         assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: a reason is given");
     }
     // Another device's batch sent under this device id fails its MAC chain.
-    let (_, other) = post(&server.url("/enroll"), &credentials("tablet-0043"));
+    let (_, other) = post(&server, "/enroll", &credentials("tablet-0043"));
     assert!(other["sync_key"].is_string());
-    let (status, answer) = post(&server.url("/sync?device_id=tablet-0043"), &batch.bytes);
+    let (status, answer) = post(&server, "/sync?device_id=tablet-0043", &batch.bytes);
     assert_eq!(status, 422, "{answer}");
     assert_eq!(records(&server), json!([]), "nothing was applied");
 
     // The genuine batch still goes through afterwards, once.
-    assert_eq!(post(&sync_url, &batch.bytes).1["applied"], 1);
-    assert_eq!(post(&sync_url, &batch.bytes).1["applied"], 0);
+    assert_eq!(post(&server, &sync_url, &batch.bytes).1["applied"], 1);
+    assert_eq!(post(&server, &sync_url, &batch.bytes).1["applied"], 0);
     assert_eq!(records(&server).as_array().unwrap().len(), 1);
-    server.stop();
+    server.stop().unwrap();
 }

@@ -30,8 +30,7 @@ fn pyjwt_available() -> bool {
 
 fn run_pyjwt(request: &Value) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyjwt_interop.py");
-    let mut child =
-        Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "the PyJWT side failed");
@@ -46,7 +45,8 @@ fn pyjwt_and_offline_auth_understand_each_other() {
     let device = Device::new();
     let issuer = &device.backend.issuer;
     let claims = json!({"sub": USER, "dev": DEVICE, "iat": T0, "exp": T0 + DAY, "scope": ["visits"], "jti": "py-1"});
-    let rust_token = issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into(), "notes".into()], T0, T0 + DAY).unwrap();
+    let rust_token =
+        issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into(), "notes".into()], T0, T0 + DAY).unwrap();
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![issuer.issuer_key()]).unwrap()).unwrap();
     let answer = run_pyjwt(&json!({
         "private_key_hex": hex::encode(issuer.private_key()),
@@ -76,7 +76,8 @@ fn pyjwt_and_offline_auth_understand_each_other() {
 
     // PyJWT → device: a grant signed by the stock library is accepted.
     let vault = device.open();
-    let session = vault.enroll(PIN.into(), answer["eddsa"].as_str().unwrap().into(), device.backend.sync_key.clone()).unwrap();
+    let session =
+        vault.enroll(PIN.into(), answer["eddsa"].as_str().unwrap().into(), device.backend.sync_key.clone()).unwrap();
     assert_eq!(session.user_id().unwrap(), USER);
     assert_eq!(session.scopes().unwrap(), ["visits"]);
     assert_eq!(session.expires_at().unwrap(), T0 + DAY);

@@ -224,3 +224,18 @@ fn weak_pins_are_refused_at_enrolment() {
     assert_eq!(device.keystore.inner.key_count(), 0, "no key is made for a refused PIN");
     vault.enroll("730264".into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
 }
+
+#[test]
+fn an_edited_attempt_counter_is_tampered_not_a_wipe_or_lockout() {
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    drop(session);
+    let conn = rusqlite::Connection::open(device.path()).unwrap();
+    for value in [10, 4] {
+        conn.execute("UPDATE vault SET failed_attempts = ?1, last_failure_at = ?2", [value, T0]).unwrap();
+        assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::Tampered), "counter set to {value}");
+        assert!(vault.is_enrolled().unwrap());
+    }
+    conn.execute("UPDATE vault SET failed_attempts = 0, last_failure_at = 0", []).unwrap();
+    vault.unlock(PIN.into()).unwrap();
+}

@@ -37,21 +37,29 @@ pub(crate) fn write_new(path: &Path, issuer: &GrantIssuer) -> Result<(), Failure
     file.sync_all().map_err(failure)
 }
 
+/// The fields of a private key file that `read` needs.
+#[derive(serde::Deserialize)]
+struct PrivateJwk {
+    kty: String,
+    crv: String,
+    kid: String,
+    d: Zeroizing<String>,
+    x: Option<String>,
+}
+
 /// Reads a private key file written by [`write_new`].
 pub(crate) fn read(path: &Path) -> Result<Arc<GrantIssuer>, Failure> {
     let bad = |what: &str| Failure::io(format!("{}: {what}", path.display()));
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Failure::io(format!("{}: {e}", path.display())))?);
-    let jwk: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("not a JSON key file"))?;
-    if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+    let text =
+        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Failure::io(format!("{}: {e}", path.display())))?);
+    let jwk: PrivateJwk = serde_json::from_str(&text).map_err(|_| bad("not a private key file (kty, crv, kid, d)"))?;
+    if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
         return Err(bad("not an Ed25519 key (kty OKP, crv Ed25519)"));
     }
-    let kid = jwk["kid"].as_str().ok_or_else(|| bad("no kid"))?.to_owned();
-    let d = jwk["d"].as_str().ok_or_else(|| bad("no private key (d)"))?;
-    let seed = Zeroizing::new(URL_SAFE_NO_PAD.decode(d).map_err(|_| bad("d is not base64url"))?);
-    let issuer = GrantIssuer::new(kid, seed.to_vec()).map_err(|e| bad(&e.to_string()))?;
-    let x = jwk["x"].as_str().map(|x| URL_SAFE_NO_PAD.decode(x));
-    if let Some(Ok(x)) = x {
-        if x != issuer.issuer_key().public_key {
+    let seed = Zeroizing::new(URL_SAFE_NO_PAD.decode(jwk.d.as_bytes()).map_err(|_| bad("d is not base64url"))?);
+    let issuer = GrantIssuer::new(jwk.kid, seed.to_vec()).map_err(|e| bad(&e.to_string()))?;
+    if let Some(x) = jwk.x {
+        if URL_SAFE_NO_PAD.decode(x.as_bytes()).ok() != Some(issuer.issuer_key().public_key) {
             return Err(bad("x does not match the private key"));
         }
     }

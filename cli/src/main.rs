@@ -205,7 +205,8 @@ fn inspect(grant: &str, jwks: Option<&Path>) -> Result<String, Failure> {
             json!({"kid": info.kid, "signature": "valid"})
         }
     };
-    serde_json::to_string_pretty(&json!({"header": header, "claims": claims, "verified": verified})).map_err(Failure::io)
+    serde_json::to_string_pretty(&json!({"header": header, "claims": claims, "verified": verified}))
+        .map_err(Failure::io)
 }
 
 fn read_jwks(path: &Path) -> Result<Vec<IssuerKey>, Failure> {

@@ -56,7 +56,17 @@ fn issue_inspect_and_verify_a_device_batch() {
     std::fs::write(&jwks, &jwks_text).unwrap();
 
     let grant = stdout(&tool(&[
-        "issue", "--key", &key, "--user", "amira", "--device", "tab-1", "--scope", "visits", "--valid-for", "3600",
+        "issue",
+        "--key",
+        &key,
+        "--user",
+        "amira",
+        "--device",
+        "tab-1",
+        "--scope",
+        "visits",
+        "--valid-for",
+        "3600",
     ]));
     let grant = grant.trim();
     let shown: serde_json::Value = serde_json::from_str(&stdout(&tool(&["inspect", grant, "--jwks", &jwks]))).unwrap();
@@ -97,13 +107,12 @@ fn issue_inspect_and_verify_a_device_batch() {
     one_line_error(&tool(&args), 1);
     std::fs::write(&batch_file, &batch.bytes).unwrap();
     let wrong_key = hex::encode([8u8; 32]);
-    let stderr = one_line_error(
-        &tool(&["verify-batch", "--batch", &batch_file, "--jwks", &jwks, "--sync-key", &wrong_key]),
-        1,
-    );
+    let stderr =
+        one_line_error(&tool(&["verify-batch", "--batch", &batch_file, "--jwks", &jwks, "--sync-key", &wrong_key]), 1);
     assert!(stderr.contains("MAC chain"), "{stderr}");
     let other_jwks = path(dir.path(), "other.json");
-    std::fs::write(&other_jwks, stdout(&tool(&["keygen", "--kid", "k1", "--out", &path(dir.path(), "k2.jwk")]))).unwrap();
+    std::fs::write(&other_jwks, stdout(&tool(&["keygen", "--kid", "k1", "--out", &path(dir.path(), "k2.jwk")])))
+        .unwrap();
     one_line_error(&tool(&["inspect", grant, "--jwks", &other_jwks]), 1);
 }
 

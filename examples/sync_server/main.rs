@@ -4,6 +4,8 @@
 //! (default `sync-server.db`); prints the address it bound, then serves
 //! until Ctrl-C. See `server.rs` for the endpoints.
 
+// `LocalServer` (a server in a background thread) is for the story and the tests.
+#[allow(dead_code)]
 mod server;
 
 use std::net::SocketAddr;

@@ -124,6 +124,9 @@ fn store_attempts(
 pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
     purge_retired_keys(vault)?;
     let row = load_row(vault)?;
+    // The attempt state is authenticated before it decides anything, so an
+    // edited counter is `Tampered`, never a wipe or a lockout.
+    let dk = unwrap_device_secret(vault, &row)?;
     let max = vault.config.max_failed_attempts;
     if row.failed_attempts >= max {
         wipe_locked(vault)?;
@@ -134,7 +137,6 @@ pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
     if wait > 0 {
         return Err(Error::LockedOut { retry_after_secs: wait });
     }
-    let dk = unwrap_device_secret(vault, &row)?;
     let failed = row.failed_attempts.saturating_add(1);
     let counted = store_attempts(vault, &row, &dk, failed, now.max(row.last_failure_at), None, true)?;
     // The old device key must be gone before the PIN is judged.

@@ -122,7 +122,15 @@ mod tests {
     use super::*;
 
     fn claims(jti: &str) -> GrantClaims {
-        GrantClaims { sub: "u".into(), dev: "d".into(), iat: 1, exp: 2, scope: vec![], jti: jti.into() }
+        GrantClaims {
+            sub: "u".into(),
+            dev: "d".into(),
+            iat: 1,
+            exp: 2,
+            scope: vec![],
+            jti: jti.into(),
+            kid: "k".into(),
+        }
     }
 
     fn state() -> VaultState {
