@@ -160,7 +160,7 @@ run() {
     local rc=0
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-        setsid chroot "$CHROOT_DIR" /bin/sh -c 'cd "/repo/$1" && shift && exec "$@"' sh "$dir" "$@" </dev/null &
+        setsid chroot "$CHROOT_DIR" /bin/sh -c 'cd "/repo/$1" && shift && exec "$@"' sh "$dir" "$@" </dev/null 9>&- &
     child=$!
     wait "$child" || rc=$?
     child=""
@@ -189,11 +189,22 @@ on_signal() {
     exit "$1"
 }
 
+# One user of the chroot at a time: concurrent runs would unmount each
+# other's /repo and /proc, and two builds would clobber each other.
+take_lock() {
+    mkdir -p "$(dirname "$CHROOT_DIR")"
+    exec 9>"$CHROOT_DIR.lock"
+    if ! flock -n 9; then
+        log "waiting for another user of $CHROOT_DIR to finish"
+        flock 9
+    fi
+}
+
 cmd="${1:-ensure}"
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
-    ensure) ensure ;;
-    run) run "$@" ;;
+    ensure) take_lock; ensure ;;
+    run) take_lock; run "$@" ;;
     mirror) read_mirror ;;
     path) printf '%s\n' "$CHROOT_DIR" ;;
     *) die "unknown subcommand: $cmd (ensure|run|mirror|path)" ;;
