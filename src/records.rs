@@ -21,6 +21,8 @@ pub(crate) struct RecordBody {
     pub(crate) collection: String,
     pub(crate) key: String,
     pub(crate) value: Vec<u8>,
+    /// Seq of the queue entry that wrote this version (unique, increasing).
+    pub(crate) version: u64,
 }
 
 #[derive(Serialize, Deserialize)]

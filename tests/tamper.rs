@@ -262,7 +262,13 @@ fn check_records(fx: &Fixture, tally: &mut Tally, expect: &Expect<'_>) -> Result
     for collection in ["visits", "notes"] {
         let listed = fx.session.keys(collection.into());
         let what = format!("keys({collection})");
-        if expect.broken_lists.contains(&collection) {
+        // A listing that misses (or finds extra) rows of its collection is
+        // refused by the authenticated record set.
+        let touched = fx
+            .records
+            .values()
+            .any(|r| r.collection == collection && (expect.broken.contains(&r) || expect.vanished.contains(&r)));
+        if expect.broken_lists.contains(&collection) || (touched && listed.is_err()) {
             tally.expect_err(&what, listed, &["Tampered"])?;
             continue;
         }
@@ -678,4 +684,35 @@ fn deleted_queue_entries_are_tampered() {
     report("deletions", &tally, started);
     assert_eq!(tally.mutations, 4);
     assert_intact(&fx, &original);
+}
+
+/// The authenticated record set: an older ciphertext of the same row, or a
+/// deleted row, is refused — including after reopening the file.
+#[test]
+fn an_older_copy_of_a_record_or_a_deleted_row_is_tampered() {
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    session.put("visits".into(), "v1".into(), b"first version".to_vec()).unwrap();
+    let db = Connection::open(device.path()).unwrap();
+    let (location, old): (Vec<u8>, Vec<u8>) =
+        db.query_row("SELECT location, body FROM records", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    session.put("visits".into(), "v2".into(), b"other".to_vec()).unwrap();
+    session.put("visits".into(), "v1".into(), b"second version".to_vec()).unwrap();
+
+    // Put the first version back.
+    db.execute("UPDATE records SET body = ?1 WHERE location = ?2", params![old, location]).unwrap();
+    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Tampered));
+    assert_eq!(session.keys("visits".into()), Err(VaultError::Tampered));
+    assert_eq!(session.put("visits".into(), "v1".into(), b"third".to_vec()), Err(VaultError::Tampered));
+    // Still refused by a fresh process-level view of the file.
+    session.lock();
+    drop((session, vault));
+    let vault = device.open();
+    let session = vault.unlock(PIN.into()).unwrap();
+    assert_eq!(session.get("visits".into(), "v2".into()), Err(VaultError::Tampered), "the whole set fails to verify");
+
+    // Deleting the row instead is refused too.
+    db.execute("DELETE FROM records WHERE location = ?1", [&location]).unwrap();
+    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Tampered));
+    assert_eq!(session.get("visits".into(), "v2".into()), Err(VaultError::Tampered));
 }

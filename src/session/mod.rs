@@ -15,14 +15,17 @@
 //! reference goes.
 //!
 //! The work is split by concern: `grant_state.rs` (starting, resuming and
-//! renewing against the stored state), `records.rs` (get, put, delete, keys).
+//! renewing against the stored state), `records.rs` (get, put, delete, keys)
+//! and `record_index.rs` (the authenticated set of record versions).
 
 mod grant_state;
+mod record_index;
 mod records;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub(crate) use grant_state::Renewal;
+pub(crate) use record_index::RecordIndex;
 
 use crate::clock::{check_time, TimeCheck};
 use crate::error::{Error, Result, VaultError};

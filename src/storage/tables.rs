@@ -233,6 +233,16 @@ impl RecordRow {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Calls `f` on every record, one row at a time (no whole-table load).
+    pub(crate) fn for_each(conn: &Connection, mut f: impl FnMut(Self) -> Result<()>) -> Result<()> {
+        let mut stmt = conn.prepare("SELECT location, collection, body FROM records")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            f(Self::from_row(row)?)?;
+        }
+        Ok(())
+    }
+
     /// Inserts or replaces the record at its location.
     pub(crate) fn upsert(&self, tx: &Transaction<'_>) -> Result<()> {
         tx.execute(

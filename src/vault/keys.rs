@@ -25,6 +25,7 @@ pub(crate) struct VaultKeys {
     vk: SecretKey,
     location_key: SecretKey,
     collection_key: SecretKey,
+    version_key: SecretKey,
 }
 
 impl std::fmt::Debug for VaultKeys {
@@ -37,7 +38,8 @@ impl VaultKeys {
     pub(crate) fn new(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
         let location_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-location", vault_id])?;
         let collection_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-collection", vault_id])?;
-        Ok(Self { vault_id: vault_id.to_vec(), vk, location_key, collection_key })
+        let version_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-version", vault_id])?;
+        Ok(Self { vault_id: vault_id.to_vec(), vk, location_key, collection_key, version_key })
     }
 
     pub(crate) fn vault_id(&self) -> &[u8] {
@@ -67,6 +69,12 @@ impl VaultKeys {
     /// The blinded collection tag used to list a collection's records.
     pub(crate) fn collection_tag(&self, collection: &str) -> Mac32 {
         hmac_sha256(&self.collection_key, &[collection.as_bytes()])
+    }
+
+    /// The term a record contributes to the record-set digest: a PRF of its
+    /// row key and version, so only the vault key's holder can compute it.
+    pub(crate) fn record_version_tag(&self, location: &[u8], version: u64) -> Mac32 {
+        hmac_sha256(&self.version_key, &[location, &version.to_be_bytes()])
     }
 }
 

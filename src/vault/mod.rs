@@ -35,7 +35,7 @@ use crate::config::VaultConfig;
 use crate::error::{Result, VaultError};
 use crate::grant::TrustedIssuers;
 use crate::keystore::PlatformKeystore;
-use crate::session::OfflineSession;
+use crate::session::{OfflineSession, RecordIndex};
 use crate::storage::Db;
 
 /// What a vault looks like from the outside, without unlocking it.
@@ -68,6 +68,10 @@ pub(crate) struct VaultShared {
     attempt_gate: Mutex<()>,
     /// Bumped by every wipe; sessions opened before it stop working.
     wipe_epoch: AtomicU64,
+    /// Versions of the live records, checked against the sealed state's
+    /// digest (see `session/record_index.rs`). Locked only inside a database
+    /// transaction or read, never the other way round.
+    record_index: Mutex<Option<RecordIndex>>,
 }
 
 impl std::fmt::Debug for VaultShared {
@@ -87,6 +91,13 @@ impl VaultShared {
 
     pub(crate) fn monotonic_millis(&self) -> Result<u64> {
         Ok(self.clock.monotonic_millis()?)
+    }
+
+    pub(crate) fn record_index(&self) -> MutexGuard<'_, Option<RecordIndex>> {
+        // The index is replaced whole or updated by single inserts: a
+        // poisoned one is still consistent (and a wrong one only triggers a
+        // verified rebuild).
+        self.record_index.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn wipe_epoch(&self) -> u64 {
@@ -146,6 +157,7 @@ impl PinVault {
             issuers,
             attempt_gate: Mutex::new(()),
             wipe_epoch: AtomicU64::new(0),
+            record_index: Mutex::new(None),
         });
         lifecycle::purge_retired_keys(&inner).ok();
         Ok(Arc::new(Self { inner }))

@@ -46,6 +46,10 @@ pub(crate) struct VaultState {
     /// Highest seq acknowledged, and its MAC (where the stored chain starts).
     pub(crate) acked_through: u64,
     pub(crate) acked_mac: Mac32,
+    /// Sum (mod 2^256) of `record_version_tag` over every live record, and
+    /// their number: the trusted statement of which record versions exist.
+    pub(crate) records_digest: [u8; 32],
+    pub(crate) record_count: u64,
     /// Set when the clock was caught going back: offline access stays locked
     /// until an online renewal.
     pub(crate) rollback_locked: bool,
@@ -69,6 +73,8 @@ impl VaultState {
             batched_through: 0,
             acked_through: 0,
             acked_mac: [0; 32],
+            records_digest: [0; 32],
+            record_count: 0,
             rollback_locked: false,
         }
     }
