@@ -77,6 +77,11 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# Work from a private copy taken right after the build: generation and the
+# staged libraries then come from one and the same build, even if another
+# cargo run rewrites target/debug meanwhile.
+cp "$LIB" "$work/liboffline_auth.so"
+LIB="$work/liboffline_auth.so"
 raw="$work/raw"
 stage="$work/stage"
 
@@ -170,4 +175,4 @@ stage_lib() {
 }
 stage_lib "$BINDINGS/.native/liboffline_auth.so"
 stage_lib "$BINDINGS/python/offline_auth/liboffline_auth.so"
-log "staged $LIB -> bindings/.native/ and bindings/python/offline_auth/"
+log "staged the library (copy of $TARGET_DIR/debug/liboffline_auth.so) -> bindings/.native/ and bindings/python/offline_auth/"

@@ -524,6 +524,8 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations() != 18164:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_func_generate_sync_key() != 45868:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_func_issuer_keys_from_jwks() != 40196:
@@ -651,6 +653,9 @@ _UniffiLib.ffi_offline_auth_rustbuffer_reserve.restype = _UniffiRustBuffer
 _UniffiLib.ffi_offline_auth_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_offline_auth_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_func_generate_sync_key.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_func_generate_sync_key.restype = ctypes.c_uint16
@@ -798,6 +803,11 @@ _UniffiLib.uniffi_offline_auth_checksum_method_systemclock_as_clock.restype = ct
 _UniffiLib.uniffi_offline_auth_checksum_constructor_systemclock_new.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_constructor_systemclock_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations.argtypes = (
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations.restype = ctypes.c_uint32
 _UniffiLib.uniffi_offline_auth_fn_func_generate_sync_key.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
@@ -4661,6 +4671,33 @@ class _UniffiFfiConverterTypeSystemClock:
     @classmethod
     def write(cls, value: SystemClock, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+def calibrate_pbkdf2_iterations(target_millis: int) -> int:
+    """
+    How many PBKDF2-HMAC-SHA256 iterations take about `target_millis` on this
+    device, clamped to the floor (600 000) and to [`MAX_PBKDF2_ITERATIONS`].
+
+    Takes roughly 0.1–0.3 s of one core. Pass the answer as
+    `VaultConfig::pbkdf2_iterations`; the unlock delay is then about
+    `target_millis` plus the keystore's own time. 0 or a tiny target gives the
+    floor; a huge one gives the maximum.
+
+    # Errors
+    Never in practice; `InvalidInput` only if the internal derivation refuses
+    its parameters.
+"""
+    
+    _UniffiFfiConverterUInt32.check_lower(target_millis)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterUInt32.lower(target_millis),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def generate_sync_key() -> bytes:
     """
     A fresh 32-byte sync key from the operating system's RNG, for the backend
@@ -4763,6 +4800,7 @@ __all__ = [
     "VaultConfig",
     "VaultStatus",
     "VerifiedBatch",
+    "calibrate_pbkdf2_iterations",
     "generate_sync_key",
     "issuer_keys_from_jwks",
     "jwks_from_issuer_keys",

@@ -4504,6 +4504,27 @@ public func verifyGrant(grant: String, issuerKeys: [IssuerKey])throws  -> GrantI
     )
 })
 }
+/**
+ * How many PBKDF2-HMAC-SHA256 iterations take about `target_millis` on this
+ * device, clamped to the floor (600 000) and to [`MAX_PBKDF2_ITERATIONS`].
+ *
+ * Takes roughly 0.1–0.3 s of one core. Pass the answer as
+ * `VaultConfig::pbkdf2_iterations`; the unlock delay is then about
+ * `target_millis` plus the keystore's own time. 0 or a tiny target gives the
+ * floor; a huge one gives the maximum.
+ *
+ * # Errors
+ * Never in practice; `InvalidInput` only if the internal derivation refuses
+ * its parameters.
+ */
+public func calibratePbkdf2Iterations(targetMillis: UInt32)throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations(
+        FfiConverterUInt32.lower(targetMillis),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -4530,6 +4551,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_func_verify_grant() != 29955) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations() != 18164) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_grantissuer_issue() != 60638) {

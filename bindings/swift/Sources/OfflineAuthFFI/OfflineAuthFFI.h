@@ -647,6 +647,11 @@ RustBuffer uniffi_offline_auth_fn_func_jwks_from_issuer_keys(RustBuffer keys, Ru
 RustBuffer uniffi_offline_auth_fn_func_verify_grant(RustBuffer grant, RustBuffer issuer_keys, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_CALIBRATE_PBKDF2_ITERATIONS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_FUNC_CALIBRATE_PBKDF2_ITERATIONS
+uint32_t uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations(uint32_t target_millis, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_OFFLINE_AUTH_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_OFFLINE_AUTH_RUSTBUFFER_ALLOC
 RustBuffer ffi_offline_auth_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -928,6 +933,12 @@ uint16_t uniffi_offline_auth_checksum_func_jwks_from_issuer_keys(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_VERIFY_GRANT
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_VERIFY_GRANT
 uint16_t uniffi_offline_auth_checksum_func_verify_grant(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_CALIBRATE_PBKDF2_ITERATIONS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_FUNC_CALIBRATE_PBKDF2_ITERATIONS
+uint16_t uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations(void
     
 );
 #endif

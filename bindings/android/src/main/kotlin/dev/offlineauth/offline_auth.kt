@@ -747,6 +747,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_offline_auth_checksum_func_verify_grant(
     ): Int
+    external fun uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations(
+    ): Int
     external fun uniffi_offline_auth_checksum_method_grantissuer_issue(
     ): Int
     external fun uniffi_offline_auth_checksum_method_grantissuer_issuer_key(
@@ -997,6 +999,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_offline_auth_fn_func_verify_grant(`grant`: RustBuffer.ByValue,`issuerKeys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations(`targetMillis`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
     external fun ffi_offline_auth_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_offline_auth_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1126,6 +1130,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_func_verify_grant() and 0xFFFF) != 29955) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_func_calibrate_pbkdf2_iterations() and 0xFFFF) != 18164) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_grantissuer_issue() and 0xFFFF) != 60638) {
@@ -6801,6 +6808,31 @@ public object FfiConverterSequenceTypeSyncOperation: FfiConverterRustBuffer<List
         
         FfiConverterString.lower(`grant`),
         FfiConverterSequenceTypeIssuerKey.lower(`issuerKeys`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * How many PBKDF2-HMAC-SHA256 iterations take about `target_millis` on this
+         * device, clamped to the floor (600 000) and to [`MAX_PBKDF2_ITERATIONS`].
+         *
+         * Takes roughly 0.1–0.3 s of one core. Pass the answer as
+         * `VaultConfig::pbkdf2_iterations`; the unlock delay is then about
+         * `target_millis` plus the keystore's own time. 0 or a tiny target gives the
+         * floor; a huge one gives the maximum.
+         *
+         * # Errors
+         * Never in practice; `InvalidInput` only if the internal derivation refuses
+         * its parameters.
+         */
+    @Throws(VaultException::class) fun `calibratePbkdf2Iterations`(`targetMillis`: kotlin.UInt): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_func_calibrate_pbkdf2_iterations(
+    
+        
+        FfiConverterUInt.lower(`targetMillis`),_status)
 }
     )
     }
