@@ -30,7 +30,7 @@ CRIT=(-- --warm-up-time "$WARM" --measurement-time "$MEASURE" --noplot)
 step() { printf '\n== %s ==\n' "$1" >&2; }
 
 step "build (release, all benchmarks)"
-"${BENCH[@]}" --no-run >&2
+"${BENCH[@]}" --bench kdf --bench aead --bench durable --bench verify --bench unlock --bench calls --bench rss --no-run >&2
 
 # ---- baselines from OpenSSL, measured now ---------------------------------
 step "openssl speed -evp sha256 (16 KiB)"
