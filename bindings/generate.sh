@@ -13,7 +13,8 @@
 #   bindings/swift/Sources/OfflineAuth/OfflineAuth.swift
 #   bindings/swift/Sources/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}
 #   bindings/python/offline_auth/{__init__.py,offline_auth.py}
-# Staged (not committed): bindings/.native/liboffline_auth.so and
+# Staged (not committed): bindings/.native/liboffline_auth.so,
+#   bindings/.native/stripped/liboffline_auth.so (for the jar) and
 #   bindings/python/offline_auth/liboffline_auth.so (copies of the generating build)
 #
 # Library mode reads the ELF symbol table of the cdylib, so this generates from
@@ -175,4 +176,9 @@ stage_lib() {
 }
 stage_lib "$BINDINGS/.native/liboffline_auth.so"
 stage_lib "$BINDINGS/python/offline_auth/liboffline_auth.so"
-log "staged the library (copy of $TARGET_DIR/debug/liboffline_auth.so) -> bindings/.native/ and bindings/python/offline_auth/"
+# The copy the jar ships: debug info stripped (~37 MB -> a few MB); the
+# unstripped one stays for generation and for the Swift/Python tests.
+mkdir -p "$BINDINGS/.native/stripped"
+strip --strip-debug -o "$BINDINGS/.native/stripped/liboffline_auth.so.tmp.$$" "$LIB"
+mv -f "$BINDINGS/.native/stripped/liboffline_auth.so.tmp.$$" "$BINDINGS/.native/stripped/liboffline_auth.so"
+log "staged the library (copy of $TARGET_DIR/debug/liboffline_auth.so) -> bindings/.native/{,stripped/} and bindings/python/offline_auth/"

@@ -139,7 +139,8 @@ fi
 section generate count_none "$BINDINGS/generate.sh" ${gen_mode:+"$gen_mode"}
 
 if wanted kotlin; then
-    section kotlin count_surefire bash -c 'cd "$1/kotlin" && timeout 1200 mvn -B -ntp test' _ "$BINDINGS"
+    # verify = compile, test, package; then the jar is used from plain Java outside Maven.
+    section kotlin count_surefire bash -c 'cd "$1/kotlin" && timeout 1200 mvn -B -ntp verify && timeout 300 jar-smoke/jar-smoke.sh --no-build' _ "$BINDINGS"
 fi
 if wanted swift; then
     section swift count_xctest timeout 1800 "$BINDINGS/swift-chroot.sh" run bindings/swift \
