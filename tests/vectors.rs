@@ -9,7 +9,7 @@
 //! | AES-256-GCM | `Aes256Gcm::new`, 96-bit nonce, 128-bit tag, `Payload { msg, aad }` | Wycheproof `aes_gcm` (256-bit key, 96-bit IV, 128-bit tag groups) |
 //! | HMAC-SHA256 | `Hmac<Sha256>` keyed with the key zero-padded to the 64-byte block | Wycheproof `hmac_sha256` |
 //! | HKDF-SHA256 | `Hkdf::<Sha256>::new(Some(salt), ikm)` + `expand_multi_info` | Wycheproof `hkdf_sha256` |
-//! | PBKDF2-HMAC-SHA256 | `pbkdf2::pbkdf2_hmac::<Sha256>`, 32-byte output | RFC 7914 §11 (`tests/data/`) and Wycheproof `pbkdf2_hmacsha256` |
+//! | PBKDF2-HMAC-SHA256 | the reference `pbkdf2::pbkdf2_hmac::<Sha256>`, 32-byte output (the crate's own `crypto::kdf::pbkdf2_hmac_sha256` runs the same Wycheproof set in its unit test `pbkdf2_wycheproof_vectors`, and RFC 7914 §11) | RFC 7914 §11 (`tests/data/`) and Wycheproof `pbkdf2_hmacsha256` |
 //! | Ed25519 | `VerifyingKey::from_bytes`, `Signature::from_slice`, `verify_strict` | Wycheproof `ed25519` |
 //!
 //! Each test prints how many vectors it ran (`--nocapture`); the counts are in

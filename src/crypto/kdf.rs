@@ -223,6 +223,22 @@ mod tests {
     }
 
     #[test]
+    fn pbkdf2_wycheproof_vectors() {
+        // The crate's own PBKDF2 against every Wycheproof PBKDF2-HMAC-SHA256
+        // vector (tests/vectors.rs runs the same set against the pbkdf2 crate).
+        use wycheproof::pbkdf2::{TestName, TestSet};
+        let set = TestSet::load(TestName::Pbkdf2HmacSha256).unwrap();
+        let mut ran = 0;
+        for t in set.test_groups.iter().flat_map(|g| &g.tests) {
+            let iterations = u32::try_from(t.iteration_count).unwrap();
+            let matches = pbkdf2_hex(&t.password, &t.salt, iterations, t.dk_len) == hex::encode(&*t.dk);
+            assert_eq!(matches, !t.result.must_fail(), "tc {} ({})", t.tc_id, t.comment);
+            ran += 1;
+        }
+        assert!(ran >= 60, "only {ran} Wycheproof vectors");
+    }
+
+    #[test]
     fn pin_key_equals_the_pbkdf2_crate_at_the_floor() {
         let mut reference = [0u8; KEY_LEN];
         pbkdf2::pbkdf2_hmac::<Sha256>(b"482915", b"vault-salt", MIN_PBKDF2_ITERATIONS, &mut reference);
