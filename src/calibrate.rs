@@ -88,8 +88,9 @@ fn iterations_for(target_millis: u32, iterations: u32, elapsed: Duration) -> u32
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub mod bench_internals {
-    use crate::crypto::{open, seal, Aad, AadKind, Sealed, SecretKey};
+    use crate::crypto::{AadKind, SecretKey};
     use crate::error::VaultError;
+    use crate::vault::VaultKeys;
 
     /// PBKDF2-HMAC-SHA256 as the vault computes `PK` (any iteration count).
     ///
@@ -99,11 +100,12 @@ pub mod bench_internals {
         Ok(crate::crypto::pbkdf2_hmac_sha256(password, salt, iterations, out)?)
     }
 
-    /// Seals and opens record bodies exactly as the vault does (AES-256-GCM,
-    /// random 96-bit nonce, record AAD, versioned envelope bytes).
+    /// Seals and opens record bodies exactly as a session does (its
+    /// `VaultKeys`: AES-256-GCM with the key schedule made once, random
+    /// 96-bit nonce, record AAD, versioned envelope bytes).
     pub struct RecordSealer {
-        key: SecretKey,
-        aad: Aad,
+        keys: VaultKeys,
+        location: [u8; 64],
     }
 
     impl RecordSealer {
@@ -112,7 +114,7 @@ pub mod bench_internals {
         /// # Errors
         /// `Storage` if the RNG fails.
         pub fn new() -> Result<Self, VaultError> {
-            Ok(Self { key: SecretKey::generate()?, aad: Aad::new(AadKind::Record, b"bench-vault", &[7u8; 64]) })
+            Ok(Self { keys: VaultKeys::new(b"bench-vault", SecretKey::generate()?)?, location: [7u8; 64] })
         }
 
         /// The stored bytes of `plaintext`.
@@ -120,7 +122,7 @@ pub mod bench_internals {
         /// # Errors
         /// As the vault's own sealing.
         pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-            Ok(seal(&self.key, &self.aad, plaintext)?.to_bytes()?)
+            Ok(self.keys.seal(AadKind::Record, &self.location, plaintext)?)
         }
 
         /// The plaintext of stored bytes.
@@ -128,7 +130,7 @@ pub mod bench_internals {
         /// # Errors
         /// `Tampered` if they do not authenticate.
         pub fn open(&self, bytes: &[u8]) -> Result<Vec<u8>, VaultError> {
-            Ok(open(&self.key, &self.aad, &Sealed::from_bytes(bytes)?)?.to_vec())
+            Ok(self.keys.open(AadKind::Record, &self.location, bytes)?.to_vec())
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::DEFAULT_GRANT_CLOCK_SKEW_SECS;
-use crate::crypto::{ct_eq, Mac32, SecretKey};
+use crate::crypto::{ct_eq, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
 use crate::records::{check_names, check_value};
@@ -56,8 +56,9 @@ impl SyncVerifier {
 
 impl SyncVerifier {
     fn verify_batch(&self, bytes: &[u8], sync_key: Vec<u8>, cursor: &SyncCursor) -> Result<VerifiedBatch> {
-        let sync_key =
-            SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
+        let sync_key = MacKey::new(
+            &SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?,
+        );
         let cursor_mac: Mac32 = cursor
             .last_mac
             .as_slice()

@@ -57,10 +57,16 @@ enum SealedWire {
     V1(Sealed),
 }
 
+/// Borrowing twin of [`SealedWire`], to serialise without a copy.
+#[derive(Serialize)]
+enum SealedWireRef<'a> {
+    V1(&'a Sealed),
+}
+
 impl Sealed {
     /// The versioned byte form that is stored.
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        postcard::to_stdvec(&SealedWire::V1(self.clone())).map_err(|_| Error::Encoding)
+        postcard::to_stdvec(&SealedWireRef::V1(self)).map_err(|_| Error::Encoding)
     }
 
     /// Parses a stored blob; anything malformed is treated as tampering.
@@ -72,23 +78,43 @@ impl Sealed {
     }
 }
 
-/// Encrypts `plaintext` under `key` with a fresh random nonce.
-pub(crate) fn seal(key: &SecretKey, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
-    let cipher = Aes256Gcm::new(key.as_bytes().into());
-    let nonce: [u8; 12] = random_array()?;
-    let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad.0 })
-        .map_err(|_| Error::Encoding)?;
-    Ok(Sealed { nonce, ciphertext })
+/// An AES-256-GCM key with its key schedule computed once, for keys that
+/// seal many blobs (the vault key while a session is open). The schedule is
+/// wiped on drop (the `aes` crate's `zeroize` feature).
+pub(crate) struct AeadKey(Aes256Gcm);
+
+impl AeadKey {
+    pub(crate) fn new(key: &SecretKey) -> Self {
+        Self(Aes256Gcm::new(key.as_bytes().into()))
+    }
+
+    /// Encrypts `plaintext` with a fresh random nonce.
+    pub(crate) fn seal(&self, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
+        let nonce: [u8; 12] = random_array()?;
+        let ciphertext = self
+            .0
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad.0 })
+            .map_err(|_| Error::Encoding)?;
+        Ok(Sealed { nonce, ciphertext })
+    }
+
+    /// Decrypts and authenticates; any mismatch is [`Error::Tampered`].
+    pub(crate) fn open(&self, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
+        self.0
+            .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Tampered)
+    }
 }
 
-/// Decrypts and authenticates; any mismatch is [`Error::Tampered`].
+/// Encrypts `plaintext` under `key` with a fresh random nonce (one-off use).
+pub(crate) fn seal(key: &SecretKey, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
+    AeadKey::new(key).seal(aad, plaintext)
+}
+
+/// Decrypts and authenticates (one-off use); any mismatch is [`Error::Tampered`].
 pub(crate) fn open(key: &SecretKey, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let cipher = Aes256Gcm::new(key.as_bytes().into());
-    cipher
-        .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
-        .map(Zeroizing::new)
-        .map_err(|_| Error::Tampered)
+    AeadKey::new(key).open(aad, sealed)
 }
 
 #[cfg(test)]

@@ -10,19 +10,36 @@ use super::keys::SecretKey;
 /// An HMAC-SHA256 tag.
 pub(crate) type Mac32 = [u8; 32];
 
-/// HMAC-SHA256 under `key` over the concatenation of `parts`.
+/// An HMAC-SHA256 key with its inner and outer pad states computed once,
+/// for keys that MAC many messages (a sync key over a batch, the record
+/// subkeys during a session).
+#[derive(Clone)]
+pub(crate) struct MacKey(Hmac<Sha256>);
+
+impl MacKey {
+    pub(crate) fn new(key: &SecretKey) -> Self {
+        // RFC 2104 pads a key shorter than the hash block with zeros; doing
+        // that here lets us use the infallible block-sized constructor.
+        let mut block = Zeroizing::new([0u8; 64]);
+        for (dst, src) in block.iter_mut().zip(key.as_bytes()) {
+            *dst = *src;
+        }
+        Self(<Hmac<Sha256> as KeyInit>::new(&(*block).into()))
+    }
+
+    /// HMAC-SHA256 over the concatenation of `parts`.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> Mac32 {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// HMAC-SHA256 under `key` over the concatenation of `parts` (one-off use).
 pub(crate) fn hmac_sha256(key: &SecretKey, parts: &[&[u8]]) -> Mac32 {
-    // RFC 2104 pads a key shorter than the hash block with zeros; doing that
-    // here lets us use the infallible block-sized constructor.
-    let mut block = Zeroizing::new([0u8; 64]);
-    for (dst, src) in block.iter_mut().zip(key.as_bytes()) {
-        *dst = *src;
-    }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
+    MacKey::new(key).mac(parts)
 }
 
 /// Constant-time equality of two byte strings (lengths are not secret).

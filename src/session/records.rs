@@ -98,7 +98,7 @@ fn write(session: &OfflineSession, op: Operation) -> Result<u64> {
         }
 
         let body = EntryBody { seq, grant_id, time, op };
-        let mac = body.chain_mac(&state.sync_key()?, &state.head_mac)?;
+        let mac = body.chain_mac(&state.sync_mac_key()?, &state.head_mac)?;
         let entry = QueueEntry { body, mac };
         QueueRow { seq, body: entry.seal(keys)? }.append(tx)?;
 

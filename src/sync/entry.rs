@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-use crate::crypto::{hmac_sha256, AadKind, Mac32, SecretKey};
+use crate::crypto::{AadKind, Mac32, MacKey};
 use crate::error::{Error, Result};
 use crate::vault::VaultKeys;
 
@@ -49,18 +49,12 @@ enum EntryWire {
 }
 
 impl EntryBody {
-    /// The exact bytes the MAC covers: domain ‖ postcard(body).
-    fn canonical(&self) -> Result<Vec<u8>> {
-        let mut bytes = MAC_DOMAIN.to_vec();
-        bytes.extend(postcard::to_stdvec(self).map_err(|_| Error::Encoding)?);
-        Ok(bytes)
-    }
-
-    /// `HMAC-SHA256(SK, prev_mac ‖ canonical(self))`.
-    pub(crate) fn chain_mac(&self, sync_key: &SecretKey, prev_mac: &Mac32) -> Result<Mac32> {
-        let mut canonical = self.canonical()?;
-        let mac = hmac_sha256(sync_key, &[prev_mac, &canonical]);
-        canonical.zeroize();
+    /// `HMAC-SHA256(SK, prev_mac ‖ domain ‖ postcard(self))`, with `sync_key`
+    /// keyed once by the caller (`MacKey::new(&SK)`) for a whole batch.
+    pub(crate) fn chain_mac(&self, sync_key: &MacKey, prev_mac: &Mac32) -> Result<Mac32> {
+        let mut body = postcard::to_stdvec(self).map_err(|_| Error::Encoding)?;
+        let mac = sync_key.mac(&[prev_mac, MAC_DOMAIN, &body]);
+        body.zeroize();
         Ok(mac)
     }
 }

@@ -85,7 +85,7 @@ impl SyncQueue {
                 }
                 return Ok(None);
             }
-            let sync_key = state.sync_key()?;
+            let sync_key = state.sync_mac_key()?;
             let grants_len: usize = state.grants.iter().map(|g| g.token.len()).sum();
             let budget = MAX_BATCH_BYTES.saturating_sub(BATCH_HEADROOM + grants_len);
             let (mut prev_mac, mut expected_seq, mut used) = (state.acked_mac, state.acked_through, 0usize);

@@ -13,19 +13,21 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{
-    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, Sealed, SecretKey,
+    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, AeadKey, Mac32, MacKey, Sealed, SecretKey,
 };
 use crate::error::{Error, Result};
 
 const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
 
-/// The vault key and its subkeys, alive only while a session is open.
+/// The vault key and its subkeys, alive only while a session is open. The
+/// AES key schedule and the HMAC pad states are computed once per session.
 pub(crate) struct VaultKeys {
     vault_id: Vec<u8>,
     vk: SecretKey,
-    location_key: SecretKey,
-    collection_key: SecretKey,
-    version_key: SecretKey,
+    aead: AeadKey,
+    location_key: MacKey,
+    collection_key: MacKey,
+    version_key: MacKey,
 }
 
 impl std::fmt::Debug for VaultKeys {
@@ -36,10 +38,17 @@ impl std::fmt::Debug for VaultKeys {
 
 impl VaultKeys {
     pub(crate) fn new(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
-        let location_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-location", vault_id])?;
-        let collection_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-collection", vault_id])?;
-        let version_key = derive_key(vk.as_bytes(), SUBKEY_SALT, &[b"record-version", vault_id])?;
-        Ok(Self { vault_id: vault_id.to_vec(), vk, location_key, collection_key, version_key })
+        let subkey = |purpose: &[u8]| -> Result<MacKey> {
+            Ok(MacKey::new(&derive_key(vk.as_bytes(), SUBKEY_SALT, &[purpose, vault_id])?))
+        };
+        Ok(Self {
+            vault_id: vault_id.to_vec(),
+            aead: AeadKey::new(&vk),
+            location_key: subkey(b"record-location")?,
+            collection_key: subkey(b"record-collection")?,
+            version_key: subkey(b"record-version")?,
+            vk,
+        })
     }
 
     pub(crate) fn vault_id(&self) -> &[u8] {
@@ -52,29 +61,29 @@ impl VaultKeys {
 
     /// Seals `plaintext` as a blob of `kind` at `location` in this vault.
     pub(crate) fn seal(&self, kind: AadKind, location: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        seal(&self.vk, &Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()
+        self.aead.seal(&Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()
     }
 
     /// Opens a blob sealed by [`VaultKeys::seal`] with the same kind and location.
     pub(crate) fn open(&self, kind: AadKind, location: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        open(&self.vk, &Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)
+        self.aead.open(&Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)
     }
 
     /// The blinded row key of `(collection, key)`.
     pub(crate) fn record_location(&self, collection: &str, key: &str) -> Mac32 {
         let len = (collection.len() as u32).to_be_bytes();
-        hmac_sha256(&self.location_key, &[&len, collection.as_bytes(), key.as_bytes()])
+        self.location_key.mac(&[&len, collection.as_bytes(), key.as_bytes()])
     }
 
     /// The blinded collection tag used to list a collection's records.
     pub(crate) fn collection_tag(&self, collection: &str) -> Mac32 {
-        hmac_sha256(&self.collection_key, &[collection.as_bytes()])
+        self.collection_key.mac(&[collection.as_bytes()])
     }
 
     /// The term a record contributes to the record-set digest: a PRF of its
     /// row key and version, so only the vault key's holder can compute it.
     pub(crate) fn record_version_tag(&self, location: &[u8], version: u64) -> Mac32 {
-        hmac_sha256(&self.version_key, &[location, &version.to_be_bytes()])
+        self.version_key.mac(&[location, &version.to_be_bytes()])
     }
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::keys::VaultKeys;
-use crate::crypto::{AadKind, Mac32, SecretKey};
+use crate::crypto::{AadKind, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::grant::GrantClaims;
 
@@ -79,8 +79,9 @@ impl VaultState {
         }
     }
 
-    pub(crate) fn sync_key(&self) -> Result<SecretKey> {
-        SecretKey::from_slice(&self.sync_key).map_err(|_| Error::Tampered)
+    /// `SK`, keyed for the queue's MAC chain.
+    pub(crate) fn sync_mac_key(&self) -> Result<MacKey> {
+        Ok(MacKey::new(&SecretKey::from_slice(&self.sync_key).map_err(|_| Error::Tampered)?))
     }
 
     /// The current grant.
