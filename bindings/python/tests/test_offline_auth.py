@@ -350,3 +350,36 @@ def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
     # ... and the session still works.
     session.put("notes", "k", b"v")
     assert session.get("notes", "k") == b"v"
+
+
+# --- Backend helpers and grant renewal across the boundary -----------------
+
+
+def test_backend_helpers_and_grant_renewal(vault_path, config, issuer):
+    # An issuer rebuilt from its exported private key signs the same way.
+    again = oa.GrantIssuer(issuer.kid(), issuer.private_key())
+    assert again.issuer_key() == issuer.issuer_key()
+
+    jwks = oa.jwks_from_issuer_keys([issuer.issuer_key()])
+    assert isinstance(jwks, str) and issuer.kid() in jwks
+    assert oa.issuer_keys_from_jwks(jwks) == [issuer.issuer_key()]
+
+    now = int(time.time())
+    grant = again.issue(USER, DEVICE, ["notes"], now - 60, now + 600)
+    info = oa.verify_grant(grant, [issuer.issuer_key()])
+    assert isinstance(info, oa.GrantInfo)
+    assert (info.kid, info.user_id, info.device_id, info.scopes) == (issuer.kid(), USER, DEVICE, ["notes"])
+    assert (info.issued_at, info.expires_at) == (now - 60, now + 600) and info.grant_id
+    with pytest.raises(oa.VaultError.GrantInvalid):
+        oa.verify_grant(grant, [oa.GrantIssuer.generate("other").issuer_key()])
+
+    vault = oa.PinVault.open(vault_path, DictKeystore(), config())
+    session = vault.enroll(PIN, grant, oa.generate_sync_key())
+    assert session.expires_at() == now + 600
+    session.renew_grant(issuer.issue(USER, DEVICE, ["notes"], now, now + 7200))
+    assert session.expires_at() == now + 7200
+    session.lock()
+    fresh = issuer.issue(USER, DEVICE, ["notes", "visits"], now + 1, now + 9000)
+    session = vault.unlock_with_grant(PIN, fresh)
+    assert session.expires_at() == now + 9000
+    assert session.scopes() == ["notes", "visits"]

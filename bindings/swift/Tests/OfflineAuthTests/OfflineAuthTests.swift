@@ -88,6 +88,36 @@ final class OfflineAuthTests: XCTestCase {
         XCTAssertEqual(try vault.unlock(pin: pin).userId(), user)
     }
 
+    func testBackendHelpersJwksAndGrantRenewal() throws {
+        let again = try GrantIssuer(kid: issuer.kid(), privateKey: issuer.privateKey())
+        XCTAssertEqual(again.issuerKey(), issuer.issuerKey())
+        let jwks = try jwksFromIssuerKeys(keys: [issuer.issuerKey()])
+        XCTAssertTrue(jwks.contains(issuer.kid()))
+        XCTAssertEqual(try issuerKeysFromJwks(jwks: jwks), [issuer.issuerKey()])
+
+        let now = nowSecs()
+        let grant = try again.issue(userId: user, deviceId: device, scopes: ["notes"], issuedAt: now - 60, expiresAt: now + 600)
+        let info = try verifyGrant(grant: grant, issuerKeys: [issuer.issuerKey()])
+        XCTAssertEqual(info, GrantInfo(kid: issuer.kid(), userId: user, deviceId: device, issuedAt: now - 60,
+                                       expiresAt: now + 600, scopes: ["notes"], grantId: info.grantId))
+        XCTAssertFalse(info.grantId.isEmpty)
+        let other = try GrantIssuer.generate(kid: "other")
+        assertVaultError(try verifyGrant(grant: grant, issuerKeys: [other.issuerKey()])) {
+            if case .GrantInvalid = $0 { return true }; return false
+        }
+
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig())
+        let session = try vault.enroll(pin: pin, grant: grant, syncKey: try generateSyncKey())
+        XCTAssertEqual(try session.expiresAt(), now + 600)
+        try session.renewGrant(grant: try issuer.issue(userId: user, deviceId: device, scopes: ["notes"], issuedAt: now, expiresAt: now + 7200))
+        XCTAssertEqual(try session.expiresAt(), now + 7200)
+        session.lock()
+        let fresh = try issuer.issue(userId: user, deviceId: device, scopes: scopes, issuedAt: now + 1, expiresAt: now + 9000)
+        let renewed = try vault.unlockWithGrant(pin: pin, grant: fresh)
+        XCTAssertEqual(try renewed.expiresAt(), now + 9000)
+        XCTAssertEqual(try renewed.scopes(), scopes)
+    }
+
     // MARK: 2. Errors are Swift errors with their fields
 
     func testWrongPinAndLockoutCarryTheirFields() throws {

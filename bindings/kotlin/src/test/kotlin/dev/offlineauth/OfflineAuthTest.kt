@@ -119,6 +119,44 @@ class OfflineAuthTest {
         }
     }
 
+    @Test
+    fun `backend helpers, JWKS round trip and grant renewal`() {
+        val issuer = Backend.issuer
+        // Records holding bytes are Kotlin data classes with a ByteArray field:
+        // their equals() compares the array by reference, so compare contents.
+        fun same(a: IssuerKey, b: IssuerKey) = a.kid == b.kid && a.publicKey.contentEquals(b.publicKey)
+        GrantIssuer(issuer.kid(), issuer.privateKey()).use { again ->
+            assertTrue(same(issuer.issuerKey(), again.issuerKey()))
+            val jwks = jwksFromIssuerKeys(listOf(issuer.issuerKey()))
+            assertTrue(jwks.contains(issuer.kid()))
+            val parsed = issuerKeysFromJwks(jwks)
+            assertEquals(1, parsed.size)
+            assertTrue(same(issuer.issuerKey(), parsed[0]))
+
+            val now = System.currentTimeMillis() / 1000
+            val grant = again.issue(USER, DEVICE, listOf("notes"), now - 60, now + 600)
+            val info = verifyGrant(grant, listOf(issuer.issuerKey()))
+            assertEquals(GrantInfo(issuer.kid(), USER, DEVICE, now - 60, now + 600, listOf("notes"), info.grantId), info)
+            assertTrue(info.grantId.isNotEmpty())
+            GrantIssuer.generate("other").use { other ->
+                assertThrows<VaultException.GrantInvalid> { verifyGrant(grant, listOf(other.issuerKey())) }
+            }
+
+            PinVault.open(vaultPath(dir), JcaKeystore(), Backend.config()).use { vault ->
+                vault.enroll(PIN, grant, generateSyncKey()).use { session ->
+                    assertEquals(now + 600, session.expiresAt())
+                    session.renewGrant(issuer.issue(USER, DEVICE, listOf("notes"), now, now + 7200))
+                    assertEquals(now + 7200, session.expiresAt())
+                }
+                val fresh = issuer.issue(USER, DEVICE, SCOPES, now + 1, now + 9000)
+                vault.unlockWithGrant(PIN, fresh).use { session ->
+                    assertEquals(now + 9000, session.expiresAt())
+                    assertEquals(SCOPES, session.scopes())
+                }
+            }
+        }
+    }
+
     // --- 2. Typed exceptions with their fields --------------------------------
 
     @Test
