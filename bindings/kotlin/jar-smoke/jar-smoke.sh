@@ -13,7 +13,11 @@ trap 'rm -rf "$work"' EXIT
 if [[ "${1:-}" != --no-build ]]; then
     mvn -B -q -ntp package -DskipTests
 fi
-jar="$(ls target/offline-auth-*.jar | grep -v -- '-sources' | head -n 1)"
+jar=""
+for f in target/offline-auth-*.jar; do
+    [[ -f "$f" && "$f" != *-sources.jar ]] && { jar="$f"; break; }
+done
+[[ -n "$jar" ]] || { echo "no jar in $KOTLIN_DIR/target: run mvn package (or verify) first" >&2; exit 1; }
 mvn -B -q -ntp dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$work/cp.txt" >/dev/null
 listing="$(jar tf "$jar")"
 grep -qx "linux-x86-64/liboffline_auth.so" <<<"$listing" || { echo "native library missing from $jar" >&2; exit 1; }
