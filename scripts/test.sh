@@ -35,5 +35,13 @@ cargo test --workspace --doc --locked
 section "example: field_day"
 cargo run --locked --example field_day >/dev/null
 
+section "bindings: generated code current; Kotlin, Swift, Python tests"
+bash bindings/test-all.sh
+
+if [ -f platform/test-all.sh ]; then
+  section "platform adapters and demos"
+  bash platform/test-all.sh
+fi
+
 section "result"
-echo "all Rust checks passed"
+echo "all checks passed"
