@@ -239,3 +239,71 @@ fn an_edited_attempt_counter_is_tampered_not_a_wipe_or_lockout() {
     conn.execute("UPDATE vault SET failed_attempts = 0, last_failure_at = 0", []).unwrap();
     vault.unlock(PIN.into()).unwrap();
 }
+
+/// A keystore that dies (panics) right after creating a key, as a process
+/// killed between the keystore call and the database commit would.
+struct DiesAfterWrap {
+    inner: std::sync::Arc<SoftwareKeystore>,
+    die: std::sync::atomic::AtomicBool,
+}
+
+impl offline_auth::PlatformKeystore for DiesAfterWrap {
+    fn wrap(
+        &self,
+        alias: String,
+        protection: offline_auth::KeyProtection,
+        plaintext: Vec<u8>,
+    ) -> Result<Vec<u8>, offline_auth::KeystoreError> {
+        let wrapped = self.inner.wrap(alias, protection, plaintext);
+        if self.die.swap(false, Ordering::SeqCst) {
+            panic!("killed after the keystore created the key");
+        }
+        wrapped
+    }
+    fn unwrap(
+        &self,
+        alias: String,
+        protection: offline_auth::KeyProtection,
+        wrapped: Vec<u8>,
+    ) -> Result<Vec<u8>, offline_auth::KeystoreError> {
+        self.inner.unwrap(alias, protection, wrapped)
+    }
+    fn delete_key(&self, alias: String) -> Result<(), offline_auth::KeystoreError> {
+        self.inner.delete_key(alias)
+    }
+}
+
+#[test]
+fn a_key_created_just_before_a_crash_is_not_left_behind() {
+    let device = Device::new();
+    let keystore = std::sync::Arc::new(DiesAfterWrap {
+        inner: SoftwareKeystore::new(),
+        die: std::sync::atomic::AtomicBool::new(false),
+    });
+    let open = || {
+        PinVault::open_with_clock(device.path_str(), keystore.clone(), device.clock.clone(), device.backend.config())
+    };
+    let vault = open().unwrap();
+    vault
+        .enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone())
+        .unwrap()
+        .enable_biometrics()
+        .unwrap();
+    assert_eq!(keystore.inner.key_count(), 2);
+
+    for attempt in ["unlock", "enable_biometrics"] {
+        keystore.die.store(attempt == "unlock", Ordering::SeqCst);
+        let vault = open().unwrap();
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let session = vault.unlock(PIN.into()).unwrap();
+            keystore.die.store(true, Ordering::SeqCst);
+            session.enable_biometrics().unwrap();
+        }));
+        assert!(died.is_err(), "{attempt}: the keystore should have died");
+        drop(vault);
+        // The next start cleans up: one device key and one biometric key remain.
+        let vault = open().unwrap();
+        vault.unlock(PIN.into()).unwrap();
+        assert_eq!(keystore.inner.key_count(), 2, "{attempt}: an orphaned key was left behind");
+    }
+}

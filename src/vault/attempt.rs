@@ -17,7 +17,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::keys::{new_alias, unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
-use super::lifecycle::{purge_retired_keys, wipe_locked};
+use super::lifecycle::{purge_retired_keys, wipe_locked, wrap_with_new_key};
 use super::{policy, VaultShared};
 use crate::crypto::{ct_eq, SecretKey};
 use crate::error::{Error, Result};
@@ -91,8 +91,7 @@ fn store_attempts(
     let mut next = row.clone();
     if rotate {
         next.device_alias = new_alias(&row.vault_id, "device")?;
-        next.device_wrap =
-            vault.keystore.wrap(next.device_alias.clone(), KeyProtection::Device, dk.to_vec().to_vec())?;
+        next.device_wrap = wrap_with_new_key(vault, &next.device_alias, KeyProtection::Device, &dk.to_vec())?;
     }
     next.failed_attempts = failed_attempts;
     next.last_failure_at = last_failure_at;
@@ -108,6 +107,7 @@ fn store_attempts(
         VaultRow::store_pin_wrap(tx, &next.pin_wrap)?;
         if rotate {
             tables::retire_key(tx, &row.device_alias)?;
+            tables::forget_retired_key(tx, &next.device_alias)?;
         }
         Ok(())
     });

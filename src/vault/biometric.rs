@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::attempt::{load_row, unwrap_device_secret};
 use super::keys::{new_alias, VaultKeys};
-use super::lifecycle::purge_retired_keys;
+use super::lifecycle::{purge_retired_keys, wrap_with_new_key};
 use super::state::VaultState;
 use super::VaultShared;
 use crate::crypto::SecretKey;
@@ -53,8 +53,11 @@ fn reset_attempts(vault: &VaultShared) -> Result<()> {
 
 /// Wraps the vault key under a new biometric keystore key.
 pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
+    // The gate keeps a concurrent PIN attempt's purge away from the alias
+    // reserved below until the row adopts it.
+    let _gate = vault.gate();
     let alias = new_alias(keys.vault_id(), "biometric")?;
-    let wrap = vault.keystore.wrap(alias.clone(), KeyProtection::Biometric, keys.vk().to_vec().to_vec())?;
+    let wrap = wrap_with_new_key(vault, &alias, KeyProtection::Biometric, &keys.vk().to_vec())?;
     let stored = vault.db.write(|tx| {
         let row = VaultRow::load(tx)?.ok_or(Error::Wiped)?;
         if row.vault_id != keys.vault_id() {
@@ -63,6 +66,7 @@ pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
         if let Some((old, _)) = &row.bio {
             tables::retire_key(tx, old)?;
         }
+        tables::forget_retired_key(tx, &alias)?;
         VaultRow::store_bio(tx, Some((&alias, &wrap)))
     });
     if let Err(error) = stored {

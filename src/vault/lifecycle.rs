@@ -54,6 +54,30 @@ pub(super) fn purge_retired_keys(vault: &VaultShared) -> Result<()> {
     Ok(())
 }
 
+/// Creates a keystore key under the new `alias` and wraps `secret` with it.
+///
+/// The alias is recorded as "to delete" *before* the keystore creates the
+/// key, so a crash between creating it and committing the row that uses it
+/// cannot leave an orphaned key: the commit that adopts the alias forgets it
+/// again (`tables::forget_retired_key`), and otherwise the next purge deletes
+/// it. A wrap the keystore refused created nothing, and leaves nothing.
+/// Call with the attempt gate held.
+pub(super) fn wrap_with_new_key(
+    vault: &VaultShared,
+    alias: &str,
+    protection: KeyProtection,
+    secret: &[u8],
+) -> Result<Vec<u8>> {
+    vault.db.write(|tx| tables::retire_key(tx, alias))?;
+    match vault.keystore.wrap(alias.to_owned(), protection, secret.to_vec()) {
+        Ok(wrapped) => Ok(wrapped),
+        Err(error) => {
+            vault.db.write(|tx| tables::forget_retired_key(tx, alias)).ok();
+            Err(error.into())
+        }
+    }
+}
+
 pub(super) fn enroll(
     vault: &Arc<VaultShared>,
     pin: String,
@@ -78,7 +102,7 @@ pub(super) fn enroll(
     let vk = SecretKey::generate()?;
     let dk = DeviceSecret::generate()?;
     let device_alias = new_alias(&vault_id, "device")?;
-    let device_wrap = vault.keystore.wrap(device_alias.clone(), KeyProtection::Device, dk.to_vec().to_vec())?;
+    let device_wrap = wrap_with_new_key(vault, &device_alias, KeyProtection::Device, &dk.to_vec())?;
 
     let stored = (|| {
         let pin_wrap = wrap_vault_key(&vk, &dk, pin.as_bytes(), &vault_id, vault.config.pbkdf2_iterations)?;
@@ -101,6 +125,7 @@ pub(super) fn enroll(
                 return Err(Error::AlreadyEnrolled);
             }
             tables::clear_vault(tx, false)?;
+            tables::forget_retired_key(tx, &device_alias)?;
             row.insert(tx)
         })?;
         Ok((keys, state))
