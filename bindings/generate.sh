@@ -40,7 +40,7 @@ check=0
 case "${1:-}" in
     "") ;;
     --check) check=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (use --check)" ;;
 esac
 

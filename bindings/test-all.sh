@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
         --rust) run_rust=1 ;;
         --regenerate) gen_mode="" ;;
         --only) shift; only+=("${1:?--only needs a language}") ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
