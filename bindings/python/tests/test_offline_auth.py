@@ -184,6 +184,20 @@ def test_storage_error_for_unusable_path(tmp_path, config):
     assert exc.value.reason
 
 
+def test_every_contract_variant_is_a_vault_error_subclass():
+    # ARCHITECTURE.md section 6 lists these "at least"; more may exist.
+    contract = [
+        "NotEnrolled", "AlreadyEnrolled", "WeakPin", "WrongPin", "LockedOut", "Wiped", "GrantInvalid",
+        "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
+        "Keystore", "SessionLocked", "Storage", "InvalidInput",
+    ]
+    for name in contract:
+        variant = getattr(oa.VaultError, name)
+        assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name
+    e = oa.VaultError.WrongPin(3)
+    assert e.attempts_remaining == 3 and "3" in str(e)
+
+
 # --- 3. A callback that raises becomes VaultError.Keystore ------------------
 
 

@@ -193,6 +193,21 @@ final class OfflineAuthTests: XCTestCase {
         XCTAssertFalse(VaultError.WrongPin(attemptsRemaining: 3).localizedDescription.isEmpty)
     }
 
+    func testContractVariantsExistAsSwiftErrorCases() {
+        // ARCHITECTURE.md section 6 lists these "at least": this compiles only if each case exists.
+        let variants: [VaultError] = [
+            .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
+            .LockedOut(retryAfterSecs: 2), .Wiped, .GrantInvalid(reason: "r"), .GrantExpired, .ClockRollback,
+            .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
+            .Storage(reason: "r"), .InvalidInput(reason: "r"),
+        ]
+        XCTAssertEqual(Set(variants).count, 16)
+        for variant in variants {
+            let error: Error = variant
+            XCTAssertFalse(error.localizedDescription.isEmpty)
+        }
+    }
+
     // MARK: 3. A callback that throws becomes VaultError.Keystore
 
     func testKeystoreThrowingAnyErrorBecomesKeystoreError() throws {

@@ -3,6 +3,7 @@ package dev.offlineauth
 import org.junit.jupiter.api.Assertions.assertArrayEquals
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -223,6 +224,25 @@ class OfflineAuthTest {
         // The sealed hierarchy: every variant is a VaultException, which is a kotlin.Exception.
         val e: Exception = VaultException.WrongPin(3u)
         assertTrue(e is VaultException)
+    }
+
+    @Test
+    fun `every VaultError variant of the public contract is a VaultException subclass`() {
+        // ARCHITECTURE.md section 6 lists these "at least"; more may exist.
+        val contract = listOf(
+            "NotEnrolled", "AlreadyEnrolled", "WeakPin", "WrongPin", "LockedOut", "Wiped", "GrantInvalid",
+            "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
+            "Keystore", "SessionLocked", "Storage", "InvalidInput",
+        )
+        val variants = VaultException::class.java.declaredClasses
+            .filter { VaultException::class.java.isAssignableFrom(it) }
+            .associateBy { it.simpleName }
+        for (name in contract) {
+            val cls = variants[name]
+            assertNotNull(cls, "VaultException.$name missing")
+            assertTrue(Exception::class.java.isAssignableFrom(cls!!), name)
+        }
+        assertTrue(java.lang.reflect.Modifier.isAbstract(VaultException::class.java.modifiers), "sealed base")
     }
 
     // --- 3. A callback that throws becomes VaultException.Keystore -----------
