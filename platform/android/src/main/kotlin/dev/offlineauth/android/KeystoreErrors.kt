@@ -1,0 +1,63 @@
+package dev.offlineauth.android
+
+import android.hardware.biometrics.BiometricPrompt
+import android.security.keystore.KeyPermanentlyInvalidatedException
+import android.security.keystore.UserNotAuthenticatedException
+import dev.offlineauth.KeystoreException
+import java.security.UnrecoverableKeyException
+import javax.crypto.AEADBadTagException
+
+/**
+ * How platform failures become [KeystoreException]s (the vault turns these into
+ * `VaultError`s: KeyInvalidated on the biometric key → `BiometricsInvalidated`,
+ * UserCancelled → `UserCancelled`). Reasons name the exception class only:
+ * never key material, never plaintext.
+ */
+object KeystoreErrors {
+    /** Maps any throwable from the keystore, the cipher or the prompt. */
+    fun fromThrowable(error: Throwable): KeystoreException {
+        // The cause chain matters: Android wraps keystore errors (e.g. a
+        // KeyPermanentlyInvalidatedException inside an InvalidKeyException, or a
+        // KeyStoreException inside an IllegalBlockSizeException).
+        for (e in causes(error)) {
+            when (e) {
+                is KeystoreException -> return e
+                // Biometrics re-enrolled, or the secure lock screen removed.
+                is KeyPermanentlyInvalidatedException -> return KeystoreException.KeyInvalidated()
+                // How some devices report a key whose auth binding is gone.
+                is UnrecoverableKeyException -> return KeystoreException.KeyInvalidated()
+                is AEADBadTagException -> return KeystoreException.UnwrapFailed()
+                is UserNotAuthenticatedException -> return KeystoreException.Failed("user not authenticated for this key")
+            }
+        }
+        return KeystoreException.Failed("platform keystore failure: ${error.javaClass.name}")
+    }
+
+    /**
+     * Maps `BiometricPrompt.AuthenticationCallback.onAuthenticationError` codes.
+     * Cancellation by the user, the negative button, the system or a timeout
+     * is [KeystoreException.UserCancelled]; the rest are failures with a reason.
+     */
+    fun fromBiometricError(code: Int): KeystoreException = when (code) {
+        BiometricPrompt.BIOMETRIC_ERROR_USER_CANCELED,
+        BiometricPrompt.BIOMETRIC_ERROR_CANCELED,
+        BiometricPrompt.BIOMETRIC_ERROR_TIMEOUT,
+        BiometricPrompt.BIOMETRIC_ERROR_NEGATIVE_BUTTON -> KeystoreException.UserCancelled()
+        BiometricPrompt.BIOMETRIC_ERROR_LOCKOUT -> KeystoreException.Failed("biometrics locked out for now: too many attempts")
+        BiometricPrompt.BIOMETRIC_ERROR_LOCKOUT_PERMANENT -> KeystoreException.Failed("biometrics locked out: unlock the device with its credential first")
+        BiometricPrompt.BIOMETRIC_ERROR_NO_BIOMETRICS -> KeystoreException.Failed("no biometrics enrolled on this device")
+        BiometricPrompt.BIOMETRIC_ERROR_HW_NOT_PRESENT,
+        BiometricPrompt.BIOMETRIC_ERROR_HW_UNAVAILABLE -> KeystoreException.Failed("biometric hardware unavailable")
+        else -> KeystoreException.Failed("biometric prompt error $code")
+    }
+
+    private fun causes(error: Throwable): Sequence<Throwable> = sequence {
+        var e: Throwable? = error
+        var depth = 0
+        while (e != null && depth < 8) {
+            yield(e)
+            e = e.cause.takeIf { it !== e }
+            depth++
+        }
+    }
+}
