@@ -112,9 +112,10 @@ grep -q '^import android.os.Build' "$akt" || die "Android generation did not app
 cp "$akt" "$stage/android/src/main/kotlin/dev/offlineauth/offline_auth.kt"
 
 # Swift: the Swift source, and the FFI header in a SwiftPM system-library
-# target. UniFFI's own modulemap is for Apple frameworks (it `use`s Darwin and
-# does not link anything); the Linux package links liboffline_auth.so, so the
-# modulemap here says so. build-xcframework.sh uses UniFFI's modulemap instead.
+# target. UniFFI's own modulemap is meant for Apple frameworks (it `use`s
+# Darwin and links nothing); the Linux package must link liboffline_auth.so,
+# so the modulemap here says so. build-xcframework.sh writes the XCFramework's
+# own modulemap (no link line: SwiftPM links the static library itself).
 [[ -f "$raw/swift/OfflineAuth.swift" ]] || die "expected OfflineAuth.swift (check module_name in uniffi.toml)"
 cp "$raw/swift/OfflineAuth.swift" "$stage/swift/Sources/OfflineAuth/OfflineAuth.swift"
 cp "$raw/swift/OfflineAuthFFI.h" "$stage/swift/Sources/OfflineAuthFFI/OfflineAuthFFI.h"
