@@ -161,12 +161,13 @@ else
         find "$BINDINGS/$d" -mindepth 1 -maxdepth 1 ! -name '*.so' ! -name '__pycache__' -exec rm -rf {} +
         cp -R "$stage/$d/." "$BINDINGS/$d/"
     done
-    log "bindings written under bindings/{kotlin,swift,python}"
+    log "bindings written under bindings/{kotlin,android,swift,python}"
 fi
 
 # Stage the library the bindings were generated from, so that every language
 # tests exactly that build even if target/debug is rebuilt meanwhile:
-#   bindings/.native/liboffline_auth.so        Kotlin (pom.xml) and Swift (Package.swift)
+#   bindings/.native/liboffline_auth.so               Swift (Package.swift)
+#   bindings/.native/stripped/liboffline_auth.so      Kotlin (pom.xml puts it in the jar)
 #   bindings/python/offline_auth/liboffline_auth.so   Python (loaded from the package dir)
 # Done in both modes: these are build products, never committed. cp to a
 # temp name + mv so a reader never sees a half-written file.
