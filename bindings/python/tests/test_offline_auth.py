@@ -319,6 +319,24 @@ def test_100k_calls_do_not_leak(vault_path, grant, config):
     assert growth < 16 * 2**20
 
 
+def test_dropped_objects_are_freed(vault_path, config):
+    def open_fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    sks = oa.SoftwareKeystore()
+    oa.PinVault.open(vault_path, sks.as_platform_keystore(), config())  # create the file
+    gc.collect()
+    baseline = open_fds()
+    held = [oa.PinVault.open(vault_path, sks.as_platform_keystore(), config()) for _ in range(300)]
+    peak = open_fds()
+    del held  # refcount to zero: __del__ frees each Rust object, which closes its database
+    gc.collect()
+    after = open_fds()
+    print(f"\n[free] python: 300 vaults: open fds {baseline} -> {peak} -> {after} after del")
+    assert peak > baseline + 100
+    assert after <= baseline + 10
+
+
 # --- Bad input: typed errors, never a crash --------------------------------
 
 

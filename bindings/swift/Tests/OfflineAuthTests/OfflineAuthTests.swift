@@ -309,6 +309,25 @@ final class OfflineAuthTests: XCTestCase {
         }
     }
 
+    func testReleasedObjectsAreFreed() throws {
+        #if os(Linux)
+        func openFds() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        let sks = SoftwareKeystore()
+        _ = try PinVault.open(path: dir.vaultPath, keystore: sks.asPlatformKeystore(), config: makeConfig()) // create the file
+        let baseline = openFds()
+        var held: [PinVault] = []
+        for _ in 0..<300 {
+            held.append(try PinVault.open(path: dir.vaultPath, keystore: sks.asPlatformKeystore(), config: makeConfig()))
+        }
+        let peak = openFds()
+        held.removeAll() // ARC: deinit frees each Rust object, which closes its database
+        let after = openFds()
+        print("[free] swift: 300 vaults: open fds \(baseline) -> \(peak) -> \(after) after release")
+        XCTAssertGreaterThan(peak, baseline + 100)
+        XCTAssertLessThanOrEqual(after, baseline + 10)
+        #endif
+    }
+
     // MARK: Bad input: typed errors, never a crash
 
     func testBadInputGivesTypedErrors() throws {

@@ -386,6 +386,32 @@ class OfflineAuthTest {
         }
     }
 
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    fun `objects never closed are freed by the Cleaner (their SQLite files get closed)`() {
+        fun openFds() = java.io.File("/proc/self/fd").list()!!.size
+        SoftwareKeystore().use { sks ->
+            PinVault.open(vaultPath(dir), sks.asPlatformKeystore(), Backend.config()).close() // create the file
+            System.gc(); Thread.sleep(100)
+            val baseline = openFds()
+            repeat(300) {
+                // Deliberately not closed: only the JVM Cleaner can free these.
+                PinVault.open(vaultPath(dir), sks.asPlatformKeystore(), Backend.config()).isEnrolled()
+            }
+            val peak = openFds()
+            var now = peak
+            val deadline = System.nanoTime() + 60_000_000_000L
+            while (now > baseline + 10 && System.nanoTime() < deadline) {
+                System.gc()
+                Thread.sleep(100)
+                now = openFds()
+            }
+            println("[cleaner] kotlin: 300 unclosed vaults: open fds $baseline -> $peak -> $now after GC")
+            assertTrue(peak > baseline + 100, "each open vault holds its database open ($baseline -> $peak)")
+            assertTrue(now <= baseline + 10, "unclosed vaults were not freed: $baseline -> $now fds")
+        }
+    }
+
     // --- Bad input: typed errors, never a crash -------------------------------
 
     @Test
