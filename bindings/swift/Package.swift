@@ -45,6 +45,8 @@ let package = Package(
     ],
     products: [
         .library(name: "OfflineAuth", targets: ["OfflineAuth"]),
+        // AppleKeystore (Secure Enclave/Keychain PlatformKeystore); empty on Linux.
+        .library(name: "OfflineAuthApple", targets: ["OfflineAuthApple"]),
     ],
     targets: [
         ffiTarget,
@@ -53,6 +55,11 @@ let package = Package(
             dependencies: ["OfflineAuthFFI"],
             path: "Sources/OfflineAuth",
             linkerSettings: swiftLinkerSettings
+        ),
+        .target(
+            name: "OfflineAuthApple",
+            dependencies: ["OfflineAuth"],
+            path: "Sources/OfflineAuthApple"
         ),
         .testTarget(
             name: "OfflineAuthTests",
