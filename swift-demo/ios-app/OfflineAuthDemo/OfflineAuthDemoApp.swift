@@ -1,0 +1,22 @@
+// iOS demo app (SwiftUI) on OfflineAuth + OfflineAuthApple.
+// NOT COMPILED HERE (no Xcode on Linux): reviewed only. To build: create an iOS
+// App target in Xcode (iOS 15+), add these three files, add the local package
+// bindings/swift (products OfflineAuth and OfflineAuthApple, with the
+// XCFramework from bindings/swift/build-xcframework.sh), and set
+// NSFaceIDUsageDescription in Info.plist.
+import SwiftUI
+
+@main
+struct OfflineAuthDemoApp: App {
+    @StateObject private var model = VaultModel()
+    @Environment(\.scenePhase) private var scenePhase
+
+    var body: some Scene {
+        WindowGroup {
+            ContentView().environmentObject(model)
+        }
+        .onChange(of: scenePhase) { phase in
+            if phase != .active { model.lock() } // leaving the app zeroizes the keys
+        }
+    }
+}

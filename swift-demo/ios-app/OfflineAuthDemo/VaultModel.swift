@@ -1,0 +1,152 @@
+import Foundation
+import Network
+import OfflineAuth
+import OfflineAuthApple
+
+/// The app's state. Every vault call runs on the serial `queue`, never the main
+/// thread: PBKDF2 is slow and AppleKeystore blocks its thread during Face ID /
+/// Touch ID. `vault` and `session` are touched only on `queue` (hence
+/// `@unchecked Sendable`); the published properties only on the main queue.
+final class VaultModel: ObservableObject, @unchecked Sendable {
+    @Published var message = "Type your PIN"
+    @Published var unlocked = false
+    @Published var online = false
+    @Published var pending: UInt64 = 0
+    @Published var biometricsEnabled = false
+
+    /// The reference sync server on the developer's Mac (simulator: loopback). Use HTTPS in a real app.
+    static let server = URL(string: "http://127.0.0.1:8787")!
+
+    private let queue = DispatchQueue(label: "offline-auth.vault")
+    private let keystore = AppleKeystore()
+    private let monitor = NWPathMonitor()
+    private var vault: PinVault?
+    private var session: OfflineSession?
+
+    init() {
+        monitor.pathUpdateHandler = { [weak self] path in
+            DispatchQueue.main.async { self?.online = path.status == .satisfied }
+        }
+        monitor.start(queue: DispatchQueue(label: "offline-auth.network"))
+        if let jwks = UserDefaults.standard.string(forKey: "jwks") { run { try self.openVault(jwks: jwks) } }
+    }
+
+    private var deviceId: String {
+        if let id = UserDefaults.standard.string(forKey: "deviceId") { return id }
+        let id = UUID().uuidString
+        UserDefaults.standard.set(id, forKey: "deviceId")
+        return id
+    }
+
+    private var vaultPath: String {
+        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var url = dir.appendingPathComponent("vault.db")
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try? url.setResourceValues(values)
+        return url.path
+    }
+
+    /// Runs `work` off the main thread, then refreshes the published state.
+    private func run(_ work: @escaping () throws -> Void) {
+        queue.async {
+            var text: String?
+            do { try work() } catch { text = Self.describe(error) }
+            let status = try? self.vault?.status()
+            let pending = (try? self.session?.syncQueue().pendingCount()) ?? status?.pendingEntries ?? 0
+            let unlocked = self.session?.isUnlocked() ?? false
+            DispatchQueue.main.async {
+                if let text { self.message = text }
+                self.unlocked = unlocked
+                self.pending = pending
+                self.biometricsEnabled = status?.biometricsEnabled ?? false
+            }
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case VaultError.WrongPin(let left): return "Wrong PIN: \(left) attempts left before this device forgets your data."
+        case VaultError.LockedOut(let secs): return "Too many wrong PINs: wait \(secs) s."
+        case VaultError.WeakPin(let reason): return "Choose another PIN: \(reason)."
+        case VaultError.BiometricsInvalidated: return "Face ID / Touch ID changed: use your PIN, then turn biometrics on again."
+        case VaultError.UserCancelled: return "Cancelled."
+        case VaultError.GrantExpired: return "Offline access has expired: connect to renew."
+        default: return "Error: \(error)"
+        }
+    }
+
+    private func openVault(jwks: String) throws {
+        let config = VaultConfig(deviceId: deviceId, issuerKeys: try issuerKeysFromJwks(jwks: jwks))
+        vault = try PinVault.open(path: vaultPath, keystore: keystore, config: config)
+    }
+
+    func submit(pin: String) {
+        run {
+            if let vault = self.vault, try vault.isEnrolled() {
+                self.session = try vault.unlock(pin: pin)
+            } else {
+                try self.enrollOnline(pin: pin)
+            }
+        }
+    }
+
+    func unlockWithBiometrics() { run { self.session = try self.vault?.unlockWithBiometrics() } }
+    func enableBiometrics() { run { try self.session?.enableBiometrics() } }
+    func lock() { run { self.session?.lock(); self.session = nil } }
+
+    func save(station: String, note: String) {
+        run { _ = try self.session?.put(collection: "inspections", key: station, value: Data(note.utf8)) }
+    }
+
+    func sync() {
+        run {
+            guard let queue = self.session?.syncQueue(), let batch = try queue.nextBatch(maxEntries: 100) else { return }
+            let answer = try Self.post("/sync?device_id=\(self.deviceId)", body: batch.bytes)
+            if let seq = (answer["acknowledged_seq"] as? NSNumber)?.uint64Value { try queue.acknowledge(throughSeq: seq) }
+        }
+    }
+
+    private func enrollOnline(pin: String) throws {
+        let body = try JSONSerialization.data(withJSONObject: [
+            "user": "amira", "password": "correct horse battery", "device_id": deviceId,
+        ])
+        let answer = try Self.post("/enroll", body: body, json: true)
+        guard let grant = answer["grant"] as? String, let keyHex = answer["sync_key"] as? String, let jwks = answer["jwks"] else {
+            throw URLError(.badServerResponse)
+        }
+        let jwksText = String(decoding: try JSONSerialization.data(withJSONObject: jwks), as: UTF8.self)
+        UserDefaults.standard.set(jwksText, forKey: "jwks")
+        try openVault(jwks: jwksText)
+        var key = Data()
+        var i = keyHex.startIndex
+        while i < keyHex.endIndex {
+            let j = keyHex.index(i, offsetBy: 2)
+            key.append(UInt8(keyHex[i..<j], radix: 16) ?? 0)
+            i = j
+        }
+        session = try vault!.enroll(pin: pin, grant: grant, syncKey: key)
+    }
+
+    /// Blocking POST (called on `queue` only).
+    private static func post(_ path: String, body: Data, json: Bool = false) throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: path, relativeTo: server)!, timeoutInterval: 30)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue(json ? "application/json" : "application/octet-stream", forHTTPHeaderField: "content-type")
+        let done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var result: Result<[String: Any], Error> = .failure(URLError(.unknown)) }
+        let box = Box() // written before signal(), read after wait()
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error { box.result = .failure(error) } else if (response as? HTTPURLResponse)?.statusCode != 200 {
+                box.result = .failure(URLError(.badServerResponse))
+            } else {
+                box.result = Result { (try JSONSerialization.jsonObject(with: data ?? Data()) as? [String: Any]) ?? [:] }
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        return try box.result.get()
+    }
+}
