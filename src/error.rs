@@ -80,7 +80,8 @@ pub enum VaultError {
         /// The clock's own description of the failure.
         reason: String,
     },
-    /// The session was locked (by `lock`, the idle timeout or a wipe).
+    /// The session was locked (by `lock` or the idle timeout), or its vault
+    /// was wiped (the first call after a wipe says `Wiped`, later ones this).
     #[error("the session is locked; unlock again")]
     SessionLocked,
     /// The database could not be read or written, or is not ours.

@@ -17,13 +17,13 @@ mod storage;
 mod sync;
 mod vault;
 
+pub use backend::{
+    generate_sync_key, issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo, GrantIssuer, SyncVerifier,
+};
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use calibrate::bench_internals;
 pub use calibrate::calibrate_pbkdf2_iterations;
-pub use backend::{
-    generate_sync_key, issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo, GrantIssuer, SyncVerifier,
-};
 pub use clock::{Clock, ClockError, SystemClock};
 pub use config::{
     VaultConfig, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS, DEFAULT_GRANT_CLOCK_SKEW_SECS, DEFAULT_IDLE_TIMEOUT_SECS,

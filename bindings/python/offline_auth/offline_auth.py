@@ -2369,7 +2369,8 @@ class VaultError:  # type: ignore
     _UniffiTempVaultError.ClockUnavailable = ClockUnavailable # type: ignore
     class SessionLocked(_UniffiTempVaultError):
         """
-        The session was locked (by `lock`, the idle timeout or a wipe).
+        The session was locked (by `lock` or the idle timeout), or its vault
+        was wiped (the first call after a wipe says `Wiped`, later ones this).
 """
         
         def __init__(self):

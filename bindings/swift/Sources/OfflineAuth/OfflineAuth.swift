@@ -4111,7 +4111,8 @@ enum VaultError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
-     * The session was locked (by `lock`, the idle timeout or a wipe).
+     * The session was locked (by `lock` or the idle timeout), or its vault
+     * was wiped (the first call after a wipe says `Wiped`, later ones this).
      */
     case SessionLocked
     /**

@@ -6295,7 +6295,8 @@ sealed class VaultException: kotlin.Exception() {
     }
     
     /**
-     * The session was locked (by `lock`, the idle timeout or a wipe).
+     * The session was locked (by `lock` or the idle timeout), or its vault
+     * was wiped (the first call after a wipe says `Wiped`, later ones this).
      */
     class SessionLocked(
         ) : VaultException() {
