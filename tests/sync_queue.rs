@@ -136,6 +136,14 @@ fn replays_are_reported_as_duplicates_and_not_reapplied() {
     assert_eq!(second.duplicates, 2);
     assert_eq!(second.operations.iter().map(|o| o.seq).collect::<Vec<_>>(), [3]);
 
+    // An old entry altered inside a replayed batch is refused, though it would never be applied.
+    let mut altered = decode(&again.bytes);
+    if let Op::Put { value, .. } = &mut entries(&mut altered)[1].body.op {
+        value[0] ^= 1;
+    }
+    assert_rejected(verify(&device, &encode(&altered), second.cursor.clone()), "altered replayed entry");
+    assert_eq!(verify(&device, &again.bytes, second.cursor.clone()).unwrap().duplicates, 3);
+
     // A replay that does not match what was applied at the cursor is refused.
     let forged = SyncCursor { last_seq: 2, last_mac: vec![9; 32] };
     assert_rejected(verify(&device, &again.bytes, forged), "cursor MAC mismatch");

@@ -80,13 +80,25 @@ impl SyncVerifier {
         }
         let mut operations = Vec::new();
         let mut duplicates = 0u64;
-        let mut prev_mac = cursor_mac;
+        // The MAC the next entry must chain from: the cursor's for a batch
+        // that starts right after it; unknown for the first entry of a batch
+        // that starts with replays (its predecessor is not in the batch).
+        let mut prev_mac = (first_seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
         let mut last_seq = cursor.last_seq;
         for (offset, entry) in (0u64..).zip(&batch.entries) {
             let seq = entry.body.seq;
             if Some(seq) != first_seq.checked_add(offset) {
                 return Err(reject(format!("entries out of order at seq {seq}")));
             }
+            // Replays are checked too (never applied): an altered old entry
+            // means the batch was tampered with.
+            if let Some(prev) = &prev_mac {
+                let expected = entry.body.chain_mac(&sync_key, prev)?;
+                if !ct_eq(&expected, &entry.mac) {
+                    return Err(reject(format!("MAC chain broken at seq {seq}")));
+                }
+            }
+            prev_mac = Some(entry.mac);
             if seq <= cursor.last_seq {
                 if seq == cursor.last_seq && !ct_eq(&entry.mac, &cursor_mac) {
                     return Err(reject(format!("entry {seq} differs from the one already applied")));
@@ -94,24 +106,20 @@ impl SyncVerifier {
                 duplicates += 1;
                 continue;
             }
-            let expected = entry.body.chain_mac(&sync_key, &prev_mac)?;
-            if !ct_eq(&expected, &entry.mac) {
-                return Err(reject(format!("MAC chain broken at seq {seq}")));
-            }
             let grant = grants
                 .get(entry.body.grant_id.as_str())
                 .ok_or_else(|| reject(format!("entry {seq} names a grant the batch does not carry")))?;
             self.check_entry(entry, grant)?;
             operations.push(operation(entry));
-            prev_mac = entry.mac;
             last_seq = seq;
         }
+        let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
         Ok(VerifiedBatch {
             device_id: batch.device_id,
             user_id,
             operations,
             duplicates,
-            cursor: SyncCursor { last_seq, last_mac: prev_mac.to_vec() },
+            cursor: SyncCursor { last_seq, last_mac: last_mac.to_vec() },
         })
     }
 
