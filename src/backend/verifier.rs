@@ -16,7 +16,7 @@ use crate::error::{Error, Result, VaultError};
 use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
 use crate::records::{check_names, check_value};
 use crate::sync::batch::{BatchV1, SyncCursor, SyncOperation, VerifiedBatch};
-use crate::sync::entry::{Operation, QueueEntry};
+use crate::sync::entry::{EntryBody, Operation, QueueEntry};
 
 /// Verifies device batches against the issuer keys the backend trusts.
 #[derive(Debug, uniffi::Object)]
@@ -85,7 +85,8 @@ impl SyncVerifier {
         // that starts with replays (its predecessor is not in the batch).
         let mut prev_mac = (first_seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
         let mut last_seq = cursor.last_seq;
-        for (offset, entry) in (0u64..).zip(&batch.entries) {
+        let BatchV1 { device_id, entries, .. } = batch;
+        for (offset, entry) in (0u64..).zip(entries) {
             let seq = entry.body.seq;
             if Some(seq) != first_seq.checked_add(offset) {
                 return Err(reject(format!("entries out of order at seq {seq}")));
@@ -109,13 +110,13 @@ impl SyncVerifier {
             let grant = grants
                 .get(entry.body.grant_id.as_str())
                 .ok_or_else(|| reject(format!("entry {seq} names a grant the batch does not carry")))?;
-            self.check_entry(entry, grant)?;
+            self.check_entry(&entry, grant)?;
             operations.push(operation(entry));
             last_seq = seq;
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
         Ok(VerifiedBatch {
-            device_id: batch.device_id,
+            device_id,
             user_id,
             operations,
             duplicates,
@@ -163,17 +164,11 @@ impl SyncVerifier {
     }
 }
 
-fn operation(entry: &QueueEntry) -> SyncOperation {
-    let (collection, key, value) = match &entry.body.op {
-        Operation::Put { collection, key, value } => (collection.clone(), key.clone(), Some(value.clone())),
-        Operation::Delete { collection, key } => (collection.clone(), key.clone(), None),
+fn operation(entry: QueueEntry) -> SyncOperation {
+    let EntryBody { seq, grant_id, time, op } = entry.body;
+    let (collection, key, value) = match op {
+        Operation::Put { collection, key, value } => (collection, key, Some(value)),
+        Operation::Delete { collection, key } => (collection, key, None),
     };
-    SyncOperation {
-        seq: entry.body.seq,
-        time: entry.body.time,
-        grant_id: entry.body.grant_id.clone(),
-        collection,
-        key,
-        value,
-    }
+    SyncOperation { seq, time, grant_id, collection, key, value }
 }

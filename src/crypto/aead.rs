@@ -78,18 +78,18 @@ impl Sealed {
     }
 }
 
-/// An AES-256-GCM key with its key schedule computed once, for keys that
-/// seal many blobs (the vault key while a session is open). The schedule is
-/// wiped on drop (the `aes` crate's `zeroize` feature).
-pub(crate) struct AeadKey(Aes256Gcm);
+/// An AES-256-GCM key schedule, wiped on drop (the `aes` crate's `zeroize`
+/// feature). Kept only for the length of one call: a schedule that lives in
+/// a struct which moves leaves copies of the key on the stack.
+struct AeadKey(Aes256Gcm);
 
 impl AeadKey {
-    pub(crate) fn new(key: &SecretKey) -> Self {
+    fn new(key: &SecretKey) -> Self {
         Self(Aes256Gcm::new(key.as_bytes().into()))
     }
 
     /// Encrypts `plaintext` with a fresh random nonce.
-    pub(crate) fn seal(&self, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
+    fn seal(&self, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
         let nonce: [u8; 12] = random_array()?;
         let ciphertext = self
             .0
@@ -99,7 +99,7 @@ impl AeadKey {
     }
 
     /// Decrypts and authenticates; any mismatch is [`Error::Tampered`].
-    pub(crate) fn open(&self, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
+    fn open(&self, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
         self.0
             .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
             .map(Zeroizing::new)

@@ -9,7 +9,7 @@ mod kdf;
 mod keys;
 mod mac;
 
-pub(crate) use aead::{open, seal, Aad, AadKind, AeadKey, Sealed};
+pub(crate) use aead::{open, seal, Aad, AadKind, Sealed};
 pub(crate) use kdf::{derive_key, pbkdf2_hmac_sha256, pin_key, MIN_PBKDF2_ITERATIONS};
 pub(crate) use keys::{random_array, random_bytes, SecretKey};
 pub(crate) use mac::{ct_eq, hmac_sha256, Mac32, MacKey};

@@ -37,6 +37,22 @@ impl std::fmt::Debug for VaultRow {
     }
 }
 
+/// `execute` through SQLite's statement cache: the hot path (a write is
+/// four to six statements) does not recompile its SQL on every call.
+fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` through the statement cache.
+fn query_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn to_u32(value: i64) -> Result<u32> {
     u32::try_from(value).map_err(|_| Error::Tampered)
 }
@@ -52,28 +68,28 @@ fn to_i64(value: u64) -> Result<i64> {
 impl VaultRow {
     /// The enrolment, if any.
     pub(crate) fn load(conn: &Connection) -> Result<Option<Self>> {
-        let row = conn
-            .query_row(
-                "SELECT vault_id, device_alias, device_wrap, failed_attempts, last_failure_at,
+        let row = query_row(
+            conn,
+            "SELECT vault_id, device_alias, device_wrap, failed_attempts, last_failure_at,
                         attempts_mac, pin_wrap, bio_alias, bio_wrap, state
                  FROM vault WHERE id = 1",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Vec<u8>>(5)?,
-                        r.get::<_, Vec<u8>>(6)?,
-                        r.get::<_, Option<String>>(7)?,
-                        r.get::<_, Option<Vec<u8>>>(8)?,
-                        r.get::<_, Vec<u8>>(9)?,
-                    ))
-                },
-            )
-            .optional()?;
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<Vec<u8>>>(8)?,
+                    r.get::<_, Vec<u8>>(9)?,
+                ))
+            },
+        )
+        .optional()?;
         let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state)) = row
         else {
             return Ok(None);
@@ -102,7 +118,8 @@ impl VaultRow {
             Some((alias, wrap)) => (Some(alias.as_str()), Some(wrap.as_slice())),
             None => (None, None),
         };
-        tx.execute(
+        execute(
+            tx,
             "INSERT OR REPLACE INTO vault (id, vault_id, device_alias, device_wrap, failed_attempts,
                  last_failure_at, attempts_mac, pin_wrap, bio_alias, bio_wrap, state)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -125,7 +142,8 @@ impl VaultRow {
     /// Rewrites the attempt state and device key if the device alias is still
     /// `expected_alias`; returns whether it was (another attempt may have won).
     pub(crate) fn replace_attempts(&self, tx: &Transaction<'_>, expected_alias: &str) -> Result<bool> {
-        let changed = tx.execute(
+        let changed = execute(
+            tx,
             "UPDATE vault SET device_alias = ?1, device_wrap = ?2, failed_attempts = ?3,
                  last_failure_at = ?4, attempts_mac = ?5
              WHERE id = 1 AND device_alias = ?6",
@@ -143,18 +161,18 @@ impl VaultRow {
 
     /// Rewrites the PIN wrap (PIN change).
     pub(crate) fn store_pin_wrap(tx: &Transaction<'_>, pin_wrap: &[u8]) -> Result<()> {
-        expect_one(tx.execute("UPDATE vault SET pin_wrap = ?1 WHERE id = 1", params![pin_wrap])?)
+        expect_one(execute(tx, "UPDATE vault SET pin_wrap = ?1 WHERE id = 1", params![pin_wrap])?)
     }
 
     /// Sets or clears the biometric wrap.
     pub(crate) fn store_bio(tx: &Transaction<'_>, bio: Option<(&str, &[u8])>) -> Result<()> {
         let (alias, wrap) = bio.unzip();
-        expect_one(tx.execute("UPDATE vault SET bio_alias = ?1, bio_wrap = ?2 WHERE id = 1", params![alias, wrap])?)
+        expect_one(execute(tx, "UPDATE vault SET bio_alias = ?1, bio_wrap = ?2 WHERE id = 1", params![alias, wrap])?)
     }
 
     /// Rewrites the sealed session state.
     pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8]) -> Result<()> {
-        expect_one(tx.execute("UPDATE vault SET state = ?1 WHERE id = 1", params![state])?)
+        expect_one(execute(tx, "UPDATE vault SET state = ?1 WHERE id = 1", params![state])?)
     }
 }
 
@@ -168,7 +186,7 @@ fn expect_one(changed: usize) -> Result<()> {
 /// Whether the vault was wiped since its last enrolment.
 pub(crate) fn is_wiped(conn: &Connection) -> Result<bool> {
     let value: Option<i64> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'wiped'", [], |r| r.get(0)).optional()?;
+        query_row(conn, "SELECT value FROM meta WHERE key = 'wiped'", [], |r| r.get(0)).optional()?;
     Ok(value == Some(1))
 }
 
@@ -176,29 +194,29 @@ pub(crate) fn is_wiped(conn: &Connection) -> Result<bool> {
 pub(crate) fn clear_vault(tx: &Transaction<'_>, mark_wiped: bool) -> Result<()> {
     tx.execute_batch("DELETE FROM vault; DELETE FROM records; DELETE FROM queue;")?;
     if mark_wiped {
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('wiped', 1)", [])?;
+        execute(tx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('wiped', 1)", [])?;
     } else {
-        tx.execute("DELETE FROM meta WHERE key = 'wiped'", [])?;
+        execute(tx, "DELETE FROM meta WHERE key = 'wiped'", [])?;
     }
     Ok(())
 }
 
 /// Records a keystore alias that must be deleted.
 pub(crate) fn retire_key(tx: &Transaction<'_>, alias: &str) -> Result<()> {
-    tx.execute("INSERT OR IGNORE INTO retired_keys (alias) VALUES (?1)", params![alias])?;
+    execute(tx, "INSERT OR IGNORE INTO retired_keys (alias) VALUES (?1)", params![alias])?;
     Ok(())
 }
 
 /// Aliases waiting to be deleted from the keystore.
 pub(crate) fn retired_keys(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT alias FROM retired_keys ORDER BY alias")?;
+    let mut stmt = conn.prepare_cached("SELECT alias FROM retired_keys ORDER BY alias")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Forgets a retired alias once the keystore deleted it.
 pub(crate) fn forget_retired_key(tx: &Transaction<'_>, alias: &str) -> Result<()> {
-    tx.execute("DELETE FROM retired_keys WHERE alias = ?1", params![alias])?;
+    execute(tx, "DELETE FROM retired_keys WHERE alias = ?1", params![alias])?;
     Ok(())
 }
 
@@ -217,25 +235,25 @@ impl RecordRow {
 
     /// The record at `location`, if any.
     pub(crate) fn get(conn: &Connection, location: &[u8]) -> Result<Option<Self>> {
-        Ok(conn
-            .query_row(
-                "SELECT location, collection, body FROM records WHERE location = ?1",
-                params![location],
-                Self::from_row,
-            )
-            .optional()?)
+        Ok(query_row(
+            conn,
+            "SELECT location, collection, body FROM records WHERE location = ?1",
+            params![location],
+            Self::from_row,
+        )
+        .optional()?)
     }
 
     /// Every record whose blinded collection is `collection`.
     pub(crate) fn in_collection(conn: &Connection, collection: &[u8]) -> Result<Vec<Self>> {
-        let mut stmt = conn.prepare("SELECT location, collection, body FROM records WHERE collection = ?1")?;
+        let mut stmt = conn.prepare_cached("SELECT location, collection, body FROM records WHERE collection = ?1")?;
         let rows = stmt.query_map(params![collection], Self::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Calls `f` on every record, one row at a time (no whole-table load).
     pub(crate) fn for_each(conn: &Connection, mut f: impl FnMut(Self) -> Result<()>) -> Result<()> {
-        let mut stmt = conn.prepare("SELECT location, collection, body FROM records")?;
+        let mut stmt = conn.prepare_cached("SELECT location, collection, body FROM records")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             f(Self::from_row(row)?)?;
@@ -245,7 +263,8 @@ impl RecordRow {
 
     /// Inserts or replaces the record at its location.
     pub(crate) fn upsert(&self, tx: &Transaction<'_>) -> Result<()> {
-        tx.execute(
+        execute(
+            tx,
             "INSERT OR REPLACE INTO records (location, collection, body) VALUES (?1, ?2, ?3)",
             params![self.location, self.collection, self.body],
         )?;
@@ -254,7 +273,7 @@ impl RecordRow {
 
     /// Deletes the record at `location`; returns whether one existed.
     pub(crate) fn delete(tx: &Transaction<'_>, location: &[u8]) -> Result<bool> {
-        Ok(tx.execute("DELETE FROM records WHERE location = ?1", params![location])? == 1)
+        Ok(execute(tx, "DELETE FROM records WHERE location = ?1", params![location])? == 1)
     }
 }
 
@@ -268,20 +287,20 @@ pub(crate) struct QueueRow {
 impl QueueRow {
     /// Appends an entry; a duplicate seq is an error.
     pub(crate) fn append(&self, tx: &Transaction<'_>) -> Result<()> {
-        tx.execute("INSERT INTO queue (seq, body) VALUES (?1, ?2)", params![to_i64(self.seq)?, self.body])?;
+        execute(tx, "INSERT INTO queue (seq, body) VALUES (?1, ?2)", params![to_i64(self.seq)?, self.body])?;
         Ok(())
     }
 
     /// The entry with `seq`, if stored.
     pub(crate) fn get(conn: &Connection, seq: u64) -> Result<Option<Self>> {
         let body =
-            conn.query_row("SELECT body FROM queue WHERE seq = ?1", params![to_i64(seq)?], |r| r.get(0)).optional()?;
+            query_row(conn, "SELECT body FROM queue WHERE seq = ?1", params![to_i64(seq)?], |r| r.get(0)).optional()?;
         Ok(body.map(|body| Self { seq, body }))
     }
 
     /// Up to `limit` entries with seq greater than `after`, in order.
     pub(crate) fn after(conn: &Connection, after: u64, limit: u32) -> Result<Vec<Self>> {
-        let mut stmt = conn.prepare("SELECT seq, body FROM queue WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = conn.prepare_cached("SELECT seq, body FROM queue WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows = stmt.query_map(params![to_i64(after)?, i64::from(limit)], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
@@ -294,12 +313,12 @@ impl QueueRow {
 
     /// Number of entries stored.
     pub(crate) fn count(conn: &Connection) -> Result<u64> {
-        to_u64(conn.query_row("SELECT count(*) FROM queue", [], |r| r.get(0))?)
+        to_u64(query_row(conn, "SELECT count(*) FROM queue", [], |r| r.get(0))?)
     }
 
     /// Deletes every entry with seq ≤ `through`.
     pub(crate) fn delete_through(tx: &Transaction<'_>, through: u64) -> Result<()> {
-        tx.execute("DELETE FROM queue WHERE seq <= ?1", params![to_i64(through)?])?;
+        execute(tx, "DELETE FROM queue WHERE seq <= ?1", params![to_i64(through)?])?;
         Ok(())
     }
 }

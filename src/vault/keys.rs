@@ -13,18 +13,21 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{
-    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, AeadKey, Mac32, MacKey, Sealed, SecretKey,
+    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, MacKey, Sealed, SecretKey,
 };
 use crate::error::{Error, Result};
 
 const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
 
 /// The vault key and its subkeys, alive only while a session is open. The
-/// AES key schedule and the HMAC pad states are computed once per session.
+/// HMAC pad states of the subkeys are computed once per session. The AES key
+/// schedule is not kept: its first round keys *are* `VK`, and a schedule
+/// held in a struct leaves copies of itself on the stack whenever the struct
+/// moves (found by `tests/memory.rs`), so it is expanded per call, in place,
+/// and wiped on drop there.
 pub(crate) struct VaultKeys {
     vault_id: Vec<u8>,
     vk: SecretKey,
-    aead: AeadKey,
     location_key: MacKey,
     collection_key: MacKey,
     version_key: MacKey,
@@ -43,7 +46,6 @@ impl VaultKeys {
         };
         Ok(Self {
             vault_id: vault_id.to_vec(),
-            aead: AeadKey::new(&vk),
             location_key: subkey(b"record-location")?,
             collection_key: subkey(b"record-collection")?,
             version_key: subkey(b"record-version")?,
@@ -61,12 +63,12 @@ impl VaultKeys {
 
     /// Seals `plaintext` as a blob of `kind` at `location` in this vault.
     pub(crate) fn seal(&self, kind: AadKind, location: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        self.aead.seal(&Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()
+        seal(&self.vk, &Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()
     }
 
     /// Opens a blob sealed by [`VaultKeys::seal`] with the same kind and location.
     pub(crate) fn open(&self, kind: AadKind, location: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        self.aead.open(&Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)
+        open(&self.vk, &Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)
     }
 
     /// The blinded row key of `(collection, key)`.
