@@ -119,3 +119,18 @@ fn issuer_refuses_bad_requests() {
     let same = GrantIssuer::new("k".into(), issuer.private_key()).unwrap();
     assert_eq!(same.issuer_key(), issuer.issuer_key());
 }
+
+#[test]
+fn verified_operations_do_not_print_their_values() {
+    let op = offline_auth::SyncOperation {
+        seq: 1,
+        time: T0,
+        grant_id: "g".into(),
+        collection: "visits".into(),
+        key: "gate".into(),
+        value: Some(b"gate code 7731".to_vec()),
+    };
+    let shown = format!("{op:?}");
+    assert!(!shown.contains("7731") && !shown.contains("55, 55, 51, 49"), "{shown}");
+    assert!(shown.contains("14 bytes redacted"), "{shown}");
+}

@@ -44,8 +44,8 @@ impl SyncCursor {
     }
 }
 
-/// One verified edit, ready to apply.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// One verified edit, ready to apply. Its `Debug` output omits the value.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncOperation {
     /// The entry's seq.
     pub seq: u64,
@@ -59,6 +59,17 @@ pub struct SyncOperation {
     pub key: String,
     /// The new value, or `None` for a delete.
     pub value: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncOperation")
+            .field("seq", &self.seq)
+            .field("time", &self.time)
+            .field("collection", &self.collection)
+            .field("value", &self.value.as_ref().map(|v| format!("<{} bytes redacted>", v.len())))
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the backend may apply, and the cursor to store afterwards.

@@ -1578,7 +1578,7 @@ class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
 @dataclass
 class SyncOperation:
     """
-    One verified edit, ready to apply.
+    One verified edit, ready to apply. Its `Debug` output omits the value.
 """
     def __init__(self, *, seq:int, time:int, grant_id:str, collection:str, key:str, value:typing.Optional[bytes]):
         self.seq = seq

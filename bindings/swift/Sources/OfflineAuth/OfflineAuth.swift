@@ -3270,7 +3270,7 @@ public func FfiConverterTypeSyncCursor_lower(_ value: SyncCursor) -> RustBuffer 
 
 
 /**
- * One verified edit, ready to apply.
+ * One verified edit, ready to apply. Its `Debug` output omits the value.
  */
 public struct SyncOperation: Equatable, Hashable {
     /**

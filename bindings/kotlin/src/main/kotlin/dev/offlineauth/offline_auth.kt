@@ -5518,7 +5518,7 @@ public object FfiConverterTypeSyncCursor: FfiConverterRustBuffer<SyncCursor> {
 
 
 /**
- * One verified edit, ready to apply.
+ * One verified edit, ready to apply. Its `Debug` output omits the value.
  */
 data class SyncOperation (
     /**
