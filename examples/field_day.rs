@@ -31,8 +31,11 @@ impl Clock for PhoneClock {
     fn now_unix_secs(&self) -> Result<i64, ClockError> {
         Ok(self.system.now_unix_secs()? + self.user_offset_secs.load(Ordering::SeqCst))
     }
-    fn monotonic_millis(&self) -> Result<u64, ClockError> {
-        self.system.monotonic_millis()
+    fn boot_id(&self) -> Result<String, ClockError> {
+        self.system.boot_id()
+    }
+    fn elapsed_since_boot_millis(&self) -> Result<u64, ClockError> {
+        self.system.elapsed_since_boot_millis()
     }
 }
 

@@ -114,7 +114,7 @@ pub mod bench_internals {
         /// # Errors
         /// `Storage` if the RNG fails.
         pub fn new() -> Result<Self, VaultError> {
-            Ok(Self { keys: VaultKeys::new(b"bench-vault", SecretKey::generate()?)?, location: [7u8; 64] })
+            Ok(Self { keys: VaultKeys::unbound(b"bench-vault", SecretKey::generate()?)?, location: [7u8; 64] })
         }
 
         /// The stored bytes of `plaintext`.

@@ -1,15 +1,32 @@
-//! Time: the wall clock we are told, and the latest time we have trusted.
+//! Time: what the platform's clocks say, and the time the vault trusts.
 //!
 //! The offline window is only as good as the clock that measures it, and the
-//! user can set the wall clock. So the vault keeps a *trusted time*: the
-//! latest of every wall-clock reading it accepted and of the issue time of
-//! every server-signed grant it installed, stored sealed under the vault key.
-//! A wall clock earlier than the trusted time by more than the tolerance is a
-//! rollback ([`crate::VaultError::ClockRollback`]). Idle timeouts use the
-//! monotonic clock, which the user cannot set.
+//! user can set the wall clock. So each reading ([`Reading`]) carries three
+//! things: the wall clock, an identity of the current boot, and the time
+//! elapsed since that boot (counting deep sleep), which no user setting
+//! moves. The vault keeps a [`TimeState`] sealed with its data:
+//!
+//! - a *floor*: a lower bound on real time that never comes from the wall
+//!   clock. It starts at the server-signed `iat` of the grant and advances
+//!   with elapsed time, from an anchor `(boot, elapsed, floor)`. Within one
+//!   boot the floor keeps pace with real time whatever the wall clock says;
+//!   after a reboot it restarts from the last stored anchor.
+//! - the *trusted time*: `max(floor, every wall reading accepted)`. Grants
+//!   expire against it. It only moves forward, except that a strictly newer
+//!   grant may bring it back down to `max(floor, iat, wall)` (so a clock that
+//!   was once set far ahead can be repaired online).
+//! - a wall clock behind the trusted time by more than the tolerance is a
+//!   rollback: offline access stays locked until a strictly newer grant.
+//!
+//! `docs/TIME.md` states the model and its bounds.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
 
 /// Errors a [`Clock`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -29,6 +46,11 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for ClockError {
 }
 
 /// A source of time. Platforms and tests may supply their own.
+///
+/// Platform sources: Android `Settings.Global.BOOT_COUNT` and
+/// `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+/// `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+/// `CLOCK_BOOTTIME`.
 #[uniffi::export(with_foreign)]
 pub trait Clock: Send + Sync {
     /// Wall-clock time in whole seconds since the Unix epoch (user-settable).
@@ -37,16 +59,29 @@ pub trait Clock: Send + Sync {
     /// [`ClockError::Unavailable`] when the platform cannot tell.
     fn now_unix_secs(&self) -> Result<i64, ClockError>;
 
-    /// A monotonic reading in milliseconds from an arbitrary origin; never
-    /// goes backwards while the process lives (Android `elapsedRealtime`,
-    /// Apple `ContinuousClock`).
+    /// An identifier of the current boot of the device (1 to 256 bytes): the
+    /// same for every process until the device restarts, different after.
     ///
     /// # Errors
     /// [`ClockError::Unavailable`] when the platform cannot tell.
-    fn monotonic_millis(&self) -> Result<u64, ClockError>;
+    fn boot_id(&self) -> Result<String, ClockError>;
+
+    /// Milliseconds since the device booted, counting deep sleep. Never goes
+    /// backwards within one boot and cannot be set by the user.
+    ///
+    /// # Errors
+    /// [`ClockError::Unavailable`] when the platform cannot tell.
+    fn elapsed_since_boot_millis(&self) -> Result<u64, ClockError>;
 }
 
 /// The operating system's clocks.
+///
+/// On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+/// `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+/// without platform code, so each process counts as a boot of its own and
+/// elapsed time is the process's monotonic clock: weaker (every app restart
+/// then counts as a reboot), never unsafe. Apple apps pass the platform
+/// adapter's clock instead.
 #[derive(Debug, Default, uniffi::Object)]
 pub struct SystemClock;
 
@@ -64,11 +99,6 @@ impl SystemClock {
     }
 }
 
-fn process_start() -> Instant {
-    static START: OnceLock<Instant> = OnceLock::new();
-    *START.get_or_init(Instant::now)
-}
-
 impl Clock for SystemClock {
     fn now_unix_secs(&self) -> Result<i64, ClockError> {
         let since = SystemTime::now()
@@ -78,27 +108,256 @@ impl Clock for SystemClock {
             .map_err(|_| ClockError::Unavailable { reason: "system time out of range".into() })
     }
 
-    fn monotonic_millis(&self) -> Result<u64, ClockError> {
-        Ok(u64::try_from(process_start().elapsed().as_millis()).unwrap_or(u64::MAX))
+    fn boot_id(&self) -> Result<String, ClockError> {
+        system::boot_id()
+    }
+
+    fn elapsed_since_boot_millis(&self) -> Result<u64, ClockError> {
+        system::elapsed_since_boot_millis()
     }
 }
 
-/// The outcome of comparing the wall clock with the trusted time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeCheck {
-    /// The clock is acceptable; the new trusted time is `max(wall, trusted)`.
-    Trusted(i64),
-    /// The wall clock is earlier than the trusted time by more than the tolerance.
-    RolledBack,
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod system {
+    use std::fs;
+
+    use super::{ClockError, OnceLock};
+
+    pub(super) fn boot_id() -> Result<String, ClockError> {
+        // A process never outlives the boot it started in.
+        static BOOT_ID: OnceLock<Result<String, ClockError>> = OnceLock::new();
+        BOOT_ID
+            .get_or_init(|| {
+                fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                    .map(|id| id.trim().to_owned())
+                    .map_err(|_| ClockError::Unavailable { reason: "cannot read the boot id".into() })
+            })
+            .clone()
+    }
+
+    pub(super) fn elapsed_since_boot_millis() -> Result<u64, ClockError> {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        let secs = u64::try_from(now.tv_sec).map_err(|_| ClockError::Unavailable { reason: "boot time".into() })?;
+        let nanos = u64::try_from(now.tv_nsec).map_err(|_| ClockError::Unavailable { reason: "boot time".into() })?;
+        Ok(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000))
+    }
 }
 
-/// Compares a wall-clock reading with the last trusted time.
-pub(crate) fn check_time(wall: i64, last_trusted: i64, tolerance_secs: u64) -> TimeCheck {
-    let tolerance = i64::try_from(tolerance_secs).unwrap_or(i64::MAX);
-    if wall.saturating_add(tolerance) < last_trusted {
-        TimeCheck::RolledBack
-    } else {
-        TimeCheck::Trusted(wall.max(last_trusted))
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod system {
+    use std::time::Instant;
+
+    use super::{ClockError, OnceLock};
+
+    fn process_start() -> &'static (String, Instant) {
+        static START: OnceLock<(String, Instant)> = OnceLock::new();
+        START.get_or_init(|| {
+            let nonce: [u8; 16] = crate::crypto::random_array().unwrap_or_default();
+            (format!("process-{}", hex::encode(nonce)), Instant::now())
+        })
+    }
+
+    pub(super) fn boot_id() -> Result<String, ClockError> {
+        Ok(process_start().0.clone())
+    }
+
+    pub(super) fn elapsed_since_boot_millis() -> Result<u64, ClockError> {
+        Ok(u64::try_from(process_start().1.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Longest boot identity a clock may report.
+pub(crate) const MAX_BOOT_ID_LEN: usize = 256;
+/// Wall-clock readings outside 1970..=9999 are garbage.
+const MAX_WALL_SECS: i64 = 253_402_300_799;
+/// Elapsed time beyond 100 years since boot is garbage.
+const MAX_ELAPSED_MS: u64 = 100 * 366 * 24 * 3600 * 1000;
+/// The anchor is stored again once the floor has moved this far (and on
+/// every boot change and rollback), so a reboot loses at most this much.
+pub(crate) const ANCHOR_REFRESH_SECS: i64 = 60;
+
+/// A boot, identified by the SHA-256 of the platform's boot identity.
+pub(crate) type BootId = [u8; 32];
+
+/// One consistent look at the platform's clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reading {
+    pub(crate) wall: i64,
+    pub(crate) boot: BootId,
+    pub(crate) elapsed_ms: u64,
+}
+
+impl Reading {
+    /// Reads all three clocks; garbage is `ClockUnavailable`.
+    pub(crate) fn take(clock: &dyn Clock) -> Result<Self> {
+        let unavailable = |reason: &str| Error::Clock(ClockError::Unavailable { reason: reason.into() });
+        let boot_id = clock.boot_id()?;
+        if boot_id.is_empty() || boot_id.len() > MAX_BOOT_ID_LEN {
+            return Err(unavailable("the boot id must be 1 to 256 bytes"));
+        }
+        let elapsed_ms = clock.elapsed_since_boot_millis()?;
+        if elapsed_ms > MAX_ELAPSED_MS {
+            return Err(unavailable("elapsed time since boot out of range"));
+        }
+        let wall = clock.now_unix_secs()?;
+        if !(0..=MAX_WALL_SECS).contains(&wall) {
+            return Err(unavailable("wall-clock time out of range"));
+        }
+        Ok(Self { wall, boot: Sha256::digest(boot_id.as_bytes()).into(), elapsed_ms })
+    }
+}
+
+/// A point of one boot at which the floor was known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Anchor {
+    pub(crate) boot: BootId,
+    pub(crate) elapsed_ms: u64,
+    pub(crate) floor: i64,
+}
+
+/// The vault's time, sealed with its state (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TimeState {
+    /// Latest trusted time (seconds since the epoch).
+    pub(crate) trusted: i64,
+    /// Where the floor was last known.
+    pub(crate) anchor: Anchor,
+    /// Boots seen since enrolment (0 = still the enrolment's boot).
+    pub(crate) boots: u32,
+    /// The clock was caught going back: offline access stays locked until a
+    /// strictly newer grant.
+    pub(crate) rollback_locked: bool,
+}
+
+/// Seconds between two elapsed readings of one boot.
+fn secs_between(from_ms: u64, to_ms: u64) -> i64 {
+    i64::try_from(to_ms.saturating_sub(from_ms) / 1000).unwrap_or(i64::MAX)
+}
+
+impl TimeState {
+    /// The time of a fresh enrolment: the floor starts at the grant's `iat`
+    /// (the server's word), the trusted time at `max(iat, wall)`.
+    pub(crate) fn enrolled(reading: &Reading, iat: i64) -> Self {
+        Self {
+            trusted: reading.wall.max(iat),
+            anchor: Anchor { boot: reading.boot, elapsed_ms: reading.elapsed_ms, floor: iat },
+            boots: 0,
+            rollback_locked: false,
+        }
+    }
+
+    /// The floor at `reading`, and whether the reading is from a new boot.
+    /// Elapsed time that went backwards within one boot is a rollback.
+    fn floor_at(&self, reading: &Reading) -> Result<(i64, bool)> {
+        if reading.boot != self.anchor.boot {
+            return Ok((self.anchor.floor, true));
+        }
+        if reading.elapsed_ms < self.anchor.elapsed_ms {
+            return Err(Error::ClockRollback);
+        }
+        Ok((self.anchor.floor.saturating_add(secs_between(self.anchor.elapsed_ms, reading.elapsed_ms)), false))
+    }
+
+    /// Takes in a reading. On a rollback (wall clock too far behind, or
+    /// elapsed time going backwards) the lock is set and `ClockRollback`
+    /// returned; the caller stores the state either way.
+    pub(crate) fn observe(&mut self, reading: &Reading, tolerance_secs: u64) -> Result<()> {
+        let floor = match self.floor_at(reading) {
+            Ok((floor, new_boot)) => {
+                if new_boot {
+                    self.boots = self.boots.saturating_add(1);
+                }
+                floor
+            }
+            Err(error) => {
+                self.rollback_locked = true;
+                return Err(error);
+            }
+        };
+        if floor.saturating_sub(self.anchor.floor) >= ANCHOR_REFRESH_SECS || reading.boot != self.anchor.boot {
+            self.anchor = Anchor { boot: reading.boot, elapsed_ms: reading.elapsed_ms, floor };
+        }
+        let trusted = self.trusted.max(floor);
+        let tolerance = i64::try_from(tolerance_secs).unwrap_or(i64::MAX);
+        if reading.wall.saturating_add(tolerance) < trusted {
+            self.trusted = trusted;
+            self.rollback_locked = true;
+            return Err(Error::ClockRollback);
+        }
+        self.trusted = trusted.max(reading.wall);
+        if self.rollback_locked {
+            return Err(Error::ClockRollback);
+        }
+        Ok(())
+    }
+
+    /// Installs a strictly newer grant's time: lifts the rollback lock, and
+    /// resets the trusted time to `max(floor, iat, wall)` (never below the
+    /// floor, so a withheld grant presented late cannot rewind time).
+    pub(crate) fn renew(&mut self, reading: &Reading, iat: i64) -> Result<()> {
+        let (floor, new_boot) = self.floor_at(reading)?;
+        if new_boot {
+            self.boots = self.boots.saturating_add(1);
+        }
+        let floor = floor.max(iat);
+        self.anchor = Anchor { boot: reading.boot, elapsed_ms: reading.elapsed_ms, floor };
+        self.trusted = floor.max(reading.wall);
+        self.rollback_locked = false;
+        Ok(())
+    }
+
+    /// Whether `self` has moved far enough from `stored` that it must be
+    /// stored (a reboot, a rollback, or a minute of floor or trusted time).
+    pub(crate) fn due_for_storage(&self, stored: &TimeState) -> bool {
+        self.anchor.boot != stored.anchor.boot
+            || self.rollback_locked != stored.rollback_locked
+            || self.boots != stored.boots
+            || self.anchor.floor.saturating_sub(stored.anchor.floor) >= ANCHOR_REFRESH_SECS
+            || self.trusted.saturating_sub(stored.trusted) >= ANCHOR_REFRESH_SECS
+    }
+
+    /// Folds in what another copy learnt (another handle or process): the
+    /// later trusted time and anchor, the larger boot count, any rollback lock.
+    pub(crate) fn merge(&mut self, other: &TimeState) {
+        self.trusted = self.trusted.max(other.trusted);
+        if other.anchor.boot == self.anchor.boot {
+            if other.anchor.floor.saturating_sub(secs_between(0, other.anchor.elapsed_ms))
+                > self.anchor.floor.saturating_sub(secs_between(0, self.anchor.elapsed_ms))
+            {
+                self.anchor = other.anchor;
+            }
+        } else if other.boots > self.boots {
+            self.anchor = other.anchor;
+        }
+        self.boots = self.boots.max(other.boots);
+        self.rollback_locked |= other.rollback_locked;
+    }
+}
+
+/// The backoff clock: where, on the monotonic clock, the last failure was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FailureMark {
+    pub(crate) boot: BootId,
+    pub(crate) elapsed_ms: u64,
+}
+
+impl FailureMark {
+    pub(crate) fn at(reading: &Reading) -> Self {
+        Self { boot: reading.boot, elapsed_ms: reading.elapsed_ms }
+    }
+
+    /// Seconds of a `wait` left at `reading`: counted on the boot's elapsed
+    /// time only, so the wall clock cannot shorten it; `None` after a
+    /// reboot (the wait restarts in full from a new mark).
+    pub(crate) fn remaining(&self, wait_secs: u64, reading: &Reading) -> Result<Option<u64>> {
+        if reading.boot != self.boot {
+            return Ok(None);
+        }
+        if reading.elapsed_ms < self.elapsed_ms {
+            return Err(Error::ClockRollback);
+        }
+        let waited = u64::try_from(secs_between(self.elapsed_ms, reading.elapsed_ms)).unwrap_or(u64::MAX);
+        Ok(Some(wait_secs.saturating_sub(waited)))
     }
 }
 
@@ -106,24 +365,100 @@ pub(crate) fn check_time(wall: i64, last_trusted: i64, tolerance_secs: u64) -> T
 mod tests {
     use super::*;
 
-    #[test]
-    fn forward_and_small_drift_are_trusted() {
-        assert_eq!(check_time(1_000, 900, 300), TimeCheck::Trusted(1_000));
-        assert_eq!(check_time(800, 900, 300), TimeCheck::Trusted(900));
-        assert_eq!(check_time(600, 900, 300), TimeCheck::Trusted(900));
+    const A: BootId = [1; 32];
+    const B: BootId = [2; 32];
+
+    fn at(wall: i64, boot: BootId, elapsed_s: u64) -> Reading {
+        Reading { wall, boot, elapsed_ms: elapsed_s * 1000 }
     }
 
     #[test]
-    fn rollback_beyond_tolerance_is_caught() {
-        assert_eq!(check_time(599, 900, 300), TimeCheck::RolledBack);
-        assert_eq!(check_time(i64::MIN, 0, u64::MAX), TimeCheck::RolledBack);
+    fn the_floor_keeps_pace_with_elapsed_time_whatever_the_wall_says() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 10), 1_000);
+        // The wall clock creeps back 240 s every 240 s of real time.
+        let mut result = Ok(());
+        for step in 1..=3u64 {
+            result = t.observe(&at(1_000, A, 10 + 240 * step), 300);
+        }
+        assert!(matches!(result, Err(Error::ClockRollback)));
+        assert!(t.rollback_locked);
+        assert!(t.trusted >= 1_000 + 720);
+    }
+
+    #[test]
+    fn forward_is_fine_and_small_drift_is_tolerated() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 0), 1_000);
+        t.observe(&at(5_000, A, 10), 300).unwrap();
+        assert_eq!(t.trusted, 5_000);
+        t.observe(&at(4_800, A, 20), 300).unwrap();
+        assert_eq!(t.trusted, 5_000);
+    }
+
+    #[test]
+    fn elapsed_time_going_back_within_a_boot_is_a_rollback() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 100), 1_000);
+        assert!(matches!(t.observe(&at(1_000, A, 99), 300), Err(Error::ClockRollback)));
+        assert!(t.rollback_locked);
+    }
+
+    #[test]
+    fn a_new_boot_is_counted_and_restarts_from_the_stored_floor() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 100), 1_000);
+        t.observe(&at(1_000, A, 401), 300).unwrap_err();
+        let mut t = TimeState::enrolled(&at(1_000, A, 100), 1_000);
+        t.observe(&at(1_300, A, 400), 300).unwrap();
+        t.observe(&at(1_200, B, 5), 300).unwrap();
+        assert_eq!((t.boots, t.anchor.boot, t.anchor.floor), (1, B, 1_300));
+        assert!(matches!(t.observe(&at(900, B, 6), 300), Err(Error::ClockRollback)));
+    }
+
+    #[test]
+    fn a_renewal_lifts_the_lock_but_never_goes_below_the_floor() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 0), 1_000);
+        t.observe(&at(500, A, 3_600), 300).unwrap_err();
+        // A grant issued long ago, presented with the wall clock at its iat.
+        t.renew(&at(1_100, A, 3_600), 1_100).unwrap();
+        assert!(!t.rollback_locked);
+        assert_eq!(t.trusted, 4_600, "the floor, not the old iat");
+    }
+
+    #[test]
+    fn a_renewal_repairs_a_clock_that_was_set_far_ahead() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 0), 1_000);
+        t.observe(&at(1_000_000, A, 10), 300).unwrap();
+        t.renew(&at(1_020, A, 20), 1_015).unwrap();
+        assert_eq!(t.trusted, 1_020);
+    }
+
+    #[test]
+    fn storage_is_due_after_a_minute_of_floor_or_a_boot_change() {
+        let stored = TimeState::enrolled(&at(1_000, A, 0), 1_000);
+        let mut t = stored.clone();
+        t.observe(&at(1_000, A, 59), 300).unwrap();
+        assert!(!t.due_for_storage(&stored));
+        t.observe(&at(1_000, A, 60), 300).unwrap();
+        assert!(t.due_for_storage(&stored));
+        let mut t = stored.clone();
+        t.observe(&at(1_000, B, 1), 300).unwrap();
+        assert!(t.due_for_storage(&stored));
+    }
+
+    #[test]
+    fn backoff_counts_elapsed_time_only_and_restarts_after_a_reboot() {
+        let mark = FailureMark::at(&at(1_000, A, 100));
+        assert_eq!(mark.remaining(30, &at(999_999, A, 110)).unwrap(), Some(20), "wall jump ignored");
+        assert_eq!(mark.remaining(30, &at(0, A, 200)).unwrap(), Some(0));
+        assert_eq!(mark.remaining(30, &at(1_000, B, 1)).unwrap(), None);
+        assert!(mark.remaining(30, &at(1_000, A, 99)).is_err());
     }
 
     #[test]
     fn system_clock_is_sane() {
         let clock = SystemClock::new();
-        assert!(clock.now_unix_secs().unwrap() > 1_700_000_000);
-        let a = clock.monotonic_millis().unwrap();
-        assert!(clock.monotonic_millis().unwrap() >= a);
+        let a = Reading::take(clock.as_ref()).unwrap();
+        let b = Reading::take(clock.as_ref()).unwrap();
+        assert!(a.wall > 1_600_000_000);
+        assert_eq!(a.boot, b.boot);
+        assert!(b.elapsed_ms >= a.elapsed_ms);
     }
 }

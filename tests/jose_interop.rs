@@ -55,6 +55,7 @@ fn pyjwt_and_offline_auth_understand_each_other() {
         "other_device": "device-2",
         "jwks": jwks,
         "rust_token": rust_token,
+        "now": T0 + HOUR,
     }));
 
     // Ours → PyJWT: the signature verifies with the JWKS and the claims read back.
@@ -64,6 +65,8 @@ fn pyjwt_and_offline_auth_understand_each_other() {
     assert_eq!((read["sub"].as_str(), read["dev"].as_str()), (Some(USER), Some(DEVICE)));
     assert_eq!((read["iat"].as_i64(), read["exp"].as_i64()), (Some(T0), Some(T0 + DAY)));
     assert_eq!(read["scope"], json!(["visits", "notes"]));
+    assert_eq!(answer["rust_valid_at_now"], json!(true), "inside its window at the test's time");
+    assert_eq!(answer["rust_valid_at_exp"], json!(false), "expired at its own exp");
 
     // The attacks, each refused with a typed error and nothing enrolled.
     for attack in ["none", "hs256_public_key", "unknown_kid", "other_device"] {

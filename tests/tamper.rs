@@ -315,7 +315,10 @@ fn vault_reads(column: &str) -> &'static [VaultRead] {
     use VaultRead::*;
     match column {
         "vault_id" => &[Pin, Biometric],
-        "device_alias" | "device_wrap" | "last_failure_at" | "attempts_mac" | "pin_wrap" => &[Pin],
+        "device_alias" | "device_wrap" | "last_failure_at" | "attempts_mac" | "pin_wrap" | "failure_mark" => &[Pin],
+        // The epoch and the state binding are checked by every unlock and
+        // by every load of the state in a session.
+        "key_epoch" | "state_mac" => &[Pin, Biometric, Put, Batch],
         "failed_attempts" => &[PinCounter],
         "bio_alias" | "bio_wrap" => &[Biometric],
         "state" => &[Put, Batch, Biometric],

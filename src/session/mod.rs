@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use grant_state::Renewal;
 pub(crate) use record_index::RecordIndex;
 
-use crate::clock::{check_time, TimeCheck};
+use crate::clock::{BootId, Reading, TimeState};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::GrantClaims;
 use crate::storage::VaultRow;
@@ -39,12 +39,13 @@ struct Live {
     keys: Arc<VaultKeys>,
     /// Claims of the grant in force.
     claims: GrantClaims,
-    /// Latest trusted time seen by this session.
-    trusted_time: i64,
-    /// The clock was caught going back; only a renewal reopens data calls.
-    rollback_locked: bool,
-    /// Monotonic time of the last call, for the idle timeout.
-    last_used_ms: u64,
+    /// The vault's time as this session sees it (every call observes it).
+    time: TimeState,
+    /// The time as last stored: `time` is stored again once it has moved a
+    /// minute (or rebooted, or caught a rollback) beyond this.
+    stored_time: TimeState,
+    /// Boot and elapsed time of the last call, for the idle timeout.
+    last_used: (BootId, u64),
     /// The vault's wipe epoch when the session started.
     epoch: u64,
 }
@@ -63,8 +64,8 @@ enum Need {
 pub(crate) struct Access {
     pub(crate) keys: Arc<VaultKeys>,
     pub(crate) claims: GrantClaims,
-    /// `max(wall clock, trusted time)` at the start of the call.
-    pub(crate) now: i64,
+    /// The session's time at the start of the call (already observed).
+    pub(crate) time: TimeState,
 }
 
 /// An unlocked vault. Obtained from `PinVault::enroll` or an unlock; safe to
@@ -180,8 +181,13 @@ impl OfflineSession {
 
     /// Ends the session now: the keys are dropped and zeroized (once any
     /// call in flight returns) and every later call returns `SessionLocked`.
+    /// The device key then moves to a new keystore alias (three keystore
+    /// calls), so files copied while the session was open are stale.
     pub fn lock(&self) {
-        self.lock_live().take();
+        let live = self.lock_live().take();
+        if let Some(live) = live {
+            self.end_epoch(&live);
+        }
     }
 
     /// Whether the session is still unlocked (neither locked, idle too long, nor wiped).
@@ -191,14 +197,14 @@ impl OfflineSession {
 }
 
 impl OfflineSession {
-    fn new(vault: Arc<VaultShared>, keys: VaultKeys, state: &VaultState, trusted_time: i64) -> Result<Arc<Self>> {
+    fn new(vault: Arc<VaultShared>, keys: VaultKeys, state: &VaultState, reading: &Reading) -> Result<Arc<Self>> {
         let claims = state.current_grant()?.claims.clone();
         let live = Live {
             keys: Arc::new(keys),
             claims,
-            trusted_time,
-            rollback_locked: false,
-            last_used_ms: vault.monotonic_millis()?,
+            time: state.time.clone(),
+            stored_time: state.time.clone(),
+            last_used: (reading.boot, reading.elapsed_ms),
             epoch: vault.wipe_epoch(),
         };
         Ok(Arc::new(Self { vault, live: Mutex::new(Some(live)) }))
@@ -214,16 +220,24 @@ impl OfflineSession {
         self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Moves the device key to a new alias after this session ended (best
+    /// effort: the next unlock rotates it anyway).
+    fn end_epoch(&self, live: &Live) {
+        if live.epoch == self.vault.wipe_epoch() {
+            crate::vault::end_epoch_on_lock(&self.vault, live.keys.vault_id()).ok();
+        }
+    }
+
     /// The access for queue operations (allowed after expiry or rollback).
     pub(crate) fn handle_access(&self) -> Result<Access> {
         self.access(Need::Handle)
     }
 
     /// Checks that the session may serve a call and returns what it needs.
+    /// Every call observes the clocks; the time is stored once it is due.
     fn access(&self, need: Need) -> Result<Access> {
         // Read the clocks before taking the lock: they may be foreign callbacks.
-        let mono = self.vault.monotonic_millis()?;
-        let wall = if need == Need::Data { Some(self.vault.now()?) } else { None };
+        let reading = self.vault.reading()?;
         let idle_ms = self.vault.config.idle_timeout_secs.saturating_mul(1000);
         let epoch = self.vault.wipe_epoch();
         let tolerance = self.vault.config.clock_rollback_tolerance_secs;
@@ -236,40 +250,59 @@ impl OfflineSession {
             *guard = None;
             return Err(Error::Wiped);
         }
-        if mono.saturating_sub(live.last_used_ms) > idle_ms {
-            *guard = None;
+        let (last_boot, last_ms) = live.last_used;
+        if last_boot != reading.boot || reading.elapsed_ms.saturating_sub(last_ms) > idle_ms {
+            if let Some(live) = guard.take() {
+                drop(guard);
+                self.end_epoch(&live);
+            }
             return Err(Error::SessionLocked);
         }
-        live.last_used_ms = live.last_used_ms.max(mono);
-        if let Some(wall) = wall {
-            if live.rollback_locked {
-                return Err(Error::ClockRollback);
-            }
-            match check_time(wall, live.trusted_time, tolerance) {
-                TimeCheck::Trusted(now) => live.trusted_time = now,
-                TimeCheck::RolledBack => {
-                    live.rollback_locked = true;
-                    let keys = live.keys.clone();
-                    drop(guard);
-                    // Best effort: the in-memory lock holds regardless, and
-                    // the next unlock repeats the check against stored time.
-                    grant_state::persist_rollback(&self.vault, &keys).ok();
-                    return Err(Error::ClockRollback);
+        live.last_used.1 = last_ms.max(reading.elapsed_ms);
+        let observed = live.time.observe(&reading, tolerance);
+        let to_store = live.time.due_for_storage(&live.stored_time).then(|| (live.keys.clone(), live.time.clone()));
+        let access = Access { keys: live.keys.clone(), claims: live.claims.clone(), time: live.time.clone() };
+        drop(guard);
+
+        if let Some((keys, time)) = to_store {
+            // A failed store is retried at the next call, and the in-memory
+            // time holds meanwhile; a data call does not go on over a
+            // tampered or vanished state.
+            if let Err(error) = self.store_time(&keys, &time) {
+                if need == Need::Data && matches!(error, Error::Tampered | Error::Wiped | Error::NotEnrolled) {
+                    return self.fail(error);
                 }
             }
-            if live.trusted_time >= live.claims.exp {
+        }
+        if need == Need::Data {
+            observed?;
+            if access.time.trusted >= access.claims.exp {
                 return Err(Error::GrantExpired);
             }
         }
-        Ok(Access { keys: live.keys.clone(), claims: live.claims.clone(), now: live.trusted_time })
+        Ok(access)
     }
 
-    /// Records what a committed write learnt: trusted time and grant in force.
+    /// Stores what this session learnt about time, merged with what is stored.
+    fn store_time(&self, keys: &VaultKeys, time: &TimeState) -> Result<()> {
+        let state = self.vault.db.write(|tx| {
+            let mut state = load_state(tx, keys)?;
+            state.time.merge(time);
+            store_state(tx, keys, &state)?;
+            Ok(state)
+        })?;
+        self.observe(&state);
+        Ok(())
+    }
+
+    /// Records what a committed write learnt: time and grant in force.
     fn observe(&self, state: &VaultState) {
         let claims = state.current_grant().ok().map(|g| g.claims.clone());
         if let Some(live) = self.lock_live().as_mut() {
-            live.trusted_time = live.trusted_time.max(state.trusted_time);
-            live.rollback_locked = state.rollback_locked;
+            // The stored time already holds this session's (it was merged
+            // in before storing), and only a renewal may lower it.
+            live.time = state.time.clone();
+            live.stored_time = state.time.clone();
             if let Some(claims) = claims {
                 live.claims = claims;
             }
@@ -279,23 +312,27 @@ impl OfflineSession {
     /// Turns a storage-level "the enrolment is gone" into a locked session.
     fn fail<T>(&self, error: Error) -> Result<T> {
         if matches!(error, Error::Wiped | Error::NotEnrolled) {
-            self.lock();
+            self.lock_live().take();
             return Err(Error::Wiped);
         }
         Err(error)
     }
 }
 
-/// Loads and opens the sealed state of the enrolment these keys belong to.
+/// Loads and opens the sealed state of the enrolment these keys belong to,
+/// checking that it is bound to the current keystore epoch.
 pub(crate) fn load_state(conn: &rusqlite::Connection, keys: &VaultKeys) -> Result<VaultState> {
     let row = VaultRow::load(conn)?.ok_or(Error::Wiped)?;
-    if row.vault_id != keys.vault_id() {
-        return Err(Error::Wiped);
-    }
+    keys.check_binding(&row)?;
     VaultState::open(keys, &row.state)
 }
 
-/// Seals and stores the state in the transaction.
+/// Seals and stores the state in the transaction, bound to the current epoch.
 pub(crate) fn store_state(tx: &rusqlite::Transaction<'_>, keys: &VaultKeys, state: &VaultState) -> Result<()> {
-    VaultRow::store_state(tx, &state.seal(keys)?)
+    let row = VaultRow::load(tx)?.ok_or(Error::Wiped)?;
+    if row.vault_id != keys.vault_id() {
+        return Err(Error::Wiped);
+    }
+    let sealed = state.seal(keys)?;
+    VaultRow::store_state(tx, &sealed, &keys.bind(&row, &sealed))
 }

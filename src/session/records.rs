@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use super::record_index::{self, digest_add, digest_sub};
 use super::{load_state, store_state, Need, OfflineSession};
-use crate::clock::{check_time, TimeCheck};
 use crate::crypto::Mac32;
 use crate::error::{Error, Result};
 use crate::records::{check_names, check_value, RecordBody};
@@ -71,13 +70,12 @@ fn write(session: &OfflineSession, op: Operation) -> Result<u64> {
     };
     let written = vault.db.write(|tx| {
         let mut state = load_state(tx, keys)?;
-        if state.rollback_locked {
+        // What the access observed, with what other handles stored meanwhile.
+        state.time.merge(&access.time);
+        if state.time.rollback_locked {
             return Err(Error::ClockRollback);
         }
-        let time = match check_time(access.now, state.trusted_time, vault.config.clock_rollback_tolerance_secs) {
-            TimeCheck::Trusted(time) => time,
-            TimeCheck::RolledBack => return Err(Error::ClockRollback),
-        };
+        let time = state.time.trusted;
         let grant = &state.current_grant()?.claims;
         if time >= grant.exp {
             return Err(Error::GrantExpired);
@@ -119,7 +117,6 @@ fn write(session: &OfflineSession, op: Operation) -> Result<u64> {
         };
         state.head_seq = seq;
         state.head_mac = mac;
-        state.trusted_time = time;
         store_state(tx, keys, &state)?;
         // Should the commit still fail, the index is ahead of the file and
         // the next read rebuilds it from the file.

@@ -61,6 +61,12 @@ const MIGRATIONS: &[&str] = &[
          seq  INTEGER PRIMARY KEY NOT NULL,
          body BLOB NOT NULL
      ) STRICT;",
+    // 1 -> 2: the keystore epoch (bumped with every device key rotation),
+    // the state's binding to it, and the backoff mark on the boot clock.
+    // A row migrated from 1 has no binding (NULL) until its next attempt.
+    "ALTER TABLE vault ADD COLUMN key_epoch INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE vault ADD COLUMN state_mac BLOB;
+     ALTER TABLE vault ADD COLUMN failure_mark BLOB;",
 ];
 
 /// The schema version this build writes.

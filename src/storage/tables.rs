@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use crate::clock::FailureMark;
 use crate::error::{Error, Result};
 
 /// The single row describing the enrolment.
@@ -16,10 +17,18 @@ pub(crate) struct VaultRow {
     pub(crate) device_wrap: Vec<u8>,
     /// Consecutive failed PIN attempts.
     pub(crate) failed_attempts: u32,
-    /// Trusted time of the last failure (for backoff).
+    /// Wall-clock time of the last failure (informational: backoff runs on
+    /// `failure_mark`).
     pub(crate) last_failure_at: i64,
+    /// Where on the boot clock the last failure was (backoff counts from it).
+    pub(crate) failure_mark: Option<FailureMark>,
+    /// Bumped with every device key rotation; the state is bound to it.
+    pub(crate) key_epoch: u64,
     /// MAC over the attempt state under a key derived from the device secret.
     pub(crate) attempts_mac: Vec<u8>,
+    /// MAC binding the sealed state to this device alias and epoch (`None`
+    /// only for a row written by the first release, until its next attempt).
+    pub(crate) state_mac: Option<Vec<u8>>,
     /// The vault key sealed under the PIN-and-device key.
     pub(crate) pin_wrap: Vec<u8>,
     /// Keystore alias and blob of the biometric copy of the vault key.
@@ -71,7 +80,8 @@ impl VaultRow {
         let row = query_row(
             conn,
             "SELECT vault_id, device_alias, device_wrap, failed_attempts, last_failure_at,
-                        attempts_mac, pin_wrap, bio_alias, bio_wrap, state
+                        attempts_mac, pin_wrap, bio_alias, bio_wrap, state,
+                        key_epoch, state_mac, failure_mark
                  FROM vault WHERE id = 1",
             [],
             |r| {
@@ -86,14 +96,17 @@ impl VaultRow {
                     r.get::<_, Option<String>>(7)?,
                     r.get::<_, Option<Vec<u8>>>(8)?,
                     r.get::<_, Vec<u8>>(9)?,
+                    (r.get::<_, i64>(10)?, r.get::<_, Option<Vec<u8>>>(11)?, r.get::<_, Option<Vec<u8>>>(12)?),
                 ))
             },
         )
         .optional()?;
-        let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state)) = row
+        let Some((vault_id, device_alias, device_wrap, failed, last, mac, pin_wrap, bio_alias, bio_wrap, state, v2)) =
+            row
         else {
             return Ok(None);
         };
+        let (key_epoch, state_mac, failure_mark) = v2;
         let bio = match (bio_alias, bio_wrap) {
             (Some(alias), Some(wrap)) => Some((alias, wrap)),
             (None, None) => None,
@@ -105,7 +118,10 @@ impl VaultRow {
             device_wrap,
             failed_attempts: to_u32(failed)?,
             last_failure_at: last,
+            failure_mark: failure_mark.map(|bytes| mark_from_bytes(&bytes)).transpose()?,
+            key_epoch: to_u64(key_epoch)?,
             attempts_mac: mac,
+            state_mac,
             pin_wrap,
             bio,
             state,
@@ -121,8 +137,9 @@ impl VaultRow {
         execute(
             tx,
             "INSERT OR REPLACE INTO vault (id, vault_id, device_alias, device_wrap, failed_attempts,
-                 last_failure_at, attempts_mac, pin_wrap, bio_alias, bio_wrap, state)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 last_failure_at, attempts_mac, pin_wrap, bio_alias, bio_wrap, state,
+                 key_epoch, state_mac, failure_mark)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 self.vault_id,
                 self.device_alias,
@@ -133,35 +150,39 @@ impl VaultRow {
                 self.pin_wrap,
                 bio_alias,
                 bio_wrap,
-                self.state
+                self.state,
+                to_i64(self.key_epoch)?,
+                self.state_mac,
+                self.failure_mark.as_ref().map(mark_to_bytes),
             ],
         )?;
         Ok(())
     }
 
-    /// Rewrites the attempt state and device key if the device alias is still
-    /// `expected_alias`; returns whether it was (another attempt may have won).
+    /// Rewrites the device key, epoch, attempt state, PIN wrap and state
+    /// binding if the device alias is still `expected_alias`; returns whether
+    /// it was (another attempt may have won).
     pub(crate) fn replace_attempts(&self, tx: &Transaction<'_>, expected_alias: &str) -> Result<bool> {
         let changed = execute(
             tx,
             "UPDATE vault SET device_alias = ?1, device_wrap = ?2, failed_attempts = ?3,
-                 last_failure_at = ?4, attempts_mac = ?5
-             WHERE id = 1 AND device_alias = ?6",
+                 last_failure_at = ?4, attempts_mac = ?5, pin_wrap = ?6, key_epoch = ?7,
+                 state_mac = ?8, failure_mark = ?9
+             WHERE id = 1 AND device_alias = ?10",
             params![
                 self.device_alias,
                 self.device_wrap,
                 i64::from(self.failed_attempts),
                 self.last_failure_at,
                 self.attempts_mac,
+                self.pin_wrap,
+                to_i64(self.key_epoch)?,
+                self.state_mac,
+                self.failure_mark.as_ref().map(mark_to_bytes),
                 expected_alias
             ],
         )?;
         Ok(changed == 1)
-    }
-
-    /// Rewrites the PIN wrap (PIN change).
-    pub(crate) fn store_pin_wrap(tx: &Transaction<'_>, pin_wrap: &[u8]) -> Result<()> {
-        expect_one(execute(tx, "UPDATE vault SET pin_wrap = ?1 WHERE id = 1", params![pin_wrap])?)
     }
 
     /// Sets or clears the biometric wrap.
@@ -170,10 +191,25 @@ impl VaultRow {
         expect_one(execute(tx, "UPDATE vault SET bio_alias = ?1, bio_wrap = ?2 WHERE id = 1", params![alias, wrap])?)
     }
 
-    /// Rewrites the sealed session state.
-    pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8]) -> Result<()> {
-        expect_one(execute(tx, "UPDATE vault SET state = ?1 WHERE id = 1", params![state])?)
+    /// Rewrites the sealed session state and its binding.
+    pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8], state_mac: &[u8]) -> Result<()> {
+        expect_one(execute(tx, "UPDATE vault SET state = ?1, state_mac = ?2 WHERE id = 1", params![state, state_mac])?)
     }
+}
+
+/// Stored form of a [`FailureMark`]: boot (32 bytes) then elapsed ms (8, big-endian).
+fn mark_to_bytes(mark: &FailureMark) -> Vec<u8> {
+    let mut bytes = mark.boot.to_vec();
+    bytes.extend_from_slice(&mark.elapsed_ms.to_be_bytes());
+    bytes
+}
+
+fn mark_from_bytes(bytes: &[u8]) -> Result<FailureMark> {
+    let (boot, elapsed) = bytes.split_at_checked(32).ok_or(Error::Tampered)?;
+    Ok(FailureMark {
+        boot: boot.try_into().map_err(|_| Error::Tampered)?,
+        elapsed_ms: u64::from_be_bytes(elapsed.try_into().map_err(|_| Error::Tampered)?),
+    })
 }
 
 fn expect_one(changed: usize) -> Result<()> {

@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::keys::{new_alias, unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
-use super::lifecycle::{purge_retired_keys, wipe_locked, wrap_with_new_key};
+use super::epoch::{self, unwrap_device_secret, Attempts};
+use super::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
+use super::lifecycle::{purge_retired_keys, wipe_locked};
 use super::{policy, VaultShared};
-use crate::crypto::{ct_eq, SecretKey};
+use crate::clock::{FailureMark, Reading};
+use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::grant;
-use crate::keystore::KeyProtection;
 use crate::session::{OfflineSession, Renewal};
 use crate::storage::{tables, VaultRow};
 
@@ -39,11 +40,18 @@ pub(super) fn backoff_secs(failed: u32) -> u64 {
     }
 }
 
-/// Seconds left before another attempt is allowed. A wall clock earlier than
-/// the last failure counts as no time elapsed.
-pub(super) fn retry_after(failed: u32, last_failure_at: i64, now: i64) -> u64 {
-    let elapsed = u64::try_from(now.saturating_sub(last_failure_at)).unwrap_or(0);
-    backoff_secs(failed).saturating_sub(elapsed)
+/// Seconds left before another attempt is allowed, counted on the boot
+/// clock from the last failure. `None`: the wait must restart in full (a
+/// reboot since the failure, or a row without a mark).
+pub(super) fn retry_after(row: &VaultRow, reading: &Reading) -> Result<Option<u64>> {
+    let wait = backoff_secs(row.failed_attempts);
+    if wait == 0 {
+        return Ok(Some(0));
+    }
+    match row.failure_mark {
+        Some(mark) => mark.remaining(wait, reading),
+        None => Ok(None),
+    }
 }
 
 /// A PIN proven right: the vault key, the device secret and the current row.
@@ -51,6 +59,14 @@ pub(super) struct Proven {
     pub(super) row: VaultRow,
     pub(super) vk: SecretKey,
     pub(super) dk: DeviceSecret,
+}
+
+impl Proven {
+    /// The session keys, bound to the row's epoch.
+    pub(super) fn keys(self) -> Result<VaultKeys> {
+        let binding = self.dk.state_binding(&self.row.vault_id)?;
+        VaultKeys::new(&self.row.vault_id, self.vk, binding, self.row.key_epoch)
+    }
 }
 
 /// Loads the enrolment or says why there is none.
@@ -62,67 +78,10 @@ pub(super) fn load_row(vault: &VaultShared) -> Result<VaultRow> {
     })
 }
 
-/// Unwraps `DK` and checks the attempt state's MAC.
-pub(super) fn unwrap_device_secret(vault: &VaultShared, row: &VaultRow) -> Result<DeviceSecret> {
-    let dk = DeviceSecret::from_vec(vault.keystore.unwrap(
-        row.device_alias.clone(),
-        KeyProtection::Device,
-        row.device_wrap.clone(),
-    )?)?;
-    let mac =
-        dk.attempts_mac(&row.vault_id, &row.device_alias, row.failed_attempts, row.last_failure_at, &row.pin_wrap)?;
-    if !ct_eq(&mac, &row.attempts_mac) {
-        return Err(Error::Tampered);
-    }
-    Ok(dk)
-}
-
-/// Writes a new attempt state (and, with `rotate`, a new device key alias);
-/// the old alias is retired in the same transaction and deleted afterwards.
-fn store_attempts(
-    vault: &VaultShared,
-    row: &VaultRow,
-    dk: &DeviceSecret,
-    failed_attempts: u32,
-    last_failure_at: i64,
-    pin_wrap: Option<Vec<u8>>,
-    rotate: bool,
-) -> Result<VaultRow> {
-    let mut next = row.clone();
-    if rotate {
-        next.device_alias = new_alias(&row.vault_id, "device")?;
-        next.device_wrap = wrap_with_new_key(vault, &next.device_alias, KeyProtection::Device, &dk.to_vec())?;
-    }
-    next.failed_attempts = failed_attempts;
-    next.last_failure_at = last_failure_at;
-    if let Some(pin_wrap) = pin_wrap {
-        next.pin_wrap = pin_wrap;
-    }
-    next.attempts_mac =
-        dk.attempts_mac(&next.vault_id, &next.device_alias, failed_attempts, last_failure_at, &next.pin_wrap)?.to_vec();
-    let written = vault.db.write(|tx| {
-        if !next.replace_attempts(tx, &row.device_alias)? {
-            return Err(Error::InvalidInput("the vault changed during the attempt; try again".into()));
-        }
-        VaultRow::store_pin_wrap(tx, &next.pin_wrap)?;
-        if rotate {
-            tables::retire_key(tx, &row.device_alias)?;
-            tables::forget_retired_key(tx, &next.device_alias)?;
-        }
-        Ok(())
-    });
-    if let Err(error) = written {
-        if rotate {
-            vault.keystore.delete_key(next.device_alias.clone()).ok();
-        }
-        return Err(error);
-    }
-    Ok(next)
-}
-
 /// Counts an attempt, then checks `pin`. The caller holds the attempt gate.
 pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
     purge_retired_keys(vault)?;
+    let reading = Reading::take(vault.clock.as_ref())?;
     let row = load_row(vault)?;
     // The attempt state is authenticated before it decides anything, so an
     // edited counter is `Tampered`, never a wipe or a lockout.
@@ -132,19 +91,24 @@ pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
         wipe_locked(vault)?;
         return Err(Error::Wiped);
     }
-    let now = vault.now()?;
-    let wait = retry_after(row.failed_attempts, row.last_failure_at, now);
-    if wait > 0 {
-        return Err(Error::LockedOut { retry_after_secs: wait });
+    match retry_after(&row, &reading)? {
+        Some(0) => {}
+        Some(wait) => return Err(Error::LockedOut { retry_after_secs: wait }),
+        None => {
+            // Rebooted since the failure: the wait restarts in full from now.
+            let restart = Attempts { mark: Some(FailureMark::at(&reading)), ..Attempts::of(&row) };
+            epoch::rewrite(vault, &row, &dk, restart, None, false)?;
+            return Err(Error::LockedOut { retry_after_secs: backoff_secs(row.failed_attempts) });
+        }
     }
     let failed = row.failed_attempts.saturating_add(1);
-    let counted = store_attempts(vault, &row, &dk, failed, now.max(row.last_failure_at), None, true)?;
-    // The old device key must be gone before the PIN is judged.
-    purge_retired_keys(vault)?;
+    let counted = Attempts { failed, last_failure_at: reading.wall, mark: Some(FailureMark::at(&reading)) };
+    // Counted and rotated durably; the old device key is gone before the PIN is judged.
+    let counted = epoch::rewrite(vault, &row, &dk, counted, None, true)?;
 
     match unwrap_vault_key(&counted.pin_wrap, &dk, pin, &counted.vault_id)? {
         Some(vk) => {
-            let row = store_attempts(vault, &counted, &dk, 0, 0, None, false)?;
+            let row = epoch::rewrite(vault, &counted, &dk, Attempts::NONE, None, false)?;
             Ok(Proven { row, vk, dk })
         }
         None if failed >= max => {
@@ -168,21 +132,22 @@ pub(super) fn unlock(
     };
     let proven = {
         let _gate = vault.gate();
-        let proven = prove_pin(vault, pin.as_bytes())?;
-        raise_kdf_cost(vault, &proven, pin.as_bytes());
+        let mut proven = prove_pin(vault, pin.as_bytes())?;
+        raise_kdf_cost(vault, &mut proven, pin.as_bytes());
         proven
     };
-    let keys = VaultKeys::new(&proven.row.vault_id, proven.vk)?;
-    OfflineSession::resume(vault.clone(), keys, renewal)
+    OfflineSession::resume(vault.clone(), proven.keys()?, renewal)
 }
 
 /// Re-wraps with the configured iteration count if the stored one is lower.
 /// Best effort: the old wrap stays valid if this fails.
-fn raise_kdf_cost(vault: &VaultShared, proven: &Proven, pin: &[u8]) {
+fn raise_kdf_cost(vault: &VaultShared, proven: &mut Proven, pin: &[u8]) {
     let target = vault.config.pbkdf2_iterations;
     if wrap_iterations(&proven.row.pin_wrap).is_ok_and(|stored| stored < target) {
         if let Ok(pin_wrap) = wrap_vault_key(&proven.vk, &proven.dk, pin, &proven.row.vault_id, target) {
-            store_attempts(vault, &proven.row, &proven.dk, 0, 0, Some(pin_wrap), false).ok();
+            if let Ok(row) = epoch::rewrite(vault, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false) {
+                proven.row = row;
+            }
         }
     }
 }
@@ -199,7 +164,7 @@ pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) 
         &proven.row.vault_id,
         vault.config.pbkdf2_iterations,
     )?;
-    store_attempts(vault, &proven.row, &proven.dk, 0, 0, Some(pin_wrap), false)?;
+    epoch::rewrite(vault, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
     Ok(())
 }
 
@@ -208,11 +173,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_counts_down() {
+    fn backoff_grows() {
         assert_eq!(backoff_secs(3), 0);
         assert!(backoff_secs(4) < backoff_secs(5) && backoff_secs(5) < backoff_secs(6));
-        assert_eq!(retry_after(4, 1_000, 1_010), 20);
-        assert_eq!(retry_after(4, 1_000, 1_100), 0);
-        assert_eq!(retry_after(4, 1_000, 900), 30, "a clock behind the last failure waits the full time");
+        assert_eq!(backoff_secs(100), 3600);
     }
 }

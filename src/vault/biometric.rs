@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use super::attempt::{load_row, unwrap_device_secret};
+use super::attempt::load_row;
+use super::epoch::{self, unwrap_device_secret, Attempts};
 use super::keys::{new_alias, VaultKeys};
 use super::lifecycle::{purge_retired_keys, wrap_with_new_key};
 use super::state::VaultState;
@@ -18,6 +19,10 @@ use crate::keystore::{KeyProtection, KeystoreError};
 use crate::session::OfflineSession;
 use crate::storage::{tables, VaultRow};
 
+/// Unlocks with the biometric key, then starts a new keystore epoch (as a
+/// PIN attempt does) and forgets failed PIN attempts: a strong biometric
+/// proves the owner as well as the PIN. Four keystore calls: the biometric
+/// unwrap, and the device key's unwrap, rotation and deletion.
 pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
     let row = load_row(vault)?;
     let Some((alias, wrap)) = row.bio.clone() else {
@@ -32,23 +37,17 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
         Err(KeystoreError::UserCancelled) => return Err(Error::UserCancelled),
         Err(other) => return Err(other.into()),
     };
-    let keys = VaultKeys::new(&row.vault_id, vk)?;
-    // A wrong key cannot open the state: that proves the biometric wrap is ours.
-    VaultState::open(&keys, &row.state)?;
-    if row.failed_attempts > 0 {
-        reset_attempts(vault)?;
-    }
+    let keys = {
+        let _gate = vault.gate();
+        let row = load_row(vault)?;
+        let dk = unwrap_device_secret(vault, &row)?;
+        let keys = VaultKeys::new(&row.vault_id, vk, dk.state_binding(&row.vault_id)?, row.key_epoch)?;
+        // A wrong key cannot open the state: that proves the biometric wrap is ours.
+        VaultState::open(&keys, &row.state)?;
+        epoch::rewrite(vault, &row, &dk, Attempts::NONE, None, true)?;
+        keys
+    };
     OfflineSession::resume(vault.clone(), keys, None)
-}
-
-/// A strong biometric proves the owner as well as the PIN: forget failures.
-fn reset_attempts(vault: &VaultShared) -> Result<()> {
-    let _gate = vault.gate();
-    let row = load_row(vault)?;
-    let dk = unwrap_device_secret(vault, &row)?;
-    let mac = dk.attempts_mac(&row.vault_id, &row.device_alias, 0, 0, &row.pin_wrap)?;
-    let next = VaultRow { failed_attempts: 0, last_failure_at: 0, attempts_mac: mac.to_vec(), ..row.clone() };
-    vault.db.write(|tx| next.replace_attempts(tx, &row.device_alias).map(|_| ()))
 }
 
 /// Wraps the vault key under a new biometric keystore key.

@@ -9,13 +9,16 @@
 //! - A MAC under a `DK` subkey authenticates the attempt counter and the PIN
 //!   wrap, so editing either is detected before a PIN is checked.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{
-    derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, MacKey, Sealed, SecretKey,
+    ct_eq, derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, MacKey, Sealed, SecretKey,
 };
 use crate::error::{Error, Result};
+use crate::storage::VaultRow;
 
 const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
 
@@ -31,6 +34,10 @@ pub(crate) struct VaultKeys {
     location_key: MacKey,
     collection_key: MacKey,
     version_key: MacKey,
+    binding: StateBinding,
+    /// The highest device key epoch seen under these keys: a row from an
+    /// earlier epoch written back while the session is open is `Tampered`.
+    epoch_seen: AtomicU64,
 }
 
 impl std::fmt::Debug for VaultKeys {
@@ -40,7 +47,7 @@ impl std::fmt::Debug for VaultKeys {
 }
 
 impl VaultKeys {
-    pub(crate) fn new(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
+    pub(crate) fn new(vault_id: &[u8], vk: SecretKey, binding: StateBinding, epoch: u64) -> Result<Self> {
         let subkey = |purpose: &[u8]| -> Result<MacKey> {
             Ok(MacKey::new(&derive_key(vk.as_bytes(), SUBKEY_SALT, &[purpose, vault_id])?))
         };
@@ -50,7 +57,32 @@ impl VaultKeys {
             collection_key: subkey(b"record-collection")?,
             version_key: subkey(b"record-version")?,
             vk,
+            binding,
+            epoch_seen: AtomicU64::new(epoch),
         })
+    }
+
+    /// Keys for code that never stores a state (benchmarks, unit tests).
+    #[cfg(any(test, feature = "bench-internals"))]
+    pub(crate) fn unbound(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
+        Self::new(vault_id, vk, StateBinding(MacKey::new(&SecretKey::generate()?)), 0)
+    }
+
+    /// Checks that `row` holds this vault's state, bound to an epoch no
+    /// older than any this session has seen.
+    pub(crate) fn check_binding(&self, row: &VaultRow) -> Result<()> {
+        if row.vault_id != self.vault_id {
+            return Err(Error::Wiped);
+        }
+        if !self.binding.verifies(row) || row.key_epoch < self.epoch_seen.fetch_max(row.key_epoch, Ordering::SeqCst) {
+            return Err(Error::Tampered);
+        }
+        Ok(())
+    }
+
+    /// The binding of a newly sealed `state` to `row`'s alias and epoch.
+    pub(crate) fn bind(&self, row: &VaultRow, state: &[u8]) -> Mac32 {
+        self.binding.mac(row, state)
     }
 
     pub(crate) fn vault_id(&self) -> &[u8] {
@@ -106,31 +138,77 @@ impl DeviceSecret {
         self.0.to_vec()
     }
 
-    /// MAC over the attempt state and the PIN wrap, bound to the device alias.
-    pub(crate) fn attempts_mac(
-        &self,
-        vault_id: &[u8],
-        device_alias: &str,
-        failed_attempts: u32,
-        last_failure_at: i64,
-        pin_wrap: &[u8],
-    ) -> Result<Mac32> {
-        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state", vault_id])?;
-        let alias_len = (device_alias.len() as u32).to_be_bytes();
+    /// MAC over the attempt state (device alias and epoch, counter, backoff
+    /// mark) and the PIN wrap, so none of them can be edited unseen.
+    pub(crate) fn attempts_mac(&self, row: &VaultRow) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state/2", &row.vault_id])?;
+        let mark = row.failure_mark.map(|m| (m.boot, m.elapsed_ms.to_be_bytes()));
+        let (mark_tag, mark_boot, mark_elapsed) = match &mark {
+            Some((boot, elapsed)) => (&[1u8][..], &boot[..], &elapsed[..]),
+            None => (&[0u8][..], &[][..], &[][..]),
+        };
         Ok(hmac_sha256(
             &key,
             &[
-                &alias_len,
-                device_alias.as_bytes(),
-                &failed_attempts.to_be_bytes(),
-                &last_failure_at.to_be_bytes(),
-                pin_wrap,
+                &len_prefix(row.device_alias.as_bytes()),
+                row.device_alias.as_bytes(),
+                &row.key_epoch.to_be_bytes(),
+                &row.failed_attempts.to_be_bytes(),
+                &row.last_failure_at.to_be_bytes(),
+                mark_tag,
+                mark_boot,
+                mark_elapsed,
+                &row.pin_wrap,
             ],
         ))
     }
 
+    /// The attempt MAC of a row written by the first release (no epoch, no
+    /// backoff mark, no state binding). Accepted only while the row's state
+    /// is unbound; the next attempt rewrites it in the current form.
+    pub(crate) fn first_release_attempts_mac(&self, row: &VaultRow) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state", &row.vault_id])?;
+        Ok(hmac_sha256(
+            &key,
+            &[
+                &len_prefix(row.device_alias.as_bytes()),
+                row.device_alias.as_bytes(),
+                &row.failed_attempts.to_be_bytes(),
+                &row.last_failure_at.to_be_bytes(),
+                &row.pin_wrap,
+            ],
+        ))
+    }
+
+    /// The key that binds the sealed state to the current device key epoch.
+    pub(crate) fn state_binding(&self, vault_id: &[u8]) -> Result<StateBinding> {
+        Ok(StateBinding(MacKey::new(&derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"state-binding", vault_id])?)))
+    }
+
     fn kek(&self, pin_key: &SecretKey, vault_id: &[u8]) -> Result<SecretKey> {
         derive_key(self.0.as_bytes(), pin_key.as_bytes(), &[b"offline-auth/kek-pin/1", vault_id])
+    }
+}
+
+fn len_prefix(bytes: &[u8]) -> [u8; 4] {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+/// A `DK` subkey that MACs the sealed state together with the device alias
+/// and epoch it belongs to. Every rotation of the device key re-binds the
+/// state, so a state row copied from an earlier epoch no longer verifies.
+pub(crate) struct StateBinding(MacKey);
+
+impl StateBinding {
+    /// The binding of `state` (sealed bytes) to `row`'s alias and epoch.
+    pub(crate) fn mac(&self, row: &VaultRow, state: &[u8]) -> Mac32 {
+        let alias = row.device_alias.as_bytes();
+        self.0.mac(&[&len_prefix(alias), alias, &row.key_epoch.to_be_bytes(), state])
+    }
+
+    /// Whether `row` carries a valid binding of its own state.
+    pub(crate) fn verifies(&self, row: &VaultRow) -> bool {
+        row.state_mac.as_deref().is_some_and(|mac| ct_eq(&self.mac(row, &row.state), mac))
     }
 }
 
@@ -202,7 +280,7 @@ mod tests {
 
     #[test]
     fn locations_are_blinded_and_distinct() {
-        let keys = VaultKeys::new(b"v", SecretKey::generate().unwrap()).unwrap();
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
         assert_ne!(keys.record_location("ab", "c"), keys.record_location("a", "bc"));
         assert_ne!(keys.collection_tag("a").to_vec(), keys.record_location("a", "").to_vec());
     }

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 use super::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use super::state::VaultState;
 use super::{attempt, policy, VaultShared, VaultStatus};
+use crate::clock::TimeState;
 use crate::crypto::{random_array, SecretKey};
 use crate::error::{Error, Result};
 use crate::grant;
@@ -22,13 +23,18 @@ pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
     let (row, wiped, pending_entries) =
         vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, QueueRow::count(c)?)))?;
     let max = vault.config.max_failed_attempts;
+    let reading = vault.reading()?;
     Ok(match row {
         Some(row) => VaultStatus {
             enrolled: true,
             wiped: false,
             failed_attempts: row.failed_attempts,
             attempts_remaining: max.saturating_sub(row.failed_attempts),
-            retry_after_secs: attempt::retry_after(row.failed_attempts, row.last_failure_at, vault.now()?),
+            // Unknown (a reboot, a clock gone back): the whole wait.
+            retry_after_secs: attempt::retry_after(&row, &reading)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| attempt::backoff_secs(row.failed_attempts)),
             biometrics_enabled: row.bio.is_some(),
             pending_entries,
         },
@@ -93,9 +99,12 @@ pub(super) fn enroll(
     }
     policy::check(&pin, vault.config.min_pin_length)?;
     let claims = grant::verify_signature(&grant_token, &vault.issuers)?;
-    let wall = vault.now()?;
-    grant::check_for_device(&claims, &vault.config.device_id, wall, vault.config.grant_clock_skew_secs)?;
-    let trusted_time = wall.max(claims.iat);
+    let reading = vault.reading()?;
+    grant::check_for_device(&claims, &vault.config.device_id, reading.wall, vault.config.grant_clock_skew_secs)?;
+    let time = TimeState::enrolled(&reading, claims.iat);
+    if time.trusted >= claims.exp {
+        return Err(Error::GrantExpired);
+    }
     purge_retired_keys(vault).ok();
 
     let vault_id: [u8; 16] = random_array()?;
@@ -106,20 +115,24 @@ pub(super) fn enroll(
 
     let stored = (|| {
         let pin_wrap = wrap_vault_key(&vk, &dk, pin.as_bytes(), &vault_id, vault.config.pbkdf2_iterations)?;
-        let attempts_mac = dk.attempts_mac(&vault_id, &device_alias, 0, 0, &pin_wrap)?;
-        let keys = VaultKeys::new(&vault_id, vk)?;
-        let state = VaultState::new(&sync_key, grant_token, claims, trusted_time);
-        let row = VaultRow {
+        let keys = VaultKeys::new(&vault_id, vk, dk.state_binding(&vault_id)?, 0)?;
+        let state = VaultState::new(&sync_key, grant_token, claims, time);
+        let mut row = VaultRow {
             vault_id: vault_id.to_vec(),
             device_alias: device_alias.clone(),
             device_wrap,
             failed_attempts: 0,
             last_failure_at: 0,
-            attempts_mac: attempts_mac.to_vec(),
+            failure_mark: None,
+            key_epoch: 0,
+            attempts_mac: Vec::new(),
+            state_mac: None,
             pin_wrap,
             bio: None,
             state: state.seal(&keys)?,
         };
+        row.attempts_mac = dk.attempts_mac(&row)?.to_vec();
+        row.state_mac = Some(keys.bind(&row, &row.state).to_vec());
         vault.db.write(|tx| {
             if VaultRow::load(tx)?.is_some() {
                 return Err(Error::AlreadyEnrolled);
@@ -131,7 +144,7 @@ pub(super) fn enroll(
         Ok((keys, state))
     })();
     match stored {
-        Ok((keys, state)) => OfflineSession::start(vault.clone(), keys, &state),
+        Ok((keys, state)) => OfflineSession::start(vault.clone(), keys, &state, &reading),
         Err(error) => {
             // Nothing refers to the new key: remove it so it does not linger.
             vault.keystore.delete_key(device_alias).ok();

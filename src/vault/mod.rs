@@ -17,6 +17,7 @@
 
 mod attempt;
 mod biometric;
+mod epoch;
 mod keys;
 mod lifecycle;
 mod policy;
@@ -27,10 +28,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub(crate) use biometric::disable as disable_biometrics;
 pub(crate) use biometric::enable as enable_biometrics;
+pub(crate) use epoch::end_on_lock as end_epoch_on_lock;
 pub(crate) use keys::VaultKeys;
 pub(crate) use state::VaultState;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, Reading, SystemClock};
 use crate::config::VaultConfig;
 use crate::error::{Result, VaultError};
 use crate::grant::TrustedIssuers;
@@ -85,12 +87,18 @@ impl VaultShared {
         self.attempt_gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn now(&self) -> Result<i64> {
-        Ok(self.clock.now_unix_secs()?)
+    /// The gate if no one holds it.
+    fn try_gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.attempt_gate.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
-    pub(crate) fn monotonic_millis(&self) -> Result<u64> {
-        Ok(self.clock.monotonic_millis()?)
+    /// One look at the clocks (wall, boot, elapsed since boot).
+    pub(crate) fn reading(&self) -> Result<Reading> {
+        Reading::take(self.clock.as_ref())
     }
 
     pub(crate) fn record_index(&self) -> MutexGuard<'_, Option<RecordIndex>> {
@@ -223,6 +231,8 @@ impl PinVault {
     }
 
     /// Enrolment, attempts, lockout and biometrics, without unlocking.
+    /// `retry_after_secs` counts on the boot clock; after a reboot it shows
+    /// the whole wait again.
     ///
     /// # Errors
     /// `Storage` or `ClockUnavailable`.

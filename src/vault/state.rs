@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::keys::VaultKeys;
+use crate::clock::{Anchor, TimeState};
 use crate::crypto::{AadKind, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::grant::GrantClaims;
@@ -36,8 +37,9 @@ pub(crate) struct VaultState {
     /// Grants still covering unacknowledged entries; the last is current.
     #[zeroize(skip)]
     pub(crate) grants: Vec<HeldGrant>,
-    /// Latest trusted time (seconds since the epoch).
-    pub(crate) trusted_time: i64,
+    /// Trusted time, its anchor on the boot clock, boots seen, rollback lock.
+    #[zeroize(skip)]
+    pub(crate) time: TimeState,
     /// Seq and MAC of the newest queue entry ever appended.
     pub(crate) head_seq: u64,
     pub(crate) head_mac: Mac32,
@@ -50,24 +52,71 @@ pub(crate) struct VaultState {
     /// their number: the trusted statement of which record versions exist.
     pub(crate) records_digest: [u8; 32],
     pub(crate) record_count: u64,
-    /// Set when the clock was caught going back: offline access stays locked
-    /// until an online renewal.
-    pub(crate) rollback_locked: bool,
 }
 
-/// The versioned stored form.
+/// The state as the first release stored it: a trusted time without an
+/// anchor on the boot clock.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct StateV1 {
+    sync_key: Vec<u8>,
+    #[zeroize(skip)]
+    user_id: String,
+    #[zeroize(skip)]
+    grants: Vec<HeldGrant>,
+    trusted_time: i64,
+    head_seq: u64,
+    head_mac: Mac32,
+    batched_through: u64,
+    acked_through: u64,
+    acked_mac: Mac32,
+    records_digest: [u8; 32],
+    record_count: u64,
+    rollback_locked: bool,
+}
+
+impl From<StateV1> for VaultState {
+    /// The old trusted time becomes the floor, anchored to no boot: the next
+    /// reading counts as a new boot and starts from it.
+    fn from(old: StateV1) -> Self {
+        let anchor = Anchor { boot: [0; 32], elapsed_ms: 0, floor: old.trusted_time };
+        Self {
+            sync_key: old.sync_key.clone(),
+            user_id: old.user_id.clone(),
+            grants: old.grants.clone(),
+            time: TimeState { trusted: old.trusted_time, anchor, boots: 0, rollback_locked: old.rollback_locked },
+            head_seq: old.head_seq,
+            head_mac: old.head_mac,
+            batched_through: old.batched_through,
+            acked_through: old.acked_through,
+            acked_mac: old.acked_mac,
+            records_digest: old.records_digest,
+            record_count: old.record_count,
+        }
+    }
+}
+
+/// The versioned stored form (the variant index is the version).
 #[derive(Serialize, Deserialize)]
 enum StateWire {
-    V1(VaultState),
+    V1(StateV1),
+    V2(VaultState),
+}
+
+/// Borrowing twin of [`StateWire`] for sealing without a clone.
+#[derive(Serialize)]
+enum StateWireRef<'a> {
+    #[allow(dead_code)] // keeps the variant index of V2 at 1
+    V1(()),
+    V2(&'a VaultState),
 }
 
 impl VaultState {
-    pub(crate) fn new(sync_key: &SecretKey, token: String, claims: GrantClaims, trusted_time: i64) -> Self {
+    pub(crate) fn new(sync_key: &SecretKey, token: String, claims: GrantClaims, time: TimeState) -> Self {
         Self {
             sync_key: sync_key.as_bytes().to_vec(),
             user_id: claims.sub.clone(),
             grants: vec![HeldGrant { first_seq: 1, token, claims }],
-            trusted_time,
+            time,
             head_seq: 0,
             head_mac: [0; 32],
             batched_through: 0,
@@ -75,7 +124,6 @@ impl VaultState {
             acked_mac: [0; 32],
             records_digest: [0; 32],
             record_count: 0,
-            rollback_locked: false,
         }
     }
 
@@ -109,7 +157,7 @@ impl VaultState {
     }
 
     pub(crate) fn seal(&self, keys: &VaultKeys) -> Result<Vec<u8>> {
-        let mut bytes = postcard::to_stdvec(&StateWire::V1(self.clone())).map_err(|_| Error::Encoding)?;
+        let mut bytes = postcard::to_stdvec(&StateWireRef::V2(self)).map_err(|_| Error::Encoding)?;
         let sealed = keys.seal(AadKind::VaultState, LOCATION, &bytes);
         bytes.zeroize();
         sealed
@@ -118,7 +166,8 @@ impl VaultState {
     pub(crate) fn open(keys: &VaultKeys, sealed: &[u8]) -> Result<Self> {
         let bytes = keys.open(AadKind::VaultState, LOCATION, sealed)?;
         match postcard::from_bytes::<StateWire>(&bytes) {
-            Ok(StateWire::V1(state)) => Ok(state),
+            Ok(StateWire::V2(state)) => Ok(state),
+            Ok(StateWire::V1(old)) => Ok(old.into()),
             Err(_) => Err(Error::Tampered),
         }
     }
@@ -141,7 +190,13 @@ mod tests {
     }
 
     fn state() -> VaultState {
-        VaultState::new(&SecretKey::generate().unwrap(), "g1".into(), claims("g1"), 100)
+        let time = TimeState {
+            trusted: 100,
+            anchor: Anchor { boot: [1; 32], elapsed_ms: 0, floor: 100 },
+            boots: 0,
+            rollback_locked: false,
+        };
+        VaultState::new(&SecretKey::generate().unwrap(), "g1".into(), claims("g1"), time)
     }
 
     #[test]
@@ -168,7 +223,7 @@ mod tests {
 
     #[test]
     fn seal_round_trip_and_tamper() {
-        let keys = VaultKeys::new(b"v", SecretKey::generate().unwrap()).unwrap();
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
         let s = state();
         let mut sealed = s.seal(&keys).unwrap();
         assert_eq!(VaultState::open(&keys, &sealed).unwrap().user_id, "u");
@@ -176,5 +231,33 @@ mod tests {
             *b ^= 1;
         }
         assert!(matches!(VaultState::open(&keys, &sealed), Err(Error::Tampered)));
+    }
+
+    #[test]
+    fn a_first_release_state_opens_with_its_trusted_time_as_the_floor() {
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
+        let s = state();
+        let old = StateV1 {
+            sync_key: vec![7; 32],
+            user_id: "u".into(),
+            grants: s.grants.clone(),
+            trusted_time: 5_000,
+            head_seq: 3,
+            head_mac: [3; 32],
+            batched_through: 2,
+            acked_through: 1,
+            acked_mac: [1; 32],
+            records_digest: [9; 32],
+            record_count: 2,
+            rollback_locked: true,
+        };
+        let bytes = postcard::to_stdvec(&StateWire::V1(old)).unwrap();
+        let sealed = keys.seal(AadKind::VaultState, LOCATION, &bytes).unwrap();
+        let opened = VaultState::open(&keys, &sealed).unwrap();
+        assert_eq!((opened.time.trusted, opened.time.anchor.floor, opened.time.rollback_locked), (5_000, 5_000, true));
+        assert_eq!((opened.head_seq, opened.acked_through, opened.record_count), (3, 1, 2));
+        // Stored again, it is the current version.
+        let resealed = opened.seal(&keys).unwrap();
+        assert_eq!(VaultState::open(&keys, &resealed).unwrap().time, opened.time);
     }
 }

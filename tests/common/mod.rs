@@ -19,24 +19,34 @@ pub const T0: i64 = 1_795_392_000;
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 24 * HOUR;
 
-/// A clock the test moves by hand.
+/// A device's clocks, moved by hand: the wall clock (which the user sets),
+/// and the boot clock (boot number, milliseconds since that boot).
 #[derive(Debug)]
 pub struct TestClock {
     pub wall: AtomicI64,
-    pub mono_ms: AtomicU64,
+    pub boot: AtomicU64,
+    pub elapsed_ms: AtomicU64,
 }
 
 impl TestClock {
     pub fn new(wall: i64) -> Arc<Self> {
-        Arc::new(Self { wall: AtomicI64::new(wall), mono_ms: AtomicU64::new(1_000) })
+        Arc::new(Self { wall: AtomicI64::new(wall), boot: AtomicU64::new(1), elapsed_ms: AtomicU64::new(60_000) })
     }
+    /// Sets the wall clock only (what a user can do).
     pub fn set(&self, wall: i64) {
         self.wall.store(wall, Ordering::SeqCst);
     }
-    /// Moves both clocks forward.
+    /// Real time passes: both clocks move forward.
     pub fn advance(&self, secs: i64) {
         self.wall.fetch_add(secs, Ordering::SeqCst);
-        self.mono_ms.fetch_add(u64::try_from(secs).unwrap() * 1000, Ordering::SeqCst);
+        self.elapsed_ms.fetch_add(u64::try_from(secs).unwrap() * 1000, Ordering::SeqCst);
+    }
+    /// The device restarts, taking `secs` of real time: a new boot id and
+    /// elapsed time starting again near zero.
+    pub fn reboot(&self, secs: i64) {
+        self.wall.fetch_add(secs, Ordering::SeqCst);
+        self.boot.fetch_add(1, Ordering::SeqCst);
+        self.elapsed_ms.store(5_000, Ordering::SeqCst);
     }
     pub fn now(&self) -> i64 {
         self.wall.load(Ordering::SeqCst)
@@ -47,8 +57,11 @@ impl Clock for TestClock {
     fn now_unix_secs(&self) -> Result<i64, ClockError> {
         Ok(self.wall.load(Ordering::SeqCst))
     }
-    fn monotonic_millis(&self) -> Result<u64, ClockError> {
-        Ok(self.mono_ms.load(Ordering::SeqCst))
+    fn boot_id(&self) -> Result<String, ClockError> {
+        Ok(format!("boot-{}", self.boot.load(Ordering::SeqCst)))
+    }
+    fn elapsed_since_boot_millis(&self) -> Result<u64, ClockError> {
+        Ok(self.elapsed_ms.load(Ordering::SeqCst))
     }
 }
 
@@ -57,6 +70,9 @@ impl Clock for TestClock {
 pub struct TestKeystore {
     pub inner: Arc<SoftwareKeystore>,
     pub fail_delete: AtomicBool,
+    /// Deletions succeed but keep the key: a keystore that an attacker
+    /// could roll back together with the files (no real one can).
+    pub keep_deleted_keys: AtomicBool,
     pub fail_all: AtomicBool,
     pub bio_invalidated: AtomicBool,
     pub bio_cancel: AtomicBool,
@@ -102,6 +118,9 @@ impl PlatformKeystore for TestKeystore {
         self.before()?;
         if self.fail_delete.load(Ordering::SeqCst) {
             return Err(KeystoreError::Failed { reason: "delete refused".into() });
+        }
+        if self.keep_deleted_keys.load(Ordering::SeqCst) {
+            return Ok(());
         }
         self.inner.delete_key(alias)
     }

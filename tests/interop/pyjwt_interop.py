@@ -1,12 +1,18 @@
 """The other side of tests/jose_interop.rs: a stock JOSE library (PyJWT).
 
 Reads one JSON request on stdin:
-  {"private_key_hex", "kid", "claims", "other_device", "jwks", "rust_token"}
+  {"private_key_hex", "kid", "claims", "other_device", "jwks", "rust_token", "now"}
 and writes one JSON answer on stdout:
   - "eddsa": a grant PyJWT signs with the issuer's Ed25519 key (EdDSA, kid);
   - "none", "hs256_public_key", "unknown_kid", "other_device": the classic attacks;
   - "rust_claims": the claims of the grant offline-auth's GrantIssuer signed,
-    as PyJWT verifies them with the published JWKS.
+    as PyJWT verifies them with the published JWKS;
+  - "rust_valid_at_now", "rust_valid_at_exp": whether that grant's time
+    window holds at the request's "now" and at its own "exp".
+
+Time comes from the request, never from this machine's clock: PyJWT's own
+exp/iat checks read the real clock, so they are turned off and the same
+checks are made against "now" instead (a test must not depend on the date).
 """
 
 import json
@@ -41,10 +47,21 @@ def main() -> None:
     keys = jwt.PyJWKSet.from_dict(request["jwks"])
     signing_key = next(k for k in keys.keys if k.key_id == header["kid"])
     answer["rust_header"] = header
-    answer["rust_claims"] = jwt.decode(
-        token, signing_key, algorithms=["EdDSA"], options={"require": ["exp", "iat", "sub"]}
+    claims = jwt.decode(
+        token,
+        signing_key,
+        algorithms=["EdDSA"],
+        options={"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
     )
+    answer["rust_claims"] = claims
+    answer["rust_valid_at_now"] = in_window(claims, request["now"])
+    answer["rust_valid_at_exp"] = in_window(claims, claims["exp"])
     json.dump(answer, sys.stdout)
+
+
+def in_window(claims: dict, now: int) -> bool:
+    """PyJWT's exp and iat rules (no leeway), at the given time."""
+    return claims["iat"] <= now < claims["exp"]
 
 
 if __name__ == "__main__":
