@@ -126,6 +126,7 @@ fn verified_operations_do_not_print_their_values() {
         seq: 1,
         time: T0,
         grant_id: "g".into(),
+        boots: Some(0),
         collection: "visits".into(),
         key: "gate".into(),
         value: Some(b"gate code 7731".to_vec()),

@@ -3,8 +3,9 @@
 //! (issue 2, test 8).
 //!
 //! The batch is decoded here with the documented format (magic `OASB`, then
-//! postcard of `V1 { device_id, grants, entries }`), independently of the
-//! crate's own types, so the test also pins the wire format.
+//! postcard of `V2 { device_id, grants, entries }`, each entry tagged with its
+//! own version, `V2 { body, mac }`), independently of the crate's own types,
+//! so the test also pins the wire format.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
@@ -27,18 +28,69 @@ struct Body {
     seq: u64,
     grant_id: String,
     time: i64,
+    boots: u32,
     op: Op,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(into = "VersionedEntry", try_from = "VersionedEntry")]
 struct Entry {
     body: Body,
     mac: [u8; 32],
 }
 
+/// An entry on the wire: its version, then its fields. Devices write version 2.
+#[derive(Serialize, Deserialize, Clone)]
+enum VersionedEntry {
+    V1(()),
+    V2 { body: Body, mac: [u8; 32] },
+}
+
+impl From<Entry> for VersionedEntry {
+    fn from(Entry { body, mac }: Entry) -> Self {
+        VersionedEntry::V2 { body, mac }
+    }
+}
+
+impl TryFrom<VersionedEntry> for Entry {
+    type Error = &'static str;
+    fn try_from(entry: VersionedEntry) -> Result<Self, Self::Error> {
+        match entry {
+            VersionedEntry::V2 { body, mac } => Ok(Entry { body, mac }),
+            VersionedEntry::V1(()) => Err("a first-release entry from a current device"),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug)]
-enum Batch {
-    V1 { device_id: String, grants: Vec<String>, entries: Vec<Entry> },
+#[serde(into = "VersionedBatch", try_from = "VersionedBatch")]
+struct Batch {
+    device_id: String,
+    grants: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+/// A batch on the wire: version 2 is the current one.
+#[derive(Serialize, Deserialize, Clone)]
+enum VersionedBatch {
+    V1(()),
+    V2 { device_id: String, grants: Vec<String>, entries: Vec<Entry> },
+}
+
+impl From<Batch> for VersionedBatch {
+    fn from(Batch { device_id, grants, entries }: Batch) -> Self {
+        VersionedBatch::V2 { device_id, grants, entries }
+    }
+}
+
+impl TryFrom<VersionedBatch> for Batch {
+    type Error = &'static str;
+    fn try_from(batch: VersionedBatch) -> Result<Self, Self::Error> {
+        match batch {
+            VersionedBatch::V2 { device_id, grants, entries } => Ok(Batch { device_id, grants, entries }),
+            VersionedBatch::V1(()) => Err("a first-release batch from a current device"),
+        }
+    }
 }
 
 fn decode(bytes: &[u8]) -> Batch {
@@ -52,15 +104,14 @@ fn encode(batch: &Batch) -> Vec<u8> {
 }
 
 fn entries(batch: &mut Batch) -> &mut Vec<Entry> {
-    let Batch::V1 { entries, .. } = batch;
-    entries
+    &mut batch.entries
 }
 
 /// The chain MAC as the documented format defines it.
 fn chain_mac(sync_key: &[u8], prev: &[u8; 32], body: &Body) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(sync_key).unwrap();
     mac.update(prev);
-    mac.update(b"offline-auth/queue-entry/1");
+    mac.update(b"offline-auth/queue-entry/2");
     mac.update(&postcard::to_stdvec(body).unwrap());
     mac.finalize().into_bytes().into()
 }
@@ -223,7 +274,7 @@ fn verifier_enforces_grant_window_and_scope_even_with_a_valid_chain() {
 
     // A batch whose grant is for another device.
     let mut foreign = original.clone();
-    let Batch::V1 { device_id, grants, .. } = &mut foreign;
+    let Batch { device_id, grants, .. } = &mut foreign;
     *device_id = "device-2".into();
     grants[0] = device.backend.grant_for(USER, "device-2", T0, T0 + DAY);
     assert_rejected(verify(&device, &encode(&foreign), SyncCursor::initial()), "grant for another device");
@@ -280,13 +331,13 @@ fn grants_travel_with_the_entries_they_cover() {
     session.put("visits".into(), "v2".into(), b"b".to_vec()).unwrap();
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
-    let Batch::V1 { grants, entries, .. } = decode(&batch.bytes);
+    let Batch { grants, entries, .. } = decode(&batch.bytes);
     assert_eq!(grants.len(), 2);
     assert_ne!(entries[0].body.grant_id, entries[1].body.grant_id);
     let verified = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     queue.acknowledge(2).unwrap();
     session.put("visits".into(), "v3".into(), b"c".to_vec()).unwrap();
-    let Batch::V1 { grants, .. } = decode(&queue.next_batch(100).unwrap().unwrap().bytes);
+    let Batch { grants, .. } = decode(&queue.next_batch(100).unwrap().unwrap().bytes);
     assert_eq!(grants.len(), 1, "the first grant is dropped once its entries are acknowledged");
 }

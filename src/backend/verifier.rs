@@ -15,7 +15,7 @@ use crate::crypto::{ct_eq, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
 use crate::records::{check_names, check_value};
-use crate::sync::batch::{BatchV1, SyncCursor, SyncOperation, VerifiedBatch};
+use crate::sync::batch::{Batch, SyncCursor, SyncOperation, VerifiedBatch};
 use crate::sync::entry::{EntryBody, Operation, QueueEntry};
 
 /// Verifies device batches against the issuer keys the backend trusts.
@@ -64,7 +64,7 @@ impl SyncVerifier {
             .as_slice()
             .try_into()
             .map_err(|_| Error::InvalidInput("the cursor MAC must be 32 bytes".into()))?;
-        let batch = BatchV1::from_bytes(bytes)?;
+        let batch = Batch::from_bytes(bytes)?;
         let grants = self.verify_grants(&batch)?;
         let user_id = grants.values().next().map(|g| g.sub.clone()).ok_or_else(|| reject("batch has no grant"))?;
 
@@ -85,7 +85,7 @@ impl SyncVerifier {
         // that starts with replays (its predecessor is not in the batch).
         let mut prev_mac = (first_seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
         let mut last_seq = cursor.last_seq;
-        let BatchV1 { device_id, entries, .. } = batch;
+        let Batch { device_id, entries, .. } = batch;
         for (offset, entry) in (0u64..).zip(entries) {
             let seq = entry.body.seq;
             if Some(seq) != first_seq.checked_add(offset) {
@@ -125,7 +125,7 @@ impl SyncVerifier {
     }
 
     /// Every grant verified, for the batch's device, of one user, each used.
-    fn verify_grants<'b>(&self, batch: &'b BatchV1) -> Result<HashMap<String, GrantClaims>> {
+    fn verify_grants<'b>(&self, batch: &'b Batch) -> Result<HashMap<String, GrantClaims>> {
         let mut grants = HashMap::with_capacity(batch.grants.len());
         for token in &batch.grants {
             let claims = grant::verify_signature(token, &self.issuers)
@@ -165,10 +165,86 @@ impl SyncVerifier {
 }
 
 fn operation(entry: QueueEntry) -> SyncOperation {
-    let EntryBody { seq, grant_id, time, op } = entry.body;
+    let EntryBody { seq, grant_id, time, boots, op } = entry.body;
     let (collection, key, value) = match op {
         Operation::Put { collection, key, value } => (collection, key, Some(value)),
         Operation::Delete { collection, key } => (collection, key, None),
     };
-    SyncOperation { seq, time, grant_id, collection, key, value }
+    SyncOperation { seq, time, grant_id, boots, collection, key, value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::GrantIssuer;
+    use crate::sync::batch::{BatchV1, BatchWire, MAGIC};
+    use crate::sync::entry::EntryV1;
+
+    const T: i64 = 1_000_000;
+
+    struct Fixture {
+        verifier: Arc<SyncVerifier>,
+        token: String,
+        jti: String,
+        sync_key: SecretKey,
+    }
+
+    fn fixture() -> Fixture {
+        let issuer = GrantIssuer::generate("k".into()).unwrap();
+        let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
+        let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
+        let jti = grant::verify_signature(&token, &verifier.issuers).unwrap().jti;
+        Fixture { verifier, token, jti, sync_key: SecretKey::generate().unwrap() }
+    }
+
+    /// A chain of entries with the given boot counts (`None`: first-release entries).
+    fn chain(fx: &Fixture, boots: &[Option<u32>]) -> Vec<QueueEntry> {
+        let key = MacKey::new(&fx.sync_key);
+        let mut prev = [0u8; 32];
+        (1u64..)
+            .zip(boots)
+            .map(|(seq, boots)| {
+                let op = Operation::Put { collection: "visits".into(), key: format!("k{seq}"), value: vec![1] };
+                let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: *boots, op };
+                let mac = body.chain_mac(&key, &prev).unwrap();
+                prev = mac;
+                QueueEntry { body, mac }
+            })
+            .collect()
+    }
+
+    fn verify(fx: &Fixture, bytes: &[u8]) -> Result<VerifiedBatch> {
+        fx.verifier.verify_batch(bytes, fx.sync_key.to_vec().to_vec(), &SyncCursor::initial())
+    }
+
+    #[test]
+    fn a_first_release_batch_still_verifies() {
+        let fx = fixture();
+        let entries = chain(&fx, &[None, None]).iter().map(|e| EntryV1::of(e).unwrap()).collect();
+        let wire = BatchWire::V1(BatchV1 { device_id: "d".into(), grants: vec![fx.token.clone()], entries });
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(postcard::to_stdvec(&wire).unwrap());
+        let verified = verify(&fx, &bytes).unwrap();
+        assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, None]);
+    }
+
+    #[test]
+    fn a_queue_written_across_an_upgrade_verifies_with_each_entry_in_its_format() {
+        let fx = fixture();
+        let entries = chain(&fx, &[None, Some(3)]);
+        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+        let verified = verify(&fx, &bytes).unwrap();
+        assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, Some(3)]);
+    }
+
+    #[test]
+    fn the_boot_count_is_covered_by_the_mac() {
+        let fx = fixture();
+        let mut entries = chain(&fx, &[Some(1), Some(1)]);
+        if let Some(last) = entries.last_mut() {
+            last.body.boots = Some(0);
+        }
+        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+        assert!(matches!(verify(&fx, &bytes), Err(Error::BatchRejected(reason)) if reason.contains("MAC chain")));
+    }
 }

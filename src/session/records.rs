@@ -95,7 +95,7 @@ fn write(session: &OfflineSession, op: Operation) -> Result<u64> {
             state.record_count = state.record_count.checked_sub(1).ok_or(Error::Tampered)?;
         }
 
-        let body = EntryBody { seq, grant_id, time, op };
+        let body = EntryBody { seq, grant_id, time, boots: Some(state.time.boots), op };
         let mac = body.chain_mac(&state.sync_mac_key()?, &state.head_mac)?;
         let entry = QueueEntry { body, mac };
         QueueRow { seq, body: entry.seal(keys)? }.append(tx)?;

@@ -1,13 +1,16 @@
 //! The batch format the device uploads and the backend verifies.
 //!
 //! Bytes: the magic `OASB`, then postcard of `BatchWire` (an enum whose
-//! variant index is the format version). Version 1 holds the device id, the
-//! grants (compact JWS) that cover the entries, and the entries with their
-//! chain MACs, in seq order.
+//! variant index is the format version). Both versions hold the device id,
+//! the grants (compact JWS) that cover the entries, and the entries with
+//! their chain MACs, in seq order. Version 1 (the first release) has entries
+//! without a boot count; version 2 tags each entry with its own format, so a
+//! queue written before an upgrade travels with the entries written after.
+//! Devices send version 2; the verifier reads both.
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::QueueEntry;
+use super::entry::{EntryV1, QueueEntry};
 use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
 use crate::error::{Error, Result};
 
@@ -53,6 +56,10 @@ pub struct SyncOperation {
     pub time: i64,
     /// `jti` of the grant in force.
     pub grant_id: String,
+    /// Device boots since enrolment when the edit was made (`None` from
+    /// devices on the first release). Boots that grow while `time` barely
+    /// moves mean a device restarted to hold its clock back.
+    pub boots: Option<u32>,
     /// Collection of the record.
     pub collection: String,
     /// Key of the record.
@@ -87,22 +94,34 @@ pub struct VerifiedBatch {
     pub cursor: SyncCursor,
 }
 
+/// A batch, in the current (version 2) form.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct BatchV1 {
+pub(crate) struct Batch {
     pub(crate) device_id: String,
     pub(crate) grants: Vec<String>,
     pub(crate) entries: Vec<QueueEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
-enum BatchWire {
-    V1(BatchV1),
+/// A first-release batch.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct BatchV1 {
+    pub(crate) device_id: String,
+    pub(crate) grants: Vec<String>,
+    pub(crate) entries: Vec<EntryV1>,
 }
 
-impl BatchV1 {
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) enum BatchWire {
+    V1(BatchV1),
+    V2(Batch),
+}
+
+impl Batch {
     pub(crate) fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut bytes = MAGIC.to_vec();
-        postcard::to_io(&BatchWireRef::V1(self), &mut bytes).map_err(|_| Error::Encoding)?;
+        postcard::to_io(&BatchWireRef::V2(self), &mut bytes).map_err(|_| Error::Encoding)?;
         Ok(bytes)
     }
 
@@ -117,7 +136,12 @@ impl BatchV1 {
         if !rest.is_empty() {
             return Err(reject("trailing bytes after the batch"));
         }
-        let BatchWire::V1(batch) = wire;
+        let batch = match wire {
+            BatchWire::V1(BatchV1 { device_id, grants, entries }) => {
+                Batch { device_id, grants, entries: entries.into_iter().map(QueueEntry::from).collect() }
+            }
+            BatchWire::V2(batch) => batch,
+        };
         if batch.entries.is_empty() || batch.entries.len() > MAX_BATCH_ENTRIES as usize {
             return Err(reject("batch has no entries or too many"));
         }
@@ -128,5 +152,7 @@ impl BatchV1 {
 /// Borrowing twin of [`BatchWire`] for serialisation without clones.
 #[derive(Serialize)]
 enum BatchWireRef<'a> {
-    V1(&'a BatchV1),
+    #[allow(dead_code)] // keeps the variant index of V2 at 1
+    V1(()),
+    V2(&'a Batch),
 }

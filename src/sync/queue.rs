@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::batch::{BatchV1, SyncBatch};
+use super::batch::{Batch, SyncBatch};
 use super::entry::QueueEntry;
 use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
 use crate::crypto::ct_eq;
@@ -125,7 +125,7 @@ impl SyncQueue {
             };
             let (first_seq, last_seq) = (first.body.seq, last.body.seq);
             let entry_count = u32::try_from(entries.len()).map_err(|_| Error::Encoding)?;
-            let bytes = BatchV1 { device_id: vault.config.device_id.clone(), grants, entries }.to_bytes()?;
+            let bytes = Batch { device_id: vault.config.device_id.clone(), grants, entries }.to_bytes()?;
             state.batched_through = state.batched_through.max(last_seq);
             store_state(tx, keys, &state)?;
             Ok(Some(SyncBatch { bytes, first_seq, last_seq, entry_count }))
