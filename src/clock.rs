@@ -321,9 +321,10 @@ impl TimeState {
     pub(crate) fn merge(&mut self, other: &TimeState) {
         self.trusted = self.trusted.max(other.trusted);
         if other.anchor.boot == self.anchor.boot {
-            if other.anchor.floor.saturating_sub(secs_between(0, other.anchor.elapsed_ms))
-                > self.anchor.floor.saturating_sub(secs_between(0, self.anchor.elapsed_ms))
-            {
+            // The anchor whose floor is further ahead of its boot's start;
+            // between two that agree, the later one.
+            let lead = |a: &Anchor| (a.floor.saturating_sub(secs_between(0, a.elapsed_ms)), a.elapsed_ms);
+            if lead(&other.anchor) > lead(&self.anchor) {
                 self.anchor = other.anchor;
             }
         } else if other.boots > self.boots {
@@ -441,6 +442,24 @@ mod tests {
         let mut t = stored.clone();
         t.observe(&at(1_000, B, 1), 300).unwrap();
         assert!(t.due_for_storage(&stored));
+    }
+
+    #[test]
+    fn merging_keeps_the_later_anchor_and_every_lock() {
+        let stored = TimeState::enrolled(&at(1_000, A, 0), 1_000);
+        let mut live = stored.clone();
+        live.observe(&at(1_000, A, 60), 300).unwrap();
+        let mut merged = stored.clone();
+        merged.merge(&live);
+        assert_eq!(merged.anchor, live.anchor);
+        assert!(!merged.due_for_storage(&merged.clone()));
+        let mut old = merged.clone();
+        old.merge(&stored);
+        assert_eq!(old.anchor, live.anchor, "an older anchor never wins");
+        let mut locked = stored.clone();
+        locked.rollback_locked = true;
+        merged.merge(&locked);
+        assert!(merged.rollback_locked);
     }
 
     #[test]

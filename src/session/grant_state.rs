@@ -30,15 +30,15 @@ impl Renewal {
     /// Installs the grant into `state` if it is strictly newer than the one
     /// in force; returns `false` (nothing installed) for the grant in force.
     fn install(self, vault: &VaultShared, state: &mut VaultState, reading: &Reading) -> Result<bool> {
-        let config = &vault.config;
-        grant::check_for_device(&self.claims, &config.device_id, reading.wall, config.grant_clock_skew_secs)?;
-        if self.claims.sub != state.user_id {
-            return Err(Error::GrantInvalid("grant is for another user".into()));
-        }
         let current = state.current_grant()?;
         if current.token == self.token {
             // Presenting the grant in force again proves nothing new.
             return Ok(false);
+        }
+        let config = &vault.config;
+        grant::check_for_device(&self.claims, &config.device_id, reading.wall, config.grant_clock_skew_secs)?;
+        if self.claims.sub != state.user_id {
+            return Err(Error::GrantInvalid("grant is for another user".into()));
         }
         if self.claims.iat <= current.claims.iat || self.claims.jti == current.claims.jti {
             return Err(Error::GrantInvalid("grant is not newer than the one in force".into()));

@@ -181,11 +181,19 @@ impl OfflineSession {
 
     /// Ends the session now: the keys are dropped and zeroized (once any
     /// call in flight returns) and every later call returns `SessionLocked`.
-    /// The device key then moves to a new keystore alias (three keystore
-    /// calls), so files copied while the session was open are stale.
+    /// The time is stored one last time, and the device key moves to a new
+    /// keystore alias (three keystore calls), so files copied while the
+    /// session was open are stale.
     pub fn lock(&self) {
         let live = self.lock_live().take();
-        if let Some(live) = live {
+        if let Some(mut live) = live {
+            // Best effort: a reboot now loses no time the session saw.
+            if let Ok(reading) = self.vault.reading() {
+                live.time.observe(&reading, self.vault.config.clock_rollback_tolerance_secs).ok();
+                if live.time != live.stored_time {
+                    self.store_time(&live.keys, &live.time).ok();
+                }
+            }
             self.end_epoch(&live);
         }
     }
@@ -258,8 +266,15 @@ impl OfflineSession {
             }
             return Err(Error::SessionLocked);
         }
+        let observed = if reading.elapsed_ms < last_ms {
+            // Elapsed time since boot went backwards between two calls: the
+            // clock is lying, which is a rollback (and stored as one).
+            live.time.rollback_locked = true;
+            Err(Error::ClockRollback)
+        } else {
+            live.time.observe(&reading, tolerance)
+        };
         live.last_used.1 = last_ms.max(reading.elapsed_ms);
-        let observed = live.time.observe(&reading, tolerance);
         let to_store = live.time.due_for_storage(&live.stored_time).then(|| (live.keys.clone(), live.time.clone()));
         let access = Access { keys: live.keys.clone(), claims: live.claims.clone(), time: live.time.clone() };
         drop(guard);
