@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use super::epoch::{self, unwrap_device_secret, Attempts};
 use super::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
 use super::lifecycle::{purge_retired_keys, wipe_locked};
-use super::{policy, VaultShared};
+use super::{policy, GateGuard, VaultShared};
 use crate::clock::{FailureMark, Reading};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
@@ -78,9 +78,9 @@ pub(super) fn load_row(vault: &VaultShared) -> Result<VaultRow> {
     })
 }
 
-/// Counts an attempt, then checks `pin`. The caller holds the attempt gate.
-pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
-    purge_retired_keys(vault)?;
+/// Counts an attempt, then checks `pin`.
+pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -> Result<Proven> {
+    purge_retired_keys(vault, gate)?;
     let reading = Reading::take(vault.clock.as_ref())?;
     let row = load_row(vault)?;
     // The attempt state is authenticated before it decides anything, so an
@@ -88,7 +88,7 @@ pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
     let dk = unwrap_device_secret(vault, &row)?;
     let max = vault.config.max_failed_attempts;
     if row.failed_attempts >= max {
-        wipe_locked(vault)?;
+        wipe_locked(vault, gate)?;
         return Err(Error::Wiped);
     }
     match retry_after(&row, &reading)? {
@@ -97,22 +97,22 @@ pub(super) fn prove_pin(vault: &VaultShared, pin: &[u8]) -> Result<Proven> {
         None => {
             // Rebooted since the failure: the wait restarts in full from now.
             let restart = Attempts { mark: Some(FailureMark::at(&reading)), ..Attempts::of(&row) };
-            epoch::rewrite(vault, &row, &dk, restart, None, false)?;
+            epoch::rewrite(vault, gate, &row, &dk, restart, None, false)?;
             return Err(Error::LockedOut { retry_after_secs: backoff_secs(row.failed_attempts) });
         }
     }
     let failed = row.failed_attempts.saturating_add(1);
     let counted = Attempts { failed, last_failure_at: reading.wall, mark: Some(FailureMark::at(&reading)) };
     // Counted and rotated durably; the old device key is gone before the PIN is judged.
-    let counted = epoch::rewrite(vault, &row, &dk, counted, None, true)?;
+    let counted = epoch::rewrite(vault, gate, &row, &dk, counted, None, true)?;
 
     match unwrap_vault_key(&counted.pin_wrap, &dk, pin, &counted.vault_id)? {
         Some(vk) => {
-            let row = epoch::rewrite(vault, &counted, &dk, Attempts::NONE, None, false)?;
+            let row = epoch::rewrite(vault, gate, &counted, &dk, Attempts::NONE, None, false)?;
             Ok(Proven { row, vk, dk })
         }
         None if failed >= max => {
-            wipe_locked(vault)?;
+            wipe_locked(vault, gate)?;
             Err(Error::Wiped)
         }
         None => Err(Error::WrongPin { attempts_remaining: max - failed }),
@@ -131,9 +131,9 @@ pub(super) fn unlock(
         None => None,
     };
     let proven = {
-        let _gate = vault.gate();
-        let mut proven = prove_pin(vault, pin.as_bytes())?;
-        raise_kdf_cost(vault, &mut proven, pin.as_bytes());
+        let gate = vault.gate()?;
+        let mut proven = prove_pin(vault, &gate, pin.as_bytes())?;
+        raise_kdf_cost(vault, &gate, &mut proven, pin.as_bytes());
         proven
     };
     OfflineSession::resume(vault.clone(), proven.keys()?, renewal)
@@ -141,11 +141,12 @@ pub(super) fn unlock(
 
 /// Re-wraps with the configured iteration count if the stored one is lower.
 /// Best effort: the old wrap stays valid if this fails.
-fn raise_kdf_cost(vault: &VaultShared, proven: &mut Proven, pin: &[u8]) {
+fn raise_kdf_cost(vault: &VaultShared, gate: &GateGuard<'_>, proven: &mut Proven, pin: &[u8]) {
     let target = vault.config.pbkdf2_iterations;
     if wrap_iterations(&proven.row.pin_wrap).is_ok_and(|stored| stored < target) {
         if let Ok(pin_wrap) = wrap_vault_key(&proven.vk, &proven.dk, pin, &proven.row.vault_id, target) {
-            if let Ok(row) = epoch::rewrite(vault, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false) {
+            let rewritten = epoch::rewrite(vault, gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false);
+            if let Ok(row) = rewritten {
                 proven.row = row;
             }
         }
@@ -155,8 +156,8 @@ fn raise_kdf_cost(vault: &VaultShared, proven: &mut Proven, pin: &[u8]) {
 pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) -> Result<()> {
     let (old_pin, new_pin) = (Zeroizing::new(old_pin), Zeroizing::new(new_pin));
     policy::check(&new_pin, vault.config.min_pin_length)?;
-    let _gate = vault.gate();
-    let proven = prove_pin(vault, old_pin.as_bytes())?;
+    let gate = vault.gate()?;
+    let proven = prove_pin(vault, &gate, old_pin.as_bytes())?;
     let pin_wrap = wrap_vault_key(
         &proven.vk,
         &proven.dk,
@@ -164,7 +165,7 @@ pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) 
         &proven.row.vault_id,
         vault.config.pbkdf2_iterations,
     )?;
-    epoch::rewrite(vault, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
+    epoch::rewrite(vault, &gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::epoch::{self, unwrap_device_secret, Attempts};
 use super::keys::{new_alias, VaultKeys};
 use super::lifecycle::{purge_retired_keys, wrap_with_new_key};
 use super::state::VaultState;
-use super::VaultShared;
+use super::{GateGuard, VaultShared};
 use crate::crypto::SecretKey;
 use crate::error::{Error, Result};
 use crate::keystore::{KeyProtection, KeystoreError};
@@ -31,20 +31,20 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
     let vk = match vault.keystore.unwrap(alias, KeyProtection::Biometric, wrap) {
         Ok(bytes) => SecretKey::from_vec(bytes).map_err(|_| Error::Tampered)?,
         Err(KeystoreError::KeyInvalidated) => {
-            disable(vault)?;
+            disable(vault, &vault.gate()?)?;
             return Err(Error::BiometricsInvalidated);
         }
         Err(KeystoreError::UserCancelled) => return Err(Error::UserCancelled),
         Err(other) => return Err(other.into()),
     };
     let keys = {
-        let _gate = vault.gate();
+        let gate = vault.gate()?;
         let row = load_row(vault)?;
         let dk = unwrap_device_secret(vault, &row)?;
         let keys = VaultKeys::new(&row.vault_id, vk, dk.state_binding(&row.vault_id)?, row.key_epoch)?;
         // A wrong key cannot open the state: that proves the biometric wrap is ours.
         VaultState::open(&keys, &row.state)?;
-        epoch::rewrite(vault, &row, &dk, Attempts::NONE, None, true)?;
+        epoch::rewrite(vault, &gate, &row, &dk, Attempts::NONE, None, true)?;
         keys
     };
     OfflineSession::resume(vault.clone(), keys, None)
@@ -54,9 +54,9 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
 pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
     // The gate keeps a concurrent PIN attempt's purge away from the alias
     // reserved below until the row adopts it.
-    let _gate = vault.gate();
+    let gate = vault.gate()?;
     let alias = new_alias(keys.vault_id(), "biometric")?;
-    let wrap = wrap_with_new_key(vault, &alias, KeyProtection::Biometric, &keys.vk().to_vec())?;
+    let wrap = wrap_with_new_key(vault, &gate, &alias, KeyProtection::Biometric, &keys.vk().to_vec())?;
     let stored = vault.db.write(|tx| {
         let row = VaultRow::load(tx)?.ok_or(Error::Wiped)?;
         if row.vault_id != keys.vault_id() {
@@ -72,11 +72,16 @@ pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
         vault.keystore.delete_key(alias).ok();
         return Err(error);
     }
-    purge_retired_keys(vault)
+    purge_retired_keys(vault, &gate)
+}
+
+/// `OfflineSession::disable_biometrics`.
+pub(crate) fn disable_for_session(vault: &VaultShared) -> Result<()> {
+    disable(vault, &vault.gate()?)
 }
 
 /// Removes the biometric wrap and deletes its keystore key.
-pub(crate) fn disable(vault: &VaultShared) -> Result<()> {
+fn disable(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
     vault.db.write(|tx| {
         if let Some(VaultRow { bio: Some((alias, _)), .. }) = VaultRow::load(tx)? {
             tables::retire_key(tx, &alias)?;
@@ -84,5 +89,5 @@ pub(crate) fn disable(vault: &VaultShared) -> Result<()> {
         }
         Ok(())
     })?;
-    purge_retired_keys(vault)
+    purge_retired_keys(vault, gate)
 }

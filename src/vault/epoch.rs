@@ -7,7 +7,7 @@
 
 use super::keys::{new_alias, DeviceSecret};
 use super::lifecycle::{purge_retired_keys, wrap_with_new_key};
-use super::VaultShared;
+use super::{GateGuard, VaultShared};
 use crate::clock::FailureMark;
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
@@ -63,9 +63,10 @@ impl Attempts {
 /// moves `DK` to a new keystore alias and the next epoch. The sealed state,
 /// as it is at commit time, is re-bound in the same transaction; the old
 /// alias is retired there and deleted from the keystore before returning.
-/// The caller holds the attempt gate and has checked `row` with `dk`.
+/// The caller has checked `row` with `dk`.
 pub(super) fn rewrite(
     vault: &VaultShared,
+    gate: &GateGuard<'_>,
     row: &VaultRow,
     dk: &DeviceSecret,
     attempts: Attempts,
@@ -75,7 +76,7 @@ pub(super) fn rewrite(
     let mut next = row.clone();
     if rotate {
         next.device_alias = new_alias(&row.vault_id, "device")?;
-        next.device_wrap = wrap_with_new_key(vault, &next.device_alias, KeyProtection::Device, &dk.to_vec())?;
+        next.device_wrap = wrap_with_new_key(vault, gate, &next.device_alias, KeyProtection::Device, &dk.to_vec())?;
         next.key_epoch = row.key_epoch.checked_add(1).ok_or(Error::Tampered)?;
     }
     next.failed_attempts = attempts.failed;
@@ -109,7 +110,7 @@ pub(super) fn rewrite(
     match written {
         Ok(next) => {
             if rotate {
-                purge_retired_keys(vault)?;
+                purge_retired_keys(vault, gate)?;
             }
             Ok(next)
         }
@@ -130,7 +131,7 @@ pub(super) fn rewrite(
 /// destroys the key itself), or if the vault now belongs to another
 /// enrolment.
 pub(crate) fn end_on_lock(vault: &VaultShared, vault_id: &[u8]) -> Result<()> {
-    let Some(_gate) = vault.try_gate() else {
+    let Some(gate) = vault.try_gate() else {
         return Ok(());
     };
     let Some(row) = vault.db.read(VaultRow::load)? else {
@@ -140,5 +141,5 @@ pub(crate) fn end_on_lock(vault: &VaultShared, vault_id: &[u8]) -> Result<()> {
         return Ok(());
     }
     let dk = unwrap_device_secret(vault, &row)?;
-    rewrite(vault, &row, &dk, Attempts::of(&row), None, true).map(|_| ())
+    rewrite(vault, &gate, &row, &dk, Attempts::of(&row), None, true).map(|_| ())
 }

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use super::state::VaultState;
-use super::{attempt, policy, VaultShared, VaultStatus};
+use super::{attempt, policy, GateGuard, VaultShared, VaultStatus};
 use crate::clock::TimeState;
 use crate::crypto::{random_array, SecretKey};
 use crate::error::{Error, Result};
@@ -51,10 +51,20 @@ pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
 }
 
 /// Deletes every keystore key the database says must go; stops at the first
-/// failure (the rest stay listed and are retried).
-pub(super) fn purge_retired_keys(vault: &VaultShared) -> Result<()> {
-    for alias in vault.db.read(tables::retired_keys)? {
-        vault.keystore.delete_key(alias.clone())?;
+/// failure (the rest stay listed and are retried). Only the gate's holder
+/// purges, so no alias another handle has reserved and not yet adopted is in
+/// the list; an alias the current row names is never deleted.
+pub(super) fn purge_retired_keys(vault: &VaultShared, _gate: &GateGuard<'_>) -> Result<()> {
+    let (retired, row) = vault.db.read(|c| Ok((tables::retired_keys(c)?, VaultRow::load(c)?)))?;
+    let in_use = |alias: &str| {
+        row.as_ref().is_some_and(|row| {
+            row.device_alias == alias || row.bio.as_ref().is_some_and(|(bio_alias, _)| bio_alias == alias)
+        })
+    };
+    for alias in retired {
+        if !in_use(&alias) {
+            vault.keystore.delete_key(alias.clone())?;
+        }
         vault.db.write(|tx| tables::forget_retired_key(tx, &alias))?;
     }
     Ok(())
@@ -67,9 +77,9 @@ pub(super) fn purge_retired_keys(vault: &VaultShared) -> Result<()> {
 /// cannot leave an orphaned key: the commit that adopts the alias forgets it
 /// again (`tables::forget_retired_key`), and otherwise the next purge deletes
 /// it. A wrap the keystore refused created nothing, and leaves nothing.
-/// Call with the attempt gate held.
 pub(super) fn wrap_with_new_key(
     vault: &VaultShared,
+    _gate: &GateGuard<'_>,
     alias: &str,
     protection: KeyProtection,
     secret: &[u8],
@@ -93,7 +103,7 @@ pub(super) fn enroll(
     let pin = Zeroizing::new(pin);
     let sync_key =
         SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?;
-    let _gate = vault.gate();
+    let gate = vault.gate()?;
     if is_enrolled(vault)? {
         return Err(Error::AlreadyEnrolled);
     }
@@ -105,13 +115,13 @@ pub(super) fn enroll(
     if time.trusted >= claims.exp {
         return Err(Error::GrantExpired);
     }
-    purge_retired_keys(vault).ok();
+    purge_retired_keys(vault, &gate).ok();
 
     let vault_id: [u8; 16] = random_array()?;
     let vk = SecretKey::generate()?;
     let dk = DeviceSecret::generate()?;
     let device_alias = new_alias(&vault_id, "device")?;
-    let device_wrap = wrap_with_new_key(vault, &device_alias, KeyProtection::Device, &dk.to_vec())?;
+    let device_wrap = wrap_with_new_key(vault, &gate, &device_alias, KeyProtection::Device, &dk.to_vec())?;
 
     let stored = (|| {
         let pin_wrap = wrap_vault_key(&vk, &dk, pin.as_bytes(), &vault_id, vault.config.pbkdf2_iterations)?;
@@ -154,12 +164,12 @@ pub(super) fn enroll(
 }
 
 pub(super) fn wipe(vault: &VaultShared) -> Result<()> {
-    let _gate = vault.gate();
-    wipe_locked(vault)
+    let gate = vault.gate()?;
+    wipe_locked(vault, &gate)
 }
 
 /// Wipes with the attempt gate already held.
-pub(super) fn wipe_locked(vault: &VaultShared) -> Result<()> {
+pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
     vault.db.write(|tx| {
         let Some(row) = VaultRow::load(tx)? else {
             // Nothing enrolled: keep whatever "wiped" mark there is.
@@ -172,5 +182,5 @@ pub(super) fn wipe_locked(vault: &VaultShared) -> Result<()> {
         tables::clear_vault(tx, true)
     })?;
     vault.note_wipe();
-    purge_retired_keys(vault)
+    purge_retired_keys(vault, gate)
 }

@@ -7,8 +7,9 @@
 //! and `biometric.rs`.
 //!
 //! # Locks
-//! - `VaultShared::attempt_gate` serialises PIN attempts, enrolment, PIN
-//!   changes and wipes. It is held while the keystore is called.
+//! - `VaultShared::gate` (`gate.rs`) serialises PIN attempts, enrolment, PIN
+//!   changes, biometric changes, key rotations, wipes and key purges, across
+//!   threads, handles and processes. It is held while the keystore is called.
 //! - The database mutex (inside [`crate::storage::Db`]) is held only for
 //!   one transaction and never while calling the keystore or the clock.
 //!
@@ -18,6 +19,7 @@
 mod attempt;
 mod biometric;
 mod epoch;
+mod gate;
 mod keys;
 mod lifecycle;
 mod policy;
@@ -26,7 +28,7 @@ mod state;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub(crate) use biometric::disable as disable_biometrics;
+pub(crate) use biometric::disable_for_session as disable_biometrics;
 pub(crate) use biometric::enable as enable_biometrics;
 pub(crate) use epoch::end_on_lock as end_epoch_on_lock;
 pub(crate) use keys::VaultKeys;
@@ -39,6 +41,7 @@ use crate::grant::TrustedIssuers;
 use crate::keystore::PlatformKeystore;
 use crate::session::{OfflineSession, RecordIndex};
 use crate::storage::Db;
+use gate::{Gate, GateGuard};
 
 /// What a vault looks like from the outside, without unlocking it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -67,7 +70,7 @@ pub(crate) struct VaultShared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: VaultConfig,
     pub(crate) issuers: TrustedIssuers,
-    attempt_gate: Mutex<()>,
+    gate: Gate,
     /// Bumped by every wipe; sessions opened before it stop working.
     wipe_epoch: AtomicU64,
     /// Versions of the live records, checked against the sealed state's
@@ -83,17 +86,13 @@ impl std::fmt::Debug for VaultShared {
 }
 
 impl VaultShared {
-    fn gate(&self) -> MutexGuard<'_, ()> {
-        self.attempt_gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn gate(&self) -> Result<GateGuard<'_>> {
+        self.gate.enter()
     }
 
     /// The gate if no one holds it.
-    fn try_gate(&self) -> Option<MutexGuard<'_, ()>> {
-        match self.attempt_gate.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
+    fn try_gate(&self) -> Option<GateGuard<'_>> {
+        self.gate.try_enter()
     }
 
     /// One look at the clocks (wall, boot, elapsed since boot).
@@ -157,17 +156,21 @@ impl PinVault {
     ) -> Result<Arc<Self>, VaultError> {
         let issuers = config.validate()?;
         let db = Db::open(&path)?;
+        let gate = Gate::open(&path)?;
         let inner = Arc::new(VaultShared {
             db,
             keystore,
             clock,
             config,
             issuers,
-            attempt_gate: Mutex::new(()),
+            gate,
             wipe_epoch: AtomicU64::new(0),
             record_index: Mutex::new(None),
         });
-        lifecycle::purge_retired_keys(&inner).ok();
+        // Keys left by a crash; skipped while another handle is in the gate.
+        if let Some(gate) = inner.try_gate() {
+            lifecycle::purge_retired_keys(&inner, &gate).ok();
+        }
         Ok(Arc::new(Self { inner }))
     }
 

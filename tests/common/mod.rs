@@ -73,6 +73,8 @@ pub struct TestKeystore {
     /// Deletions succeed but keep the key: a keystore that an attacker
     /// could roll back together with the files (no real one can).
     pub keep_deleted_keys: AtomicBool,
+    /// Each wrap takes up to this long (a hardware keystore creating a key).
+    pub max_wrap_delay_ms: AtomicU64,
     pub fail_all: AtomicBool,
     pub bio_invalidated: AtomicBool,
     pub bio_cancel: AtomicBool,
@@ -100,7 +102,14 @@ impl TestKeystore {
 impl PlatformKeystore for TestKeystore {
     fn wrap(&self, alias: String, protection: KeyProtection, plaintext: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
         self.before()?;
-        self.inner.wrap(alias, protection, plaintext)
+        let wrapped = self.inner.wrap(alias, protection, plaintext);
+        // The key exists now; the caller has not stored its alias yet.
+        let max_delay = self.max_wrap_delay_ms.load(Ordering::SeqCst);
+        if max_delay > 0 {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            std::thread::sleep(std::time::Duration::from_millis(u64::from(nanos) % (max_delay + 1)));
+        }
+        wrapped
     }
     fn unwrap(&self, alias: String, protection: KeyProtection, wrapped: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
         self.before()?;
@@ -135,6 +144,10 @@ pub struct Backend {
 impl Backend {
     pub fn new() -> Self {
         Self { issuer: GrantIssuer::generate("k1".into()).unwrap(), sync_key: vec![0x5a; 32] }
+    }
+    /// The same backend in every process (a fixed issuer key).
+    pub fn fixed() -> Self {
+        Self { issuer: GrantIssuer::new("k1".into(), vec![0x17; 32]).unwrap(), sync_key: vec![0x5a; 32] }
     }
     /// A grant for DEVICE/USER on "visits" and "notes", valid `days` from `iat`.
     pub fn grant(&self, iat: i64, days: i64) -> String {

@@ -1,0 +1,68 @@
+//! The attempt gate: one holder at a time, across threads, handles and
+//! processes, for everything that creates, adopts or deletes keystore keys
+//! (PIN attempts, enrolment, PIN changes, biometric changes, epoch rotations,
+//! wipes and key purges).
+//!
+//! Within one handle a mutex serialises threads. Across handles and
+//! processes an exclusive lock on a file beside the database (`<db>-lock`)
+//! does: without it, one handle's purge of retired keys could delete a key
+//! that another handle has just created and not yet recorded, and every
+//! later unlock would fail. The operating system releases the file lock when
+//! its holder dies, so a crashed holder never blocks the vault.
+
+use std::fs::{File, OpenOptions};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use crate::error::{Error, Result};
+
+/// The gate of one handle.
+pub(crate) struct Gate {
+    threads: Mutex<()>,
+    file: File,
+}
+
+/// Proof that the gate is held; released on drop.
+pub(crate) struct GateGuard<'a> {
+    _threads: MutexGuard<'a, ()>,
+    file: &'a File,
+}
+
+impl Drop for GateGuard<'_> {
+    fn drop(&mut self) {
+        // Closing the handle or ending the process releases it too.
+        self.file.unlock().ok();
+    }
+}
+
+impl Gate {
+    /// Opens (creating, owner-only) the lock file of the database at `db_path`.
+    pub(crate) fn open(db_path: &str) -> Result<Self> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(format!("{db_path}-lock"))
+            .map_err(|e| Error::InvalidInput(format!("cannot open the vault's lock file: {}", e.kind())))?;
+        Ok(Self { threads: Mutex::new(()), file })
+    }
+
+    /// Waits for the gate.
+    pub(crate) fn enter(&self) -> Result<GateGuard<'_>> {
+        // The mutex guards no data: a poisoned one is still a valid lock.
+        let threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        self.file.lock().map_err(|e| Error::InvalidInput(format!("cannot lock the vault: {}", e.kind())))?;
+        Ok(GateGuard { _threads: threads, file: &self.file })
+    }
+
+    /// The gate if no one holds it now.
+    pub(crate) fn try_enter(&self) -> Option<GateGuard<'_>> {
+        let threads = match self.threads.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        self.file.try_lock().ok()?;
+        Some(GateGuard { _threads: threads, file: &self.file })
+    }
+}
