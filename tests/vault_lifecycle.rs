@@ -307,3 +307,69 @@ fn a_key_created_just_before_a_crash_is_not_left_behind() {
         assert_eq!(keystore.inner.key_count(), 2, "{attempt}: an orphaned key was left behind");
     }
 }
+
+/// Every 16-byte window of `needle` that occurs in `haystack`.
+fn remnants(haystack: &[u8], needle: &[u8]) -> usize {
+    needle.windows(16).step_by(16).filter(|w| haystack.windows(16).any(|h| h == *w)).count()
+}
+
+#[test]
+fn a_wipe_leaves_no_sealed_row_in_the_database_or_its_log() {
+    use rusqlite::Connection;
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    for i in 0..20 {
+        session.put("visits".into(), format!("v{i}"), vec![i; 300]).unwrap();
+    }
+    // Everything sealed that the vault stored: wraps, state, records, queue.
+    let sealed: Vec<Vec<u8>> = {
+        let db = Connection::open(device.path()).unwrap();
+        let mut blobs: Vec<Vec<u8>> = db
+            .query_row("SELECT device_wrap, pin_wrap, state FROM vault", [], |r| {
+                Ok(vec![r.get(0)?, r.get(1)?, r.get(2)?])
+            })
+            .unwrap();
+        for table in ["records", "queue"] {
+            let mut stmt = db.prepare(&format!("SELECT body FROM {table}")).unwrap();
+            blobs.extend(stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap().map(Result::unwrap));
+        }
+        blobs
+    };
+    assert!(sealed.len() > 40);
+    vault.wipe().unwrap();
+    let mut found = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let bytes = std::fs::read(format!("{}{suffix}", device.path_str())).unwrap_or_default();
+        found += sealed.iter().map(|blob| remnants(&bytes, blob)).sum::<usize>();
+    }
+    println!("after a wipe: {found} sealed 16-byte blocks left in the database, -wal and -shm files");
+    assert_eq!(found, 0);
+    assert!(!device.open().is_enrolled().unwrap());
+}
+
+#[test]
+fn status_counts_only_the_pending_entries_the_sealed_state_names() {
+    use rusqlite::Connection;
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    for i in 0..3 {
+        session.put("visits".into(), format!("v{i}"), b"x".to_vec()).unwrap();
+    }
+    let queue = session.clone().sync_queue();
+    let acked: Vec<(i64, Vec<u8>)> = {
+        let db = Connection::open(device.path()).unwrap();
+        let mut stmt = db.prepare("SELECT seq, body FROM queue WHERE seq <= 2").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let batch = queue.next_batch(2).unwrap().unwrap();
+    queue.acknowledge(batch.last_seq).unwrap();
+    assert_eq!((queue.pending_count().unwrap(), vault.status().unwrap().pending_entries), (1, 1));
+    // The acknowledged rows written back, and a foreign row added.
+    let db = Connection::open(device.path()).unwrap();
+    for (seq, body) in &acked {
+        db.execute("INSERT INTO queue (seq, body) VALUES (?1, ?2)", (seq, body)).unwrap();
+    }
+    db.execute("INSERT INTO queue (seq, body) VALUES (99, x'00')", []).unwrap();
+    assert_eq!(queue.pending_count().unwrap(), 1);
+    assert_eq!(vault.status().unwrap().pending_entries, 1);
+}

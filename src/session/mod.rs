@@ -30,7 +30,7 @@ pub(crate) use record_index::RecordIndex;
 use crate::clock::{BootId, Reading, TimeState};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::GrantClaims;
-use crate::storage::VaultRow;
+use crate::storage::{tables, VaultRow};
 use crate::sync::SyncQueue;
 use crate::vault::{VaultKeys, VaultShared, VaultState};
 
@@ -349,5 +349,6 @@ pub(crate) fn store_state(tx: &rusqlite::Transaction<'_>, keys: &VaultKeys, stat
         return Err(Error::Wiped);
     }
     let sealed = state.seal(keys)?;
+    tables::set_queue_bounds(tx, state.acked_through, state.head_seq)?;
     VaultRow::store_state(tx, &sealed, &keys.bind(&row, &sealed))
 }

@@ -119,6 +119,21 @@ impl Db {
         tx.commit()?;
         Ok(value)
     }
+
+    /// Copies every committed page from the write-ahead log into the
+    /// database and truncates the log to zero bytes, so that nothing deleted
+    /// (with `secure_delete`, overwritten) lingers in the `-wal` file. Waits
+    /// (up to the busy timeout) for readers of other connections; if one
+    /// still holds an old snapshot, that is an error and the caller retries.
+    pub(crate) fn checkpoint_truncate(&self) -> Result<()> {
+        let conn = self.lock();
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if busy != 0 {
+            return Err(Error::InvalidInput("another connection kept the log busy; try again".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Reads the header without writing; returns the schema version (0 = new file).

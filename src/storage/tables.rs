@@ -228,13 +228,43 @@ pub(crate) fn is_wiped(conn: &Connection) -> Result<bool> {
 
 /// Deletes the enrolment, its records and queue; marks the vault wiped or not.
 pub(crate) fn clear_vault(tx: &Transaction<'_>, mark_wiped: bool) -> Result<()> {
-    tx.execute_batch("DELETE FROM vault; DELETE FROM records; DELETE FROM queue;")?;
+    tx.execute_batch(
+        "DELETE FROM vault; DELETE FROM records; DELETE FROM queue;
+         DELETE FROM meta WHERE key IN ('queue_acked', 'queue_head');",
+    )?;
     if mark_wiped {
         execute(tx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('wiped', 1)", [])?;
     } else {
         execute(tx, "DELETE FROM meta WHERE key = 'wiped'", [])?;
     }
     Ok(())
+}
+
+/// Stores which queue seqs are pending, `(acked, head]`, beside the sealed
+/// state that is the authority on them, so `status()` can count them
+/// without the vault key (and without counting rows written back or added).
+pub(crate) fn set_queue_bounds(tx: &Transaction<'_>, acked: u64, head: u64) -> Result<()> {
+    let sql = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+    execute(tx, sql, params!["queue_acked", to_i64(acked)?])?;
+    execute(tx, sql, params!["queue_head", to_i64(head)?])?;
+    Ok(())
+}
+
+/// Entries pending by the stored bounds (every entry, for a vault whose
+/// state was never stored by this version).
+pub(crate) fn pending_queue_rows(conn: &Connection) -> Result<u64> {
+    let bound = |key: &str| -> Result<Option<i64>> {
+        Ok(query_row(conn, "SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+    };
+    match (bound("queue_acked")?, bound("queue_head")?) {
+        (Some(acked), Some(head)) => to_u64(query_row(
+            conn,
+            "SELECT count(*) FROM queue WHERE seq > ?1 AND seq <= ?2",
+            params![acked, head],
+            |r| r.get(0),
+        )?),
+        _ => QueueRow::count(conn),
+    }
 }
 
 /// Records a keystore alias that must be deleted.

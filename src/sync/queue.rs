@@ -29,13 +29,15 @@ pub struct SyncQueue {
 
 #[uniffi::export]
 impl SyncQueue {
-    /// Entries not yet acknowledged by the backend.
+    /// Entries not yet acknowledged by the backend, as the sealed state
+    /// counts them (rows written back or added to the file do not count).
     ///
     /// # Errors
-    /// `SessionLocked`, `Storage`.
+    /// `SessionLocked`, `Tampered`, `Storage`.
     pub fn pending_count(&self) -> Result<u64, VaultError> {
-        self.session.handle_access()?;
-        Ok(self.session.vault().db.read(QueueRow::count)?)
+        let access = self.session.handle_access()?;
+        let state = self.session.vault().db.read(|c| load_state(c, &access.keys))?;
+        Ok(state.head_seq.checked_sub(state.acked_through).ok_or(Error::Tampered)?)
     }
 
     /// The oldest unacknowledged entries (at most `max_entries`, and at most

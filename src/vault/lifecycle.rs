@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::grant;
 use crate::keystore::KeyProtection;
 use crate::session::OfflineSession;
-use crate::storage::{tables, QueueRow, VaultRow};
+use crate::storage::{tables, VaultRow};
 
 pub(super) fn is_enrolled(vault: &VaultShared) -> Result<bool> {
     vault.db.read(|c| Ok(VaultRow::load(c)?.is_some()))
@@ -21,7 +21,7 @@ pub(super) fn is_enrolled(vault: &VaultShared) -> Result<bool> {
 
 pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
     let (row, wiped, pending_entries) =
-        vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, QueueRow::count(c)?)))?;
+        vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, tables::pending_queue_rows(c)?)))?;
     let max = vault.config.max_failed_attempts;
     let reading = vault.reading()?;
     Ok(match row {
@@ -170,17 +170,25 @@ pub(super) fn wipe(vault: &VaultShared) -> Result<()> {
 
 /// Wipes with the attempt gate already held.
 pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
-    vault.db.write(|tx| {
+    let wiped = vault.db.write(|tx| {
         let Some(row) = VaultRow::load(tx)? else {
             // Nothing enrolled: keep whatever "wiped" mark there is.
-            return Ok(());
+            return Ok(false);
         };
         tables::retire_key(tx, &row.device_alias)?;
         if let Some((bio_alias, _)) = &row.bio {
             tables::retire_key(tx, bio_alias)?;
         }
-        tables::clear_vault(tx, true)
+        tables::clear_vault(tx, true)?;
+        Ok(true)
     })?;
-    vault.note_wipe();
-    purge_retired_keys(vault, gate)
+    if wiped {
+        vault.note_wipe();
+    }
+    // The wiped rows' old pages are still in the write-ahead log until a
+    // checkpoint: copy them out (zeroed by secure_delete) and empty the log.
+    // Also on a second call, which is how a failed checkpoint is retried.
+    let checkpointed = vault.db.checkpoint_truncate();
+    purge_retired_keys(vault, gate)?;
+    checkpointed
 }

@@ -247,9 +247,14 @@ impl PinVault {
     /// records and the queue (unsynced edits are lost). Open sessions stop
     /// working. Enrol again online to use the vault.
     ///
+    /// No sealed row of the vault is left in the database or its `-wal`
+    /// file: deleted content is overwritten and the log emptied.
+    ///
     /// # Errors
     /// `Storage`; `Keystore` if a key could not be deleted (the database is
-    /// wiped regardless and the deletion is retried at the next open).
+    /// wiped regardless and the deletion is retried at the next open);
+    /// `InvalidInput` if another connection kept the log busy (the vault is
+    /// wiped; call `wipe` again to empty the log).
     pub fn wipe(&self) -> Result<(), VaultError> {
         Ok(lifecycle::wipe(&self.inner)?)
     }
