@@ -36,7 +36,7 @@ pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeyst
 pub use session::OfflineSession;
 pub use sync::{
     SyncBatch, SyncCursor, SyncOperation, SyncQueue, VerifiedBatch, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
-    MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
+    MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
 };
 pub use vault::{PinVault, VaultStatus};
 

@@ -79,12 +79,13 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
 
     // The backend verifies a batch that spans both keys.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
-    let both_keys = SyncVerifier::new(vec![old.issuer_key(), new.issuer_key()]).unwrap();
+    let both_keys =
+        SyncVerifier::with_clock(vec![old.issuer_key(), new.issuer_key()], TestClock::new(T0 + 365 * DAY)).unwrap();
     let verified =
         both_keys.verify(batch.bytes.clone(), device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     // With the old kid removed, that batch no longer verifies…
-    let new_only = SyncVerifier::new(vec![new.issuer_key()]).unwrap();
+    let new_only = SyncVerifier::with_clock(vec![new.issuer_key()], TestClock::new(T0 + 365 * DAY)).unwrap();
     let refused = new_only.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
     assert!(matches!(refused, Err(VaultError::BatchRejected { .. })), "{refused:?}");
     // …and a device configured without it refuses grants signed by it.

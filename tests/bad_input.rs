@@ -190,7 +190,7 @@ fn wrong_length_sync_keys_are_invalid_input() {
     let session = vault.enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
     session.put("visits".into(), "v1".into(), SECRET_VALUE.to_vec()).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     for len in [0, 31, 33] {
         let result = verifier.verify(batch.bytes.clone(), vec![0x5a; len], SyncCursor::initial());
         is_invalid_input(result, &format!("verifier with a {len}-byte sync key"));
@@ -437,7 +437,7 @@ fn sync_verifier_rejects_garbage_truncated_and_empty_batches() {
     session.put("notes".into(), "n1".into(), b"second edit".to_vec()).unwrap();
     session.delete("visits".into(), "v1".into()).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap().bytes;
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let verify = |bytes: Vec<u8>| verifier.verify(bytes, device.backend.sync_key.clone(), SyncCursor::initial());
     assert_eq!(verify(batch.clone()).unwrap().operations.len(), 3, "the untouched batch verifies");
 
@@ -526,7 +526,7 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
     // A batch rejected by the backend: its value is plaintext on the wire,
     // but the reason must not repeat it.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let mut altered = batch.bytes.clone();
     let at = altered.windows(SECRET_VALUE.len()).position(|w| w == SECRET_VALUE).unwrap();
     altered[at] ^= 0x01;

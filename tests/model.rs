@@ -87,7 +87,7 @@ impl World {
     fn new() -> Self {
         let device = Device::new();
         let (vault, session) = device.enrolled();
-        let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+        let verifier = device.backend.verifier();
         let backend = BackendModel { verifier, cursor: SyncCursor::initial(), applied: Vec::new() };
         Self { device, vault, session, unlocked: true, history: Vec::new(), acked: 0, backend }
     }

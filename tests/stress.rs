@@ -80,7 +80,7 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
     let cycles = env("OFFLINE_AUTH_STRESS_CYCLES", 6);
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let backend = Mutex::new(Backend {
         verifier,
         sync_key: device.backend.sync_key.clone(),

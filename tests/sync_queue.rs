@@ -117,7 +117,7 @@ fn chain_mac(sync_key: &[u8], prev: &[u8; 32], body: &Body) -> [u8; 32] {
 }
 
 fn verifier(device: &Device) -> Arc<SyncVerifier> {
-    SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap()
+    device.backend.verifier()
 }
 
 fn verify(device: &Device, bytes: &[u8], cursor: SyncCursor) -> Result<VerifiedBatch, VaultError> {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use offline_auth::{OfflineSession, PinVault, SyncCursor, SyncVerifier, VaultError};
+use offline_auth::{OfflineSession, PinVault, SyncCursor, VaultError};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
@@ -171,7 +171,7 @@ fn setup() -> Fixture {
     // The backend took the first two edits; six stay queued.
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(2).unwrap().unwrap();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     queue.acknowledge(batch.last_seq).unwrap();
@@ -453,7 +453,7 @@ fn assert_intact(fx: &Fixture, original: &Snapshot) {
     assert_eq!(fx.session.keys("notes".into()).unwrap(), ["n1", "n2"]);
     let batch = fx.session.clone().sync_queue().next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.last_seq), (3, 8));
-    let verifier = SyncVerifier::new(vec![fx.device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = fx.device.backend.verifier();
     let verified = verifier.verify(batch.bytes, fx.device.backend.sync_key.clone(), fx.cursor.clone()).unwrap();
     assert_eq!(verified.operations.len(), 6);
     let last = verified.operations.last().unwrap();

@@ -177,7 +177,7 @@ struct Tally {
 fn truncated_older_and_resurrected_rows_give_typed_errors_or_documented_outcomes() {
     let device = Device::new();
     let keystore = Arc::new(RollbackKeystore { inner: SoftwareKeystore::new(), deleted: Mutex::new(BTreeSet::new()) });
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let mut world =
         World { device, keystore, verifier, cursor: SyncCursor::initial(), file: Vec::new(), deleted: BTreeSet::new() };
 

@@ -21,7 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use offline_auth::{OfflineSession, PinVault, SyncCursor, SyncVerifier, VaultError};
+use offline_auth::{OfflineSession, PinVault, SyncCursor, VaultError};
 
 const WORKERS: usize = 8;
 /// Each writer makes at least this many puts, and keeps going until the
@@ -122,7 +122,7 @@ fn unlocker(vault: &PinVault) -> Vec<Write> {
 /// Drains the queue batch by batch through the backend's verifier.
 fn drain(session: &Arc<OfflineSession>, device: &Device) -> Vec<offline_auth::SyncOperation> {
     let queue = session.clone().sync_queue();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let mut cursor = SyncCursor::initial();
     let mut operations = Vec::new();
     while let Some(batch) = queue.next_batch(37).unwrap() {

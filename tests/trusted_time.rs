@@ -14,9 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use common::*;
-use offline_auth::{
-    OfflineSession, PinVault, SyncCursor, SyncVerifier, VaultError, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS,
-};
+use offline_auth::{OfflineSession, PinVault, SyncCursor, VaultError, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS};
 use rusqlite::Connection;
 
 const TOLERANCE: i64 = DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS as i64;
@@ -229,7 +227,7 @@ fn a_reboot_restarts_the_backoff_wait_in_full() {
 /// The boots field of every operation the backend verifies.
 fn verified_boots(device: &Device, session: &Arc<OfflineSession>) -> Vec<Option<u32>> {
     let batch = session.clone().sync_queue().next_batch(1000).unwrap().unwrap();
-    let verifier = SyncVerifier::new(vec![device.backend.issuer.issuer_key()]).unwrap();
+    let verifier = device.backend.verifier();
     let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
     verified.operations.iter().map(|op| op.boots).collect()
 }

@@ -1,28 +1,41 @@
 //! `SyncVerifier`: proves that a batch came untampered from a session.
 //!
-//! Checks, in order: size and format (before and while parsing), every grant
-//! (signature by a configured issuer, one device, one user), the seq run
-//! (contiguous, no gap after the cursor), the MAC chain from the cursor,
-//! each entry's time inside its grant's window and its collection inside
-//! the grant's scope. Entries at or before the cursor are replays: counted,
-//! never returned. Any failure rejects the whole batch.
+//! The batch is read as it is verified (`sync/batch_reader.rs`): size,
+//! magic and version first, then every grant (signature by a configured
+//! issuer, one device, one user, counts bounded before anything is read for
+//! them), then each entry in turn: the seq run (contiguous, no gap after the
+//! cursor), the MAC over the entry's bytes as sent, chained from the cursor,
+//! its time inside its grant's window and not after the server's own clock
+//! (plus the skew), its collection inside the grant's scope. Only new
+//! entries become operations; entries at or before the cursor are replays,
+//! counted, never returned. Any failure rejects the whole batch, and a
+//! hostile batch costs no more memory than its own size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::DEFAULT_GRANT_CLOCK_SKEW_SECS;
 use crate::crypto::{ct_eq, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
 use crate::records::{check_names, check_value};
-use crate::sync::batch::{Batch, SyncCursor, SyncOperation, VerifiedBatch};
-use crate::sync::entry::{EntryBody, Operation, QueueEntry};
+use crate::sync::batch::{SyncCursor, SyncOperation, VerifiedBatch};
+use crate::sync::batch_reader::{BatchReader, EntryRef, OpRef};
+use crate::sync::entry::chain_mac_over;
 
 /// Verifies device batches against the issuer keys the backend trusts.
-#[derive(Debug, uniffi::Object)]
+#[derive(uniffi::Object)]
 pub struct SyncVerifier {
     issuers: TrustedIssuers,
     skew_secs: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SyncVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncVerifier").field("skew_secs", &self.skew_secs).finish_non_exhaustive()
+    }
 }
 
 fn reject(reason: impl Into<String>) -> Error {
@@ -32,14 +45,25 @@ fn reject(reason: impl Into<String>) -> Error {
 #[uniffi::export]
 impl SyncVerifier {
     /// A verifier trusting `issuer_keys` (all keys whose grants may still
-    /// cover unsynced edits, including recently rotated ones).
+    /// cover unsynced edits, including recently rotated ones), on the
+    /// system clock.
     ///
     /// # Errors
     /// `InvalidInput` for no keys, duplicate `kid`s or malformed keys.
     #[uniffi::constructor]
     pub fn new(issuer_keys: Vec<IssuerKey>) -> Result<Arc<Self>, VaultError> {
+        Self::with_clock(issuer_keys, SystemClock::new())
+    }
+
+    /// Like [`SyncVerifier::new`], with the server's (or a test's) clock:
+    /// entries stamped later than its time plus the skew are refused.
+    ///
+    /// # Errors
+    /// As [`SyncVerifier::new`].
+    #[uniffi::constructor]
+    pub fn with_clock(issuer_keys: Vec<IssuerKey>, clock: Arc<dyn Clock>) -> Result<Arc<Self>, VaultError> {
         let issuers = TrustedIssuers::new(&issuer_keys)?;
-        Ok(Arc::new(Self { issuers, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64 }))
+        Ok(Arc::new(Self { issuers, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64, clock }))
     }
 
     /// Verifies `batch` for the device whose sync key is `sync_key`, starting
@@ -48,10 +72,17 @@ impl SyncVerifier {
     ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+    /// `ClockUnavailable` if the server's clock cannot tell the time;
     /// `BatchRejected` with the reason for anything wrong with the batch.
     pub fn verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch, VaultError> {
         Ok(self.verify_batch(&batch, sync_key, &cursor)?)
     }
+}
+
+/// The grants of a batch, by `jti`, with whether an entry used each.
+struct Grants {
+    by_jti: HashMap<String, (GrantClaims, bool)>,
+    user_id: String,
 }
 
 impl SyncVerifier {
@@ -64,42 +95,54 @@ impl SyncVerifier {
             .as_slice()
             .try_into()
             .map_err(|_| Error::InvalidInput("the cursor MAC must be 32 bytes".into()))?;
-        let batch = Batch::from_bytes(bytes)?;
-        let grants = self.verify_grants(&batch)?;
-        let user_id = grants.values().next().map(|g| g.sub.clone()).ok_or_else(|| reject("batch has no grant"))?;
+        let now = self.clock.now_unix_secs()?;
+        let mut reader = BatchReader::open(bytes)?;
+        let mut grants = self.verify_grants(&reader)?;
 
-        let first_seq = batch.entries.first().map_or(0, |e| e.body.seq);
-        if first_seq == 0 {
-            return Err(reject("seq numbers start at 1"));
-        }
-        if first_seq > cursor.last_seq.saturating_add(1) {
-            return Err(reject(format!(
-                "gap: the batch starts at seq {first_seq}, the cursor is at {}",
-                cursor.last_seq
-            )));
-        }
-        let mut operations = Vec::new();
+        let mut operations = Vec::with_capacity(reader.plausible_entries());
         let mut duplicates = 0u64;
         // The MAC the next entry must chain from: the cursor's for a batch
         // that starts right after it; unknown for the first entry of a batch
         // that starts with replays (its predecessor is not in the batch).
-        let mut prev_mac = (first_seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
+        let mut prev_mac: Option<Mac32> = None;
+        let (mut first_seq, mut expected_seq) = (None, 0u64);
         let mut last_seq = cursor.last_seq;
-        let Batch { device_id, entries, .. } = batch;
-        for (offset, entry) in (0u64..).zip(entries) {
-            let seq = entry.body.seq;
-            if Some(seq) != first_seq.checked_add(offset) {
-                return Err(reject(format!("entries out of order at seq {seq}")));
+        while let Some(entry) = reader.next_entry()? {
+            let seq = entry.seq;
+            match first_seq {
+                None => {
+                    if seq == 0 {
+                        return Err(reject("seq numbers start at 1"));
+                    }
+                    if seq > cursor.last_seq.saturating_add(1) {
+                        return Err(reject(format!(
+                            "gap: the batch starts at seq {seq}, the cursor is at {}",
+                            cursor.last_seq
+                        )));
+                    }
+                    first_seq = Some(seq);
+                    prev_mac = (seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
+                }
+                Some(_) if seq != expected_seq => return Err(reject(format!("entries out of order at seq {seq}"))),
+                Some(_) => {}
             }
+            expected_seq = seq.saturating_add(1);
             // Replays are checked too (never applied): an altered old entry
             // means the batch was tampered with.
             if let Some(prev) = &prev_mac {
-                let expected = entry.body.chain_mac(&sync_key, prev)?;
+                let expected = chain_mac_over(&sync_key, prev, entry.boots.is_some(), entry.body);
                 if !ct_eq(&expected, &entry.mac) {
                     return Err(reject(format!("MAC chain broken at seq {seq}")));
                 }
             }
             prev_mac = Some(entry.mac);
+            let grant = match grants.by_jti.get_mut(entry.grant_id) {
+                Some((claims, used)) => {
+                    *used = true;
+                    &*claims
+                }
+                None => return Err(reject(format!("entry {seq} names a grant the batch does not carry"))),
+            };
             if seq <= cursor.last_seq {
                 if seq == cursor.last_seq && !ct_eq(&entry.mac, &cursor_mac) {
                     return Err(reject(format!("entry {seq} differs from the one already applied")));
@@ -107,78 +150,89 @@ impl SyncVerifier {
                 duplicates += 1;
                 continue;
             }
-            let grant = grants
-                .get(entry.body.grant_id.as_str())
-                .ok_or_else(|| reject(format!("entry {seq} names a grant the batch does not carry")))?;
-            self.check_entry(&entry, grant)?;
-            operations.push(operation(entry));
+            self.check_entry(&entry, grant, now)?;
+            operations.push(operation(&entry));
             last_seq = seq;
+        }
+        if grants.by_jti.values().any(|(_, used)| !used) {
+            return Err(reject("the batch carries a grant no entry uses"));
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
         Ok(VerifiedBatch {
-            device_id,
-            user_id,
+            device_id: reader.device_id.to_owned(),
+            user_id: std::mem::take(&mut grants.user_id),
             operations,
             duplicates,
             cursor: SyncCursor { last_seq, last_mac: last_mac.to_vec() },
         })
     }
 
-    /// Every grant verified, for the batch's device, of one user, each used.
-    fn verify_grants<'b>(&self, batch: &'b Batch) -> Result<HashMap<String, GrantClaims>> {
-        let mut grants = HashMap::with_capacity(batch.grants.len());
-        for token in &batch.grants {
+    /// Every grant verified, for the batch's device, of one user, no `jti` twice.
+    fn verify_grants(&self, reader: &BatchReader<'_>) -> Result<Grants> {
+        let mut by_jti = HashMap::with_capacity(reader.grants.len());
+        let mut user_id: Option<String> = None;
+        for token in &reader.grants {
             let claims = grant::verify_signature(token, &self.issuers)
                 .map_err(|e| reject(format!("grant rejected: {}", VaultError::from(e))))?;
-            if claims.dev != batch.device_id {
+            if claims.dev != reader.device_id {
                 return Err(reject("a grant is for another device"));
             }
-            if grants.values().any(|g: &GrantClaims| g.sub != claims.sub) {
-                return Err(reject("grants name different users"));
+            match &user_id {
+                Some(user) if *user != claims.sub => return Err(reject("grants name different users")),
+                Some(_) => {}
+                None => user_id = Some(claims.sub.clone()),
             }
-            if grants.insert(claims.jti.clone(), claims).is_some() {
+            if by_jti.insert(claims.jti.clone(), (claims, false)).is_some() {
                 return Err(reject("a grant appears twice"));
             }
         }
-        let used = |jti: &str| batch.entries.iter().any(|e: &'b QueueEntry| e.body.grant_id == jti);
-        if grants.keys().any(|jti| !used(jti)) {
-            return Err(reject("the batch carries a grant no entry uses"));
-        }
-        Ok(grants)
+        let user_id = user_id.ok_or_else(|| reject("batch has no grant"))?;
+        Ok(Grants { by_jti, user_id })
     }
 
-    /// Time within the grant's window, collection within its scope.
-    fn check_entry(&self, entry: &QueueEntry, grant: &GrantClaims) -> Result<()> {
-        let (seq, time) = (entry.body.seq, entry.body.time);
+    /// Time within the grant's window and not after the server's clock,
+    /// collection within its scope, names and value within the limits.
+    fn check_entry(&self, entry: &EntryRef<'_>, grant: &GrantClaims, now: i64) -> Result<()> {
+        let (seq, time) = (entry.seq, entry.time);
         if time < grant.iat.saturating_sub(self.skew_secs) || time >= grant.exp {
             return Err(reject(format!("entry {seq} was made outside its grant's window")));
         }
-        if !grant.allows(entry.body.op.collection()) {
+        if time > now.saturating_add(self.skew_secs) {
+            return Err(reject(format!("entry {seq} is stamped after the server's time")));
+        }
+        if !grant.allows(entry.op.collection()) {
             return Err(reject(format!("entry {seq} writes a collection outside the grant's scope")));
         }
-        let sizes = match &entry.body.op {
-            Operation::Put { collection, key, value } => check_names(collection, key).and_then(|()| check_value(value)),
-            Operation::Delete { collection, key } => check_names(collection, key),
+        let sizes = match entry.op {
+            OpRef::Put { collection, key, value } => check_names(collection, key).and_then(|()| check_value(value)),
+            OpRef::Delete { collection, key } => check_names(collection, key),
         };
         sizes.map_err(|_| reject(format!("entry {seq} exceeds the size limits of names or values")))
     }
 }
 
-fn operation(entry: QueueEntry) -> SyncOperation {
-    let EntryBody { seq, grant_id, time, boots, op } = entry.body;
-    let (collection, key, value) = match op {
-        Operation::Put { collection, key, value } => (collection, key, Some(value)),
-        Operation::Delete { collection, key } => (collection, key, None),
+fn operation(entry: &EntryRef<'_>) -> SyncOperation {
+    let (collection, key, value) = match entry.op {
+        OpRef::Put { collection, key, value } => (collection, key, Some(value.to_vec())),
+        OpRef::Delete { collection, key } => (collection, key, None),
     };
-    SyncOperation { seq, time, grant_id, boots, collection, key, value }
+    SyncOperation {
+        seq: entry.seq,
+        time: entry.time,
+        grant_id: entry.grant_id.to_owned(),
+        boots: entry.boots,
+        collection: collection.to_owned(),
+        key: key.to_owned(),
+        value,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::GrantIssuer;
-    use crate::sync::batch::{BatchV1, BatchWire, MAGIC};
-    use crate::sync::entry::EntryV1;
+    use crate::sync::batch::{Batch, BatchV1, BatchWire, MAGIC};
+    use crate::sync::entry::{EntryBody, EntryV1, Operation, QueueEntry};
 
     const T: i64 = 1_000_000;
 

@@ -8,10 +8,9 @@
 //! queue written before an upgrade travels with the entries written after.
 //! Devices send version 2; the verifier reads both.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::entry::{EntryV1, QueueEntry};
-use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+use super::entry::QueueEntry;
 use crate::error::{Error, Result};
 
 /// First bytes of every batch.
@@ -94,28 +93,29 @@ pub struct VerifiedBatch {
     pub cursor: SyncCursor,
 }
 
-/// A batch, in the current (version 2) form.
-#[derive(Serialize, Deserialize)]
+/// A batch, in the current (version 2) form, as the device writes it. The
+/// verifier reads batches with `batch_reader.rs`, without building this.
+#[derive(Serialize)]
 pub(crate) struct Batch {
     pub(crate) device_id: String,
     pub(crate) grants: Vec<String>,
     pub(crate) entries: Vec<QueueEntry>,
 }
 
-/// A first-release batch.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+/// A first-release batch (tests write one to prove it is still read).
+#[cfg(test)]
+#[derive(Serialize)]
 pub(crate) struct BatchV1 {
     pub(crate) device_id: String,
     pub(crate) grants: Vec<String>,
-    pub(crate) entries: Vec<EntryV1>,
+    pub(crate) entries: Vec<super::entry::EntryV1>,
 }
 
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize))]
+/// The versioned form of a batch (the variant index is the version).
+#[cfg(test)]
+#[derive(Serialize)]
 pub(crate) enum BatchWire {
     V1(BatchV1),
-    V2(Batch),
 }
 
 impl Batch {
@@ -124,32 +124,9 @@ impl Batch {
         postcard::to_io(&BatchWireRef::V2(self), &mut bytes).map_err(|_| Error::Encoding)?;
         Ok(bytes)
     }
-
-    /// Parses a batch, enforcing the size limits before and after parsing.
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let reject = |reason: &str| Error::BatchRejected(reason.to_owned());
-        if bytes.len() > MAX_BATCH_BYTES {
-            return Err(reject("batch exceeds the size limit"));
-        }
-        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| reject("not an offline-auth batch"))?;
-        let (wire, rest) = postcard::take_from_bytes::<BatchWire>(body).map_err(|_| reject("malformed batch"))?;
-        if !rest.is_empty() {
-            return Err(reject("trailing bytes after the batch"));
-        }
-        let batch = match wire {
-            BatchWire::V1(BatchV1 { device_id, grants, entries }) => {
-                Batch { device_id, grants, entries: entries.into_iter().map(QueueEntry::from).collect() }
-            }
-            BatchWire::V2(batch) => batch,
-        };
-        if batch.entries.is_empty() || batch.entries.len() > MAX_BATCH_ENTRIES as usize {
-            return Err(reject("batch has no entries or too many"));
-        }
-        Ok(batch)
-    }
 }
 
-/// Borrowing twin of [`BatchWire`] for serialisation without clones.
+/// The versioned form of a batch for serialisation without clones.
 #[derive(Serialize)]
 enum BatchWireRef<'a> {
     #[allow(dead_code)] // keeps the variant index of V2 at 1

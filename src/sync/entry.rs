@@ -18,14 +18,6 @@ pub(crate) enum Operation {
     Delete { collection: String, key: String },
 }
 
-impl Operation {
-    pub(crate) fn collection(&self) -> &str {
-        match self {
-            Operation::Put { collection, .. } | Operation::Delete { collection, .. } => collection,
-        }
-    }
-}
-
 /// The MAC-covered part of an entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct EntryBody {
@@ -153,6 +145,13 @@ impl EntryBody {
         body.zeroize();
         Ok(mac)
     }
+}
+
+/// The chain MAC over an entry body's bytes as they were sent: a version 2
+/// body (`with_boots`) or a first-release one.
+pub(crate) fn chain_mac_over(sync_key: &MacKey, prev_mac: &Mac32, with_boots: bool, body: &[u8]) -> Mac32 {
+    let domain = if with_boots { MAC_DOMAIN_V2 } else { MAC_DOMAIN_V1 };
+    sync_key.mac(&[prev_mac, domain, body])
 }
 
 impl QueueEntry {

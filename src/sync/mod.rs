@@ -8,6 +8,7 @@
 //! reordering, gap, replay or alteration breaks it.
 
 pub(crate) mod batch;
+pub(crate) mod batch_reader;
 pub(crate) mod entry;
 mod queue;
 
@@ -24,3 +25,5 @@ pub const MAX_VALUE_LEN: usize = 64 * 1024;
 pub const MAX_BATCH_ENTRIES: u32 = 10_000;
 /// Largest batch (bytes), checked before parsing.
 pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// Most grants in one batch (each renewal while edits wait adds one).
+pub const MAX_BATCH_GRANTS: u32 = 64;

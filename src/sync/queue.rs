@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::batch::{Batch, SyncBatch};
 use super::entry::QueueEntry;
-use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES};
+use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS};
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result, VaultError};
 use crate::session::{load_state, store_state, OfflineSession};
@@ -92,12 +92,20 @@ impl SyncQueue {
             let budget = MAX_BATCH_BYTES.saturating_sub(BATCH_HEADROOM + grants_len);
             let (mut prev_mac, mut expected_seq, mut used) = (state.acked_mac, state.acked_through, 0usize);
             let mut entries = Vec::with_capacity(rows.len());
+            let mut used_ids: BTreeSet<String> = BTreeSet::new();
             for row in &rows {
                 used = used.saturating_add(row.body.len());
                 if used > budget && !entries.is_empty() {
                     break;
                 }
                 let entry = QueueEntry::open(keys, row.seq, &row.body)?;
+                // A batch carries at most MAX_BATCH_GRANTS grants: the rest waits.
+                if !used_ids.contains(&entry.body.grant_id) {
+                    if used_ids.len() >= MAX_BATCH_GRANTS as usize {
+                        break;
+                    }
+                    used_ids.insert(entry.body.grant_id.clone());
+                }
                 expected_seq = expected_seq.checked_add(1).ok_or(Error::Tampered)?;
                 let mac = entry.body.chain_mac(&sync_key, &prev_mac)?;
                 if entry.body.seq != expected_seq || !ct_eq(&mac, &entry.mac) {
@@ -112,13 +120,8 @@ impl SyncQueue {
             if took_all && expected_seq != state.head_seq {
                 return Err(Error::Tampered);
             }
-            let used_ids: BTreeSet<&str> = entries.iter().map(|e| e.body.grant_id.as_str()).collect();
-            let grants: Vec<String> = state
-                .grants
-                .iter()
-                .filter(|g| used_ids.contains(g.claims.jti.as_str()))
-                .map(|g| g.token.clone())
-                .collect();
+            let grants: Vec<String> =
+                state.grants.iter().filter(|g| used_ids.contains(&g.claims.jti)).map(|g| g.token.clone()).collect();
             if grants.len() != used_ids.len() {
                 return Err(Error::Tampered);
             }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use offline_auth::{
     Clock, ClockError, GrantIssuer, KeyProtection, KeystoreError, OfflineSession, PinVault, PlatformKeystore,
-    SoftwareKeystore, VaultConfig, VaultError,
+    SoftwareKeystore, SyncVerifier, VaultConfig, VaultError,
 };
 
 pub const PIN: &str = "482915";
@@ -158,6 +158,11 @@ impl Backend {
     }
     pub fn config(&self) -> VaultConfig {
         VaultConfig::new(DEVICE, vec![self.issuer.issuer_key()])
+    }
+    /// The backend's verifier, on a server clock a year after `T0` (later
+    /// than every edit a test makes, whatever today's date is).
+    pub fn verifier(&self) -> Arc<SyncVerifier> {
+        SyncVerifier::with_clock(vec![self.issuer.issuer_key()], TestClock::new(T0 + 365 * DAY)).unwrap()
     }
 }
 
