@@ -1,5 +1,6 @@
 //! Private issuer key files: a private JWK (`OKP`/`Ed25519` with `d`),
-//! created with mode 0600 and never overwritten.
+//! created with mode 0600 and never overwritten, and refused when read if
+//! group or others can access it.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,7 +11,8 @@ use base64::Engine as _;
 use offline_auth::GrantIssuer;
 use zeroize::Zeroizing;
 
-use crate::Failure;
+use crate::input::Input;
+use crate::{Failure, IO};
 
 /// Writes `issuer`'s private key to a new file readable by its owner only.
 pub(crate) fn write_new(path: &Path, issuer: &GrantIssuer) -> Result<(), Failure> {
@@ -47,12 +49,18 @@ struct PrivateJwk {
     x: Option<String>,
 }
 
-/// Reads a private key file written by [`write_new`].
+/// Most bytes of a private key file (one written by `keygen` is ~250).
+const KEY_FILE_LIMIT: usize = 8 * 1024;
+
+/// Reads a private key file written by [`write_new`] (or `-`, stdin). On
+/// Unix the file must be accessible by its owner only.
 pub(crate) fn read(path: &Path) -> Result<Arc<GrantIssuer>, Failure> {
-    let bad = |what: &str| Failure::io(format!("{}: {what}", path.display()));
-    let text =
-        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| Failure::io(format!("{}: {e}", path.display())))?);
-    let jwk: PrivateJwk = serde_json::from_str(&text).map_err(|_| bad("not a private key file (kty, crv, kid, d)"))?;
+    let input = Input { path, what: "private key file", limit: KEY_FILE_LIMIT, oversize_code: IO, private: true };
+    let name = input.name();
+    let bad = |what: &str| Failure::io(format!("{name}: {what}"));
+    let bytes = input.read()?;
+    let jwk: PrivateJwk =
+        serde_json::from_slice(&bytes).map_err(|_| bad("not a private key file (kty, crv, kid, d)"))?;
     if jwk.kty != "OKP" || jwk.crv != "Ed25519" {
         return Err(bad("not an Ed25519 key (kty OKP, crv Ed25519)"));
     }
