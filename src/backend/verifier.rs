@@ -238,6 +238,7 @@ mod tests {
 
     struct Fixture {
         verifier: Arc<SyncVerifier>,
+        issuer_key: IssuerKey,
         token: String,
         jti: String,
         sync_key: SecretKey,
@@ -248,7 +249,7 @@ mod tests {
         let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
         let jti = grant::verify_signature(&token, &verifier.issuers).unwrap().jti;
-        Fixture { verifier, token, jti, sync_key: SecretKey::generate().unwrap() }
+        Fixture { verifier, issuer_key: issuer.issuer_key(), token, jti, sync_key: SecretKey::generate().unwrap() }
     }
 
     /// A chain of entries with the given boot counts (`None`: first-release entries).
@@ -289,6 +290,35 @@ mod tests {
         let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
         let verified = verify(&fx, &bytes).unwrap();
         assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, Some(3)]);
+    }
+
+    struct FixedClock(i64);
+
+    impl Clock for FixedClock {
+        fn now_unix_secs(&self) -> std::result::Result<i64, crate::ClockError> {
+            Ok(self.0)
+        }
+        fn boot_id(&self) -> std::result::Result<String, crate::ClockError> {
+            Ok("server".into())
+        }
+        fn elapsed_since_boot_millis(&self) -> std::result::Result<u64, crate::ClockError> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn entries_stamped_after_the_servers_time_are_refused() {
+        let fx = fixture();
+        let entries = chain(&fx, &[Some(0)]);
+        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+        let key = || fx.sync_key.to_vec().to_vec();
+        // The entries are stamped T + 10; the server allows its own time plus 60 s.
+        for (server_now, accepted) in [(T - 50, true), (T - 51, false), (T + 3_000, true)] {
+            let verifier =
+                SyncVerifier::with_clock(vec![fx.issuer_key.clone()], Arc::new(FixedClock(server_now))).unwrap();
+            let outcome = verifier.verify_batch(&bytes, key(), &SyncCursor::initial());
+            assert_eq!(outcome.is_ok(), accepted, "server at T{:+}: {outcome:?}", server_now - T);
+        }
     }
 
     #[test]
