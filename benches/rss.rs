@@ -38,10 +38,14 @@ fn main() {
     let (write_peak, _) = memory_kib();
 
     let queue = fixture.session.clone().sync_queue();
+    let verifier = offline_auth::SyncVerifier::new(vec![fixture.issuer.issuer_key()]).unwrap();
+    let mut cursor = offline_auth::SyncCursor::initial();
     let mut drained = 0u64;
     while let Some(batch) = queue.next_batch(1_000).unwrap() {
         drained += u64::from(batch.entry_count);
-        queue.acknowledge(batch.last_seq).unwrap();
+        let verified = verifier.verify(batch.bytes, fixture.sync_key.clone(), cursor).unwrap();
+        cursor = verified.cursor;
+        queue.acknowledge(verified.receipt).unwrap();
     }
     assert_eq!(drained, records);
     assert_eq!(queue.pending_count().unwrap(), 0);

@@ -16,6 +16,8 @@ mod server;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use offline_auth::{
     issuer_keys_from_jwks, Clock, ClockError, PinVault, SoftwareKeystore, SystemClock, VaultConfig, VaultError,
 };
@@ -57,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ── Morning, at the depot, online ────────────────────────────────────
     let server = LocalServer::start(&server_db)?;
     println!("1. Amira signs in online at the depot ({}).", server.url(""));
-    let (status, enrolment) = server.post("/enroll", &credentials())?;
+    let (status, enrolment) = server.post_json("/enroll", &credentials())?;
     if status != 200 {
         return Err(format!("enrolment refused: {enrolment}").into());
     }
@@ -122,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ── Back at the depot, online ────────────────────────────────────────
     let server = LocalServer::start(&server_db)?;
     println!("5. Back online: the server renews the grant and the device syncs.");
-    let (status, renewal) = server.post("/renew", &credentials())?;
+    let (status, renewal) = server.post_json("/renew", &credentials())?;
     if status != 200 {
         return Err(format!("renewal refused: {renewal}").into());
     }
@@ -132,23 +134,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sync_path = format!("/sync?device_id={DEVICE}");
     let mut first_batch = None;
     while let Some(batch) = queue.next_batch(3)? {
-        let (status, answer) = server.post(&sync_path, &batch.bytes)?;
+        let (status, answer) = server.post_batch(&sync_path, &batch.bytes)?;
         if status != 200 {
             return Err(format!("sync refused: {answer}").into());
         }
         println!(
-            "   POST /sync seq {}..={}: the server verified and applied {}, acknowledged through {}",
+            "   POST /sync seq {}..={}: the server verified and applied {}, receipt through {}",
             batch.first_seq, batch.last_seq, answer["applied"], answer["acknowledged_seq"]
         );
-        queue.acknowledge(batch.last_seq)?;
+        // Only the server's receipt deletes entries: a batch cut short on the
+        // way is acknowledged only as far as the server applied it.
+        let receipt = URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().ok_or("no receipt")?)?;
+        queue.acknowledge(receipt)?;
         first_batch.get_or_insert(batch.bytes);
     }
     println!("   Acknowledged; {} edits waiting. The server now holds:", queue.pending_count()?);
-    for record in server.get("/records?user=amira")?.as_array().into_iter().flatten() {
+    let (_, records) = server.get_as("/records", "amira", "correct horse battery")?;
+    for record in records.as_array().into_iter().flatten() {
         println!("     {}/{} = {}", record["collection"], record["key"], record["value"]);
     }
     if let Some(bytes) = first_batch {
-        let (_, answer) = server.post(&sync_path, &bytes)?;
+        let (_, answer) = server.post_batch(&sync_path, &bytes)?;
         println!(
             "6. A replay of the first batch: applied {}, recognised as duplicates {}.",
             answer["applied"], answer["duplicates"]

@@ -176,6 +176,16 @@ const MAX_ELAPSED_MS: u64 = 100 * 366 * 24 * 3600 * 1000;
 /// every boot change and rollback), so a reboot loses at most this much.
 pub(crate) const ANCHOR_REFRESH_SECS: i64 = 60;
 
+/// How far a reading may trail one already seen in the same boot and still
+/// count as that moment: threads read the clock before they take a lock, so
+/// an earlier reading can arrive after a later one. Further back is a rollback.
+pub(crate) const REORDER_SLACK_MS: u64 = 2_000;
+
+/// Whether `elapsed_ms` trails `seen_ms` by more than reordering explains.
+pub(crate) fn went_back(elapsed_ms: u64, seen_ms: u64) -> bool {
+    elapsed_ms.saturating_add(REORDER_SLACK_MS) < seen_ms
+}
+
 /// A boot, identified by the SHA-256 of the platform's boot identity.
 pub(crate) type BootId = [u8; 32];
 
@@ -252,9 +262,10 @@ impl TimeState {
         if reading.boot != self.anchor.boot {
             return Ok((self.anchor.floor, true));
         }
-        if reading.elapsed_ms < self.anchor.elapsed_ms {
+        if went_back(reading.elapsed_ms, self.anchor.elapsed_ms) {
             return Err(Error::ClockRollback);
         }
+        // (A reading within the reordering slack behind the anchor adds nothing.)
         Ok((self.anchor.floor.saturating_add(secs_between(self.anchor.elapsed_ms, reading.elapsed_ms)), false))
     }
 
@@ -274,7 +285,10 @@ impl TimeState {
                 return Err(error);
             }
         };
-        if floor.saturating_sub(self.anchor.floor) >= ANCHOR_REFRESH_SECS || reading.boot != self.anchor.boot {
+        let anchor_moves = reading.elapsed_ms >= self.anchor.elapsed_ms;
+        if (anchor_moves && floor.saturating_sub(self.anchor.floor) >= ANCHOR_REFRESH_SECS)
+            || reading.boot != self.anchor.boot
+        {
             self.anchor = Anchor { boot: reading.boot, elapsed_ms: reading.elapsed_ms, floor };
         }
         let trusted = self.trusted.max(floor);
@@ -300,7 +314,8 @@ impl TimeState {
             self.boots = self.boots.saturating_add(1);
         }
         let floor = floor.max(iat);
-        self.anchor = Anchor { boot: reading.boot, elapsed_ms: reading.elapsed_ms, floor };
+        let elapsed_ms = if new_boot { reading.elapsed_ms } else { reading.elapsed_ms.max(self.anchor.elapsed_ms) };
+        self.anchor = Anchor { boot: reading.boot, elapsed_ms, floor };
         self.trusted = floor.max(reading.wall);
         self.rollback_locked = false;
         Ok(())
@@ -354,7 +369,7 @@ impl FailureMark {
         if reading.boot != self.boot {
             return Ok(None);
         }
-        if reading.elapsed_ms < self.elapsed_ms {
+        if went_back(reading.elapsed_ms, self.elapsed_ms) {
             return Err(Error::ClockRollback);
         }
         let waited = u64::try_from(secs_between(self.elapsed_ms, reading.elapsed_ms)).unwrap_or(u64::MAX);
@@ -398,8 +413,20 @@ mod tests {
     #[test]
     fn elapsed_time_going_back_within_a_boot_is_a_rollback() {
         let mut t = TimeState::enrolled(&at(1_000, A, 100), 1_000);
-        assert!(matches!(t.observe(&at(1_000, A, 99), 300), Err(Error::ClockRollback)));
+        assert!(matches!(t.observe(&at(1_000, A, 97), 300), Err(Error::ClockRollback)));
         assert!(t.rollback_locked);
+    }
+
+    #[test]
+    fn a_reading_taken_a_moment_before_another_threads_is_not_a_rollback() {
+        let mut t = TimeState::enrolled(&at(1_000, A, 100), 1_000);
+        t.observe(&at(1_000, A, 160), 300).unwrap();
+        let anchor = t.anchor;
+        let late = Reading { wall: 1_000, boot: A, elapsed_ms: 160_000 - 1_500 };
+        t.observe(&late, 300).unwrap();
+        assert_eq!(t.anchor, anchor, "a trailing reading moves nothing");
+        let mark = FailureMark::at(&at(1_000, A, 160));
+        assert_eq!(mark.remaining(30, &late).unwrap(), Some(30));
     }
 
     #[test]
@@ -468,7 +495,7 @@ mod tests {
         assert_eq!(mark.remaining(30, &at(999_999, A, 110)).unwrap(), Some(20), "wall jump ignored");
         assert_eq!(mark.remaining(30, &at(0, A, 200)).unwrap(), Some(0));
         assert_eq!(mark.remaining(30, &at(1_000, B, 1)).unwrap(), None);
-        assert!(mark.remaining(30, &at(1_000, A, 99)).is_err());
+        assert!(mark.remaining(30, &at(1_000, A, 97)).is_err());
     }
 
     #[test]

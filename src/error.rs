@@ -102,6 +102,13 @@ pub enum VaultError {
         /// Why the batch was rejected.
         reason: String,
     },
+    /// A receipt from the backend did not verify or does not match this
+    /// vault's queue; nothing was deleted.
+    #[error("receipt invalid: {reason}")]
+    ReceiptInvalid {
+        /// Why the receipt was refused.
+        reason: String,
+    },
 }
 
 /// The crate's internal error, converted to [`VaultError`] at the API edge.
@@ -149,6 +156,8 @@ pub(crate) enum Error {
     InvalidInput(String),
     #[error("batch rejected: {0}")]
     BatchRejected(String),
+    #[error("receipt invalid: {0}")]
+    ReceiptInvalid(String),
     #[error("encoding failed")]
     Encoding,
     #[error("the operating system's random number generator failed")]
@@ -180,6 +189,7 @@ impl From<Error> for VaultError {
             e @ (Error::NotOurDatabase | Error::NewerSchema { .. }) => VaultError::Storage { reason: e.to_string() },
             Error::InvalidInput(reason) => VaultError::InvalidInput { reason },
             Error::BatchRejected(reason) => VaultError::BatchRejected { reason },
+            Error::ReceiptInvalid(reason) => VaultError::ReceiptInvalid { reason },
             e @ (Error::Encoding | Error::Rng) => VaultError::Storage { reason: e.to_string() },
         }
     }

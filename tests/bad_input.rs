@@ -121,7 +121,8 @@ fn bad_names_values_and_queue_requests_are_invalid_input_and_change_nothing() {
     is_invalid_input(session.delete("payroll".into(), "p1".into()), "delete outside the grant");
     let queue = session.clone().sync_queue();
     is_invalid_input(queue.next_batch(0), "a batch of zero entries");
-    is_invalid_input(queue.acknowledge(2), "acknowledging a seq never sent");
+    let forged = queue.acknowledge(b"OASR not a receipt from the backend".to_vec());
+    assert!(matches!(forged, Err(VaultError::ReceiptInvalid { .. })), "{forged:?}");
 
     assert_eq!(stored(&device), before, "no bad call changed the database or the keystore");
     assert!(session.is_unlocked());
@@ -506,7 +507,7 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
     let oversized = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
     keep(session.put("visits".into(), "v2".into(), oversized).map(drop));
     keep(session.put("payroll".into(), "v2".into(), SECRET_VALUE.to_vec()).map(drop));
-    keep(session.clone().sync_queue().acknowledge(99));
+    keep(session.clone().sync_queue().acknowledge(SECRET_VALUE.to_vec()));
 
     // Tampered: flip a byte of the record's ciphertext.
     {

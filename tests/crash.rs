@@ -276,7 +276,7 @@ fn crash_child() {
                 write_atomic(&BackendState::path(&dir), &serde_json::to_vec(&backend).unwrap());
                 out(format!("SYNCED {}", backend.last_seq));
                 out("BEGIN ack");
-                queue.acknowledge(batch.last_seq).unwrap();
+                queue.acknowledge(verified.receipt).unwrap();
                 out(format!("ACK {}", batch.last_seq));
             } else {
                 out("NOBATCH");

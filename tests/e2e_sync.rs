@@ -24,11 +24,22 @@ fn start(db: &PathBuf) -> LocalServer {
 }
 
 fn post(server: &LocalServer, path: &str, body: &[u8]) -> (u16, Value) {
-    server.post(path, body).unwrap()
+    if path.starts_with("/sync") {
+        server.post_batch(path, body).unwrap()
+    } else {
+        server.post_json(path, body).unwrap()
+    }
 }
 
 fn records(server: &LocalServer) -> Value {
-    server.get(&format!("/records?user={USER}")).unwrap()
+    let (status, records) = server.get_as("/records", USER, PASSWORD).unwrap();
+    assert_eq!(status, 200, "{records}");
+    records
+}
+
+fn receipt(answer: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap()
 }
 
 fn credentials(device: &str) -> Vec<u8> {
@@ -79,7 +90,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
         let (status, answer) = post(&server, &format!("/sync?device_id={DEVICE}"), &batch.bytes);
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["acknowledged_seq"], batch.last_seq);
-        queue.acknowledge(batch.last_seq).unwrap();
+        queue.acknowledge(receipt(&answer)).unwrap();
         sent.push(batch);
     }
     assert_eq!(sent.len(), 3);
@@ -152,5 +163,33 @@ fn bad_requests_get_4xx_and_apply_nothing() {
     assert_eq!(post(&server, &sync_url, &batch.bytes).1["applied"], 1);
     assert_eq!(post(&server, &sync_url, &batch.bytes).1["applied"], 0);
     assert_eq!(records(&server).as_array().unwrap().len(), 1);
+
+    // Every error is JSON, whatever its status, and /records needs credentials.
+    let json_error = |status: u16, answer: &Value, what: &str| {
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{what} ({status}): {answer}");
+    };
+    let (status, answer) = server.post_as(&sync_url, "text/plain", &batch.bytes).unwrap();
+    assert_eq!(status, 415);
+    json_error(status, &answer, "wrong content type");
+    let (status, answer) = server.post_as("/enroll", "text/plain", &credentials(DEVICE)).unwrap();
+    assert_eq!(status, 415);
+    json_error(status, &answer, "JSON route, wrong content type");
+    let (status, answer) = server.post_batch("/sync", &batch.bytes).unwrap();
+    assert_eq!(status, 400);
+    json_error(status, &answer, "no device_id");
+    let (status, answer) = server.post_batch(&sync_url, &vec![0; offline_auth::MAX_BATCH_BYTES + 1]).unwrap();
+    assert_eq!(status, 413);
+    json_error(status, &answer, "batch over the limit");
+    let (status, answer) = server.post_json("/enroll", &vec![b' '; 64 * 1024]).unwrap();
+    assert_eq!(status, 413);
+    json_error(status, &answer, "JSON over the limit");
+    let (status, answer) = server.post_json("/nowhere", b"{}").unwrap();
+    assert_eq!(status, 404);
+    json_error(status, &answer, "unknown endpoint");
+    for (user, password) in [(USER, "guess"), ("", "")] {
+        let (status, answer) = server.get_as("/records", user, password).unwrap();
+        assert_eq!(status, 401);
+        json_error(status, &answer, "records without the right credentials");
+    }
     server.stop().unwrap();
 }

@@ -66,10 +66,10 @@ struct BackendModel {
 
 impl BackendModel {
     /// Verifies `bytes` from the stored cursor; returns the new operations and cursor.
-    fn verify(&self, bytes: Vec<u8>, sync_key: &[u8]) -> (Vec<(u64, Edit)>, SyncCursor) {
+    fn verify(&self, bytes: Vec<u8>, sync_key: &[u8]) -> (Vec<(u64, Edit)>, SyncCursor, Vec<u8>) {
         let verified = self.verifier.verify(bytes, sync_key.to_vec(), self.cursor.clone()).unwrap();
         let ops = verified.operations.into_iter().map(|op| (op.seq, (op.key, op.value))).collect();
-        (ops, verified.cursor)
+        (ops, verified.cursor, verified.receipt)
     }
 }
 
@@ -118,7 +118,7 @@ impl World {
                 let batch = queue.next_batch(*max);
                 if !self.unlocked {
                     assert_eq!(batch, Err(VaultError::SessionLocked));
-                    assert_eq!(queue.acknowledge(1), Err(VaultError::SessionLocked));
+                    assert_eq!(queue.acknowledge(vec![1]), Err(VaultError::SessionLocked));
                     return;
                 }
                 let Some(batch) = batch.unwrap() else {
@@ -127,12 +127,14 @@ impl World {
                 };
                 assert_eq!(batch.first_seq, self.acked + 1, "a batch starts after the last acknowledged seq");
                 assert!(batch.entry_count <= *max);
-                let (ops, cursor) = self.backend.verify(batch.bytes, &self.device.backend.sync_key);
+                let (ops, cursor, receipt) = self.backend.verify(batch.bytes, &self.device.backend.sync_key);
                 self.backend.applied.extend(ops);
                 self.backend.cursor = cursor;
                 if *ack {
-                    queue.acknowledge(batch.last_seq).unwrap();
-                    self.acked = batch.last_seq;
+                    // The receipt covers what the backend applied, which may
+                    // be more than this batch (an earlier unacknowledged one).
+                    queue.acknowledge(receipt).unwrap();
+                    self.acked = self.backend.cursor.last_seq.max(self.acked);
                 }
             }
             Op::Lock => {
@@ -167,7 +169,7 @@ impl World {
         if let Some(batch) = queue.next_batch(10_000).unwrap() {
             assert_eq!(u64::from(batch.entry_count), pending);
             assert_eq!(batch.last_seq, self.history.len() as u64);
-            let (ops, _) = self.backend.verify(batch.bytes, &self.device.backend.sync_key);
+            let (ops, _, _) = self.backend.verify(batch.bytes, &self.device.backend.sync_key);
             all.extend(ops);
         } else {
             assert_eq!(pending, 0);

@@ -54,12 +54,14 @@ struct Backend {
 }
 
 impl Backend {
-    fn apply(&mut self, bytes: Vec<u8>) {
+    /// Verifies and applies; returns the receipt.
+    fn apply(&mut self, bytes: Vec<u8>) -> Vec<u8> {
         let verified = self.verifier.verify(bytes, self.sync_key.clone(), self.cursor.clone()).unwrap();
         for op in verified.operations {
             assert!(self.applied.insert(op.seq, (op.key, op.value)).is_none(), "seq {} applied twice", op.seq);
         }
         self.cursor = verified.cursor;
+        verified.receipt
     }
 }
 
@@ -145,8 +147,8 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
                     match queue.next_batch(max) {
                         Ok(Some(batch)) => {
                             counters.batches.fetch_add(1, Ordering::Relaxed);
-                            backend.lock().unwrap().apply(batch.bytes);
-                            match queue.acknowledge(batch.last_seq) {
+                            let receipt = backend.lock().unwrap().apply(batch.bytes);
+                            match queue.acknowledge(receipt) {
                                 Ok(()) => {
                                     counters.acks.fetch_add(1, Ordering::Relaxed);
                                 }
@@ -197,8 +199,8 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
     let queue = session.clone().sync_queue();
     let mut backend = backend.into_inner().unwrap();
     if let Some(batch) = queue.next_batch(10_000).unwrap() {
-        backend.apply(batch.bytes);
-        queue.acknowledge(batch.last_seq).unwrap();
+        let receipt = backend.apply(batch.bytes);
+        queue.acknowledge(receipt).unwrap();
     }
     assert_eq!(queue.pending_count().unwrap(), 0);
     let written = written.into_inner().unwrap();

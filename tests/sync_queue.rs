@@ -292,13 +292,22 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
     let (vault, session) = device.enrolled();
     three_edits(&session);
     let queue = session.clone().sync_queue();
-    assert!(matches!(queue.acknowledge(1), Err(VaultError::InvalidInput { .. })), "never sent");
+    let receipt = |through: u64, mac: Vec<u8>| {
+        verifier(&device)
+            .receipt(DEVICE.into(), device.backend.sync_key.clone(), SyncCursor { last_seq: through, last_mac: mac })
+            .unwrap()
+    };
+    let never_sent = queue.acknowledge(receipt(1, vec![7; 32]));
+    assert!(matches!(never_sent, Err(VaultError::ReceiptInvalid { .. })), "never sent: {never_sent:?}");
     let batch = queue.next_batch(2).unwrap().unwrap();
     let verified = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
-    assert!(matches!(queue.acknowledge(3), Err(VaultError::InvalidInput { .. })), "3 was not in a batch");
-    queue.acknowledge(batch.last_seq).unwrap();
-    queue.acknowledge(batch.last_seq).unwrap();
-    queue.acknowledge(1).unwrap();
+    let not_batched = queue.acknowledge(receipt(3, vec![7; 32]));
+    assert!(matches!(not_batched, Err(VaultError::ReceiptInvalid { .. })), "3 was not in a batch");
+    let wrong_chain = queue.acknowledge(receipt(2, vec![7; 32]));
+    assert!(matches!(wrong_chain, Err(VaultError::ReceiptInvalid { .. })), "another chain's MAC");
+    assert_eq!(queue.pending_count().unwrap(), 3, "no refused receipt deleted anything");
+    queue.acknowledge(verified.receipt.clone()).unwrap();
+    queue.acknowledge(verified.receipt.clone()).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 1);
     session.lock();
     assert_eq!(queue.pending_count(), Err(VaultError::SessionLocked));
@@ -313,7 +322,7 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
     assert_eq!((batch.first_seq, batch.last_seq), (3, 4));
     let next = verify(&device, &batch.bytes, verified.cursor).unwrap();
     assert_eq!(next.operations.iter().map(|o| o.seq).collect::<Vec<_>>(), [3, 4]);
-    queue.acknowledge(4).unwrap();
+    queue.acknowledge(next.receipt).unwrap();
     assert_eq!(queue.next_batch(100).unwrap(), None);
     assert_eq!(queue.pending_count().unwrap(), 0);
     let conn = rusqlite::Connection::open(device.path()).unwrap();
@@ -336,7 +345,7 @@ fn grants_travel_with_the_entries_they_cover() {
     assert_ne!(entries[0].body.grant_id, entries[1].body.grant_id);
     let verified = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
-    queue.acknowledge(2).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
     session.put("visits".into(), "v3".into(), b"c".to_vec()).unwrap();
     let Batch { grants, .. } = decode(&queue.next_batch(100).unwrap().unwrap().bytes);
     assert_eq!(grants.len(), 1, "the first grant is dropped once its entries are acknowledged");

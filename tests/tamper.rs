@@ -174,7 +174,7 @@ fn setup() -> Fixture {
     let verifier = device.backend.verifier();
     let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
-    queue.acknowledge(batch.last_seq).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 6);
 
     session.enable_biometrics().unwrap();

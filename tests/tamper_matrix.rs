@@ -201,7 +201,7 @@ fn truncated_older_and_resurrected_rows_give_typed_errors_or_documented_outcomes
         let verified =
             world.verifier.verify(batch.bytes, world.device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
         world.cursor = verified.cursor;
-        queue.acknowledge(batch.last_seq).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
         session.renew_grant(world.device.backend.grant(world.device.clock.now(), 7)).unwrap();
         session.enable_biometrics().unwrap();
         session.put("visits".into(), "k2".into(), b"two-v2".to_vec()).unwrap();

@@ -131,7 +131,7 @@ fn drain(session: &Arc<OfflineSession>, device: &Device) -> Vec<offline_auth::Sy
         assert_eq!(verified.operations.len(), batch.entry_count as usize);
         operations.extend(verified.operations);
         cursor = verified.cursor;
-        queue.acknowledge(batch.last_seq).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
     }
     assert_eq!(queue.pending_count().unwrap(), 0);
     operations
@@ -257,4 +257,45 @@ fn eight_threads_share_a_session_while_another_unlocks_and_locks() {
     // Each unlock unwraps, wraps and deletes at least once.
     assert!(status_ok >= 3 * UNLOCK_ROUNDS as u64, "{status_ok} callbacks");
     assert_eq!(status_ok, session_ok);
+}
+
+/// Threads read the real clock before they take the session's lock, so their
+/// readings reach it out of order: that is not a clock going backwards.
+#[test]
+fn threads_racing_on_the_real_clock_never_see_a_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new();
+    let vault = PinVault::open_with_clock(
+        dir.path().join("vault.db").to_string_lossy().into_owned(),
+        offline_auth::SoftwareKeystore::new(),
+        offline_auth::SystemClock::new(),
+        backend.config(),
+    )
+    .unwrap();
+    let now = offline_auth::Clock::now_unix_secs(offline_auth::SystemClock::new().as_ref()).unwrap();
+    let session = vault.enroll(PIN.into(), backend.grant(now, 1), backend.sync_key.clone()).unwrap();
+    let failures: u32 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|t| {
+                let session = session.clone();
+                scope.spawn(move || {
+                    let mut failures = 0;
+                    for i in 0..100 {
+                        let outcome = if i % 2 == 0 {
+                            session.put("visits".into(), format!("t{t}-{i}"), vec![1]).map(|_| ())
+                        } else {
+                            session.get("visits".into(), format!("t{t}-{}", i - 1)).map(|_| ())
+                        };
+                        if outcome.is_err() {
+                            failures += 1;
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    assert_eq!(failures, 0);
+    assert!(session.get("visits".into(), "t0-0".into()).is_ok());
 }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use common::*;
-use offline_auth::{PinVault, SoftwareKeystore, VaultError};
+use offline_auth::{PinVault, SoftwareKeystore, SyncCursor, VaultError};
 
 fn record_bodies(device: &Device) -> Vec<(Vec<u8>, Vec<u8>)> {
     let conn = rusqlite::Connection::open(device.path()).unwrap();
@@ -362,7 +362,9 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
     };
     let batch = queue.next_batch(2).unwrap().unwrap();
-    queue.acknowledge(batch.last_seq).unwrap();
+    let verified =
+        device.backend.verifier().verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    queue.acknowledge(verified.unwrap().receipt).unwrap();
     assert_eq!((queue.pending_count().unwrap(), vault.status().unwrap().pending_entries), (1, 1));
     // The acknowledged rows written back, and a foreign row added.
     let db = Connection::open(device.path()).unwrap();

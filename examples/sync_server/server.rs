@@ -4,27 +4,40 @@
 //! - `POST /enroll` `{user, password, device_id}` → `{grant, sync_key, jwks}`:
 //!   after a (toy) password check, issues an offline grant and provisions the
 //!   device's sync key.
-//! - `POST /sync?device_id=…` with the raw batch bytes → `{acknowledged_seq,
+//! - `POST /sync?device_id=…` with the raw batch bytes
+//!   (`Content-Type: application/octet-stream`) → `{receipt, acknowledged_seq,
 //!   applied, duplicates}`: verifies with `SyncVerifier` from the stored
-//!   cursor, applies the operations and stores the new cursor in one
-//!   transaction, so a replayed batch is applied once.
+//!   cursor, outside any database lock, then applies the operations and
+//!   stores the new cursor in one transaction, so a replayed batch is applied
+//!   once. Uploads of one device are serialised; different devices' run in
+//!   parallel. `receipt` (base64url) is what the device acknowledges with.
 //! - `POST /renew` `{user, password, device_id}` → `{grant}`.
-//! - `GET /records?user=…` → the user's records, for the demo and the tests.
+//! - `GET /records` with HTTP Basic credentials → that user's records, for
+//!   the demo and the tests.
 //!
-//! Errors are 4xx with `{"error": reason}` and change nothing.
+//! Every error, whatever its status, is `{"error": reason}` and changes nothing.
 //! This is a reference, not a product: passwords are compared in clear from
 //! a fixed table (real servers use their own authentication).
 
+#[path = "local.rs"]
+mod local;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+#[allow(unused_imports)] // used by the story and the tests, not by main.rs
+pub use local::LocalServer;
 use offline_auth::{
     generate_sync_key, jwks_from_issuer_keys, GrantIssuer, SyncCursor, SyncVerifier, VaultError, MAX_BATCH_BYTES,
 };
@@ -47,6 +60,8 @@ pub struct AppState {
     db: Mutex<Connection>,
     issuer: Arc<GrantIssuer>,
     verifier: Arc<SyncVerifier>,
+    /// One lock per device: its uploads run one at a time.
+    uploads: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A 4xx answer with a reason.
@@ -84,11 +99,20 @@ impl AppState {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS issuer (id INTEGER PRIMARY KEY CHECK (id = 1), kid TEXT NOT NULL, private_key BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, sync_key BLOB NOT NULL,
-                                                 cursor_seq INTEGER NOT NULL, cursor_mac BLOB NOT NULL);
+                                                 cursor_seq INTEGER NOT NULL, cursor_mac BLOB NOT NULL,
+                                                 last_iat INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE IF NOT EXISTS records (user_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
                                                  value BLOB NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL,
                                                  PRIMARY KEY (user_id, collection, key));",
         )?;
+        // Databases from before `last_iat` get the column.
+        let has_last_iat: bool =
+            conn.query_row("SELECT count(*) FROM pragma_table_info('devices') WHERE name = 'last_iat'", [], |r| {
+                r.get::<_, i64>(0).map(|n| n == 1)
+            })?;
+        if !has_last_iat {
+            conn.execute_batch("ALTER TABLE devices ADD COLUMN last_iat INTEGER NOT NULL DEFAULT 0")?;
+        }
         let stored: Option<(String, Vec<u8>)> =
             conn.query_row("SELECT kid, private_key FROM issuer", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         let issuer = match stored {
@@ -103,11 +127,17 @@ impl AppState {
             }
         };
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { db: Mutex::new(conn), issuer, verifier }))
+        Ok(Arc::new(Self { db: Mutex::new(conn), issuer, verifier, uploads: Mutex::new(HashMap::new()) }))
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The lock that serialises `device_id`'s uploads.
+    fn upload_lock(&self, device_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(device_id.to_owned()).or_default().clone()
     }
 }
 
@@ -118,75 +148,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/renew", post(renew))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
     let sync = Router::new().route("/sync", post(sync)).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES));
-    Router::new().merge(json_routes).merge(sync).route("/records", get(records)).with_state(state)
+    Router::new()
+        .merge(json_routes)
+        .merge(sync)
+        .route("/records", get(records))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint".into())
+        })
+        .with_state(state)
 }
 
-/// A server running on a free loopback port in a thread of its own, with a
-/// small blocking client: what the story and the tests talk to.
-pub struct LocalServer {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<std::io::Result<()>>,
+/// The body, or a JSON error (413 past the limit) instead of axum's text.
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))
 }
 
-impl LocalServer {
-    /// Starts a server on `127.0.0.1:0` with its state in `db`.
-    pub fn start(db: &PathBuf) -> Result<Self, Box<dyn std::error::Error>> {
-        let state = AppState::open(db)?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread = std::thread::spawn(move || {
-            let shutdown = async {
-                stopped.await.ok();
-            };
-            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-            runtime.block_on(serve(
-                state,
-                addr,
-                move |a| {
-                    // The receiver only goes away if start() already gave up.
-                    let _ = bound_tx.send(a);
-                },
-                shutdown,
-            ))
-        });
-        let addr = bound_rx.recv_timeout(std::time::Duration::from_secs(30))?;
-        Ok(Self { addr, stop, thread })
-    }
-
-    /// Stops the server and waits for it to finish.
-    pub fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
-        self.stop.send(()).map_err(|()| "the server had already stopped")?;
-        self.thread.join().map_err(|_| "the server thread panicked")??;
+/// Refuses a body whose `Content-Type` is not `expected` (415).
+fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiError> {
+    let given = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = given.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case(expected) {
         Ok(())
+    } else {
+        Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected Content-Type: {expected}")))
     }
-
-    /// `http://127.0.0.1:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// POSTs `body` to `path`; returns the status and the JSON answer.
-    pub fn post(&self, path: &str, body: &[u8]) -> Result<(u16, Value), Box<dyn std::error::Error>> {
-        let mut response = client().post(&self.url(path)).send(body)?;
-        let text = response.body_mut().read_to_string()?;
-        Ok((response.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-
-    /// GETs `path` and parses the JSON answer.
-    pub fn get(&self, path: &str) -> Result<Value, Box<dyn std::error::Error>> {
-        let mut response = client().get(&self.url(path)).call()?;
-        Ok(serde_json::from_str(&response.body_mut().read_to_string()?)?)
-    }
-}
-
-fn client() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into()
 }
 
 /// Serves on `addr` until `shutdown` resolves; reports the bound address.
@@ -232,51 +218,74 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-fn issue(state: &AppState, credentials: &Credentials) -> Result<String, ApiError> {
+/// Issues a grant whose `iat` is later than any this device got before
+/// (devices take only a strictly newer grant as a renewal): `now`, or one
+/// second after the last one if that was issued this very second. Returns
+/// the grant and its `iat`, to store.
+fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(String, i64), ApiError> {
     let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
-    let now = now();
-    Ok(state.issuer.issue(
+    let iat = now().max(last_iat.saturating_add(1));
+    let grant = state.issuer.issue(
         credentials.user.clone(),
         credentials.device_id.clone(),
         scopes,
-        now,
-        now + OFFLINE_WINDOW_SECS,
-    )?)
+        iat,
+        iat + OFFLINE_WINDOW_SECS,
+    )?;
+    Ok((grant, iat))
 }
 
-async fn enroll(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let credentials = parse_credentials(&body)?;
+async fn enroll(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_content_type(&headers, "application/json")?;
+    let credentials = parse_credentials(&body_or_error(body)?)?;
     let sync_key = generate_sync_key()?;
-    let grant = issue(&state, &credentials)?;
-    {
+    let grant = {
         let db = state.db();
-        let owner: Option<String> = db
-            .query_row("SELECT user_id FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| r.get(0))
+        let owner: Option<(String, i64)> = db
+            .query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
-        if owner.is_some_and(|owner| owner != credentials.user) {
+        if owner.as_ref().is_some_and(|(owner, _)| *owner != credentials.user) {
             return Err(ApiError(StatusCode::CONFLICT, "device is enrolled for another user".into()));
         }
+        let (grant, iat) = issue(&state, &credentials, owner.map_or(0, |(_, last)| last))?;
         // Re-enrolment (after a wipe) starts a new chain with a new key.
         db.execute(
-            "INSERT OR REPLACE INTO devices (device_id, user_id, sync_key, cursor_seq, cursor_mac) VALUES (?1, ?2, ?3, 0, ?4)",
-            params![credentials.device_id, credentials.user, sync_key, vec![0u8; 32]],
+            "INSERT OR REPLACE INTO devices (device_id, user_id, sync_key, cursor_seq, cursor_mac, last_iat)
+             VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+            params![credentials.device_id, credentials.user, sync_key, vec![0u8; 32], iat],
         )?;
-    }
+        grant
+    };
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
         .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "jwks".into()))?;
     Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks})))
 }
 
-async fn renew(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let credentials = parse_credentials(&body)?;
-    let owner: Option<String> = state
-        .db()
-        .query_row("SELECT user_id FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| r.get(0))
+async fn renew(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_content_type(&headers, "application/json")?;
+    let credentials = parse_credentials(&body_or_error(body)?)?;
+    let db = state.db();
+    let owner: Option<(String, i64)> = db
+        .query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    if owner.as_deref() != Some(credentials.user.as_str()) {
+    let Some((_, last_iat)) = owner.filter(|(owner, _)| *owner == credentials.user) else {
         return Err(ApiError(StatusCode::FORBIDDEN, "device is not enrolled for this user".into()));
-    }
-    Ok(Json(json!({"grant": issue(&state, &credentials)?})))
+    };
+    let (grant, iat) = issue(&state, &credentials, last_iat)?;
+    db.execute("UPDATE devices SET last_iat = ?1 WHERE device_id = ?2", params![iat, credentials.device_id])?;
+    Ok(Json(json!({"grant": grant})))
 }
 
 #[derive(Deserialize)]
@@ -286,12 +295,19 @@ struct DeviceQuery {
 
 async fn sync(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<DeviceQuery>,
-    body: Bytes,
+    query: Result<Query<DeviceQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut db = state.db();
-    let tx = db.transaction()?;
-    let device: Option<(String, Vec<u8>, i64, Vec<u8>)> = tx
+    let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
+    require_content_type(&headers, "application/octet-stream")?;
+    let body = body_or_error(body)?;
+    // This device's uploads one at a time: the cursor read below is still
+    // the stored one when the transaction commits.
+    let upload_lock = state.upload_lock(&query.device_id);
+    let _upload = upload_lock.lock().await;
+    let device: Option<(String, Vec<u8>, i64, Vec<u8>)> = state
+        .db()
         .query_row(
             "SELECT user_id, sync_key, cursor_seq, cursor_mac FROM devices WHERE device_id = ?1",
             [&query.device_id],
@@ -302,45 +318,62 @@ async fn sync(
         return Err(ApiError(StatusCode::NOT_FOUND, "unknown device".into()));
     };
     let cursor = SyncCursor { last_seq: cursor_seq as u64, last_mac: cursor_mac };
-    let verified = state.verifier.verify(body.to_vec(), sync_key, cursor)?;
+    // Verified outside any database lock, off the async workers.
+    let verifier = state.verifier.clone();
+    let verified = tokio::task::spawn_blocking(move || verifier.verify(body.to_vec(), sync_key, cursor))
+        .await
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "verification failed".into()))??;
     if verified.device_id != query.device_id || verified.user_id != user_id {
         return Err(ApiError(StatusCode::FORBIDDEN, "the batch is for another device or user".into()));
     }
-    for op in &verified.operations {
-        match &op.value {
-            Some(value) => tx.execute(
-                "INSERT OR REPLACE INTO records (user_id, collection, key, value, seq, device_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![user_id, op.collection, op.key, value, op.seq as i64, query.device_id],
-            )?,
-            None => tx.execute(
-                "DELETE FROM records WHERE user_id = ?1 AND collection = ?2 AND key = ?3",
-                params![user_id, op.collection, op.key],
-            )?,
-        };
+    {
+        let mut db = state.db();
+        let tx = db.transaction()?;
+        for op in &verified.operations {
+            match &op.value {
+                Some(value) => tx.execute(
+                    "INSERT OR REPLACE INTO records (user_id, collection, key, value, seq, device_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![user_id, op.collection, op.key, value, op.seq as i64, query.device_id],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM records WHERE user_id = ?1 AND collection = ?2 AND key = ?3",
+                    params![user_id, op.collection, op.key],
+                )?,
+            };
+        }
+        tx.execute(
+            "UPDATE devices SET cursor_seq = ?1, cursor_mac = ?2 WHERE device_id = ?3",
+            params![verified.cursor.last_seq as i64, verified.cursor.last_mac, query.device_id],
+        )?;
+        tx.commit()?;
     }
-    tx.execute(
-        "UPDATE devices SET cursor_seq = ?1, cursor_mac = ?2 WHERE device_id = ?3",
-        params![verified.cursor.last_seq as i64, verified.cursor.last_mac, query.device_id],
-    )?;
-    tx.commit()?;
     Ok(Json(json!({
+        "receipt": URL_SAFE_NO_PAD.encode(&verified.receipt),
         "acknowledged_seq": verified.cursor.last_seq,
         "applied": verified.operations.len(),
         "duplicates": verified.duplicates,
     })))
 }
 
-#[derive(Deserialize)]
-struct UserQuery {
-    user: String,
+/// `Authorization: Basic base64(user:password)`, checked like a sign-in.
+fn basic_auth(headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthorized = || ApiError(StatusCode::UNAUTHORIZED, "HTTP Basic credentials required".into());
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
+    let encoded = value.strip_prefix("Basic ").ok_or_else(unauthorized)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| unauthorized())?;
+    let text = String::from_utf8(decoded).map_err(|_| unauthorized())?;
+    let (user, password) = text.split_once(':').ok_or_else(unauthorized)?;
+    check_password(user, password)?;
+    Ok(user.to_owned())
 }
 
-async fn records(State(state): State<Arc<AppState>>, Query(query): Query<UserQuery>) -> Result<Json<Value>, ApiError> {
+async fn records(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let user = basic_auth(&headers)?;
     let db = state.db();
     let mut stmt =
         db.prepare("SELECT collection, key, value FROM records WHERE user_id = ?1 ORDER BY collection, key")?;
-    let rows = stmt.query_map([&query.user], |r| {
+    let rows = stmt.query_map([&user], |r| {
         let value: Vec<u8> = r.get(2)?;
         Ok(json!({"collection": r.get::<_, String>(0)?, "key": r.get::<_, String>(1)?,
                   "value": String::from_utf8_lossy(&value)}))

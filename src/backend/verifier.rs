@@ -23,6 +23,7 @@ use crate::records::{check_names, check_value};
 use crate::sync::batch::{SyncCursor, SyncOperation, VerifiedBatch};
 use crate::sync::batch_reader::{BatchReader, EntryRef, OpRef};
 use crate::sync::entry::chain_mac_over;
+use crate::sync::receipt::Receipt;
 
 /// Verifies device batches against the issuer keys the backend trusts.
 #[derive(uniffi::Object)]
@@ -67,8 +68,9 @@ impl SyncVerifier {
     }
 
     /// Verifies `batch` for the device whose sync key is `sync_key`, starting
-    /// from the `cursor` stored for it. Returns the new operations in order
-    /// and the cursor to store once they are applied.
+    /// from the `cursor` stored for it. Returns the new operations in order,
+    /// the cursor to store once they are applied, and the receipt to answer
+    /// with once that is committed.
     ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -77,6 +79,31 @@ impl SyncVerifier {
     pub fn verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch, VaultError> {
         Ok(self.verify_batch(&batch, sync_key, &cursor)?)
     }
+
+    /// The receipt for a stored `cursor` of `device_id`: for answering an
+    /// upload again (a lost response, or an upload that lost a race to
+    /// another server instance) without verifying anything.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+    pub fn receipt(&self, device_id: String, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<Vec<u8>, VaultError> {
+        let sync_key = sync_mac_key(sync_key)?;
+        Ok(receipt_bytes(device_id, &sync_key, &cursor_mac(&cursor)?, cursor.last_seq)?)
+    }
+}
+
+fn sync_mac_key(sync_key: Vec<u8>) -> Result<MacKey> {
+    Ok(MacKey::new(
+        &SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?,
+    ))
+}
+
+fn cursor_mac(cursor: &SyncCursor) -> Result<Mac32> {
+    cursor.last_mac.as_slice().try_into().map_err(|_| Error::InvalidInput("the cursor MAC must be 32 bytes".into()))
+}
+
+fn receipt_bytes(device_id: String, sync_key: &MacKey, head_mac: &Mac32, through_seq: u64) -> Result<Vec<u8>> {
+    Receipt { device_id, through_seq, head_mac: *head_mac }.to_bytes(sync_key)
 }
 
 /// The grants of a batch, by `jti`, with whether an entry used each.
@@ -87,14 +114,8 @@ struct Grants {
 
 impl SyncVerifier {
     fn verify_batch(&self, bytes: &[u8], sync_key: Vec<u8>, cursor: &SyncCursor) -> Result<VerifiedBatch> {
-        let sync_key = MacKey::new(
-            &SecretKey::from_vec(sync_key).map_err(|_| Error::InvalidInput("the sync key must be 32 bytes".into()))?,
-        );
-        let cursor_mac: Mac32 = cursor
-            .last_mac
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::InvalidInput("the cursor MAC must be 32 bytes".into()))?;
+        let sync_key = sync_mac_key(sync_key)?;
+        let cursor_mac = cursor_mac(cursor)?;
         let now = self.clock.now_unix_secs()?;
         let mut reader = BatchReader::open(bytes)?;
         let mut grants = self.verify_grants(&reader)?;
@@ -158,8 +179,10 @@ impl SyncVerifier {
             return Err(reject("the batch carries a grant no entry uses"));
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
+        let device_id = reader.device_id.to_owned();
         Ok(VerifiedBatch {
-            device_id: reader.device_id.to_owned(),
+            receipt: receipt_bytes(device_id.clone(), &sync_key, &last_mac, last_seq)?,
+            device_id,
             user_id: std::mem::take(&mut grants.user_id),
             operations,
             duplicates,

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use grant_state::Renewal;
 pub(crate) use record_index::RecordIndex;
 
-use crate::clock::{BootId, Reading, TimeState};
+use crate::clock::{went_back, BootId, Reading, TimeState};
 use crate::error::{Error, Result, VaultError};
 use crate::grant::GrantClaims;
 use crate::storage::{tables, VaultRow};
@@ -266,9 +266,10 @@ impl OfflineSession {
             }
             return Err(Error::SessionLocked);
         }
-        let observed = if reading.elapsed_ms < last_ms {
-            // Elapsed time since boot went backwards between two calls: the
-            // clock is lying, which is a rollback (and stored as one).
+        let observed = if went_back(reading.elapsed_ms, last_ms) {
+            // Elapsed time since boot went backwards between two calls (by
+            // more than threads racing to the lock explain): the clock is
+            // lying, which is a rollback (and stored as one).
             live.time.rollback_locked = true;
             Err(Error::ClockRollback)
         } else {

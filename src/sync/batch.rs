@@ -91,6 +91,10 @@ pub struct VerifiedBatch {
     pub duplicates: u64,
     /// The cursor to store once the operations are applied.
     pub cursor: SyncCursor,
+    /// The answer for the device once the operations and the cursor are
+    /// committed: it passes these bytes to `SyncQueue::acknowledge`, which
+    /// deletes exactly the entries applied (MACed with the sync key).
+    pub receipt: Vec<u8>,
 }
 
 /// A batch, in the current (version 2) form, as the device writes it. The

@@ -11,6 +11,7 @@ pub(crate) mod batch;
 pub(crate) mod batch_reader;
 pub(crate) mod entry;
 mod queue;
+pub(crate) mod receipt;
 
 pub use batch::{SyncBatch, SyncCursor, SyncOperation, VerifiedBatch};
 pub use queue::SyncQueue;

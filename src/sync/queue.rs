@@ -1,9 +1,10 @@
 //! `SyncQueue`: the device side of sync.
 //!
-//! Entries stay stored (sealed under the vault key) until the backend has
-//! accepted them and the app calls `acknowledge`. `next_batch` always starts
-//! after the last acknowledged entry, so a batch lost in transit is simply
-//! sent again; the backend's cursor makes a resend harmless. Before a batch
+//! Entries stay stored (sealed under the vault key) until the backend's
+//! receipt for them verifies (`acknowledge`). `next_batch` always starts
+//! after the last acknowledged entry, so a batch lost, cut short or
+//! unanswered in transit is simply sent again; the backend's cursor makes a
+//! resend harmless. The device never deletes on its own idea of what it sent. Before a batch
 //! leaves the device its chain is checked from the last acknowledged MAC, so
 //! a tampered queue is reported here rather than by the backend.
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use super::batch::{Batch, SyncBatch};
 use super::entry::QueueEntry;
+use super::receipt::Receipt;
 use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS};
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result, VaultError};
@@ -52,14 +54,17 @@ impl SyncQueue {
         Ok(self.build_batch(max_entries)?)
     }
 
-    /// Deletes every entry through `through_seq`, durably, once the backend
-    /// has accepted them. Acknowledging again is harmless.
+    /// Deletes, durably, every entry the backend's `receipt` says it applied
+    /// (the `receipt` of `VerifiedBatch`, as the server returned it). A
+    /// receipt for entries already deleted is harmless.
     ///
     /// # Errors
-    /// `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-    /// batch), `Tampered`, `Storage`.
-    pub fn acknowledge(&self, through_seq: u64) -> Result<(), VaultError> {
-        Ok(self.acknowledge_through(through_seq)?)
+    /// `ReceiptInvalid` (it does not verify with this vault's sync key, is
+    /// for another device, names a seq never sent in a batch, or a chain
+    /// that is not this queue's; nothing is deleted), `SessionLocked`,
+    /// `Tampered`, `Storage`.
+    pub fn acknowledge(&self, receipt: Vec<u8>) -> Result<(), VaultError> {
+        Ok(self.acknowledge_receipt(&receipt)?)
     }
 }
 
@@ -137,22 +142,34 @@ impl SyncQueue {
         })
     }
 
-    fn acknowledge_through(&self, through_seq: u64) -> Result<()> {
+    fn acknowledge_receipt(&self, bytes: &[u8]) -> Result<()> {
         let access = self.session.handle_access()?;
         let keys = &access.keys;
-        self.session.vault().db.write(|tx| {
+        let vault = self.session.vault();
+        vault.db.write(|tx| {
             let mut state = load_state(tx, keys)?;
+            let receipt = Receipt::verify(bytes, &state.sync_mac_key()?)?;
+            if receipt.device_id != vault.config.device_id {
+                return Err(Error::ReceiptInvalid("the receipt is for another device".into()));
+            }
+            let through_seq = receipt.through_seq;
             if through_seq <= state.acked_through {
+                if through_seq == state.acked_through && !ct_eq(&receipt.head_mac, &state.acked_mac) {
+                    return Err(Error::ReceiptInvalid("the receipt names another chain".into()));
+                }
                 return Ok(());
             }
             if through_seq > state.batched_through {
-                return Err(Error::InvalidInput(format!(
+                return Err(Error::ReceiptInvalid(format!(
                     "seq {through_seq} was never sent: the last batched seq is {}",
                     state.batched_through
                 )));
             }
             let row = QueueRow::get(tx, through_seq)?.ok_or(Error::Tampered)?;
             let entry = QueueEntry::open(keys, through_seq, &row.body)?;
+            if !ct_eq(&entry.mac, &receipt.head_mac) {
+                return Err(Error::ReceiptInvalid("the receipt names another chain".into()));
+            }
             QueueRow::delete_through(tx, through_seq)?;
             state.acked_through = through_seq;
             state.acked_mac = entry.mac;
