@@ -2,6 +2,8 @@
 //! that can be told to fail, and a backend (issuer + sync key) that enrols.
 #![allow(dead_code, clippy::unwrap_used)] // fixtures: a panic is how a test fails
 
+pub mod wire;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
