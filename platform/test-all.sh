@@ -7,7 +7,7 @@
 #   3. kotlin-demo       kotlin-demo/run.sh: the story on the JVM against the reference server
 #   4. swift-demo        swift-demo/run.sh: the story in Swift (Linux: in the Debian chroot)
 #   5. apple-target      bindings/swift: the OfflineAuthApple target resolves and builds
-#                        (empty on Linux: AppleKeystore is behind `#if canImport(Security)`)
+#                        (empty on Linux: AppleKeystore and AppleClock are behind `#if canImport(Security)`)
 #
 # Runs every step even after a failure; exits non-zero if any failed; the last
 # line is "platform: N passed, N failed". Installs what it needs: Maven and a

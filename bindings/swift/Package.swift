@@ -45,7 +45,8 @@ let package = Package(
     ],
     products: [
         .library(name: "OfflineAuth", targets: ["OfflineAuth"]),
-        // AppleKeystore (Secure Enclave/Keychain PlatformKeystore); empty on Linux.
+        // AppleKeystore (Secure Enclave/Keychain PlatformKeystore) and AppleClock
+        // (boot time + continuous time Clock); empty on Linux.
         .library(name: "OfflineAuthApple", targets: ["OfflineAuthApple"]),
     ],
     targets: [

@@ -536,7 +536,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_clock_now_unix_secs() != 26582:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_clock_monotonic_millis() != 29091:
+    if lib.uniffi_offline_auth_checksum_method_clock_boot_id() != 46903:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis() != 60411:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_grantissuer_issue() != 60638:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -564,7 +566,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_offlinesession_keys() != 36882:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_offlinesession_lock() != 28797:
+    if lib.uniffi_offline_auth_checksum_method_offlinesession_lock() != 15629:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_offlinesession_put() != 61459:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -582,7 +584,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_pinvault_is_enrolled() != 34635:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_pinvault_status() != 19018:
+    if lib.uniffi_offline_auth_checksum_method_pinvault_status() != 47561:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_pinvault_unlock() != 47529:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -590,7 +592,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_pinvault_unlock_with_grant() != 59205:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_pinvault_wipe() != 40989:
+    if lib.uniffi_offline_auth_checksum_method_pinvault_wipe() != 42201:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_constructor_pinvault_open() != 752:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -614,11 +616,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_syncqueue_next_batch() != 48661:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_syncqueue_pending_count() != 62847:
+    if lib.uniffi_offline_auth_checksum_method_syncqueue_pending_count() != 47958:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_syncverifier_verify() != 65290:
+    if lib.uniffi_offline_auth_checksum_method_syncverifier_verify() != 29136:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() != 33521:
+    if lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() != 8267:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() != 59611:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_systemclock_as_clock() != 55849:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -671,9 +675,12 @@ _UniffiLib.uniffi_offline_auth_checksum_func_verify_grant.restype = ctypes.c_uin
 _UniffiLib.uniffi_offline_auth_checksum_method_clock_now_unix_secs.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_clock_now_unix_secs.restype = ctypes.c_uint16
-_UniffiLib.uniffi_offline_auth_checksum_method_clock_monotonic_millis.argtypes = (
+_UniffiLib.uniffi_offline_auth_checksum_method_clock_boot_id.argtypes = (
 )
-_UniffiLib.uniffi_offline_auth_checksum_method_clock_monotonic_millis.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_method_clock_boot_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_grantissuer_issue.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_grantissuer_issue.restype = ctypes.c_uint16
@@ -797,6 +804,9 @@ _UniffiLib.uniffi_offline_auth_checksum_method_syncverifier_verify.restype = cty
 _UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_new.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_systemclock_as_clock.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_systemclock_as_clock.restype = ctypes.c_uint16
@@ -833,11 +843,16 @@ _UniffiLib.uniffi_offline_auth_fn_method_clock_now_unix_secs.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_method_clock_now_unix_secs.restype = ctypes.c_int64
-_UniffiLib.uniffi_offline_auth_fn_method_clock_monotonic_millis.argtypes = (
+_UniffiLib.uniffi_offline_auth_fn_method_clock_boot_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UniffiLib.uniffi_offline_auth_fn_method_clock_monotonic_millis.restype = ctypes.c_uint64
+_UniffiLib.uniffi_offline_auth_fn_method_clock_boot_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis.restype = ctypes.c_uint64
 _UniffiLib.uniffi_offline_auth_fn_method_grantissuer_issue.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1083,6 +1098,12 @@ _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock.restype = ctypes.c_uint64
 _UniffiLib.uniffi_offline_auth_fn_method_systemclock_as_clock.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1185,7 +1206,10 @@ _UniffiLib.uniffi_offline_auth_fn_free_systemclock.restype = None
 _UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD0 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(ctypes.c_int64),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
-_UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(ctypes.c_uint64),
+_UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD1 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(_UniffiRustBuffer),
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD2 = ctypes.CFUNCTYPE(None,ctypes.c_uint64,ctypes.POINTER(ctypes.c_uint64),
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UNIFFI_CALLBACK_INTERFACE_CLONE_OFFLINE_AUTH_CLOCK = ctypes.CFUNCTYPE(ctypes.c_uint64,ctypes.c_uint64,
@@ -1197,7 +1221,8 @@ class _UniffiVTableCallbackInterfaceOfflineAuthClock(ctypes.Structure):
         ("uniffi_free", _UNIFFI_CALLBACK_INTERFACE_FREE_OFFLINE_AUTH_CLOCK),
         ("uniffi_clone", _UNIFFI_CALLBACK_INTERFACE_CLONE_OFFLINE_AUTH_CLOCK),
         ("now_unix_secs", _UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD0),
-        ("monotonic_millis", _UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD1),
+        ("boot_id", _UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD1),
+        ("elapsed_since_boot_millis", _UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD2),
     ]
 _UniffiLib.uniffi_offline_auth_fn_init_callback_vtable_clock.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceOfflineAuthClock),
@@ -1550,6 +1575,31 @@ class _UniffiFfiConverterTypeSyncCursor(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.last_seq, buf)
         _UniffiFfiConverterBytes.write(value.last_mac, buf)
 
+class _UniffiFfiConverterOptionalUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterUInt32.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterUInt32.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterUInt32.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
 class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -1580,10 +1630,11 @@ class SyncOperation:
     """
     One verified edit, ready to apply. Its `Debug` output omits the value.
 """
-    def __init__(self, *, seq:int, time:int, grant_id:str, collection:str, key:str, value:typing.Optional[bytes]):
+    def __init__(self, *, seq:int, time:int, grant_id:str, boots:typing.Optional[int], collection:str, key:str, value:typing.Optional[bytes]):
         self.seq = seq
         self.time = time
         self.grant_id = grant_id
+        self.boots = boots
         self.collection = collection
         self.key = key
         self.value = value
@@ -1592,13 +1643,15 @@ class SyncOperation:
 
     
     def __str__(self):
-        return "SyncOperation(seq={}, time={}, grant_id={}, collection={}, key={}, value={})".format(self.seq, self.time, self.grant_id, self.collection, self.key, self.value)
+        return "SyncOperation(seq={}, time={}, grant_id={}, boots={}, collection={}, key={}, value={})".format(self.seq, self.time, self.grant_id, self.boots, self.collection, self.key, self.value)
     def __eq__(self, other):
         if self.seq != other.seq:
             return False
         if self.time != other.time:
             return False
         if self.grant_id != other.grant_id:
+            return False
+        if self.boots != other.boots:
             return False
         if self.collection != other.collection:
             return False
@@ -1615,6 +1668,7 @@ class _UniffiFfiConverterTypeSyncOperation(_UniffiConverterRustBuffer):
             seq=_UniffiFfiConverterUInt64.read(buf),
             time=_UniffiFfiConverterInt64.read(buf),
             grant_id=_UniffiFfiConverterString.read(buf),
+            boots=_UniffiFfiConverterOptionalUInt32.read(buf),
             collection=_UniffiFfiConverterString.read(buf),
             key=_UniffiFfiConverterString.read(buf),
             value=_UniffiFfiConverterOptionalBytes.read(buf),
@@ -1625,6 +1679,7 @@ class _UniffiFfiConverterTypeSyncOperation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.seq)
         _UniffiFfiConverterInt64.check_lower(value.time)
         _UniffiFfiConverterString.check_lower(value.grant_id)
+        _UniffiFfiConverterOptionalUInt32.check_lower(value.boots)
         _UniffiFfiConverterString.check_lower(value.collection)
         _UniffiFfiConverterString.check_lower(value.key)
         _UniffiFfiConverterOptionalBytes.check_lower(value.value)
@@ -1634,6 +1689,7 @@ class _UniffiFfiConverterTypeSyncOperation(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.seq, buf)
         _UniffiFfiConverterInt64.write(value.time, buf)
         _UniffiFfiConverterString.write(value.grant_id, buf)
+        _UniffiFfiConverterOptionalUInt32.write(value.boots, buf)
         _UniffiFfiConverterString.write(value.collection, buf)
         _UniffiFfiConverterString.write(value.key, buf)
         _UniffiFfiConverterOptionalBytes.write(value.value, buf)
@@ -2602,6 +2658,11 @@ class _UniffiFfiConverterTypeVaultError(_UniffiConverterRustBuffer):
 class Clock():
     """
     A source of time. Platforms and tests may supply their own.
+
+    Platform sources: Android `Settings.Global.BOOT_COUNT` and
+    `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+    `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+    `CLOCK_BOOTTIME`.
 """
     
     def now_unix_secs(self, ) -> int:
@@ -2612,11 +2673,19 @@ class Clock():
         [`ClockError::Unavailable`] when the platform cannot tell.
 """
         raise NotImplementedError
-    def monotonic_millis(self, ) -> int:
+    def boot_id(self, ) -> str:
         """
-        A monotonic reading in milliseconds from an arbitrary origin; never
-        goes backwards while the process lives (Android `elapsedRealtime`,
-        Apple `ContinuousClock`).
+        An identifier of the current boot of the device (1 to 256 bytes): the
+        same for every process until the device restarts, different after.
+
+        # Errors
+        [`ClockError::Unavailable`] when the platform cannot tell.
+"""
+        raise NotImplementedError
+    def elapsed_since_boot_millis(self, ) -> int:
+        """
+        Milliseconds since the device booted, counting deep sleep. Never goes
+        backwards within one boot and cannot be set by the user.
 
         # Errors
         [`ClockError::Unavailable`] when the platform cannot tell.
@@ -2626,6 +2695,11 @@ class Clock():
 class ClockImpl(Clock):
     """
     A source of time. Platforms and tests may supply their own.
+
+    Platform sources: Android `Settings.Global.BOOT_COUNT` and
+    `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+    `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+    `CLOCK_BOOTTIME`.
 """
     
     _handle: ctypes.c_uint64
@@ -2668,11 +2742,29 @@ class ClockImpl(Clock):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def monotonic_millis(self, ) -> int:
+    def boot_id(self, ) -> str:
         """
-        A monotonic reading in milliseconds from an arbitrary origin; never
-        goes backwards while the process lives (Android `elapsedRealtime`,
-        Apple `ContinuousClock`).
+        An identifier of the current boot of the device (1 to 256 bytes): the
+        same for every process until the device restarts, different after.
+
+        # Errors
+        [`ClockError::Unavailable`] when the platform cannot tell.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeClockError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_offline_auth_fn_method_clock_boot_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def elapsed_since_boot_millis(self, ) -> int:
+        """
+        Milliseconds since the device booted, counting deep sleep. Never goes
+        backwards within one boot and cannot be set by the user.
 
         # Errors
         [`ClockError::Unavailable`] when the platform cannot tell.
@@ -2684,7 +2776,7 @@ class ClockImpl(Clock):
         _uniffi_error_converter = _UniffiFfiConverterTypeClockError
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
-            _UniffiLib.uniffi_offline_auth_fn_method_clock_monotonic_millis,
+            _UniffiLib.uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2718,7 +2810,7 @@ class _UniffiTraitImplClockImpl:
         )
 
     @_UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD1
-    def monotonic_millis(
+    def boot_id(
             uniffi_handle,
             uniffi_out_return,
             uniffi_call_status_ptr,
@@ -2726,7 +2818,28 @@ class _UniffiTraitImplClockImpl:
         uniffi_obj = _UniffiFfiConverterTypeClock._handle_map.get(uniffi_handle)
         def make_call():
             uniffi_args = ()
-            uniffi_method = uniffi_obj.monotonic_millis
+            uniffi_method = uniffi_obj.boot_id
+            return uniffi_method(*uniffi_args)
+        def write_return_value(v):
+            uniffi_out_return[0] = _UniffiFfiConverterString.lower(v)
+        _uniffi_trait_interface_call_with_error(
+                uniffi_call_status_ptr.contents,
+                make_call,
+                write_return_value,
+                ClockError,
+                _UniffiFfiConverterTypeClockError.lower,
+        )
+
+    @_UNIFFI_CALLBACK_INTERFACE_OFFLINE_AUTH_CLOCK_METHOD2
+    def elapsed_since_boot_millis(
+            uniffi_handle,
+            uniffi_out_return,
+            uniffi_call_status_ptr,
+        ):
+        uniffi_obj = _UniffiFfiConverterTypeClock._handle_map.get(uniffi_handle)
+        def make_call():
+            uniffi_args = ()
+            uniffi_method = uniffi_obj.elapsed_since_boot_millis
             return uniffi_method(*uniffi_args)
         def write_return_value(v):
             uniffi_out_return[0] = _UniffiFfiConverterUInt64.lower(v)
@@ -2751,7 +2864,8 @@ class _UniffiTraitImplClockImpl:
         _uniffi_free,
         _uniffi_clone,
         now_unix_secs,
-        monotonic_millis,
+        boot_id,
+        elapsed_since_boot_millis,
     )
     # Send Rust a pointer to the VTable.  Note: this means we need to keep the struct alive forever,
     # or else bad things will happen when Rust tries to access it.
@@ -3073,10 +3187,11 @@ class SyncQueueProtocol(typing.Protocol):
         raise NotImplementedError
     def pending_count(self, ) -> int:
         """
-        Entries not yet acknowledged by the backend.
+        Entries not yet acknowledged by the backend, as the sealed state
+        counts them (rows written back or added to the file do not count).
 
         # Errors
-        `SessionLocked`, `Storage`.
+        `SessionLocked`, `Tampered`, `Storage`.
 """
         raise NotImplementedError
 
@@ -3157,10 +3272,11 @@ class SyncQueue(SyncQueueProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def pending_count(self, ) -> int:
         """
-        Entries not yet acknowledged by the backend.
+        Entries not yet acknowledged by the backend, as the sealed state
+        counts them (rows written back or added to the file do not count).
 
         # Errors
-        `SessionLocked`, `Storage`.
+        `SessionLocked`, `Tampered`, `Storage`.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -3270,6 +3386,9 @@ class OfflineSessionProtocol(typing.Protocol):
         """
         Ends the session now: the keys are dropped and zeroized (once any
         call in flight returns) and every later call returns `SessionLocked`.
+        The time is stored one last time, and the device key moves to a new
+        keystore alias (three keystore calls), so files copied while the
+        session was open are stale.
 """
         raise NotImplementedError
     def put(self, collection: str,key: str,value: bytes) -> int:
@@ -3488,6 +3607,9 @@ class OfflineSession(OfflineSessionProtocol):
         """
         Ends the session now: the keys are dropped and zeroized (once any
         call in flight returns) and every later call returns `SessionLocked`.
+        The time is stored one last time, and the device key moves to a new
+        keystore alias (three keystore calls), so files copied while the
+        session was open are stale.
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -3673,6 +3795,8 @@ class PinVaultProtocol(typing.Protocol):
     def status(self, ) -> VaultStatus:
         """
         Enrolment, attempts, lockout and biometrics, without unlocking.
+        `retry_after_secs` counts on the boot clock; after a reboot it shows
+        the whole wait again.
 
         # Errors
         `Storage` or `ClockUnavailable`.
@@ -3717,9 +3841,14 @@ class PinVaultProtocol(typing.Protocol):
         records and the queue (unsynced edits are lost). Open sessions stop
         working. Enrol again online to use the vault.
 
+        No sealed row of the vault is left in the database or its `-wal`
+        file: deleted content is overwritten and the log emptied.
+
         # Errors
         `Storage`; `Keystore` if a key could not be deleted (the database is
-        wiped regardless and the deletion is retried at the next open).
+        wiped regardless and the deletion is retried at the next open);
+        `InvalidInput` if another connection kept the log busy (the vault is
+        wiped; call `wipe` again to empty the log).
 """
         raise NotImplementedError
 
@@ -3887,6 +4016,8 @@ class PinVault(PinVaultProtocol):
     def status(self, ) -> VaultStatus:
         """
         Enrolment, attempts, lockout and biometrics, without unlocking.
+        `retry_after_secs` counts on the boot clock; after a reboot it shows
+        the whole wait again.
 
         # Errors
         `Storage` or `ClockUnavailable`.
@@ -3980,9 +4111,14 @@ class PinVault(PinVaultProtocol):
         records and the queue (unsynced edits are lost). Open sessions stop
         working. Enrol again online to use the vault.
 
+        No sealed row of the vault is left in the database or its `-wal`
+        file: deleted content is overwritten and the log emptied.
+
         # Errors
         `Storage`; `Keystore` if a key could not be deleted (the database is
-        wiped regardless and the deletion is retried at the next open).
+        wiped regardless and the deletion is retried at the next open);
+        `InvalidInput` if another connection kept the log busy (the vault is
+        wiped; call `wipe` again to empty the log).
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
@@ -4469,6 +4605,7 @@ class SyncVerifierProtocol(typing.Protocol):
 
         # Errors
         `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+        `ClockUnavailable` if the server's clock cannot tell the time;
         `BatchRejected` with the reason for anything wrong with the batch.
 """
         raise NotImplementedError
@@ -4482,7 +4619,8 @@ class SyncVerifier(SyncVerifierProtocol):
     def __init__(self, issuer_keys: typing.List[IssuerKey]):
         """
         A verifier trusting `issuer_keys` (all keys whose grants may still
-        cover unsynced edits, including recently rotated ones).
+        cover unsynced edits, including recently rotated ones), on the
+        system clock.
 
         # Errors
         `InvalidInput` for no keys, duplicate `kid`s or malformed keys.
@@ -4500,6 +4638,31 @@ class SyncVerifier(SyncVerifierProtocol):
             *_uniffi_lowered_args,
         )
         self._handle = _uniffi_ffi_result
+    @classmethod
+    def with_clock(cls, issuer_keys: typing.List[IssuerKey],clock: Clock) -> SyncVerifier:
+        """
+        Like [`SyncVerifier::new`], with the server's (or a test's) clock:
+        entries stamped later than its time plus the skew are refused.
+
+        # Errors
+        As [`SyncVerifier::new`].
+"""
+        
+        _UniffiFfiConverterSequenceTypeIssuerKey.check_lower(issuer_keys)
+
+        _UniffiFfiConverterTypeClock.check_lower(clock)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterSequenceTypeIssuerKey.lower(issuer_keys),
+            _UniffiFfiConverterTypeClock.lower(clock),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSyncVerifier.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
 
     def __del__(self):
         # In case of partial initialization of instances.
@@ -4526,6 +4689,7 @@ class SyncVerifier(SyncVerifierProtocol):
 
         # Errors
         `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+        `ClockUnavailable` if the server's clock cannot tell the time;
         `BatchRejected` with the reason for anything wrong with the batch.
 """
         
@@ -4582,6 +4746,13 @@ class _UniffiFfiConverterTypeSyncVerifier:
 class SystemClockProtocol(typing.Protocol):
     """
     The operating system's clocks.
+
+    On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+    `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+    without platform code, so each process counts as a boot of its own and
+    elapsed time is the process's monotonic clock: weaker (every app restart
+    then counts as a reboot), never unsafe. Apple apps pass the platform
+    adapter's clock instead.
 """
     
     def as_clock(self, ) -> Clock:
@@ -4593,6 +4764,13 @@ class SystemClockProtocol(typing.Protocol):
 class SystemClock(SystemClockProtocol):
     """
     The operating system's clocks.
+
+    On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+    `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+    without platform code, so each process counts as a boot of its own and
+    elapsed time is the process's monotonic clock: weaker (every app restart
+    then counts as a reboot), never unsafe. Apple apps pass the platform
+    adapter's clock instead.
 """
     
     _handle: ctypes.c_uint64

@@ -63,22 +63,46 @@ class DictKeystore(oa.PlatformKeystore):
 
 
 class FakeClock(oa.Clock):
-    """A settable clock implemented in Python."""
+    """A settable clock implemented in Python, with the three readings of `Clock`.
+
+    `now` is the wall clock (the user may set it: assign it or call
+    `set_wall`); `boot_id()` names the current boot; `elapsed_ms` is the time
+    elapsed since that boot. `advance` moves real time (wall and elapsed
+    together); `reboot` starts a new boot (new id, elapsed restarting near 0).
+    Elapsed time never moves on its own.
+    """
 
     def __init__(self, now=None):
+        self._lock = threading.Lock()
         self.now = int(time.time()) if now is None else now
-        self.millis = 1_000
+        self.boot_number = 0
+        self.elapsed_ms = 60_000
 
     def now_unix_secs(self):
         return self.now
 
-    def monotonic_millis(self):
-        self.millis += 1
-        return self.millis
+    def boot_id(self):
+        return f"fake-boot-{self.boot_number}"
+
+    def elapsed_since_boot_millis(self):
+        return self.elapsed_ms
 
     def advance(self, secs):
-        self.now += secs
-        self.millis += secs * 1000
+        """Real time passes: the wall clock and the elapsed time move together."""
+        with self._lock:
+            self.now += secs
+            self.elapsed_ms += secs * 1000
+
+    def set_wall(self, secs):
+        """The user sets the wall clock (nothing else moves)."""
+        self.now = secs
+
+    def reboot(self, down_secs=30):
+        """The device restarts: a new boot id, elapsed restarts near 0; the wall clock keeps going."""
+        with self._lock:
+            self.boot_number += 1
+            self.elapsed_ms = 5_000
+            self.now += down_secs
 
 
 @pytest.fixture(scope="session")

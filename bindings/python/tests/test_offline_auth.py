@@ -61,6 +61,7 @@ def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
         ("visits", "v1", b"\x00\x01\x02"),
         ("notes", "gone", None),
     ]
+    assert [op.boots for op in verified.operations] == [0, 0, 0]
     assert verified.cursor.last_seq == 3
 
     queue.acknowledge(batch.last_seq)
@@ -255,6 +256,92 @@ def test_clock_raising_is_typed(vault_path, grant, config):
     assert exc.value.reason
     clock.fail = False
     assert vault.unlock(PIN).user_id() == USER
+
+
+class BadReadingsClock(FakeClock):
+    boot_id_override = None
+    elapsed_back_ms = 0
+
+    def boot_id(self):
+        return super().boot_id() if self.boot_id_override is None else self.boot_id_override
+
+    def elapsed_since_boot_millis(self):
+        return super().elapsed_since_boot_millis() - self.elapsed_back_ms
+
+
+def test_bad_clock_readings_are_unavailable_and_elapsed_going_back_is_rollback(vault_path, grant, config):
+    clock = BadReadingsClock()
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+    for bad in ("", "b" * 257):
+        clock.boot_id_override = bad
+        with pytest.raises(oa.VaultError.ClockUnavailable):
+            vault.unlock(PIN)
+    clock.boot_id_override = None
+    wall = clock.now
+    clock.set_wall(-1)
+    with pytest.raises(oa.VaultError.ClockUnavailable):
+        vault.unlock(PIN)
+    clock.set_wall(wall)
+    vault.unlock(PIN).lock()
+    # Elapsed time that goes back within one boot: the clock was tampered with.
+    clock.elapsed_back_ms = 10_000
+    with pytest.raises(oa.VaultError.ClockRollback):
+        vault.unlock(PIN)
+
+
+def test_wall_clock_held_still_while_time_passes_is_a_rollback(vault_path, grant, config):
+    # Every 240 s of real time (elapsed since boot) the wall clock is set back
+    # 240 s: never more than the 300 s tolerance in one step, but trusted time
+    # keeps pace with elapsed time, so it is caught.
+    clock = FakeClock()
+    wall = real = clock.now
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    session = vault.enroll(PIN, grant(now=wall), oa.generate_sync_key())
+    session.put("notes", "n1", b"kept")
+    caught_at = None
+    for step in range(1, 4):
+        clock.advance(240)
+        real += 240
+        clock.set_wall(clock.now - 240)
+        assert clock.now == wall
+        try:
+            assert session.get("notes", "n1") == b"kept"
+        except oa.VaultError.ClockRollback:
+            caught_at = step
+            break
+    assert caught_at is not None, "a wall clock 720 s behind real time was accepted"
+    with pytest.raises(oa.VaultError.ClockRollback):
+        session.get("notes", "n1")
+    session.lock()
+    # The lock is stored: a new unlock is refused too, until the clock is
+    # right and a newer grant comes (online).
+    with pytest.raises(oa.VaultError.ClockRollback):
+        vault.unlock(PIN)
+    clock.set_wall(real)
+    with pytest.raises(oa.VaultError.ClockRollback):
+        vault.unlock(PIN)
+    renewed = vault.unlock_with_grant(PIN, grant(now=real + 1))
+    assert renewed.get("notes", "n1") == b"kept"
+
+
+def test_reboot_locks_the_session_and_later_edits_carry_the_boot_count(vault_path, grant, config, issuer):
+    clock = FakeClock()
+    sync_key = oa.generate_sync_key()
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    before = vault.enroll(PIN, grant(now=clock.now), sync_key)
+    before.put("notes", "before", b"\x01")
+    clock.reboot()
+    with pytest.raises(oa.VaultError.SessionLocked):
+        before.get("notes", "before")
+
+    session = vault.unlock(PIN)
+    session.put("notes", "after", b"\x02")
+    batch = session.sync_queue().next_batch(100)
+    verified = oa.SyncVerifier([issuer.issuer_key()]).verify(
+        batch.bytes, sync_key, oa.SyncCursor(last_seq=0, last_mac=bytes(32))
+    )
+    assert [(op.key, op.boots) for op in verified.operations] == [("before", 0), ("after", 1)]
 
 
 # --- 4. Objects used from several threads at once --------------------------

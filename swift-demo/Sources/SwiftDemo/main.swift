@@ -15,11 +15,16 @@ func fail(_ what: String) -> Never {
 func expect(_ condition: Bool, _ what: String) { if !condition { fail(what) } }
 
 /// A blocking HTTP call (the story is sequential); returns status and JSON.
-func http(_ method: String, _ url: String, body: Data, contentType: String) -> (Int, Any?) {
+func http(_ method: String, _ url: String, body: Data, contentType: String,
+          basicAuth: (user: String, password: String)? = nil) -> (Int, Any?) {
     var request = URLRequest(url: URL(string: url)!, timeoutInterval: 30)
     request.httpMethod = method
     request.httpBody = body
     request.setValue(contentType, forHTTPHeaderField: "content-type")
+    if let basicAuth {
+        let token = Data("\(basicAuth.user):\(basicAuth.password)".utf8).base64EncodedString()
+        request.setValue("Basic \(token)", forHTTPHeaderField: "authorization")
+    }
     final class Box: @unchecked Sendable { var value: (Int, Any?) = (0, nil) } // written before signal, read after wait
     let done = DispatchSemaphore(value: 0)
     let result = Box()
@@ -116,7 +121,8 @@ do {
     expect(try queue.pendingCount() == 0, "queue empty after acknowledge")
 
     print("5. The server now holds:")
-    let (_, recordsAnswer) = http("GET", server + "/records?user=amira", body: Data(), contentType: "application/json")
+    let (_, recordsAnswer) = http("GET", server + "/records?user=amira", body: Data(), contentType: "application/json",
+                                  basicAuth: ("amira", "correct horse battery"))
     let records = (recordsAnswer as? [[String: Any]]) ?? []
     for record in records { print("     \(record["collection"] ?? "")/\(record["key"] ?? "") = \(record["value"] ?? "")") }
     let keys = Set(records.map { "\($0["collection"] ?? "")/\($0["key"] ?? "")" })

@@ -19,6 +19,7 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
 
     private let queue = DispatchQueue(label: "offline-auth.vault")
     private let keystore = AppleKeystore()
+    private let clock = AppleClock()
     private let monitor = NWPathMonitor()
     private var vault: PinVault?
     private var session: OfflineSession?
@@ -79,7 +80,9 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
 
     private func openVault(jwks: String) throws {
         let config = VaultConfig(deviceId: deviceId, issuerKeys: try issuerKeysFromJwks(jwks: jwks))
-        vault = try PinVault.open(path: vaultPath, keystore: keystore, config: config)
+        // AppleClock: the device's boot time and time since boot, so trusted time
+        // survives app restarts (the library's default counts each process as a boot).
+        vault = try PinVault.openWithClock(path: vaultPath, keystore: keystore, clock: clock, config: config)
     }
 
     func submit(pin: String) {

@@ -609,6 +609,11 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 /**
  * A source of time. Platforms and tests may supply their own.
+ *
+ * Platform sources: Android `Settings.Global.BOOT_COUNT` and
+ * `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+ * `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`.
  */
 public protocol Clock: AnyObject, Sendable {
     
@@ -621,18 +626,31 @@ public protocol Clock: AnyObject, Sendable {
     func nowUnixSecs() throws  -> Int64
     
     /**
-     * A monotonic reading in milliseconds from an arbitrary origin; never
-     * goes backwards while the process lives (Android `elapsedRealtime`,
-     * Apple `ContinuousClock`).
+     * An identifier of the current boot of the device (1 to 256 bytes): the
+     * same for every process until the device restarts, different after.
      *
      * # Errors
      * [`ClockError::Unavailable`] when the platform cannot tell.
      */
-    func monotonicMillis() throws  -> UInt64
+    func bootId() throws  -> String
+    
+    /**
+     * Milliseconds since the device booted, counting deep sleep. Never goes
+     * backwards within one boot and cannot be set by the user.
+     *
+     * # Errors
+     * [`ClockError::Unavailable`] when the platform cannot tell.
+     */
+    func elapsedSinceBootMillis() throws  -> UInt64
     
 }
 /**
  * A source of time. Platforms and tests may supply their own.
+ *
+ * Platform sources: Android `Settings.Global.BOOT_COUNT` and
+ * `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+ * `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`.
  */
 open class ClockImpl: Clock, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -703,17 +721,32 @@ open func nowUnixSecs()throws  -> Int64  {
 }
     
     /**
-     * A monotonic reading in milliseconds from an arbitrary origin; never
-     * goes backwards while the process lives (Android `elapsedRealtime`,
-     * Apple `ContinuousClock`).
+     * An identifier of the current boot of the device (1 to 256 bytes): the
+     * same for every process until the device restarts, different after.
      *
      * # Errors
      * [`ClockError::Unavailable`] when the platform cannot tell.
      */
-open func monotonicMillis()throws  -> UInt64  {
+open func bootId()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeClockError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_method_clock_boot_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Milliseconds since the device booted, counting deep sleep. Never goes
+     * backwards within one boot and cannot be set by the user.
+     *
+     * # Errors
+     * [`ClockError::Unavailable`] when the platform cannot tell.
+     */
+open func elapsedSinceBootMillis()throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeClockError_lift) {
         uniffiCallStatus in
-    uniffi_offline_auth_fn_method_clock_monotonic_millis(
+    uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -770,7 +803,30 @@ fileprivate struct UniffiCallbackInterfaceClock {
                 lowerError: FfiConverterTypeClockError_lower
             )
         },
-        monotonicMillis: { (
+        bootId: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeClock.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.bootId(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeClockError_lower
+            )
+        },
+        elapsedSinceBootMillis: { (
             uniffiHandle: UInt64,
             uniffiOutReturn: UnsafeMutablePointer<UInt64>,
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
@@ -780,7 +836,7 @@ fileprivate struct UniffiCallbackInterfaceClock {
                 guard let uniffiObj = try? FfiConverterTypeClock.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
-                return try uniffiObj.monotonicMillis(
+                return try uniffiObj.elapsedSinceBootMillis(
                 )
             }
 
@@ -1176,6 +1232,9 @@ public protocol OfflineSessionProtocol: AnyObject, Sendable {
     /**
      * Ends the session now: the keys are dropped and zeroized (once any
      * call in flight returns) and every later call returns `SessionLocked`.
+     * The time is stored one last time, and the device key moves to a new
+     * keystore alias (three keystore calls), so files copied while the
+     * session was open are stale.
      */
     func lock() 
     
@@ -1390,6 +1449,9 @@ open func keys(collection: String)throws  -> [String]  {
     /**
      * Ends the session now: the keys are dropped and zeroized (once any
      * call in flight returns) and every later call returns `SessionLocked`.
+     * The time is stored one last time, and the device key moves to a new
+     * keystore alias (three keystore calls), so files copied while the
+     * session was open are stale.
      */
 open func lock()  {try! rustCall() {
         uniffiCallStatus in
@@ -1566,6 +1628,8 @@ public protocol PinVaultProtocol: AnyObject, Sendable {
     
     /**
      * Enrolment, attempts, lockout and biometrics, without unlocking.
+     * `retry_after_secs` counts on the boot clock; after a reboot it shows
+     * the whole wait again.
      *
      * # Errors
      * `Storage` or `ClockUnavailable`.
@@ -1610,9 +1674,14 @@ public protocol PinVaultProtocol: AnyObject, Sendable {
      * records and the queue (unsynced edits are lost). Open sessions stop
      * working. Enrol again online to use the vault.
      *
+     * No sealed row of the vault is left in the database or its `-wal`
+     * file: deleted content is overwritten and the log emptied.
+     *
      * # Errors
      * `Storage`; `Keystore` if a key could not be deleted (the database is
-     * wiped regardless and the deletion is retried at the next open).
+     * wiped regardless and the deletion is retried at the next open);
+     * `InvalidInput` if another connection kept the log busy (the vault is
+     * wiped; call `wipe` again to empty the log).
      */
     func wipe() throws 
     
@@ -1767,6 +1836,8 @@ open func isEnrolled()throws  -> Bool  {
     
     /**
      * Enrolment, attempts, lockout and biometrics, without unlocking.
+     * `retry_after_secs` counts on the boot clock; after a reboot it shows
+     * the whole wait again.
      *
      * # Errors
      * `Storage` or `ClockUnavailable`.
@@ -1842,9 +1913,14 @@ open func unlockWithGrant(pin: String, grant: String)throws  -> OfflineSession  
      * records and the queue (unsynced edits are lost). Open sessions stop
      * working. Enrol again online to use the vault.
      *
+     * No sealed row of the vault is left in the database or its `-wal`
+     * file: deleted content is overwritten and the log emptied.
+     *
      * # Errors
      * `Storage`; `Keystore` if a key could not be deleted (the database is
-     * wiped regardless and the deletion is retried at the next open).
+     * wiped regardless and the deletion is retried at the next open);
+     * `InvalidInput` if another connection kept the log busy (the vault is
+     * wiped; call `wipe` again to empty the log).
      */
 open func wipe()throws   {try rustCallWithError(FfiConverterTypeVaultError_lift) {
         uniffiCallStatus in
@@ -2458,10 +2534,11 @@ public protocol SyncQueueProtocol: AnyObject, Sendable {
     func nextBatch(maxEntries: UInt32) throws  -> SyncBatch?
     
     /**
-     * Entries not yet acknowledged by the backend.
+     * Entries not yet acknowledged by the backend, as the sealed state
+     * counts them (rows written back or added to the file do not count).
      *
      * # Errors
-     * `SessionLocked`, `Storage`.
+     * `SessionLocked`, `Tampered`, `Storage`.
      */
     func pendingCount() throws  -> UInt64
     
@@ -2560,10 +2637,11 @@ open func nextBatch(maxEntries: UInt32)throws  -> SyncBatch?  {
 }
     
     /**
-     * Entries not yet acknowledged by the backend.
+     * Entries not yet acknowledged by the backend, as the sealed state
+     * counts them (rows written back or added to the file do not count).
      *
      * # Errors
-     * `SessionLocked`, `Storage`.
+     * `SessionLocked`, `Tampered`, `Storage`.
      */
 open func pendingCount()throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
@@ -2636,6 +2714,7 @@ public protocol SyncVerifierProtocol: AnyObject, Sendable {
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+     * `ClockUnavailable` if the server's clock cannot tell the time;
      * `BatchRejected` with the reason for anything wrong with the batch.
      */
     func verify(batch: Data, syncKey: Data, cursor: SyncCursor) throws  -> VerifiedBatch
@@ -2685,7 +2764,8 @@ open class SyncVerifier: SyncVerifierProtocol, @unchecked Sendable {
     }
     /**
      * A verifier trusting `issuer_keys` (all keys whose grants may still
-     * cover unsynced edits, including recently rotated ones).
+     * cover unsynced edits, including recently rotated ones), on the
+     * system clock.
      *
      * # Errors
      * `InvalidInput` for no keys, duplicate `kid`s or malformed keys.
@@ -2711,6 +2791,23 @@ public convenience init(issuerKeys: [IssuerKey])throws  {
     }
 
     
+    /**
+     * Like [`SyncVerifier::new`], with the server's (or a test's) clock:
+     * entries stamped later than its time plus the skew are refused.
+     *
+     * # Errors
+     * As [`SyncVerifier::new`].
+     */
+public static func withClock(issuerKeys: [IssuerKey], clock: Clock)throws  -> SyncVerifier  {
+    return try  FfiConverterTypeSyncVerifier_lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_constructor_syncverifier_with_clock(
+        FfiConverterSequenceTypeIssuerKey.lower(issuerKeys),
+        FfiConverterTypeClock_lower(clock),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
@@ -2720,6 +2817,7 @@ public convenience init(issuerKeys: [IssuerKey])throws  {
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+     * `ClockUnavailable` if the server's clock cannot tell the time;
      * `BatchRejected` with the reason for anything wrong with the batch.
      */
 open func verify(batch: Data, syncKey: Data, cursor: SyncCursor)throws  -> VerifiedBatch  {
@@ -2786,6 +2884,13 @@ public func FfiConverterTypeSyncVerifier_lower(_ value: SyncVerifier) -> UInt64 
 
 /**
  * The operating system's clocks.
+ *
+ * On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+ * without platform code, so each process counts as a boot of its own and
+ * elapsed time is the process's monotonic clock: weaker (every app restart
+ * then counts as a reboot), never unsafe. Apple apps pass the platform
+ * adapter's clock instead.
  */
 public protocol SystemClockProtocol: AnyObject, Sendable {
     
@@ -2797,6 +2902,13 @@ public protocol SystemClockProtocol: AnyObject, Sendable {
 }
 /**
  * The operating system's clocks.
+ *
+ * On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+ * without platform code, so each process counts as a boot of its own and
+ * elapsed time is the process's monotonic clock: weaker (every app restart
+ * then counts as a reboot), never unsafe. Apple apps pass the platform
+ * adapter's clock instead.
  */
 open class SystemClock: SystemClockProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -3286,6 +3398,12 @@ public struct SyncOperation: Equatable, Hashable {
      */
     public var grantId: String
     /**
+     * Device boots since enrolment when the edit was made (`None` from
+     * devices on the first release). Boots that grow while `time` barely
+     * moves mean a device restarted to hold its clock back.
+     */
+    public var boots: UInt32?
+    /**
      * Collection of the record.
      */
     public var collection: String
@@ -3311,6 +3429,11 @@ public struct SyncOperation: Equatable, Hashable {
          * `jti` of the grant in force.
          */grantId: String, 
         /**
+         * Device boots since enrolment when the edit was made (`None` from
+         * devices on the first release). Boots that grow while `time` barely
+         * moves mean a device restarted to hold its clock back.
+         */boots: UInt32?, 
+        /**
          * Collection of the record.
          */collection: String, 
         /**
@@ -3322,6 +3445,7 @@ public struct SyncOperation: Equatable, Hashable {
         self.seq = seq
         self.time = time
         self.grantId = grantId
+        self.boots = boots
         self.collection = collection
         self.key = key
         self.value = value
@@ -3346,6 +3470,7 @@ public struct FfiConverterTypeSyncOperation: FfiConverterRustBuffer {
                 seq: FfiConverterUInt64.read(from: &buf), 
                 time: FfiConverterInt64.read(from: &buf), 
                 grantId: FfiConverterString.read(from: &buf), 
+                boots: FfiConverterOptionUInt32.read(from: &buf), 
                 collection: FfiConverterString.read(from: &buf), 
                 key: FfiConverterString.read(from: &buf), 
                 value: FfiConverterOptionData.read(from: &buf)
@@ -3356,6 +3481,7 @@ public struct FfiConverterTypeSyncOperation: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.seq, into: &buf)
         FfiConverterInt64.write(value.time, into: &buf)
         FfiConverterString.write(value.grantId, into: &buf)
+        FfiConverterOptionUInt32.write(value.boots, into: &buf)
         FfiConverterString.write(value.collection, into: &buf)
         FfiConverterString.write(value.key, into: &buf)
         FfiConverterOptionData.write(value.value, into: &buf)
@@ -4323,6 +4449,30 @@ public func FfiConverterTypeVaultError_lower(_ value: VaultError) -> RustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
     typealias SwiftType = Data?
 
@@ -4569,13 +4719,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_grantissuer_private_key() != 14879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_syncverifier_verify() != 65290) {
+    if (uniffi_offline_auth_checksum_method_syncverifier_verify() != 29136) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_clock_now_unix_secs() != 26582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_clock_monotonic_millis() != 29091) {
+    if (uniffi_offline_auth_checksum_method_clock_boot_id() != 46903) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis() != 60411) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_systemclock_as_clock() != 55849) {
@@ -4620,7 +4773,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_offlinesession_keys() != 36882) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_offlinesession_lock() != 28797) {
+    if (uniffi_offline_auth_checksum_method_offlinesession_lock() != 15629) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_offlinesession_put() != 61459) {
@@ -4644,7 +4797,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_syncqueue_next_batch() != 48661) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_syncqueue_pending_count() != 62847) {
+    if (uniffi_offline_auth_checksum_method_syncqueue_pending_count() != 47958) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_pinvault_change_pin() != 37633) {
@@ -4656,7 +4809,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_pinvault_is_enrolled() != 34635) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_pinvault_status() != 19018) {
+    if (uniffi_offline_auth_checksum_method_pinvault_status() != 47561) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_pinvault_unlock() != 47529) {
@@ -4668,7 +4821,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_pinvault_unlock_with_grant() != 59205) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_pinvault_wipe() != 40989) {
+    if (uniffi_offline_auth_checksum_method_pinvault_wipe() != 42201) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_constructor_grantissuer_generate() != 56899) {
@@ -4677,7 +4830,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_constructor_grantissuer_new() != 4132) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_constructor_syncverifier_new() != 33521) {
+    if (uniffi_offline_auth_checksum_constructor_syncverifier_new() != 8267) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() != 59611) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_constructor_systemclock_new() != 28085) {

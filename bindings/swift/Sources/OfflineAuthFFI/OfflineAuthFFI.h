@@ -252,7 +252,14 @@ typedef void (*UniffiCallbackInterfaceClockMethod0)(uint64_t, int64_t* _Nonnull,
 #endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD1
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD1
-typedef void (*UniffiCallbackInterfaceClockMethod1)(uint64_t, uint64_t* _Nonnull, 
+typedef void (*UniffiCallbackInterfaceClockMethod1)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CLOCK_METHOD2
+typedef void (*UniffiCallbackInterfaceClockMethod2)(uint64_t, uint64_t* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -284,7 +291,8 @@ typedef struct UniffiVTableCallbackInterfaceClock {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceClockMethod0 _Nonnull nowUnixSecs;
-    UniffiCallbackInterfaceClockMethod1 _Nonnull monotonicMillis;
+    UniffiCallbackInterfaceClockMethod1 _Nonnull bootId;
+    UniffiCallbackInterfaceClockMethod2 _Nonnull elapsedSinceBootMillis;
 } UniffiVTableCallbackInterfaceClock;
 
 #endif
@@ -354,6 +362,11 @@ void uniffi_offline_auth_fn_free_syncverifier(uint64_t handle, RustCallStatus *_
 uint64_t uniffi_offline_auth_fn_constructor_syncverifier_new(RustBuffer issuer_keys, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
+uint64_t uniffi_offline_auth_fn_constructor_syncverifier_with_clock(RustBuffer issuer_keys, uint64_t clock, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCVERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCVERIFIER_VERIFY
 RustBuffer uniffi_offline_auth_fn_method_syncverifier_verify(uint64_t ptr, RustBuffer batch, RustBuffer sync_key, RustBuffer cursor, RustCallStatus *_Nonnull out_status
@@ -379,9 +392,14 @@ void uniffi_offline_auth_fn_init_callback_vtable_clock(const UniffiVTableCallbac
 int64_t uniffi_offline_auth_fn_method_clock_now_unix_secs(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_MONOTONIC_MILLIS
-#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_MONOTONIC_MILLIS
-uint64_t uniffi_offline_auth_fn_method_clock_monotonic_millis(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_BOOT_ID
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_BOOT_ID
+RustBuffer uniffi_offline_auth_fn_method_clock_boot_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_ELAPSED_SINCE_BOOT_MILLIS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_CLOCK_ELAPSED_SINCE_BOOT_MILLIS
+uint64_t uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CLONE_SYSTEMCLOCK
@@ -978,9 +996,15 @@ uint16_t uniffi_offline_auth_checksum_method_clock_now_unix_secs(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_MONOTONIC_MILLIS
-#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_MONOTONIC_MILLIS
-uint16_t uniffi_offline_auth_checksum_method_clock_monotonic_millis(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_BOOT_ID
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_BOOT_ID
+uint16_t uniffi_offline_auth_checksum_method_clock_boot_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_ELAPSED_SINCE_BOOT_MILLIS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_CLOCK_ELAPSED_SINCE_BOOT_MILLIS
+uint16_t uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis(void
     
 );
 #endif
@@ -1185,6 +1209,12 @@ uint16_t uniffi_offline_auth_checksum_constructor_grantissuer_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_NEW
 uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
+uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_with_clock(void
     
 );
 #endif

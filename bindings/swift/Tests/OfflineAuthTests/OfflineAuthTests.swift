@@ -49,6 +49,7 @@ final class OfflineAuthTests: XCTestCase {
         XCTAssertEqual(verified.userId, user)
         XCTAssertEqual(verified.operations.map(\.key), ["n1", "v1", "gone"])
         XCTAssertNil(verified.operations[2].value)
+        XCTAssertEqual(verified.operations.map(\.boots), [0, 0, 0])
         XCTAssertEqual(verified.cursor.lastSeq, 3)
 
         try queue.acknowledge(throughSeq: batch.lastSeq)
@@ -246,6 +247,80 @@ final class OfflineAuthTests: XCTestCase {
         }
         clock.fail = false
         XCTAssertEqual(try vault.unlock(pin: pin).userId(), user)
+    }
+
+    func testBadClockReadingsAreUnavailableAndElapsedGoingBackIsRollback() throws {
+        let clock = FakeClock()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
+        let unavailable: (VaultError) -> Bool = { if case .ClockUnavailable = $0 { return true }; return false }
+        for bad in ["", String(repeating: "b", count: 257)] {
+            clock.bootIdOverride = bad
+            assertVaultError(try vault.unlock(pin: pin), unavailable)
+        }
+        clock.bootIdOverride = nil
+        let wall = clock.current
+        clock.setWall(-1)
+        assertVaultError(try vault.unlock(pin: pin), unavailable)
+        clock.setWall(wall)
+        try vault.unlock(pin: pin).lock()
+        // Elapsed time that goes back within one boot: the clock was tampered with.
+        clock.elapsedBackMillis = 10_000
+        assertVaultError(try vault.unlock(pin: pin)) { $0 == .ClockRollback }
+    }
+
+    func testWallClockHeldStillWhileTimePassesIsARollback() throws {
+        // Every 240 s of real time (elapsed since boot) the wall clock is set
+        // back 240 s: never more than the 300 s tolerance in one step, but
+        // trusted time keeps pace with elapsed time, so it is caught.
+        let clock = FakeClock()
+        let wall = clock.current
+        var real = wall
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(now: wall), syncKey: try generateSyncKey())
+        _ = try session.put(collection: "notes", key: "n1", value: Data("kept".utf8))
+        var caughtAt: Int?
+        for step in 1...3 {
+            clock.advance(240)
+            real += 240
+            clock.setWall(clock.current - 240)
+            XCTAssertEqual(clock.current, wall)
+            do {
+                let value = try session.get(collection: "notes", key: "n1")
+                XCTAssertEqual(value, Data("kept".utf8))
+            } catch VaultError.ClockRollback {
+                caughtAt = step
+                break
+            }
+        }
+        XCTAssertNotNil(caughtAt, "a wall clock 720 s behind real time was accepted")
+        assertVaultError(try session.get(collection: "notes", key: "n1")) { $0 == .ClockRollback }
+        session.lock()
+        // The lock is stored: a new unlock is refused too, until the clock is
+        // right and a newer grant comes (online).
+        assertVaultError(try vault.unlock(pin: pin)) { $0 == .ClockRollback }
+        clock.setWall(real)
+        assertVaultError(try vault.unlock(pin: pin)) { $0 == .ClockRollback }
+        let renewed = try vault.unlockWithGrant(pin: pin, grant: try makeGrant(now: real + 1))
+        XCTAssertEqual(try renewed.get(collection: "notes", key: "n1"), Data("kept".utf8))
+    }
+
+    func testRebootLocksTheSessionAndLaterEditsCarryTheBootCount() throws {
+        let clock = FakeClock()
+        let syncKey = try generateSyncKey()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        let before = try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: syncKey)
+        _ = try before.put(collection: "notes", key: "before", value: Data([1]))
+        clock.reboot()
+        assertVaultError(try before.get(collection: "notes", key: "before")) { $0 == .SessionLocked }
+
+        let session = try vault.unlock(pin: pin)
+        _ = try session.put(collection: "notes", key: "after", value: Data([2]))
+        let batch = try XCTUnwrap(try session.syncQueue().nextBatch(maxEntries: 100))
+        let verified = try SyncVerifier(issuerKeys: [issuer.issuerKey()])
+            .verify(batch: batch.bytes, syncKey: syncKey, cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))
+        XCTAssertEqual(verified.operations.map(\.key), ["before", "after"])
+        XCTAssertEqual(verified.operations.map(\.boots), [0, 1])
     }
 
     // MARK: 4. Objects used from several tasks at once

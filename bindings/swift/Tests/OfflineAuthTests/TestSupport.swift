@@ -65,15 +65,24 @@ class DictKeystore: PlatformKeystore, @unchecked Sendable {
     }
 }
 
-/// A settable clock written in Swift.
+/// A settable clock written in Swift, with the three readings of `Clock`: the
+/// wall clock (`current`, which the user may set with `setWall`), the boot id
+/// and the time elapsed since that boot. `advance` moves real time (wall and
+/// elapsed together); `reboot` starts a new boot (new id, elapsed restarting
+/// near 0). Elapsed time never moves on its own. `bootIdOverride` and
+/// `elapsedBackMillis` let a test report bad readings.
 final class FakeClock: Clock, @unchecked Sendable {
     private let lock = NSLock()
     private var now: Int64
-    private var millis: UInt64 = 1_000
+    private var bootNumber = 0
+    private var elapsed: UInt64 = 60_000
     var fail = false
+    var bootIdOverride: String?
+    var elapsedBackMillis: UInt64 = 0
 
     init(now: Int64 = nowSecs()) { self.now = now }
 
+    /// The wall clock, in seconds since the epoch.
     var current: Int64 { lock.lock(); defer { lock.unlock() }; return now }
 
     func nowUnixSecs() throws -> Int64 {
@@ -82,16 +91,37 @@ final class FakeClock: Clock, @unchecked Sendable {
         return now
     }
 
-    func monotonicMillis() throws -> UInt64 {
+    func bootId() throws -> String {
         lock.lock(); defer { lock.unlock() }
-        millis += 1
-        return millis
+        if fail { throw ClockError.Unavailable(reason: "no boot today") }
+        return bootIdOverride ?? "fake-boot-\(bootNumber)"
     }
 
+    func elapsedSinceBootMillis() throws -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        if fail { throw ClockError.Unavailable(reason: "no time today") }
+        return elapsed - min(elapsed, elapsedBackMillis)
+    }
+
+    /// Real time passes: the wall clock and the elapsed time move together.
     func advance(_ secs: Int64) {
         lock.lock(); defer { lock.unlock() }
         now += secs
-        millis += UInt64(secs) * 1000
+        elapsed += UInt64(secs) * 1000
+    }
+
+    /// The user sets the wall clock (nothing else moves).
+    func setWall(_ secs: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        now = secs
+    }
+
+    /// The device restarts: a new boot id, elapsed time restarts near 0; the wall clock keeps going.
+    func reboot(downSecs: Int64 = 30) {
+        lock.lock(); defer { lock.unlock() }
+        bootNumber += 1
+        elapsed = 5_000
+        now += downSecs
     }
 }
 

@@ -654,6 +654,9 @@ internal interface UniffiCallbackInterfaceClockMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: LongByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceClockMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceClockMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: LongByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfacePlatformKeystoreMethod0 : com.sun.jna.Callback {
@@ -665,25 +668,28 @@ internal interface UniffiCallbackInterfacePlatformKeystoreMethod1 : com.sun.jna.
 internal interface UniffiCallbackInterfacePlatformKeystoreMethod2 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`alias`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "nowUnixSecs", "monotonicMillis")
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "nowUnixSecs", "bootId", "elapsedSinceBootMillis")
 internal open class UniffiVTableCallbackInterfaceClock(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
     @JvmField internal var `nowUnixSecs`: UniffiCallbackInterfaceClockMethod0? = null,
-    @JvmField internal var `monotonicMillis`: UniffiCallbackInterfaceClockMethod1? = null,
+    @JvmField internal var `bootId`: UniffiCallbackInterfaceClockMethod1? = null,
+    @JvmField internal var `elapsedSinceBootMillis`: UniffiCallbackInterfaceClockMethod2? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
         `nowUnixSecs`: UniffiCallbackInterfaceClockMethod0? = null,
-        `monotonicMillis`: UniffiCallbackInterfaceClockMethod1? = null,
-    ): UniffiVTableCallbackInterfaceClock(`uniffiFree`,`uniffiClone`,`nowUnixSecs`,`monotonicMillis`,), Structure.ByValue
+        `bootId`: UniffiCallbackInterfaceClockMethod1? = null,
+        `elapsedSinceBootMillis`: UniffiCallbackInterfaceClockMethod2? = null,
+    ): UniffiVTableCallbackInterfaceClock(`uniffiFree`,`uniffiClone`,`nowUnixSecs`,`bootId`,`elapsedSinceBootMillis`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceClock) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `nowUnixSecs` = other.`nowUnixSecs`
-        `monotonicMillis` = other.`monotonicMillis`
+        `bootId` = other.`bootId`
+        `elapsedSinceBootMillis` = other.`elapsedSinceBootMillis`
     }
 
 }
@@ -759,7 +765,9 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_offline_auth_checksum_method_clock_now_unix_secs(
     ): Int
-    external fun uniffi_offline_auth_checksum_method_clock_monotonic_millis(
+    external fun uniffi_offline_auth_checksum_method_clock_boot_id(
+    ): Int
+    external fun uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis(
     ): Int
     external fun uniffi_offline_auth_checksum_method_systemclock_as_clock(
     ): Int
@@ -829,6 +837,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_offline_auth_checksum_constructor_syncverifier_new(
     ): Int
+    external fun uniffi_offline_auth_checksum_constructor_syncverifier_with_clock(
+    ): Int
     external fun uniffi_offline_auth_checksum_constructor_systemclock_new(
     ): Int
     external fun uniffi_offline_auth_checksum_constructor_softwarekeystore_new(
@@ -881,6 +891,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_offline_auth_fn_constructor_syncverifier_new(`issuerKeys`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_offline_auth_fn_constructor_syncverifier_with_clock(`issuerKeys`: RustBuffer.ByValue,`clock`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_offline_auth_fn_method_syncverifier_verify(`ptr`: Long,`batch`: RustBuffer.ByValue,`syncKey`: RustBuffer.ByValue,`cursor`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_offline_auth_fn_clone_clock(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -891,7 +903,9 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_offline_auth_fn_method_clock_now_unix_secs(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_offline_auth_fn_method_clock_monotonic_millis(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_offline_auth_fn_method_clock_boot_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_offline_auth_fn_clone_systemclock(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1145,13 +1159,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_grantissuer_private_key() and 0xFFFF) != 14879) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_syncverifier_verify() and 0xFFFF) != 65290) {
+    if ((lib.uniffi_offline_auth_checksum_method_syncverifier_verify() and 0xFFFF) != 29136) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_clock_now_unix_secs() and 0xFFFF) != 26582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_clock_monotonic_millis() and 0xFFFF) != 29091) {
+    if ((lib.uniffi_offline_auth_checksum_method_clock_boot_id() and 0xFFFF) != 46903) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_method_clock_elapsed_since_boot_millis() and 0xFFFF) != 60411) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_systemclock_as_clock() and 0xFFFF) != 55849) {
@@ -1196,7 +1213,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_offlinesession_keys() and 0xFFFF) != 36882) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_offlinesession_lock() and 0xFFFF) != 28797) {
+    if ((lib.uniffi_offline_auth_checksum_method_offlinesession_lock() and 0xFFFF) != 15629) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_offlinesession_put() and 0xFFFF) != 61459) {
@@ -1220,7 +1237,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_syncqueue_next_batch() and 0xFFFF) != 48661) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_syncqueue_pending_count() and 0xFFFF) != 62847) {
+    if ((lib.uniffi_offline_auth_checksum_method_syncqueue_pending_count() and 0xFFFF) != 47958) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_pinvault_change_pin() and 0xFFFF) != 37633) {
@@ -1232,7 +1249,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_pinvault_is_enrolled() and 0xFFFF) != 34635) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_pinvault_status() and 0xFFFF) != 19018) {
+    if ((lib.uniffi_offline_auth_checksum_method_pinvault_status() and 0xFFFF) != 47561) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_pinvault_unlock() and 0xFFFF) != 47529) {
@@ -1244,7 +1261,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_pinvault_unlock_with_grant() and 0xFFFF) != 59205) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_pinvault_wipe() and 0xFFFF) != 40989) {
+    if ((lib.uniffi_offline_auth_checksum_method_pinvault_wipe() and 0xFFFF) != 42201) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_constructor_grantissuer_generate() and 0xFFFF) != 56899) {
@@ -1253,7 +1270,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_constructor_grantissuer_new() and 0xFFFF) != 4132) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() and 0xFFFF) != 33521) {
+    if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() and 0xFFFF) != 8267) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() and 0xFFFF) != 59611) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_constructor_systemclock_new() and 0xFFFF) != 28085) {
@@ -1722,6 +1742,11 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 /**
  * A source of time. Platforms and tests may supply their own.
+ *
+ * Platform sources: Android `Settings.Global.BOOT_COUNT` and
+ * `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+ * `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`.
  */
 public interface Clock {
     
@@ -1734,20 +1759,33 @@ public interface Clock {
     fun `nowUnixSecs`(): kotlin.Long
     
     /**
-     * A monotonic reading in milliseconds from an arbitrary origin; never
-     * goes backwards while the process lives (Android `elapsedRealtime`,
-     * Apple `ContinuousClock`).
+     * An identifier of the current boot of the device (1 to 256 bytes): the
+     * same for every process until the device restarts, different after.
      *
      * # Errors
      * [`ClockError::Unavailable`] when the platform cannot tell.
      */
-    fun `monotonicMillis`(): kotlin.ULong
+    fun `bootId`(): kotlin.String
+    
+    /**
+     * Milliseconds since the device booted, counting deep sleep. Never goes
+     * backwards within one boot and cannot be set by the user.
+     *
+     * # Errors
+     * [`ClockError::Unavailable`] when the platform cannot tell.
+     */
+    fun `elapsedSinceBootMillis`(): kotlin.ULong
     
     companion object
 }
 
 /**
  * A source of time. Platforms and tests may supply their own.
+ *
+ * Platform sources: Android `Settings.Global.BOOT_COUNT` and
+ * `SystemClock.elapsedRealtime()`; Apple `kern.boottime` and
+ * `mach_continuous_time()`; Linux `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`.
  */
 open class ClockImpl: Disposable, AutoCloseable, Clock
 {
@@ -1872,18 +1910,38 @@ open class ClockImpl: Disposable, AutoCloseable, Clock
 
     
     /**
-     * A monotonic reading in milliseconds from an arbitrary origin; never
-     * goes backwards while the process lives (Android `elapsedRealtime`,
-     * Apple `ContinuousClock`).
+     * An identifier of the current boot of the device (1 to 256 bytes): the
+     * same for every process until the device restarts, different after.
      *
      * # Errors
      * [`ClockError::Unavailable`] when the platform cannot tell.
      */
-    @Throws(ClockException::class)override fun `monotonicMillis`(): kotlin.ULong {
+    @Throws(ClockException::class)override fun `bootId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ClockException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_method_clock_boot_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Milliseconds since the device booted, counting deep sleep. Never goes
+     * backwards within one boot and cannot be set by the user.
+     *
+     * # Errors
+     * [`ClockError::Unavailable`] when the platform cannot tell.
+     */
+    @Throws(ClockException::class)override fun `elapsedSinceBootMillis`(): kotlin.ULong {
             return FfiConverterULong.lift(
     callWithHandle {
     uniffiRustCallWithError(ClockException) { _status ->
-    UniffiLib.uniffi_offline_auth_fn_method_clock_monotonic_millis(
+    UniffiLib.uniffi_offline_auth_fn_method_clock_elapsed_since_boot_millis(
         it,
         _status)
 }
@@ -1926,11 +1984,27 @@ internal object uniffiCallbackInterfaceClock {
             )
         }
     }
-    internal object `monotonicMillis`: UniffiCallbackInterfaceClockMethod1 {
+    internal object `bootId`: UniffiCallbackInterfaceClockMethod1 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeClock.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`bootId`(
+                )
+            }
+            val writeReturn = { value: kotlin.String -> uniffiOutReturn.setValue(FfiConverterString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ClockException -> FfiConverterTypeClockError.lower(e) }
+            )
+        }
+    }
+    internal object `elapsedSinceBootMillis`: UniffiCallbackInterfaceClockMethod2 {
         override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: LongByReference,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeClock.handleMap.get(uniffiHandle)
             val makeCall = { ->
-                uniffiObj.`monotonicMillis`(
+                uniffiObj.`elapsedSinceBootMillis`(
                 )
             }
             val writeReturn = { value: kotlin.ULong -> uniffiOutReturn.setValue(FfiConverterULong.lower(value)) }
@@ -1959,7 +2033,8 @@ internal object uniffiCallbackInterfaceClock {
         uniffiFree,
         uniffiClone,
         `nowUnixSecs`,
-        `monotonicMillis`,
+        `bootId`,
+        `elapsedSinceBootMillis`,
     )
 
     // Registers the foreign callback with the Rust side.
@@ -2560,6 +2635,9 @@ public interface OfflineSessionInterface {
     /**
      * Ends the session now: the keys are dropped and zeroized (once any
      * call in flight returns) and every later call returns `SessionLocked`.
+     * The time is stored one last time, and the device key moves to a new
+     * keystore alias (three keystore calls), so files copied while the
+     * session was open are stale.
      */
     fun `lock`()
     
@@ -2859,6 +2937,9 @@ open class OfflineSession: Disposable, AutoCloseable, OfflineSessionInterface
     /**
      * Ends the session now: the keys are dropped and zeroized (once any
      * call in flight returns) and every later call returns `SessionLocked`.
+     * The time is stored one last time, and the device key moves to a new
+     * keystore alias (three keystore calls), so files copied while the
+     * session was open are stale.
      */override fun `lock`()
         = 
     callWithHandle {
@@ -3146,6 +3227,8 @@ public interface PinVaultInterface {
     
     /**
      * Enrolment, attempts, lockout and biometrics, without unlocking.
+     * `retry_after_secs` counts on the boot clock; after a reboot it shows
+     * the whole wait again.
      *
      * # Errors
      * `Storage` or `ClockUnavailable`.
@@ -3190,9 +3273,14 @@ public interface PinVaultInterface {
      * records and the queue (unsynced edits are lost). Open sessions stop
      * working. Enrol again online to use the vault.
      *
+     * No sealed row of the vault is left in the database or its `-wal`
+     * file: deleted content is overwritten and the log emptied.
+     *
      * # Errors
      * `Storage`; `Keystore` if a key could not be deleted (the database is
-     * wiped regardless and the deletion is retried at the next open).
+     * wiped regardless and the deletion is retried at the next open);
+     * `InvalidInput` if another connection kept the log busy (the vault is
+     * wiped; call `wipe` again to empty the log).
      */
     fun `wipe`()
     
@@ -3376,6 +3464,8 @@ open class PinVault: Disposable, AutoCloseable, PinVaultInterface
     
     /**
      * Enrolment, attempts, lockout and biometrics, without unlocking.
+     * `retry_after_secs` counts on the boot clock; after a reboot it shows
+     * the whole wait again.
      *
      * # Errors
      * `Storage` or `ClockUnavailable`.
@@ -3471,9 +3561,14 @@ open class PinVault: Disposable, AutoCloseable, PinVaultInterface
      * records and the queue (unsynced edits are lost). Open sessions stop
      * working. Enrol again online to use the vault.
      *
+     * No sealed row of the vault is left in the database or its `-wal`
+     * file: deleted content is overwritten and the log emptied.
+     *
      * # Errors
      * `Storage`; `Keystore` if a key could not be deleted (the database is
-     * wiped regardless and the deletion is retried at the next open).
+     * wiped regardless and the deletion is retried at the next open);
+     * `InvalidInput` if another connection kept the log busy (the vault is
+     * wiped; call `wipe` again to empty the log).
      */
     @Throws(VaultException::class)override fun `wipe`()
         = 
@@ -4474,10 +4569,11 @@ public interface SyncQueueInterface {
     fun `nextBatch`(`maxEntries`: kotlin.UInt): SyncBatch?
     
     /**
-     * Entries not yet acknowledged by the backend.
+     * Entries not yet acknowledged by the backend, as the sealed state
+     * counts them (rows written back or added to the file do not count).
      *
      * # Errors
-     * `SessionLocked`, `Storage`.
+     * `SessionLocked`, `Tampered`, `Storage`.
      */
     fun `pendingCount`(): kotlin.ULong
     
@@ -4637,10 +4733,11 @@ open class SyncQueue: Disposable, AutoCloseable, SyncQueueInterface
 
     
     /**
-     * Entries not yet acknowledged by the backend.
+     * Entries not yet acknowledged by the backend, as the sealed state
+     * counts them (rows written back or added to the file do not count).
      *
      * # Errors
-     * `SessionLocked`, `Storage`.
+     * `SessionLocked`, `Tampered`, `Storage`.
      */
     @Throws(VaultException::class)override fun `pendingCount`(): kotlin.ULong {
             return FfiConverterULong.lift(
@@ -4801,6 +4898,7 @@ public interface SyncVerifierInterface {
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+     * `ClockUnavailable` if the server's clock cannot tell the time;
      * `BatchRejected` with the reason for anything wrong with the batch.
      */
     fun `verify`(`batch`: kotlin.ByteArray, `syncKey`: kotlin.ByteArray, `cursor`: SyncCursor): VerifiedBatch
@@ -4837,7 +4935,8 @@ open class SyncVerifier: Disposable, AutoCloseable, SyncVerifierInterface
     }
     /**
      * A verifier trusting `issuer_keys` (all keys whose grants may still
-     * cover unsynced edits, including recently rotated ones).
+     * cover unsynced edits, including recently rotated ones), on the
+     * system clock.
      *
      * # Errors
      * `InvalidInput` for no keys, duplicate `kid`s or malformed keys.
@@ -4936,6 +5035,7 @@ open class SyncVerifier: Disposable, AutoCloseable, SyncVerifierInterface
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
+     * `ClockUnavailable` if the server's clock cannot tell the time;
      * `BatchRejected` with the reason for anything wrong with the batch.
      */
     @Throws(VaultException::class)override fun `verify`(`batch`: kotlin.ByteArray, `syncKey`: kotlin.ByteArray, `cursor`: SyncCursor): VerifiedBatch {
@@ -4960,11 +5060,30 @@ open class SyncVerifier: Disposable, AutoCloseable, SyncVerifierInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * Like [`SyncVerifier::new`], with the server's (or a test's) clock:
+     * entries stamped later than its time plus the skew are refused.
+     *
+     * # Errors
+     * As [`SyncVerifier::new`].
      */
-    companion object
+    @Throws(VaultException::class) fun `withClock`(`issuerKeys`: List<IssuerKey>, `clock`: Clock): SyncVerifier {
+            return FfiConverterTypeSyncVerifier.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock(
+    
+        
+        FfiConverterSequenceTypeIssuerKey.lower(`issuerKeys`),
+        FfiConverterTypeClock.lower(`clock`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
@@ -5090,6 +5209,13 @@ public object FfiConverterTypeSyncVerifier: FfiConverter<SyncVerifier, Long> {
 
 /**
  * The operating system's clocks.
+ *
+ * On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+ * without platform code, so each process counts as a boot of its own and
+ * elapsed time is the process's monotonic clock: weaker (every app restart
+ * then counts as a reboot), never unsafe. Apple apps pass the platform
+ * adapter's clock instead.
  */
 public interface SystemClockInterface {
     
@@ -5103,6 +5229,13 @@ public interface SystemClockInterface {
 
 /**
  * The operating system's clocks.
+ *
+ * On Linux and Android: `/proc/sys/kernel/random/boot_id` and
+ * `CLOCK_BOOTTIME`. Elsewhere the library cannot read a boot identity
+ * without platform code, so each process counts as a boot of its own and
+ * elapsed time is the process's monotonic clock: weaker (every app restart
+ * then counts as a reboot), never unsafe. Apple apps pass the platform
+ * adapter's clock instead.
  */
 open class SystemClock: Disposable, AutoCloseable, SystemClockInterface
 {
@@ -5537,6 +5670,13 @@ data class SyncOperation (
     var `grantId`: kotlin.String
     , 
     /**
+     * Device boots since enrolment when the edit was made (`None` from
+     * devices on the first release). Boots that grow while `time` barely
+     * moves mean a device restarted to hold its clock back.
+     */
+    var `boots`: kotlin.UInt?
+    , 
+    /**
      * Collection of the record.
      */
     var `collection`: kotlin.String
@@ -5569,6 +5709,7 @@ public object FfiConverterTypeSyncOperation: FfiConverterRustBuffer<SyncOperatio
             FfiConverterULong.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalByteArray.read(buf),
@@ -5579,6 +5720,7 @@ public object FfiConverterTypeSyncOperation: FfiConverterRustBuffer<SyncOperatio
             FfiConverterULong.allocationSize(value.`seq`) +
             FfiConverterLong.allocationSize(value.`time`) +
             FfiConverterString.allocationSize(value.`grantId`) +
+            FfiConverterOptionalUInt.allocationSize(value.`boots`) +
             FfiConverterString.allocationSize(value.`collection`) +
             FfiConverterString.allocationSize(value.`key`) +
             FfiConverterOptionalByteArray.allocationSize(value.`value`)
@@ -5588,6 +5730,7 @@ public object FfiConverterTypeSyncOperation: FfiConverterRustBuffer<SyncOperatio
             FfiConverterULong.write(value.`seq`, buf)
             FfiConverterLong.write(value.`time`, buf)
             FfiConverterString.write(value.`grantId`, buf)
+            FfiConverterOptionalUInt.write(value.`boots`, buf)
             FfiConverterString.write(value.`collection`, buf)
             FfiConverterString.write(value.`key`, buf)
             FfiConverterOptionalByteArray.write(value.`value`, buf)
@@ -6584,6 +6727,38 @@ public object FfiConverterTypeVaultError : FfiConverterRustBuffer<VaultException
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
 }
 
 

@@ -60,6 +60,7 @@ class OfflineAuthTest {
                         assertEquals(USER, verified.userId)
                         assertEquals(listOf("n1", "v1", "gone"), verified.operations.map { it.key })
                         assertNull(verified.operations[2].value)
+                        assertEquals(listOf<UInt?>(0u, 0u, 0u), verified.operations.map { it.boots })
                         assertEquals(3uL, verified.cursor.lastSeq)
                     }
 
@@ -282,6 +283,96 @@ class OfflineAuthTest {
             assertTrue(e.reason.isNotEmpty())
             clock.fail = false
             vault.unlock(PIN).close()
+        }
+    }
+
+    @Test
+    fun `clock readings out of range are ClockUnavailable and elapsed time going back is ClockRollback`() {
+        var bootIdOverride: String? = null
+        var elapsedBackMillis = 0L
+        val clock = object : FakeClock() {
+            override fun bootId(): String = bootIdOverride ?: super.bootId()
+            override fun elapsedSinceBootMillis(): ULong = (elapsedMillis - elapsedBackMillis).toULong()
+        }
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), generateSyncKey()).close()
+            for (bad in listOf("", "b".repeat(257))) {
+                bootIdOverride = bad
+                assertThrows<VaultException.ClockUnavailable> { vault.unlock(PIN) }
+            }
+            bootIdOverride = null
+            val wall = clock.now
+            clock.setWall(-1)
+            assertThrows<VaultException.ClockUnavailable> { vault.unlock(PIN) }
+            clock.setWall(wall)
+            vault.unlock(PIN).close()
+            // Elapsed time that goes back within one boot: the clock was tampered with.
+            elapsedBackMillis = 10_000
+            assertThrows<VaultException.ClockRollback> { vault.unlock(PIN) }
+        }
+    }
+
+    @Test
+    fun `a wall clock held still while time passes is caught as a rollback`() {
+        // Every 240 s of real time (elapsed since boot) the wall clock is set
+        // back 240 s: never more than the 300 s tolerance in one step, but
+        // trusted time keeps pace with elapsed time, so it is caught.
+        val clock = FakeClock()
+        var real = clock.now
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), generateSyncKey()).use { session ->
+                session.put("notes", "n1", "kept".toByteArray())
+                val wall = clock.now
+                var caughtAt: Int? = null
+                for (step in 1..3) {
+                    clock.advance(240)
+                    real += 240
+                    clock.setWall(clock.now - 240)
+                    assertEquals(wall, clock.now)
+                    try {
+                        assertArrayEquals("kept".toByteArray(), session.get("notes", "n1"))
+                    } catch (e: VaultException.ClockRollback) {
+                        caughtAt = step
+                        break
+                    }
+                }
+                assertNotNull(caughtAt, "a wall clock 720 s behind real time was accepted")
+                assertThrows<VaultException.ClockRollback> { session.get("notes", "n1") }
+            }
+            // The lock is stored: a new unlock is refused too, until the
+            // clock is right and a newer grant comes (online).
+            assertThrows<VaultException.ClockRollback> { vault.unlock(PIN) }
+            clock.setWall(real)
+            assertThrows<VaultException.ClockRollback> { vault.unlock(PIN) }
+            vault.unlockWithGrant(PIN, Backend.grant(now = real + 1)).use { session ->
+                assertArrayEquals("kept".toByteArray(), session.get("notes", "n1"))
+            }
+        }
+    }
+
+    @Test
+    fun `a reboot locks the session and later edits carry the boot count`() {
+        val clock = FakeClock()
+        val syncKey = generateSyncKey()
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), syncKey).use { session ->
+                session.put("notes", "before", byteArrayOf(1))
+                clock.reboot()
+                assertThrows<VaultException.SessionLocked> { session.get("notes", "before") }
+            }
+            vault.unlock(PIN).use { session ->
+                session.put("notes", "after", byteArrayOf(2))
+                session.syncQueue().use { queue ->
+                    val batch = checkNotNull(queue.nextBatch(100u))
+                    SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        assertEquals(
+                            listOf("before" to 0u, "after" to 1u),
+                            verified.operations.map { it.key to it.boots },
+                        )
+                    }
+                }
+            }
         }
     }
 

@@ -4,7 +4,6 @@ import java.nio.file.Path
 import java.security.KeyStore
 import java.security.SecureRandom
 import java.util.concurrent.atomic.AtomicInteger
-import java.util.concurrent.atomic.AtomicLong
 import javax.crypto.AEADBadTagException
 import javax.crypto.Cipher
 import javax.crypto.KeyGenerator
@@ -98,21 +97,63 @@ open class JcaKeystore : PlatformKeystore {
     fun size(): Int = synchronized(lock) { keyStore.size() }
 }
 
-/** A settable clock written in Kotlin. */
-open class FakeClock(@Volatile var now: Long = System.currentTimeMillis() / 1000) : Clock {
-    private val millis = AtomicLong(1_000)
+/**
+ * A settable clock written in Kotlin, with the three readings of [Clock]: the
+ * wall clock ([now], which the user may set), the boot id and the time elapsed
+ * since that boot. [advance] moves real time (wall and elapsed together);
+ * setting [now] (or [setWall]) moves the wall clock alone; [reboot] starts a
+ * new boot (new id, elapsed restarting near 0). Elapsed time never moves on
+ * its own, so no number of calls ever looks like time passing.
+ */
+open class FakeClock(now: Long = System.currentTimeMillis() / 1000) : Clock {
+    private val lock = Any()
+    private var wallSecs = now
+    private var bootNumber = 0
+    private var elapsed = 60_000L
     @Volatile var fail = false
+
+    /** The wall clock, in seconds since the epoch; setting it moves nothing else. */
+    var now: Long
+        get() = synchronized(lock) { wallSecs }
+        set(value) = synchronized(lock) { wallSecs = value }
+
+    /** The current boot's id. */
+    val currentBootId: String get() = synchronized(lock) { "fake-boot-$bootNumber" }
+
+    /** Milliseconds elapsed since the current boot. */
+    val elapsedMillis: Long get() = synchronized(lock) { elapsed }
 
     override fun nowUnixSecs(): Long {
         if (fail) throw IllegalStateException("no time today")
         return now
     }
 
-    override fun monotonicMillis(): ULong = millis.incrementAndGet().toULong()
+    override fun bootId(): String {
+        if (fail) throw IllegalStateException("no boot today")
+        return currentBootId
+    }
 
-    fun advance(secs: Long) {
-        now += secs
-        millis.addAndGet(secs * 1000)
+    override fun elapsedSinceBootMillis(): ULong {
+        if (fail) throw IllegalStateException("no time today")
+        return elapsedMillis.toULong()
+    }
+
+    /** Real time passes: the wall clock and the elapsed time move together. */
+    fun advance(secs: Long) = synchronized(lock) {
+        wallSecs += secs
+        elapsed += secs * 1000
+    }
+
+    /** The user sets the wall clock (nothing else moves). */
+    fun setWall(secs: Long) {
+        now = secs
+    }
+
+    /** The device restarts: a new boot id, elapsed time restarts near 0; the wall clock keeps going. */
+    fun reboot(downSecs: Long = 30) = synchronized(lock) {
+        bootNumber += 1
+        elapsed = 5_000
+        wallSecs += downSecs
     }
 }
 

@@ -34,12 +34,21 @@ class Server(private val base: String) {
     }
 
     fun postBytes(path: String, bytes: ByteArray): Pair<Int, JSONObject> {
-        val (status, text) = send(HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)))
+        val (status, text) = send(
+            HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)),
+        )
         return status to JSONObject(text)
     }
 
-    fun get(path: String): Any = send(HttpRequest.newBuilder(URI.create(base + path)).GET()).second.let {
-        if (it.trimStart().startsWith("[")) JSONArray(it) else JSONObject(it)
+    /** GET [path], signed in as [user] with HTTP Basic credentials when given. */
+    fun get(path: String, user: String? = null, password: String? = null): Any {
+        val request = HttpRequest.newBuilder(URI.create(base + path)).GET()
+        if (user != null && password != null) {
+            val token = java.util.Base64.getEncoder().encodeToString("$user:$password".toByteArray())
+            request.header("authorization", "Basic $token")
+        }
+        return send(request).second.let { if (it.trimStart().startsWith("[")) JSONArray(it) else JSONObject(it) }
     }
 }
 
@@ -138,7 +147,7 @@ fun main(args: Array<String>) {
 
 
             println("5. The server now holds:")
-            val records = server.get("/records?user=amira")
+            val records = server.get("/records?user=amira", "amira", "correct horse battery")
             val list = (records as? JSONArray) ?: (records as JSONObject).getJSONArray("records")
             val mine = (0 until list.length()).map { list.getJSONObject(it) }
             for (r in mine) println("     ${r.get("collection")}/${r.get("key")} = ${r.get("value")}")
