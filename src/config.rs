@@ -2,7 +2,7 @@
 
 use crate::crypto::MIN_PBKDF2_ITERATIONS;
 use crate::error::{Error, Result};
-use crate::grant::{IssuerKey, TrustedIssuers, MAX_CLAIM_LEN};
+use crate::grant::{GrantPolicy, IssuerKey, TrustedIssuers, MAX_CLAIM_LEN};
 
 /// Default limit of consecutive wrong PINs before the vault wipes itself
 /// (NIST SP 800-63B-4 draft: at most 100; we pick 10 for short PINs).
@@ -46,9 +46,15 @@ pub struct VaultConfig {
     /// How far the wall clock may fall behind the trusted time.
     #[uniffi(default = 300)]
     pub clock_rollback_tolerance_secs: u64,
-    /// How far in the future a grant's `iat` may be.
+    /// How far in the future a grant's `iat` (or `nbf`) may be.
     #[uniffi(default = 60)]
     pub grant_clock_skew_secs: u64,
+    /// When set, grants must carry this issuer (`iss`).
+    #[uniffi(default = None)]
+    pub grant_issuer: Option<String>,
+    /// When set, grants must name this audience (`aud`).
+    #[uniffi(default = None)]
+    pub grant_audience: Option<String>,
 }
 
 impl VaultConfig {
@@ -63,7 +69,14 @@ impl VaultConfig {
             idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
             clock_rollback_tolerance_secs: DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS,
             grant_clock_skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS,
+            grant_issuer: None,
+            grant_audience: None,
         }
+    }
+
+    /// What the device demands of a grant: typed, and the pinned `iss`/`aud`.
+    pub(crate) fn grant_policy(&self) -> GrantPolicy {
+        GrantPolicy { issuer: self.grant_issuer.clone(), audience: self.grant_audience.clone(), accept_untyped: false }
     }
 
     /// Checks every field and indexes the issuer keys.

@@ -8,6 +8,11 @@
 //! `kid` among the issuer keys the app configured; `crit` headers are refused
 //! (RFC 7515 §4.1.11). Signatures are checked with `verify_strict`, which also
 //! rejects small-order keys and non-canonical encodings.
+//!
+//! Grants are explicitly typed (`typ: offline-grant+jwt`, RFC 8725 §3.11), so
+//! no other JWT the backend signs with the same key can pass for one. The
+//! algorithm may be named `EdDSA` (RFC 8037) or `Ed25519` (RFC 9864). `nbf`
+//! is honoured when present, and a [`GrantPolicy`] can pin `iss` and `aud`.
 
 use std::collections::HashMap;
 
@@ -24,8 +29,26 @@ pub(crate) const MAX_GRANT_LEN: usize = 16 * 1024;
 pub(crate) const MAX_CLAIM_LEN: usize = 256;
 /// Most scope entries in one grant.
 pub(crate) const MAX_SCOPES: usize = 256;
-/// The only signature algorithm we accept or produce.
+/// The signature algorithm, under its two registered names (RFC 8037, RFC 9864).
 pub(crate) const ALG: &str = "EdDSA";
+pub(crate) const ALG_ED25519: &str = "Ed25519";
+/// The JWS `typ` of an offline grant.
+pub const GRANT_TYP: &str = "offline-grant+jwt";
+
+/// What a verifier demands of a grant beyond its signature.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct GrantPolicy {
+    /// When set, the grant's `iss` must be exactly this.
+    #[uniffi(default = None)]
+    pub issuer: Option<String>,
+    /// When set, the grant's `aud` (a string or a list) must contain this.
+    #[uniffi(default = None)]
+    pub audience: Option<String>,
+    /// Also accept grants typed `JWT` or untyped, as the first release
+    /// issued them: for a backend's migration window only (devices never do).
+    #[uniffi(default = false)]
+    pub accept_untyped: bool,
+}
 
 /// A public key the device (or the sync verifier) trusts to sign grants.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -91,6 +114,10 @@ pub(crate) struct GrantClaims {
     pub(crate) jti: String,
     /// Id of the issuer key that signed it (from the header).
     pub(crate) kid: String,
+    /// Not before (`nbf`), if the grant has one. Checked when a grant is
+    /// installed or verified; not kept in the sealed state.
+    #[serde(skip)]
+    pub(crate) nbf: Option<i64>,
 }
 
 impl GrantClaims {
@@ -104,7 +131,16 @@ impl GrantClaims {
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
     crit: Option<serde_json::Value>,
+}
+
+/// `aud` as one string or a list (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AudienceClaim {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// `scope` as a JSON list, or as an RFC 8693 space-separated string.
@@ -123,6 +159,9 @@ struct RawClaims {
     exp: i64,
     scope: ScopeClaim,
     jti: String,
+    nbf: Option<i64>,
+    iss: Option<String>,
+    aud: Option<AudienceClaim>,
 }
 
 #[derive(Serialize)]
@@ -134,12 +173,33 @@ struct IssuedHeader<'a> {
 
 #[derive(Serialize)]
 struct IssuedClaims<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
     sub: &'a str,
     dev: &'a str,
     iat: i64,
     exp: i64,
     scope: &'a [String],
     jti: &'a str,
+}
+
+/// How a grant is signed (`GrantIssuer`'s options).
+pub(crate) struct Issuing<'a> {
+    pub(crate) alg: &'a str,
+    pub(crate) iss: Option<&'a str>,
+    pub(crate) aud: Option<&'a str>,
+}
+
+/// Whether a header `typ` names an offline grant (RFC 7515 §4.1.9: compared
+/// without case, `application/` may be left out).
+fn is_grant_typ(typ: &str) -> bool {
+    let bare = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => typ.get(12..).unwrap_or_default(),
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case(GRANT_TYP)
 }
 
 fn invalid(reason: &str) -> Error {
@@ -160,7 +220,7 @@ fn decode_part(part: &str, what: &str) -> Result<Vec<u8>> {
 /// Checks the signature and shape of `token` and returns its claims. Time and
 /// device checks are the caller's ([`check_for_device`]), because the device
 /// and the sync verifier judge time differently.
-pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<GrantClaims> {
+pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers, policy: &GrantPolicy) -> Result<GrantClaims> {
     if token.len() > MAX_GRANT_LEN {
         return Err(invalid("grant is too long"));
     }
@@ -172,8 +232,21 @@ pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<
     };
     let header: Header =
         serde_json::from_slice(&decode_part(header_b64, "header")?).map_err(|_| invalid("header is not valid JSON"))?;
-    if header.alg != ALG {
+    if header.alg != ALG && header.alg != ALG_ED25519 {
         return Err(Error::GrantInvalid(format!("algorithm {:?} is not accepted", truncate(&header.alg))));
+    }
+    match header.typ.as_deref() {
+        Some(typ) if is_grant_typ(typ) => {}
+        None => {
+            if !policy.accept_untyped {
+                return Err(invalid("the token is not typed as an offline grant"));
+            }
+        }
+        Some(typ) => {
+            if !(policy.accept_untyped && typ.eq_ignore_ascii_case("JWT")) {
+                return Err(Error::GrantInvalid(format!("token type {:?} is not an offline grant", truncate(typ))));
+            }
+        }
     }
     if header.crit.is_some() {
         return Err(invalid("critical header parameters are not supported"));
@@ -192,7 +265,23 @@ pub(crate) fn verify_signature(token: &str, issuers: &TrustedIssuers) -> Result<
         ScopeClaim::List(list) => list,
         ScopeClaim::Text(text) => text.split_whitespace().map(str::to_owned).collect(),
     };
-    let claims = GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti, kid };
+    if let Some(expected) = &policy.issuer {
+        if raw.iss.as_deref() != Some(expected.as_str()) {
+            return Err(invalid("the grant is from another issuer (iss)"));
+        }
+    }
+    if let Some(expected) = &policy.audience {
+        let contains = match &raw.aud {
+            Some(AudienceClaim::One(aud)) => aud == expected,
+            Some(AudienceClaim::Many(auds)) => auds.iter().any(|aud| aud == expected),
+            None => false,
+        };
+        if !contains {
+            return Err(invalid("the grant is for another audience (aud)"));
+        }
+    }
+    let claims =
+        GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti, kid, nbf: raw.nbf };
     for (name, value) in [("sub", &claims.sub), ("dev", &claims.dev), ("jti", &claims.jti)] {
         check_claim_text(name, value).map_err(|_| Error::GrantInvalid(format!("{name} is empty or too long")))?;
     }
@@ -214,6 +303,9 @@ pub(crate) fn check_for_device(claims: &GrantClaims, device_id: &str, now: i64, 
     if claims.iat > now.saturating_add(skew) {
         return Err(invalid("grant is issued in the future"));
     }
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
+        return Err(invalid("grant is not valid yet (nbf)"));
+    }
     if now >= claims.exp {
         return Err(Error::GrantExpired);
     }
@@ -221,10 +313,18 @@ pub(crate) fn check_for_device(claims: &GrantClaims, device_id: &str, now: i64, 
 }
 
 /// Signs claims into a compact JWS. Used by `GrantIssuer`.
-pub(crate) fn sign(signing_key: &ed25519_dalek::SigningKey, kid: &str, claims: &GrantClaims) -> Result<String> {
+pub(crate) fn sign(
+    signing_key: &ed25519_dalek::SigningKey,
+    kid: &str,
+    claims: &GrantClaims,
+    issuing: &Issuing<'_>,
+) -> Result<String> {
     use ed25519_dalek::Signer as _;
-    let header = serde_json::to_vec(&IssuedHeader { alg: ALG, typ: "JWT", kid }).map_err(|_| Error::Encoding)?;
+    let header =
+        serde_json::to_vec(&IssuedHeader { alg: issuing.alg, typ: GRANT_TYP, kid }).map_err(|_| Error::Encoding)?;
     let body = serde_json::to_vec(&IssuedClaims {
+        iss: issuing.iss,
+        aud: issuing.aud,
         sub: &claims.sub,
         dev: &claims.dev,
         iat: claims.iat,

@@ -18,7 +18,8 @@ mod sync;
 mod vault;
 
 pub use backend::{
-    generate_sync_key, issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo, GrantIssuer, SyncVerifier,
+    generate_sync_key, issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo, GrantIssuer,
+    IssuerOptions, SyncVerifier,
 };
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
@@ -31,7 +32,7 @@ pub use config::{
     MIN_PIN_LENGTH_FLOOR,
 };
 pub use error::VaultError;
-pub use grant::IssuerKey;
+pub use grant::{GrantPolicy, IssuerKey, GRANT_TYP};
 pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
 pub use session::OfflineSession;
 pub use sync::{

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{random_array, SecretKey};
 use crate::error::{Error, Result, VaultError};
-use crate::grant::{self, GrantClaims, IssuerKey, MAX_CLAIM_LEN, MAX_SCOPES};
+use crate::grant::{self, GrantClaims, IssuerKey, Issuing, ALG, ALG_ED25519, MAX_CLAIM_LEN, MAX_SCOPES};
 
 /// Signs offline grants with one Ed25519 key, named by `kid`.
 ///
@@ -18,6 +18,29 @@ use crate::grant::{self, GrantClaims, IssuerKey, MAX_CLAIM_LEN, MAX_SCOPES};
 pub struct GrantIssuer {
     signing_key: SigningKey,
     kid: String,
+    options: IssuerOptions,
+}
+
+/// How a [`GrantIssuer`] signs: the algorithm's name in the header, and the
+/// `iss`/`aud` claims it adds (for verifiers that pin them).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct IssuerOptions {
+    /// `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
+    /// (RFC 9864); the signature is the same.
+    #[uniffi(default = "EdDSA")]
+    pub algorithm: String,
+    /// The `iss` claim to add, if any.
+    #[uniffi(default = None)]
+    pub issuer: Option<String>,
+    /// The `aud` claim to add, if any.
+    #[uniffi(default = None)]
+    pub audience: Option<String>,
+}
+
+impl Default for IssuerOptions {
+    fn default() -> Self {
+        Self { algorithm: ALG.into(), issuer: None, audience: None }
+    }
 }
 
 impl std::fmt::Debug for GrantIssuer {
@@ -35,9 +58,29 @@ impl GrantIssuer {
     /// oversized `kid`.
     #[uniffi::constructor]
     pub fn new(kid: String, private_key: Vec<u8>) -> Result<Arc<Self>, VaultError> {
+        Self::with_options(kid, private_key, IssuerOptions::default())
+    }
+
+    /// Like [`GrantIssuer::new`], with the algorithm name and `iss`/`aud`.
+    ///
+    /// # Errors
+    /// As [`GrantIssuer::new`]; `InvalidInput` for another algorithm or an
+    /// empty or oversized `iss`/`aud`.
+    #[uniffi::constructor]
+    pub fn with_options(kid: String, private_key: Vec<u8>, options: IssuerOptions) -> Result<Arc<Self>, VaultError> {
         let seed = SecretKey::from_vec(private_key)
             .map_err(|_| Error::InvalidInput("the issuer private key must be 32 bytes".into()))?;
-        Ok(Arc::new(Self::from_seed(kid, &seed)?))
+        let mut issuer = Self::from_seed(kid, &seed)?;
+        if options.algorithm != ALG && options.algorithm != ALG_ED25519 {
+            return Err(Error::InvalidInput("the algorithm must be EdDSA or Ed25519".into()).into());
+        }
+        for value in [&options.issuer, &options.audience].into_iter().flatten() {
+            if value.is_empty() || value.len() > MAX_CLAIM_LEN {
+                return Err(Error::InvalidInput(format!("iss and aud must be 1 to {MAX_CLAIM_LEN} bytes")).into());
+            }
+        }
+        issuer.options = options;
+        Ok(Arc::new(issuer))
     }
 
     /// An issuer with a fresh random key.
@@ -90,9 +133,15 @@ impl GrantIssuer {
             scope: scopes,
             jti,
             kid: self.kid.clone(),
+            nbf: None,
         };
         check_claims(&claims)?;
-        Ok(grant::sign(&self.signing_key, &self.kid, &claims)?)
+        let issuing = Issuing {
+            alg: &self.options.algorithm,
+            iss: self.options.issuer.as_deref(),
+            aud: self.options.audience.as_deref(),
+        };
+        Ok(grant::sign(&self.signing_key, &self.kid, &claims, &issuing)?)
     }
 }
 
@@ -102,7 +151,7 @@ impl GrantIssuer {
             return Err(Error::InvalidInput(format!("kid must be 1 to {MAX_CLAIM_LEN} bytes")));
         }
         let seed = Zeroizing::new(*seed.as_bytes());
-        Ok(Self { signing_key: SigningKey::from_bytes(&seed), kid })
+        Ok(Self { signing_key: SigningKey::from_bytes(&seed), kid, options: IssuerOptions::default() })
     }
 }
 

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, VaultError};
-use crate::grant::{self, IssuerKey, TrustedIssuers};
+use crate::grant::{self, GrantPolicy, IssuerKey, TrustedIssuers};
 
 /// Longest JWKS document accepted.
 const MAX_JWKS_LEN: usize = 256 * 1024;
@@ -104,7 +104,7 @@ pub fn issuer_keys_from_jwks(jwks: String) -> Result<Vec<IssuerKey>, VaultError>
 #[uniffi::export]
 pub fn verify_grant(grant: String, issuer_keys: Vec<IssuerKey>) -> Result<GrantInfo, VaultError> {
     let issuers = TrustedIssuers::new(&issuer_keys)?;
-    let claims = grant::verify_signature(&grant, &issuers)?;
+    let claims = grant::verify_signature(&grant, &issuers, &GrantPolicy::default())?;
     Ok(GrantInfo {
         kid: claims.kid,
         user_id: claims.sub,

@@ -10,7 +10,7 @@ mod issuer;
 mod jwks;
 mod verifier;
 
-pub use issuer::GrantIssuer;
+pub use issuer::{GrantIssuer, IssuerOptions};
 pub use jwks::{issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo};
 pub use verifier::SyncVerifier;
 

@@ -18,7 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::DEFAULT_GRANT_CLOCK_SKEW_SECS;
 use crate::crypto::{ct_eq, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result, VaultError};
-use crate::grant::{self, GrantClaims, IssuerKey, TrustedIssuers};
+use crate::grant::{self, GrantClaims, GrantPolicy, IssuerKey, TrustedIssuers};
 use crate::records::{check_names, check_value};
 use crate::sync::batch::{SyncCursor, SyncOperation, VerifiedBatch};
 use crate::sync::batch_reader::{BatchReader, EntryRef, OpRef};
@@ -29,6 +29,7 @@ use crate::sync::receipt::Receipt;
 #[derive(uniffi::Object)]
 pub struct SyncVerifier {
     issuers: TrustedIssuers,
+    policy: GrantPolicy,
     skew_secs: i64,
     clock: Arc<dyn Clock>,
 }
@@ -63,8 +64,23 @@ impl SyncVerifier {
     /// As [`SyncVerifier::new`].
     #[uniffi::constructor]
     pub fn with_clock(issuer_keys: Vec<IssuerKey>, clock: Arc<dyn Clock>) -> Result<Arc<Self>, VaultError> {
+        Self::with_policy(issuer_keys, clock, GrantPolicy::default())
+    }
+
+    /// Like [`SyncVerifier::with_clock`], demanding more of every grant a
+    /// batch carries: a pinned issuer (`iss`) or audience (`aud`), or, for a
+    /// migration window, accepting the first release's untyped grants.
+    ///
+    /// # Errors
+    /// As [`SyncVerifier::new`].
+    #[uniffi::constructor]
+    pub fn with_policy(
+        issuer_keys: Vec<IssuerKey>,
+        clock: Arc<dyn Clock>,
+        policy: GrantPolicy,
+    ) -> Result<Arc<Self>, VaultError> {
         let issuers = TrustedIssuers::new(&issuer_keys)?;
-        Ok(Arc::new(Self { issuers, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64, clock }))
+        Ok(Arc::new(Self { issuers, policy, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64, clock }))
     }
 
     /// Verifies `batch` for the device whose sync key is `sync_key`, starting
@@ -195,7 +211,7 @@ impl SyncVerifier {
         let mut by_jti = HashMap::with_capacity(reader.grants.len());
         let mut user_id: Option<String> = None;
         for token in &reader.grants {
-            let claims = grant::verify_signature(token, &self.issuers)
+            let claims = grant::verify_signature(token, &self.issuers, &self.policy)
                 .map_err(|e| reject(format!("grant rejected: {}", VaultError::from(e))))?;
             if claims.dev != reader.device_id {
                 return Err(reject("a grant is for another device"));
@@ -217,7 +233,8 @@ impl SyncVerifier {
     /// collection within its scope, names and value within the limits.
     fn check_entry(&self, entry: &EntryRef<'_>, grant: &GrantClaims, now: i64) -> Result<()> {
         let (seq, time) = (entry.seq, entry.time);
-        if time < grant.iat.saturating_sub(self.skew_secs) || time >= grant.exp {
+        let start = grant.iat.max(grant.nbf.unwrap_or(i64::MIN));
+        if time < start.saturating_sub(self.skew_secs) || time >= grant.exp {
             return Err(reject(format!("entry {seq} was made outside its grant's window")));
         }
         if time > now.saturating_add(self.skew_secs) {
@@ -271,7 +288,7 @@ mod tests {
         let issuer = GrantIssuer::generate("k".into()).unwrap();
         let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
-        let jti = grant::verify_signature(&token, &verifier.issuers).unwrap().jti;
+        let jti = grant::verify_signature(&token, &verifier.issuers, &GrantPolicy::default()).unwrap().jti;
         Fixture { verifier, issuer_key: issuer.issuer_key(), token, jti, sync_key: SecretKey::generate().unwrap() }
     }
 

@@ -24,7 +24,7 @@ pub(crate) struct Renewal {
 impl Renewal {
     /// Verifies the token's shape and signature against the vault's issuers.
     pub(crate) fn verify(vault: &VaultShared, token: String) -> Result<Self> {
-        Ok(Self { claims: grant::verify_signature(&token, &vault.issuers)?, token })
+        Ok(Self { claims: grant::verify_signature(&token, &vault.issuers, &vault.config.grant_policy())?, token })
     }
 
     /// Installs the grant into `state` if it is strictly newer than the one

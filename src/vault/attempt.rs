@@ -127,7 +127,10 @@ pub(super) fn unlock(
     let pin = Zeroizing::new(pin);
     // A malformed grant is rejected before an attempt is spent.
     let renewal = match grant_token {
-        Some(token) => Some(Renewal { claims: grant::verify_signature(&token, &vault.issuers)?, token }),
+        Some(token) => Some(Renewal {
+            claims: grant::verify_signature(&token, &vault.issuers, &vault.config.grant_policy())?,
+            token,
+        }),
         None => None,
     };
     let proven = {

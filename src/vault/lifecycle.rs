@@ -108,7 +108,7 @@ pub(super) fn enroll(
         return Err(Error::AlreadyEnrolled);
     }
     policy::check(&pin, vault.config.min_pin_length)?;
-    let claims = grant::verify_signature(&grant_token, &vault.issuers)?;
+    let claims = grant::verify_signature(&grant_token, &vault.issuers, &vault.config.grant_policy())?;
     let reading = vault.reading()?;
     grant::check_for_device(&claims, &vault.config.device_id, reading.wall, vault.config.grant_clock_skew_secs)?;
     let time = TimeState::enrolled(&reading, claims.iat);

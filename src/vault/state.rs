@@ -186,6 +186,7 @@ mod tests {
             scope: vec![],
             jti: jti.into(),
             kid: "k".into(),
+            nbf: None,
         }
     }
 
