@@ -297,15 +297,19 @@ async fn sync(
     State(state): State<Arc<AppState>>,
     query: Result<Query<DeviceQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
     require_content_type(&headers, "application/octet-stream")?;
-    let body = body_or_error(body)?;
     // This device's uploads one at a time: the cursor read below is still
-    // the stored one when the transaction commits.
+    // the stored one when the transaction commits. The body is read only
+    // once the lock is held, so uploads flooding one device id hold one
+    // batch in memory at a time, not one each.
     let upload_lock = state.upload_lock(&query.device_id);
     let _upload = upload_lock.lock().await;
+    let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| ApiError(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit".into()))?;
     let device: Option<(String, Vec<u8>, i64, Vec<u8>)> = state
         .db()
         .query_row(
@@ -320,7 +324,7 @@ async fn sync(
     let cursor = SyncCursor { last_seq: cursor_seq as u64, last_mac: cursor_mac };
     // Verified outside any database lock, off the async workers.
     let verifier = state.verifier.clone();
-    let verified = tokio::task::spawn_blocking(move || verifier.verify(body.to_vec(), sync_key, cursor))
+    let verified = tokio::task::spawn_blocking(move || verifier.verify(Vec::from(body), sync_key, cursor))
         .await
         .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "verification failed".into()))??;
     if verified.device_id != query.device_id || verified.user_id != user_id {
