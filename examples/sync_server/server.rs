@@ -235,21 +235,31 @@ fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(
     Ok((grant, iat))
 }
 
+/// The credentials of a JSON request (`/enroll`, `/renew`), checked.
+fn json_credentials(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
+    require_content_type(headers, "application/json")?;
+    parse_credentials(&body_or_error(body)?)
+}
+
+/// The user a device is enrolled for, and the `iat` of its last grant.
+fn device_owner(db: &Connection, device_id: &str) -> Result<Option<(String, i64)>, ApiError> {
+    Ok(db
+        .query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [device_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
 async fn enroll(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    require_content_type(&headers, "application/json")?;
-    let credentials = parse_credentials(&body_or_error(body)?)?;
+    let credentials = json_credentials(&headers, body)?;
     let sync_key = generate_sync_key()?;
     let grant = {
         let db = state.db();
-        let owner: Option<(String, i64)> = db
-            .query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
+        let owner = device_owner(&db, &credentials.device_id)?;
         if owner.as_ref().is_some_and(|(owner, _)| *owner != credentials.user) {
             return Err(ApiError(StatusCode::CONFLICT, "device is enrolled for another user".into()));
         }
@@ -272,15 +282,11 @@ async fn renew(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    require_content_type(&headers, "application/json")?;
-    let credentials = parse_credentials(&body_or_error(body)?)?;
+    let credentials = json_credentials(&headers, body)?;
     let db = state.db();
-    let owner: Option<(String, i64)> = db
-        .query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [&credentials.device_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let Some((_, last_iat)) = owner.filter(|(owner, _)| *owner == credentials.user) else {
+    let Some((_, last_iat)) =
+        device_owner(&db, &credentials.device_id)?.filter(|(owner, _)| *owner == credentials.user)
+    else {
         return Err(ApiError(StatusCode::FORBIDDEN, "device is not enrolled for this user".into()));
     };
     let (grant, iat) = issue(&state, &credentials, last_iat)?;
