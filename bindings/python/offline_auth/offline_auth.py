@@ -552,6 +552,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_constructor_grantissuer_new() != 4132:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_constructor_grantissuer_with_options() != 18083:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_offlinesession_delete() != 3961:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_offlinesession_disable_biometrics() != 21712:
@@ -612,17 +614,21 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_constructor_softwarekeystore_new() != 33153:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_syncqueue_acknowledge() != 52084:
+    if lib.uniffi_offline_auth_checksum_method_syncqueue_acknowledge() != 62772:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_syncqueue_next_batch() != 48661:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_syncqueue_pending_count() != 47958:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_offline_auth_checksum_method_syncverifier_verify() != 29136:
+    if lib.uniffi_offline_auth_checksum_method_syncverifier_receipt() != 2726:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_method_syncverifier_verify() != 26200:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() != 8267:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() != 59611:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_policy() != 58320:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_offline_auth_checksum_method_systemclock_as_clock() != 55849:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -699,6 +705,9 @@ _UniffiLib.uniffi_offline_auth_checksum_constructor_grantissuer_generate.restype
 _UniffiLib.uniffi_offline_auth_checksum_constructor_grantissuer_new.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_constructor_grantissuer_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_constructor_grantissuer_with_options.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_constructor_grantissuer_with_options.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_offlinesession_delete.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_offlinesession_delete.restype = ctypes.c_uint16
@@ -798,6 +807,9 @@ _UniffiLib.uniffi_offline_auth_checksum_method_syncqueue_next_batch.restype = ct
 _UniffiLib.uniffi_offline_auth_checksum_method_syncqueue_pending_count.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_syncqueue_pending_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_method_syncverifier_receipt.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_method_syncverifier_receipt.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_syncverifier_verify.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_syncverifier_verify.restype = ctypes.c_uint16
@@ -807,6 +819,9 @@ _UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_new.restype = c
 _UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock.restype = ctypes.c_uint16
+_UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_policy.argtypes = (
+)
+_UniffiLib.uniffi_offline_auth_checksum_constructor_syncverifier_with_policy.restype = ctypes.c_uint16
 _UniffiLib.uniffi_offline_auth_checksum_method_systemclock_as_clock.argtypes = (
 )
 _UniffiLib.uniffi_offline_auth_checksum_method_systemclock_as_clock.restype = ctypes.c_uint16
@@ -889,6 +904,13 @@ _UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_with_options.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_with_options.restype = ctypes.c_uint64
 _UniffiLib.uniffi_offline_auth_fn_method_offlinesession_delete.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1070,7 +1092,7 @@ _UniffiLib.uniffi_offline_auth_fn_constructor_softwarekeystore_new.argtypes = (
 _UniffiLib.uniffi_offline_auth_fn_constructor_softwarekeystore_new.restype = ctypes.c_uint64
 _UniffiLib.uniffi_offline_auth_fn_method_syncqueue_acknowledge.argtypes = (
     ctypes.c_uint64,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_method_syncqueue_acknowledge.restype = None
@@ -1085,6 +1107,14 @@ _UniffiLib.uniffi_offline_auth_fn_method_syncqueue_pending_count.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_method_syncqueue_pending_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_offline_auth_fn_method_syncverifier_receipt.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_method_syncverifier_receipt.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_offline_auth_fn_method_syncverifier_verify.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1104,6 +1134,13 @@ _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock.argtypes =
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_clock.restype = ctypes.c_uint64
+_UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_policy.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_policy.restype = ctypes.c_uint64
 _UniffiLib.uniffi_offline_auth_fn_method_systemclock_as_clock.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1399,6 +1436,103 @@ class _UniffiFfiConverterTypeGrantInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceString.write(value.scopes, buf)
         _UniffiFfiConverterString.write(value.grant_id, buf)
 
+class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterString.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterString.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterString.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+@dataclass
+class GrantPolicy:
+    """
+    What a verifier demands of a grant beyond its signature.
+"""
+    def __init__(self, *, issuer:typing.Optional[str] = _DEFAULT, audience:typing.Optional[str] = _DEFAULT, accept_untyped:bool = False):
+        if issuer is _DEFAULT:
+            self.issuer = None
+        else:
+            self.issuer = issuer
+        if audience is _DEFAULT:
+            self.audience = None
+        else:
+            self.audience = audience
+        self.accept_untyped = accept_untyped
+        
+        
+
+    
+    def __str__(self):
+        return "GrantPolicy(issuer={}, audience={}, accept_untyped={})".format(self.issuer, self.audience, self.accept_untyped)
+    def __eq__(self, other):
+        if self.issuer != other.issuer:
+            return False
+        if self.audience != other.audience:
+            return False
+        if self.accept_untyped != other.accept_untyped:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeGrantPolicy(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return GrantPolicy(
+            issuer=_UniffiFfiConverterOptionalString.read(buf),
+            audience=_UniffiFfiConverterOptionalString.read(buf),
+            accept_untyped=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterOptionalString.check_lower(value.issuer)
+        _UniffiFfiConverterOptionalString.check_lower(value.audience)
+        _UniffiFfiConverterBoolean.check_lower(value.accept_untyped)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterOptionalString.write(value.issuer, buf)
+        _UniffiFfiConverterOptionalString.write(value.audience, buf)
+        _UniffiFfiConverterBoolean.write(value.accept_untyped, buf)
+
 class _UniffiFfiConverterBytes(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
@@ -1457,6 +1591,58 @@ class _UniffiFfiConverterTypeIssuerKey(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterString.write(value.kid, buf)
         _UniffiFfiConverterBytes.write(value.public_key, buf)
+
+@dataclass
+class IssuerOptions:
+    """
+    How a [`GrantIssuer`] signs: the algorithm's name in the header, and the
+    `iss`/`aud` claims it adds (for verifiers that pin them).
+"""
+    def __init__(self, *, algorithm:str = "EdDSA", issuer:typing.Optional[str] = _DEFAULT, audience:typing.Optional[str] = _DEFAULT):
+        self.algorithm = algorithm
+        if issuer is _DEFAULT:
+            self.issuer = None
+        else:
+            self.issuer = issuer
+        if audience is _DEFAULT:
+            self.audience = None
+        else:
+            self.audience = audience
+        
+        
+
+    
+    def __str__(self):
+        return "IssuerOptions(algorithm={}, issuer={}, audience={})".format(self.algorithm, self.issuer, self.audience)
+    def __eq__(self, other):
+        if self.algorithm != other.algorithm:
+            return False
+        if self.issuer != other.issuer:
+            return False
+        if self.audience != other.audience:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeIssuerOptions(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return IssuerOptions(
+            algorithm=_UniffiFfiConverterString.read(buf),
+            issuer=_UniffiFfiConverterOptionalString.read(buf),
+            audience=_UniffiFfiConverterOptionalString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.algorithm)
+        _UniffiFfiConverterOptionalString.check_lower(value.issuer)
+        _UniffiFfiConverterOptionalString.check_lower(value.audience)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.algorithm, buf)
+        _UniffiFfiConverterOptionalString.write(value.issuer, buf)
+        _UniffiFfiConverterOptionalString.write(value.audience, buf)
 
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
@@ -1723,7 +1909,7 @@ class VaultConfig:
     How a vault behaves. Build one with [`VaultConfig::new`] in Rust; the
     foreign languages get the same defaults as default arguments.
 """
-    def __init__(self, *, device_id:str, issuer_keys:typing.List[IssuerKey], max_failed_attempts:int = 10, pbkdf2_iterations:int = 600000, min_pin_length:int = 6, idle_timeout_secs:int = 300, clock_rollback_tolerance_secs:int = 300, grant_clock_skew_secs:int = 60):
+    def __init__(self, *, device_id:str, issuer_keys:typing.List[IssuerKey], max_failed_attempts:int = 10, pbkdf2_iterations:int = 600000, min_pin_length:int = 6, idle_timeout_secs:int = 300, clock_rollback_tolerance_secs:int = 300, grant_clock_skew_secs:int = 60, grant_issuer:typing.Optional[str] = _DEFAULT, grant_audience:typing.Optional[str] = _DEFAULT):
         self.device_id = device_id
         self.issuer_keys = issuer_keys
         self.max_failed_attempts = max_failed_attempts
@@ -1732,12 +1918,20 @@ class VaultConfig:
         self.idle_timeout_secs = idle_timeout_secs
         self.clock_rollback_tolerance_secs = clock_rollback_tolerance_secs
         self.grant_clock_skew_secs = grant_clock_skew_secs
+        if grant_issuer is _DEFAULT:
+            self.grant_issuer = None
+        else:
+            self.grant_issuer = grant_issuer
+        if grant_audience is _DEFAULT:
+            self.grant_audience = None
+        else:
+            self.grant_audience = grant_audience
         
         
 
     
     def __str__(self):
-        return "VaultConfig(device_id={}, issuer_keys={}, max_failed_attempts={}, pbkdf2_iterations={}, min_pin_length={}, idle_timeout_secs={}, clock_rollback_tolerance_secs={}, grant_clock_skew_secs={})".format(self.device_id, self.issuer_keys, self.max_failed_attempts, self.pbkdf2_iterations, self.min_pin_length, self.idle_timeout_secs, self.clock_rollback_tolerance_secs, self.grant_clock_skew_secs)
+        return "VaultConfig(device_id={}, issuer_keys={}, max_failed_attempts={}, pbkdf2_iterations={}, min_pin_length={}, idle_timeout_secs={}, clock_rollback_tolerance_secs={}, grant_clock_skew_secs={}, grant_issuer={}, grant_audience={})".format(self.device_id, self.issuer_keys, self.max_failed_attempts, self.pbkdf2_iterations, self.min_pin_length, self.idle_timeout_secs, self.clock_rollback_tolerance_secs, self.grant_clock_skew_secs, self.grant_issuer, self.grant_audience)
     def __eq__(self, other):
         if self.device_id != other.device_id:
             return False
@@ -1755,6 +1949,10 @@ class VaultConfig:
             return False
         if self.grant_clock_skew_secs != other.grant_clock_skew_secs:
             return False
+        if self.grant_issuer != other.grant_issuer:
+            return False
+        if self.grant_audience != other.grant_audience:
+            return False
         return True
 
 class _UniffiFfiConverterTypeVaultConfig(_UniffiConverterRustBuffer):
@@ -1769,6 +1967,8 @@ class _UniffiFfiConverterTypeVaultConfig(_UniffiConverterRustBuffer):
             idle_timeout_secs=_UniffiFfiConverterUInt64.read(buf),
             clock_rollback_tolerance_secs=_UniffiFfiConverterUInt64.read(buf),
             grant_clock_skew_secs=_UniffiFfiConverterUInt64.read(buf),
+            grant_issuer=_UniffiFfiConverterOptionalString.read(buf),
+            grant_audience=_UniffiFfiConverterOptionalString.read(buf),
         )
 
     @staticmethod
@@ -1781,6 +1981,8 @@ class _UniffiFfiConverterTypeVaultConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.idle_timeout_secs)
         _UniffiFfiConverterUInt64.check_lower(value.clock_rollback_tolerance_secs)
         _UniffiFfiConverterUInt64.check_lower(value.grant_clock_skew_secs)
+        _UniffiFfiConverterOptionalString.check_lower(value.grant_issuer)
+        _UniffiFfiConverterOptionalString.check_lower(value.grant_audience)
 
     @staticmethod
     def write(value, buf):
@@ -1792,27 +1994,8 @@ class _UniffiFfiConverterTypeVaultConfig(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.idle_timeout_secs, buf)
         _UniffiFfiConverterUInt64.write(value.clock_rollback_tolerance_secs, buf)
         _UniffiFfiConverterUInt64.write(value.grant_clock_skew_secs, buf)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
+        _UniffiFfiConverterOptionalString.write(value.grant_issuer, buf)
+        _UniffiFfiConverterOptionalString.write(value.grant_audience, buf)
 
 @dataclass
 class VaultStatus:
@@ -1911,18 +2094,19 @@ class VerifiedBatch:
     """
     What the backend may apply, and the cursor to store afterwards.
 """
-    def __init__(self, *, device_id:str, user_id:str, operations:typing.List[SyncOperation], duplicates:int, cursor:SyncCursor):
+    def __init__(self, *, device_id:str, user_id:str, operations:typing.List[SyncOperation], duplicates:int, cursor:SyncCursor, receipt:bytes):
         self.device_id = device_id
         self.user_id = user_id
         self.operations = operations
         self.duplicates = duplicates
         self.cursor = cursor
+        self.receipt = receipt
         
         
 
     
     def __str__(self):
-        return "VerifiedBatch(device_id={}, user_id={}, operations={}, duplicates={}, cursor={})".format(self.device_id, self.user_id, self.operations, self.duplicates, self.cursor)
+        return "VerifiedBatch(device_id={}, user_id={}, operations={}, duplicates={}, cursor={}, receipt={})".format(self.device_id, self.user_id, self.operations, self.duplicates, self.cursor, self.receipt)
     def __eq__(self, other):
         if self.device_id != other.device_id:
             return False
@@ -1933,6 +2117,8 @@ class VerifiedBatch:
         if self.duplicates != other.duplicates:
             return False
         if self.cursor != other.cursor:
+            return False
+        if self.receipt != other.receipt:
             return False
         return True
 
@@ -1945,6 +2131,7 @@ class _UniffiFfiConverterTypeVerifiedBatch(_UniffiConverterRustBuffer):
             operations=_UniffiFfiConverterSequenceTypeSyncOperation.read(buf),
             duplicates=_UniffiFfiConverterUInt64.read(buf),
             cursor=_UniffiFfiConverterTypeSyncCursor.read(buf),
+            receipt=_UniffiFfiConverterBytes.read(buf),
         )
 
     @staticmethod
@@ -1954,6 +2141,7 @@ class _UniffiFfiConverterTypeVerifiedBatch(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeSyncOperation.check_lower(value.operations)
         _UniffiFfiConverterUInt64.check_lower(value.duplicates)
         _UniffiFfiConverterTypeSyncCursor.check_lower(value.cursor)
+        _UniffiFfiConverterBytes.check_lower(value.receipt)
 
     @staticmethod
     def write(value, buf):
@@ -1962,6 +2150,7 @@ class _UniffiFfiConverterTypeVerifiedBatch(_UniffiConverterRustBuffer):
         _UniffiFfiConverterSequenceTypeSyncOperation.write(value.operations, buf)
         _UniffiFfiConverterUInt64.write(value.duplicates, buf)
         _UniffiFfiConverterTypeSyncCursor.write(value.cursor, buf)
+        _UniffiFfiConverterBytes.write(value.receipt, buf)
 
 
 
@@ -2477,6 +2666,21 @@ class VaultError:  # type: ignore
         def __repr__(self):
             return "VaultError.BatchRejected({})".format(str(self))
     _UniffiTempVaultError.BatchRejected = BatchRejected # type: ignore
+    class ReceiptInvalid(_UniffiTempVaultError):
+        """
+        A receipt from the backend did not verify or does not match this
+        vault's queue; nothing was deleted.
+"""
+        
+        def __init__(self, reason):
+            super().__init__(", ".join([
+                "reason={!r}".format(reason),
+            ]))
+            self.reason = reason
+
+        def __repr__(self):
+            return "VaultError.ReceiptInvalid({})".format(str(self))
+    _UniffiTempVaultError.ReceiptInvalid = ReceiptInvalid # type: ignore
 
 VaultError = _UniffiTempVaultError # type: ignore
 del _UniffiTempVaultError
@@ -2552,6 +2756,10 @@ class _UniffiFfiConverterTypeVaultError(_UniffiConverterRustBuffer):
             return VaultError.BatchRejected(
                 _UniffiFfiConverterString.read(buf),
             )
+        if variant == 20:
+            return VaultError.ReceiptInvalid(
+                _UniffiFfiConverterString.read(buf),
+            )
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
@@ -2603,6 +2811,9 @@ class _UniffiFfiConverterTypeVaultError(_UniffiConverterRustBuffer):
         if isinstance(value, VaultError.BatchRejected):
             _UniffiFfiConverterString.check_lower(value.reason)
             return
+        if isinstance(value, VaultError.ReceiptInvalid):
+            _UniffiFfiConverterString.check_lower(value.reason)
+            return
 
     @staticmethod
     def write(value, buf):
@@ -2652,6 +2863,9 @@ class _UniffiFfiConverterTypeVaultError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.reason, buf)
         if isinstance(value, VaultError.BatchRejected):
             buf.write_i32(19)
+            _UniffiFfiConverterString.write(value.reason, buf)
+        if isinstance(value, VaultError.ReceiptInvalid):
+            buf.write_i32(20)
             _UniffiFfiConverterString.write(value.reason, buf)
 
 
@@ -3002,6 +3216,34 @@ class GrantIssuer(GrantIssuerProtocol):
             *_uniffi_lowered_args,
         )
         self._handle = _uniffi_ffi_result
+    @classmethod
+    def with_options(cls, kid: str,private_key: bytes,options: IssuerOptions) -> GrantIssuer:
+        """
+        Like [`GrantIssuer::new`], with the algorithm name and `iss`/`aud`.
+
+        # Errors
+        As [`GrantIssuer::new`]; `InvalidInput` for another algorithm or an
+        empty or oversized `iss`/`aud`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(kid)
+
+        _UniffiFfiConverterBytes.check_lower(private_key)
+
+        _UniffiFfiConverterTypeIssuerOptions.check_lower(options)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(kid),
+            _UniffiFfiConverterBytes.lower(private_key),
+            _UniffiFfiConverterTypeIssuerOptions.lower(options),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeGrantIssuer.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_with_options,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
 
     def __del__(self):
         # In case of partial initialization of instances.
@@ -3163,14 +3405,17 @@ class SyncQueueProtocol(typing.Protocol):
     The queue of edits made in a session, waiting for the backend.
 """
     
-    def acknowledge(self, through_seq: int) -> None:
+    def acknowledge(self, receipt: bytes) -> None:
         """
-        Deletes every entry through `through_seq`, durably, once the backend
-        has accepted them. Acknowledging again is harmless.
+        Deletes, durably, every entry the backend's `receipt` says it applied
+        (the `receipt` of `VerifiedBatch`, as the server returned it). A
+        receipt for entries already deleted is harmless.
 
         # Errors
-        `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-        batch), `Tampered`, `Storage`.
+        `ReceiptInvalid` (it does not verify with this vault's sync key, is
+        for another device, names a seq never sent in a batch, or a chain
+        that is not this queue's; nothing is deleted), `SessionLocked`,
+        `Tampered`, `Storage`.
 """
         raise NotImplementedError
     def next_batch(self, max_entries: int) -> typing.Optional[SyncBatch]:
@@ -3222,20 +3467,23 @@ class SyncQueue(SyncQueueProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
-    def acknowledge(self, through_seq: int) -> None:
+    def acknowledge(self, receipt: bytes) -> None:
         """
-        Deletes every entry through `through_seq`, durably, once the backend
-        has accepted them. Acknowledging again is harmless.
+        Deletes, durably, every entry the backend's `receipt` says it applied
+        (the `receipt` of `VerifiedBatch`, as the server returned it). A
+        receipt for entries already deleted is harmless.
 
         # Errors
-        `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-        batch), `Tampered`, `Storage`.
+        `ReceiptInvalid` (it does not verify with this vault's sync key, is
+        for another device, names a seq never sent in a batch, or a chain
+        that is not this queue's; nothing is deleted), `SessionLocked`,
+        `Tampered`, `Storage`.
 """
         
-        _UniffiFfiConverterUInt64.check_lower(through_seq)
+        _UniffiFfiConverterBytes.check_lower(receipt)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt64.lower(through_seq),
+            _UniffiFfiConverterBytes.lower(receipt),
         )
         _uniffi_lift_return = lambda val: None
         _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
@@ -4597,11 +4845,22 @@ class SyncVerifierProtocol(typing.Protocol):
     Verifies device batches against the issuer keys the backend trusts.
 """
     
+    def receipt(self, device_id: str,sync_key: bytes,cursor: SyncCursor) -> bytes:
+        """
+        The receipt for a stored `cursor` of `device_id`: for answering an
+        upload again (a lost response, or an upload that lost a race to
+        another server instance) without verifying anything.
+
+        # Errors
+        `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+"""
+        raise NotImplementedError
     def verify(self, batch: bytes,sync_key: bytes,cursor: SyncCursor) -> VerifiedBatch:
         """
         Verifies `batch` for the device whose sync key is `sync_key`, starting
-        from the `cursor` stored for it. Returns the new operations in order
-        and the cursor to store once they are applied.
+        from the `cursor` stored for it. Returns the new operations in order,
+        the cursor to store once they are applied, and the receipt to answer
+        with once that is committed.
 
         # Errors
         `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -4663,6 +4922,35 @@ class SyncVerifier(SyncVerifierProtocol):
             *_uniffi_lowered_args,
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def with_policy(cls, issuer_keys: typing.List[IssuerKey],clock: Clock,policy: GrantPolicy) -> SyncVerifier:
+        """
+        Like [`SyncVerifier::with_clock`], demanding more of every grant a
+        batch carries: a pinned issuer (`iss`) or audience (`aud`), or, for a
+        migration window, accepting the first release's untyped grants.
+
+        # Errors
+        As [`SyncVerifier::new`].
+"""
+        
+        _UniffiFfiConverterSequenceTypeIssuerKey.check_lower(issuer_keys)
+
+        _UniffiFfiConverterTypeClock.check_lower(clock)
+
+        _UniffiFfiConverterTypeGrantPolicy.check_lower(policy)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterSequenceTypeIssuerKey.lower(issuer_keys),
+            _UniffiFfiConverterTypeClock.lower(clock),
+            _UniffiFfiConverterTypeGrantPolicy.lower(policy),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSyncVerifier.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_policy,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
 
     def __del__(self):
         # In case of partial initialization of instances.
@@ -4681,11 +4969,41 @@ class SyncVerifier(SyncVerifierProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def receipt(self, device_id: str,sync_key: bytes,cursor: SyncCursor) -> bytes:
+        """
+        The receipt for a stored `cursor` of `device_id`: for answering an
+        upload again (a lost response, or an upload that lost a race to
+        another server instance) without verifying anything.
+
+        # Errors
+        `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterString.check_lower(device_id)
+
+        _UniffiFfiConverterBytes.check_lower(sync_key)
+
+        _UniffiFfiConverterTypeSyncCursor.check_lower(cursor)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterString.lower(device_id),
+            _UniffiFfiConverterBytes.lower(sync_key),
+            _UniffiFfiConverterTypeSyncCursor.lower(cursor),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeVaultError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_offline_auth_fn_method_syncverifier_receipt,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def verify(self, batch: bytes,sync_key: bytes,cursor: SyncCursor) -> VerifiedBatch:
         """
         Verifies `batch` for the device whose sync key is `sync_key`, starting
-        from the `cursor` stored for it. Returns the new operations in order
-        and the cursor to store once they are applied.
+        from the `cursor` stored for it. Returns the new operations in order,
+        the cursor to store once they are applied, and the receipt to answer
+        with once that is committed.
 
         # Errors
         `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -4972,7 +5290,9 @@ __all__ = [
     "KeystoreError",
     "VaultError",
     "GrantInfo",
+    "GrantPolicy",
     "IssuerKey",
+    "IssuerOptions",
     "SyncBatch",
     "SyncCursor",
     "SyncOperation",

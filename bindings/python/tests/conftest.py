@@ -20,6 +20,8 @@ DEVICE = "device-1"
 USER = "alice"
 PIN = "482915"
 SCOPES = ["notes", "visits"]
+# A fixed wall-clock time (2025-06-15) for tests that must not depend on today's date.
+FIXED_NOW = 1_750_000_000
 
 
 class DictKeystore(oa.PlatformKeystore):

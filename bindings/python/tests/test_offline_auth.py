@@ -7,7 +7,7 @@ import time
 import pytest
 
 import offline_auth as oa
-from conftest import DEVICE, PIN, USER, DictKeystore, FakeClock
+from conftest import DEVICE, FIXED_NOW, PIN, USER, DictKeystore, FakeClock
 
 
 def rss_bytes():
@@ -63,8 +63,10 @@ def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
     ]
     assert [op.boots for op in verified.operations] == [0, 0, 0]
     assert verified.cursor.last_seq == 3
+    assert isinstance(verified.receipt, bytes) and verified.receipt
 
-    queue.acknowledge(batch.last_seq)
+    # The backend answers with the receipt; only that deletes entries.
+    queue.acknowledge(verified.receipt)
     assert queue.pending_count() == 0
     assert queue.next_batch(100) is None
 
@@ -174,7 +176,7 @@ def test_other_variants_are_typed(vault_path, grant, config, issuer):
         session.put("notes", "k", b"v")
 
     # Every variant is a subclass of VaultError and of Exception.
-    for name in ["NotEnrolled", "WrongPin", "LockedOut", "Keystore", "InvalidInput", "Storage"]:
+    for name in ["NotEnrolled", "WrongPin", "LockedOut", "Keystore", "InvalidInput", "Storage", "ReceiptInvalid"]:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception)
 
@@ -192,11 +194,20 @@ def test_every_contract_variant_is_a_vault_error_subclass():
         "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
         "Keystore", "SessionLocked", "Storage", "InvalidInput",
     ]
-    for name in contract:
+    # ... and the ones added since, up to ReceiptInvalid (acknowledge).
+    every = contract + ["UserCancelled", "ClockUnavailable", "BatchRejected", "ReceiptInvalid"]
+    for name in every:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name
+    # A variant added to the Rust enum shows up here: list it above and test it.
+    declared = {
+        name for name, value in vars(oa.VaultError).items()
+        if isinstance(value, type) and issubclass(value, oa.VaultError) and value is not oa.VaultError
+    }
+    assert declared == set(every)
     e = oa.VaultError.WrongPin(3)
     assert e.attempts_remaining == 3 and "3" in str(e)
+    assert oa.VaultError.ReceiptInvalid("r").reason == "r"
 
 
 # --- 3. A callback that raises becomes VaultError.Keystore ------------------
@@ -342,6 +353,65 @@ def test_reboot_locks_the_session_and_later_edits_carry_the_boot_count(vault_pat
         batch.bytes, sync_key, oa.SyncCursor(last_seq=0, last_mac=bytes(32))
     )
     assert [(op.key, op.boots) for op in verified.operations] == [("before", 0), ("after", 1)]
+
+
+# --- Receipts: only the backend's genuine receipt deletes queued edits ------
+
+
+def test_forged_receipt_is_invalid_and_deletes_nothing_then_the_genuine_one_deletes(
+    vault_path, grant, config, issuer
+):
+    # A fixed date on one fake clock for the vault and the verifier: no step
+    # depends on today's date, and the verifier's "now" is at or after the
+    # entries' time.
+    clock = FakeClock(now=FIXED_NOW)
+    sync_key = oa.generate_sync_key()
+    vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
+    session = vault.enroll(PIN, grant(now=clock.now), sync_key)
+    session.put("notes", "n1", b"one")
+    session.put("visits", "v1", b"two")
+    queue = session.sync_queue()
+    batch = queue.next_batch(100)
+    clock.advance(30)  # the upload reaches the server a little later
+    initial = oa.SyncCursor(last_seq=0, last_mac=bytes(32))
+
+    # A server whose clock is an hour behind the entries refuses them.
+    behind = oa.SyncVerifier.with_clock([issuer.issuer_key()], FakeClock(now=FIXED_NOW - 3600))
+    with pytest.raises(oa.VaultError.BatchRejected):
+        behind.verify(batch.bytes, sync_key, initial)
+
+    verifier = oa.SyncVerifier.with_clock([issuer.issuer_key()], clock)
+    verified = verifier.verify(batch.bytes, sync_key, initial)
+    assert len(verified.operations) == 2
+    receipt = verified.receipt
+    # The receipt re-issued for the stored cursor is the same bytes.
+    assert verifier.receipt(DEVICE, sync_key, verified.cursor) == receipt
+
+    forged = bytearray(receipt)
+    forged[len(forged) // 2] ^= 1
+    with pytest.raises(oa.VaultError.ReceiptInvalid) as exc:
+        queue.acknowledge(bytes(forged))
+    assert exc.value.reason
+    assert queue.pending_count() == 2, "a forged receipt deleted entries"
+    # Genuine receipts that are not this queue's: another sync key (another
+    # enrolment), another device, a seq never sent; and no receipt at all.
+    refused = [
+        verifier.receipt(DEVICE, oa.generate_sync_key(), verified.cursor),
+        verifier.receipt("another-device", sync_key, verified.cursor),
+        verifier.receipt(DEVICE, sync_key, oa.SyncCursor(last_seq=3, last_mac=verified.cursor.last_mac)),
+        b"",
+    ]
+    for bad in refused:
+        with pytest.raises(oa.VaultError.ReceiptInvalid):
+            queue.acknowledge(bad)
+    assert queue.pending_count() == 2
+    assert vault.status().pending_entries == 2
+
+    queue.acknowledge(receipt)
+    assert queue.pending_count() == 0
+    assert queue.next_batch(100) is None
+    queue.acknowledge(receipt)  # again: harmless
+    assert queue.pending_count() == 0
 
 
 # --- 4. Objects used from several threads at once --------------------------

@@ -49,6 +49,13 @@ func hexBytes(_ hex: String) -> Data {
     return out
 }
 
+/// base64url without padding, as the server sends the receipt.
+func base64URLBytes(_ text: String) -> Data? {
+    var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+    return Data(base64Encoded: base64)
+}
+
 let args = CommandLine.arguments
 guard args.count == 3 else { fail("usage: SwiftDemo SERVER_URL WORK_DIR") }
 let server = args[1]
@@ -114,10 +121,25 @@ do {
     expect((400..<500).contains(badStatus), "a tampered batch is refused")
     let (syncStatus, syncAnswer) = http("POST", syncURL, body: batch.bytes, contentType: "application/octet-stream")
     guard syncStatus == 200, let sync = syncAnswer as? [String: Any],
-          let acknowledged = (sync["acknowledged_seq"] as? NSNumber)?.uint64Value else { fail("sync: HTTP \(syncStatus)") }
+          let acknowledged = (sync["acknowledged_seq"] as? NSNumber)?.uint64Value,
+          let receiptText = sync["receipt"] as? String, let receipt = base64URLBytes(receiptText) else {
+        fail("sync: HTTP \(syncStatus)")
+    }
     print("   Server verified the chain: applied \(sync["applied"] ?? "?"), acknowledged seq \(acknowledged).")
     expect(acknowledged == batch.lastSeq, "acknowledged seq")
-    try queue.acknowledge(throughSeq: acknowledged)
+    // The server's receipt, MACed with the sync key: the only thing that lets
+    // the device delete what it sent. A forged one deletes nothing.
+    var forged = receipt
+    forged[forged.startIndex + forged.count / 2] ^= 1
+    do {
+        try queue.acknowledge(receipt: forged)
+        fail("a forged receipt was accepted")
+    } catch VaultError.ReceiptInvalid(let reason) {
+        print("   A receipt with one flipped byte: refused (\(reason)); still \(try queue.pendingCount()) edits queued.")
+        expect(try queue.pendingCount() == UInt64(batch.entryCount), "a forged receipt deleted nothing")
+    }
+    try queue.acknowledge(receipt: receipt)
+    print("   The server's receipt (\(receipt.count) bytes) verified: the queue is empty.")
     expect(try queue.pendingCount() == 0, "queue empty after acknowledge")
 
     print("5. The server now holds:")

@@ -74,6 +74,7 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         case VaultError.BiometricsInvalidated: return "Face ID / Touch ID changed: use your PIN, then turn biometrics on again."
         case VaultError.UserCancelled: return "Cancelled."
         case VaultError.GrantExpired: return "Offline access has expired: connect to renew."
+        case VaultError.ReceiptInvalid: return "The server's answer did not verify: your edits stay queued."
         default: return "Error: \(error)"
         }
     }
@@ -107,7 +108,12 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         run {
             guard let queue = self.session?.syncQueue(), let batch = try queue.nextBatch(maxEntries: 100) else { return }
             let answer = try Self.post("/sync?device_id=\(self.deviceId)", body: batch.bytes)
-            if let seq = (answer["acknowledged_seq"] as? NSNumber)?.uint64Value { try queue.acknowledge(throughSeq: seq) }
+            // Only the server's receipt (base64url, no padding; MACed with the
+            // sync key) deletes queued edits: a forged one is ReceiptInvalid.
+            guard let text = answer["receipt"] as? String, let receipt = Self.base64URLBytes(text) else {
+                throw URLError(.badServerResponse)
+            }
+            try queue.acknowledge(receipt: receipt)
         }
     }
 
@@ -130,6 +136,13 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
             i = j
         }
         session = try vault!.enroll(pin: pin, grant: grant, syncKey: key)
+    }
+
+    /// base64url without padding, as the server sends the receipt.
+    private static func base64URLBytes(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
     }
 
     /// Blocking POST (called on `queue` only).

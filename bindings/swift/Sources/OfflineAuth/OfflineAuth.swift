@@ -1055,6 +1055,24 @@ public static func generate(kid: String)throws  -> GrantIssuer  {
 })
 }
     
+    /**
+     * Like [`GrantIssuer::new`], with the algorithm name and `iss`/`aud`.
+     *
+     * # Errors
+     * As [`GrantIssuer::new`]; `InvalidInput` for another algorithm or an
+     * empty or oversized `iss`/`aud`.
+     */
+public static func withOptions(kid: String, privateKey: Data, options: IssuerOptions)throws  -> GrantIssuer  {
+    return try  FfiConverterTypeGrantIssuer_lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_constructor_grantissuer_with_options(
+        FfiConverterString.lower(kid),
+        FfiConverterData.lower(privateKey),
+        FfiConverterTypeIssuerOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
@@ -2512,14 +2530,17 @@ public func FfiConverterTypeSoftwareKeystore_lower(_ value: SoftwareKeystore) ->
 public protocol SyncQueueProtocol: AnyObject, Sendable {
     
     /**
-     * Deletes every entry through `through_seq`, durably, once the backend
-     * has accepted them. Acknowledging again is harmless.
+     * Deletes, durably, every entry the backend's `receipt` says it applied
+     * (the `receipt` of `VerifiedBatch`, as the server returned it). A
+     * receipt for entries already deleted is harmless.
      *
      * # Errors
-     * `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-     * batch), `Tampered`, `Storage`.
+     * `ReceiptInvalid` (it does not verify with this vault's sync key, is
+     * for another device, names a seq never sent in a batch, or a chain
+     * that is not this queue's; nothing is deleted), `SessionLocked`,
+     * `Tampered`, `Storage`.
      */
-    func acknowledge(throughSeq: UInt64) throws 
+    func acknowledge(receipt: Data) throws 
     
     /**
      * The oldest unacknowledged entries (at most `max_entries`, and at most
@@ -2600,18 +2621,21 @@ open class SyncQueue: SyncQueueProtocol, @unchecked Sendable {
 
     
     /**
-     * Deletes every entry through `through_seq`, durably, once the backend
-     * has accepted them. Acknowledging again is harmless.
+     * Deletes, durably, every entry the backend's `receipt` says it applied
+     * (the `receipt` of `VerifiedBatch`, as the server returned it). A
+     * receipt for entries already deleted is harmless.
      *
      * # Errors
-     * `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-     * batch), `Tampered`, `Storage`.
+     * `ReceiptInvalid` (it does not verify with this vault's sync key, is
+     * for another device, names a seq never sent in a batch, or a chain
+     * that is not this queue's; nothing is deleted), `SessionLocked`,
+     * `Tampered`, `Storage`.
      */
-open func acknowledge(throughSeq: UInt64)throws   {try rustCallWithError(FfiConverterTypeVaultError_lift) {
+open func acknowledge(receipt: Data)throws   {try rustCallWithError(FfiConverterTypeVaultError_lift) {
         uniffiCallStatus in
     uniffi_offline_auth_fn_method_syncqueue_acknowledge(
             self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(throughSeq),uniffiCallStatus
+        FfiConverterData.lower(receipt),uniffiCallStatus
     )
 }
 }
@@ -2708,9 +2732,20 @@ public func FfiConverterTypeSyncQueue_lower(_ value: SyncQueue) -> UInt64 {
 public protocol SyncVerifierProtocol: AnyObject, Sendable {
     
     /**
+     * The receipt for a stored `cursor` of `device_id`: for answering an
+     * upload again (a lost response, or an upload that lost a race to
+     * another server instance) without verifying anything.
+     *
+     * # Errors
+     * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+     */
+    func receipt(deviceId: String, syncKey: Data, cursor: SyncCursor) throws  -> Data
+    
+    /**
      * Verifies `batch` for the device whose sync key is `sync_key`, starting
-     * from the `cursor` stored for it. Returns the new operations in order
-     * and the cursor to store once they are applied.
+     * from the `cursor` stored for it. Returns the new operations in order,
+     * the cursor to store once they are applied, and the receipt to answer
+     * with once that is committed.
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -2808,12 +2843,52 @@ public static func withClock(issuerKeys: [IssuerKey], clock: Clock)throws  -> Sy
 })
 }
     
+    /**
+     * Like [`SyncVerifier::with_clock`], demanding more of every grant a
+     * batch carries: a pinned issuer (`iss`) or audience (`aud`), or, for a
+     * migration window, accepting the first release's untyped grants.
+     *
+     * # Errors
+     * As [`SyncVerifier::new`].
+     */
+public static func withPolicy(issuerKeys: [IssuerKey], clock: Clock, policy: GrantPolicy)throws  -> SyncVerifier  {
+    return try  FfiConverterTypeSyncVerifier_lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_constructor_syncverifier_with_policy(
+        FfiConverterSequenceTypeIssuerKey.lower(issuerKeys),
+        FfiConverterTypeClock_lower(clock),
+        FfiConverterTypeGrantPolicy_lower(policy),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
+     * The receipt for a stored `cursor` of `device_id`: for answering an
+     * upload again (a lost response, or an upload that lost a race to
+     * another server instance) without verifying anything.
+     *
+     * # Errors
+     * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+     */
+open func receipt(deviceId: String, syncKey: Data, cursor: SyncCursor)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeVaultError_lift) {
+        uniffiCallStatus in
+    uniffi_offline_auth_fn_method_syncverifier_receipt(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(deviceId),
+        FfiConverterData.lower(syncKey),
+        FfiConverterTypeSyncCursor_lower(cursor),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Verifies `batch` for the device whose sync key is `sync_key`, starting
-     * from the `cursor` stored for it. Returns the new operations in order
-     * and the cursor to store once they are applied.
+     * from the `cursor` stored for it. Returns the new operations in order,
+     * the cursor to store once they are applied, and the receipt to answer
+     * with once that is committed.
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -3154,6 +3229,87 @@ public func FfiConverterTypeGrantInfo_lower(_ value: GrantInfo) -> RustBuffer {
 
 
 /**
+ * What a verifier demands of a grant beyond its signature.
+ */
+public struct GrantPolicy: Equatable, Hashable {
+    /**
+     * When set, the grant's `iss` must be exactly this.
+     */
+    public var issuer: String?
+    /**
+     * When set, the grant's `aud` (a string or a list) must contain this.
+     */
+    public var audience: String?
+    /**
+     * Also accept grants typed `JWT` or untyped, as the first release
+     * issued them: for a backend's migration window only (devices never do).
+     */
+    public var acceptUntyped: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When set, the grant's `iss` must be exactly this.
+         */issuer: String? = nil, 
+        /**
+         * When set, the grant's `aud` (a string or a list) must contain this.
+         */audience: String? = nil, 
+        /**
+         * Also accept grants typed `JWT` or untyped, as the first release
+         * issued them: for a backend's migration window only (devices never do).
+         */acceptUntyped: Bool = false) {
+        self.issuer = issuer
+        self.audience = audience
+        self.acceptUntyped = acceptUntyped
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GrantPolicy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGrantPolicy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GrantPolicy {
+        return
+            try GrantPolicy(
+                issuer: FfiConverterOptionString.read(from: &buf), 
+                audience: FfiConverterOptionString.read(from: &buf), 
+                acceptUntyped: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GrantPolicy, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.issuer, into: &buf)
+        FfiConverterOptionString.write(value.audience, into: &buf)
+        FfiConverterBool.write(value.acceptUntyped, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantPolicy_lift(_ buf: RustBuffer) throws -> GrantPolicy {
+    return try FfiConverterTypeGrantPolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGrantPolicy_lower(_ value: GrantPolicy) -> RustBuffer {
+    return FfiConverterTypeGrantPolicy.lower(value)
+}
+
+
+/**
  * A public key the device (or the sync verifier) trusts to sign grants.
  */
 public struct IssuerKey: Equatable, Hashable {
@@ -3219,6 +3375,88 @@ public func FfiConverterTypeIssuerKey_lift(_ buf: RustBuffer) throws -> IssuerKe
 #endif
 public func FfiConverterTypeIssuerKey_lower(_ value: IssuerKey) -> RustBuffer {
     return FfiConverterTypeIssuerKey.lower(value)
+}
+
+
+/**
+ * How a [`GrantIssuer`] signs: the algorithm's name in the header, and the
+ * `iss`/`aud` claims it adds (for verifiers that pin them).
+ */
+public struct IssuerOptions: Equatable, Hashable {
+    /**
+     * `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
+     * (RFC 9864); the signature is the same.
+     */
+    public var algorithm: String
+    /**
+     * The `iss` claim to add, if any.
+     */
+    public var issuer: String?
+    /**
+     * The `aud` claim to add, if any.
+     */
+    public var audience: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
+         * (RFC 9864); the signature is the same.
+         */algorithm: String = "EdDSA", 
+        /**
+         * The `iss` claim to add, if any.
+         */issuer: String? = nil, 
+        /**
+         * The `aud` claim to add, if any.
+         */audience: String? = nil) {
+        self.algorithm = algorithm
+        self.issuer = issuer
+        self.audience = audience
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension IssuerOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIssuerOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IssuerOptions {
+        return
+            try IssuerOptions(
+                algorithm: FfiConverterString.read(from: &buf), 
+                issuer: FfiConverterOptionString.read(from: &buf), 
+                audience: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: IssuerOptions, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.algorithm, into: &buf)
+        FfiConverterOptionString.write(value.issuer, into: &buf)
+        FfiConverterOptionString.write(value.audience, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuerOptions_lift(_ buf: RustBuffer) throws -> IssuerOptions {
+    return try FfiConverterTypeIssuerOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIssuerOptions_lower(_ value: IssuerOptions) -> RustBuffer {
+    return FfiConverterTypeIssuerOptions.lower(value)
 }
 
 
@@ -3539,9 +3777,17 @@ public struct VaultConfig: Equatable, Hashable {
      */
     public var clockRollbackToleranceSecs: UInt64
     /**
-     * How far in the future a grant's `iat` may be.
+     * How far in the future a grant's `iat` (or `nbf`) may be.
      */
     public var grantClockSkewSecs: UInt64
+    /**
+     * When set, grants must carry this issuer (`iss`).
+     */
+    public var grantIssuer: String?
+    /**
+     * When set, grants must name this audience (`aud`).
+     */
+    public var grantAudience: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3569,8 +3815,14 @@ public struct VaultConfig: Equatable, Hashable {
          * How far the wall clock may fall behind the trusted time.
          */clockRollbackToleranceSecs: UInt64 = UInt64(300), 
         /**
-         * How far in the future a grant's `iat` may be.
-         */grantClockSkewSecs: UInt64 = UInt64(60)) {
+         * How far in the future a grant's `iat` (or `nbf`) may be.
+         */grantClockSkewSecs: UInt64 = UInt64(60), 
+        /**
+         * When set, grants must carry this issuer (`iss`).
+         */grantIssuer: String? = nil, 
+        /**
+         * When set, grants must name this audience (`aud`).
+         */grantAudience: String? = nil) {
         self.deviceId = deviceId
         self.issuerKeys = issuerKeys
         self.maxFailedAttempts = maxFailedAttempts
@@ -3579,6 +3831,8 @@ public struct VaultConfig: Equatable, Hashable {
         self.idleTimeoutSecs = idleTimeoutSecs
         self.clockRollbackToleranceSecs = clockRollbackToleranceSecs
         self.grantClockSkewSecs = grantClockSkewSecs
+        self.grantIssuer = grantIssuer
+        self.grantAudience = grantAudience
     }
 
     
@@ -3604,7 +3858,9 @@ public struct FfiConverterTypeVaultConfig: FfiConverterRustBuffer {
                 minPinLength: FfiConverterUInt32.read(from: &buf), 
                 idleTimeoutSecs: FfiConverterUInt64.read(from: &buf), 
                 clockRollbackToleranceSecs: FfiConverterUInt64.read(from: &buf), 
-                grantClockSkewSecs: FfiConverterUInt64.read(from: &buf)
+                grantClockSkewSecs: FfiConverterUInt64.read(from: &buf), 
+                grantIssuer: FfiConverterOptionString.read(from: &buf), 
+                grantAudience: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3617,6 +3873,8 @@ public struct FfiConverterTypeVaultConfig: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.idleTimeoutSecs, into: &buf)
         FfiConverterUInt64.write(value.clockRollbackToleranceSecs, into: &buf)
         FfiConverterUInt64.write(value.grantClockSkewSecs, into: &buf)
+        FfiConverterOptionString.write(value.grantIssuer, into: &buf)
+        FfiConverterOptionString.write(value.grantAudience, into: &buf)
     }
 }
 
@@ -3781,6 +4039,12 @@ public struct VerifiedBatch: Equatable, Hashable {
      * The cursor to store once the operations are applied.
      */
     public var cursor: SyncCursor
+    /**
+     * The answer for the device once the operations and the cursor are
+     * committed: it passes these bytes to `SyncQueue::acknowledge`, which
+     * deletes exactly the entries applied (MACed with the sync key).
+     */
+    public var receipt: Data
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3799,12 +4063,18 @@ public struct VerifiedBatch: Equatable, Hashable {
          */duplicates: UInt64, 
         /**
          * The cursor to store once the operations are applied.
-         */cursor: SyncCursor) {
+         */cursor: SyncCursor, 
+        /**
+         * The answer for the device once the operations and the cursor are
+         * committed: it passes these bytes to `SyncQueue::acknowledge`, which
+         * deletes exactly the entries applied (MACed with the sync key).
+         */receipt: Data) {
         self.deviceId = deviceId
         self.userId = userId
         self.operations = operations
         self.duplicates = duplicates
         self.cursor = cursor
+        self.receipt = receipt
     }
 
     
@@ -3827,7 +4097,8 @@ public struct FfiConverterTypeVerifiedBatch: FfiConverterRustBuffer {
                 userId: FfiConverterString.read(from: &buf), 
                 operations: FfiConverterSequenceTypeSyncOperation.read(from: &buf), 
                 duplicates: FfiConverterUInt64.read(from: &buf), 
-                cursor: FfiConverterTypeSyncCursor.read(from: &buf)
+                cursor: FfiConverterTypeSyncCursor.read(from: &buf), 
+                receipt: FfiConverterData.read(from: &buf)
         )
     }
 
@@ -3837,6 +4108,7 @@ public struct FfiConverterTypeVerifiedBatch: FfiConverterRustBuffer {
         FfiConverterSequenceTypeSyncOperation.write(value.operations, into: &buf)
         FfiConverterUInt64.write(value.duplicates, into: &buf)
         FfiConverterTypeSyncCursor.write(value.cursor, into: &buf)
+        FfiConverterData.write(value.receipt, into: &buf)
     }
 }
 
@@ -4265,6 +4537,15 @@ enum VaultError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          * Why the batch was rejected.
          */reason: String
     )
+    /**
+     * A receipt from the backend did not verify or does not match this
+     * vault's queue; nothing was deleted.
+     */
+    case ReceiptInvalid(
+        /**
+         * Why the receipt was refused.
+         */reason: String
+    )
 
     
 
@@ -4329,6 +4610,9 @@ public struct FfiConverterTypeVaultError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 19: return .BatchRejected(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 20: return .ReceiptInvalid(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4427,6 +4711,11 @@ public struct FfiConverterTypeVaultError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(19))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .ReceiptInvalid(reason):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(reason, into: &buf)
+            
         }
     }
 }
@@ -4465,6 +4754,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4719,7 +5032,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_grantissuer_private_key() != 14879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_syncverifier_verify() != 29136) {
+    if (uniffi_offline_auth_checksum_method_syncverifier_receipt() != 2726) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_method_syncverifier_verify() != 26200) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_clock_now_unix_secs() != 26582) {
@@ -4791,7 +5107,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_method_offlinesession_user_id() != 3054) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_offline_auth_checksum_method_syncqueue_acknowledge() != 52084) {
+    if (uniffi_offline_auth_checksum_method_syncqueue_acknowledge() != 62772) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_method_syncqueue_next_batch() != 48661) {
@@ -4830,10 +5146,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_offline_auth_checksum_constructor_grantissuer_new() != 4132) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_offline_auth_checksum_constructor_grantissuer_with_options() != 18083) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_offline_auth_checksum_constructor_syncverifier_new() != 8267) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() != 59611) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_offline_auth_checksum_constructor_syncverifier_with_policy() != 58320) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_offline_auth_checksum_constructor_systemclock_new() != 28085) {

@@ -327,6 +327,11 @@ uint64_t uniffi_offline_auth_fn_constructor_grantissuer_generate(RustBuffer kid,
 uint64_t uniffi_offline_auth_fn_constructor_grantissuer_new(RustBuffer kid, RustBuffer private_key, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_GRANTISSUER_WITH_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_GRANTISSUER_WITH_OPTIONS
+uint64_t uniffi_offline_auth_fn_constructor_grantissuer_with_options(RustBuffer kid, RustBuffer private_key, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_GRANTISSUER_ISSUE
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_GRANTISSUER_ISSUE
 RustBuffer uniffi_offline_auth_fn_method_grantissuer_issue(uint64_t ptr, RustBuffer user_id, RustBuffer device_id, RustBuffer scopes, int64_t issued_at, int64_t expires_at, RustCallStatus *_Nonnull out_status
@@ -365,6 +370,16 @@ uint64_t uniffi_offline_auth_fn_constructor_syncverifier_new(RustBuffer issuer_k
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
 uint64_t uniffi_offline_auth_fn_constructor_syncverifier_with_clock(RustBuffer issuer_keys, uint64_t clock, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_POLICY
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_CONSTRUCTOR_SYNCVERIFIER_WITH_POLICY
+uint64_t uniffi_offline_auth_fn_constructor_syncverifier_with_policy(RustBuffer issuer_keys, uint64_t clock, RustBuffer policy, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCVERIFIER_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCVERIFIER_RECEIPT
+RustBuffer uniffi_offline_auth_fn_method_syncverifier_receipt(uint64_t ptr, RustBuffer device_id, RustBuffer sync_key, RustBuffer cursor, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCVERIFIER_VERIFY
@@ -571,7 +586,7 @@ void uniffi_offline_auth_fn_free_syncqueue(uint64_t handle, RustCallStatus *_Non
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCQUEUE_ACKNOWLEDGE
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCQUEUE_ACKNOWLEDGE
-void uniffi_offline_auth_fn_method_syncqueue_acknowledge(uint64_t ptr, uint64_t through_seq, RustCallStatus *_Nonnull out_status
+void uniffi_offline_auth_fn_method_syncqueue_acknowledge(uint64_t ptr, RustBuffer receipt, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_FN_METHOD_SYNCQUEUE_NEXT_BATCH
@@ -984,6 +999,12 @@ uint16_t uniffi_offline_auth_checksum_method_grantissuer_private_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_SYNCVERIFIER_RECEIPT
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_SYNCVERIFIER_RECEIPT
+uint16_t uniffi_offline_auth_checksum_method_syncverifier_receipt(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_SYNCVERIFIER_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_METHOD_SYNCVERIFIER_VERIFY
 uint16_t uniffi_offline_auth_checksum_method_syncverifier_verify(void
@@ -1206,6 +1227,12 @@ uint16_t uniffi_offline_auth_checksum_constructor_grantissuer_new(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_GRANTISSUER_WITH_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_GRANTISSUER_WITH_OPTIONS
+uint16_t uniffi_offline_auth_checksum_constructor_grantissuer_with_options(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_NEW
 uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_new(void
@@ -1215,6 +1242,12 @@ uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
 #define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_CLOCK
 uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_with_clock(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_POLICY
+#define UNIFFI_FFIDEF_UNIFFI_OFFLINE_AUTH_CHECKSUM_CONSTRUCTOR_SYNCVERIFIER_WITH_POLICY
+uint16_t uniffi_offline_auth_checksum_constructor_syncverifier_with_policy(void
     
 );
 #endif

@@ -51,8 +51,10 @@ final class OfflineAuthTests: XCTestCase {
         XCTAssertNil(verified.operations[2].value)
         XCTAssertEqual(verified.operations.map(\.boots), [0, 0, 0])
         XCTAssertEqual(verified.cursor.lastSeq, 3)
+        XCTAssertFalse(verified.receipt.isEmpty)
 
-        try queue.acknowledge(throughSeq: batch.lastSeq)
+        // The backend answers with the receipt; only that deletes entries.
+        try queue.acknowledge(receipt: verified.receipt)
         XCTAssertEqual(try queue.pendingCount(), 0)
         XCTAssertNil(try queue.nextBatch(maxEntries: 100))
 
@@ -195,18 +197,47 @@ final class OfflineAuthTests: XCTestCase {
     }
 
     func testContractVariantsExistAsSwiftErrorCases() {
-        // ARCHITECTURE.md section 6 lists these "at least": this compiles only if each case exists.
+        // ARCHITECTURE.md section 6 lists the first 16 "at least"; the last
+        // four were added since. This compiles only if each case exists.
         let variants: [VaultError] = [
             .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
             .LockedOut(retryAfterSecs: 2), .Wiped, .GrantInvalid(reason: "r"), .GrantExpired, .ClockRollback,
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
+            .UserCancelled, .ClockUnavailable(reason: "r"), .BatchRejected(reason: "r"), .ReceiptInvalid(reason: "r"),
         ]
-        XCTAssertEqual(Set(variants).count, 16)
+        XCTAssertEqual(Set(variants).count, 20)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
         }
+        // An exhaustive switch with no default: a variant added to the Rust
+        // enum stops this from compiling until it is listed (and tested).
+        func name(_ error: VaultError) -> String {
+            switch error {
+            case .NotEnrolled: return "NotEnrolled"
+            case .AlreadyEnrolled: return "AlreadyEnrolled"
+            case .WeakPin: return "WeakPin"
+            case .WrongPin: return "WrongPin"
+            case .LockedOut: return "LockedOut"
+            case .Wiped: return "Wiped"
+            case .GrantInvalid: return "GrantInvalid"
+            case .GrantExpired: return "GrantExpired"
+            case .ClockRollback: return "ClockRollback"
+            case .Tampered: return "Tampered"
+            case .BiometricsUnavailable: return "BiometricsUnavailable"
+            case .BiometricsInvalidated: return "BiometricsInvalidated"
+            case .UserCancelled: return "UserCancelled"
+            case .Keystore: return "Keystore"
+            case .ClockUnavailable: return "ClockUnavailable"
+            case .SessionLocked: return "SessionLocked"
+            case .Storage: return "Storage"
+            case .InvalidInput: return "InvalidInput"
+            case .BatchRejected: return "BatchRejected"
+            case .ReceiptInvalid: return "ReceiptInvalid"
+            }
+        }
+        XCTAssertEqual(Set(variants.map(name)).count, 20)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore
@@ -321,6 +352,66 @@ final class OfflineAuthTests: XCTestCase {
             .verify(batch: batch.bytes, syncKey: syncKey, cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))
         XCTAssertEqual(verified.operations.map(\.key), ["before", "after"])
         XCTAssertEqual(verified.operations.map(\.boots), [0, 1])
+    }
+
+    // MARK: Receipts: only the backend's genuine receipt deletes queued edits
+
+    func testForgedReceiptIsInvalidAndDeletesNothingThenTheGenuineOneDeletes() throws {
+        // A fixed date on one fake clock for the vault and the verifier: no
+        // step depends on today's date, and the verifier's "now" is at or
+        // after the entries' time.
+        let clock = FakeClock(now: fixedNow)
+        let syncKey = try generateSyncKey()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        let session = try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: syncKey)
+        _ = try session.put(collection: "notes", key: "n1", value: Data("one".utf8))
+        _ = try session.put(collection: "visits", key: "v1", value: Data("two".utf8))
+        let queue = session.syncQueue()
+        let batch = try XCTUnwrap(try queue.nextBatch(maxEntries: 100))
+        clock.advance(30) // the upload reaches the server a little later
+        let initial = SyncCursor(lastSeq: 0, lastMac: Data(count: 32))
+
+        // A server whose clock is an hour behind the entries refuses them.
+        let behind = try SyncVerifier.withClock(issuerKeys: [issuer.issuerKey()], clock: FakeClock(now: fixedNow - 3600))
+        assertVaultError(try behind.verify(batch: batch.bytes, syncKey: syncKey, cursor: initial)) {
+            if case .BatchRejected = $0 { return true }; return false
+        }
+
+        let verifier = try SyncVerifier.withClock(issuerKeys: [issuer.issuerKey()], clock: clock)
+        let verified = try verifier.verify(batch: batch.bytes, syncKey: syncKey, cursor: initial)
+        XCTAssertEqual(verified.operations.count, 2)
+        let receipt = verified.receipt
+        // The receipt re-issued for the stored cursor is the same bytes.
+        XCTAssertEqual(try verifier.receipt(deviceId: device, syncKey: syncKey, cursor: verified.cursor), receipt)
+
+        var forged = receipt
+        forged[forged.startIndex + forged.count / 2] ^= 1
+        assertVaultError(try queue.acknowledge(receipt: forged)) {
+            if case .ReceiptInvalid(let reason) = $0 { return !reason.isEmpty }; return false
+        }
+        XCTAssertEqual(try queue.pendingCount(), 2, "a forged receipt deleted entries")
+        // Genuine receipts that are not this queue's: another sync key
+        // (another enrolment), another device, a seq never sent; and no receipt at all.
+        let refused: [Data] = [
+            try verifier.receipt(deviceId: device, syncKey: try generateSyncKey(), cursor: verified.cursor),
+            try verifier.receipt(deviceId: "another-device", syncKey: syncKey, cursor: verified.cursor),
+            try verifier.receipt(deviceId: device, syncKey: syncKey,
+                                 cursor: SyncCursor(lastSeq: 3, lastMac: verified.cursor.lastMac)),
+            Data(),
+        ]
+        for bad in refused {
+            assertVaultError(try queue.acknowledge(receipt: bad)) {
+                if case .ReceiptInvalid = $0 { return true }; return false
+            }
+        }
+        XCTAssertEqual(try queue.pendingCount(), 2)
+        XCTAssertEqual(try vault.status().pendingEntries, 2)
+
+        try queue.acknowledge(receipt: receipt)
+        XCTAssertEqual(try queue.pendingCount(), 0)
+        XCTAssertNil(try queue.nextBatch(maxEntries: 100))
+        try queue.acknowledge(receipt: receipt) // again: harmless
+        XCTAssertEqual(try queue.pendingCount(), 0)
     }
 
     // MARK: 4. Objects used from several tasks at once

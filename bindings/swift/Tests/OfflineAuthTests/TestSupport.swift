@@ -6,6 +6,8 @@ let device = "device-1"
 let user = "alice"
 let pin = "482915"
 let scopes = ["notes", "visits"]
+/// A fixed wall-clock time (2025-06-15) for tests that must not depend on today's date.
+let fixedNow: Int64 = 1_750_000_000
 
 /// The backend's signing key, shared by all tests.
 let issuer: GrantIssuer = try! GrantIssuer.generate(kid: "test-kid-1")

@@ -763,6 +763,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_offline_auth_checksum_method_grantissuer_private_key(
     ): Int
+    external fun uniffi_offline_auth_checksum_method_syncverifier_receipt(
+    ): Int
     external fun uniffi_offline_auth_checksum_method_syncverifier_verify(
     ): Int
     external fun uniffi_offline_auth_checksum_method_clock_now_unix_secs(
@@ -837,9 +839,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_offline_auth_checksum_constructor_grantissuer_new(
     ): Int
+    external fun uniffi_offline_auth_checksum_constructor_grantissuer_with_options(
+    ): Int
     external fun uniffi_offline_auth_checksum_constructor_syncverifier_new(
     ): Int
     external fun uniffi_offline_auth_checksum_constructor_syncverifier_with_clock(
+    ): Int
+    external fun uniffi_offline_auth_checksum_constructor_syncverifier_with_policy(
     ): Int
     external fun uniffi_offline_auth_checksum_constructor_systemclock_new(
     ): Int
@@ -879,6 +885,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_offline_auth_fn_constructor_grantissuer_new(`kid`: RustBuffer.ByValue,`privateKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_offline_auth_fn_constructor_grantissuer_with_options(`kid`: RustBuffer.ByValue,`privateKey`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_offline_auth_fn_method_grantissuer_issue(`ptr`: Long,`userId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`scopes`: RustBuffer.ByValue,`issuedAt`: Long,`expiresAt`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_offline_auth_fn_method_grantissuer_issuer_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -895,6 +903,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_offline_auth_fn_constructor_syncverifier_with_clock(`issuerKeys`: RustBuffer.ByValue,`clock`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_offline_auth_fn_constructor_syncverifier_with_policy(`issuerKeys`: RustBuffer.ByValue,`clock`: Long,`policy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_offline_auth_fn_method_syncverifier_receipt(`ptr`: Long,`deviceId`: RustBuffer.ByValue,`syncKey`: RustBuffer.ByValue,`cursor`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_offline_auth_fn_method_syncverifier_verify(`ptr`: Long,`batch`: RustBuffer.ByValue,`syncKey`: RustBuffer.ByValue,`cursor`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_offline_auth_fn_clone_clock(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -975,7 +987,7 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_offline_auth_fn_free_syncqueue(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_offline_auth_fn_method_syncqueue_acknowledge(`ptr`: Long,`throughSeq`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_offline_auth_fn_method_syncqueue_acknowledge(`ptr`: Long,`receipt`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_offline_auth_fn_method_syncqueue_next_batch(`ptr`: Long,`maxEntries`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1161,7 +1173,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_grantissuer_private_key() and 0xFFFF) != 14879) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_syncverifier_verify() and 0xFFFF) != 29136) {
+    if ((lib.uniffi_offline_auth_checksum_method_syncverifier_receipt() and 0xFFFF) != 2726) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_method_syncverifier_verify() and 0xFFFF) != 26200) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_clock_now_unix_secs() and 0xFFFF) != 26582) {
@@ -1233,7 +1248,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_method_offlinesession_user_id() and 0xFFFF) != 3054) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_offline_auth_checksum_method_syncqueue_acknowledge() and 0xFFFF) != 52084) {
+    if ((lib.uniffi_offline_auth_checksum_method_syncqueue_acknowledge() and 0xFFFF) != 62772) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_method_syncqueue_next_batch() and 0xFFFF) != 48661) {
@@ -1272,10 +1287,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_offline_auth_checksum_constructor_grantissuer_new() and 0xFFFF) != 4132) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_offline_auth_checksum_constructor_grantissuer_with_options() and 0xFFFF) != 18083) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_new() and 0xFFFF) != 8267) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_clock() and 0xFFFF) != 59611) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_offline_auth_checksum_constructor_syncverifier_with_policy() and 0xFFFF) != 58320) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_offline_auth_checksum_constructor_systemclock_new() and 0xFFFF) != 28085) {
@@ -2442,6 +2463,28 @@ open class GrantIssuer: Disposable, AutoCloseable, GrantIssuerInterface
     
         
         FfiConverterString.lower(`kid`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Like [`GrantIssuer::new`], with the algorithm name and `iss`/`aud`.
+     *
+     * # Errors
+     * As [`GrantIssuer::new`]; `InvalidInput` for another algorithm or an
+     * empty or oversized `iss`/`aud`.
+     */
+    @Throws(VaultException::class) fun `withOptions`(`kid`: kotlin.String, `privateKey`: kotlin.ByteArray, `options`: IssuerOptions): GrantIssuer {
+            return FfiConverterTypeGrantIssuer.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_constructor_grantissuer_with_options(
+    
+        
+        FfiConverterString.lower(`kid`),
+        FfiConverterByteArray.lower(`privateKey`),
+        FfiConverterTypeIssuerOptions.lower(`options`),_status)
 }
     )
     }
@@ -4549,14 +4592,17 @@ public object FfiConverterTypeSoftwareKeystore: FfiConverter<SoftwareKeystore, L
 public interface SyncQueueInterface {
     
     /**
-     * Deletes every entry through `through_seq`, durably, once the backend
-     * has accepted them. Acknowledging again is harmless.
+     * Deletes, durably, every entry the backend's `receipt` says it applied
+     * (the `receipt` of `VerifiedBatch`, as the server returned it). A
+     * receipt for entries already deleted is harmless.
      *
      * # Errors
-     * `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-     * batch), `Tampered`, `Storage`.
+     * `ReceiptInvalid` (it does not verify with this vault's sync key, is
+     * for another device, names a seq never sent in a batch, or a chain
+     * that is not this queue's; nothing is deleted), `SessionLocked`,
+     * `Tampered`, `Storage`.
      */
-    fun `acknowledge`(`throughSeq`: kotlin.ULong)
+    fun `acknowledge`(`receipt`: kotlin.ByteArray)
     
     /**
      * The oldest unacknowledged entries (at most `max_entries`, and at most
@@ -4688,21 +4734,24 @@ open class SyncQueue: Disposable, AutoCloseable, SyncQueueInterface
 
     
     /**
-     * Deletes every entry through `through_seq`, durably, once the backend
-     * has accepted them. Acknowledging again is harmless.
+     * Deletes, durably, every entry the backend's `receipt` says it applied
+     * (the `receipt` of `VerifiedBatch`, as the server returned it). A
+     * receipt for entries already deleted is harmless.
      *
      * # Errors
-     * `SessionLocked`, `InvalidInput` (that seq was never handed out in a
-     * batch), `Tampered`, `Storage`.
+     * `ReceiptInvalid` (it does not verify with this vault's sync key, is
+     * for another device, names a seq never sent in a batch, or a chain
+     * that is not this queue's; nothing is deleted), `SessionLocked`,
+     * `Tampered`, `Storage`.
      */
-    @Throws(VaultException::class)override fun `acknowledge`(`throughSeq`: kotlin.ULong)
+    @Throws(VaultException::class)override fun `acknowledge`(`receipt`: kotlin.ByteArray)
         = 
     callWithHandle {
     uniffiRustCallWithError(VaultException) { _status ->
     UniffiLib.uniffi_offline_auth_fn_method_syncqueue_acknowledge(
         it,
         
-        FfiConverterULong.lower(`throughSeq`),_status)
+        FfiConverterByteArray.lower(`receipt`),_status)
 }
     }
     
@@ -4894,9 +4943,20 @@ public object FfiConverterTypeSyncQueue: FfiConverter<SyncQueue, Long> {
 public interface SyncVerifierInterface {
     
     /**
+     * The receipt for a stored `cursor` of `device_id`: for answering an
+     * upload again (a lost response, or an upload that lost a race to
+     * another server instance) without verifying anything.
+     *
+     * # Errors
+     * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+     */
+    fun `receipt`(`deviceId`: kotlin.String, `syncKey`: kotlin.ByteArray, `cursor`: SyncCursor): kotlin.ByteArray
+    
+    /**
      * Verifies `batch` for the device whose sync key is `sync_key`, starting
-     * from the `cursor` stored for it. Returns the new operations in order
-     * and the cursor to store once they are applied.
+     * from the `cursor` stored for it. Returns the new operations in order,
+     * the cursor to store once they are applied, and the receipt to answer
+     * with once that is committed.
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -5031,9 +5091,35 @@ open class SyncVerifier: Disposable, AutoCloseable, SyncVerifierInterface
 
     
     /**
+     * The receipt for a stored `cursor` of `device_id`: for answering an
+     * upload again (a lost response, or an upload that lost a race to
+     * another server instance) without verifying anything.
+     *
+     * # Errors
+     * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
+     */
+    @Throws(VaultException::class)override fun `receipt`(`deviceId`: kotlin.String, `syncKey`: kotlin.ByteArray, `cursor`: SyncCursor): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_method_syncverifier_receipt(
+        it,
+        
+        FfiConverterString.lower(`deviceId`),
+        FfiConverterByteArray.lower(`syncKey`),
+        FfiConverterTypeSyncCursor.lower(`cursor`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Verifies `batch` for the device whose sync key is `sync_key`, starting
-     * from the `cursor` stored for it. Returns the new operations in order
-     * and the cursor to store once they are applied.
+     * from the `cursor` stored for it. Returns the new operations in order,
+     * the cursor to store once they are applied, and the receipt to answer
+     * with once that is committed.
      *
      * # Errors
      * `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -5079,6 +5165,29 @@ open class SyncVerifier: Disposable, AutoCloseable, SyncVerifierInterface
         
         FfiConverterSequenceTypeIssuerKey.lower(`issuerKeys`),
         FfiConverterTypeClock.lower(`clock`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Like [`SyncVerifier::with_clock`], demanding more of every grant a
+     * batch carries: a pinned issuer (`iss`) or audience (`aud`), or, for a
+     * migration window, accepting the first release's untyped grants.
+     *
+     * # Errors
+     * As [`SyncVerifier::new`].
+     */
+    @Throws(VaultException::class) fun `withPolicy`(`issuerKeys`: List<IssuerKey>, `clock`: Clock, `policy`: GrantPolicy): SyncVerifier {
+            return FfiConverterTypeSyncVerifier.lift(
+    uniffiRustCallWithError(VaultException) { _status ->
+    UniffiLib.uniffi_offline_auth_fn_constructor_syncverifier_with_policy(
+    
+        
+        FfiConverterSequenceTypeIssuerKey.lower(`issuerKeys`),
+        FfiConverterTypeClock.lower(`clock`),
+        FfiConverterTypeGrantPolicy.lower(`policy`),_status)
 }
     )
     }
@@ -5495,6 +5604,62 @@ public object FfiConverterTypeGrantInfo: FfiConverterRustBuffer<GrantInfo> {
 
 
 /**
+ * What a verifier demands of a grant beyond its signature.
+ */
+data class GrantPolicy (
+    /**
+     * When set, the grant's `iss` must be exactly this.
+     */
+    var `issuer`: kotlin.String? = null 
+    , 
+    /**
+     * When set, the grant's `aud` (a string or a list) must contain this.
+     */
+    var `audience`: kotlin.String? = null 
+    , 
+    /**
+     * Also accept grants typed `JWT` or untyped, as the first release
+     * issued them: for a backend's migration window only (devices never do).
+     */
+    var `acceptUntyped`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGrantPolicy: FfiConverterRustBuffer<GrantPolicy> {
+    override fun read(buf: ByteBuffer): GrantPolicy {
+        return GrantPolicy(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: GrantPolicy) = (
+            FfiConverterOptionalString.allocationSize(value.`issuer`) +
+            FfiConverterOptionalString.allocationSize(value.`audience`) +
+            FfiConverterBoolean.allocationSize(value.`acceptUntyped`)
+    )
+
+    override fun write(value: GrantPolicy, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`issuer`, buf)
+            FfiConverterOptionalString.write(value.`audience`, buf)
+            FfiConverterBoolean.write(value.`acceptUntyped`, buf)
+    }
+}
+
+
+
+/**
  * A public key the device (or the sync verifier) trusts to sign grants.
  */
 data class IssuerKey (
@@ -5536,6 +5701,63 @@ public object FfiConverterTypeIssuerKey: FfiConverterRustBuffer<IssuerKey> {
     override fun write(value: IssuerKey, buf: ByteBuffer) {
             FfiConverterString.write(value.`kid`, buf)
             FfiConverterByteArray.write(value.`publicKey`, buf)
+    }
+}
+
+
+
+/**
+ * How a [`GrantIssuer`] signs: the algorithm's name in the header, and the
+ * `iss`/`aud` claims it adds (for verifiers that pin them).
+ */
+data class IssuerOptions (
+    /**
+     * `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
+     * (RFC 9864); the signature is the same.
+     */
+    var `algorithm`: kotlin.String = "EdDSA" 
+    , 
+    /**
+     * The `iss` claim to add, if any.
+     */
+    var `issuer`: kotlin.String? = null 
+    , 
+    /**
+     * The `aud` claim to add, if any.
+     */
+    var `audience`: kotlin.String? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeIssuerOptions: FfiConverterRustBuffer<IssuerOptions> {
+    override fun read(buf: ByteBuffer): IssuerOptions {
+        return IssuerOptions(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: IssuerOptions) = (
+            FfiConverterString.allocationSize(value.`algorithm`) +
+            FfiConverterOptionalString.allocationSize(value.`issuer`) +
+            FfiConverterOptionalString.allocationSize(value.`audience`)
+    )
+
+    override fun write(value: IssuerOptions, buf: ByteBuffer) {
+            FfiConverterString.write(value.`algorithm`, buf)
+            FfiConverterOptionalString.write(value.`issuer`, buf)
+            FfiConverterOptionalString.write(value.`audience`, buf)
     }
 }
 
@@ -5783,9 +6005,19 @@ data class VaultConfig (
     var `clockRollbackToleranceSecs`: kotlin.ULong = 300uL 
     , 
     /**
-     * How far in the future a grant's `iat` may be.
+     * How far in the future a grant's `iat` (or `nbf`) may be.
      */
     var `grantClockSkewSecs`: kotlin.ULong = 60uL 
+    , 
+    /**
+     * When set, grants must carry this issuer (`iss`).
+     */
+    var `grantIssuer`: kotlin.String? = null 
+    , 
+    /**
+     * When set, grants must name this audience (`aud`).
+     */
+    var `grantAudience`: kotlin.String? = null 
     
 ){
     
@@ -5810,6 +6042,8 @@ public object FfiConverterTypeVaultConfig: FfiConverterRustBuffer<VaultConfig> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -5821,7 +6055,9 @@ public object FfiConverterTypeVaultConfig: FfiConverterRustBuffer<VaultConfig> {
             FfiConverterUInt.allocationSize(value.`minPinLength`) +
             FfiConverterULong.allocationSize(value.`idleTimeoutSecs`) +
             FfiConverterULong.allocationSize(value.`clockRollbackToleranceSecs`) +
-            FfiConverterULong.allocationSize(value.`grantClockSkewSecs`)
+            FfiConverterULong.allocationSize(value.`grantClockSkewSecs`) +
+            FfiConverterOptionalString.allocationSize(value.`grantIssuer`) +
+            FfiConverterOptionalString.allocationSize(value.`grantAudience`)
     )
 
     override fun write(value: VaultConfig, buf: ByteBuffer) {
@@ -5833,6 +6069,8 @@ public object FfiConverterTypeVaultConfig: FfiConverterRustBuffer<VaultConfig> {
             FfiConverterULong.write(value.`idleTimeoutSecs`, buf)
             FfiConverterULong.write(value.`clockRollbackToleranceSecs`, buf)
             FfiConverterULong.write(value.`grantClockSkewSecs`, buf)
+            FfiConverterOptionalString.write(value.`grantIssuer`, buf)
+            FfiConverterOptionalString.write(value.`grantAudience`, buf)
     }
 }
 
@@ -5954,6 +6192,13 @@ data class VerifiedBatch (
      * The cursor to store once the operations are applied.
      */
     var `cursor`: SyncCursor
+    , 
+    /**
+     * The answer for the device once the operations and the cursor are
+     * committed: it passes these bytes to `SyncQueue::acknowledge`, which
+     * deletes exactly the entries applied (MACed with the sync key).
+     */
+    var `receipt`: kotlin.ByteArray
     
 ){
     
@@ -5975,6 +6220,7 @@ public object FfiConverterTypeVerifiedBatch: FfiConverterRustBuffer<VerifiedBatc
             FfiConverterSequenceTypeSyncOperation.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterTypeSyncCursor.read(buf),
+            FfiConverterByteArray.read(buf),
         )
     }
 
@@ -5983,7 +6229,8 @@ public object FfiConverterTypeVerifiedBatch: FfiConverterRustBuffer<VerifiedBatc
             FfiConverterString.allocationSize(value.`userId`) +
             FfiConverterSequenceTypeSyncOperation.allocationSize(value.`operations`) +
             FfiConverterULong.allocationSize(value.`duplicates`) +
-            FfiConverterTypeSyncCursor.allocationSize(value.`cursor`)
+            FfiConverterTypeSyncCursor.allocationSize(value.`cursor`) +
+            FfiConverterByteArray.allocationSize(value.`receipt`)
     )
 
     override fun write(value: VerifiedBatch, buf: ByteBuffer) {
@@ -5992,6 +6239,7 @@ public object FfiConverterTypeVerifiedBatch: FfiConverterRustBuffer<VerifiedBatc
             FfiConverterSequenceTypeSyncOperation.write(value.`operations`, buf)
             FfiConverterULong.write(value.`duplicates`, buf)
             FfiConverterTypeSyncCursor.write(value.`cursor`, buf)
+            FfiConverterByteArray.write(value.`receipt`, buf)
     }
 }
 
@@ -6489,6 +6737,21 @@ sealed class VaultException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * A receipt from the backend did not verify or does not match this
+     * vault's queue; nothing was deleted.
+     */
+    class ReceiptInvalid(
+        
+        /**
+         * Why the receipt was refused.
+         */
+        val `reason`: kotlin.String
+        ) : VaultException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -6543,6 +6806,9 @@ public object FfiConverterTypeVaultError : FfiConverterRustBuffer<VaultException
                 FfiConverterString.read(buf),
                 )
             19 -> VaultException.BatchRejected(
+                FfiConverterString.read(buf),
+                )
+            20 -> VaultException.ReceiptInvalid(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -6632,6 +6898,11 @@ public object FfiConverterTypeVaultError : FfiConverterRustBuffer<VaultException
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is VaultException.BatchRejected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is VaultException.ReceiptInvalid -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
@@ -6726,6 +6997,11 @@ public object FfiConverterTypeVaultError : FfiConverterRustBuffer<VaultException
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
+            is VaultException.ReceiptInvalid -> {
+                buf.putInt(20)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
@@ -6759,6 +7035,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
         } else {
             buf.put(1)
             FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
+    override fun read(buf: ByteBuffer): kotlin.String? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterString.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.String?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.String?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterString.write(value, buf)
         }
     }
 }

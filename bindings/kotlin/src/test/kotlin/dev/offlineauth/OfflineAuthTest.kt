@@ -54,7 +54,7 @@ class OfflineAuthTest {
                     assertEquals(3uL, batch.lastSeq)
                     assertEquals(3u, batch.entryCount)
 
-                    SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
+                    val receipt = SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
                         val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
                         assertEquals(DEVICE, verified.deviceId)
                         assertEquals(USER, verified.userId)
@@ -62,9 +62,12 @@ class OfflineAuthTest {
                         assertNull(verified.operations[2].value)
                         assertEquals(listOf<UInt?>(0u, 0u, 0u), verified.operations.map { it.boots })
                         assertEquals(3uL, verified.cursor.lastSeq)
+                        assertTrue(verified.receipt.isNotEmpty())
+                        verified.receipt
                     }
 
-                    queue.acknowledge(batch.lastSeq)
+                    // The backend answers with the receipt; only that deletes entries.
+                    queue.acknowledge(receipt)
                     assertEquals(0uL, queue.pendingCount())
                     assertNull(queue.nextBatch(100u))
                 }
@@ -235,14 +238,19 @@ class OfflineAuthTest {
             "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
+        // ... and the ones added since, up to ReceiptInvalid (acknowledge).
+        val all = contract + listOf("UserCancelled", "ClockUnavailable", "BatchRejected", "ReceiptInvalid")
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }
-        for (name in contract) {
+        for (name in all) {
             val cls = variants[name]
             assertNotNull(cls, "VaultException.$name missing")
             assertTrue(Exception::class.java.isAssignableFrom(cls!!), name)
         }
+        // A variant added to the Rust enum shows up here: list it above and test it.
+        assertEquals(all.toSortedSet(), variants.keys.toSortedSet())
+        assertEquals("r", VaultException.ReceiptInvalid("r").reason)
         assertTrue(java.lang.reflect.Modifier.isAbstract(VaultException::class.java.modifiers), "sealed base")
     }
 
@@ -370,6 +378,66 @@ class OfflineAuthTest {
                             listOf("before" to 0u, "after" to 1u),
                             verified.operations.map { it.key to it.boots },
                         )
+                    }
+                }
+            }
+        }
+    }
+
+    // --- Receipts: only the backend's genuine receipt deletes queued edits ----
+
+    @Test
+    fun `a forged receipt is ReceiptInvalid and deletes nothing, the genuine one deletes the entries`() {
+        // A fixed date on one fake clock for the vault and the verifier: no
+        // step depends on today's date, and the verifier's "now" is at or
+        // after the entries' time.
+        val clock = FakeClock(now = FIXED_NOW)
+        val syncKey = generateSyncKey()
+        PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
+            vault.enroll(PIN, Backend.grant(now = clock.now), syncKey).use { session ->
+                session.put("notes", "n1", "one".toByteArray())
+                session.put("visits", "v1", "two".toByteArray())
+                session.syncQueue().use { queue ->
+                    val batch = checkNotNull(queue.nextBatch(100u))
+                    clock.advance(30) // the upload reaches the server a little later
+                    val keys = listOf(Backend.issuer.issuerKey())
+
+                    // A server whose clock is an hour behind the entries refuses them.
+                    SyncVerifier.withClock(keys, FakeClock(now = FIXED_NOW - 3600)).use { behind ->
+                        assertThrows<VaultException.BatchRejected> {
+                            behind.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        }
+                    }
+
+                    SyncVerifier.withClock(keys, clock).use { verifier ->
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        assertEquals(2, verified.operations.size)
+                        val receipt = verified.receipt
+                        // The receipt re-issued for the stored cursor is the same bytes.
+                        assertArrayEquals(receipt, verifier.receipt(DEVICE, syncKey, verified.cursor))
+
+                        val forged = receipt.copyOf()
+                        forged[forged.size / 2] = (forged[forged.size / 2].toInt() xor 1).toByte()
+                        val e = assertThrows<VaultException.ReceiptInvalid> { queue.acknowledge(forged) }
+                        assertTrue(e.reason.isNotEmpty())
+                        assertEquals(2uL, queue.pendingCount(), "a forged receipt deleted entries")
+                        // Genuine receipts that are not this queue's: another sync key
+                        // (another enrolment), another device, a seq never sent.
+                        val refused = listOf(
+                            verifier.receipt(DEVICE, generateSyncKey(), verified.cursor),
+                            verifier.receipt("another-device", syncKey, verified.cursor),
+                            verifier.receipt(DEVICE, syncKey, SyncCursor(3uL, verified.cursor.lastMac)),
+                            ByteArray(0),
+                        )
+                        for (bad in refused) assertThrows<VaultException.ReceiptInvalid> { queue.acknowledge(bad) }
+                        assertEquals(2uL, queue.pendingCount())
+                        assertEquals(2uL, vault.status().pendingEntries)
+
+                        queue.acknowledge(receipt)
+                        assertEquals(0uL, queue.pendingCount())
+                        assertNull(queue.nextBatch(100u))
+                        queue.acknowledge(receipt) // again: harmless
+                        assertEquals(0uL, queue.pendingCount())
                     }
                 }
             }

@@ -15,6 +15,9 @@ const val USER = "alice"
 const val PIN = "482915"
 val SCOPES = listOf("notes", "visits")
 
+/** A fixed wall-clock time (2025-06-15) for tests that must not depend on today's date. */
+const val FIXED_NOW = 1_750_000_000L
+
 /** One issuer for the whole test run (the backend's signing key). */
 object Backend {
     val issuer: GrantIssuer = GrantIssuer.generate("test-kid-1")

@@ -61,6 +61,9 @@ private fun check(condition: Boolean, what: String) {
 
 private fun hex(s: String): ByteArray = ByteArray(s.length / 2) { s.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
 
+/** base64url without padding, as the server sends the receipt (the URL decoder accepts it unpadded). */
+private fun base64Url(s: String): ByteArray = java.util.Base64.getUrlDecoder().decode(s)
+
 /**
  * The field-worker story: kotlin-demo/run.sh starts the reference server and
  * passes its URL and a scratch directory.
@@ -138,12 +141,26 @@ fun main(args: Array<String>) {
             check(syncStatus == 200, "sync: HTTP $syncStatus $answer")
             println("   Server verified the MAC chain: applied ${answer.getInt("applied")}, acknowledged seq ${answer.getLong("acknowledged_seq")}.")
             check(answer.getLong("acknowledged_seq").toULong() == batch.lastSeq, "acknowledged seq")
-            queue.acknowledge(batch.lastSeq)
+            // The server's receipt (base64url, no padding), MACed with the sync
+            // key: the only thing that lets the device delete what it sent.
+            val receipt = base64Url(answer.getString("receipt"))
+            val forged = receipt.copyOf().also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() }
+            try {
+                queue.acknowledge(forged)
+                check(false, "a forged receipt was accepted")
+            } catch (e: VaultException.ReceiptInvalid) {
+                println("   A receipt with one flipped byte: refused (${e.reason}); still ${queue.pendingCount()} edits queued.")
+                check(queue.pendingCount() == batch.entryCount.toULong(), "a forged receipt deleted nothing")
+            }
+            queue.acknowledge(receipt)
+            println("   The server's receipt (${receipt.size} bytes) verified: the queue is empty.")
             check(queue.pendingCount() == 0uL, "queue empty after acknowledge")
 
             val (replayStatus, replay) = server.postBytes("/sync?device_id=$device", batch.bytes)
             println("   The same batch replayed: HTTP $replayStatus, applied ${replay.optInt("applied")}, duplicates ${replay.optInt("duplicates")}.")
             check(replayStatus == 200 && replay.optInt("applied") == 0, "a replay is not applied again")
+            queue.acknowledge(base64Url(replay.getString("receipt"))) // an old receipt again: harmless
+            check(queue.pendingCount() == 0uL, "queue still empty")
 
 
             println("5. The server now holds:")

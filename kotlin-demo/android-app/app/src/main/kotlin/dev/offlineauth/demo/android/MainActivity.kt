@@ -237,7 +237,9 @@ class MainActivity : Activity() {
             val queue = current.syncQueue()
             val batch = queue.nextBatch(100u) ?: return show("Nothing to sync.")
             val answer = http("POST", "/sync?device_id=${deviceId()}", batch.bytes, "application/octet-stream")
-            queue.acknowledge(answer.getLong("acknowledged_seq").toULong())
+            // Only the server's receipt (base64url, no padding; MACed with the
+            // sync key) deletes queued edits: a forged one is ReceiptInvalid.
+            queue.acknowledge(java.util.Base64.getUrlDecoder().decode(answer.getString("receipt")))
             show("Synced: ${answer.getInt("applied")} edit(s) accepted by the server.")
         } catch (e: Exception) {
             show("Sync failed (${e.javaClass.simpleName}); edits stay queued.")
