@@ -12,9 +12,7 @@
 //!   boot the floor keeps pace with real time whatever the wall clock says;
 //!   after a reboot it restarts from the last stored anchor.
 //! - the *trusted time*: `max(floor, every wall reading accepted)`. Grants
-//!   expire against it. It only moves forward, except that a strictly newer
-//!   grant may bring it back down to `max(floor, iat, wall)` (so a clock that
-//!   was once set far ahead can be repaired online).
+//!   expire against it. It only ever moves forward, renewals included.
 //! - a wall clock behind the trusted time by more than the tolerance is a
 //!   rollback: offline access stays locked until a strictly newer grant.
 //!
@@ -305,9 +303,12 @@ impl TimeState {
         Ok(())
     }
 
-    /// Installs a strictly newer grant's time: lifts the rollback lock, and
-    /// resets the trusted time to `max(floor, iat, wall)` (never below the
-    /// floor, so a withheld grant presented late cannot rewind time).
+    /// Installs a strictly newer grant's time: lifts the rollback lock and
+    /// raises the floor to its `iat`. The trusted time never goes down: the
+    /// floor lags real time by every reboot since it was anchored, so a
+    /// grant withheld and presented late could otherwise wind time back by
+    /// as long as the device was off (found in review). A clock once set far
+    /// ahead therefore shortens offline windows until real time catches up.
     pub(crate) fn renew(&mut self, reading: &Reading, iat: i64) -> Result<()> {
         let (floor, new_boot) = self.floor_at(reading)?;
         if new_boot {
@@ -316,7 +317,7 @@ impl TimeState {
         let floor = floor.max(iat);
         let elapsed_ms = if new_boot { reading.elapsed_ms } else { reading.elapsed_ms.max(self.anchor.elapsed_ms) };
         self.anchor = Anchor { boot: reading.boot, elapsed_ms, floor };
-        self.trusted = floor.max(reading.wall);
+        self.trusted = self.trusted.max(floor).max(reading.wall);
         self.rollback_locked = false;
         Ok(())
     }
@@ -451,11 +452,17 @@ mod tests {
     }
 
     #[test]
-    fn a_renewal_repairs_a_clock_that_was_set_far_ahead() {
+    fn a_renewal_after_reboots_never_lowers_the_trusted_time() {
+        // Honest wall readings carried the trusted time past two nights off;
+        // the floor restarted from its anchor after each reboot and lags.
         let mut t = TimeState::enrolled(&at(1_000, A, 0), 1_000);
-        t.observe(&at(1_000_000, A, 10), 300).unwrap();
-        t.renew(&at(1_020, A, 20), 1_015).unwrap();
-        assert_eq!(t.trusted, 1_020);
+        t.observe(&at(10_000, A, 9_000), 300).unwrap();
+        t.observe(&at(40_000, B, 10), 300).unwrap();
+        t.observe(&at(70_000, [3; 32], 10), 300).unwrap();
+        assert!(t.anchor.floor < 20_000 && t.trusted == 70_000);
+        // A grant issued at 1 100 and withheld, presented with the clock set back.
+        t.renew(&at(1_100, [3; 32], 20), 1_100).unwrap();
+        assert_eq!(t.trusted, 70_000);
     }
 
     #[test]

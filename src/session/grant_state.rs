@@ -43,6 +43,10 @@ impl Renewal {
         if self.claims.iat <= current.claims.iat || self.claims.jti == current.claims.jti {
             return Err(Error::GrantInvalid("grant is not newer than the one in force".into()));
         }
+        // An expired grant changes nothing (trusted time never goes down).
+        if self.claims.exp <= state.time.trusted {
+            return Err(Error::GrantExpired);
+        }
         state.time.renew(reading, self.claims.iat)?;
         state.install_grant(self.token, self.claims);
         Ok(true)
