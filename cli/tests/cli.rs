@@ -444,20 +444,12 @@ fn inspect_says_expired_or_valid_until_with_iso_dates() {
     let jwks = path(dir.path(), "jwks.json");
     std::fs::write(&jwks, stdout(&tool(&["keygen", "--kid", "k1", "--out", &key]))).unwrap();
     // Issued 2023-01-01T00:00:00Z for an hour.
-    let grant = stdout(&tool(&[
-        "issue",
-        "--key",
-        &key,
-        "--user",
-        "u",
-        "--device",
-        "d",
-        "--issued-at",
-        "1672531200",
-        "--valid-for",
-        "3600",
-    ]));
-    let grant = grant.trim();
+    let issue_at = |issued_at: &str, valid_for: &str| {
+        let args = ["issue", "--key", &key, "--user", "u", "--device", "d", "--issued-at", issued_at];
+        stdout(&tool(&[&args[..], &["--valid-for", valid_for]].concat())).trim().to_owned()
+    };
+    let grant = issue_at("1672531200", "3600");
+    let grant = grant.as_str();
     let at = |now: &str| json(&tool(&["inspect", grant, "--jwks", &jwks, "--now", now]));
 
     let shown = at("1700000000");
@@ -476,20 +468,8 @@ fn inspect_says_expired_or_valid_until_with_iso_dates() {
     assert_eq!(unchecked["status"], "not verified (pass --jwks); expires 2023-01-01T01:00:00Z");
     assert_eq!(unchecked["verified"], serde_json::Value::Null);
     // With the system clock, a grant that ended in 1970 is expired.
-    let old = stdout(&tool(&[
-        "issue",
-        "--key",
-        &key,
-        "--user",
-        "u",
-        "--device",
-        "d",
-        "--issued-at",
-        "0",
-        "--valid-for",
-        "1",
-    ]));
-    assert_eq!(json(&tool(&["inspect", old.trim(), "--jwks", &jwks]))["status"], "expired");
+    let old = issue_at("0", "1");
+    assert_eq!(json(&tool(&["inspect", &old, "--jwks", &jwks]))["status"], "expired");
 
     // Any token's dates, nbf too: a leap day, before 1970, past year 9999.
     let part = |value: serde_json::Value| {
