@@ -345,11 +345,12 @@ pub(crate) fn load_state(conn: &rusqlite::Connection, keys: &VaultKeys) -> Resul
 
 /// Seals and stores the state in the transaction, bound to the current epoch.
 pub(crate) fn store_state(tx: &rusqlite::Transaction<'_>, keys: &VaultKeys, state: &VaultState) -> Result<()> {
-    let row = VaultRow::load(tx)?.ok_or(Error::Wiped)?;
-    if row.vault_id != keys.vault_id() {
+    // Only the row's identity and epoch, not its blobs: this runs on every write.
+    let (vault_id, device_alias, key_epoch) = VaultRow::epoch(tx)?.ok_or(Error::Wiped)?;
+    if vault_id != keys.vault_id() {
         return Err(Error::Wiped);
     }
     let sealed = state.seal(keys)?;
     tables::set_queue_bounds(tx, state.acked_through, state.head_seq)?;
-    VaultRow::store_state(tx, &sealed, &keys.bind(&row, &sealed))
+    VaultRow::store_state(tx, &sealed, &keys.bind(&device_alias, key_epoch, &sealed))
 }

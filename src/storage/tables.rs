@@ -191,6 +191,16 @@ impl VaultRow {
         expect_one(execute(tx, "UPDATE vault SET bio_alias = ?1, bio_wrap = ?2 WHERE id = 1", params![alias, wrap])?)
     }
 
+    /// The enrolment's id, device key alias and key epoch (what the sealed
+    /// state is bound to), if enrolled.
+    pub(crate) fn epoch(conn: &Connection) -> Result<Option<(Vec<u8>, String, u64)>> {
+        let row = query_row(conn, "SELECT vault_id, device_alias, key_epoch FROM vault WHERE id = 1", [], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })
+        .optional()?;
+        row.map(|(vault_id, alias, epoch)| Ok((vault_id, alias, to_u64(epoch)?))).transpose()
+    }
+
     /// Rewrites the sealed session state and its binding.
     pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8], state_mac: &[u8]) -> Result<()> {
         expect_one(execute(tx, "UPDATE vault SET state = ?1, state_mac = ?2 WHERE id = 1", params![state, state_mac])?)

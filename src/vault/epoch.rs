@@ -96,7 +96,7 @@ pub(super) fn rewrite(
         // that it is still bound to this epoch, then bind it to the next.
         check_row(dk, &VaultRow { state: current.state.clone(), state_mac: current.state_mac.clone(), ..row.clone() })?;
         next.state = current.state;
-        next.state_mac = Some(binding.mac(&next, &next.state).to_vec());
+        next.state_mac = Some(binding.mac(&next.device_alias, next.key_epoch, &next.state).to_vec());
         next.attempts_mac = dk.attempts_mac(&next)?.to_vec();
         if !next.replace_attempts(tx, &row.device_alias)? {
             return Err(Error::InvalidInput("the vault changed during the attempt; try again".into()));

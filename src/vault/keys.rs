@@ -81,8 +81,8 @@ impl VaultKeys {
     }
 
     /// The binding of a newly sealed `state` to `row`'s alias and epoch.
-    pub(crate) fn bind(&self, row: &VaultRow, state: &[u8]) -> Mac32 {
-        self.binding.mac(row, state)
+    pub(crate) fn bind(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
+        self.binding.mac(device_alias, key_epoch, state)
     }
 
     pub(crate) fn vault_id(&self) -> &[u8] {
@@ -200,15 +200,15 @@ fn len_prefix(bytes: &[u8]) -> [u8; 4] {
 pub(crate) struct StateBinding(MacKey);
 
 impl StateBinding {
-    /// The binding of `state` (sealed bytes) to `row`'s alias and epoch.
-    pub(crate) fn mac(&self, row: &VaultRow, state: &[u8]) -> Mac32 {
-        let alias = row.device_alias.as_bytes();
-        self.0.mac(&[&len_prefix(alias), alias, &row.key_epoch.to_be_bytes(), state])
+    /// The binding of `state` (sealed bytes) to a device alias and epoch.
+    pub(crate) fn mac(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
+        let alias = device_alias.as_bytes();
+        self.0.mac(&[&len_prefix(alias), alias, &key_epoch.to_be_bytes(), state])
     }
 
     /// Whether `row` carries a valid binding of its own state.
     pub(crate) fn verifies(&self, row: &VaultRow) -> bool {
-        row.state_mac.as_deref().is_some_and(|mac| ct_eq(&self.mac(row, &row.state), mac))
+        row.state_mac.as_deref().is_some_and(|mac| ct_eq(&self.mac(&row.device_alias, row.key_epoch, &row.state), mac))
     }
 }
 

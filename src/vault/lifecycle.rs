@@ -142,7 +142,7 @@ pub(super) fn enroll(
             state: state.seal(&keys)?,
         };
         row.attempts_mac = dk.attempts_mac(&row)?.to_vec();
-        row.state_mac = Some(keys.bind(&row, &row.state).to_vec());
+        row.state_mac = Some(keys.bind(&row.device_alias, row.key_epoch, &row.state).to_vec());
         vault.db.write(|tx| {
             if VaultRow::load(tx)?.is_some() {
                 return Err(Error::AlreadyEnrolled);
