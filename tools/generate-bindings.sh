@@ -1,58 +1,92 @@
 #!/usr/bin/env bash
-# Build the offline-auth library and generate its Kotlin, Swift and Python
-# bindings with UniFFI in library mode.
+# Build one UniFFI library of this repository and write its bindings for one
+# language. The platform builds call this at build time (Maven's
+# generate-sources phase, Gradle, the test runner before `swift test` and
+# pytest); nothing it writes is committed.
 #
 # Usage:
-#   bindings/generate.sh            build, regenerate the committed bindings, stage the native library
-#   bindings/generate.sh --check    build, regenerate into a temp dir, fail (exit 1) if the committed
-#                                   bindings differ from it (stale); changes nothing in the repo
+#   tools/generate-bindings.sh LANG OUT_DIR [options]
 #
-# Outputs (all generated, committed; do not edit by hand):
-#   bindings/kotlin/src/main/kotlin/dev/offlineauth/offline_auth.kt     (JVM)
-#   bindings/android/src/main/kotlin/dev/offlineauth/offline_auth.kt    (Android: android = true)
-#   bindings/swift/Sources/OfflineAuth/OfflineAuth.swift
-#   bindings/swift/Sources/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}
-#   bindings/python/offline_auth/{__init__.py,offline_auth.py}
-# Staged (not committed): bindings/.native/liboffline_auth.so,
-#   bindings/.native/stripped/liboffline_auth.so (for the jar) and
-#   bindings/python/offline_auth/liboffline_auth.so (copies of the generating build)
+#   LANG     kotlin | swift | python
+#   OUT_DIR  where the bindings go (created if missing):
+#     kotlin  a Kotlin source root: OUT_DIR/<package path>/<module>.kt
+#     swift   a SwiftPM package root: OUT_DIR/Sources/<Module>/<Module>.swift and
+#             OUT_DIR/Sources/<FFIModule>/{<FFIModule>.h,module.modulemap}
+#             (the modulemap links the shared library, for Linux; Apple
+#             platforms use the XCFramework of platforms/apple/build-xcframework.sh)
+#     python  the package directory: OUT_DIR/<module>.py and an __init__.py
+#             re-exporting it
 #
-# Library mode reads the ELF symbol table of the cdylib, so this generates from
-# the unstripped debug build (target/debug/liboffline_auth.so). Strip only the
-# copies you ship.
+# Options:
+#   --crate NAME      cargo package whose cdylib to generate from (default: offline-auth);
+#                     the library is lib<NAME with - as _>.so
+#   --features LIST   cargo features for that library build (e.g. ffi)
+#   --config FILE     extra uniffi-bindgen config, merged over the crate's own
+#                     uniffi.toml (e.g. platforms/android/uniffi-android.toml)
+#   --lib-dir DIR     where to stage a copy of the library the bindings were generated
+#                     from (default: OUT_DIR for python, where the module loads it;
+#                     OUT_DIR/.native for swift and kotlin)
+#   --strip           strip debug info from that copy (for a jar or a wheel)
+#   --no-lib          stage no library (only the bindings)
 #
 # Environment:
-#   CARGO_BUILD_JOBS     passed through to cargo (set it to 1 on a shared 2-core machine)
-#   CARGO_TARGET_DIR     default: <repo>/target
-#   OFFLINE_AUTH_SKIP_BUILD=1   use the already-built library as is (no cargo build)
+#   CARGO_BUILD_JOBS            passed through to cargo (1 on a shared 2-core machine)
+#   CARGO_TARGET_DIR            default: <repo>/target
+#   OFFLINE_AUTH_SKIP_BUILD=1   use the already-built library and bindgen as they are
+#
+# Library mode reads the metadata UniFFI puts in the cdylib's symbol table, so
+# the bindings come from the unstripped dev-profile build; only staged copies
+# may be stripped. uniffi-bindgen runs from the cargo workspace root, where
+# `cargo metadata` finds the crate and its uniffi.toml. Files are replaced
+# only when their content changed, so incremental builds (Kotlin, SwiftPM)
+# stay incremental.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BINDINGS="$REPO_ROOT/bindings"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
-LIB="$TARGET_DIR/debug/liboffline_auth.so"
+BINDGEN_MANIFEST="$REPO_ROOT/tools/uniffi-bindgen/Cargo.toml"
 BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
 
-log() { printf '[generate] %s\n' "$*" >&2; }
+log() { printf '[generate-bindings] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
-check=0
-case "${1:-}" in
-    "") ;;
-    --check) check=1 ;;
-    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) die "unknown argument: $1 (use --check)" ;;
+lang="" out="" crate="offline-auth" features="" config="" lib_dir="" strip=0 stage_lib=1
+positional=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --crate) crate="${2:?--crate needs a package name}"; shift ;;
+        --features) features="${2:?--features needs a list}"; shift ;;
+        --config) config="${2:?--config needs a file}"; shift ;;
+        --lib-dir) lib_dir="${2:?--lib-dir needs a directory}"; shift ;;
+        --strip) strip=1 ;;
+        --no-lib) stage_lib=0 ;;
+        -h|--help) usage; exit 0 ;;
+        -*) die "unknown option: $1" ;;
+        *) positional+=("$1") ;;
+    esac
+    shift
+done
+[[ ${#positional[@]} -eq 2 ]] || { usage >&2; exit 2; }
+lang="${positional[0]}"
+out="${positional[1]}"
+case "$lang" in kotlin|swift|python) ;; *) die "unknown language: $lang (kotlin, swift or python)" ;; esac
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+if [[ -n "$config" ]]; then
+    [[ -f "$config" ]] || die "config file not found: $config"
+    config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
+fi
+if [[ -z "$lib_dir" ]]; then
+    case "$lang" in python) lib_dir="$out" ;; *) lib_dir="$out/.native" ;; esac
+fi
+
+libname="${crate//-/_}"
+case "$(uname -s)" in
+    Darwin) libfile="lib$libname.dylib" ;;
+    *) libfile="lib$libname.so" ;;
 esac
-
-# The generated directories, relative to bindings/. Each is entirely owned by
-# this script: generation replaces it whole, --check compares it whole.
-GENERATED_DIRS=(
-    kotlin/src/main/kotlin/dev/offlineauth
-    android/src/main/kotlin/dev/offlineauth
-    swift/Sources/OfflineAuth
-    swift/Sources/OfflineAuthFFI
-    python/offline_auth
-)
+LIB="$TARGET_DIR/debug/$libfile"
 
 cd "$REPO_ROOT"
 
@@ -62,125 +96,124 @@ lock_version() {
     awk '/^name = "uniffi"$/ { found = 1; next } found && /^version = / { gsub(/"/, "", $3); print $3; exit }' "$1"
 }
 lib_uniffi="$(lock_version Cargo.lock)"
-cli_uniffi="$(lock_version uniffi-bindgen/Cargo.lock)"
+cli_uniffi="$(lock_version tools/uniffi-bindgen/Cargo.lock)"
 if [[ -n "$lib_uniffi" && -n "$cli_uniffi" && "$lib_uniffi" != "$cli_uniffi" ]]; then
-    die "uniffi $lib_uniffi in Cargo.lock but $cli_uniffi in uniffi-bindgen/Cargo.lock: pin uniffi = \"=$lib_uniffi\" in uniffi-bindgen/Cargo.toml"
+    die "uniffi $lib_uniffi in Cargo.lock but $cli_uniffi in tools/uniffi-bindgen/Cargo.lock: pin uniffi = \"=$lib_uniffi\" in tools/uniffi-bindgen/Cargo.toml"
 fi
 
 if [[ "${OFFLINE_AUTH_SKIP_BUILD:-0}" != 1 ]]; then
-    log "cargo build (library, dev profile: unstripped, needed by library mode)"
-    cargo build --lib --target-dir "$TARGET_DIR"
-    log "cargo build (uniffi-bindgen)"
-    cargo build --locked --manifest-path uniffi-bindgen/Cargo.toml --target-dir "$TARGET_DIR"
+    log "cargo build -p $crate${features:+ --features $features} (library, dev profile: unstripped, as library mode needs)"
+    cargo build --locked --lib -p "$crate" ${features:+--features "$features"} --target-dir "$TARGET_DIR"
+    log "cargo build (tools/uniffi-bindgen)"
+    cargo build --locked --manifest-path "$BINDGEN_MANIFEST" --target-dir "$TARGET_DIR"
 fi
-[[ -f "$LIB" ]] || die "$LIB not found"
+[[ -f "$LIB" ]] || die "$LIB not found (is $crate a cdylib crate of this workspace?)"
 [[ -x "$BINDGEN" ]] || die "$BINDGEN not found"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# Work from a private copy taken right after the build: generation and the
-# staged libraries then come from one and the same build, even if another
-# cargo run rewrites target/debug meanwhile.
-cp "$LIB" "$work/liboffline_auth.so"
-LIB="$work/liboffline_auth.so"
+# A private copy taken right after the build: the bindings and the staged
+# library come from one and the same build even if another cargo run
+# rewrites target/debug meanwhile.
+cp "$LIB" "$work/$libfile"
+LIB="$work/$libfile"
 raw="$work/raw"
 stage="$work/stage"
+mkdir -p "$stage"
 
-# uniffi-bindgen finds uniffi.toml through `cargo metadata` of the current
-# directory, so it must run from the repo root.
-for lang in kotlin swift python; do
-    "$BINDGEN" generate --library "$LIB" --language "$lang" --out-dir "$raw/$lang" --no-format >/dev/null
-done
-# Kotlin for Android: same package, `android = true` (see bindings/android/uniffi-android.toml).
-"$BINDGEN" generate --library "$LIB" --language kotlin --out-dir "$raw/android" --no-format \
-    --config "$BINDINGS/android/uniffi-android.toml" >/dev/null
+"$BINDGEN" generate --library "$LIB" --crate "$libname" --language "$lang" --out-dir "$raw" --no-format \
+    ${config:+--config "$config"} >/dev/null
 
-# --- Lay the raw output out as the projects expect. ---
-mkdir -p "$stage/kotlin/src/main/kotlin/dev/offlineauth" \
-         "$stage/android/src/main/kotlin/dev/offlineauth" \
-         "$stage/swift/Sources/OfflineAuth" \
-         "$stage/swift/Sources/OfflineAuthFFI" \
-         "$stage/python/offline_auth"
+# install_file SRC DEST: copy unless DEST already has the same bytes (keeps its mtime).
+install_file() {
+    if [[ -f "$2" ]] && cmp -s "$1" "$2"; then return 0; fi
+    mkdir -p "$(dirname "$2")"
+    cp "$1" "$2.tmp.$$"
+    mv -f "$2.tmp.$$" "$2"
+}
+# sync_dir SRC DEST: DEST ends up with exactly SRC's files (those unchanged keep their mtime).
+sync_dir() {
+    local f rel
+    mkdir -p "$2"
+    (cd "$1" && find . -type f) | while read -r rel; do install_file "$1/$rel" "$2/$rel"; done
+    (cd "$2" && find . -type f) | while read -r rel; do [[ -f "$1/$rel" ]] || rm -f "$2/$rel"; done
+    find "$2" -mindepth 1 -type d -empty -delete
+}
 
-# Kotlin: one file, in the package set in uniffi.toml.
-kt="$raw/kotlin/dev/offlineauth/offline_auth.kt"
-[[ -f "$kt" ]] || die "expected $kt (check package_name in uniffi.toml)"
-cp "$kt" "$stage/kotlin/src/main/kotlin/dev/offlineauth/offline_auth.kt"
-akt="$raw/android/dev/offlineauth/offline_auth.kt"
-[[ -f "$akt" ]] || die "expected $akt"
-grep -q '^import android.os.Build' "$akt" || die "Android generation did not apply android = true (check bindings/android/uniffi-android.toml)"
-cp "$akt" "$stage/android/src/main/kotlin/dev/offlineauth/offline_auth.kt"
-
-# Swift: the Swift source, and the FFI header in a SwiftPM system-library
-# target. UniFFI's own modulemap is meant for Apple frameworks (it `use`s
-# Darwin and links nothing); the Linux package must link liboffline_auth.so,
-# so the modulemap here says so. build-xcframework.sh writes the XCFramework's
-# own modulemap (no link line: SwiftPM links the static library itself).
-[[ -f "$raw/swift/OfflineAuth.swift" ]] || die "expected OfflineAuth.swift (check module_name in uniffi.toml)"
-cp "$raw/swift/OfflineAuth.swift" "$stage/swift/Sources/OfflineAuth/OfflineAuth.swift"
-cp "$raw/swift/OfflineAuthFFI.h" "$stage/swift/Sources/OfflineAuthFFI/OfflineAuthFFI.h"
-cat > "$stage/swift/Sources/OfflineAuthFFI/module.modulemap" <<'EOF'
-// Generated by bindings/generate.sh. Linux/SwiftPM system-library module for
-// the UniFFI FFI header; links liboffline_auth.so (search path and rpath are
-// set in Package.swift). Apple platforms use the XCFramework instead.
-module OfflineAuthFFI {
-    header "OfflineAuthFFI.h"
-    link "offline_auth"
+case "$lang" in
+kotlin)
+    # One .kt per crate, under the package directories of `package_name`.
+    mapfile -t kts < <(cd "$raw" && find . -name '*.kt' | sort)
+    [[ ${#kts[@]} -ge 1 ]] || die "no Kotlin file generated"
+    for f in "${kts[@]}"; do install_file "$raw/$f" "$out/$f"; done
+    # Drop .kt files a previous generation left (a renamed package), nothing else.
+    (cd "$out" && find . -name '*.kt' -not -path './.native/*') | while read -r f; do
+        [[ -f "$raw/$f" ]] || rm -f "$out/$f"
+    done
+    if [[ -n "$config" ]] && grep -Eq '^[[:space:]]*android[[:space:]]*=[[:space:]]*true' "$config"; then
+        for f in "${kts[@]}"; do
+            grep -q '^import android.os.Build' "$raw/$f" || die "$f: android = true was not applied (check the [crates.$libname.bindings.kotlin] table of $config)"
+        done
+    fi
+    log "Kotlin: ${kts[*]#./} -> $out"
+    ;;
+swift)
+    mapfile -t swifts < <(cd "$raw" && find . -maxdepth 1 -name '*.swift' | sort)
+    [[ ${#swifts[@]} -eq 1 ]] || die "expected one .swift file, got ${#swifts[@]}"
+    module="$(basename "${swifts[0]}" .swift)"
+    modmap="$(cd "$raw" && find . -maxdepth 1 -name '*.modulemap' | head -n 1)"
+    [[ -n "$modmap" ]] || die "no modulemap generated (generate_module_map = true in uniffi.toml)"
+    ffi_file="$(basename "$modmap" .modulemap)"
+    ffi_module="$(sed -n 's/^[[:space:]]*\(framework \)\{0,1\}module[[:space:]]\{1,\}\([A-Za-z0-9_]\{1,\}\).*/\2/p' "$raw/$modmap" | head -n 1)"
+    [[ -n "$ffi_module" ]] || die "no module name in $modmap"
+    [[ -f "$raw/$ffi_file.h" ]] || die "expected $ffi_file.h"
+    mkdir -p "$stage/swift" "$stage/ffi"
+    cp "$raw/$module.swift" "$stage/swift/$module.swift"
+    cp "$raw/$ffi_file.h" "$stage/ffi/$ffi_file.h"
+    # UniFFI's own modulemap is meant for Apple frameworks (it links
+    # nothing); the Linux SwiftPM system-library target must link the
+    # shared library, so this one says so. build-xcframework.sh writes the
+    # XCFramework's own modulemap (no link line: SwiftPM links the static
+    # library itself).
+    cat > "$stage/ffi/module.modulemap" <<EOF
+// Generated by tools/generate-bindings.sh. Linux/SwiftPM system-library module
+// for the UniFFI FFI header; links $libfile (search path and rpath are set in
+// Package.swift). Apple platforms use the XCFramework instead.
+module $ffi_module {
+    header "$ffi_file.h"
+    link "$libname"
     export *
 }
 EOF
-
-# Python: a package whose __init__ re-exports the generated module; the
-# generated module loads liboffline_auth.so from its own directory.
-cp "$raw/python/offline_auth.py" "$stage/python/offline_auth/offline_auth.py"
-cat > "$stage/python/offline_auth/__init__.py" <<'EOF'
-# Generated by bindings/generate.sh: re-exports the UniFFI-generated module.
-# liboffline_auth.so must sit in this directory (generate.sh copies it here).
-from .offline_auth import *  # noqa: F401,F403
-from .offline_auth import __all__  # noqa: F401
+    sync_dir "$stage/swift" "$out/Sources/$module"
+    sync_dir "$stage/ffi" "$out/Sources/$ffi_module"
+    log "Swift: Sources/$module (module $module) over Sources/$ffi_module -> $out"
+    ;;
+python)
+    mapfile -t pys < <(cd "$raw" && find . -maxdepth 1 -name '*.py' | sort)
+    [[ ${#pys[@]} -eq 1 ]] || die "expected one .py file, got ${#pys[@]}"
+    module="$(basename "${pys[0]}" .py)"
+    install_file "$raw/$module.py" "$out/$module.py"
+    cat > "$stage/__init__.py" <<EOF
+# Generated by tools/generate-bindings.sh: re-exports the UniFFI-generated
+# module; $libfile sits in this directory, where the module loads it from.
+from .$module import *  # noqa: F401,F403
+from .$module import __all__  # noqa: F401
 EOF
+    install_file "$stage/__init__.py" "$out/__init__.py"
+    log "Python: $module.py, __init__.py -> $out"
+    ;;
+esac
 
-if [[ $check == 1 ]]; then
-    stale=0
-    for d in "${GENERATED_DIRS[@]}"; do
-        if ! diff -r -q -x '*.so' -x '__pycache__' "$stage/$d" "$BINDINGS/$d" >/dev/null 2>&1; then
-            log "STALE: bindings/$d differs from freshly generated bindings:"
-            diff -r -u -x '*.so' -x '__pycache__' "$BINDINGS/$d" "$stage/$d" | head -n 40 >&2 || true
-            stale=1
-        fi
-    done
-    if [[ $stale == 1 ]]; then
-        die "committed bindings are stale: run bindings/generate.sh and commit the result"
+if [[ $stage_lib -eq 1 ]]; then
+    staged="$LIB"
+    if [[ $strip -eq 1 ]]; then
+        staged="$work/stripped-$libfile"
+        case "$(uname -s)" in
+            Darwin) cp "$LIB" "$staged" && strip -S -x "$staged" ;;
+            *) strip --strip-debug -o "$staged" "$LIB" ;;
+        esac
     fi
-    log "committed bindings are up to date"
-else
-    for d in "${GENERATED_DIRS[@]}"; do
-        # Replace the directory's generated files, keeping build leftovers
-        # (.so, __pycache__) that are not ours to delete here.
-        mkdir -p "$BINDINGS/$d"
-        find "$BINDINGS/$d" -mindepth 1 -maxdepth 1 ! -name '*.so' ! -name '__pycache__' -exec rm -rf {} +
-        cp -R "$stage/$d/." "$BINDINGS/$d/"
-    done
-    log "bindings written under bindings/{kotlin,android,swift,python}"
+    install_file "$staged" "$lib_dir/$libfile"
+    log "staged $libfile$([[ $strip -eq 1 ]] && echo ' (debug info stripped)') -> $lib_dir"
 fi
-
-# Stage the library the bindings were generated from, so that every language
-# tests exactly that build even if target/debug is rebuilt meanwhile:
-#   bindings/.native/liboffline_auth.so               Swift (Package.swift)
-#   bindings/.native/stripped/liboffline_auth.so      Kotlin (pom.xml puts it in the jar)
-#   bindings/python/offline_auth/liboffline_auth.so   Python (loaded from the package dir)
-# Done in both modes: these are build products, never committed. cp to a
-# temp name + mv so a reader never sees a half-written file.
-stage_lib() {
-    mkdir -p "$(dirname "$1")"
-    cp "$LIB" "$1.tmp.$$"
-    mv -f "$1.tmp.$$" "$1"
-}
-stage_lib "$BINDINGS/.native/liboffline_auth.so"
-stage_lib "$BINDINGS/python/offline_auth/liboffline_auth.so"
-# The copy the jar ships: debug info stripped (~37 MB -> a few MB); the
-# unstripped one stays for generation and for the Swift/Python tests.
-mkdir -p "$BINDINGS/.native/stripped"
-strip --strip-debug -o "$BINDINGS/.native/stripped/liboffline_auth.so.tmp.$$" "$LIB"
-mv -f "$BINDINGS/.native/stripped/liboffline_auth.so.tmp.$$" "$BINDINGS/.native/stripped/liboffline_auth.so"
-log "staged the library (copy of $TARGET_DIR/debug/liboffline_auth.so) -> bindings/.native/{,stripped/} and bindings/python/offline_auth/"

@@ -1,11 +1,64 @@
-// Android library module over the repository's sources: the Android-flavoured
-// generated bindings (bindings/android, owned by bindings/generate.sh) and the
-// AndroidKeystore adapter (platform/android). The Rust library goes in
-// src/main/jniLibs/<abi>/liboffline_auth.so, built per ABI (e.g. with cargo-ndk:
-// `cargo ndk -t arm64-v8a -t x86_64 -o kotlin-demo/android-app/offline-auth/src/main/jniLibs build --release`).
+// offline-auth for Android: the Android library module (AAR) apps depend on.
+// This one folder holds everything Android:
+//   - the adapter, src/main/kotlin (AndroidKeystore, AndroidClock, KeySource, ...);
+//   - the Kotlin bindings, generated at build time (task generateUniffiBindings)
+//     from the cargo-built library by ../../tools/generate-bindings.sh with
+//     uniffi-android.toml (android = true), into build/generated/source/uniffi/
+//     (never committed);
+//   - the native library per ABI in src/main/jniLibs/<abi>/liboffline_auth.so
+//     (git-ignored), built with cargo-ndk, for example from the repository root:
+//     cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o platforms/android/src/main/jniLibs build --release -p offline-auth
+// A Gradle build includes it as a project, e.g. in settings.gradle.kts:
+//     include(":offline-auth")
+//     project(":offline-auth").projectDir = file("<path to>/platforms/android")
+// (demos/android-app does so). Generation needs bash and cargo on the machine
+// that runs Gradle; library mode reads the host build's symbol table, which
+// carries the same interface as the per-ABI builds.
+//
+// NOT BUILT on this project's machines (no Android SDK or Gradle there): pom.xml
+// next to this file compiles the same sources, with bindings generated the same
+// way, against Robolectric's android-all and runs the JVM unit tests.
+import javax.inject.Inject
+import org.gradle.process.ExecOperations
+
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
+}
+
+/** Runs tools/generate-bindings.sh: Kotlin bindings of one crate, android = true. */
+abstract class GenerateUniffiBindings : DefaultTask() {
+    @get:Inject abstract val execOperations: ExecOperations
+    @get:InputFile @get:PathSensitive(PathSensitivity.NONE) abstract val script: RegularFileProperty
+    @get:InputFile @get:PathSensitive(PathSensitivity.NONE) abstract val config: RegularFileProperty
+    @get:Internal abstract val workspaceDir: DirectoryProperty
+    @get:Input abstract val crate: Property<String>
+    @get:OutputDirectory abstract val outputDir: DirectoryProperty
+
+    @TaskAction
+    fun generate() {
+        execOperations.exec {
+            workingDir = workspaceDir.get().asFile
+            commandLine(
+                "bash", script.get().asFile.path, "kotlin", outputDir.get().asFile.path,
+                "--crate", crate.get(), "--config", config.get().asFile.path, "--no-lib",
+            )
+        }
+    }
+}
+
+val repoRoot: File = projectDir.resolve("../..").canonicalFile
+
+val generateUniffiBindings = tasks.register<GenerateUniffiBindings>("generateUniffiBindings") {
+    description = "Generates the Kotlin bindings (android = true) from the cargo-built offline-auth library"
+    script.set(repoRoot.resolve("tools/generate-bindings.sh"))
+    config.set(layout.projectDirectory.file("uniffi-android.toml"))
+    workspaceDir.set(repoRoot)
+    crate.set("offline-auth")
+    outputDir.set(layout.buildDirectory.dir("generated/source/uniffi/kotlin"))
+    // The Rust sources are the real input: always run. The script is
+    // incremental itself (cargo no-op, files replaced only when they changed).
+    outputs.upToDateWhen { false }
 }
 
 android {
@@ -16,15 +69,26 @@ android {
         minSdk = 28
         consumerProguardFiles("consumer-rules.pro")
     }
-    sourceSets["main"].kotlin.srcDirs(
-        "../../../bindings/android/src/main/kotlin",
-        "../../../platform/android/src/main/kotlin",
-    )
+    sourceSets["main"].kotlin.srcDir("src/main/kotlin")
+    // The JVM unit tests of src/test/kotlin run through pom.xml (JUnit 5 against
+    // Robolectric's android-all); Gradle's unit-test classpath has only the
+    // android.jar stubs, so they are not part of this module's Gradle build.
+    sourceSets["test"].java.setSrcDirs(emptyList<String>())
+    sourceSets["test"].kotlin.setSrcDirs(emptyList<String>())
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
     kotlinOptions { jvmTarget = "17" }
+}
+
+androidComponents {
+    onVariants { variant ->
+        // The Java source set of each variant: the Kotlin Android plugin compiles
+        // .kt files found there, and on AGP 8 a generated Kotlin-only directory
+        // is not always seen by the Kotlin compilation.
+        variant.sources.java?.addGeneratedSourceDirectory(generateUniffiBindings, GenerateUniffiBindings::outputDir)
+    }
 }
 
 dependencies {

@@ -1,26 +1,33 @@
 // swift-tools-version:5.9
 //
-// offline-auth for Swift: the UniFFI-generated module `OfflineAuth`
-// (Sources/OfflineAuth/OfflineAuth.swift, written by bindings/generate.sh)
-// over the C module `OfflineAuthFFI` (the generated FFI header).
+// offline-auth for Swift: the UniFFI-generated module `OfflineAuth` over the
+// C module `OfflineAuthFFI` (the generated FFI header), and the Apple adapter
+// `OfflineAuthApple` (AppleKeystore, AppleClock).
+//
+// Sources/OfflineAuth/ and Sources/OfflineAuthFFI/ are generated, never
+// committed (.gitignore): `tools/generate-bindings.sh swift platforms/apple`
+// writes them, and stages the library it generated from in .native/.
+// scripts/test.sh runs it before `swift test`; build-xcframework.sh runs it
+// on a Mac.
 //
 // Apple platforms: `OfflineAuthFFI` is the XCFramework built by
 // build-xcframework.sh (static libraries for iOS device, iOS simulator and
-// macOS, each with the header and modulemap). A published release would
-// replace `path:` with `url:` + `checksum:` of the zipped XCFramework.
+// macOS, each with the header and modulemap). The release package that
+// build-xcframework.sh assembles in dist/ replaces `path:` with `url:` +
+// `checksum:` of the zipped XCFramework.
 //
 // Linux: `OfflineAuthFFI` is a system-library module whose modulemap links
 // liboffline_auth.so; the library is found in $OFFLINE_AUTH_LIB_DIR, default
-// bindings/.native (the copy of the debug build that bindings/generate.sh
-// generated the bindings from), through -L and an
-// rpath, so `swift test` needs no LD_LIBRARY_PATH. The -L/-rpath flags are
-// `unsafeFlags`, which SwiftPM accepts only in a root package: that is fine
-// for this repo's tests; apps consume the Apple (XCFramework) variant.
+// .native/ in this folder (the copy of the debug build the bindings were
+// generated from), through -L and an rpath, so `swift test` needs no
+// LD_LIBRARY_PATH. The -L/-rpath flags are `unsafeFlags`, which SwiftPM
+// accepts only in a root package or a local (path) dependency: fine for this
+// repo's tests and demos; apps consume the Apple (XCFramework) variant.
 import PackageDescription
 
 #if os(Linux)
 let nativeLibDir = Context.environment["OFFLINE_AUTH_LIB_DIR"]
-    ?? (Context.packageDirectory + "/../.native")
+    ?? (Context.packageDirectory + "/.native")
 
 let ffiTarget: Target = .systemLibrary(
     name: "OfflineAuthFFI",

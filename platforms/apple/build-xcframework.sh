@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Build OfflineAuthFFI.xcframework for Apple platforms (run on macOS with Xcode
-# and rustup; it cannot run on the Linux CI machine).
+# Release script of the Swift package (run on macOS with Xcode and rustup; it
+# cannot run on the Linux CI machine): generates the Swift bindings, builds
+# OfflineAuthFFI.xcframework and assembles the package to publish.
 #
-#   bindings/swift/build-xcframework.sh [--zip]
+#   platforms/apple/build-xcframework.sh [--zip [--url URL]]
 #
-# Produces bindings/swift/OfflineAuthFFI.xcframework, which Package.swift uses
-# as the `OfflineAuthFFI` binary target on Apple platforms, with three slices:
-#   ios-arm64                    iPhone/iPad devices      (aarch64-apple-ios)
-#   ios-arm64_x86_64-simulator   simulator on Apple silicon and Intel Macs
-#                                (aarch64-apple-ios-sim + x86_64-apple-ios, lipo'd)
-#   macos-arm64_x86_64           macOS, for `swift test` on a Mac
-#                                (aarch64-apple-darwin + x86_64-apple-darwin, lipo'd)
-# Each slice is the static library liboffline_auth.a (crate-type staticlib)
-# plus Headers/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}. The header
-# is the committed, generated one (bindings/generate.sh); the modulemap sits in
-# a subdirectory named after the module so that it cannot collide with another
-# XCFramework's module.modulemap in the same build.
+# 1. tools/generate-bindings.sh swift platforms/apple: Sources/OfflineAuth/
+#    (the generated Swift module) and Sources/OfflineAuthFFI/ (its C header),
+#    generated from the host's dev build (library mode), never committed.
+# 2. platforms/apple/OfflineAuthFFI.xcframework, which Package.swift uses as
+#    the `OfflineAuthFFI` binary target on Apple platforms, with three slices:
+#      ios-arm64                    iPhone/iPad devices      (aarch64-apple-ios)
+#      ios-arm64_x86_64-simulator   simulator on Apple silicon and Intel Macs
+#                                   (aarch64-apple-ios-sim + x86_64-apple-ios, lipo'd)
+#      macos-arm64_x86_64           macOS, for `swift test` on a Mac
+#                                   (aarch64-apple-darwin + x86_64-apple-darwin, lipo'd)
+#    Each slice is the static library liboffline_auth.a (crate-type staticlib)
+#    plus Headers/OfflineAuthFFI/{OfflineAuthFFI.h,module.modulemap}; the
+#    modulemap sits in a subdirectory named after the module so that it cannot
+#    collide with another XCFramework's module.modulemap in the same build.
+# 3. platforms/apple/dist/offline-auth-swift/: the package as published (its
+#    own Package.swift, Apple platforms only, the generated Sources/OfflineAuth,
+#    Sources/OfflineAuthApple, and the XCFramework, or with --url the URL and
+#    checksum of the zip): the content of the release repository or tag that
+#    apps add with SwiftPM.
 #
-# With --zip it also writes OfflineAuthFFI.xcframework.zip and prints the
-# SwiftPM checksum, for a `.binaryTarget(name:url:checksum:)` in a release.
+# --zip also writes OfflineAuthFFI.xcframework.zip and prints its SwiftPM
+# checksum; --url URL (with --zip) makes the published Package.swift fetch the
+# zip from URL instead of carrying the XCFramework.
 #
 # Environment:
 #   IPHONEOS_DEPLOYMENT_TARGET   default 15.0 (matches Package.swift)
@@ -28,6 +37,7 @@ set -euo pipefail
 
 SWIFT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SWIFT_DIR/../.." && pwd)"
+CRATE=offline-auth
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 PROFILE="${CARGO_PROFILE:-release}"
 OUT="$SWIFT_DIR/OfflineAuthFFI.xcframework"
@@ -41,16 +51,24 @@ log() { printf '[xcframework] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 zip=0
-case "${1:-}" in
-    "") ;;
-    --zip) zip=1 ;;
-    *) die "unknown argument: $1 (use --zip)" ;;
-esac
+url=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --zip) zip=1 ;;
+        --url) url="${2:?--url needs the address of the zip}"; shift ;;
+        *) die "unknown argument: $1 (use --zip [--url URL])" ;;
+    esac
+    shift
+done
+[[ -z "$url" || $zip -eq 1 ]] || die "--url needs --zip"
 
 [[ "$(uname -s)" == Darwin ]] || die "needs macOS with Xcode (xcodebuild, lipo); on Linux use the SwiftPM package with liboffline_auth.so"
 command -v xcodebuild >/dev/null || die "xcodebuild not found: install Xcode and run xcode-select"
 command -v cargo >/dev/null || die "cargo not found"
-[[ -f "$HEADER" ]] || die "$HEADER missing: run bindings/generate.sh (on Linux or macOS) first"
+
+log "generating the Swift bindings (tools/generate-bindings.sh)"
+bash "$REPO_ROOT/tools/generate-bindings.sh" swift "$SWIFT_DIR" --crate "$CRATE" --no-lib
+[[ -f "$HEADER" ]] || die "$HEADER missing after generation"
 
 # cargo's output directory name for a profile.
 case "$PROFILE" in
@@ -67,7 +85,7 @@ fi
 cd "$REPO_ROOT"
 for t in "${TARGETS[@]}"; do
     log "cargo build --target $t ($PROFILE)"
-    cargo build --lib --profile "$PROFILE" --target "$t" --target-dir "$TARGET_DIR"
+    cargo build --locked --lib -p "$CRATE" --profile "$PROFILE" --target "$t" --target-dir "$TARGET_DIR"
     [[ -f "$TARGET_DIR/$t/$profile_dir/$LIBNAME" ]] || die "missing $TARGET_DIR/$t/$profile_dir/$LIBNAME"
 done
 
@@ -106,9 +124,43 @@ xcodebuild -create-xcframework \
     -output "$OUT"
 log "wrote $OUT"
 
+checksum=""
 if [[ $zip == 1 ]]; then
     rm -f "$OUT.zip"
     (cd "$SWIFT_DIR" && ditto -c -k --sequesterRsrc --keepParent "$(basename "$OUT")" "$(basename "$OUT").zip")
     log "wrote $OUT.zip"
-    (cd "$SWIFT_DIR" && swift package compute-checksum "$(basename "$OUT").zip")
+    checksum="$(cd "$SWIFT_DIR" && swift package compute-checksum "$(basename "$OUT").zip")"
+    echo "$checksum"
 fi
+
+# The package as published: Apple platforms only, generated sources included.
+dist="$SWIFT_DIR/dist/offline-auth-swift"
+rm -rf "$dist"
+mkdir -p "$dist/Sources"
+cp -R "$SWIFT_DIR/Sources/OfflineAuth" "$SWIFT_DIR/Sources/OfflineAuthApple" "$dist/Sources/"
+if [[ -n "$url" ]]; then
+    ffi_target=".binaryTarget(name: \"OfflineAuthFFI\", url: \"$url\", checksum: \"$checksum\")"
+else
+    cp -R "$OUT" "$dist/"
+    ffi_target='.binaryTarget(name: "OfflineAuthFFI", path: "OfflineAuthFFI.xcframework")'
+fi
+cat > "$dist/Package.swift" <<EOF
+// swift-tools-version:5.9
+// offline-auth for iOS and macOS, assembled by platforms/apple/build-xcframework.sh.
+import PackageDescription
+
+let package = Package(
+    name: "OfflineAuth",
+    platforms: [.iOS(.v15), .macOS(.v12)],
+    products: [
+        .library(name: "OfflineAuth", targets: ["OfflineAuth"]),
+        .library(name: "OfflineAuthApple", targets: ["OfflineAuthApple"]),
+    ],
+    targets: [
+        $ffi_target,
+        .target(name: "OfflineAuth", dependencies: ["OfflineAuthFFI"], path: "Sources/OfflineAuth"),
+        .target(name: "OfflineAuthApple", dependencies: ["OfflineAuth"], path: "Sources/OfflineAuthApple"),
+    ]
+)
+EOF
+log "assembled the release package in $dist"

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Build a wheel of the Python binding and smoke-test it in a fresh venv.
 #
-#   bindings/python/build-wheel.sh [OUT_DIR]     (default: bindings/python/dist)
+#   platforms/python/build-wheel.sh [OUT_DIR]     (default: platforms/python/dist)
 #
-# Needs bindings/generate.sh to have staged offline_auth/liboffline_auth.so.
-# The wheel gets a copy of the library with its debug info stripped (the
-# dynamic symbol table, all ctypes needs, stays). It is tagged
-# py3-none-linux_x86_64: fine for a private index or a direct install; a
-# public upload would need a manylinux build (auditwheel).
+# First writes the package directory offline_auth/ (the UniFFI-generated
+# module, its __init__.py and liboffline_auth.so; git-ignored) with
+# tools/generate-bindings.sh, which builds the library with cargo
+# (OFFLINE_AUTH_SKIP_BUILD=1 uses the built one). The wheel gets a copy of
+# the library with its debug info stripped (the dynamic symbol table, all
+# ctypes needs, stays). It is tagged py3-none-linux_x86_64: fine for a private
+# index or a direct install; a public upload would need a manylinux build
+# (auditwheel).
 set -euo pipefail
 
 PY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-$PY_DIR/dist}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-[[ -f "$PY_DIR/offline_auth/liboffline_auth.so" ]] || {
-    echo "offline_auth/liboffline_auth.so missing: run bindings/generate.sh first" >&2; exit 1; }
+bash "$PY_DIR/../../tools/generate-bindings.sh" python "$PY_DIR/offline_auth" --crate offline-auth
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

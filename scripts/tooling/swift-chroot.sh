@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Debian trixie chroot with Swift (Debian's `swiftlang`, Swift 6.0.x) for running
-# the Swift package's tests on this Debian 12 (bookworm) machine, which has no
-# Swift toolchain of its own.
+# Test plumbing, not product: a Debian trixie chroot with Swift (Debian's
+# `swiftlang`, Swift 6.0.x) for running the Swift package's tests and demo on
+# this Debian 12 (bookworm) machine, which has no Swift toolchain of its own.
 #
 # Usage:
-#   bindings/swift-chroot.sh ensure                 create the chroot, or reuse it if `swift --version` works
-#   bindings/swift-chroot.sh run <dir> <cmd...>     run <cmd> inside the chroot, cwd = /repo/<dir>
-#                                                    (<dir> is relative to the repo root); ensures first
-#   bindings/swift-chroot.sh mirror                 print the Debian mirror read from the host's apt sources
-#   bindings/swift-chroot.sh path                   print the chroot directory
+#   scripts/tooling/swift-chroot.sh ensure              create the chroot, or reuse it if `swift --version` works
+#   scripts/tooling/swift-chroot.sh run <dir> <cmd...>  run <cmd> inside the chroot, cwd = /repo/<dir>
+#                                                       (<dir> is relative to the repo root); ensures first
+#   scripts/tooling/swift-chroot.sh mirror              print the Debian mirror read from the host's apt sources
+#   scripts/tooling/swift-chroot.sh path                print the chroot directory
 #
 # Environment:
 #   OFFLINE_AUTH_SWIFT_CHROOT  chroot directory (default /var/cache/offline-auth/trixie; outside the repo
@@ -23,7 +23,7 @@ set -euo pipefail
 
 CHROOT_DIR="${OFFLINE_AUTH_SWIFT_CHROOT:-/var/cache/offline-auth/trixie}"
 SUITE=trixie
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DONE_MARKER="$CHROOT_DIR/.offline-auth-swift-ready"
 
 log() { printf '[swift-chroot] %s\n' "$*" >&2; }

@@ -1,8 +1,8 @@
-# Sourced by kotlin-demo/run.sh and swift-demo/run.sh: builds the reference
-# sync server (examples/sync_server), starts it on a free loopback port with a
-# fresh database, and stops it when the calling script exits.
+# Test plumbing, sourced by demos/jvm/run.sh and demos/swift/run.sh: builds the
+# reference sync server (examples/sync_server), starts it on a free loopback
+# port with a fresh database, and stops it when the calling script exits.
 #
-#   source platform/sync-server.sh
+#   source scripts/tooling/sync-server.sh
 #   start_sync_server "$workdir"      # sets SYNC_SERVER_URL and SYNC_SERVER_PID
 #
 # The caller's EXIT trap must call stop_sync_server (start_sync_server installs

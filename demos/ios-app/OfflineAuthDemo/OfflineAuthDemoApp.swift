@@ -1,9 +1,10 @@
 // iOS demo app (SwiftUI) on OfflineAuth + OfflineAuthApple.
 // NOT COMPILED HERE (no Xcode on Linux): reviewed only. To build: create an iOS
 // App target in Xcode (iOS 15+), add these three files, add the local package
-// bindings/swift (products OfflineAuth and OfflineAuthApple, with the
-// XCFramework from bindings/swift/build-xcframework.sh), and set
-// NSFaceIDUsageDescription in Info.plist.
+// platforms/apple (products OfflineAuth and OfflineAuthApple) once
+// platforms/apple/build-xcframework.sh has generated its Swift sources and
+// built the XCFramework (or the package it assembles in platforms/apple/dist),
+// and set NSFaceIDUsageDescription in Info.plist.
 import SwiftUI
 
 @main

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-# The package (generated module + liboffline_auth.so staged by
-# bindings/generate.sh) lives in bindings/python/offline_auth.
+# The package (generated module + liboffline_auth.so, written by
+# `tools/generate-bindings.sh python platforms/python/offline_auth`, which
+# scripts/test.sh runs first) lives in platforms/python/offline_auth.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import offline_auth as oa  # noqa: E402

@@ -1,6 +1,6 @@
 // The field-worker story in Swift: enrol online, offline wrong PIN and unlock,
 // edits, sync to the reference server, check what the server holds.
-// Usage: SwiftDemo SERVER_URL WORK_DIR   (swift-demo/run.sh passes both)
+// Usage: SwiftDemo SERVER_URL WORK_DIR   (demos/swift/run.sh passes both)
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

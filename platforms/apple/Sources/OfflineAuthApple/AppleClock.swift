@@ -5,7 +5,7 @@
 // compiles to nothing. Written and reviewed against Apple's documentation and
 // man pages for sysctlbyname(3) ("kern.boottime"), mach_continuous_time() and
 // mach_timebase_info(); build and test it on a Mac and a device before
-// relying on it (platform/README.md).
+// relying on it (platforms/apple/README.md).
 #if canImport(Security)
 import Darwin
 import Foundation

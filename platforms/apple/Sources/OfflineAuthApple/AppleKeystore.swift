@@ -5,7 +5,7 @@
 // written and reviewed against Apple's documentation for SecKeyCreateRandomKey,
 // SecAccessControlCreateWithFlags, SecKeyCreateEncryptedData/DecryptedData and
 // SecKeyAlgorithm.eciesEncryptionCofactorVariableIVX963SHA256AESGCM; build and
-// test it on a Mac and a device before relying on it (platform/README.md).
+// test it on a Mac and a device before relying on it (platforms/apple/README.md).
 #if canImport(Security)
 import Foundation
 import Security

@@ -65,14 +65,14 @@ private fun hex(s: String): ByteArray = ByteArray(s.length / 2) { s.substring(2 
 private fun base64Url(s: String): ByteArray = java.util.Base64.getUrlDecoder().decode(s)
 
 /**
- * The field-worker story: kotlin-demo/run.sh starts the reference server and
+ * The field-worker story: demos/jvm/run.sh starts the reference server and
  * passes its URL and a scratch directory.
  */
 fun main(args: Array<String>) {
     check(args.size == 2, "usage: Main SERVER_URL WORK_DIR")
     val server = Server(args[0].trimEnd('/'))
     val dir = File(args[1]).apply { mkdirs() }
-    val deviceId = "kotlin-demo-" + java.util.UUID.randomUUID().toString().take(8)
+    val deviceId = "jvm-demo-" + java.util.UUID.randomUUID().toString().take(8)
     val vaultPath = File(dir, "vault.db").path
     val keystoreFile = File(dir, "keystore.p12")
     val keystorePassword = "demo-only-not-a-secret".toCharArray()
@@ -175,5 +175,5 @@ fun main(args: Array<String>) {
             println("   Session locked: keys zeroized until the next unlock.")
         }
     }
-    println("kotlin-demo: story complete.")
+    println("jvm-demo: story complete.")
 }

@@ -21,7 +21,7 @@ import javax.crypto.spec.GCMParameterSpec
  * password that sits next to it; anyone who copies both has every key, which
  * defeats the point of the design (threat T1). It exists only so the demo can
  * survive a restart on a desktop JVM. On a phone use `AndroidKeystore`
- * (platform/android) or `AppleKeystore` (bindings/swift, OfflineAuthApple).
+ * (platforms/android) or `AppleKeystore` (platforms/apple, OfflineAuthApple).
  *
  * Blob: the same layout as AndroidKeystore's (version 0x01, protection byte,
  * 12-byte IV, ciphertext‖tag; alias and protection bound as AAD).

@@ -25,7 +25,7 @@ import javax.crypto.SecretKey
  * What runs on a plain JVM: the blob format, argument checks, error mapping,
  * the key parameters, and AndroidKeystore's wrap/unwrap logic over a software
  * [KeySource] with a scripted [BiometricAuthenticator]. The AndroidKeyStore
- * provider and the real prompt need a device (see platform/README.md).
+ * provider and the real prompt need a device (see platforms/android/README.md).
  */
 class SoftwareKeySource : KeySource {
     val keys = HashMap<String, Pair<KeyProtection, SecretKey>>()
