@@ -1,60 +1,292 @@
 #!/usr/bin/env bash
-# Runs every check and test of offline-auth: the one command the README
-# gives and CI runs (.ci/run calls it). Installs nothing it cannot get from
-# the package registries; stops at the first failure.
+# The one test runner of offline-auth: every check and test, Rust and every
+# platform. The README's command; CI runs it (.ci/run).
+#
+#   scripts/test.sh [--only SECTION]... [--skip SECTION]... [--list]
+#
+# Sections, in order (--list prints them):
+#   setup            toolchain and prerequisites: rustfmt/clippy, PyJWT interop
+#                    requirements, pytest, faketime, Maven + JDK (apt/pip, only what
+#                    is missing), the Swift chroot (scripts/tooling/swift-chroot.sh)
+#   no-generated     no file UniFFI generated is tracked by git (they are build products)
+#   fmt              cargo fmt --all -- --check
+#   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
+#   rust             cargo test --workspace --all-targets --locked
+#   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
+#   doc              cargo test --workspace --doc --locked
+#   example          cargo run --locked --example field_day
+#   consumer         scripts/check-consumer.sh, only if that file exists
+#   jvm              platforms/jvm: mvn install (bindings generated, tests, jar), jar smoke test
+#   swift            platforms/apple: bindings generated, swift test (in the chroot)
+#   python           platforms/python: bindings generated, pytest
+#   python-wheel     platforms/python/build-wheel.sh: wheel built, installed in a fresh venv
+#   android          platforms/android: mvn install against android-all, JVM unit tests
+#   android-app      demos/android-app: compile check of the app's Kotlin sources
+#   jvm-demo         demos/jvm/run.sh against the reference sync server
+#   swift-demo       demos/swift/run.sh against the reference sync server (in the chroot)
+#   apple-target     platforms/apple: the OfflineAuthApple target builds (empty on Linux)
+#
+# Every section runs even after an earlier one failed. Each section's output is
+# shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
+# Test counts come from each runner's closing lines (cargo, Surefire, XCTest,
+# pytest); a section without a test runner counts as one check, passed or
+# failed. The summary lists every section with its time; the last line is
+# "N passed, N failed", and the exit status is non-zero if any section failed.
+# Needs root for apt and the Swift chroot (mount, chroot), as CI has.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+SECTIONS=(setup no-generated fmt clippy rust rust-faketime doc example consumer
+          jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target)
+
+only=()
+skip=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --only) shift; only+=("${1:?--only needs a section}") ;;
+        --skip) shift; skip+=("${1:?--skip needs a section}") ;;
+        --list) printf '%s\n' "${SECTIONS[@]}"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+for s in "${only[@]}" "${skip[@]}"; do
+    [[ " ${SECTIONS[*]} " == *" $s "* ]] || { echo "unknown section: $s (--list)" >&2; exit 2; }
+done
+wanted() {
+    [[ " ${skip[*]} " != *" $1 "* ]] || return 1
+    [[ ${#only[@]} -eq 0 || " ${only[*]} " == *" $1 "* ]]
+}
+wanted_any() { local s; for s in "$@"; do wanted "$s" && return 0; done; return 1; }
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-
-section() { printf '\n== %s ==\n' "$1"; }
-
-section "toolchain"
-for tool in cargo rustc cargo-fmt cargo-clippy; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: install Rust with rustup (components rustfmt, clippy)" >&2; exit 1; }
-done
-cargo --version
-
-section "Python test dependencies (PyJWT interop)"
-python3 -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+# The PyJWT interop test must run, not skip, when its requirements are missing.
 export OFFLINE_AUTH_REQUIRE_INTEROP=1
 
-section "format"
-cargo fmt --all -- --check
+LOG_DIR="${OFFLINE_AUTH_TEST_LOGS:-$REPO_ROOT/target/test-logs}"
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
 
-section "clippy (-D warnings)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+total_passed=0
+total_failed=0
+failed_sections=()
+timings=()
 
-section "Rust tests"
-cargo test --workspace --all-targets --locked
+banner() {
+    printf '\n==================================================================\n'
+    printf '== %s\n' "$*"
+    printf '==================================================================\n'
+}
 
-section "date independence: the Rust tests again, with the clock a year ahead"
-# No test may depend on today's date. libfaketime (Debian's faketime) moves
-# the wall clock of every test binary, and of what it spawns (the PyJWT
-# interop, the CLI), a year ahead; the boot clock is left alone.
-if ! command -v faketime >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends faketime
+# section NAME COUNTER COMMAND...: runs COMMAND (if NAME is wanted) with its
+# output shown and logged; COUNTER reads the log and prints "passed failed".
+# Errexit does not apply inside COMMAND (it runs on the left of `||`): a
+# function given here checks each of its steps itself.
+section() {
+    local name="$1" counter="$2"; shift 2
+    wanted "$name" || return 0
+    local log="$LOG_DIR/$name.log" rc=0 start secs counts passed failed
+    banner "$name"
+    start=$(date +%s)
+    "$@" < /dev/null 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+    secs=$(( $(date +%s) - start ))
+    counts="$("$counter" "$log" "$rc" 2>/dev/null || true)"
+    passed="${counts%% *}"; failed="${counts##* }"
+    [[ "$passed" =~ ^[0-9]+$ ]] || passed=0
+    [[ "$failed" =~ ^[0-9]+$ ]] || failed=0
+    if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # e.g. a build error: no test counts
+    total_passed=$(( total_passed + passed ))
+    total_failed=$(( total_failed + failed ))
+    timings+=("$(printf '%-14s %5d s  %5s passed, %s failed  (exit %d)' "$name" "$secs" "$passed" "$failed" "$rc")")
+    if [[ $rc -ne 0 ]]; then
+        failed_sections+=("$name")
+        printf '== %s: FAILED (exit %d) after %d s\n' "$name" "$rc" "$secs"
+    else
+        printf '== %s: OK after %d s\n' "$name" "$secs"
+    fi
+}
+
+# --- counters: "passed failed" from a section's log and exit status ---
+count_check() {  # no test runner: the section is one check
+    if [[ "$2" -eq 0 ]]; then echo "1 0"; else echo "0 1"; fi
+}
+count_cargo() {  # sums every "test result: ok. N passed; M failed; ..."
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+         END { print p + 0, f + 0 }' "$1"
+}
+count_surefire() {  # sums the "Results:" totals (one per Maven module): lines ending in "Skipped: S"
+    grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$' "$1" |
+        sed -E 's/.*Tests run: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+), Skipped: ([0-9]+).*/\1 \2 \3 \4/' |
+        awk '{ p += $1 - $2 - $3 - $4; f += $2 + $3 } END { print p + 0, f + 0 }'
+}
+count_xctest() {  # "Executed N tests, with F failures" of the 'All tests' suite (the last one)
+    grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$1" | tail -n 1 |
+        sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' | awk '{ print $1 - $2, $2 }'
+}
+count_pytest() {  # sums the closing "N passed, M failed, K error(s)" lines (one per pytest run)
+    grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$1" |
+        awk '{ for (i = 2; i <= NF; i++) { w = $i; gsub(/[^a-z]/, "", w); n = $(i-1) + 0
+                   if (w == "passed") p += n; else if (w == "failed" || w == "error" || w == "errors") f += n } }
+             END { print p + 0, f + 0 }'
+}
+count_auto() {  # cargo's lines if any, else a closing "N passed, N failed" line, else one check
+    if grep -q '^test result:' "$1"; then count_cargo "$1"; return; fi
+    local last
+    last="$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)"
+    if [[ -n "$last" ]]; then
+        sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/' <<<"$last"
+    else
+        count_check "$1" "$2"
+    fi
+}
+
+# --- prerequisites (a fresh machine installs them here) ---
+apt_updated=0
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ $apt_updated -eq 0 ]]; then apt-get update -qq || return 1; apt_updated=1; fi
+    apt-get install -y -qq --no-install-recommends "$@"
+}
+pip_install() {
+    python3 -m pip install --quiet --disable-pip-version-check "$@" ||
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+setup() {
+    local tool req
+    for tool in cargo rustc cargo-fmt cargo-clippy; do
+        if ! command -v "$tool" >/dev/null; then
+            command -v rustup >/dev/null && rustup component add rustfmt clippy || true
+            command -v "$tool" >/dev/null || { echo "missing $tool: install Rust with rustup (components rustfmt, clippy)" >&2; return 1; }
+        fi
+    done
+    cargo --version || return 1
+    command -v python3 >/dev/null || apt_install python3 python3-pip python3-venv || return 1
+    if wanted_any rust rust-faketime; then
+        # PyJWT interop (the Rust tests run it as a subprocess).
+        for req in crates/*/tests/interop/requirements.txt tests/interop/requirements.txt; do
+            [[ -f "$req" ]] || continue
+            echo "pip install -r $req"
+            pip_install -r "$req" || return 1
+        done
+    fi
+    if wanted_any python python-wheel; then
+        python3 -m pytest --version >/dev/null 2>&1 || pip_install pytest || return 1
+        python3 -m pytest --version || return 1
+    fi
+    if wanted rust-faketime; then
+        command -v faketime >/dev/null || apt_install faketime || return 1
+    fi
+    if wanted_any jvm android android-app jvm-demo; then
+        command -v javac >/dev/null || apt_install openjdk-17-jdk-headless || return 1
+        command -v mvn >/dev/null || apt_install maven || return 1
+        java -version 2>&1 | head -n 1
+        mvn -v 2>/dev/null | head -n 1
+    fi
+    command -v strip >/dev/null || apt_install binutils || return 1
+    if wanted_any swift swift-demo apple-target; then
+        bash scripts/tooling/swift-chroot.sh ensure || return 1
+    fi
+    local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
+                   platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
+    bash -n "${scripts[@]}" || return 1
+    echo "prerequisites ready"
+}
+
+# No file UniFFI generates may be tracked: they are written by every build.
+# (The markers are split so that this file does not match itself.)
+no_generated() {
+    local marker1="autogenerated by some hot"' garbage in the `uniffi` crate'
+    local marker2="UNIFFI_SHARED"'_H'
+    local marker3="Generated by tools"'/generate-bindings.sh'
+    local hits
+    command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1 || { echo "not a git checkout: nothing to check"; return 0; }
+    hits="$(git ls-files -z | xargs -0 grep -l -I -F -e "$marker1" -e "$marker2" -e "$marker3" -- 2>/dev/null |
+            grep -v -x 'tools/generate-bindings.sh' || true)"
+    if [[ -n "$hits" ]]; then
+        echo "generated files tracked by git (remove them: they are build products):"
+        printf '  %s\n' $hits
+        return 1
+    fi
+    echo "no generated file is tracked ($(git ls-files | wc -l) files checked)"
+}
+
+rust_faketime() {
+    # No test may depend on today's date. libfaketime (Debian's faketime) moves
+    # the wall clock of every test binary, and of what it spawns (the PyJWT
+    # interop, the CLI), a year ahead; the boot clock is left alone.
+    local host_triple runner_var
+    host_triple="$(rustc -vV | sed -n 's/^host: //p')"
+    runner_var="CARGO_TARGET_$(printf '%s' "$host_triple" | tr 'a-z.-' 'A-Z__')_RUNNER"
+    env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --locked || return 1
+    faketime -f +365d date -u '+(tests ran at %F on the faked clock)'
+}
+
+jvm() {
+    # install = verify (generate-sources, compile, tests, jar) + the local
+    # repository, where demos/jvm finds it as an app would.
+    (cd platforms/jvm && timeout 1200 mvn -B -ntp install) || return 1
+    (cd platforms/jvm && timeout 300 jar-smoke/jar-smoke.sh --no-build)
+}
+
+swift_tests() {
+    bash tools/generate-bindings.sh swift platforms/apple --crate offline-auth || return 1
+    timeout 1800 bash scripts/tooling/swift-chroot.sh run platforms/apple swift test --disable-swift-testing
+}
+
+python_tests() {
+    bash tools/generate-bindings.sh python platforms/python/offline_auth --crate offline-auth || return 1
+    (cd platforms/python && timeout 900 python3 -m pytest -p no:cacheprovider -q -s)
+}
+
+android_adapter() {
+    timeout 1200 mvn -B -ntp -f platforms/android/pom.xml install
+}
+
+jvm_demo() {
+    # The jvm section has just installed the artifact; alone, the demo installs it.
+    if wanted jvm; then
+        OFFLINE_AUTH_DEMO_SKIP_INSTALL=1 timeout 900 bash demos/jvm/run.sh
+    else
+        timeout 1500 bash demos/jvm/run.sh
+    fi
+}
+
+apple_target() {
+    bash tools/generate-bindings.sh swift platforms/apple --crate offline-auth || return 1
+    timeout 1200 bash scripts/tooling/swift-chroot.sh run platforms/apple swift build --target OfflineAuthApple
+}
+
+overall_start=$(date +%s)
+
+section setup         count_check    setup
+section no-generated  count_check    no_generated
+section fmt           count_check    cargo fmt --all -- --check
+section clippy        count_check    cargo clippy --workspace --all-targets --locked -- -D warnings
+section rust          count_cargo    cargo test --workspace --all-targets --locked
+section rust-faketime count_cargo    rust_faketime
+section doc           count_cargo    cargo test --workspace --doc --locked
+section example       count_check    cargo run --locked --example field_day
+if [[ -f scripts/check-consumer.sh ]]; then
+    section consumer  count_auto     bash scripts/check-consumer.sh
 fi
-host_triple="$(rustc -vV | sed -n 's/^host: //p')"
-runner_var="CARGO_TARGET_$(printf '%s' "$host_triple" | tr 'a-z.-' 'A-Z__')_RUNNER"
-env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --locked
-faketime -f +365d date -u '+(tests ran at %F on the faked clock)'
+section jvm           count_surefire jvm
+section swift         count_xctest   swift_tests
+section python        count_pytest   python_tests
+section python-wheel  count_check    timeout 900 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
+section android       count_surefire android_adapter
+section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
+section jvm-demo      count_check    jvm_demo
+section swift-demo    count_check    timeout 1200 bash demos/swift/run.sh
+section apple-target  count_check    apple_target
 
-section "doc tests"
-cargo test --workspace --doc --locked
-
-section "example: field_day"
-cargo run --locked --example field_day >/dev/null
-
-section "bindings: generated code current; Kotlin, Swift, Python tests"
-bash bindings/test-all.sh
-
-if [ -f platform/test-all.sh ]; then
-  section "platform adapters and demos"
-  bash platform/test-all.sh
+banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
+printf '%s\n' "${timings[@]}"
+if [[ ${#failed_sections[@]} -gt 0 ]]; then
+    echo "FAILED sections: ${failed_sections[*]}"
 fi
-
-section "result"
-echo "all checks passed"
+echo "$total_passed passed, $total_failed failed"
+[[ ${#failed_sections[@]} -eq 0 ]]
