@@ -1,9 +1,10 @@
-"""Python→Rust call overhead through the UniFFI binding (bindings/python).
+"""Python→Rust call overhead through the UniFFI binding (platforms/python).
 
 Times the same two calls as benches/calls.rs: a trivial method
 (`OfflineSession.is_unlocked`) and `get` of a 256-byte record, and prints one
 line for compare.sh: `ffi_python is_unlocked_ns=… get_256B_ns=… peak_rss_kib=…`.
-Exits 3 when the binding cannot be imported (not generated yet).
+Exits 3 when the binding cannot be imported (not generated yet: compare.sh
+runs `tools/generate-bindings.sh python platforms/python/offline_auth` first).
 """
 import os
 import resource
@@ -13,7 +14,11 @@ import time
 import timeit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
+# The repository root is the first directory above this file that has platforms/python.
+ROOT = HERE
+while not os.path.isdir(os.path.join(ROOT, "platforms", "python")) and os.path.dirname(ROOT) != ROOT:
+    ROOT = os.path.dirname(ROOT)
+sys.path.insert(0, os.path.join(ROOT, "platforms", "python"))
 try:
     import offline_auth as oa
 except Exception as error:  # noqa: BLE001 - any import failure means "not ready"
