@@ -56,9 +56,9 @@ done
 for s in "${only[@]}" "${skip[@]}"; do
     [[ " ${SECTIONS[*]} " == *" $s "* ]] || { echo "unknown section: $s (--list)" >&2; exit 2; }
 done
-wanted() {
+wanted() {  # setup always runs (for what the other wanted sections need) unless skipped
     [[ " ${skip[*]} " != *" $1 "* ]] || return 1
-    [[ ${#only[@]} -eq 0 || " ${only[*]} " == *" $1 "* ]]
+    [[ $1 == setup || ${#only[@]} -eq 0 || " ${only[*]} " == *" $1 "* ]]
 }
 wanted_any() { local s; for s in "$@"; do wanted "$s" && return 0; done; return 1; }
 
