@@ -17,7 +17,7 @@ done
 cargo --version
 
 section "Python test dependencies (PyJWT interop)"
-python3 -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+python3 -m pip install --quiet --disable-pip-version-check -r crates/offline-auth/tests/interop/requirements.txt
 export OFFLINE_AUTH_REQUIRE_INTEROP=1
 
 section "format"

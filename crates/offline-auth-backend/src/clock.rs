@@ -30,9 +30,9 @@ impl ServerClock for SystemServerClock {
     }
 }
 
-/// A clock that always says the same time (tests, replays of old batches).
+/// A clock that always says the same time (Rust tests, replays of old
+/// batches). Foreign code implements [`ServerClock`] itself.
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(feature = "ffi", derive(uniffi::Object))]
 pub struct FixedServerClock(pub i64);
 
 impl ServerClock for FixedServerClock {

@@ -1,5 +1,5 @@
 //! PIN vault lifecycle: enrol, unlock, reopen, attempt limits, stolen files,
-//! PIN change and PIN policy (issue 2, tests 1–4 and 11).
+//! PIN change and PIN policy.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;

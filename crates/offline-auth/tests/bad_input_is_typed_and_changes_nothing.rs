@@ -1,5 +1,5 @@
-//! Issue 2, "Bad input and failure": every public call that gets bad input
-//! returns a typed `VaultError` and leaves stored data exactly as it was.
+//! Every public call that gets bad input returns a typed error (`VaultError`
+//! on the device, `BackendError` on the backend) and leaves stored data exactly as it was.
 //!
 //! "Exactly as it was" is checked by reading every table through a separate
 //! `rusqlite` connection (and the keystore's key count) before and after,

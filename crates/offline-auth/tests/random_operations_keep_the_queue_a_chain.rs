@@ -1,4 +1,4 @@
-//! Issue 5, point 5 — a model test: any sequence of put / delete / sync with
+//! A model test: any sequence of put / delete / sync with
 //! or without acknowledge / lock / unlock / reopen keeps the sync queue a
 //! gap-free MAC chain whose replay equals the stored records.
 //!

@@ -1,4 +1,4 @@
-//! Issue 5, point 7 — secrets in memory: after `lock()` and after the session
+//! Secrets in memory: after `lock()` and after the session
 //! is dropped, the vault key and the PIN are not in this process's memory.
 //!
 //! The test reads every readable mapping of its own process through

@@ -1,5 +1,5 @@
 //! Offline grants: every malformed, forged or misdirected grant gets its own
-//! typed error and never yields a session (issue 2, test 5).
+//! typed error and never yields a session.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;

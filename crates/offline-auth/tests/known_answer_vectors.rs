@@ -1,4 +1,4 @@
-//! Issue 5, point 3 — known-answer vectors for every primitive the crate calls.
+//! Known-answer vectors for every primitive the SDK calls.
 //!
 //! The crate's crypto lives in the private `crypto` module (and `grant.rs` for
 //! Ed25519), so these tests replay the vectors through the *same calls with

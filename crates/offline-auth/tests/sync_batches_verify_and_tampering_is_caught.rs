@@ -1,6 +1,6 @@
 //! The sync queue and the backend's verifier: seq +1, batches that verify,
-//! and every way a batch can be replayed, reordered, cut or altered
-//! (issue 2, test 8).
+//! and every way a batch can be replayed, reordered, cut or altered is
+//! caught.
 //!
 //! The batch is decoded here with the documented format (magic `OASB`, then
 //! postcard of `V2 { device_id, grants, entries }`, each entry tagged with its

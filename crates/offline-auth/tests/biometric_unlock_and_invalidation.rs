@@ -1,5 +1,5 @@
-//! Biometric unlock through the keystore's `Biometric` protection
-//! (issue 2, test 9).
+//! Biometric unlock through the keystore's `Biometric` protection: enable,
+//! unlock, cancel, invalidation turning biometrics off while the PIN works.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;

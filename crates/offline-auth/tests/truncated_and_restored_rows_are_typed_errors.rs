@@ -1,7 +1,7 @@
-//! Issue 5, point 2 — the tamper matrix: truncations and restored older
+//! The tamper matrix: truncations and restored older
 //! copies of every stored cell, plus resurrected deleted rows.
 //!
-//! `tests/tamper.rs` (issue 2) flips every byte of every cell and swaps rows;
+//! `tests/tampered_files_are_detected.rs` flips every byte of every cell and swaps rows;
 //! this file covers the other mutations of the matrix, for every table and
 //! blob (records, queue entries, the wraps and attempt counter, and the sealed
 //! state — grant, trusted time, chain head — in `vault`):

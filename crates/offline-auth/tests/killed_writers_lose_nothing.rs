@@ -1,4 +1,4 @@
-//! Issue 5, point 1 — crash safety: a child process is killed with SIGKILL at
+//! Crash safety: a child process is killed with SIGKILL at
 //! random moments, and every edit it reported as done must survive.
 //!
 //! The test re-runs its own binary (`std::env::current_exe()`) filtered to the

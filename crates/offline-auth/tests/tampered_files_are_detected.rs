@@ -1,4 +1,4 @@
-//! Issue 2, test 7 — a data tamperer (ARCHITECTURE.md §1, T4) edits the
+//! A data tamperer (docs/THREAT_MODEL.md, T4) edits the
 //! SQLite file behind the SDK's back.
 //!
 //! A second, plain `rusqlite` connection flips every byte of every stored

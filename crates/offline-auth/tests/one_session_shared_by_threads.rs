@@ -1,8 +1,8 @@
-//! Issue 2, test 10 — one session shared by 8 threads that write and read
+//! One session shared by 8 threads that write and read
 //! while another thread unlocks (right and wrong PINs) and locks its own
 //! sessions, with a keystore whose every callback calls back into the vault
-//! (`status()`) and into the shared session (`get`), as ARCHITECTURE.md §7
-//! and the `PlatformKeystore` docs allow.
+//! (`status()`) and into the shared session (`get`), as the
+//! `PlatformKeystore` docs allow.
 //!
 //! Proves: no deadlock (a watchdog fails the test instead of hanging), no
 //! lost or duplicated write (seqs are exactly 1..=N, every value reads back,

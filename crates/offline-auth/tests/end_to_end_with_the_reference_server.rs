@@ -1,4 +1,4 @@
-//! End to end against the reference sync server (issue 4): enrol over HTTP,
+//! End to end against the reference sync server: enrol over HTTP,
 //! go offline (server stopped), edit, come back (server restarted), sync,
 //! compare, replay; and every bad request answered 4xx with nothing applied.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails

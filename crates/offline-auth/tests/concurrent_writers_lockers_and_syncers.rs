@@ -1,4 +1,4 @@
-//! Issue 5, point 6 — concurrency stress: writer threads `put` through one
+//! Concurrency stress: writer threads `put` through one
 //! shared session while a locker thread keeps locking it and unlocking a new
 //! one, a syncer thread sends batches to a `SyncVerifier` and acknowledges
 //! them, and a reader polls `PinVault::status`.

@@ -1,4 +1,5 @@
-//! Time: clock rollback, forward moves, expiry and renewal (issue 2, test 6).
+//! Time: a clock set back is caught, forward moves expire the window, and
+//! renewal reopens it.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;

@@ -1,5 +1,6 @@
-//! Backend reuse: JWKS publication, key rotation and grant verification on
-//! the server side (issue 4).
+//! The backend crate on the server side: JWKS publication, issuer key
+//! rotation across a batch, grant verification, and grants signed through an
+//! external `GrantSigner` (a bad signature never leaves the issuer).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
