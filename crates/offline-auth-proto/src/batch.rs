@@ -20,8 +20,13 @@ pub const MAGIC: &[u8; 4] = b"OASB";
 /// verifier reads batches with `batch_reader.rs`, without building this.
 #[derive(Serialize)]
 pub struct Batch {
+    /// Id of the device that wrote the entries (its enrolment's device id).
     pub device_id: String,
+    /// The grants (compact JWS) named by the entries' `grant_id`s, each
+    /// once; at most [`MAX_BATCH_GRANTS`](crate::limits::MAX_BATCH_GRANTS).
     pub grants: Vec<String>,
+    /// The entries with their chain MACs, in seq order without gaps; at
+    /// most [`MAX_BATCH_ENTRIES`](crate::limits::MAX_BATCH_ENTRIES).
     pub entries: Vec<QueueEntry>,
 }
 
@@ -42,6 +47,10 @@ pub enum BatchWire {
 }
 
 impl Batch {
+    /// The batch's bytes: [`MAGIC`], then postcard of the version 2 form.
+    ///
+    /// # Errors
+    /// `Encoding` if serialisation fails.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut bytes = MAGIC.to_vec();
         postcard::to_io(&BatchWireRef::V2(self), &mut bytes).map_err(|_| Error::Encoding)?;

@@ -22,23 +22,31 @@ fn reject(reason: &str) -> Error {
 /// What an entry did, borrowed from the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum OpRef<'a> {
+    /// Set the record `key` of `collection` to `value`.
     Put {
+        /// Collection of the record.
         #[serde(borrow)]
         collection: &'a str,
+        /// Key of the record within its collection.
         #[serde(borrow)]
         key: &'a str,
+        /// The record's new value (opaque bytes).
         #[serde(borrow)]
         value: &'a [u8],
     },
+    /// Delete the record `key` of `collection`.
     Delete {
+        /// Collection of the record.
         #[serde(borrow)]
         collection: &'a str,
+        /// Key of the record within its collection.
         #[serde(borrow)]
         key: &'a str,
     },
 }
 
 impl OpRef<'_> {
+    /// The collection the operation touches.
     pub fn collection(&self) -> &str {
         match self {
             OpRef::Put { collection, .. } | OpRef::Delete { collection, .. } => collection,
@@ -70,20 +78,31 @@ struct BodyV2<'a> {
 /// One entry, borrowed from the batch.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryRef<'a> {
+    /// Seq of the entry: from 1, contiguous across the device's queue (as
+    /// read; the verifier checks order and gaps).
     pub seq: u64,
+    /// `jti` of the grant in force when the edit was made.
     pub grant_id: &'a str,
+    /// The device's trusted time of the edit (seconds since the epoch).
     pub time: i64,
-    /// `None` for a first-release entry.
+    /// Device boots seen since enrolment when the edit was made; `None` for
+    /// a first-release entry.
     pub boots: Option<u32>,
+    /// What the entry did.
     pub op: OpRef<'a>,
     /// The body as sent (everything the MAC covers after its domain).
     pub body: &'a [u8],
+    /// The entry's chain MAC as sent (not yet verified; see
+    /// [`chain_mac_over`](crate::entry::chain_mac_over)).
     pub mac: Mac32,
 }
 
 /// A batch being read: its header and grants, then its entries in order.
 pub struct BatchReader<'a> {
+    /// The device id the batch declares (not covered by the entry MACs).
     pub device_id: &'a str,
+    /// The grants (compact JWS) the batch carries, unverified; at most
+    /// [`MAX_BATCH_GRANTS`].
     pub grants: Vec<&'a str>,
     /// Entries the batch declares.
     pub entry_count: usize,

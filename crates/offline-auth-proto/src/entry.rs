@@ -13,13 +13,28 @@ const MAC_DOMAIN_V2: &[u8] = b"offline-auth/queue-entry/2";
 /// What an entry did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Operation {
-    Put { collection: String, key: String, value: Vec<u8> },
-    Delete { collection: String, key: String },
+    /// Set the record `key` of `collection` to `value`.
+    Put {
+        /// Collection of the record.
+        collection: String,
+        /// Key of the record within its collection.
+        key: String,
+        /// The record's new value (opaque bytes).
+        value: Vec<u8>,
+    },
+    /// Delete the record `key` of `collection`.
+    Delete {
+        /// Collection of the record.
+        collection: String,
+        /// Key of the record within its collection.
+        key: String,
+    },
 }
 
 /// The MAC-covered part of an entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryBody {
+    /// Seq of the entry in the device's queue: from 1, contiguous in a chain.
     pub seq: u64,
     /// `jti` of the grant in force when the edit was made.
     pub grant_id: String,
@@ -29,6 +44,7 @@ pub struct EntryBody {
     /// entries the first release wrote). A count that grows while entry
     /// times barely move is a device being restarted to hold time back.
     pub boots: Option<u32>,
+    /// What the entry did.
     pub op: Operation,
 }
 
@@ -36,7 +52,10 @@ pub struct EntryBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "EntryWire", from = "EntryWire")]
 pub struct QueueEntry {
+    /// The MAC-covered part.
     pub body: EntryBody,
+    /// The chain MAC: [`EntryBody::chain_mac`] of `body` over the previous
+    /// entry's MAC (32 zero bytes before the first entry).
     pub mac: Mac32,
 }
 

@@ -31,6 +31,7 @@ pub const MAX_CLAIM_LEN: usize = 256;
 pub const MAX_SCOPES: usize = 256;
 /// The signature algorithm, under its two registered names (RFC 8037, RFC 9864).
 pub const ALG: &str = "EdDSA";
+/// The signature algorithm under its RFC 9864 name (accepted like [`ALG`]).
 pub const ALG_ED25519: &str = "Ed25519";
 /// The JWS `typ` of an offline grant.
 pub const GRANT_TYP: &str = "offline-grant+jwt";
@@ -184,8 +185,11 @@ struct IssuedClaims<'a> {
 
 /// How a grant is signed (`GrantIssuer`'s options).
 pub struct Issuing<'a> {
+    /// The header's `alg`: [`ALG`] or [`ALG_ED25519`].
     pub alg: &'a str,
+    /// The `iss` claim to write, if any (omitted when `None`).
     pub iss: Option<&'a str>,
+    /// The `aud` claim to write, if any (omitted when `None`).
     pub aud: Option<&'a str>,
 }
 

@@ -26,6 +26,7 @@ pub const MAX_RECEIPT_BYTES: usize = 512;
 /// What a receipt says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
+    /// The device whose entries were applied (the batch's device id).
     pub device_id: String,
     /// The backend applied every entry through this seq (0: none yet).
     pub through_seq: u64,

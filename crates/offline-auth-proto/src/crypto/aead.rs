@@ -20,10 +20,16 @@ const AAD_PREFIX: &[u8] = b"offline-auth/aad/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum AadKind {
+    /// The vault key wrapped under a key derived from the PIN and the
+    /// device secret.
     PinWrap = 1,
+    /// The vault's stored state.
     VaultState = 2,
+    /// A stored record.
     Record = 3,
+    /// A queue entry awaiting sync (location: its seq, big-endian).
     QueueEntry = 4,
+    /// A key held by the software keystore (location: its alias).
     SoftwareKeystore = 5,
 }
 

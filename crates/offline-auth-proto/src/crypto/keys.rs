@@ -37,6 +37,7 @@ impl SecretKey {
         Ok(Self(Box::new(*array)))
     }
 
+    /// The raw key bytes.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }

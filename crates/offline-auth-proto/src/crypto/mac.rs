@@ -17,6 +17,7 @@ pub type Mac32 = [u8; 32];
 pub struct MacKey(Hmac<Sha256>);
 
 impl MacKey {
+    /// Prepares `key` for HMAC-SHA256 (zero-padded to the 64-byte block).
     pub fn new(key: &SecretKey) -> Self {
         // RFC 2104 pads a key shorter than the hash block with zeros; doing
         // that here lets us use the infallible block-sized constructor.
