@@ -42,11 +42,15 @@ def resolve(modules, base, parts):
 
 
 def paths_in(text):
-    # crate::a::b, super::super::x, self::x, and `use` groups one level deep.
-    for m in re.finditer(r"\b(crate|super|self)((?:::\w+)+)(::\{([^}]*)\})?", text):
+    # crate::a::b, super::super::x, self::x, and `use` groups one level deep,
+    # also right after the head (`super::{a, b}`, `crate::{a::X, b}`).
+    # `pub(in crate::a)` is a visibility restriction, not a dependency.
+    text = re.sub(r"\bpub\s*\(\s*in\s+[\w:]+\s*\)", "pub", text)
+    for m in re.finditer(r"\b(crate|super|self)((?:::\w+)*)(::\{([^}]*)\})?", text):
         head = m.group(1)
         parts = [p for p in m.group(2).split("::") if p]
-        yield head, parts
+        if parts:
+            yield head, parts
         if m.group(4):
             for item in m.group(4).split(","):
                 item = item.strip().split(" as ")[0]
@@ -77,13 +81,16 @@ def graph(root):
             if head == "crate":
                 base = ()
             else:
-                base = list(mod if is_dir_module else mod)  # self:: = this module
+                # `self::` is this module; each `super` (the head and any
+                # that follow it) goes up one level.
+                ups = 1 if head == "super" else 0
                 while parts and parts[0] == "super":
                     parts = parts[1:]
-                if head == "super":
-                    base = list(mod[:-1])
-                base = tuple(base)
-            target = resolve(files, base, [p for p in parts if p != "super"])
+                    ups += 1
+                base = mod[: len(mod) - ups] if ups <= len(mod) else None
+                if base is None:
+                    continue
+            target = resolve(files, base, parts)
             if target is not None and target != mod and target != ():
                 edges[mod].add(target)
     return edges

@@ -90,7 +90,7 @@ fn iterations_for(target_millis: u32, iterations: u32, elapsed: Duration) -> u32
 pub mod bench_internals {
     use crate::crypto::{AadKind, SecretKey};
     use crate::error::VaultError;
-    use crate::vault::VaultKeys;
+    use crate::keys::VaultKeys;
 
     /// PBKDF2-HMAC-SHA256 as the vault computes `PK` (any iteration count).
     ///

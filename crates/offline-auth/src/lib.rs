@@ -3,16 +3,23 @@
 // generate carries its own spans and is not subject to this lint.)
 #![forbid(unsafe_code)]
 
+// Layers, each depending only on those above it in this list:
+// platform and formats (error, clock, keystore, config, time, storage, keys,
+// records) → engine (shared internals, sealed state, clock check) →
+// session and sync → vault → the exported API below.
 mod calibrate;
 mod clock;
 mod config;
+mod engine;
 mod error;
 mod ffi_types;
+mod keys;
 mod keystore;
 mod records;
 mod session;
 mod storage;
 mod sync;
+mod time;
 mod vault;
 
 // The formats and the cryptography live in offline-auth-proto; these

@@ -13,13 +13,17 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{ct_eq, AadKind};
 use crate::error::{Error, Result};
+use crate::keys::VaultKeys;
 use crate::storage::RecordRow;
-use crate::vault::VaultKeys;
 
+/// What a record row holds, once opened.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct RecordBody {
+    /// The collection's name.
     pub(crate) collection: String,
+    /// The record's key in the collection.
     pub(crate) key: String,
+    /// The stored value.
     pub(crate) value: Vec<u8>,
     /// Seq of the queue entry that wrote this version (unique, increasing).
     pub(crate) version: u64,

@@ -3,8 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::clock::FailureMark;
 use crate::error::{Error, Result};
+use crate::time::FailureMark;
 
 /// The single row describing the enrolment.
 #[derive(Clone, PartialEq, Eq)]

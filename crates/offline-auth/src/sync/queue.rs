@@ -11,23 +11,48 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::batch::Batch;
-use super::entry::QueueEntry;
-use super::receipt::Receipt;
-use super::{SealedEntry, SyncBatch};
-use crate::crypto::ct_eq;
-use crate::error::{Error, Result, VaultError};
-use crate::session::{load_state, store_state, OfflineSession};
-use crate::storage::QueueRow;
+use offline_auth_proto::batch::Batch;
+use offline_auth_proto::entry::QueueEntry;
 use offline_auth_proto::limits::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS};
+use offline_auth_proto::receipt::Receipt;
+
+use super::sealed_entry::SealedEntry;
+use crate::crypto::ct_eq;
+use crate::engine::{VaultShared, VaultState};
+use crate::error::{Error, Result, VaultError};
+use crate::keys::VaultKeys;
+use crate::storage::QueueRow;
 
 /// Room kept in a batch for its header and encoding overhead.
 const BATCH_HEADROOM: usize = 64 * 1024;
 
+/// A batch ready to upload.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncBatch {
+    /// The versioned, self-describing batch to send to the backend.
+    pub bytes: Vec<u8>,
+    /// Seq of the first entry.
+    pub first_seq: u64,
+    /// Seq of the last entry: acknowledge this once the backend accepted it.
+    pub last_seq: u64,
+    /// Number of entries.
+    pub entry_count: u32,
+}
+
+/// What the queue needs from the session that made it (implemented by
+/// `OfflineSession`): its vault, and its keys while it is unlocked.
+pub(crate) trait QueueSession: Send + Sync + std::fmt::Debug {
+    /// The vault the session belongs to.
+    fn vault(&self) -> &VaultShared;
+    /// The session's keys, after the checks of a metadata call (allowed
+    /// after expiry or a rollback, so the app can sync and recover).
+    fn queue_keys(&self) -> Result<Arc<VaultKeys>>;
+}
+
 /// The queue of edits made in a session, waiting for the backend.
 #[derive(Debug, uniffi::Object)]
 pub struct SyncQueue {
-    session: Arc<OfflineSession>,
+    session: Arc<dyn QueueSession>,
 }
 
 #[uniffi::export]
@@ -38,9 +63,9 @@ impl SyncQueue {
     /// # Errors
     /// `SessionLocked`, `Tampered`, `Storage`.
     pub fn pending_count(&self) -> Result<u64, VaultError> {
-        let access = self.session.handle_access()?;
-        let state = self.session.vault().db.read(|c| load_state(c, &access.keys))?;
-        Ok(state.head_seq.checked_sub(state.acked_through).ok_or(Error::Tampered)?)
+        let keys = self.session.queue_keys()?;
+        let state = self.session.vault().db.read(|c| VaultState::load(c, &keys))?;
+        Ok(state.pending_entries()?)
     }
 
     /// The oldest unacknowledged entries (at most `max_entries`, and at most
@@ -70,7 +95,8 @@ impl SyncQueue {
 }
 
 impl SyncQueue {
-    pub(crate) fn new(session: Arc<OfflineSession>) -> Self {
+    /// The queue of `session`'s vault.
+    pub(crate) fn new(session: Arc<dyn QueueSession>) -> Self {
         Self { session }
     }
 
@@ -79,24 +105,24 @@ impl SyncQueue {
             return Err(Error::InvalidInput("max_entries must be at least 1".into()));
         }
         let limit = max_entries.min(MAX_BATCH_ENTRIES);
-        let access = self.session.handle_access()?;
-        let keys = &access.keys;
+        let keys = &self.session.queue_keys()?;
         let vault = self.session.vault();
         vault.db.write(|tx| {
-            let mut state = load_state(tx, keys)?;
-            let rows = QueueRow::after(tx, state.acked_through, limit)?;
+            let mut state = VaultState::load(tx, keys)?;
+            let (acked_through, acked_mac) = state.acked();
+            let rows = QueueRow::after(tx, acked_through, limit)?;
             if rows.is_empty() {
                 // Stored entries are exactly (acked_through, head_seq]: an empty
                 // queue with a head ahead of it lost its entries.
-                if state.head_seq != state.acked_through {
+                if state.head_seq() != acked_through {
                     return Err(Error::Tampered);
                 }
                 return Ok(None);
             }
             let sync_key = state.sync_mac_key()?;
-            let grants_len: usize = state.grants.iter().map(|g| g.token.len()).sum();
+            let grants_len: usize = state.grants().iter().map(|g| g.token.len()).sum();
             let budget = MAX_BATCH_BYTES.saturating_sub(BATCH_HEADROOM + grants_len);
-            let (mut prev_mac, mut expected_seq, mut used) = (state.acked_mac, state.acked_through, 0usize);
+            let (mut prev_mac, mut expected_seq, mut used) = (acked_mac, acked_through, 0usize);
             let mut entries = Vec::with_capacity(rows.len());
             let mut used_ids: BTreeSet<String> = BTreeSet::new();
             for row in &rows {
@@ -123,11 +149,11 @@ impl SyncQueue {
             // A batch that took every stored entry must end at the newest one
             // ever appended; otherwise entries were deleted from the end.
             let took_all = entries.len() == rows.len() && rows.len() < limit as usize;
-            if took_all && expected_seq != state.head_seq {
+            if took_all && expected_seq != state.head_seq() {
                 return Err(Error::Tampered);
             }
             let grants: Vec<String> =
-                state.grants.iter().filter(|g| used_ids.contains(&g.claims.jti)).map(|g| g.token.clone()).collect();
+                state.grants().iter().filter(|g| used_ids.contains(&g.claims.jti)).map(|g| g.token.clone()).collect();
             if grants.len() != used_ids.len() {
                 return Err(Error::Tampered);
             }
@@ -137,33 +163,33 @@ impl SyncQueue {
             let (first_seq, last_seq) = (first.body.seq, last.body.seq);
             let entry_count = u32::try_from(entries.len()).map_err(|_| Error::Encoding)?;
             let bytes = Batch { device_id: vault.config.device_id.clone(), grants, entries }.to_bytes()?;
-            state.batched_through = state.batched_through.max(last_seq);
-            store_state(tx, keys, &state)?;
+            state.note_batched(last_seq);
+            state.store(tx, keys)?;
             Ok(Some(SyncBatch { bytes, first_seq, last_seq, entry_count }))
         })
     }
 
     fn acknowledge_receipt(&self, bytes: &[u8]) -> Result<()> {
-        let access = self.session.handle_access()?;
-        let keys = &access.keys;
+        let keys = &self.session.queue_keys()?;
         let vault = self.session.vault();
         vault.db.write(|tx| {
-            let mut state = load_state(tx, keys)?;
+            let mut state = VaultState::load(tx, keys)?;
             let receipt = Receipt::verify(bytes, &state.sync_mac_key()?)?;
             if receipt.device_id != vault.config.device_id {
                 return Err(Error::ReceiptInvalid("the receipt is for another device".into()));
             }
             let through_seq = receipt.through_seq;
-            if through_seq <= state.acked_through {
-                if through_seq == state.acked_through && !ct_eq(&receipt.head_mac, &state.acked_mac) {
+            let (acked_through, acked_mac) = state.acked();
+            if through_seq <= acked_through {
+                if through_seq == acked_through && !ct_eq(&receipt.head_mac, &acked_mac) {
                     return Err(Error::ReceiptInvalid("the receipt names another chain".into()));
                 }
                 return Ok(());
             }
-            if through_seq > state.batched_through {
+            if through_seq > state.batched_through() {
                 return Err(Error::ReceiptInvalid(format!(
                     "seq {through_seq} was never sent: the last batched seq is {}",
-                    state.batched_through
+                    state.batched_through()
                 )));
             }
             let row = QueueRow::get(tx, through_seq)?.ok_or(Error::Tampered)?;
@@ -172,10 +198,8 @@ impl SyncQueue {
                 return Err(Error::ReceiptInvalid("the receipt names another chain".into()));
             }
             QueueRow::delete_through(tx, through_seq)?;
-            state.acked_through = through_seq;
-            state.acked_mac = entry.mac;
-            state.prune_grants();
-            store_state(tx, keys, &state)
+            state.acknowledge(through_seq, entry.mac);
+            state.store(tx, keys)
         })
     }
 }

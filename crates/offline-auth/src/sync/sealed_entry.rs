@@ -5,7 +5,7 @@ use offline_auth_proto::entry::QueueEntry;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
-use crate::vault::VaultKeys;
+use crate::keys::VaultKeys;
 
 /// Sealing and opening of a queue entry for the queue table.
 pub(crate) trait SealedEntry: Sized {

@@ -16,43 +16,17 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::epoch::{self, unwrap_device_secret, Attempts};
-use super::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
-use super::lifecycle::{purge_retired_keys, wipe_locked};
-use super::{policy, GateGuard, VaultShared};
-use crate::clock::{FailureMark, Reading};
+use super::lifecycle::wipe_locked;
+use super::policy;
+use super::status::{backoff_secs, retry_after};
 use crate::crypto::SecretKey;
+use crate::engine::{purge_retired_keys, rewrite_attempts, unwrap_device_secret, Attempts, GateGuard, VaultShared};
 use crate::error::{Error, Result};
 use crate::grant;
+use crate::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::session::{OfflineSession, Renewal};
 use crate::storage::{tables, VaultRow};
-
-/// Seconds to wait after `failed` consecutive failures: none for the first
-/// three, then 30 s, 1 min, 5 min, 15 min, and 1 h from the eighth on.
-pub(super) fn backoff_secs(failed: u32) -> u64 {
-    match failed {
-        0..=3 => 0,
-        4 => 30,
-        5 => 60,
-        6 => 300,
-        7 => 900,
-        _ => 3600,
-    }
-}
-
-/// Seconds left before another attempt is allowed, counted on the boot
-/// clock from the last failure. `None`: the wait must restart in full (a
-/// reboot since the failure, or a row without a mark).
-pub(super) fn retry_after(row: &VaultRow, reading: &Reading) -> Result<Option<u64>> {
-    let wait = backoff_secs(row.failed_attempts);
-    if wait == 0 {
-        return Ok(Some(0));
-    }
-    match row.failure_mark {
-        Some(mark) => mark.remaining(wait, reading),
-        None => Ok(None),
-    }
-}
+use crate::time::FailureMark;
 
 /// A PIN proven right: the vault key, the device secret and the current row.
 pub(super) struct Proven {
@@ -81,7 +55,7 @@ pub(super) fn load_row(vault: &VaultShared) -> Result<VaultRow> {
 /// Counts an attempt, then checks `pin`.
 pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -> Result<Proven> {
     purge_retired_keys(vault, gate)?;
-    let reading = Reading::take(vault.clock.as_ref())?;
+    let reading = vault.reading()?;
     let row = load_row(vault)?;
     // The attempt state is authenticated before it decides anything, so an
     // edited counter is `Tampered`, never a wipe or a lockout.
@@ -97,18 +71,18 @@ pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -
         None => {
             // Rebooted since the failure: the wait restarts in full from now.
             let restart = Attempts { mark: Some(FailureMark::at(&reading)), ..Attempts::of(&row) };
-            epoch::rewrite(vault, gate, &row, &dk, restart, None, false)?;
+            rewrite_attempts(vault, gate, &row, &dk, restart, None, false)?;
             return Err(Error::LockedOut { retry_after_secs: backoff_secs(row.failed_attempts) });
         }
     }
     let failed = row.failed_attempts.saturating_add(1);
     let counted = Attempts { failed, last_failure_at: reading.wall, mark: Some(FailureMark::at(&reading)) };
     // Counted and rotated durably; the old device key is gone before the PIN is judged.
-    let counted = epoch::rewrite(vault, gate, &row, &dk, counted, None, true)?;
+    let counted = rewrite_attempts(vault, gate, &row, &dk, counted, None, true)?;
 
     match unwrap_vault_key(&counted.pin_wrap, &dk, pin, &counted.vault_id)? {
         Some(vk) => {
-            let row = epoch::rewrite(vault, gate, &counted, &dk, Attempts::NONE, None, false)?;
+            let row = rewrite_attempts(vault, gate, &counted, &dk, Attempts::NONE, None, false)?;
             Ok(Proven { row, vk, dk })
         }
         None if failed >= max => {
@@ -119,6 +93,7 @@ pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -
     }
 }
 
+/// Unlocks with the PIN (installing `grant_token` first, if given).
 pub(super) fn unlock(
     vault: &Arc<VaultShared>,
     pin: String,
@@ -148,7 +123,8 @@ fn raise_kdf_cost(vault: &VaultShared, gate: &GateGuard<'_>, proven: &mut Proven
     let target = vault.config.pbkdf2_iterations;
     if wrap_iterations(&proven.row.pin_wrap).is_ok_and(|stored| stored < target) {
         if let Ok(pin_wrap) = wrap_vault_key(&proven.vk, &proven.dk, pin, &proven.row.vault_id, target) {
-            let rewritten = epoch::rewrite(vault, gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false);
+            let rewritten =
+                rewrite_attempts(vault, gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false);
             if let Ok(row) = rewritten {
                 proven.row = row;
             }
@@ -156,6 +132,7 @@ fn raise_kdf_cost(vault: &VaultShared, gate: &GateGuard<'_>, proven: &mut Proven
     }
 }
 
+/// Changes the PIN: counts as an attempt, then re-wraps the vault key.
 pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) -> Result<()> {
     let (old_pin, new_pin) = (Zeroizing::new(old_pin), Zeroizing::new(new_pin));
     policy::check(&new_pin, vault.config.min_pin_length)?;
@@ -168,18 +145,6 @@ pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) 
         &proven.row.vault_id,
         vault.config.pbkdf2_iterations,
     )?;
-    epoch::rewrite(vault, &gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
+    rewrite_attempts(vault, &gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows() {
-        assert_eq!(backoff_secs(3), 0);
-        assert!(backoff_secs(4) < backoff_secs(5) && backoff_secs(5) < backoff_secs(6));
-        assert_eq!(backoff_secs(100), 3600);
-    }
 }

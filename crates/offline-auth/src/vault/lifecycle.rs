@@ -1,99 +1,27 @@
-//! Enrolment, status and wipe.
+//! Enrolment and wipe.
 
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
-use super::state::VaultState;
-use super::{attempt, policy, GateGuard, VaultShared, VaultStatus};
-use crate::clock::TimeState;
+use super::policy;
 use crate::crypto::{random_array, SecretKey};
+use crate::engine::{offline_window, purge_retired_keys, wrap_with_new_key, GateGuard, VaultShared, VaultState};
 use crate::error::{Error, Result};
 use crate::grant;
+use crate::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::keystore::KeyProtection;
 use crate::session::OfflineSession;
 use crate::storage::{tables, VaultRow};
+use crate::time::TimeState;
 
+/// Whether an enrolment exists.
 pub(super) fn is_enrolled(vault: &VaultShared) -> Result<bool> {
     vault.db.read(|c| Ok(VaultRow::load(c)?.is_some()))
 }
 
-pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
-    let (row, wiped, pending_entries) =
-        vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, tables::pending_queue_rows(c)?)))?;
-    let max = vault.config.max_failed_attempts;
-    let reading = vault.reading()?;
-    Ok(match row {
-        Some(row) => VaultStatus {
-            enrolled: true,
-            wiped: false,
-            failed_attempts: row.failed_attempts,
-            attempts_remaining: max.saturating_sub(row.failed_attempts),
-            // Unknown (a reboot, a clock gone back): the whole wait.
-            retry_after_secs: attempt::retry_after(&row, &reading)
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| attempt::backoff_secs(row.failed_attempts)),
-            biometrics_enabled: row.bio.is_some(),
-            pending_entries,
-        },
-        None => VaultStatus {
-            enrolled: false,
-            wiped,
-            failed_attempts: 0,
-            attempts_remaining: max,
-            retry_after_secs: 0,
-            biometrics_enabled: false,
-            pending_entries,
-        },
-    })
-}
-
-/// Deletes every keystore key the database says must go; stops at the first
-/// failure (the rest stay listed and are retried). Only the gate's holder
-/// purges, so no alias another handle has reserved and not yet adopted is in
-/// the list; an alias the current row names is never deleted.
-pub(super) fn purge_retired_keys(vault: &VaultShared, _gate: &GateGuard<'_>) -> Result<()> {
-    let (retired, row) = vault.db.read(|c| Ok((tables::retired_keys(c)?, VaultRow::load(c)?)))?;
-    let in_use = |alias: &str| {
-        row.as_ref().is_some_and(|row| {
-            row.device_alias == alias || row.bio.as_ref().is_some_and(|(bio_alias, _)| bio_alias == alias)
-        })
-    };
-    for alias in retired {
-        if !in_use(&alias) {
-            vault.keystore.delete_key(alias.clone())?;
-        }
-        vault.db.write(|tx| tables::forget_retired_key(tx, &alias))?;
-    }
-    Ok(())
-}
-
-/// Creates a keystore key under the new `alias` and wraps `secret` with it.
-///
-/// The alias is recorded as "to delete" *before* the keystore creates the
-/// key, so a crash between creating it and committing the row that uses it
-/// cannot leave an orphaned key: the commit that adopts the alias forgets it
-/// again (`tables::forget_retired_key`), and otherwise the next purge deletes
-/// it. A wrap the keystore refused created nothing, and leaves nothing.
-pub(super) fn wrap_with_new_key(
-    vault: &VaultShared,
-    _gate: &GateGuard<'_>,
-    alias: &str,
-    protection: KeyProtection,
-    secret: &[u8],
-) -> Result<Vec<u8>> {
-    vault.db.write(|tx| tables::retire_key(tx, alias))?;
-    match vault.keystore.wrap(alias.to_owned(), protection, secret.to_vec()) {
-        Ok(wrapped) => Ok(wrapped),
-        Err(error) => {
-            vault.db.write(|tx| tables::forget_retired_key(tx, alias)).ok();
-            Err(error.into())
-        }
-    }
-}
-
+/// Enrols at online sign-in: a new vault id, vault key and device secret,
+/// the PIN wrap and the first state, stored in one transaction.
 pub(super) fn enroll(
     vault: &Arc<VaultShared>,
     pin: String,
@@ -112,9 +40,7 @@ pub(super) fn enroll(
     let reading = vault.reading()?;
     grant::check_for_device(&claims, &vault.config.device_id, reading.wall, vault.config.grant_clock_skew_secs)?;
     let time = TimeState::enrolled(&reading, claims.iat);
-    if time.trusted >= claims.exp {
-        return Err(Error::GrantExpired);
-    }
+    offline_window(&time, claims.exp)?;
     purge_retired_keys(vault, &gate).ok();
 
     let vault_id: [u8; 16] = random_array()?;
@@ -163,6 +89,7 @@ pub(super) fn enroll(
     }
 }
 
+/// Wipes the vault, taking the gate.
 pub(super) fn wipe(vault: &VaultShared) -> Result<()> {
     let gate = vault.gate()?;
     wipe_locked(vault, &gate)

@@ -47,6 +47,8 @@ impl std::fmt::Debug for VaultKeys {
 }
 
 impl VaultKeys {
+    /// The keys of vault `vault_id` under `VK`, with the state binding of
+    /// keystore epoch `epoch`.
     pub(crate) fn new(vault_id: &[u8], vk: SecretKey, binding: StateBinding, epoch: u64) -> Result<Self> {
         let subkey = |purpose: &[u8]| -> Result<MacKey> {
             Ok(MacKey::new(&derive_key(vk.as_bytes(), SUBKEY_SALT, &[purpose, vault_id])?))
@@ -85,10 +87,12 @@ impl VaultKeys {
         self.binding.mac(device_alias, key_epoch, state)
     }
 
+    /// The vault these keys belong to.
     pub(crate) fn vault_id(&self) -> &[u8] {
         &self.vault_id
     }
 
+    /// `VK` itself (for the biometric wrap).
     pub(crate) fn vk(&self) -> &SecretKey {
         &self.vk
     }
@@ -125,15 +129,18 @@ impl VaultKeys {
 pub(crate) struct DeviceSecret(SecretKey);
 
 impl DeviceSecret {
+    /// A fresh random `DK`.
     pub(crate) fn generate() -> Result<Self> {
         Ok(Self(SecretKey::generate()?))
     }
 
+    /// `DK` as the keystore unwrapped it.
     pub(crate) fn from_vec(bytes: Vec<u8>) -> Result<Self> {
         // A keystore that returns the wrong length was handed a foreign blob.
         SecretKey::from_vec(bytes).map(Self).map_err(|_| Error::Tampered)
     }
 
+    /// `DK`'s bytes, for the keystore to wrap.
     pub(crate) fn to_vec(&self) -> Zeroizing<Vec<u8>> {
         self.0.to_vec()
     }

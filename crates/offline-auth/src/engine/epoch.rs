@@ -5,20 +5,21 @@
 //! from an earlier epoch either names a key that no longer exists or fails
 //! its MAC: `Tampered`.
 
-use super::keys::{new_alias, DeviceSecret};
-use super::lifecycle::{purge_retired_keys, wrap_with_new_key};
-use super::{GateGuard, VaultShared};
-use crate::clock::FailureMark;
+use super::gate::GateGuard;
+use super::keystore_keys::{purge_retired_keys, wrap_with_new_key};
+use super::shared::VaultShared;
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
+use crate::keys::{new_alias, DeviceSecret};
 use crate::keystore::KeyProtection;
 use crate::storage::{tables, VaultRow};
+use crate::time::FailureMark;
 
 /// Unwraps `DK` and checks the row's attempt state and state binding.
 ///
 /// A row the first release wrote has no state binding; it is accepted once,
 /// on its own (first-release) attempt MAC, and the next rewrite binds it.
-pub(super) fn unwrap_device_secret(vault: &VaultShared, row: &VaultRow) -> Result<DeviceSecret> {
+pub(crate) fn unwrap_device_secret(vault: &VaultShared, row: &VaultRow) -> Result<DeviceSecret> {
     let dk = DeviceSecret::from_vec(vault.keystore.unwrap(
         row.device_alias.clone(),
         KeyProtection::Device,
@@ -45,16 +46,21 @@ fn check_row(dk: &DeviceSecret, row: &VaultRow) -> Result<()> {
 }
 
 /// The attempt state to write with [`rewrite`].
-pub(super) struct Attempts {
-    pub(super) failed: u32,
-    pub(super) last_failure_at: i64,
-    pub(super) mark: Option<FailureMark>,
+pub(crate) struct Attempts {
+    /// Consecutive wrong PINs.
+    pub(crate) failed: u32,
+    /// Wall-clock time of the last failure (informational).
+    pub(crate) last_failure_at: i64,
+    /// Where, on the boot clock, the last failure was (for the backoff).
+    pub(crate) mark: Option<FailureMark>,
 }
 
 impl Attempts {
-    pub(super) const NONE: Self = Self { failed: 0, last_failure_at: 0, mark: None };
+    /// No failures.
+    pub(crate) const NONE: Self = Self { failed: 0, last_failure_at: 0, mark: None };
 
-    pub(super) fn of(row: &VaultRow) -> Self {
+    /// The attempt state `row` holds.
+    pub(crate) fn of(row: &VaultRow) -> Self {
         Self { failed: row.failed_attempts, last_failure_at: row.last_failure_at, mark: row.failure_mark }
     }
 }
@@ -64,7 +70,7 @@ impl Attempts {
 /// as it is at commit time, is re-bound in the same transaction; the old
 /// alias is retired there and deleted from the keystore before returning.
 /// The caller has checked `row` with `dk`.
-pub(super) fn rewrite(
+pub(crate) fn rewrite(
     vault: &VaultShared,
     gate: &GateGuard<'_>,
     row: &VaultRow,
