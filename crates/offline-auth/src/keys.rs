@@ -26,7 +26,7 @@ const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
 /// HMAC pad states of the subkeys are computed once per session. The AES key
 /// schedule is not kept: its first round keys *are* `VK`, and a schedule
 /// held in a struct leaves copies of itself on the stack whenever the struct
-/// moves (found by `tests/memory.rs`), so it is expanded per call, in place,
+/// moves (found by `tests/no_secret_left_in_memory_after_lock.rs`), so it is expanded per call, in place,
 /// and wiped on drop there.
 pub(crate) struct VaultKeys {
     vault_id: Vec<u8>,
