@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz smoke run (issue 5): every cargo-fuzz target for FUZZ_SECONDS each
+# Fuzz smoke run: every cargo-fuzz target for FUZZ_SECONDS each
 # (default 20 s), stopping at the first crash. Installs cargo-fuzz if missing;
 # needs a nightly toolchain (`rustup toolchain install nightly`).
 #

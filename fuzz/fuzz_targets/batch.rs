@@ -8,7 +8,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use offline_auth::{GrantIssuer, SyncCursor, SyncVerifier, VaultError};
+use offline_auth_backend::{BackendError, GrantIssuer, SyncCursor, SyncVerifier};
 
 fn verifier() -> &'static Arc<SyncVerifier> {
     static VERIFIER: OnceLock<Arc<SyncVerifier>> = OnceLock::new();
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let cursor = if mode & 2 == 0 { SyncCursor::initial() } else { SyncCursor { last_seq: 3, last_mac: vec![1; 32] } };
     match verifier().verify(bytes, vec![0x5a; 32], cursor) {
         Ok(verified) => panic!("a fuzzed batch verified: {verified:?}"),
-        Err(VaultError::BatchRejected { .. }) => {}
+        Err(BackendError::BatchRejected { .. }) => {}
         Err(other) => panic!("unexpected error for a bad batch: {other:?}"),
     }
 });

@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use offline_auth::{GrantIssuer, PinVault, SoftwareKeystore, VaultConfig, VaultError};
+use offline_auth::{PinVault, SoftwareKeystore, VaultConfig, VaultError};
+use offline_auth_backend::{GrantIssuer};
 
 struct World {
     _dir: tempfile::TempDir,

@@ -13,9 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use offline_auth::{
-    GrantIssuer, KeyProtection, KeystoreError, PinVault, PlatformKeystore, SoftwareKeystore, VaultConfig,
-};
+use offline_auth::{KeyProtection, KeystoreError, PinVault, PlatformKeystore, SoftwareKeystore, VaultConfig};
+use offline_auth_backend::{GrantIssuer};
 
 /// The template's keystore, which never forgets a key (a fuzzed file must
 /// not be able to delete the keys the next input needs).
@@ -63,8 +62,8 @@ fn world() -> &'static World {
             }
             let queue = session.clone().sync_queue();
             let batch = queue.next_batch(3).unwrap().unwrap();
-            let verifier = offline_auth::SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
-            let verified = verifier.verify(batch.bytes, vec![0x5a; 32], offline_auth::SyncCursor::initial()).unwrap();
+            let verifier = offline_auth_backend::SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
+            let verified = verifier.verify(batch.bytes, vec![0x5a; 32], offline_auth_backend::SyncCursor::initial()).unwrap();
             queue.acknowledge(verified.receipt).unwrap();
             session.delete("visits".into(), "station-5".into()).unwrap();
             values.remove("station-5");

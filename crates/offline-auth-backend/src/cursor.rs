@@ -1,0 +1,73 @@
+//! What the verifier returns: the operations to apply, the cursor to store
+//! and the receipt to answer with.
+
+/// Where the backend is in a device's chain. Store it per device after each
+/// accepted batch; start from [`SyncCursor::initial`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+pub struct SyncCursor {
+    /// Seq of the last entry applied (0 before the first).
+    pub last_seq: u64,
+    /// MAC of that entry (32 zero bytes before the first).
+    pub last_mac: Vec<u8>,
+}
+
+impl SyncCursor {
+    /// The cursor of a device that never synced.
+    pub fn initial() -> Self {
+        Self { last_seq: 0, last_mac: vec![0; 32] }
+    }
+}
+
+/// One verified edit, ready to apply. Its `Debug` output omits the value.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+pub struct SyncOperation {
+    /// The entry's seq.
+    pub seq: u64,
+    /// When the device made the edit (its trusted time, seconds since the epoch).
+    pub time: i64,
+    /// `jti` of the grant in force.
+    pub grant_id: String,
+    /// Device boots since enrolment when the edit was made (`None` from
+    /// devices on the first release). Boots that grow while `time` barely
+    /// moves mean a device restarted to hold its clock back.
+    pub boots: Option<u32>,
+    /// Collection of the record.
+    pub collection: String,
+    /// Key of the record.
+    pub key: String,
+    /// The new value, or `None` for a delete.
+    pub value: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncOperation")
+            .field("seq", &self.seq)
+            .field("time", &self.time)
+            .field("collection", &self.collection)
+            .field("value", &self.value.as_ref().map(|v| format!("<{} bytes redacted>", v.len())))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the backend may apply, and the cursor to store afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+pub struct VerifiedBatch {
+    /// The device the batch came from (the grants' `dev`).
+    pub device_id: String,
+    /// The user who made the edits (the grants' `sub`).
+    pub user_id: String,
+    /// New operations, in order.
+    pub operations: Vec<SyncOperation>,
+    /// Entries already applied earlier (seq ≤ cursor), skipped.
+    pub duplicates: u64,
+    /// The cursor to store once the operations are applied.
+    pub cursor: SyncCursor,
+    /// The answer for the device once the operations and the cursor are
+    /// committed: it passes these bytes to `SyncQueue::acknowledge`, which
+    /// deletes exactly the entries applied (MACed with the sync key).
+    pub receipt: Vec<u8>,
+}

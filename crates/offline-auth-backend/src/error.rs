@@ -1,0 +1,112 @@
+//! The backend's errors: typed, with a reason enum for rejected batches so a
+//! server can answer, count and alert on each kind without parsing text.
+
+use offline_auth_proto::ProtoError;
+
+/// Why a batch was rejected. Every kind means the whole batch was refused
+/// and nothing in it may be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+pub enum RejectReason {
+    /// Larger than `MAX_BATCH_BYTES`; refused before it was read.
+    TooLarge,
+    /// Not a batch of a known version, truncated, trailing bytes, counts over
+    /// their limits, or no entries.
+    Malformed,
+    /// A grant failed its signature, type or issuer/audience policy, is for
+    /// another device or user, appears twice, is missing, or is unused.
+    GrantRejected,
+    /// The seq run does not continue from the cursor (a gap, seq 0, or
+    /// entries out of order).
+    SeqGap,
+    /// The MAC chain does not verify: an entry was altered, dropped,
+    /// reordered, or differs from the one already applied.
+    ChainBroken,
+    /// An entry's time is outside its grant's window.
+    OutsideGrantWindow,
+    /// An entry is stamped after the server's own time (plus the skew).
+    FromTheFuture,
+    /// An entry writes a collection its grant does not allow.
+    OutOfScope,
+    /// An entry's names or value exceed the size limits.
+    OverLimit,
+}
+
+/// Every way a backend call can fail. No variant carries a key or a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Error))]
+pub enum BackendError {
+    /// An argument was rejected (wrong key length, empty or oversized id, …).
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// Which argument and why.
+        reason: String,
+    },
+    /// A grant is malformed, badly signed, or signed by an unknown key.
+    #[error("grant invalid: {reason}")]
+    GrantInvalid {
+        /// Why the grant was rejected.
+        reason: String,
+    },
+    /// The device's batch was refused as a whole.
+    #[error("sync batch rejected ({kind:?}): {reason}")]
+    BatchRejected {
+        /// The kind of failure, for answers, metrics and alerts.
+        kind: RejectReason,
+        /// The detail, fit for logs (never a value or key).
+        reason: String,
+    },
+    /// The grant signer (a KMS, an HSM, or the in-memory key) failed or
+    /// returned a signature that does not verify.
+    #[error("grant signer failed: {reason}")]
+    Signer {
+        /// The signer's own description.
+        reason: String,
+    },
+    /// The server clock callback failed.
+    #[error("server clock unavailable: {reason}")]
+    Clock {
+        /// The clock's own description.
+        reason: String,
+    },
+    /// Serialisation or the operating system's RNG failed.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl BackendError {
+    pub(crate) fn rejected(kind: RejectReason, reason: impl Into<String>) -> Self {
+        Self::BatchRejected { kind, reason: reason.into() }
+    }
+
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        Self::InvalidInput { reason: reason.into() }
+    }
+}
+
+impl From<ProtoError> for BackendError {
+    fn from(error: ProtoError) -> Self {
+        match error {
+            ProtoError::InvalidInput(reason) => Self::InvalidInput { reason },
+            ProtoError::GrantInvalid(reason) => Self::GrantInvalid { reason },
+            ProtoError::GrantExpired => Self::GrantInvalid { reason: "grant expired".into() },
+            ProtoError::BatchRejected(reason) => Self::rejected(RejectReason::Malformed, reason),
+            e @ (ProtoError::Tampered | ProtoError::ReceiptInvalid(_) | ProtoError::Encoding | ProtoError::Rng) => {
+                Self::Internal { reason: e.to_string() }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for BackendError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Internal { reason: format!("callback failed: {}", error.reason) }
+    }
+}
+
+/// The backend's result alias.
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;

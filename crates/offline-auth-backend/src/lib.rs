@@ -1,0 +1,60 @@
+//! The backend's half of offline-auth: issuing offline grants, publishing
+//! the issuer keys, verifying the batches devices upload and answering with
+//! receipts.
+//!
+//! Servers link this crate (from Rust, or from the JVM and Python through the
+//! `ffi` feature's UniFFI bindings) so that the device and the backend share
+//! one implementation of every format (`offline-auth-proto`). It has no
+//! storage and no SQLite: the verifier's only state is the per-device
+//! [`SyncCursor`] the caller stores, so any number of server instances can
+//! run it side by side.
+//!
+//! ```
+//! use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, GrantIssuer};
+//! # fn main() -> Result<(), offline_auth_backend::BackendError> {
+//! let issuer = GrantIssuer::generate("2026-11".into())?;
+//! let jwks = jwks_from_issuer_keys(vec![issuer.issuer_key()])?; // publish it
+//! let grant = issuer.issue("amira".into(), "tablet-42".into(), vec!["inspections".into()], 1_800_000_000, 1_800_259_200)?;
+//! let sync_key = generate_sync_key()?; // store it with the device
+//! # let _ = (jwks, grant, sync_key); Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod clock;
+mod cursor;
+mod error;
+#[cfg(feature = "ffi")]
+mod ffi;
+mod issuer;
+mod jwks;
+mod signer;
+mod verifier;
+
+pub use clock::{FixedServerClock, ServerClock, SystemServerClock};
+pub use cursor::{SyncCursor, SyncOperation, VerifiedBatch};
+pub use error::{BackendError, RejectReason, Result};
+pub use issuer::{GrantIssuer, IssuerOptions};
+pub use jwks::{issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo};
+pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
+pub use offline_auth_proto::limits::{
+    MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
+};
+pub use signer::{Ed25519Signer, GrantSigner};
+pub use verifier::{SyncVerifier, DEFAULT_GRANT_CLOCK_SKEW_SECS};
+
+use offline_auth_proto::crypto::random_bytes;
+
+/// A fresh 32-byte sync key from the operating system's RNG, for the backend
+/// to provision at enrolment and keep per device (it verifies the device's
+/// MAC chain with it).
+///
+/// # Errors
+/// `Internal` if the operating system's RNG fails.
+#[cfg_attr(feature = "ffi", uniffi::export)]
+pub fn generate_sync_key() -> Result<Vec<u8>> {
+    Ok(random_bytes(32)?)
+}
+
+#[cfg(feature = "ffi")]
+uniffi::setup_scaffolding!();

@@ -1,0 +1,69 @@
+"""Python→Rust call overhead through the UniFFI binding (platforms/python).
+
+Times the same two calls as benches/calls.rs: a trivial method
+(`OfflineSession.is_unlocked`) and `get` of a 256-byte record, and prints one
+line for compare.sh: `ffi_python is_unlocked_ns=… get_256B_ns=… peak_rss_kib=…`.
+Exits 3 when the binding cannot be imported (not generated yet).
+"""
+import os
+import resource
+import sys
+import tempfile
+import time
+import timeit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "platforms", "python"))
+try:
+    import offline_auth as oa
+except Exception as error:  # noqa: BLE001 - any import failure means "not ready"
+    print(f"python binding not importable: {error}", file=sys.stderr)
+    sys.exit(3)
+
+
+class DictKeystore(oa.PlatformKeystore):
+    """A Python keystore (the binding's foreign trait): opaque random handles."""
+
+    def __init__(self):
+        self._keys = {}
+
+    def wrap(self, alias, protection, plaintext):
+        handle = os.urandom(16)
+        self._keys.setdefault(alias, {})[handle] = (protection, bytes(plaintext))
+        return handle
+
+    def unwrap(self, alias, protection, wrapped):
+        entry = self._keys.get(alias, {}).get(bytes(wrapped))
+        if entry is None or entry[0] != protection:
+            raise oa.KeystoreError.UnwrapFailed()
+        return entry[1]
+
+    def delete_key(self, alias):
+        self._keys.pop(alias, None)
+
+
+def best_ns(fn, number):
+    """Best of 5 repeats, per call, in nanoseconds."""
+    return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e9
+
+
+def main():
+    now = int(time.time())
+    issuer = oa.GrantIssuer.generate("issuer-1")
+    grant = issuer.issue("amira", "tablet-42", ["inspections"], now, now + 86_400)
+    config = oa.VaultConfig(device_id="tablet-42", issuer_keys=[issuer.issuer_key()])
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as tmp:
+        vault = oa.PinVault.open(os.path.join(tmp, "vault.db"), DictKeystore(), config)
+        session = vault.enroll("482915", grant, oa.generate_sync_key())
+        value = bytes((i * 131 + 7) % 256 for i in range(256))
+        session.put("inspections", "station-00000", value)
+        assert session.get("inspections", "station-00000") == value
+        trivial = best_ns(session.is_unlocked, 100_000)
+        get = best_ns(lambda: session.get("inspections", "station-00000"), 20_000)
+        session.lock()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"ffi_python is_unlocked_ns={trivial:.1f} get_256B_ns={get:.1f} peak_rss_kib={peak}")
+
+
+if __name__ == "__main__":
+    main()

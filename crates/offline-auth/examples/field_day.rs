@@ -1,0 +1,166 @@
+//! A field worker's day, end to end: enrol online, go offline, mistype the
+//! PIN, work, try to cheat the clock, come back online and sync.
+//!
+//! Run it with `cargo run --example field_day`. "Online" means talking HTTP
+//! to the reference sync server (`examples/sync_server`), started here on a
+//! loopback port and stopped while the worker is offline. The device
+//! keystore is the in-memory `SoftwareKeystore` (not hardware-backed; on a
+//! phone the Android or Apple adapter takes its place).
+
+// Indexing a serde_json `Value` by name yields `Null` when absent: it cannot panic.
+#![allow(clippy::indexing_slicing)]
+
+use offline_auth_server as server;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use offline_auth::{
+    issuer_keys_from_jwks, Clock, ClockError, PinVault, SoftwareKeystore, SystemClock, VaultConfig, VaultError,
+};
+use server::LocalServer;
+
+/// The phone's clock: the system clock, plus whatever the user sets it to.
+struct PhoneClock {
+    system: Arc<SystemClock>,
+    user_offset_secs: AtomicI64,
+}
+
+impl Clock for PhoneClock {
+    fn now_unix_secs(&self) -> Result<i64, ClockError> {
+        Ok(self.system.now_unix_secs()? + self.user_offset_secs.load(Ordering::SeqCst))
+    }
+    fn boot_id(&self) -> Result<String, ClockError> {
+        self.system.boot_id()
+    }
+    fn elapsed_since_boot_millis(&self) -> Result<u64, ClockError> {
+        self.system.elapsed_since_boot_millis()
+    }
+}
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+
+const DEVICE: &str = "tablet-0042";
+
+fn credentials() -> Vec<u8> {
+    serde_json::json!({"user": "amira", "password": "correct horse battery", "device_id": DEVICE})
+        .to_string()
+        .into_bytes()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let server_db = dir.path().join("server.db");
+
+    // ── Morning, at the depot, online ────────────────────────────────────
+    let server = LocalServer::start(&server_db)?;
+    println!("1. Amira signs in online at the depot ({}).", server.url(""));
+    let (status, enrolment) = server.post_json("/enroll", &credentials())?;
+    if status != 200 {
+        return Err(format!("enrolment refused: {enrolment}").into());
+    }
+    let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
+    let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
+    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string())?;
+
+    let path = dir.path().join("vault.db").to_string_lossy().into_owned();
+    let clock = Arc::new(PhoneClock { system: SystemClock::new(), user_offset_secs: AtomicI64::new(0) });
+    let vault =
+        PinVault::open_with_clock(path, SoftwareKeystore::new(), clock.clone(), VaultConfig::new(DEVICE, issuer_keys))?;
+    match vault.enroll("1234".into(), grant.clone(), sync_key.clone()) {
+        Err(VaultError::WeakPin { reason }) => println!("   PIN 1234 refused: {reason}."),
+        other => return Err(format!("expected a weak-PIN refusal, got {other:?}").into()),
+    }
+    let session = vault.enroll("482915".into(), grant, sync_key)?;
+    let window_hours = (session.expires_at()? - clock.now_unix_secs()?) / HOUR;
+    println!("   Enrolled with a 6-digit PIN; offline access for {window_hours} h on {:?}.", session.scopes()?);
+    session.lock();
+    server.stop()?;
+
+    // ── Out in the field, no network ─────────────────────────────────────
+    println!("2. Offline at pumping station 4 (the server is unreachable). The PIN is mistyped twice:");
+    for pin in ["482951", "428915"] {
+        match vault.unlock(pin.into()) {
+            Err(VaultError::WrongPin { attempts_remaining }) => {
+                println!("   wrong PIN, {attempts_remaining} attempts left before the vault wipes itself")
+            }
+            other => return Err(format!("expected WrongPin, got {other:?}").into()),
+        }
+    }
+    let session = vault.unlock("482915".into())?;
+    println!("   Third try is right: unlocked (failed attempts reset to {}).", vault.status()?.failed_attempts);
+
+    println!("3. Inspections are recorded, each one durable and queued for sync:");
+    for (key, value) in [("station-4", "pressure 6.1 bar, seal ok"), ("station-5", "valve 2 leaking")] {
+        let seq = session.put("inspections".into(), key.into(), value.as_bytes().to_vec())?;
+        println!("   put inspections/{key} → queue seq {seq}");
+    }
+    let seq = session.put("notes".into(), "todo".into(), b"order valve kit".to_vec())?;
+    println!("   put notes/todo → queue seq {seq}");
+    let seq = session.delete("notes".into(), "todo".into())?;
+    println!("   delete notes/todo (kit found in the van) → queue seq {seq}");
+    match session.put("payroll".into(), "amira".into(), b"+overtime".to_vec()) {
+        Err(VaultError::InvalidInput { reason }) => println!("   payroll edit refused: {reason}"),
+        other => return Err(format!("expected a scope refusal, got {other:?}").into()),
+    }
+
+    println!("4. Someone sets the tablet clock back two days to stretch the offline window.");
+    clock.user_offset_secs.store(-2 * DAY, Ordering::SeqCst);
+    match session.get("inspections".into(), "station-4".into()) {
+        Err(VaultError::ClockRollback) => println!("   Caught: ClockRollback. Offline access is locked until renewal."),
+        other => return Err(format!("expected ClockRollback, got {other:?}").into()),
+    }
+    session.lock();
+    match vault.unlock("482915".into()) {
+        Err(VaultError::ClockRollback) => println!("   A fresh unlock is refused too: the lock is stored."),
+        other => return Err(format!("expected ClockRollback, got {other:?}").into()),
+    }
+    clock.user_offset_secs.store(0, Ordering::SeqCst);
+
+    // ── Back at the depot, online ────────────────────────────────────────
+    let server = LocalServer::start(&server_db)?;
+    println!("5. Back online: the server renews the grant and the device syncs.");
+    let (status, renewal) = server.post_json("/renew", &credentials())?;
+    if status != 200 {
+        return Err(format!("renewal refused: {renewal}").into());
+    }
+    let session = vault.unlock_with_grant("482915".into(), renewal["grant"].as_str().ok_or("no grant")?.into())?;
+    let queue = session.clone().sync_queue();
+    println!("   {} edits waiting.", queue.pending_count()?);
+    let sync_path = format!("/sync?device_id={DEVICE}");
+    let mut first_batch = None;
+    while let Some(batch) = queue.next_batch(3)? {
+        let (status, answer) = server.post_batch(&sync_path, &batch.bytes)?;
+        if status != 200 {
+            return Err(format!("sync refused: {answer}").into());
+        }
+        println!(
+            "   POST /sync seq {}..={}: the server verified and applied {}, receipt through {}",
+            batch.first_seq, batch.last_seq, answer["applied"], answer["acknowledged_seq"]
+        );
+        // Only the server's receipt deletes entries: a batch cut short on the
+        // way is acknowledged only as far as the server applied it.
+        let receipt = URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().ok_or("no receipt")?)?;
+        queue.acknowledge(receipt)?;
+        first_batch.get_or_insert(batch.bytes);
+    }
+    println!("   Acknowledged; {} edits waiting. The server now holds:", queue.pending_count()?);
+    let (_, records) = server.get_as("/records", "amira", "correct horse battery")?;
+    for record in records.as_array().into_iter().flatten() {
+        println!("     {}/{} = {}", record["collection"], record["key"], record["value"]);
+    }
+    if let Some(bytes) = first_batch {
+        let (_, answer) = server.post_batch(&sync_path, &bytes)?;
+        println!(
+            "6. A replay of the first batch: applied {}, recognised as duplicates {}.",
+            answer["applied"], answer["duplicates"]
+        );
+    }
+    session.lock();
+    server.stop()?;
+    println!("   Session locked: the vault key is gone from memory until the next unlock.");
+    Ok(())
+}

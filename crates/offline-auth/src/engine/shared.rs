@@ -1,0 +1,93 @@
+//! [`VaultShared`]: everything a vault's handles, sessions and queues share.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::gate::{Gate, GateGuard};
+use super::record_index::RecordIndexCell;
+use crate::clock::Clock;
+use crate::config::VaultConfig;
+use crate::error::Result;
+use crate::grant::TrustedIssuers;
+use crate::keystore::PlatformKeystore;
+use crate::storage::Db;
+use crate::time::Reading;
+
+/// Everything a vault's handles share: the database, the platform's
+/// keystore and clock, the configuration, the attempt gate, the wipe epoch
+/// and the in-memory record index.
+pub(crate) struct VaultShared {
+    /// The vault's database.
+    pub(crate) db: Db,
+    /// The platform keystore that wraps the device secret (and the biometric key).
+    pub(crate) keystore: Arc<dyn PlatformKeystore>,
+    /// The platform's clock; read only through [`VaultShared::reading`].
+    clock: Arc<dyn Clock>,
+    /// The validated configuration.
+    pub(crate) config: VaultConfig,
+    /// The issuers whose grants the vault accepts.
+    pub(crate) issuers: TrustedIssuers,
+    gate: Gate,
+    /// Bumped by every wipe; sessions opened before it stop working.
+    wipe_epoch: AtomicU64,
+    /// Versions of the live records, checked against the sealed state's
+    /// digest (see `record_index.rs`).
+    pub(crate) record_index: RecordIndexCell,
+}
+
+impl std::fmt::Debug for VaultShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultShared").field("device_id", &self.config.device_id).finish_non_exhaustive()
+    }
+}
+
+impl VaultShared {
+    /// Validates `config`, then opens (or creates) the database at `path`
+    /// and its lock file.
+    pub(crate) fn open(
+        path: &str,
+        keystore: Arc<dyn PlatformKeystore>,
+        clock: Arc<dyn Clock>,
+        config: VaultConfig,
+    ) -> Result<Self> {
+        let issuers = config.validate()?;
+        let db = Db::open(path)?;
+        let gate = Gate::open(path)?;
+        Ok(Self {
+            db,
+            keystore,
+            clock,
+            config,
+            issuers,
+            gate,
+            wipe_epoch: AtomicU64::new(0),
+            record_index: RecordIndexCell::default(),
+        })
+    }
+
+    /// Waits for the attempt gate (see `gate.rs`).
+    pub(crate) fn gate(&self) -> Result<GateGuard<'_>> {
+        self.gate.enter()
+    }
+
+    /// The gate if no one holds it.
+    pub(crate) fn try_gate(&self) -> Option<GateGuard<'_>> {
+        self.gate.try_enter()
+    }
+
+    /// One look at the clocks (wall, boot, elapsed since boot). Taken before
+    /// any lock: the clock may be a foreign callback.
+    pub(crate) fn reading(&self) -> Result<Reading> {
+        Reading::take(self.clock.as_ref())
+    }
+
+    /// The current wipe epoch.
+    pub(crate) fn wipe_epoch(&self) -> u64 {
+        self.wipe_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Notes a wipe: sessions opened before it stop working.
+    pub(crate) fn note_wipe(&self) {
+        self.wipe_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,294 @@
+//! The key hierarchy of ARCHITECTURE.md §2, in one place.
+//!
+//! - `DK`, the device secret, is only stored wrapped by the platform keystore.
+//! - `PK` = PBKDF2(PIN); `KEK_pin` = HKDF(salt = PK, ikm = DK): neither the
+//!   PIN without the keystore nor the files without the PIN give the key.
+//! - `VK`, the vault key, is stored sealed under `KEK_pin` (and, optionally,
+//!   wrapped by the keystore's biometric key). Its subkeys blind record
+//!   locations; `VK` itself seals every record, queue entry and the state.
+//! - A MAC under a `DK` subkey authenticates the attempt counter and the PIN
+//!   wrap, so editing either is detected before a PIN is checked.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::{
+    ct_eq, derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, MacKey, Sealed, SecretKey,
+};
+use crate::error::{Error, Result};
+use crate::storage::VaultRow;
+
+const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
+
+/// The vault key and its subkeys, alive only while a session is open. The
+/// HMAC pad states of the subkeys are computed once per session. The AES key
+/// schedule is not kept: its first round keys *are* `VK`, and a schedule
+/// held in a struct leaves copies of itself on the stack whenever the struct
+/// moves (found by `tests/no_secret_left_in_memory_after_lock.rs`), so it is expanded per call, in place,
+/// and wiped on drop there.
+pub(crate) struct VaultKeys {
+    vault_id: Vec<u8>,
+    vk: SecretKey,
+    location_key: MacKey,
+    collection_key: MacKey,
+    version_key: MacKey,
+    binding: StateBinding,
+    /// The highest device key epoch seen under these keys: a row from an
+    /// earlier epoch written back while the session is open is `Tampered`.
+    epoch_seen: AtomicU64,
+}
+
+impl std::fmt::Debug for VaultKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultKeys(<redacted>)")
+    }
+}
+
+impl VaultKeys {
+    /// The keys of vault `vault_id` under `VK`, with the state binding of
+    /// keystore epoch `epoch`.
+    pub(crate) fn new(vault_id: &[u8], vk: SecretKey, binding: StateBinding, epoch: u64) -> Result<Self> {
+        let subkey = |purpose: &[u8]| -> Result<MacKey> {
+            Ok(MacKey::new(&derive_key(vk.as_bytes(), SUBKEY_SALT, &[purpose, vault_id])?))
+        };
+        Ok(Self {
+            vault_id: vault_id.to_vec(),
+            location_key: subkey(b"record-location")?,
+            collection_key: subkey(b"record-collection")?,
+            version_key: subkey(b"record-version")?,
+            vk,
+            binding,
+            epoch_seen: AtomicU64::new(epoch),
+        })
+    }
+
+    /// Keys for code that never stores a state (benchmarks, unit tests).
+    #[cfg(any(test, feature = "bench-internals"))]
+    pub(crate) fn unbound(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
+        Self::new(vault_id, vk, StateBinding(MacKey::new(&SecretKey::generate()?)), 0)
+    }
+
+    /// Checks that `row` holds this vault's state, bound to an epoch no
+    /// older than any this session has seen.
+    pub(crate) fn check_binding(&self, row: &VaultRow) -> Result<()> {
+        if row.vault_id != self.vault_id {
+            return Err(Error::Wiped);
+        }
+        if !self.binding.verifies(row) || row.key_epoch < self.epoch_seen.fetch_max(row.key_epoch, Ordering::SeqCst) {
+            return Err(Error::Tampered);
+        }
+        Ok(())
+    }
+
+    /// The binding of a newly sealed `state` to `row`'s alias and epoch.
+    pub(crate) fn bind(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
+        self.binding.mac(device_alias, key_epoch, state)
+    }
+
+    /// The vault these keys belong to.
+    pub(crate) fn vault_id(&self) -> &[u8] {
+        &self.vault_id
+    }
+
+    /// `VK` itself (for the biometric wrap).
+    pub(crate) fn vk(&self) -> &SecretKey {
+        &self.vk
+    }
+
+    /// Seals `plaintext` as a blob of `kind` at `location` in this vault.
+    pub(crate) fn seal(&self, kind: AadKind, location: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        Ok(seal(&self.vk, &Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()?)
+    }
+
+    /// Opens a blob sealed by [`VaultKeys::seal`] with the same kind and location.
+    pub(crate) fn open(&self, kind: AadKind, location: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        Ok(open(&self.vk, &Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)?)
+    }
+
+    /// The blinded row key of `(collection, key)`.
+    pub(crate) fn record_location(&self, collection: &str, key: &str) -> Mac32 {
+        let len = (collection.len() as u32).to_be_bytes();
+        self.location_key.mac(&[&len, collection.as_bytes(), key.as_bytes()])
+    }
+
+    /// The blinded collection tag used to list a collection's records.
+    pub(crate) fn collection_tag(&self, collection: &str) -> Mac32 {
+        self.collection_key.mac(&[collection.as_bytes()])
+    }
+
+    /// The term a record contributes to the record-set digest: a PRF of its
+    /// row key and version, so only the vault key's holder can compute it.
+    pub(crate) fn record_version_tag(&self, location: &[u8], version: u64) -> Mac32 {
+        self.version_key.mac(&[location, &version.to_be_bytes()])
+    }
+}
+
+/// `DK`: the device secret, unwrapped by the keystore for one operation.
+pub(crate) struct DeviceSecret(SecretKey);
+
+impl DeviceSecret {
+    /// A fresh random `DK`.
+    pub(crate) fn generate() -> Result<Self> {
+        Ok(Self(SecretKey::generate()?))
+    }
+
+    /// `DK` as the keystore unwrapped it.
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Result<Self> {
+        // A keystore that returns the wrong length was handed a foreign blob.
+        SecretKey::from_vec(bytes).map(Self).map_err(|_| Error::Tampered)
+    }
+
+    /// `DK`'s bytes, for the keystore to wrap.
+    pub(crate) fn to_vec(&self) -> Zeroizing<Vec<u8>> {
+        self.0.to_vec()
+    }
+
+    /// MAC over the attempt state (device alias and epoch, counter, backoff
+    /// mark) and the PIN wrap, so none of them can be edited unseen.
+    pub(crate) fn attempts_mac(&self, row: &VaultRow) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state/2", &row.vault_id])?;
+        let mark = row.failure_mark.map(|m| (m.boot, m.elapsed_ms.to_be_bytes()));
+        let (mark_tag, mark_boot, mark_elapsed) = match &mark {
+            Some((boot, elapsed)) => (&[1u8][..], &boot[..], &elapsed[..]),
+            None => (&[0u8][..], &[][..], &[][..]),
+        };
+        Ok(hmac_sha256(
+            &key,
+            &[
+                &len_prefix(row.device_alias.as_bytes()),
+                row.device_alias.as_bytes(),
+                &row.key_epoch.to_be_bytes(),
+                &row.failed_attempts.to_be_bytes(),
+                &row.last_failure_at.to_be_bytes(),
+                mark_tag,
+                mark_boot,
+                mark_elapsed,
+                &row.pin_wrap,
+            ],
+        ))
+    }
+
+    /// The attempt MAC of a row written by the first release (no epoch, no
+    /// backoff mark, no state binding). Accepted only while the row's state
+    /// is unbound; the next attempt rewrites it in the current form.
+    pub(crate) fn first_release_attempts_mac(&self, row: &VaultRow) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"attempt-state", &row.vault_id])?;
+        Ok(hmac_sha256(
+            &key,
+            &[
+                &len_prefix(row.device_alias.as_bytes()),
+                row.device_alias.as_bytes(),
+                &row.failed_attempts.to_be_bytes(),
+                &row.last_failure_at.to_be_bytes(),
+                &row.pin_wrap,
+            ],
+        ))
+    }
+
+    /// The key that binds the sealed state to the current device key epoch.
+    pub(crate) fn state_binding(&self, vault_id: &[u8]) -> Result<StateBinding> {
+        Ok(StateBinding(MacKey::new(&derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"state-binding", vault_id])?)))
+    }
+
+    fn kek(&self, pin_key: &SecretKey, vault_id: &[u8]) -> Result<SecretKey> {
+        Ok(derive_key(self.0.as_bytes(), pin_key.as_bytes(), &[b"offline-auth/kek-pin/1", vault_id])?)
+    }
+}
+
+fn len_prefix(bytes: &[u8]) -> [u8; 4] {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes()
+}
+
+/// A `DK` subkey that MACs the sealed state together with the device alias
+/// and epoch it belongs to. Every rotation of the device key re-binds the
+/// state, so a state row copied from an earlier epoch no longer verifies.
+pub(crate) struct StateBinding(MacKey);
+
+impl StateBinding {
+    /// The binding of `state` (sealed bytes) to a device alias and epoch.
+    pub(crate) fn mac(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
+        let alias = device_alias.as_bytes();
+        self.0.mac(&[&len_prefix(alias), alias, &key_epoch.to_be_bytes(), state])
+    }
+
+    /// Whether `row` carries a valid binding of its own state.
+    pub(crate) fn verifies(&self, row: &VaultRow) -> bool {
+        row.state_mac.as_deref().is_some_and(|mac| ct_eq(&self.mac(&row.device_alias, row.key_epoch, &row.state), mac))
+    }
+}
+
+/// The PIN wrap of the vault key, as stored.
+#[derive(Serialize, Deserialize)]
+enum PinWrap {
+    V1 { salt: [u8; 32], iterations: u32, sealed: Sealed },
+}
+
+/// Seals `vk` under a key derived from `pin` and `dk`, with a fresh salt.
+pub(crate) fn wrap_vault_key(
+    vk: &SecretKey,
+    dk: &DeviceSecret,
+    pin: &[u8],
+    vault_id: &[u8],
+    iterations: u32,
+) -> Result<Vec<u8>> {
+    let salt: [u8; 32] = random_array()?;
+    let kek = dk.kek(&pin_key(pin, &salt, iterations)?, vault_id)?;
+    let sealed = seal(&kek, &Aad::new(AadKind::PinWrap, vault_id, b"pin"), vk.as_bytes())?;
+    postcard::to_stdvec(&PinWrap::V1 { salt, iterations, sealed }).map_err(|_| Error::Encoding)
+}
+
+/// The iteration count a stored PIN wrap was made with.
+pub(crate) fn wrap_iterations(pin_wrap: &[u8]) -> Result<u32> {
+    let PinWrap::V1 { iterations, .. } = postcard::from_bytes(pin_wrap).map_err(|_| Error::Tampered)?;
+    Ok(iterations)
+}
+
+/// Opens the PIN wrap: `Ok(None)` means the PIN is wrong.
+pub(crate) fn unwrap_vault_key(
+    pin_wrap: &[u8],
+    dk: &DeviceSecret,
+    pin: &[u8],
+    vault_id: &[u8],
+) -> Result<Option<SecretKey>> {
+    let PinWrap::V1 { salt, iterations, sealed } = postcard::from_bytes(pin_wrap).map_err(|_| Error::Tampered)?;
+    let kek = dk.kek(&pin_key(pin, &salt, iterations)?, vault_id)?;
+    match open(&kek, &Aad::new(AadKind::PinWrap, vault_id, b"pin"), &sealed) {
+        Ok(bytes) => Ok(Some(SecretKey::from_slice(&bytes).map_err(|_| Error::Tampered)?)),
+        Err(offline_auth_proto::ProtoError::Tampered) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A fresh keystore alias for `purpose` in this vault.
+pub(crate) fn new_alias(vault_id: &[u8], purpose: &str) -> Result<String> {
+    let nonce: [u8; 8] = random_array()?;
+    Ok(format!("offline-auth.{}.{purpose}.{}", hex::encode(vault_id), hex::encode(nonce)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::MIN_PBKDF2_ITERATIONS;
+
+    #[test]
+    fn pin_wrap_needs_both_pin_and_device_secret() {
+        let vk = SecretKey::generate().unwrap();
+        let dk = DeviceSecret::generate().unwrap();
+        let other_dk = DeviceSecret::generate().unwrap();
+        let wrap = wrap_vault_key(&vk, &dk, b"482915", b"vault", MIN_PBKDF2_ITERATIONS).unwrap();
+        let opened = unwrap_vault_key(&wrap, &dk, b"482915", b"vault").unwrap().unwrap();
+        assert_eq!(opened.as_bytes(), vk.as_bytes());
+        assert!(unwrap_vault_key(&wrap, &dk, b"482916", b"vault").unwrap().is_none());
+        assert!(unwrap_vault_key(&wrap, &other_dk, b"482915", b"vault").unwrap().is_none());
+        assert_eq!(wrap_iterations(&wrap).unwrap(), MIN_PBKDF2_ITERATIONS);
+    }
+
+    #[test]
+    fn locations_are_blinded_and_distinct() {
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
+        assert_ne!(keys.record_location("ab", "c"), keys.record_location("a", "bc"));
+        assert_ne!(keys.collection_tag("a").to_vec(), keys.record_location("a", "").to_vec());
+    }
+}

@@ -1,0 +1,50 @@
+#![doc = include_str!("../../../README.md")]
+// Our own code never needs `unsafe`. (The FFI scaffolding UniFFI's macros
+// generate carries its own spans and is not subject to this lint.)
+#![forbid(unsafe_code)]
+
+// Layers, each depending only on those above it in this list:
+// platform and formats (error, clock, keystore, config, time, storage, keys,
+// records) → engine (shared internals, sealed state, clock check) →
+// session and sync → vault → the exported API below.
+mod calibrate;
+mod clock;
+mod config;
+mod engine;
+mod error;
+mod ffi_types;
+mod keys;
+mod keystore;
+mod records;
+mod session;
+mod storage;
+mod sync;
+mod time;
+mod vault;
+
+// The formats and the cryptography live in offline-auth-proto; these
+// aliases keep one spelling for them inside the crate.
+use offline_auth_proto::{crypto, grant};
+
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub use calibrate::bench_internals;
+pub use calibrate::calibrate_pbkdf2_iterations;
+pub use clock::{Clock, ClockError, SystemClock};
+pub use config::{
+    VaultConfig, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS, DEFAULT_GRANT_CLOCK_SKEW_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
+    DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_MIN_PIN_LENGTH, DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS,
+    MIN_PIN_LENGTH_FLOOR,
+};
+pub use error::VaultError;
+pub use ffi_types::issuer_keys_from_jwks;
+pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
+pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
+pub use offline_auth_proto::limits::{
+    MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
+};
+pub use session::OfflineSession;
+pub use sync::{SyncBatch, SyncQueue};
+pub use vault::{PinVault, VaultStatus};
+
+uniffi::setup_scaffolding!();

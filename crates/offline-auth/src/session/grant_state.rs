@@ -1,0 +1,105 @@
+//! Resuming and renewing a session against the stored state.
+//!
+//! Every unlock passes the engine's clock check against the stored time
+//! before a session exists (see `engine/clock_check.rs`): a rollback sets a
+//! persistent lock, and a grant whose `exp` has passed in trusted time yields
+//! `GrantExpired` (the PIN was still proven). Only a renewal — a grant
+//! strictly newer than the one in force, signed by a configured issuer, for
+//! this device and user — lifts either. Presenting the grant in force again
+//! is an ordinary unlock.
+
+use std::sync::Arc;
+
+use super::live::{Need, SessionCore};
+use crate::engine::{offline_window, VaultShared, VaultState};
+use crate::error::{Error, Result};
+use crate::grant::{self, GrantClaims};
+use crate::keys::VaultKeys;
+use crate::time::Reading;
+
+/// A grant presented for installation, signature already verified.
+pub(crate) struct Renewal {
+    /// Its claims (signature verified; device, user and age not yet checked).
+    pub(crate) claims: GrantClaims,
+    /// The grant as the backend issued it.
+    pub(crate) token: String,
+}
+
+impl Renewal {
+    /// Verifies the token's shape and signature against the vault's issuers.
+    pub(crate) fn verify(vault: &VaultShared, token: String) -> Result<Self> {
+        Ok(Self { claims: grant::verify_signature(&token, &vault.issuers, &vault.config.grant_policy())?, token })
+    }
+
+    /// Installs the grant into `state` if it is strictly newer than the one
+    /// in force; returns `false` (nothing installed) for the grant in force.
+    fn install(self, vault: &VaultShared, state: &mut VaultState, reading: &Reading) -> Result<bool> {
+        if state.current_grant()?.token == self.token {
+            // Presenting the grant in force again proves nothing new.
+            return Ok(false);
+        }
+        let config = &vault.config;
+        grant::check_for_device(&self.claims, &config.device_id, reading.wall, config.grant_clock_skew_secs)?;
+        state.install_renewal(self.token, self.claims, reading)?;
+        Ok(true)
+    }
+}
+
+/// A session after an unlock: checks (and persists) time and grant.
+pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<Renewal>) -> Result<SessionCore> {
+    let reading = vault.reading()?;
+    // Errors decided after the state changed are returned only once the
+    // change (time, boots, rollback lock) is committed.
+    let outcome = vault.db.write(|tx| {
+        let mut state = VaultState::load(tx, &keys)?;
+        let installed = match renewal {
+            Some(renewal) => renewal.install(&vault, &mut state, &reading),
+            None => Ok(false),
+        };
+        let checked = installed.and_then(|installed| {
+            if !installed {
+                state.check_clock(&vault, &reading)?;
+            }
+            let current = &state.current_grant()?.claims;
+            if current.dev != vault.config.device_id {
+                return Err(Error::GrantInvalid("grant is for another device".into()));
+            }
+            offline_window(state.time(), current.exp)
+        });
+        match checked {
+            Ok(()) | Err(Error::ClockRollback | Error::GrantExpired) => state.store(tx, &keys)?,
+            Err(error) => return Err(error),
+        }
+        Ok(checked.map(|()| state))
+    })?;
+    let state = outcome?;
+    SessionCore::new(vault, keys, &state, &reading)
+}
+
+/// `OfflineSession::renew_grant`.
+pub(super) fn renew(session: &SessionCore, token: String) -> Result<()> {
+    let access = session.access(Need::Handle)?;
+    let vault = session.vault();
+    let renewal = Renewal::verify(vault, token)?;
+    let reading = vault.reading()?;
+    let written = vault.db.write(|tx| {
+        let mut state = VaultState::load(tx, &access.keys)?;
+        state.merge_time(&access.time);
+        if !renewal.install(vault, &mut state, &reading)? {
+            // The grant in force: nothing new, and it lifts no rollback lock.
+            return if state.time().rollback_locked() { Err(Error::ClockRollback) } else { Ok(None) };
+        }
+        // The renewal lifted any rollback lock: only expiry is left to decide.
+        offline_window(state.time(), state.current_grant()?.claims.exp)?;
+        state.store(tx, &access.keys)?;
+        Ok(Some(state))
+    });
+    match written {
+        Ok(Some(state)) => {
+            session.observe(&state);
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(error) => session.fail(error),
+    }
+}

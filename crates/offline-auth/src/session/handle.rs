@@ -1,0 +1,167 @@
+//! [`OfflineSession`]: the exported handle on an unlocked vault. Each call
+//! passes the session's checks (`live.rs`) and goes to the file of its
+//! concern.
+
+use std::sync::Arc;
+
+use super::grant_state::{self, Renewal};
+use super::live::{Need, SessionCore};
+use super::records;
+use crate::engine::{self, VaultShared, VaultState};
+use crate::error::{Result, VaultError};
+use crate::keys::VaultKeys;
+use crate::sync::{QueueSession, SyncQueue};
+use crate::time::Reading;
+
+/// An unlocked vault. Obtained from `PinVault::enroll` or an unlock; safe to
+/// use from any thread.
+#[derive(uniffi::Object)]
+pub struct OfflineSession {
+    core: SessionCore,
+}
+
+impl std::fmt::Debug for OfflineSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineSession").field("unlocked", &self.core.holds_keys()).finish_non_exhaustive()
+    }
+}
+
+#[uniffi::export]
+impl OfflineSession {
+    /// The user the grant names (`sub`).
+    ///
+    /// # Errors
+    /// `SessionLocked`.
+    pub fn user_id(&self) -> Result<String, VaultError> {
+        Ok(self.core.access(Need::Handle)?.claims.sub)
+    }
+
+    /// End of the offline window (the grant's `exp`, seconds since the epoch).
+    ///
+    /// # Errors
+    /// `SessionLocked`.
+    pub fn expires_at(&self) -> Result<i64, VaultError> {
+        Ok(self.core.access(Need::Handle)?.claims.exp)
+    }
+
+    /// Collections the grant allows writing.
+    ///
+    /// # Errors
+    /// `SessionLocked`.
+    pub fn scopes(&self) -> Result<Vec<String>, VaultError> {
+        Ok(self.core.access(Need::Handle)?.claims.scope)
+    }
+
+    /// The value stored under `(collection, key)`, if any.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`,
+    /// `Tampered` (the row was modified or moved), `Storage`.
+    pub fn get(&self, collection: String, key: String) -> Result<Option<Vec<u8>>, VaultError> {
+        Ok(records::get(&self.core, &collection, &key)?)
+    }
+
+    /// Stores `value` under `(collection, key)` and queues the edit for sync,
+    /// in one durable transaction. Returns the edit's queue seq.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`
+    /// (empty or oversized names or value, collection outside the grant's
+    /// scope), `Tampered`, `Storage`.
+    pub fn put(&self, collection: String, key: String, value: Vec<u8>) -> Result<u64, VaultError> {
+        Ok(records::put(&self.core, collection, key, value)?)
+    }
+
+    /// Deletes `(collection, key)` and queues the deletion (also when no
+    /// record exists locally: the backend may hold one). Returns its seq.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::put`].
+    pub fn delete(&self, collection: String, key: String) -> Result<u64, VaultError> {
+        Ok(records::delete(&self.core, collection, key)?)
+    }
+
+    /// The keys stored in `collection`, sorted.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::get`].
+    pub fn keys(&self, collection: String) -> Result<Vec<String>, VaultError> {
+        Ok(records::keys(&self.core, &collection)?)
+    }
+
+    /// Wraps the vault key under a new biometric keystore key, so
+    /// `PinVault::unlock_with_biometrics` works. Replaces any earlier one.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `Keystore`, `Storage`, `Wiped`.
+    pub fn enable_biometrics(&self) -> Result<(), VaultError> {
+        let access = self.core.access(Need::Handle)?;
+        Ok(engine::enable_biometrics(self.core.vault(), &access.keys)?)
+    }
+
+    /// Removes the biometric wrap and deletes its keystore key.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `Keystore`, `Storage`.
+    pub fn disable_biometrics(&self) -> Result<(), VaultError> {
+        self.core.access(Need::Handle)?;
+        Ok(engine::disable_biometrics_for_session(self.core.vault())?)
+    }
+
+    /// Installs a fresh grant from the backend (online renewal): extends the
+    /// offline window and lifts a clock-rollback lock.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `GrantInvalid` (bad signature, unknown `kid`, another
+    /// device or user, older than the grant in force), `GrantExpired`, `Storage`.
+    pub fn renew_grant(&self, grant: String) -> Result<(), VaultError> {
+        Ok(grant_state::renew(&self.core, grant)?)
+    }
+
+    /// The queue of edits waiting to be synced.
+    pub fn sync_queue(self: Arc<Self>) -> Arc<SyncQueue> {
+        Arc::new(SyncQueue::new(self))
+    }
+
+    /// Ends the session now: the keys are dropped and zeroized (once any
+    /// call in flight returns) and every later call returns `SessionLocked`.
+    /// The time is stored one last time, and the device key moves to a new
+    /// keystore alias (three keystore calls), so files copied while the
+    /// session was open are stale.
+    pub fn lock(&self) {
+        self.core.lock();
+    }
+
+    /// Whether the session is still unlocked (neither locked, idle too long, nor wiped).
+    pub fn is_unlocked(&self) -> bool {
+        self.core.access(Need::Handle).is_ok()
+    }
+}
+
+impl OfflineSession {
+    /// The session of a fresh enrolment (its state was just stored).
+    pub(crate) fn start(
+        vault: Arc<VaultShared>,
+        keys: VaultKeys,
+        state: &VaultState,
+        reading: &Reading,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self { core: SessionCore::new(vault, keys, state, reading)? }))
+    }
+
+    /// A session after an unlock: checks (and persists) time and grant,
+    /// installing `renewal` first if given.
+    pub(crate) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<Renewal>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self { core: grant_state::resume(vault, keys, renewal)? }))
+    }
+}
+
+impl QueueSession for OfflineSession {
+    fn vault(&self) -> &VaultShared {
+        self.core.vault()
+    }
+
+    fn queue_keys(&self) -> Result<Arc<VaultKeys>> {
+        Ok(self.core.access(Need::Handle)?.keys)
+    }
+}

@@ -1,0 +1,195 @@
+//! The core of a session: its in-memory state and the checks every call
+//! passes (unlocked, same wipe epoch, the engine's clock check, the offline
+//! window for data calls), and the storing of what it learnt about time.
+//!
+//! The session's mutex is held only to check and update its in-memory
+//! state; it is never held while calling the database, the keystore or the
+//! clock. The keys are shared as `Arc<VaultKeys>` so a call in flight keeps
+//! them alive until it finishes, and they are zeroized when the last
+//! reference goes.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::engine::{self, offline_window, LastUse, VaultShared, VaultState};
+use crate::error::{Error, Result};
+use crate::grant::GrantClaims;
+use crate::keys::VaultKeys;
+use crate::time::{Reading, TimeState};
+
+/// What an unlocked session knows in memory.
+struct Live {
+    keys: Arc<VaultKeys>,
+    /// Claims of the grant in force.
+    claims: GrantClaims,
+    /// The vault's time as this session sees it (every call observes it).
+    time: TimeState,
+    /// The time as last stored: `time` is stored again once it has moved a
+    /// minute (or rebooted, or caught a rollback) beyond this.
+    stored_time: TimeState,
+    /// The last call, for the idle timeout.
+    last_used: LastUse,
+    /// The vault's wipe epoch when the session started.
+    epoch: u64,
+}
+
+/// Which checks a call needs besides "unlocked and not idle".
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Reading or writing records: the grant must be in force and the clock sane.
+    Data,
+    /// Metadata, renewal, biometrics and sync: allowed after expiry or a
+    /// rollback, so the app can go online and recover.
+    Handle,
+}
+
+/// What a call may use once the checks passed.
+pub(crate) struct Access {
+    /// The vault key and its subkeys.
+    pub(crate) keys: Arc<VaultKeys>,
+    /// Claims of the grant in force.
+    pub(crate) claims: GrantClaims,
+    /// The session's time at the start of the call (already observed).
+    pub(crate) time: TimeState,
+}
+
+/// An unlocked vault (until it locks): what `OfflineSession` wraps.
+pub(crate) struct SessionCore {
+    vault: Arc<VaultShared>,
+    live: Mutex<Option<Live>>,
+}
+
+impl SessionCore {
+    /// A session over `state` as just stored, with its last use at `reading`.
+    pub(crate) fn new(vault: Arc<VaultShared>, keys: VaultKeys, state: &VaultState, reading: &Reading) -> Result<Self> {
+        let claims = state.current_grant()?.claims.clone();
+        let live = Live {
+            keys: Arc::new(keys),
+            claims,
+            time: state.time().clone(),
+            stored_time: state.time().clone(),
+            last_used: LastUse::at(reading),
+            epoch: vault.wipe_epoch(),
+        };
+        Ok(Self { vault, live: Mutex::new(Some(live)) })
+    }
+
+    /// The vault this session belongs to.
+    pub(crate) fn vault(&self) -> &VaultShared {
+        &self.vault
+    }
+
+    /// Whether the session still holds its keys (it may be idle; see [`SessionCore::access`]).
+    pub(crate) fn holds_keys(&self) -> bool {
+        self.lock_live().is_some()
+    }
+
+    fn lock_live(&self) -> MutexGuard<'_, Option<Live>> {
+        // Live is replaced whole, never left half-updated, so a poisoned
+        // mutex still holds a consistent value.
+        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Ends the session now: the time is stored one last time and the
+    /// device key moves to a new keystore alias.
+    pub(crate) fn lock(&self) {
+        let live = self.lock_live().take();
+        if let Some(mut live) = live {
+            // Best effort: a reboot now loses no time the session saw.
+            if let Ok(reading) = self.vault.reading() {
+                self.vault.check_clock(&mut live.time, &reading, None).ok();
+                if live.time != live.stored_time {
+                    self.store_time(&live.keys, &live.time).ok();
+                }
+            }
+            self.end_epoch(&live);
+        }
+    }
+
+    /// Moves the device key to a new alias after this session ended (best
+    /// effort: the next unlock rotates it anyway).
+    fn end_epoch(&self, live: &Live) {
+        if live.epoch == self.vault.wipe_epoch() {
+            engine::end_epoch_on_lock(&self.vault, live.keys.vault_id()).ok();
+        }
+    }
+
+    /// Checks that the session may serve a call and returns what it needs.
+    /// Every call goes through the engine's clock check; the time is stored
+    /// once it is due.
+    pub(crate) fn access(&self, need: Need) -> Result<Access> {
+        // Read the clocks before taking the lock: they may be foreign callbacks.
+        let reading = self.vault.reading()?;
+        let epoch = self.vault.wipe_epoch();
+
+        let mut guard = self.lock_live();
+        let Some(live) = guard.as_mut() else {
+            return Err(Error::SessionLocked);
+        };
+        if live.epoch != epoch {
+            *guard = None;
+            return Err(Error::Wiped);
+        }
+        let checked = self.vault.check_clock(&mut live.time, &reading, Some(&mut live.last_used));
+        if matches!(checked, Err(Error::SessionLocked)) {
+            if let Some(live) = guard.take() {
+                drop(guard);
+                self.end_epoch(&live);
+            }
+            return Err(Error::SessionLocked);
+        }
+        let to_store = live.time.due_for_storage(&live.stored_time).then(|| (live.keys.clone(), live.time.clone()));
+        let access = Access { keys: live.keys.clone(), claims: live.claims.clone(), time: live.time.clone() };
+        drop(guard);
+
+        if let Some((keys, time)) = to_store {
+            // A failed store is retried at the next call, and the in-memory
+            // time holds meanwhile; a data call does not go on over a
+            // tampered or vanished state.
+            if let Err(error) = self.store_time(&keys, &time) {
+                if need == Need::Data && matches!(error, Error::Tampered | Error::Wiped | Error::NotEnrolled) {
+                    return self.fail(error);
+                }
+            }
+        }
+        if need == Need::Data {
+            // A rollback the check caught is in `access.time`'s lock.
+            offline_window(&access.time, access.claims.exp)?;
+        }
+        Ok(access)
+    }
+
+    /// Stores what this session learnt about time, merged with what is stored.
+    fn store_time(&self, keys: &VaultKeys, time: &TimeState) -> Result<()> {
+        let state = self.vault.db.write(|tx| {
+            let mut state = VaultState::load(tx, keys)?;
+            state.merge_time(time);
+            state.store(tx, keys)?;
+            Ok(state)
+        })?;
+        self.observe(&state);
+        Ok(())
+    }
+
+    /// Records what a committed write learnt: time and grant in force.
+    pub(crate) fn observe(&self, state: &VaultState) {
+        let claims = state.current_grant().ok().map(|g| g.claims.clone());
+        if let Some(live) = self.lock_live().as_mut() {
+            // The stored time already holds this session's (it was merged
+            // in before storing), and only a renewal may lower it.
+            live.time = state.time().clone();
+            live.stored_time = state.time().clone();
+            if let Some(claims) = claims {
+                live.claims = claims;
+            }
+        }
+    }
+
+    /// Turns a storage-level "the enrolment is gone" into a locked session.
+    pub(crate) fn fail<T>(&self, error: Error) -> Result<T> {
+        if matches!(error, Error::Wiped | Error::NotEnrolled) {
+            self.lock_live().take();
+            return Err(Error::Wiped);
+        }
+        Err(error)
+    }
+}

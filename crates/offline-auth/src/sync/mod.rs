@@ -1,0 +1,20 @@
+//! The sync queue: what a device did offline, in a form the backend can prove.
+//!
+//! Every `put`/`delete` appends a `QueueEntry` (`offline_auth_proto::entry`)
+//! whose MAC, keyed by the sync key `SK` the backend provisioned, chains it
+//! to the entry before: `mac_n = HMAC-SHA256(SK, mac_{n-1} ‖ canonical(entry_n))`.
+//! A batch carries the entries and the grants that covered them; the backend's
+//! `SyncVerifier` (in `offline-auth-backend`) replays the chain from its stored cursor, so any
+//! reordering, gap, replay or alteration breaks it.
+//!
+//! `queue.rs` is the exported [`SyncQueue`] (batches out, receipts in);
+//! `sealed_entry.rs` is how an entry is stored. The queue reaches the
+//! session that made it through [`QueueSession`], so it depends on the
+//! engine only, not on the session.
+
+mod queue;
+mod sealed_entry;
+
+pub(crate) use queue::QueueSession;
+pub use queue::{SyncBatch, SyncQueue};
+pub(crate) use sealed_entry::SealedEntry;

@@ -1,0 +1,150 @@
+//! PIN attempts: the one path every PIN check takes.
+//!
+//! 1. Keys the database says must go are deleted first (a failure stops here).
+//! 2. Backoff is enforced from the stored attempt state.
+//! 3. The keystore unwraps `DK`; the attempt state and PIN wrap are checked
+//!    against their `DK`-keyed MAC, so edited counters are caught.
+//! 4. The attempt is counted *and* `DK` is re-wrapped under a fresh keystore
+//!    alias, in one durable transaction; then the old alias is deleted from
+//!    the keystore. Only then is the PIN checked. A copy of the database
+//!    taken before this attempt now names a key that no longer exists, so
+//!    restoring old files cannot reset the counter.
+//! 5. A right PIN resets the counter; a wrong one reports the attempts left,
+//!    and the last allowed one wipes the vault.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::lifecycle::wipe_locked;
+use super::policy;
+use super::status::{backoff_secs, retry_after};
+use crate::crypto::SecretKey;
+use crate::engine::{purge_retired_keys, rewrite_attempts, unwrap_device_secret, Attempts, GateGuard, VaultShared};
+use crate::error::{Error, Result};
+use crate::grant;
+use crate::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
+use crate::session::{OfflineSession, Renewal};
+use crate::storage::{tables, VaultRow};
+use crate::time::FailureMark;
+
+/// A PIN proven right: the vault key, the device secret and the current row.
+pub(super) struct Proven {
+    pub(super) row: VaultRow,
+    pub(super) vk: SecretKey,
+    pub(super) dk: DeviceSecret,
+}
+
+impl Proven {
+    /// The session keys, bound to the row's epoch.
+    pub(super) fn keys(self) -> Result<VaultKeys> {
+        let binding = self.dk.state_binding(&self.row.vault_id)?;
+        VaultKeys::new(&self.row.vault_id, self.vk, binding, self.row.key_epoch)
+    }
+}
+
+/// Loads the enrolment or says why there is none.
+pub(super) fn load_row(vault: &VaultShared) -> Result<VaultRow> {
+    vault.db.read(|c| match VaultRow::load(c)? {
+        Some(row) => Ok(row),
+        None if tables::is_wiped(c)? => Err(Error::Wiped),
+        None => Err(Error::NotEnrolled),
+    })
+}
+
+/// Counts an attempt, then checks `pin`.
+pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -> Result<Proven> {
+    purge_retired_keys(vault, gate)?;
+    let reading = vault.reading()?;
+    let row = load_row(vault)?;
+    // The attempt state is authenticated before it decides anything, so an
+    // edited counter is `Tampered`, never a wipe or a lockout.
+    let dk = unwrap_device_secret(vault, &row)?;
+    let max = vault.config.max_failed_attempts;
+    if row.failed_attempts >= max {
+        wipe_locked(vault, gate)?;
+        return Err(Error::Wiped);
+    }
+    match retry_after(&row, &reading)? {
+        Some(0) => {}
+        Some(wait) => return Err(Error::LockedOut { retry_after_secs: wait }),
+        None => {
+            // Rebooted since the failure: the wait restarts in full from now.
+            let restart = Attempts { mark: Some(FailureMark::at(&reading)), ..Attempts::of(&row) };
+            rewrite_attempts(vault, gate, &row, &dk, restart, None, false)?;
+            return Err(Error::LockedOut { retry_after_secs: backoff_secs(row.failed_attempts) });
+        }
+    }
+    let failed = row.failed_attempts.saturating_add(1);
+    let counted = Attempts { failed, last_failure_at: reading.wall, mark: Some(FailureMark::at(&reading)) };
+    // Counted and rotated durably; the old device key is gone before the PIN is judged.
+    let counted = rewrite_attempts(vault, gate, &row, &dk, counted, None, true)?;
+
+    match unwrap_vault_key(&counted.pin_wrap, &dk, pin, &counted.vault_id)? {
+        Some(vk) => {
+            let row = rewrite_attempts(vault, gate, &counted, &dk, Attempts::NONE, None, false)?;
+            Ok(Proven { row, vk, dk })
+        }
+        None if failed >= max => {
+            wipe_locked(vault, gate)?;
+            Err(Error::Wiped)
+        }
+        None => Err(Error::WrongPin { attempts_remaining: max - failed }),
+    }
+}
+
+/// Unlocks with the PIN (installing `grant_token` first, if given).
+pub(super) fn unlock(
+    vault: &Arc<VaultShared>,
+    pin: String,
+    grant_token: Option<String>,
+) -> Result<Arc<OfflineSession>> {
+    let pin = Zeroizing::new(pin);
+    // A malformed grant is rejected before an attempt is spent.
+    let renewal = match grant_token {
+        Some(token) => Some(Renewal {
+            claims: grant::verify_signature(&token, &vault.issuers, &vault.config.grant_policy())?,
+            token,
+        }),
+        None => None,
+    };
+    let proven = {
+        let gate = vault.gate()?;
+        let mut proven = prove_pin(vault, &gate, pin.as_bytes())?;
+        raise_kdf_cost(vault, &gate, &mut proven, pin.as_bytes());
+        proven
+    };
+    OfflineSession::resume(vault.clone(), proven.keys()?, renewal)
+}
+
+/// Re-wraps with the configured iteration count if the stored one is lower.
+/// Best effort: the old wrap stays valid if this fails.
+fn raise_kdf_cost(vault: &VaultShared, gate: &GateGuard<'_>, proven: &mut Proven, pin: &[u8]) {
+    let target = vault.config.pbkdf2_iterations;
+    if wrap_iterations(&proven.row.pin_wrap).is_ok_and(|stored| stored < target) {
+        if let Ok(pin_wrap) = wrap_vault_key(&proven.vk, &proven.dk, pin, &proven.row.vault_id, target) {
+            let rewritten =
+                rewrite_attempts(vault, gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false);
+            if let Ok(row) = rewritten {
+                proven.row = row;
+            }
+        }
+    }
+}
+
+/// Changes the PIN: counts as an attempt, then re-wraps the vault key.
+pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) -> Result<()> {
+    let (old_pin, new_pin) = (Zeroizing::new(old_pin), Zeroizing::new(new_pin));
+    policy::check(&new_pin, vault.config.min_pin_length)?;
+    let gate = vault.gate()?;
+    let proven = prove_pin(vault, &gate, old_pin.as_bytes())?;
+    let pin_wrap = wrap_vault_key(
+        &proven.vk,
+        &proven.dk,
+        new_pin.as_bytes(),
+        &proven.row.vault_id,
+        vault.config.pbkdf2_iterations,
+    )?;
+    rewrite_attempts(vault, &gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! [`PinVault`]: the exported handle. Each call takes the vault's shared
+//! internals to the file of its concern.
+
+use std::sync::Arc;
+
+use super::status::{self, VaultStatus};
+use super::{attempt, biometric, lifecycle};
+use crate::clock::{Clock, SystemClock};
+use crate::config::VaultConfig;
+use crate::engine::{self, VaultShared};
+use crate::error::VaultError;
+use crate::keystore::PlatformKeystore;
+use crate::session::OfflineSession;
+
+/// The PIN-protected vault on this device.
+///
+/// Open it at app start with [`PinVault::open`]; enrol once at online sign-in;
+/// afterwards unlock with the PIN (or biometrics) to get an
+/// [`OfflineSession`]. Safe to use from any thread.
+#[derive(Debug, uniffi::Object)]
+pub struct PinVault {
+    inner: Arc<VaultShared>,
+}
+
+#[uniffi::export]
+impl PinVault {
+    /// Opens (or creates) the vault database at `path`, using the platform
+    /// `keystore` and the system clock.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad configuration; `Storage` for a file that is
+    /// not ours, a newer schema, or I/O failure (the file is left untouched).
+    #[uniffi::constructor]
+    pub fn open(
+        path: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: VaultConfig,
+    ) -> Result<Arc<Self>, VaultError> {
+        Self::open_with_clock(path, keystore, SystemClock::new(), config)
+    }
+
+    /// Like [`PinVault::open`], with the platform's (or a test's) clock.
+    ///
+    /// # Errors
+    /// As [`PinVault::open`].
+    #[uniffi::constructor]
+    pub fn open_with_clock(
+        path: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        clock: Arc<dyn Clock>,
+        config: VaultConfig,
+    ) -> Result<Arc<Self>, VaultError> {
+        let inner = Arc::new(VaultShared::open(&path, keystore, clock, config)?);
+        // Keys left by a crash; skipped while another handle is in the gate.
+        if let Some(gate) = inner.try_gate() {
+            engine::purge_retired_keys(&inner, &gate).ok();
+        }
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// Whether an enrolment exists.
+    ///
+    /// # Errors
+    /// `Storage` if the database cannot be read.
+    pub fn is_enrolled(&self) -> Result<bool, VaultError> {
+        Ok(lifecycle::is_enrolled(&self.inner)?)
+    }
+
+    /// Enrols at online sign-in: sets the PIN, stores the server's `grant` and
+    /// `sync_key` (32 bytes), and returns an open session.
+    ///
+    /// # Errors
+    /// `AlreadyEnrolled`, `WeakPin`, `GrantInvalid`, `GrantExpired`,
+    /// `InvalidInput` (sync key length), `Keystore`, `Storage`.
+    pub fn enroll(&self, pin: String, grant: String, sync_key: Vec<u8>) -> Result<Arc<OfflineSession>, VaultError> {
+        Ok(lifecycle::enroll(&self.inner, pin, grant, sync_key)?)
+    }
+
+    /// Unlocks with the PIN. The attempt is counted durably before the PIN
+    /// is checked and forgotten only if it was right.
+    ///
+    /// # Errors
+    /// `WrongPin`, `LockedOut`, `Wiped` (this attempt reached the limit),
+    /// `NotEnrolled`, `GrantExpired` (the PIN was right but the offline window
+    /// is over), `GrantInvalid`, `ClockRollback`, `Tampered`, `Keystore`, `Storage`.
+    pub fn unlock(&self, pin: String) -> Result<Arc<OfflineSession>, VaultError> {
+        Ok(attempt::unlock(&self.inner, pin, None)?)
+    }
+
+    /// Unlocks with the PIN while online, installing a fresh `grant` from the
+    /// backend first. This is how an expired or rollback-locked vault gets
+    /// its offline access back.
+    ///
+    /// # Errors
+    /// As [`PinVault::unlock`]; `GrantInvalid` if the grant is for another
+    /// user or device.
+    pub fn unlock_with_grant(&self, pin: String, grant: String) -> Result<Arc<OfflineSession>, VaultError> {
+        Ok(attempt::unlock(&self.inner, pin, Some(grant))?)
+    }
+
+    /// Unlocks through the platform's biometric prompt. Does not count PIN
+    /// attempts; a success resets them.
+    ///
+    /// # Errors
+    /// `BiometricsUnavailable`, `BiometricsInvalidated` (biometrics are now
+    /// off; use the PIN), `UserCancelled`, `NotEnrolled`, `Wiped`, and the
+    /// grant and clock errors of [`PinVault::unlock`].
+    pub fn unlock_with_biometrics(&self) -> Result<Arc<OfflineSession>, VaultError> {
+        Ok(biometric::unlock(&self.inner)?)
+    }
+
+    /// Changes the PIN. Counts as a PIN attempt; re-wraps the vault key only.
+    ///
+    /// # Errors
+    /// `WeakPin` (nothing counted), and the errors of [`PinVault::unlock`].
+    pub fn change_pin(&self, old_pin: String, new_pin: String) -> Result<(), VaultError> {
+        Ok(attempt::change_pin(&self.inner, old_pin, new_pin)?)
+    }
+
+    /// Enrolment, attempts, lockout and biometrics, without unlocking.
+    /// `retry_after_secs` counts on the boot clock; after a reboot it shows
+    /// the whole wait again.
+    ///
+    /// # Errors
+    /// `Storage` or `ClockUnavailable`.
+    pub fn status(&self) -> Result<VaultStatus, VaultError> {
+        Ok(status::status(&self.inner)?)
+    }
+
+    /// Destroys the enrolment: deletes the keystore keys, the wraps, the
+    /// records and the queue (unsynced edits are lost). Open sessions stop
+    /// working. Enrol again online to use the vault.
+    ///
+    /// No sealed row of the vault is left in the database or its `-wal`
+    /// file: deleted content is overwritten and the log emptied.
+    ///
+    /// # Errors
+    /// `Storage`; `Keystore` if a key could not be deleted (the database is
+    /// wiped regardless and the deletion is retried at the next open);
+    /// `InvalidInput` if another connection kept the log busy (the vault is
+    /// wiped; call `wipe` again to empty the log).
+    pub fn wipe(&self) -> Result<(), VaultError> {
+        Ok(lifecycle::wipe(&self.inner)?)
+    }
+}
