@@ -18,9 +18,11 @@
 #             re-exporting it
 #
 # Options:
-#   --crate NAME      cargo package whose cdylib to generate from (default: offline-auth);
-#                     the library is lib<NAME with - as _>.so
-#   --features LIST   cargo features for that library build (e.g. ffi)
+#   --crate NAME      cargo package whose cdylib to generate from (default: offline-auth,
+#                     the device SDK; offline-auth-backend needs --features ffi); the
+#                     library is lib<NAME with - as _>.so
+#   (every option also takes the form --option=VALUE)
+#   --features LIST   cargo features for that library build (offline-auth-backend: ffi)
 #   --config FILE     extra uniffi-bindgen config, merged over the crate's own
 #                     uniffi.toml (e.g. platforms/android/uniffi-android.toml)
 #   --lib-dir DIR     where to stage a copy of the library the bindings were generated
@@ -54,9 +56,14 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 lang="" out="" crate="offline-auth" features="" config="" lib_dir="" strip=0 stage_lib=1
 positional=()
 while [[ $# -gt 0 ]]; do
+    # --opt VALUE and --opt=VALUE alike (Maven passes one token; an empty
+    # --features= means no features).
+    case "$1" in
+        --*=*) opt="${1%%=*}"; val="${1#*=}"; shift; set -- "$opt" "$val" "$@" ;;
+    esac
     case "$1" in
         --crate) crate="${2:?--crate needs a package name}"; shift ;;
-        --features) features="${2:?--features needs a list}"; shift ;;
+        --features) features="${2-}"; shift ;;
         --config) config="${2:?--config needs a file}"; shift ;;
         --lib-dir) lib_dir="${2:?--lib-dir needs a directory}"; shift ;;
         --strip) strip=1 ;;
@@ -123,6 +130,8 @@ mkdir -p "$stage"
 
 "$BINDGEN" generate --library "$LIB" --crate "$libname" --language "$lang" --out-dir "$raw" --no-format \
     ${config:+--config "$config"} >/dev/null
+[[ -n "$(find "$raw" -type f 2>/dev/null | head -n 1)" ]] ||
+    die "no bindings in $libfile: was it built without its UniFFI feature? (offline-auth-backend needs --features ffi)"
 
 # install_file SRC DEST: copy unless DEST already has the same bytes (keeps its mtime).
 install_file() {

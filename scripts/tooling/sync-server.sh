@@ -1,6 +1,7 @@
 # Test plumbing, sourced by demos/jvm/run.sh and demos/swift/run.sh: builds the
-# reference sync server (examples/sync_server), starts it on a free loopback
-# port with a fresh database, and stops it when the calling script exits.
+# reference sync server (crate offline-auth-server), starts it on a free
+# loopback port with a fresh database, and stops it when the calling script
+# exits.
 #
 #   source scripts/tooling/sync-server.sh
 #   start_sync_server "$workdir"      # sets SYNC_SERVER_URL and SYNC_SERVER_PID
@@ -26,9 +27,9 @@ stop_sync_server() {
 start_sync_server() {
     local work="$1" extra="${2:-}"
     local target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
-    (cd "$REPO_ROOT" && cargo build --quiet --locked --example sync_server)
+    (cd "$REPO_ROOT" && cargo build --quiet --locked -p offline-auth-server --bin offline-auth-server)
     # Port 0: the kernel picks a free port; the server prints the one it bound.
-    "$target/debug/examples/sync_server" "$work/sync-server.db" 127.0.0.1:0 >"$work/sync-server.log" 2>&1 &
+    "$target/debug/offline-auth-server" "$work/sync-server.db" 127.0.0.1:0 >"$work/sync-server.log" 2>&1 &
     SYNC_SERVER_PID=$!
     # shellcheck disable=SC2064  # expand now: the trap must name this cleanup
     trap "stop_sync_server; $extra" EXIT

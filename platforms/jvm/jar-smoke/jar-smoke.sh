@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
-# Use the packaged jar from plain Java outside Maven, with only the jar, JNA
-# and kotlin-stdlib on the classpath, from a directory where no
-# liboffline_auth.so exists.
+# Use the packaged jars from plain Java outside Maven, with only the two jars,
+# JNA and kotlin-stdlib on the classpath, from a directory where no native
+# library exists.
 #
-#   jar-smoke/jar-smoke.sh [--no-build]   (--no-build: use the jar `mvn verify` made)
+#   jar-smoke/jar-smoke.sh [--no-build]   (--no-build: use the jars `mvn verify` made)
 set -euo pipefail
-KOTLIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$KOTLIN_DIR"
+JVM_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$JVM_DIR"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 if [[ "${1:-}" != --no-build ]]; then
     mvn -B -q -ntp package -DskipTests
 fi
-jar=""
-for f in target/offline-auth-*.jar; do
-    [[ -f "$f" && "$f" != *-sources.jar ]] && { jar="$f"; break; }
+cp=""
+for module in offline-auth offline-auth-backend; do
+    jar=""
+    for f in "$module/target/$module"-[0-9]*.jar; do [[ -f "$f" ]] && jar="$f"; done
+    [[ -n "$jar" ]] || { echo "no $jar: run mvn package (or verify) in $JVM_DIR first" >&2; exit 1; }
+    lib="lib${module//-/_}.so"
+    jar tf "$jar" | grep -qx "linux-x86-64/$lib" || { echo "$lib missing from $jar" >&2; exit 1; }
+    echo "jar: $jar ($(du -h "$jar" | cut -f1))"
+    cp="$cp$JVM_DIR/$jar:"
 done
-[[ -n "$jar" ]] || { echo "no jar in $KOTLIN_DIR/target: run mvn package (or verify) first" >&2; exit 1; }
-mvn -B -q -ntp dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$work/cp.txt" >/dev/null
-listing="$(jar tf "$jar")"
-grep -qx "linux-x86-64/liboffline_auth.so" <<<"$listing" || { echo "native library missing from $jar" >&2; exit 1; }
-echo "jar: $jar ($(du -h "$jar" | cut -f1))"
-
-cp="$KOTLIN_DIR/$jar:$(cat "$work/cp.txt")"
-javac -d "$work/classes" -cp "$cp" "$KOTLIN_DIR/jar-smoke/JarSmoke.java"
+# JNA and kotlin-stdlib, as Maven resolves them (the backend module's runtime
+# dependencies are the same as the device's, and it has no test dependency on
+# another module).
+mvn -B -q -ntp -f offline-auth-backend/pom.xml dependency:build-classpath -Dmdep.includeScope=runtime \
+    -Dmdep.outputFile="$work/cp.txt" >/dev/null
+cp="$cp$(cat "$work/cp.txt")"
+javac -d "$work/classes" -cp "$cp" "$JVM_DIR/jar-smoke/JarSmoke.java"
 (cd "$work" && java -Djna.nosys=true -cp "$work/classes:$cp" JarSmoke)

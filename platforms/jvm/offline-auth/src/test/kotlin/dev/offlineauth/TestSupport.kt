@@ -1,5 +1,8 @@
 package dev.offlineauth
 
+import dev.offlineauth.backend.GrantIssuer
+import dev.offlineauth.backend.ServerClock
+import dev.offlineauth.backend.IssuerKey as BackendIssuerKey
 import java.nio.file.Path
 import java.security.KeyStore
 import java.security.SecureRandom
@@ -18,7 +21,14 @@ val SCOPES = listOf("notes", "visits")
 /** A fixed wall-clock time (2025-06-15) for tests that must not depend on today's date. */
 const val FIXED_NOW = 1_750_000_000L
 
-/** One issuer for the whole test run (the backend's signing key). */
+/**
+ * The backend's IssuerKey as the device's: the two libraries each generate
+ * their own type, so a key crosses from one to the other field by field (a
+ * real app gets the keys as JWKS, see `issuerKeysFromJwks`).
+ */
+fun BackendIssuerKey.toDevice(): IssuerKey = IssuerKey(kid = kid, publicKey = publicKey)
+
+/** One issuer for the whole test run (the backend's signing key, from the backend artifact). */
 object Backend {
     val issuer: GrantIssuer = GrantIssuer.generate("test-kid-1")
 
@@ -32,7 +42,7 @@ object Backend {
 
     fun config(
         deviceId: String = DEVICE,
-        issuerKeys: List<IssuerKey> = listOf(issuer.issuerKey()),
+        issuerKeys: List<IssuerKey> = listOf(issuer.issuerKey().toDevice()),
         maxFailedAttempts: UInt = 10u,
     ) = VaultConfig(deviceId = deviceId, issuerKeys = issuerKeys, maxFailedAttempts = maxFailedAttempts)
 }
@@ -101,14 +111,16 @@ open class JcaKeystore : PlatformKeystore {
 }
 
 /**
- * A settable clock written in Kotlin, with the three readings of [Clock]: the
+ * A settable clock written in Kotlin, for the vault ([Clock]) and for the
+ * backend's verifier ([ServerClock], its wall clock only), so that both can
+ * run on one fake time. It has the three readings of [Clock]: the
  * wall clock ([now], which the user may set), the boot id and the time elapsed
  * since that boot. [advance] moves real time (wall and elapsed together);
  * setting [now] (or [setWall]) moves the wall clock alone; [reboot] starts a
  * new boot (new id, elapsed restarting near 0). Elapsed time never moves on
  * its own, so no number of calls ever looks like time passing.
  */
-open class FakeClock(now: Long = System.currentTimeMillis() / 1000) : Clock {
+open class FakeClock(now: Long = System.currentTimeMillis() / 1000) : Clock, ServerClock {
     private val lock = Any()
     private var wallSecs = now
     private var bootNumber = 0
