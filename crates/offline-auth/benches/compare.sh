@@ -67,7 +67,8 @@ for n in 10000 100000; do
   RSS_RECORDS="$n" "${BENCH[@]}" --bench rss -- --bench | grep '^rss ' | tee "$WORK/rss-$n.txt" >&2
 done
 
-step "Python→Rust calls through bindings/python (if the binding imports)"
+step "Python→Rust calls through platforms/python (bindings generated first)"
+bash platforms/python/generate.sh >&2 || echo "python bindings not generated" >&2
 python3 crates/offline-auth/benches/ffi_python.py | tee "$WORK/ffi-python.txt" >&2 || echo "python binding not ready: no FFI row" >&2
 
 # ---- the report ------------------------------------------------------------
@@ -186,9 +187,9 @@ with open(out, "w") as f:
         f"peak after draining {r['peak_kib']/1024:.1f} MiB ({r['secs']:.0f} s)" for n, r in rss.items()) + ".\n")
     if ffi:
         f.write(f"Python process running the FFI figures (vault, one record, ~120 000 calls): peak RSS {ffi['peak_rss_kib']/1024:.1f} MiB. "
-                "The Python binding loads the library `bindings/generate.sh` staged (dev profile), not a release build.\n")
+                "The Python binding loads the library `tools/generate-bindings.sh` staged (dev profile), not a release build.\n")
     else:
-        f.write("Python→Rust figures left out: the binding in bindings/python did not import.\n")
+        f.write("Python→Rust figures left out: the bindings in platforms/python did not import.\n")
     f.write(f"SHA-256 through the `sha2` crate in this process: {rust_sha_bps/1e9:.2f} GB/s at 16 KiB "
             f"(openssl: {sha_kbs*1000/1e9:.2f} GB/s).\n\n")
     with open("crates/offline-auth/benches/notes.md") as n:

@@ -3,7 +3,9 @@
 Times the same two calls as benches/calls.rs: a trivial method
 (`OfflineSession.is_unlocked`) and `get` of a 256-byte record, and prints one
 line for compare.sh: `ffi_python is_unlocked_ns=… get_256B_ns=… peak_rss_kib=…`.
-Exits 3 when the binding cannot be imported (not generated yet).
+Exits 3 when the bindings cannot be imported (not generated yet: compare.sh
+runs platforms/python/generate.sh first). The backend package issues the grant
+and the sync key.
 """
 import os
 import resource
@@ -13,9 +15,11 @@ import time
 import timeit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "platforms", "python"))
+PY_DIR = os.path.join(HERE, "..", "..", "..", "platforms", "python")
+sys.path[0:0] = [os.path.join(PY_DIR, "offline-auth"), os.path.join(PY_DIR, "offline-auth-backend")]
 try:
     import offline_auth as oa
+    import offline_auth_backend as backend
 except Exception as error:  # noqa: BLE001 - any import failure means "not ready"
     print(f"python binding not importable: {error}", file=sys.stderr)
     sys.exit(3)
@@ -49,12 +53,13 @@ def best_ns(fn, number):
 
 def main():
     now = int(time.time())
-    issuer = oa.GrantIssuer.generate("issuer-1")
+    issuer = backend.GrantIssuer.generate("issuer-1")
     grant = issuer.issue("amira", "tablet-42", ["inspections"], now, now + 86_400)
-    config = oa.VaultConfig(device_id="tablet-42", issuer_keys=[issuer.issuer_key()])
+    key = issuer.issuer_key()  # the backend's IssuerKey; the device has its own type
+    config = oa.VaultConfig(device_id="tablet-42", issuer_keys=[oa.IssuerKey(kid=key.kid, public_key=key.public_key)])
     with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as tmp:
         vault = oa.PinVault.open(os.path.join(tmp, "vault.db"), DictKeystore(), config)
-        session = vault.enroll("482915", grant, oa.generate_sync_key())
+        session = vault.enroll("482915", grant, backend.generate_sync_key())
         value = bytes((i * 131 + 7) % 256 for i in range(256))
         session.put("inspections", "station-00000", value)
         assert session.get("inspections", "station-00000") == value

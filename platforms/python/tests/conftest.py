@@ -10,12 +10,15 @@ import time
 
 import pytest
 
-# The package (generated module + liboffline_auth.so, written by
-# `tools/generate-bindings.sh python platforms/python/offline_auth`, which
-# scripts/test.sh runs first) lives in platforms/python/offline_auth.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The two packages (generated module + library each, written by
+# platforms/python/generate.sh, which scripts/test.sh runs first): the device
+# SDK in offline-auth/offline_auth, the backend (grants, batch verification)
+# in offline-auth-backend/offline_auth_backend.
+PY_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[0:0] = [os.path.join(PY_DIR, "offline-auth"), os.path.join(PY_DIR, "offline-auth-backend")]
 
 import offline_auth as oa  # noqa: E402
+import offline_auth_backend as backend  # noqa: E402
 
 DEVICE = "device-1"
 USER = "alice"
@@ -65,8 +68,16 @@ class DictKeystore(oa.PlatformKeystore):
             return set(self._keys)
 
 
-class FakeClock(oa.Clock):
-    """A settable clock implemented in Python, with the three readings of `Clock`.
+def to_device(key):
+    """The backend's IssuerKey as the device's: the two libraries each generate
+    their own type, so a key crosses field by field (a real app reads JWKS)."""
+    return oa.IssuerKey(kid=key.kid, public_key=key.public_key)
+
+
+class FakeClock(oa.Clock, backend.ServerClock):
+    """A settable clock implemented in Python, with the three readings of `Clock`;
+    also the backend verifier's `ServerClock` (its wall clock only), so that
+    vault and verifier can run on one fake time.
 
     `now` is the wall clock (the user may set it: assign it or call
     `set_wall`); `boot_id()` names the current boot; `elapsed_ms` is the time
@@ -110,7 +121,7 @@ class FakeClock(oa.Clock):
 
 @pytest.fixture(scope="session")
 def issuer():
-    return oa.GrantIssuer.generate("test-kid-1")
+    return backend.GrantIssuer.generate("test-kid-1")
 
 
 @pytest.fixture
@@ -125,7 +136,7 @@ def grant(issuer):
 @pytest.fixture
 def config(issuer):
     def make(**overrides):
-        fields = dict(device_id=DEVICE, issuer_keys=[issuer.issuer_key()])
+        fields = dict(device_id=DEVICE, issuer_keys=[to_device(issuer.issuer_key())])
         fields.update(overrides)
         return oa.VaultConfig(**fields)
 

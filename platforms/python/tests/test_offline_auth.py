@@ -1,4 +1,9 @@
-"""Python binding tests for offline-auth (binding layer only)."""
+"""Python binding tests for offline-auth (binding layer only).
+
+The device SDK (`offline_auth`) is under test; the backend package
+(`offline_auth_backend`) issues the grants and sync keys and verifies the
+batches, as a real backend would.
+"""
 import gc
 import os
 import threading
@@ -7,7 +12,8 @@ import time
 import pytest
 
 import offline_auth as oa
-from conftest import DEVICE, FIXED_NOW, PIN, USER, DictKeystore, FakeClock
+import offline_auth_backend as backend
+from conftest import DEVICE, FIXED_NOW, PIN, USER, DictKeystore, FakeClock, to_device
 
 
 def rss_bytes():
@@ -26,7 +32,7 @@ def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
     vault = oa.PinVault.open(vault_path, ks, config())
     assert vault.is_enrolled() is False
 
-    sync_key = oa.generate_sync_key()
+    sync_key = backend.generate_sync_key()
     assert isinstance(sync_key, bytes) and len(sync_key) == 32
     session = vault.enroll(PIN, grant(), sync_key)
     assert vault.is_enrolled() is True
@@ -53,8 +59,8 @@ def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
     assert isinstance(batch, oa.SyncBatch)
     assert (batch.first_seq, batch.last_seq, batch.entry_count) == (1, 3, 3)
 
-    verifier = oa.SyncVerifier([issuer.issuer_key()])
-    verified = verifier.verify(batch.bytes, sync_key, oa.SyncCursor(last_seq=0, last_mac=bytes(32)))
+    verifier = backend.SyncVerifier([issuer.issuer_key()])
+    verified = verifier.verify(batch.bytes, sync_key, backend.SyncCursor(last_seq=0, last_mac=bytes(32)))
     assert verified.device_id == DEVICE and verified.user_id == USER
     assert [(op.collection, op.key, op.value) for op in verified.operations] == [
         ("notes", "n1", b"first note"),
@@ -84,7 +90,7 @@ def test_full_cycle_with_python_keystore(vault_path, grant, config, issuer):
 def test_software_keystore_biometrics_and_change_pin(vault_path, grant, config):
     sks = oa.SoftwareKeystore()
     vault = oa.PinVault.open(vault_path, sks.as_platform_keystore(), config())
-    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(), backend.generate_sync_key())
     assert sks.key_count() >= 1
     session.enable_biometrics()
     assert vault.status().biometrics_enabled
@@ -105,7 +111,7 @@ def test_software_keystore_biometrics_and_change_pin(vault_path, grant, config):
 def test_open_with_system_clock_object(vault_path, grant, config):
     clock = oa.SystemClock()
     vault = oa.PinVault.open_with_clock(vault_path, oa.SoftwareKeystore().as_platform_keystore(), clock.as_clock(), config())
-    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(), backend.generate_sync_key()).lock()
     assert vault.unlock(PIN).user_id() == USER
 
 
@@ -115,7 +121,7 @@ def test_open_with_system_clock_object(vault_path, grant, config):
 def test_wrong_pin_and_lockout_are_typed(vault_path, grant, config):
     clock = FakeClock()
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
-    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(now=clock.now), backend.generate_sync_key()).lock()
 
     remaining = []
     for _ in range(4):
@@ -138,7 +144,7 @@ def test_wrong_pin_and_lockout_are_typed(vault_path, grant, config):
 
 def test_attempt_limit_wipes(vault_path, grant, config):
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), FakeClock(), config(max_failed_attempts=2))
-    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(), backend.generate_sync_key()).lock()
     with pytest.raises(oa.VaultError.WrongPin) as exc:
         vault.unlock("000111")
     assert exc.value.attempts_remaining == 1
@@ -153,21 +159,21 @@ def test_other_variants_are_typed(vault_path, grant, config, issuer):
     with pytest.raises(oa.VaultError.NotEnrolled):
         vault.unlock(PIN)
     with pytest.raises(oa.VaultError.WeakPin) as exc:
-        vault.enroll("123456", grant(), oa.generate_sync_key())
+        vault.enroll("123456", grant(), backend.generate_sync_key())
     assert exc.value.reason
     with pytest.raises(oa.VaultError.GrantInvalid) as exc:
-        vault.enroll(PIN, "not.a.grant", oa.generate_sync_key())
+        vault.enroll(PIN, "not.a.grant", backend.generate_sync_key())
     assert exc.value.reason
     with pytest.raises(oa.VaultError.GrantInvalid):
-        vault.enroll(PIN, grant(device="another-device"), oa.generate_sync_key())
+        vault.enroll(PIN, grant(device="another-device"), backend.generate_sync_key())
     now = int(time.time())
     expired = issuer.issue(USER, DEVICE, ["notes"], now - 7200, now - 3600)
     with pytest.raises(oa.VaultError.GrantExpired):
-        vault.enroll(PIN, expired, oa.generate_sync_key())
+        vault.enroll(PIN, expired, backend.generate_sync_key())
 
-    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(), backend.generate_sync_key())
     with pytest.raises(oa.VaultError.AlreadyEnrolled):
-        vault.enroll(PIN, grant(), oa.generate_sync_key())
+        vault.enroll(PIN, grant(), backend.generate_sync_key())
     with pytest.raises(oa.VaultError.InvalidInput) as exc:
         session.put("not-in-scope", "k", b"v")
     assert exc.value.reason
@@ -195,7 +201,7 @@ def test_every_contract_variant_is_a_vault_error_subclass():
         "Keystore", "SessionLocked", "Storage", "InvalidInput",
     ]
     # ... and the ones added since, up to ReceiptInvalid (acknowledge).
-    every = contract + ["UserCancelled", "ClockUnavailable", "BatchRejected", "ReceiptInvalid"]
+    every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid"]
     for name in every:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name
@@ -225,7 +231,7 @@ class RaisingKeystore(DictKeystore):
 def test_keystore_raising_runtime_error_becomes_keystore_error(vault_path, grant, config):
     vault = oa.PinVault.open(vault_path, RaisingKeystore(RuntimeError("secure hardware on fire")), config())
     with pytest.raises(oa.VaultError.Keystore) as exc:
-        vault.enroll(PIN, grant(), oa.generate_sync_key())
+        vault.enroll(PIN, grant(), backend.generate_sync_key())
     assert exc.value.reason
     assert vault.is_enrolled() is False
 
@@ -233,14 +239,14 @@ def test_keystore_raising_runtime_error_becomes_keystore_error(vault_path, grant
 def test_keystore_raising_typed_error_becomes_keystore_error(vault_path, grant, config):
     vault = oa.PinVault.open(vault_path, RaisingKeystore(oa.KeystoreError.Failed("tpm busy")), config())
     with pytest.raises(oa.VaultError.Keystore) as exc:
-        vault.enroll(PIN, grant(), oa.generate_sync_key())
+        vault.enroll(PIN, grant(), backend.generate_sync_key())
     assert "tpm busy" in exc.value.reason
 
 
 def test_keystore_key_lost_after_enrolment(vault_path, grant, config):
     ks = DictKeystore()
     vault = oa.PinVault.open(vault_path, ks, config())
-    vault.enroll(PIN, grant(), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(), backend.generate_sync_key()).lock()
     for alias in ks.aliases():
         ks.delete_key(alias)
     with pytest.raises(oa.VaultError) as exc:
@@ -260,7 +266,7 @@ class FailingClock(FakeClock):
 def test_clock_raising_is_typed(vault_path, grant, config):
     clock = FailingClock()
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
-    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(now=clock.now), backend.generate_sync_key()).lock()
     clock.fail = True
     with pytest.raises(oa.VaultError.ClockUnavailable) as exc:
         vault.unlock(PIN)
@@ -283,7 +289,7 @@ class BadReadingsClock(FakeClock):
 def test_bad_clock_readings_are_unavailable_and_elapsed_going_back_is_rollback(vault_path, grant, config):
     clock = BadReadingsClock()
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
-    vault.enroll(PIN, grant(now=clock.now), oa.generate_sync_key()).lock()
+    vault.enroll(PIN, grant(now=clock.now), backend.generate_sync_key()).lock()
     for bad in ("", "b" * 257):
         clock.boot_id_override = bad
         with pytest.raises(oa.VaultError.ClockUnavailable):
@@ -308,7 +314,7 @@ def test_wall_clock_held_still_while_time_passes_is_a_rollback(vault_path, grant
     clock = FakeClock()
     wall = real = clock.now
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
-    session = vault.enroll(PIN, grant(now=wall), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(now=wall), backend.generate_sync_key())
     session.put("notes", "n1", b"kept")
     caught_at = None
     for step in range(1, 4):
@@ -338,7 +344,7 @@ def test_wall_clock_held_still_while_time_passes_is_a_rollback(vault_path, grant
 
 def test_reboot_locks_the_session_and_later_edits_carry_the_boot_count(vault_path, grant, config, issuer):
     clock = FakeClock()
-    sync_key = oa.generate_sync_key()
+    sync_key = backend.generate_sync_key()
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
     before = vault.enroll(PIN, grant(now=clock.now), sync_key)
     before.put("notes", "before", b"\x01")
@@ -349,8 +355,8 @@ def test_reboot_locks_the_session_and_later_edits_carry_the_boot_count(vault_pat
     session = vault.unlock(PIN)
     session.put("notes", "after", b"\x02")
     batch = session.sync_queue().next_batch(100)
-    verified = oa.SyncVerifier([issuer.issuer_key()]).verify(
-        batch.bytes, sync_key, oa.SyncCursor(last_seq=0, last_mac=bytes(32))
+    verified = backend.SyncVerifier([issuer.issuer_key()]).verify(
+        batch.bytes, sync_key, backend.SyncCursor(last_seq=0, last_mac=bytes(32))
     )
     assert [(op.key, op.boots) for op in verified.operations] == [("before", 0), ("after", 1)]
 
@@ -365,7 +371,7 @@ def test_forged_receipt_is_invalid_and_deletes_nothing_then_the_genuine_one_dele
     # depends on today's date, and the verifier's "now" is at or after the
     # entries' time.
     clock = FakeClock(now=FIXED_NOW)
-    sync_key = oa.generate_sync_key()
+    sync_key = backend.generate_sync_key()
     vault = oa.PinVault.open_with_clock(vault_path, DictKeystore(), clock, config())
     session = vault.enroll(PIN, grant(now=clock.now), sync_key)
     session.put("notes", "n1", b"one")
@@ -373,14 +379,14 @@ def test_forged_receipt_is_invalid_and_deletes_nothing_then_the_genuine_one_dele
     queue = session.sync_queue()
     batch = queue.next_batch(100)
     clock.advance(30)  # the upload reaches the server a little later
-    initial = oa.SyncCursor(last_seq=0, last_mac=bytes(32))
+    initial = backend.SyncCursor(last_seq=0, last_mac=bytes(32))
 
     # A server whose clock is an hour behind the entries refuses them.
-    behind = oa.SyncVerifier.with_clock([issuer.issuer_key()], FakeClock(now=FIXED_NOW - 3600))
-    with pytest.raises(oa.VaultError.BatchRejected):
+    behind = backend.SyncVerifier.with_clock([issuer.issuer_key()], FakeClock(now=FIXED_NOW - 3600))
+    with pytest.raises(backend.BackendError.BatchRejected):
         behind.verify(batch.bytes, sync_key, initial)
 
-    verifier = oa.SyncVerifier.with_clock([issuer.issuer_key()], clock)
+    verifier = backend.SyncVerifier.with_clock([issuer.issuer_key()], clock)
     verified = verifier.verify(batch.bytes, sync_key, initial)
     assert len(verified.operations) == 2
     receipt = verified.receipt
@@ -396,9 +402,9 @@ def test_forged_receipt_is_invalid_and_deletes_nothing_then_the_genuine_one_dele
     # Genuine receipts that are not this queue's: another sync key (another
     # enrolment), another device, a seq never sent; and no receipt at all.
     refused = [
-        verifier.receipt(DEVICE, oa.generate_sync_key(), verified.cursor),
+        verifier.receipt(DEVICE, backend.generate_sync_key(), verified.cursor),
         verifier.receipt("another-device", sync_key, verified.cursor),
-        verifier.receipt(DEVICE, sync_key, oa.SyncCursor(last_seq=3, last_mac=verified.cursor.last_mac)),
+        verifier.receipt(DEVICE, sync_key, backend.SyncCursor(last_seq=3, last_mac=verified.cursor.last_mac)),
         b"",
     ]
     for bad in refused:
@@ -420,7 +426,7 @@ def test_forged_receipt_is_invalid_and_deletes_nothing_then_the_genuine_one_dele
 def test_session_and_vault_from_many_threads(vault_path, grant, config):
     ks = DictKeystore()
     vault = oa.PinVault.open(vault_path, ks, config())
-    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(), backend.generate_sync_key())
     errors = []
 
     def worker(n):
@@ -449,7 +455,7 @@ def test_session_and_vault_from_many_threads(vault_path, grant, config):
 
 def test_100k_calls_do_not_leak(vault_path, grant, config):
     vault = oa.PinVault.open(vault_path, oa.SoftwareKeystore().as_platform_keystore(), config())
-    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(), backend.generate_sync_key())
     session.put("notes", "k", b"v" * 256)
 
     # One iteration = 4 FFI calls: constructor, key_count, get, free (on del).
@@ -498,10 +504,10 @@ def test_dropped_objects_are_freed(vault_path, config):
 
 
 def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
-    with pytest.raises(oa.VaultError.InvalidInput):
-        oa.GrantIssuer("kid", b"\x01" * 31)  # wrong-length key
-    with pytest.raises(oa.VaultError.InvalidInput):
-        oa.GrantIssuer("", b"\x01" * 32)  # empty kid
+    with pytest.raises(backend.BackendError.InvalidInput):
+        backend.GrantIssuer("kid", b"\x01" * 31)  # wrong-length key
+    with pytest.raises(backend.BackendError.InvalidInput):
+        backend.GrantIssuer("", b"\x01" * 32)  # empty kid
     with pytest.raises(oa.VaultError.InvalidInput):
         oa.PinVault.open(vault_path, DictKeystore(), config(device_id=""))
     with pytest.raises(oa.VaultError.InvalidInput):
@@ -513,13 +519,13 @@ def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
     with pytest.raises(oa.VaultError.InvalidInput):
         vault.enroll(PIN, grant(), b"\x00" * 31)  # sync key must be 32 bytes
     with pytest.raises(oa.VaultError.WeakPin):
-        vault.enroll("", grant(), oa.generate_sync_key())
+        vault.enroll("", grant(), backend.generate_sync_key())
     with pytest.raises(oa.VaultError.GrantInvalid):
-        vault.enroll(PIN, "", oa.generate_sync_key())
+        vault.enroll(PIN, "", backend.generate_sync_key())
     with pytest.raises(oa.VaultError.GrantInvalid):
-        vault.enroll(PIN, "x" * 1_000_000, oa.generate_sync_key())  # huge grant
+        vault.enroll(PIN, "x" * 1_000_000, backend.generate_sync_key())  # huge grant
 
-    session = vault.enroll(PIN, grant(), oa.generate_sync_key())
+    session = vault.enroll(PIN, grant(), backend.generate_sync_key())
     with pytest.raises(oa.VaultError.InvalidInput):
         session.put("", "k", b"v")
     with pytest.raises(oa.VaultError.InvalidInput):
@@ -528,8 +534,8 @@ def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
         session.put("notes", "k", b"\x00" * (4 * 1024 * 1024))  # huge value
     with pytest.raises(oa.VaultError.InvalidInput):
         session.put("notes", "k" * 100_000, b"v")
-    with pytest.raises(oa.VaultError.BatchRejected):
-        oa.SyncVerifier([issuer.issuer_key()]).verify(b"junk", bytes(32), oa.SyncCursor(last_seq=0, last_mac=bytes(32)))
+    with pytest.raises(backend.BackendError.BatchRejected):
+        backend.SyncVerifier([issuer.issuer_key()]).verify(b"junk", bytes(32), backend.SyncCursor(last_seq=0, last_mac=bytes(32)))
 
     # None where Python allows any object: rejected by the binding before the FFI call.
     with pytest.raises(TypeError):
@@ -548,24 +554,25 @@ def test_bad_input_gives_typed_errors(vault_path, grant, config, issuer):
 
 def test_backend_helpers_and_grant_renewal(vault_path, config, issuer):
     # An issuer rebuilt from its exported private key signs the same way.
-    again = oa.GrantIssuer(issuer.kid(), issuer.private_key())
+    again = backend.GrantIssuer(issuer.kid(), issuer.private_key())
     assert again.issuer_key() == issuer.issuer_key()
 
-    jwks = oa.jwks_from_issuer_keys([issuer.issuer_key()])
+    jwks = backend.jwks_from_issuer_keys([issuer.issuer_key()])
     assert isinstance(jwks, str) and issuer.kid() in jwks
-    assert oa.issuer_keys_from_jwks(jwks) == [issuer.issuer_key()]
+    # The device reads the JWKS the backend publishes (its own IssuerKey type).
+    assert oa.issuer_keys_from_jwks(jwks) == [to_device(issuer.issuer_key())]
 
     now = int(time.time())
     grant = again.issue(USER, DEVICE, ["notes"], now - 60, now + 600)
-    info = oa.verify_grant(grant, [issuer.issuer_key()])
-    assert isinstance(info, oa.GrantInfo)
+    info = backend.verify_grant(grant, [issuer.issuer_key()])
+    assert isinstance(info, backend.GrantInfo)
     assert (info.kid, info.user_id, info.device_id, info.scopes) == (issuer.kid(), USER, DEVICE, ["notes"])
     assert (info.issued_at, info.expires_at) == (now - 60, now + 600) and info.grant_id
-    with pytest.raises(oa.VaultError.GrantInvalid):
-        oa.verify_grant(grant, [oa.GrantIssuer.generate("other").issuer_key()])
+    with pytest.raises(backend.BackendError.GrantInvalid):
+        backend.verify_grant(grant, [backend.GrantIssuer.generate("other").issuer_key()])
 
     vault = oa.PinVault.open(vault_path, DictKeystore(), config())
-    session = vault.enroll(PIN, grant, oa.generate_sync_key())
+    session = vault.enroll(PIN, grant, backend.generate_sync_key())
     assert session.expires_at() == now + 600
     session.renew_grant(issuer.issue(USER, DEVICE, ["notes"], now, now + 7200))
     assert session.expires_at() == now + 7200
