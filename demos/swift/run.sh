@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # demos/swift/run.sh: the field-worker story in Swift against the reference
 # sync server, in one command. Writes the Swift bindings of platforms/apple
-# first (tools/generate-bindings.sh; OFFLINE_AUTH_DEMO_SKIP_GENERATE=1 keeps
-# what is there). On Linux the Swift part runs in the Debian chroot of
+# first (platforms/apple/generate.sh --device-only; OFFLINE_AUTH_DEMO_SKIP_GENERATE=1
+# keeps what is there). On Linux the Swift part runs in the Debian chroot of
 # scripts/tooling/swift-chroot.sh (created on first use; needs root); the
 # server runs on the host, and the chroot shares the host's loopback. On
 # macOS set SWIFT_DEMO_NATIVE=1 to run `swift run` directly.
@@ -13,7 +13,7 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 cd "$REPO_ROOT"
 
 if [[ "${OFFLINE_AUTH_DEMO_SKIP_GENERATE:-0}" != 1 ]]; then
-    bash tools/generate-bindings.sh swift platforms/apple --crate offline-auth
+    bash platforms/apple/generate.sh --device-only
 fi
 
 # Inside the repo so the chroot sees it at /repo/demos/swift/.work (ignored by git).

@@ -5,10 +5,10 @@
 // `OfflineAuthApple` (AppleKeystore, AppleClock).
 //
 // Sources/OfflineAuth/ and Sources/OfflineAuthFFI/ are generated, never
-// committed (.gitignore): `tools/generate-bindings.sh swift platforms/apple`
-// writes them, and stages the library it generated from in .native/.
-// scripts/test.sh runs it before `swift test`; build-xcframework.sh runs it
-// on a Mac.
+// committed (.gitignore): generate.sh (tools/generate-bindings.sh) writes
+// them, and stages the library it generated from in .native/, together with
+// the test-only backend module (below). scripts/test.sh runs it before
+// `swift test`; build-xcframework.sh generates the device module on a Mac.
 //
 // Apple platforms: `OfflineAuthFFI` is the XCFramework built by
 // build-xcframework.sh (static libraries for iOS device, iOS simulator and
@@ -23,19 +23,22 @@
 // LD_LIBRARY_PATH. The -L/-rpath flags are `unsafeFlags`, which SwiftPM
 // accepts only in a root package or a local (path) dependency: fine for this
 // repo's tests and demos; apps consume the Apple (XCFramework) variant.
+import Foundation
 import PackageDescription
 
-#if os(Linux)
+// Where the libraries the bindings were generated from are staged (generate.sh).
 let nativeLibDir = Context.environment["OFFLINE_AUTH_LIB_DIR"]
     ?? (Context.packageDirectory + "/.native")
+let linkNative: [LinkerSetting] = [
+    .unsafeFlags(["-L", nativeLibDir, "-Xlinker", "-rpath", "-Xlinker", nativeLibDir]),
+]
 
+#if os(Linux)
 let ffiTarget: Target = .systemLibrary(
     name: "OfflineAuthFFI",
     path: "Sources/OfflineAuthFFI"
 )
-let swiftLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-L", nativeLibDir, "-Xlinker", "-rpath", "-Xlinker", nativeLibDir]),
-]
+let swiftLinkerSettings: [LinkerSetting] = linkNative
 #else
 let ffiTarget: Target = .binaryTarget(
     name: "OfflineAuthFFI",
@@ -43,6 +46,35 @@ let ffiTarget: Target = .binaryTarget(
 )
 let swiftLinkerSettings: [LinkerSetting] = []
 #endif
+
+// Test support, not a product, so no app can import it: the backend library's
+// Swift module (crate offline-auth-backend, which has no Swift product), to
+// issue grants and verify batches in the tests. generate.sh writes it to
+// Tests/Backend/ and stages liboffline_auth_backend in .native/, linked from
+// there on every platform. The tests exist only once it has been generated
+// (a checkout used as a plain dependency, e.g. by an app in Xcode, has no
+// Tests/Backend/ and so no test targets).
+let backendSources = Context.packageDirectory + "/Tests/Backend/Sources"
+let testTargets: [Target] =
+    FileManager.default.fileExists(atPath: backendSources + "/OfflineAuthBackend/OfflineAuthBackend.swift")
+    ? [
+        .systemLibrary(
+            name: "OfflineAuthBackendFFI",
+            path: "Tests/Backend/Sources/OfflineAuthBackendFFI"
+        ),
+        .target(
+            name: "OfflineAuthBackend",
+            dependencies: ["OfflineAuthBackendFFI"],
+            path: "Tests/Backend/Sources/OfflineAuthBackend",
+            linkerSettings: linkNative
+        ),
+        .testTarget(
+            name: "OfflineAuthTests",
+            dependencies: ["OfflineAuth", "OfflineAuthBackend"],
+            path: "Tests/OfflineAuthTests"
+        ),
+    ]
+    : []
 
 let package = Package(
     name: "OfflineAuth",
@@ -69,10 +101,5 @@ let package = Package(
             dependencies: ["OfflineAuth"],
             path: "Sources/OfflineAuthApple"
         ),
-        .testTarget(
-            name: "OfflineAuthTests",
-            dependencies: ["OfflineAuth"],
-            path: "Tests/OfflineAuthTests"
-        ),
-    ]
+    ] + testTargets
 )

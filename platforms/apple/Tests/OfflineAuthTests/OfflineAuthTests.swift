@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import OfflineAuth
+import OfflineAuthBackend
 
 /// Binding-layer tests for the Swift package (the crypto is tested in Rust).
 final class OfflineAuthTests: XCTestCase {
@@ -96,7 +97,8 @@ final class OfflineAuthTests: XCTestCase {
         XCTAssertEqual(again.issuerKey(), issuer.issuerKey())
         let jwks = try jwksFromIssuerKeys(keys: [issuer.issuerKey()])
         XCTAssertTrue(jwks.contains(issuer.kid()))
-        XCTAssertEqual(try issuerKeysFromJwks(jwks: jwks), [issuer.issuerKey()])
+        // The device reads the JWKS the backend publishes (its own IssuerKey type).
+        XCTAssertEqual(try OfflineAuth.issuerKeysFromJwks(jwks: jwks), [issuer.issuerKey().toDevice()])
 
         let now = nowSecs()
         let grant = try again.issue(userId: user, deviceId: device, scopes: ["notes"], issuedAt: now - 60, expiresAt: now + 600)
@@ -105,7 +107,7 @@ final class OfflineAuthTests: XCTestCase {
                                        expiresAt: now + 600, scopes: ["notes"], grantId: info.grantId))
         XCTAssertFalse(info.grantId.isEmpty)
         let other = try GrantIssuer.generate(kid: "other")
-        assertVaultError(try verifyGrant(grant: grant, issuerKeys: [other.issuerKey()])) {
+        assertBackendError(try verifyGrant(grant: grant, issuerKeys: [other.issuerKey()])) {
             if case .GrantInvalid = $0 { return true }; return false
         }
 
@@ -198,15 +200,16 @@ final class OfflineAuthTests: XCTestCase {
 
     func testContractVariantsExistAsSwiftErrorCases() {
         // ARCHITECTURE.md section 6 lists the first 16 "at least"; the last
-        // four were added since. This compiles only if each case exists.
+        // three were added since (BatchRejected left with the verifier for the
+        // backend: BackendError.BatchRejected). This compiles only if each case exists.
         let variants: [VaultError] = [
             .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
             .LockedOut(retryAfterSecs: 2), .Wiped, .GrantInvalid(reason: "r"), .GrantExpired, .ClockRollback,
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
-            .UserCancelled, .ClockUnavailable(reason: "r"), .BatchRejected(reason: "r"), .ReceiptInvalid(reason: "r"),
+            .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
         ]
-        XCTAssertEqual(Set(variants).count, 20)
+        XCTAssertEqual(Set(variants).count, 19)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -233,11 +236,10 @@ final class OfflineAuthTests: XCTestCase {
             case .SessionLocked: return "SessionLocked"
             case .Storage: return "Storage"
             case .InvalidInput: return "InvalidInput"
-            case .BatchRejected: return "BatchRejected"
             case .ReceiptInvalid: return "ReceiptInvalid"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 20)
+        XCTAssertEqual(Set(variants.map(name)).count, 19)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore
@@ -373,7 +375,7 @@ final class OfflineAuthTests: XCTestCase {
 
         // A server whose clock is an hour behind the entries refuses them.
         let behind = try SyncVerifier.withClock(issuerKeys: [issuer.issuerKey()], clock: FakeClock(now: fixedNow - 3600))
-        assertVaultError(try behind.verify(batch: batch.bytes, syncKey: syncKey, cursor: initial)) {
+        assertBackendError(try behind.verify(batch: batch.bytes, syncKey: syncKey, cursor: initial)) {
             if case .BatchRejected = $0 { return true }; return false
         }
 
@@ -498,11 +500,12 @@ final class OfflineAuthTests: XCTestCase {
 
     func testBadInputGivesTypedErrors() throws {
         func isInvalidInput(_ e: VaultError) -> Bool { if case .InvalidInput = e { return true }; return false }
-        assertVaultError(try GrantIssuer(kid: "kid", privateKey: Data(count: 31)), isInvalidInput)
-        assertVaultError(try GrantIssuer(kid: "", privateKey: Data(count: 32)), isInvalidInput)
+        func isBackendInvalidInput(_ e: BackendError) -> Bool { if case .InvalidInput = e { return true }; return false }
+        assertBackendError(try GrantIssuer(kid: "kid", privateKey: Data(count: 31)), isBackendInvalidInput)
+        assertBackendError(try GrantIssuer(kid: "", privateKey: Data(count: 32)), isBackendInvalidInput)
         assertVaultError(try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig(deviceId: "")), isInvalidInput)
         assertVaultError(try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(),
-                                           config: makeConfig(issuerKeys: [IssuerKey(kid: "k", publicKey: Data(count: 5))])), isInvalidInput)
+                                           config: makeConfig(issuerKeys: [OfflineAuth.IssuerKey(kid: "k", publicKey: Data(count: 5))])), isInvalidInput)
         assertVaultError(try PinVault.open(path: "", keystore: DictKeystore(), config: makeConfig())) { _ in true }
 
         let vault = try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig())
@@ -523,7 +526,7 @@ final class OfflineAuthTests: XCTestCase {
         assertVaultError(try session.put(collection: "notes", key: "k", value: Data(count: 4 * 1024 * 1024)), isInvalidInput)
         assertVaultError(try session.put(collection: "notes", key: String(repeating: "k", count: 100_000), value: Data([1])), isInvalidInput)
         let verifier = try SyncVerifier(issuerKeys: [issuer.issuerKey()])
-        assertVaultError(try verifier.verify(batch: Data("junk".utf8), syncKey: Data(count: 32),
+        assertBackendError(try verifier.verify(batch: Data("junk".utf8), syncKey: Data(count: 32),
                                              cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))) {
             if case .BatchRejected = $0 { return true }; return false
         }

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
 import OfflineAuth
+// The backend's module, generated for these tests only (not a product of the
+// package): it issues the grants and sync keys and verifies the batches, as a
+// real backend would. Its IssuerKey and GrantPolicy are separate generated
+// types from the device's: write OfflineAuth.IssuerKey / OfflineAuthBackend.IssuerKey.
+import OfflineAuthBackend
 
 let device = "device-1"
 let user = "alice"
@@ -8,6 +13,11 @@ let pin = "482915"
 let scopes = ["notes", "visits"]
 /// A fixed wall-clock time (2025-06-15) for tests that must not depend on today's date.
 let fixedNow: Int64 = 1_750_000_000
+
+/// The backend's IssuerKey as the device's, field by field (a real app reads JWKS).
+extension OfflineAuthBackend.IssuerKey {
+    func toDevice() -> OfflineAuth.IssuerKey { OfflineAuth.IssuerKey(kid: kid, publicKey: publicKey) }
+}
 
 /// The backend's signing key, shared by all tests.
 let issuer: GrantIssuer = try! GrantIssuer.generate(kid: "test-kid-1")
@@ -19,7 +29,7 @@ func makeGrant(user u: String = user, device d: String = device, scopes s: [Stri
     try issuer.issue(userId: u, deviceId: d, scopes: s, issuedAt: now - 60, expiresAt: now + validFor)
 }
 
-func makeConfig(deviceId: String = device, issuerKeys: [IssuerKey] = [issuer.issuerKey()],
+func makeConfig(deviceId: String = device, issuerKeys: [OfflineAuth.IssuerKey] = [issuer.issuerKey().toDevice()],
                 maxFailedAttempts: UInt32 = 10) -> VaultConfig {
     VaultConfig(deviceId: deviceId, issuerKeys: issuerKeys, maxFailedAttempts: maxFailedAttempts)
 }
@@ -73,7 +83,9 @@ class DictKeystore: PlatformKeystore, @unchecked Sendable {
 /// elapsed together); `reboot` starts a new boot (new id, elapsed restarting
 /// near 0). Elapsed time never moves on its own. `bootIdOverride` and
 /// `elapsedBackMillis` let a test report bad readings.
-final class FakeClock: Clock, @unchecked Sendable {
+/// Also the backend verifier's ServerClock (its wall clock only), so that vault
+/// and verifier can run on one fake time.
+final class FakeClock: Clock, ServerClock, @unchecked Sendable {
     private let lock = NSLock()
     private var now: Int64
     private var bootNumber = 0
@@ -137,6 +149,19 @@ func assertVaultError<T>(_ body: @autoclosure () throws -> T, file: StaticString
         XCTAssertTrue(matches(error), "unexpected \(error)", file: file, line: line)
     } catch {
         XCTFail("expected a VaultError, got \(type(of: error)): \(error)", file: file, line: line)
+    }
+}
+
+/// Asserts that `body` throws a BackendError (the backend module's errors) matching `matches`.
+func assertBackendError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
+                           _ matches: (BackendError) -> Bool) {
+    do {
+        _ = try body()
+        XCTFail("expected a BackendError, got success", file: file, line: line)
+    } catch let error as BackendError {
+        XCTAssertTrue(matches(error), "unexpected \(error)", file: file, line: line)
+    } catch {
+        XCTFail("expected a BackendError, got \(type(of: error)): \(error)", file: file, line: line)
     }
 }
 
