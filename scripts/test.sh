@@ -11,15 +11,19 @@
 #   no-generated     no file UniFFI generated is tracked by git (they are build products)
 #   fmt              cargo fmt --all -- --check
 #   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
+#   module-cycles    no import cycles between the device crate's modules
+#                    (scripts/module-cycles.py, only if that file exists)
 #   rust             cargo test --workspace --all-targets --locked
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day
 #   consumer         scripts/check-consumer.sh, only if that file exists
-#   jvm              platforms/jvm: mvn install (bindings generated, tests, jar), jar smoke test
-#   swift            platforms/apple: bindings generated, swift test (in the chroot)
-#   python           platforms/python: bindings generated, pytest
-#   python-wheel     platforms/python/build-wheel.sh: wheel built, installed in a fresh venv
+#   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
+#                    (bindings generated, tests, jars), jar smoke test of both jars
+#   swift            platforms/apple: bindings generated (device, and the test-only backend
+#                    module), swift test (in the chroot)
+#   python           platforms/python: both packages generated, pytest
+#   python-wheel     platforms/python/build-wheel.sh: both wheels built, installed in a fresh venv
 #   android          platforms/android: mvn install against android-all, JVM unit tests
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
 #   jvm-demo         demos/jvm/run.sh against the reference sync server
@@ -38,7 +42,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy rust rust-faketime doc example consumer
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer
           jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target)
 
 only=()
@@ -174,7 +178,8 @@ setup() {
         done
     fi
     if wanted_any python python-wheel; then
-        python3 -m pytest --version >/dev/null 2>&1 || pip_install pytest || return 1
+        echo "pip install -r platforms/python/requirements-test.txt"
+        pip_install -r platforms/python/requirements-test.txt || return 1
         python3 -m pytest --version || return 1
     fi
     if wanted rust-faketime; then
@@ -192,6 +197,7 @@ setup() {
     fi
     local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
                    platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
+    [[ ! -f scripts/check-consumer.sh ]] || scripts+=(scripts/check-consumer.sh)
     bash -n "${scripts[@]}" || return 1
     echo "prerequisites ready"
 }
@@ -233,12 +239,12 @@ jvm() {
 }
 
 swift_tests() {
-    bash tools/generate-bindings.sh swift platforms/apple --crate offline-auth || return 1
+    bash platforms/apple/generate.sh || return 1
     timeout 1800 bash scripts/tooling/swift-chroot.sh run platforms/apple swift test --disable-swift-testing
 }
 
 python_tests() {
-    bash tools/generate-bindings.sh python platforms/python/offline_auth --crate offline-auth || return 1
+    bash platforms/python/generate.sh || return 1
     (cd platforms/python && timeout 900 python3 -m pytest -p no:cacheprovider -q -s)
 }
 
@@ -256,7 +262,7 @@ jvm_demo() {
 }
 
 apple_target() {
-    bash tools/generate-bindings.sh swift platforms/apple --crate offline-auth || return 1
+    bash platforms/apple/generate.sh --device-only || return 1
     timeout 1200 bash scripts/tooling/swift-chroot.sh run platforms/apple swift build --target OfflineAuthApple
 }
 
@@ -266,6 +272,9 @@ section setup         count_check    setup
 section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
 section clippy        count_check    cargo clippy --workspace --all-targets --locked -- -D warnings
+if [[ -f scripts/module-cycles.py ]]; then
+    section module-cycles count_check python3 scripts/module-cycles.py crates/offline-auth/src
+fi
 section rust          count_cargo    cargo test --workspace --all-targets --locked
 section rust-faketime count_cargo    rust_faketime
 section doc           count_cargo    cargo test --workspace --doc --locked

@@ -16,7 +16,7 @@ import java.net.http.HttpResponse
 import java.time.Duration
 import kotlin.system.exitProcess
 
-/** A tiny client for the reference sync server (examples/sync_server). */
+/** A tiny client for the reference sync server (crate offline-auth-server). */
 class Server(private val base: String) {
     private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()
 
