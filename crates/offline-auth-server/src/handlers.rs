@@ -11,6 +11,7 @@ use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, BackendError, VerifiedBatch, MAX_BATCH_BYTES};
+use offline_auth_proto::batch_reader::BatchReader;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -163,6 +164,13 @@ pub(crate) async fn sync(
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
     let mut from = state.store.device(device_id).await?.ok_or_else(unknown_device)?;
+    // Tenancy, before any MAC is computed: a batch is uploaded for the
+    // device that made it (and the grants' user is checked after verifying).
+    let claimed = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?.device_id;
+    if claimed != device_id {
+        eprintln!("sync rejected device={device_id} reason=OtherTenant");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device"));
+    }
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
         let verified = verify(&state, device_id, &body, &from).await?;
