@@ -23,4 +23,5 @@ cargo clippy -p offline-auth-server --all-targets --features postgres --locked -
 
 echo "== server tests against PostgreSQL =="
 export OFFLINE_AUTH_REQUIRE_PG=1
-cargo test -p offline-auth-server --features postgres --locked -- --test-threads=1
+# --nocapture: the tests print their counts (edits applied exactly once, lost 0).
+cargo test -p offline-auth-server --features postgres --locked -- --test-threads=1 --nocapture

@@ -261,3 +261,40 @@ pub fn assert_applied_exactly_once(url: &str, addr: &str, device: &Device) -> u6
     );
     applied as u64
 }
+
+/// What a load run saw.
+#[derive(Default)]
+pub struct Stats {
+    pub uploads: std::sync::atomic::AtomicU64,
+    pub in_flight: std::sync::atomic::AtomicI64,
+    pub transport_errors: std::sync::atomic::AtomicU64,
+    pub unavailable: std::sync::atomic::AtomicU64,
+}
+
+/// Uploads `device`'s pending entries until all are acknowledged, starting
+/// at instance `*target`. A transport error (instance gone) moves to the
+/// next instance if `failover`, else fails; a 503 must carry `Retry-After`
+/// and a JSON reason, and is retried; any other non-200 fails.
+pub fn drain(device: &Device, addrs: &[String], target: &mut usize, failover: bool, stats: &Stats) {
+    use std::sync::atomic::Ordering::SeqCst;
+    while let Some(batch) = device.queue.next_batch(100).unwrap() {
+        stats.in_flight.fetch_add(1, SeqCst);
+        let sent = post(&addrs[*target % addrs.len()], &device.sync_path(), "application/octet-stream", &batch.bytes);
+        stats.in_flight.fetch_sub(1, SeqCst);
+        stats.uploads.fetch_add(1, SeqCst);
+        match sent {
+            Err(error) => {
+                assert!(failover, "{}: {error}", device.id);
+                stats.transport_errors.fetch_add(1, SeqCst);
+                *target += 1;
+            }
+            Ok(answer) if answer.status == 200 => device.acknowledge(&answer),
+            Ok(answer) if answer.status == 503 => {
+                assert!(answer.retry_after.is_some() && answer.body["error"].is_string(), "{answer:?}");
+                stats.unavailable.fetch_add(1, SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(answer) => panic!("{}: {answer:?}", device.id),
+        }
+    }
+}
