@@ -8,7 +8,7 @@
 //! Listens on loopback (default 127.0.0.1:8787; port 0 picks a free one);
 //! prints the address it bound, then serves until Ctrl-C. With PostgreSQL
 //! the instance keeps no state of its own: start as many as you like on the
-//! same database. `OFFLINE_AUTH_PG_URL` stands in for `--postgres URL`.
+//! same database.
 //! See the library's documentation for the endpoints.
 
 use offline_auth_server as server;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut postgres = std::env::var("OFFLINE_AUTH_PG_URL").ok().filter(|u| !u.is_empty());
+    let mut postgres = None;
     if let Some(at) = args.iter().position(|a| a == "--postgres") {
         args.remove(at);
         if at >= args.len() {
