@@ -2,7 +2,7 @@
 //! small blocking client: what the story and the tests talk to.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Starts a server on `127.0.0.1:0` with its state in `db`.
-    pub fn start(db: &PathBuf) -> Result<Self, Box<dyn std::error::Error>> {
+    pub fn start(db: &Path) -> Result<Self, Box<dyn std::error::Error>> {
         let state = AppState::open(db)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();

@@ -1,0 +1,222 @@
+//! The endpoints. Storage is behind [`crate::store::Store`]; what is here is
+//! the same whichever database the server runs on.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, BackendError, VerifiedBatch, MAX_BATCH_BYTES};
+use offline_auth_proto::batch_reader::BatchReader;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::store::{Applied, DeviceState, Enrolled};
+use crate::{bad_request, body_or_error, require_content_type, ApiError, AppState, OFFLINE_WINDOW_SECS, SCOPES, USERS};
+
+/// How many times an upload that keeps losing the race to other uploads of
+/// the same device is verified again before the client is told to retry.
+const MAX_VERIFY_ROUNDS: usize = 4;
+
+#[derive(Deserialize)]
+struct Credentials {
+    user: String,
+    password: String,
+    device_id: String,
+}
+
+fn check_password(user: &str, password: &str) -> Result<(), ApiError> {
+    let known = USERS.iter().find(|(name, _)| *name == user).map(|(_, pw)| *pw).unwrap_or("");
+    let same = known.len() == password.len() && bool::from(known.as_bytes().ct_eq(password.as_bytes()));
+    if same && !known.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown user or wrong password"))
+    }
+}
+
+fn parse_credentials(body: &Bytes) -> Result<Credentials, ApiError> {
+    let credentials: Credentials =
+        serde_json::from_slice(body).map_err(|_| bad_request("expected JSON {user, password, device_id}"))?;
+    if credentials.device_id.is_empty() || credentials.device_id.len() > 128 {
+        return Err(bad_request("device_id must be 1 to 128 bytes"));
+    }
+    check_password(&credentials.user, &credentials.password)?;
+    Ok(credentials)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Issues a grant whose `iat` is later than any this device got before
+/// (devices take only a strictly newer grant as a renewal): `now`, or one
+/// second after the last one if that was issued this very second. Returns
+/// the grant and its `iat`, to store.
+fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(String, i64), BackendError> {
+    let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
+    let iat = now().max(last_iat.saturating_add(1));
+    let grant = state.issuer.issue(
+        credentials.user.clone(),
+        credentials.device_id.clone(),
+        scopes,
+        iat,
+        iat + OFFLINE_WINDOW_SECS,
+    )?;
+    Ok((grant, iat))
+}
+
+/// The credentials of a JSON request (`/enroll`, `/renew`), checked.
+fn json_credentials(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Credentials, ApiError> {
+    require_content_type(headers, "application/json")?;
+    parse_credentials(&body_or_error(body)?)
+}
+
+pub(crate) async fn enroll(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let credentials = json_credentials(&headers, body)?;
+    let sync_key = generate_sync_key()?;
+    let issue_for = |last_iat| issue(&state, &credentials, last_iat);
+    let grant = match state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for).await? {
+        Enrolled::Issued(grant) => grant,
+        Enrolled::OtherUser => return Err(ApiError::new(StatusCode::CONFLICT, "device is enrolled for another user")),
+    };
+    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
+    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks})))
+}
+
+pub(crate) async fn renew(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let credentials = json_credentials(&headers, body)?;
+    let issue_for = |last_iat| issue(&state, &credentials, last_iat);
+    match state.store.renew(&credentials.device_id, &credentials.user, &issue_for).await? {
+        Some(grant) => Ok(Json(json!({"grant": grant}))),
+        None => Err(ApiError::new(StatusCode::FORBIDDEN, "device is not enrolled for this user")),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeviceQuery {
+    device_id: String,
+}
+
+/// Verifies `body` from `from` off the async workers; refuses a batch whose
+/// grants name another device or user than the one it is uploaded for.
+async fn verify(
+    state: &AppState,
+    device_id: &str,
+    body: &Bytes,
+    from: &DeviceState,
+) -> Result<VerifiedBatch, ApiError> {
+    let verifier = state.verifier.clone();
+    let (bytes, key, cursor) = (Vec::from(body.as_ref()), from.sync_key.clone(), from.cursor.clone());
+    let verified = tokio::task::spawn_blocking(move || verifier.verify(bytes, key, cursor))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?
+        .inspect_err(|error| {
+            if let BackendError::BatchRejected { kind, .. } = error {
+                eprintln!("sync rejected device={device_id} reason={kind:?}");
+            }
+        })?;
+    if verified.device_id != device_id || verified.user_id != from.user_id {
+        eprintln!("sync rejected device={device_id} reason=OtherTenant");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device or user"));
+    }
+    Ok(verified)
+}
+
+fn answer(verified: &VerifiedBatch) -> Json<Value> {
+    Json(json!({
+        "receipt": URL_SAFE_NO_PAD.encode(&verified.receipt),
+        "acknowledged_seq": verified.cursor.last_seq,
+        "applied": verified.operations.len(),
+        "duplicates": verified.duplicates,
+    }))
+}
+
+pub(crate) async fn sync(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<DeviceQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
+    let device_id = query.device_id.as_str();
+    require_content_type(&headers, "application/octet-stream")?;
+    // This device's uploads to this instance one at a time, and the body
+    // read only once the lock is held: uploads flooding one device id hold
+    // one batch in memory at a time, not one each.
+    let upload_lock = state.upload_lock(device_id);
+    let _upload = upload_lock.lock().await;
+    let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
+    let mut from = state.store.device(device_id).await?.ok_or_else(unknown_device)?;
+    // Tenancy, before any MAC is computed: a batch is uploaded for the
+    // device that made it (and the grants' user is checked after verifying).
+    let claimed = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?.device_id;
+    if claimed != device_id {
+        eprintln!("sync rejected device={device_id} reason=OtherTenant");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device"));
+    }
+    for _ in 0..MAX_VERIFY_ROUNDS {
+        // Verified outside any transaction.
+        let verified = verify(&state, device_id, &body, &from).await?;
+        if verified.operations.is_empty() {
+            // Nothing new (a replay, or a race lost to an upload that
+            // applied all of it): the receipt for the cursor as found.
+            return Ok(answer(&verified));
+        }
+        match state.store.apply(device_id, &from, &verified).await? {
+            Applied::Done => return Ok(answer(&verified)),
+            // Another upload moved the cursor (or the device re-enrolled)
+            // between our read and the lock: verify again from there.
+            Applied::Moved(now) => from = now,
+            Applied::Gone => return Err(unknown_device()),
+        }
+    }
+    Err(ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        reason: "concurrent uploads of this device; retry".into(),
+        retry: true,
+    })
+}
+
+fn unknown_device() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "unknown device")
+}
+
+/// `Authorization: Basic base64(user:password)`, checked like a sign-in.
+fn basic_auth(headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "HTTP Basic credentials required");
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
+    let encoded = value.strip_prefix("Basic ").ok_or_else(unauthorized)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| unauthorized())?;
+    let text = String::from_utf8(decoded).map_err(|_| unauthorized())?;
+    let (user, password) = text.split_once(':').ok_or_else(unauthorized)?;
+    check_password(user, password)?;
+    Ok(user.to_owned())
+}
+
+pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let user = basic_auth(&headers)?;
+    let records = state.store.records(&user).await?;
+    Ok(Json(Value::Array(
+        records
+            .into_iter()
+            .map(|r| json!({"collection": r.collection, "key": r.key, "value": String::from_utf8_lossy(&r.value)}))
+            .collect(),
+    )))
+}

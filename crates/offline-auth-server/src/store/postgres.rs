@@ -1,0 +1,294 @@
+//! The PostgreSQL store: several stateless server instances share one
+//! database. Correctness across instances comes from the device row lock
+//! (`SELECT … FOR UPDATE`) and the cursor re-check under it, never from
+//! anything held in one process.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use offline_auth_backend::{SyncCursor, VerifiedBatch};
+use tokio_postgres::{NoTls, Row};
+
+use super::{
+    first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
+};
+
+/// The schema migrations, in order: (version, SQL). Each is applied once,
+/// in one transaction with its row in `schema_migrations`.
+pub const MIGRATIONS: [(i32, &str); 1] = [(1, include_str!("../../migrations/0001_initial.sql"))];
+
+/// Key of the advisory lock under which instances starting together migrate one at a time.
+const MIGRATION_LOCK: i64 = 0x6f61_5f6d_6967; // "oa_mig"
+
+/// Connections per instance.
+pub const POOL_SIZE: usize = 16;
+
+/// How long a request waits for a connection (or to make one) before it
+/// is answered 503: a database that is down fails requests quickly.
+const POOL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The server's state in PostgreSQL, through a pool of connections.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        // No SQLSTATE: the connection broke or could not be made. Classes
+        // 08 (connection), 40 (rollback: serialisation, deadlock), 53
+        // (resources) and 57 (operator intervention: shutdown) are worth a retry.
+        let transient = match error.code() {
+            None => true,
+            Some(state) => ["08", "40", "53", "57"].iter().any(|class| state.code().starts_with(class)),
+        };
+        if transient || error.is_closed() {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Failed(error.to_string())
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Backend(error) => error.into(),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db` or key=value form)
+    /// and brings the schema up to date.
+    ///
+    /// # Errors
+    /// A malformed URL, an unreachable database, or a failed migration.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse()?;
+        config.connect_timeout(POOL_TIMEOUT).application_name("offline-auth-server");
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations this database lacks, one instance at a time.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await?;
+        let current: Option<i32> = tx.query_one("SELECT max(version) FROM schema_migrations", &[]).await?.get(0);
+        for (version, sql) in MIGRATIONS {
+            if current.is_some_and(|c| c >= version) {
+                continue;
+            }
+            tx.batch_execute(sql).await?;
+            tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&version]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn device_state(row: &Row) -> Result<DeviceState, StoreError> {
+    let last_seq: i64 = row.try_get(2)?;
+    Ok(DeviceState {
+        user_id: row.try_get(0)?,
+        sync_key: row.try_get(1)?,
+        cursor: SyncCursor {
+            last_seq: u64::try_from(last_seq).map_err(|_| StoreError::Failed("negative cursor".into()))?,
+            last_mac: row.try_get(3)?,
+        },
+    })
+}
+
+fn as_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Failed("seq out of range".into()))
+}
+
+const SELECT_DEVICE: &str = "SELECT user_id, sync_key, cursor_seq, cursor_mac FROM devices WHERE device_id = $1";
+
+impl Store for PgStore {
+    fn issuer_key(&self, candidate: (String, Vec<u8>)) -> StoreFuture<'_, (String, Vec<u8>)> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    "INSERT INTO issuer (id, kid, private_key) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+                    &[&candidate.0, &candidate.1],
+                )
+                .await?;
+            let row = client.query_one("SELECT kid, private_key FROM issuer WHERE id = 1", &[]).await?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })
+    }
+
+    fn enroll<'a>(
+        &'a self,
+        device_id: &'a str,
+        user: &'a str,
+        sync_key: &'a [u8],
+        issue: IssueGrant<'a>,
+    ) -> StoreFuture<'a, Enrolled> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let zero_mac = vec![0u8; 32];
+            // Insert-if-absent, then lock: concurrent enrolments of a new
+            // device queue on the row like those of a known one.
+            tx.execute(
+                "INSERT INTO devices (device_id, user_id, sync_key, cursor_seq, cursor_mac)
+                 VALUES ($1, $2, $3, 0, $4) ON CONFLICT (device_id) DO NOTHING",
+                &[&device_id, &user, &sync_key, &zero_mac],
+            )
+            .await?;
+            let row = tx
+                .query_one("SELECT user_id, last_iat FROM devices WHERE device_id = $1 FOR UPDATE", &[&device_id])
+                .await?;
+            let (owner, last_iat): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if owner != user {
+                return Ok(Enrolled::OtherUser);
+            }
+            let (grant, iat) = issue(last_iat).map_err(StoreError::Backend)?;
+            // Re-enrolment (after a wipe) starts a new chain with a new key.
+            tx.execute(
+                "UPDATE devices SET sync_key = $2, cursor_seq = 0, cursor_mac = $3, last_iat = $4, grant_token = $5,
+                        enrolled_at = now(), synced_at = NULL
+                 WHERE device_id = $1",
+                &[&device_id, &sync_key, &zero_mac, &iat, &grant],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Enrolled::Issued(grant))
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        device_id: &'a str,
+        user: &'a str,
+        issue: IssueGrant<'a>,
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let row = tx
+                .query_opt("SELECT user_id, last_iat FROM devices WHERE device_id = $1 FOR UPDATE", &[&device_id])
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let (owner, last_iat): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if owner != user {
+                return Ok(None);
+            }
+            let (grant, iat) = issue(last_iat).map_err(StoreError::Backend)?;
+            tx.execute(
+                "UPDATE devices SET last_iat = $2, grant_token = $3 WHERE device_id = $1",
+                &[&device_id, &iat, &grant],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Some(grant))
+        })
+    }
+
+    fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(SELECT_DEVICE).await?;
+            client.query_opt(&statement, &[&device_id]).await?.as_ref().map(device_state).transpose()
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        device_id: &'a str,
+        verified_from: &'a DeviceState,
+        batch: &'a VerifiedBatch,
+    ) -> StoreFuture<'a, Applied> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let lock = tx.prepare_cached(&format!("{SELECT_DEVICE} FOR UPDATE")).await?;
+            let Some(row) = tx.query_opt(&lock, &[&device_id]).await? else {
+                return Ok(Applied::Gone);
+            };
+            let now = device_state(&row)?;
+            if now != *verified_from {
+                return Ok(Applied::Moved(now));
+            }
+            let effect = net_effect(&batch.operations);
+            if !effect.puts.is_empty() {
+                let collections: Vec<&str> = effect.puts.iter().map(|p| p.0).collect();
+                let keys: Vec<&str> = effect.puts.iter().map(|p| p.1).collect();
+                let values: Vec<&[u8]> = effect.puts.iter().map(|p| p.2).collect();
+                let seqs = effect.puts.iter().map(|p| as_i64(p.3)).collect::<Result<Vec<i64>, _>>()?;
+                let put = tx
+                    .prepare_cached(
+                        "INSERT INTO records (user_id, collection, key, value, seq, device_id)
+                         SELECT $1, c, k, v, s, $6 FROM unnest($2::text[], $3::text[], $4::bytea[], $5::int8[]) AS t(c, k, v, s)
+                         ON CONFLICT (user_id, collection, key)
+                         DO UPDATE SET value = EXCLUDED.value, seq = EXCLUDED.seq, device_id = EXCLUDED.device_id",
+                    )
+                    .await?;
+                tx.execute(&put, &[&now.user_id, &collections, &keys, &values, &seqs, &device_id]).await?;
+            }
+            if !effect.deletes.is_empty() {
+                let collections: Vec<&str> = effect.deletes.iter().map(|d| d.0).collect();
+                let keys: Vec<&str> = effect.deletes.iter().map(|d| d.1).collect();
+                let delete = tx
+                    .prepare_cached(
+                        "DELETE FROM records WHERE user_id = $1
+                         AND (collection, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+                    )
+                    .await?;
+                tx.execute(&delete, &[&now.user_id, &collections, &keys]).await?;
+            }
+            let through = as_i64(batch.cursor.last_seq)?;
+            let advance = tx
+                .prepare_cached(
+                    "UPDATE devices SET cursor_seq = $2, cursor_mac = $3, synced_at = now() WHERE device_id = $1",
+                )
+                .await?;
+            tx.execute(&advance, &[&device_id, &through, &batch.cursor.last_mac]).await?;
+            let receipt = tx
+                .prepare_cached(
+                    "INSERT INTO receipts (device_id, from_seq, through_seq, applied, head_mac) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await?;
+            let applied = i32::try_from(batch.operations.len()).map_err(|_| StoreError::Failed("batch size".into()))?;
+            let from_seq = as_i64(first_applied_seq(batch))?;
+            tx.execute(&receipt, &[&device_id, &from_seq, &through, &applied, &batch.cursor.last_mac]).await?;
+            tx.commit().await?;
+            Ok(Applied::Done)
+        })
+    }
+
+    fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT collection, key, value FROM records WHERE user_id = $1
+                     ORDER BY collection COLLATE \"C\", key COLLATE \"C\"",
+                    &[&user],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| Ok(Record { collection: r.try_get(0)?, key: r.try_get(1)?, value: r.try_get(2)? }))
+                .collect()
+        })
+    }
+}

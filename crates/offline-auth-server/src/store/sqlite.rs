@@ -1,0 +1,226 @@
+//! The default store: one SQLite file behind one connection, for one server
+//! process. Its transactions are serialised by the connection's mutex, so
+//! the state re-checked in [`Store::apply`] cannot change under it.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use offline_auth_backend::{SyncCursor, VerifiedBatch};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{
+    first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
+};
+
+/// The server's state in one SQLite file.
+pub struct SqliteStore {
+    db: Mutex<Connection>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error {
+            rusqlite::Error::SqliteFailure(e, _)
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+            {
+                StoreError::Unavailable(error.to_string())
+            }
+            _ => StoreError::Failed(error.to_string()),
+        }
+    }
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", params![table, column], |r| {
+        r.get::<_, i64>(0).map(|n| n == 1)
+    })
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and brings its schema up to date.
+    ///
+    /// # Errors
+    /// Whatever SQLite reports.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS issuer (id INTEGER PRIMARY KEY CHECK (id = 1), kid TEXT NOT NULL, private_key BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, sync_key BLOB NOT NULL,
+                                                 cursor_seq INTEGER NOT NULL, cursor_mac BLOB NOT NULL,
+                                                 last_iat INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE IF NOT EXISTS records (user_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+                                                 value BLOB NOT NULL, seq INTEGER NOT NULL, device_id TEXT NOT NULL,
+                                                 PRIMARY KEY (user_id, collection, key));
+             CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, from_seq INTEGER NOT NULL,
+                                                  through_seq INTEGER NOT NULL, applied INTEGER NOT NULL,
+                                                  head_mac BLOB NOT NULL, issued_at INTEGER NOT NULL);",
+        )?;
+        // Databases from earlier releases get the newer columns.
+        if !has_column(&conn, "devices", "last_iat")? {
+            conn.execute_batch("ALTER TABLE devices ADD COLUMN last_iat INTEGER NOT NULL DEFAULT 0")?;
+        }
+        if !has_column(&conn, "devices", "grant_token")? {
+            conn.execute_batch("ALTER TABLE devices ADD COLUMN grant_token TEXT")?;
+        }
+        Ok(Self { db: Mutex::new(conn) })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn device_in(tx: &Connection, device_id: &str) -> rusqlite::Result<Option<DeviceState>> {
+    tx.query_row(
+        "SELECT user_id, sync_key, cursor_seq, cursor_mac FROM devices WHERE device_id = ?1",
+        [device_id],
+        |r| {
+            let last_seq: i64 = r.get(2)?;
+            Ok(DeviceState {
+                user_id: r.get(0)?,
+                sync_key: r.get(1)?,
+                cursor: SyncCursor { last_seq: last_seq as u64, last_mac: r.get(3)? },
+            })
+        },
+    )
+    .optional()
+}
+
+fn owner_in(tx: &Connection, device_id: &str) -> rusqlite::Result<Option<(String, i64)>> {
+    tx.query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [device_id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()
+}
+
+fn apply_in(tx: &Transaction<'_>, device_id: &str, user_id: &str, batch: &VerifiedBatch) -> rusqlite::Result<()> {
+    let effect = net_effect(&batch.operations);
+    for (collection, key, value, seq) in &effect.puts {
+        tx.execute(
+            "INSERT OR REPLACE INTO records (user_id, collection, key, value, seq, device_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![user_id, collection, key, value, *seq as i64, device_id],
+        )?;
+    }
+    for (collection, key) in &effect.deletes {
+        tx.execute(
+            "DELETE FROM records WHERE user_id = ?1 AND collection = ?2 AND key = ?3",
+            params![user_id, collection, key],
+        )?;
+    }
+    tx.execute(
+        "UPDATE devices SET cursor_seq = ?1, cursor_mac = ?2 WHERE device_id = ?3",
+        params![batch.cursor.last_seq as i64, batch.cursor.last_mac, device_id],
+    )?;
+    tx.execute(
+        "INSERT INTO receipts (device_id, from_seq, through_seq, applied, head_mac, issued_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s', 'now'))",
+        params![
+            device_id,
+            first_applied_seq(batch) as i64,
+            batch.cursor.last_seq as i64,
+            batch.operations.len() as i64,
+            batch.cursor.last_mac
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn issuer_key(&self, candidate: (String, Vec<u8>)) -> StoreFuture<'_, (String, Vec<u8>)> {
+        Box::pin(async move {
+            let db = self.db();
+            db.execute(
+                "INSERT OR IGNORE INTO issuer (id, kid, private_key) VALUES (1, ?1, ?2)",
+                params![candidate.0, candidate.1],
+            )?;
+            Ok(db.query_row("SELECT kid, private_key FROM issuer WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        })
+    }
+
+    fn enroll<'a>(
+        &'a self,
+        device_id: &'a str,
+        user: &'a str,
+        sync_key: &'a [u8],
+        issue: IssueGrant<'a>,
+    ) -> StoreFuture<'a, Enrolled> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            let owner = owner_in(&tx, device_id)?;
+            if owner.as_ref().is_some_and(|(owner, _)| owner != user) {
+                return Ok(Enrolled::OtherUser);
+            }
+            let (grant, iat) = issue(owner.map_or(0, |(_, last)| last)).map_err(StoreError::Backend)?;
+            // Re-enrolment (after a wipe) starts a new chain with a new key.
+            tx.execute(
+                "INSERT OR REPLACE INTO devices (device_id, user_id, sync_key, cursor_seq, cursor_mac, last_iat, grant_token)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                params![device_id, user, sync_key, vec![0u8; 32], iat, grant],
+            )?;
+            tx.commit()?;
+            Ok(Enrolled::Issued(grant))
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        device_id: &'a str,
+        user: &'a str,
+        issue: IssueGrant<'a>,
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            let Some((_, last_iat)) = owner_in(&tx, device_id)?.filter(|(owner, _)| owner == user) else {
+                return Ok(None);
+            };
+            let (grant, iat) = issue(last_iat).map_err(StoreError::Backend)?;
+            tx.execute(
+                "UPDATE devices SET last_iat = ?1, grant_token = ?2 WHERE device_id = ?3",
+                params![iat, grant, device_id],
+            )?;
+            tx.commit()?;
+            Ok(Some(grant))
+        })
+    }
+
+    fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>> {
+        Box::pin(async move { Ok(device_in(&self.db(), device_id)?) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        device_id: &'a str,
+        verified_from: &'a DeviceState,
+        batch: &'a VerifiedBatch,
+    ) -> StoreFuture<'a, Applied> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            let Some(now) = device_in(&tx, device_id)? else {
+                return Ok(Applied::Gone);
+            };
+            if now != *verified_from {
+                return Ok(Applied::Moved(now));
+            }
+            apply_in(&tx, device_id, &now.user_id, batch)?;
+            tx.commit()?;
+            Ok(Applied::Done)
+        })
+    }
+
+    fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>> {
+        Box::pin(async move {
+            let db = self.db();
+            let mut stmt =
+                db.prepare("SELECT collection, key, value FROM records WHERE user_id = ?1 ORDER BY collection, key")?;
+            let rows =
+                stmt.query_map([user], |r| Ok(Record { collection: r.get(0)?, key: r.get(1)?, value: r.get(2)? }))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
