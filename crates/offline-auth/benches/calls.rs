@@ -1,7 +1,9 @@
 //! The Rust side of the FFI call-overhead figures: a trivial method
 //! (`OfflineSession::is_unlocked`) and `get` of a 256-byte record, called
 //! directly from Rust. `ffi_python.py` times the same calls through the
-//! Python binding; the difference is the binding's cost per call.
+//! Python binding; the difference is the binding's cost per call. Then the
+//! bulk calls' Rust-side cost (`get_many` and `entries` of 10 records)
+//! beside 10 separate `get`s.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -12,11 +14,27 @@ fn calls(c: &mut Criterion) {
     let dir = common::scratch_dir();
     let fixture = common::Fixture::enrol(&dir.path().join("vault.db"));
     fixture.session.put(common::COLLECTION.into(), common::key(0), common::value(256, 0)).unwrap();
+    let ten: Vec<offline_auth::KeyValue> =
+        (0..10).map(|i| offline_auth::KeyValue { key: common::key(i), value: common::value(256, i) }).collect();
+    fixture.session.put_many(common::COLLECTION.into(), ten.clone()).unwrap();
+    let ten_keys: Vec<String> = ten.iter().map(|kv| kv.key.clone()).collect();
     let mut group = c.benchmark_group("calls_rust");
     group.bench_function("is_unlocked", |b| b.iter(|| black_box(fixture.session.is_unlocked())));
     group.bench_function("get_256B", |b| {
         b.iter(|| fixture.session.get(common::COLLECTION.into(), common::key(0)).unwrap().unwrap())
     });
+    // The bulk calls (one FFI crossing for one screen): 10 records of 256 B.
+    group.bench_function("get_many_10x256B", |b| {
+        b.iter(|| fixture.session.get_many(common::COLLECTION.into(), ten_keys.clone()).unwrap())
+    });
+    group.bench_function("get_x10_256B", |b| {
+        b.iter(|| {
+            for key in &ten_keys {
+                black_box(fixture.session.get(common::COLLECTION.into(), key.clone()).unwrap());
+            }
+        })
+    });
+    group.bench_function("entries_10x256B", |b| b.iter(|| fixture.session.entries(common::COLLECTION.into()).unwrap()));
     group.finish();
 }
 

@@ -29,6 +29,10 @@ CRIT=(-- --warm-up-time "$WARM" --measurement-time "$MEASURE" --noplot)
 
 step() { printf '\n== %s ==\n' "$1" >&2; }
 
+step "CPU flags that bound these figures"
+grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'aes|pclmulqdq|vaes|vpclmulqdq|avx2|avx512f|sha_ni' | tr '\n' ' ' >&2
+echo >&2
+
 step "build (release, all benchmarks)"
 "${BENCH[@]}" --bench kdf --bench aead --bench durable --bench verify --bench unlock --bench calls --bench rss --no-run >&2
 
@@ -126,11 +130,23 @@ for size in (256, 4096, 16384):
         gbps = size / ns  # bytes per ns = GB/s
         row(f"record {op}, {size} B", f"{gbps:.2f} GB/s", f"{ossl/1e9:.2f} GB/s (openssl speed -evp aes-256-gcm, encrypt)",
             gbps / (ossl / 1e9), 0.8, f"{CB} aead; openssl speed -bytes {size} -evp aes-256-gcm")
+for size in (256, 4096, 16384):
+    ossl = first_float(f"gcm-{size}.txt", r"([\d.]+)k\s*$") * 1000
+    gbps = size / median_ns("gcm_crate_encrypt", str(size))
+    row(f"aes-gcm crate alone, {size} B (the bound under seal)", f"{gbps:.2f} GB/s", f"{ossl/1e9:.2f} GB/s (openssl speed -evp aes-256-gcm, encrypt)",
+        gbps / (ossl / 1e9), None, f"{CB} aead; openssl speed -bytes {size} -evp aes-256-gcm")
 # 3. durable put
 put = 1e9 / median_ns("durable_put_256B", "ours")
 bare = 1e9 / median_ns("durable_put_256B", "rusqlite_wal_full")
 row("durable put, 256 B (record + queue entry, one txn)", f"{put:,.0f} /s", f"{bare:,.0f} /s (rusqlite WAL, synchronous=FULL, 1-row commit)",
     put / bare, 0.8, f"{CB} durable")
+bare_pages = 1e9 / median_ns("durable_put_256B", "rusqlite_wal_full_same_pages")
+row("durable put, 256 B (vs a bare commit of as many pages)", f"{put:,.0f} /s", f"{bare_pages:,.0f} /s (rusqlite, 4 tables + index, one txn)",
+    put / bare_pages, None, f"{CB} durable")
+many = 100 * 1e9 / median_ns("durable_bulk_256B", "put_many_100")
+single = 100 * 1e9 / median_ns("durable_bulk_256B", "put_x100")
+row("put_many, 100 records of 256 B per call (vs 100 puts)", f"{many:,.0f} records/s", f"{single:,.0f} records/s (separate puts)",
+    many / single, None, f"{CB} durable")
 # 4. verification
 entries = 1000
 ver1 = entries * 1e9 / median_ns("verify_1000x200B", "ours_1_thread")
@@ -165,6 +181,12 @@ if os.path.exists(ffi_path) and os.path.getsize(ffi_path) > 0:
         row(f"Python→Rust {label}, per call", f"{py_ns/1e3:.2f} µs ({(py_ns-rust_ns)/1e3:.2f} µs overhead)",
             f"{rust_ns/1e3:.2f} µs (same call from Rust)", rust_ns / py_ns, None,
             f"{CB} calls; python3 crates/offline-auth/benches/ffi_python.py")
+
+gm = median_ns("calls_rust", "get_many_10x256B")
+g10 = median_ns("calls_rust", "get_x10_256B")
+row("get_many, 10 records of 256 B (vs 10 gets), Rust side", f"{gm/1e3:.1f} µs", f"{g10/1e3:.1f} µs (10 separate gets)", g10 / gm, None, f"{CB} calls")
+ent = median_ns("calls_rust", "entries_10x256B")
+row("entries, collection of 10 records (vs 10 gets), Rust side", f"{ent/1e3:.1f} µs", f"{g10/1e3:.1f} µs (10 separate gets)", g10 / ent, None, f"{CB} calls")
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])

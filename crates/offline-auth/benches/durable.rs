@@ -1,12 +1,19 @@
 //! Durable `put` (record + queue entry, one transaction, WAL,
 //! synchronous=FULL) beside the smallest durable SQLite write: a bare
 //! rusqlite connection in WAL mode with synchronous=FULL committing one
-//! 256-byte row per transaction, in the same directory on the same disk.
+//! 256-byte row per transaction, in the same directory on the same disk;
+//! and beside a bare commit touching as many pages as `put` (the bound).
+//! Then records per second through `put_many` (100 per call) against 100
+//! separate `put`s.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use offline_auth::KeyValue;
+
+/// Records per `put_many` call in the bulk figure.
+const BULK: u64 = 100;
 
 fn durable(c: &mut Criterion) {
     let mut group = c.benchmark_group("durable_put_256B");
@@ -32,6 +39,67 @@ fn durable(c: &mut Criterion) {
         b.iter(|| {
             j += 1;
             insert.execute(rusqlite::params![j % 10_000, value]).unwrap()
+        })
+    });
+
+    // The page-count bound: one durable commit touching as many b-tree pages
+    // as `put` does (record row + its collection index, queue row, vault
+    // row, meta row), bare rusqlite, same pragmas.
+    let conn5 = rusqlite::Connection::open(dir.path().join("bare5.db")).unwrap();
+    conn5.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn5.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn5
+        .execute_batch(
+            "CREATE TABLE r (k INTEGER PRIMARY KEY, c BLOB NOT NULL, v BLOB NOT NULL);
+             CREATE INDEX r_c ON r (c);
+             CREATE TABLE q (k INTEGER PRIMARY KEY, v BLOB NOT NULL);
+             CREATE TABLE s (k INTEGER PRIMARY KEY, v BLOB NOT NULL);
+             CREATE TABLE m (k INTEGER PRIMARY KEY, v INTEGER NOT NULL);",
+        )
+        .unwrap();
+    let state = common::value(2048, 9);
+    let mut n = 0i64;
+    group.bench_function("rusqlite_wal_full_same_pages", |b| {
+        b.iter(|| {
+            n += 1;
+            let tx = conn5.unchecked_transaction().unwrap();
+            tx.prepare_cached("INSERT OR REPLACE INTO r (k, c, v) VALUES (?1, ?2, ?3)")
+                .unwrap()
+                .execute(rusqlite::params![n % 10_000, [1u8; 32], value])
+                .unwrap();
+            tx.prepare_cached("INSERT INTO q (k, v) VALUES (?1, ?2)")
+                .unwrap()
+                .execute(rusqlite::params![n, value])
+                .unwrap();
+            tx.prepare_cached("INSERT OR REPLACE INTO s (k, v) VALUES (1, ?1)").unwrap().execute([&state]).unwrap();
+            tx.prepare_cached("INSERT OR REPLACE INTO m (k, v) VALUES (1, ?1)").unwrap().execute([n]).unwrap();
+            tx.commit().unwrap()
+        })
+    });
+    group.finish();
+
+    // Records per second: BULK records through one put_many, and through
+    // BULK separate puts (each its own durable transaction).
+    let mut group = c.benchmark_group("durable_bulk_256B");
+    group.throughput(Throughput::Elements(BULK));
+    let mut k = 0u64;
+    group.bench_function("put_many_100", |b| {
+        b.iter(|| {
+            let records = (0..BULK)
+                .map(|_| {
+                    k += 1;
+                    KeyValue { key: common::key(k % 10_000), value: value.clone() }
+                })
+                .collect();
+            fixture.session.put_many(common::COLLECTION.into(), records).unwrap()
+        })
+    });
+    group.bench_function("put_x100", |b| {
+        b.iter(|| {
+            for _ in 0..BULK {
+                k += 1;
+                fixture.session.put(common::COLLECTION.into(), common::key(k % 10_000), value.clone()).unwrap();
+            }
         })
     });
     group.finish();

@@ -97,7 +97,7 @@ pub mod bench_internals {
     /// # Errors
     /// `InvalidInput` for zero iterations.
     pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) -> Result<(), VaultError> {
-        Ok(crate::crypto::pbkdf2_hmac_sha256(password, salt, iterations, out)?)
+        Ok(crate::crypto::pbkdf2_hmac_sha256(password, salt, iterations, out).map_err(crate::error::Error::from)?)
     }
 
     /// Seals and opens record bodies exactly as a session does (its
@@ -114,7 +114,8 @@ pub mod bench_internals {
         /// # Errors
         /// `Storage` if the RNG fails.
         pub fn new() -> Result<Self, VaultError> {
-            Ok(Self { keys: VaultKeys::unbound(b"bench-vault", SecretKey::generate()?)?, location: [7u8; 64] })
+            let vk = SecretKey::generate().map_err(crate::error::Error::from)?;
+            Ok(Self { keys: VaultKeys::unbound(b"bench-vault", vk)?, location: [7u8; 64] })
         }
 
         /// The stored bytes of `plaintext`.

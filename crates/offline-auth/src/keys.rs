@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{
     ct_eq, derive_key, hmac_sha256, open, pin_key, random_array, seal, Aad, AadKind, Mac32, MacKey, Sealed, SecretKey,
+    SessionAead,
 };
 use crate::error::{Error, Result};
 use crate::storage::VaultRow;
@@ -23,14 +24,16 @@ use crate::storage::VaultRow;
 const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
 
 /// The vault key and its subkeys, alive only while a session is open. The
-/// HMAC pad states of the subkeys are computed once per session. The AES key
-/// schedule is not kept: its first round keys *are* `VK`, and a schedule
-/// held in a struct leaves copies of itself on the stack whenever the struct
-/// moves (found by `tests/no_secret_left_in_memory_after_lock.rs`), so it is expanded per call, in place,
-/// and wiped on drop there.
+/// HMAC pad states of the subkeys are computed once per session, and so is
+/// the AES-256-GCM key schedule of `VK` (round keys and GHASH key): its first
+/// round keys *are* `VK`, and a schedule held inline in a struct leaves
+/// copies of itself on the stack whenever the struct moves (found by
+/// `tests/no_secret_left_in_memory_after_lock.rs`), so [`SessionAead`] keeps it in a
+/// heap allocation that never moves and is wiped when the keys are dropped.
 pub(crate) struct VaultKeys {
     vault_id: Vec<u8>,
     vk: SecretKey,
+    aead: SessionAead,
     location_key: MacKey,
     collection_key: MacKey,
     version_key: MacKey,
@@ -58,6 +61,7 @@ impl VaultKeys {
             location_key: subkey(b"record-location")?,
             collection_key: subkey(b"record-collection")?,
             version_key: subkey(b"record-version")?,
+            aead: SessionAead::new(&vk),
             vk,
             binding,
             epoch_seen: AtomicU64::new(epoch),
@@ -99,12 +103,12 @@ impl VaultKeys {
 
     /// Seals `plaintext` as a blob of `kind` at `location` in this vault.
     pub(crate) fn seal(&self, kind: AadKind, location: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        Ok(seal(&self.vk, &Aad::new(kind, &self.vault_id, location), plaintext)?.to_bytes()?)
+        Ok(self.aead.seal_to_bytes(&Aad::new(kind, &self.vault_id, location), plaintext)?)
     }
 
     /// Opens a blob sealed by [`VaultKeys::seal`] with the same kind and location.
     pub(crate) fn open(&self, kind: AadKind, location: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        Ok(open(&self.vk, &Aad::new(kind, &self.vault_id, location), &Sealed::from_bytes(bytes)?)?)
+        Ok(self.aead.open_bytes(&Aad::new(kind, &self.vault_id, location), bytes)?)
     }
 
     /// The blinded row key of `(collection, key)`.

@@ -43,6 +43,7 @@ pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
 pub use offline_auth_proto::limits::{
     MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
 };
+pub use records::{KeyValue, MAX_BULK_BYTES, MAX_BULK_RECORDS};
 pub use session::OfflineSession;
 pub use sync::{SyncBatch, SyncQueue};
 pub use vault::{PinVault, VaultStatus};

@@ -79,3 +79,37 @@ pub(crate) fn check_names(collection: &str, key: &str) -> Result<()> {
 pub(crate) fn check_value(value: &[u8]) -> Result<()> {
     Ok(limits::check_value(value)?)
 }
+
+/// Most records one bulk call (`get_many`, `put_many`, `entries`) takes or returns.
+pub const MAX_BULK_RECORDS: u32 = 1_000;
+/// Most bytes of keys and values one bulk call takes or returns (collection
+/// names not counted).
+pub const MAX_BULK_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A record's key and value, within a collection the call names.
+///
+/// `Debug` shows the key and the value's length, never the value.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct KeyValue {
+    /// Key of the record within its collection.
+    pub key: String,
+    /// The record's value.
+    pub value: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyValue").field("key", &self.key).field("value_len", &self.value.len()).finish()
+    }
+}
+
+/// Checks a bulk call's count and byte size against the limits.
+pub(crate) fn check_bulk(count: usize, bytes: u64, what: &str) -> Result<()> {
+    if count > MAX_BULK_RECORDS as usize {
+        return Err(Error::InvalidInput(format!("{what}: at most {MAX_BULK_RECORDS} records per call, got {count}")));
+    }
+    if bytes > MAX_BULK_BYTES {
+        return Err(Error::InvalidInput(format!("{what}: at most {MAX_BULK_BYTES} bytes of keys and values per call")));
+    }
+    Ok(())
+}

@@ -5,12 +5,13 @@
 //! blob is and where it lives ([`Aad`]), so a blob copied to another row, kind
 //! or vault fails authentication instead of decrypting to the wrong thing.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use super::keys::{random_array, SecretKey};
+use super::keys::SecretKey;
+use super::nonce::fresh_nonce;
 use crate::error::Error;
 
 /// Domain-separation prefix of all associated data.
@@ -85,8 +86,7 @@ impl Sealed {
 }
 
 /// An AES-256-GCM key schedule, wiped on drop (the `aes` crate's `zeroize`
-/// feature). Kept only for the length of one call: a schedule that lives in
-/// a struct which moves leaves copies of the key on the stack.
+/// feature), for one-off calls.
 struct AeadKey(Aes256Gcm);
 
 impl AeadKey {
@@ -96,7 +96,7 @@ impl AeadKey {
 
     /// Encrypts `plaintext` with a fresh random nonce.
     fn seal(&self, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
-        let nonce: [u8; 12] = random_array()?;
+        let nonce = fresh_nonce()?;
         let ciphertext = self
             .0
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad.0 })
@@ -111,6 +111,131 @@ impl AeadKey {
             .map(Zeroizing::new)
             .map_err(|_| Error::Tampered)
     }
+}
+
+/// AES-256-GCM tag length.
+const TAG_LEN: usize = 16;
+
+/// An AES-256-GCM key expanded once (AES round keys and the GHASH key) and
+/// kept for the life of its owner, e.g. a session's vault key.
+///
+/// The schedule lives in its own heap allocation, made once and never moved
+/// (moving the owner moves only the pointer), and is wiped when dropped (the
+/// `aes`/`polyval` crates' `zeroize` feature). The stack frames that built it
+/// are overwritten before [`SessionAead::new`] returns, so no copy of the
+/// schedule (whose first two round keys are the key itself) stays behind.
+///
+/// Sealing writes the stored envelope (byte-identical to
+/// [`Sealed::to_bytes`]) in one allocation, encrypting in place; opening
+/// reads the envelope without copying it and decrypts into one zeroizing
+/// allocation. Nonces come from the process's buffered OS random source
+/// (see [`fresh_nonce`]).
+pub struct SessionAead(Box<Aes256Gcm>);
+
+impl std::fmt::Debug for SessionAead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionAead(<redacted>)")
+    }
+}
+
+/// Expands the key straight into its heap allocation's value. Not inlined,
+/// so that its frame (and any temporary copy the compiler makes while
+/// building the value) lies below the caller's and is overwritten by
+/// [`scrub_stack`].
+#[inline(never)]
+fn expand_boxed(key: &SecretKey) -> Box<Aes256Gcm> {
+    Box::new(Aes256Gcm::new(key.as_bytes().into()))
+}
+
+/// Overwrites (with volatile writes) the 16 KiB of stack below the caller,
+/// where the frames of a call that just returned lived.
+#[inline(never)]
+fn scrub_stack() {
+    let mut scratch = [0u8; 16 * 1024];
+    zeroize::Zeroize::zeroize(&mut scratch);
+    std::hint::black_box(&scratch);
+}
+
+impl SessionAead {
+    /// Expands `key` once, for sealing and opening many blobs.
+    pub fn new(key: &SecretKey) -> Self {
+        let cipher = expand_boxed(key);
+        scrub_stack();
+        Self(cipher)
+    }
+
+    /// The stored bytes of `plaintext` sealed under a fresh random nonce:
+    /// the [`Sealed`] envelope, exactly as [`Sealed::to_bytes`] writes it.
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the OS random source fails; [`Error::Encoding`] for
+    /// a plaintext AES-GCM cannot take.
+    pub fn seal_to_bytes(&self, aad: &Aad, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let nonce = fresh_nonce()?;
+        let ciphertext_len = plaintext.len().checked_add(TAG_LEN).ok_or(Error::Encoding)?;
+        // Envelope: variant V1 (varint 0) ‖ nonce ‖ varint(len) ‖ ciphertext ‖ tag,
+        // sized once so the plaintext is never left behind by a reallocation.
+        let mut out = Vec::with_capacity(1 + nonce.len() + MAX_VARINT_LEN + ciphertext_len);
+        out.push(0);
+        out.extend_from_slice(&nonce);
+        push_varint(&mut out, ciphertext_len as u64);
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let body = out.get_mut(start..).ok_or(Error::Encoding)?;
+        let tag = self.0.encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad.0, body);
+        match tag {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(out)
+            }
+            Err(_) => {
+                out.zeroize();
+                Err(Error::Encoding)
+            }
+        }
+    }
+
+    /// Opens stored bytes sealed by [`SessionAead::seal_to_bytes`] (or any
+    /// [`Sealed`] envelope) under the same key and associated data.
+    ///
+    /// # Errors
+    /// [`Error::Tampered`] for anything that does not parse or authenticate.
+    pub fn open_bytes(&self, aad: &Aad, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let SealedWireBorrowed::V1(sealed) =
+            postcard::from_bytes::<SealedWireBorrowed<'_>>(bytes).map_err(|_| Error::Tampered)?;
+        let split = sealed.ciphertext.len().checked_sub(TAG_LEN).ok_or(Error::Tampered)?;
+        let (ciphertext, tag) = sealed.ciphertext.split_at(split);
+        let mut out = Zeroizing::new(ciphertext.to_vec());
+        self.0
+            .decrypt_in_place_detached(Nonce::from_slice(&sealed.nonce), &aad.0, &mut out, tag.into())
+            .map_err(|_| Error::Tampered)?;
+        Ok(out)
+    }
+}
+
+/// Longest LEB128 varint of a `u64` (postcard's length prefix).
+const MAX_VARINT_LEN: usize = 10;
+
+/// Appends `value` as postcard writes a length: LEB128, least significant group first.
+fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Borrowing reader of [`SealedWire`] (same encoding: variant, nonce, bytes).
+#[derive(Deserialize)]
+enum SealedWireBorrowed<'a> {
+    V1(#[serde(borrow)] SealedRef<'a>),
+}
+
+#[derive(Deserialize)]
+struct SealedRef<'a> {
+    nonce: [u8; 12],
+    #[serde(borrow)]
+    ciphertext: &'a [u8],
 }
 
 /// Encrypts `plaintext` under `key` with a fresh random nonce (one-off use).
@@ -161,6 +286,54 @@ mod tests {
         let a = seal(&key(1), &aad, b"same").unwrap();
         let b = seal(&key(1), &aad, b"same").unwrap();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn session_seal_is_the_stored_envelope_and_opens_both_ways() {
+        // Sizes around every varint boundary of the length prefix.
+        let session = SessionAead::new(&key(1));
+        let aad = Aad::new(AadKind::Record, b"vault", b"loc");
+        for len in [0usize, 1, 111, 112, 113, 127, 128, 1000, 16_367, 16_368, 16_369, 65_536, 70_000] {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let bytes = session.seal_to_bytes(&aad, &plaintext).unwrap();
+            // Parsed by the envelope's own reader and written back: identical bytes.
+            let parsed = Sealed::from_bytes(&bytes).unwrap();
+            assert_eq!(parsed.to_bytes().unwrap(), bytes, "len {len}");
+            // Opens one-off and through the session; one-off blobs open in the session.
+            assert_eq!(open(&key(1), &aad, &parsed).unwrap().as_slice(), plaintext.as_slice());
+            assert_eq!(session.open_bytes(&aad, &bytes).unwrap().as_slice(), plaintext.as_slice());
+            let one_off = seal(&key(1), &aad, &plaintext).unwrap().to_bytes().unwrap();
+            assert_eq!(session.open_bytes(&aad, &one_off).unwrap().as_slice(), plaintext.as_slice());
+        }
+    }
+
+    #[test]
+    fn session_open_refuses_tampering_and_garbage() {
+        let session = SessionAead::new(&key(1));
+        let aad = Aad::new(AadKind::Record, b"vault", b"loc");
+        let bytes = session.seal_to_bytes(&aad, b"hello").unwrap();
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 1;
+            assert!(matches!(session.open_bytes(&aad, &bad), Err(Error::Tampered)), "byte {i}");
+        }
+        assert!(matches!(session.open_bytes(&aad, &bytes[..bytes.len() - 1]), Err(Error::Tampered)));
+        assert!(matches!(SessionAead::new(&key(2)).open_bytes(&aad, &bytes), Err(Error::Tampered)));
+        let other = Aad::new(AadKind::Record, b"vault", b"loc2");
+        assert!(matches!(session.open_bytes(&other, &bytes), Err(Error::Tampered)));
+        for garbage in [&[][..], &[0][..], &[1, 0, 0][..], &[0; 13][..], &[0; 29][..]] {
+            assert!(matches!(session.open_bytes(&aad, garbage), Err(Error::Tampered)));
+        }
+        assert_eq!(format!("{session:?}"), "SessionAead(<redacted>)");
+    }
+
+    #[test]
+    fn session_nonces_are_fresh() {
+        let session = SessionAead::new(&key(1));
+        let aad = Aad::new(AadKind::Record, b"v", b"l");
+        let nonces: std::collections::HashSet<Vec<u8>> =
+            (0..500).map(|_| session.seal_to_bytes(&aad, b"same").unwrap()[1..13].to_vec()).collect();
+        assert_eq!(nonces.len(), 500);
     }
 
     #[test]

@@ -9,8 +9,9 @@ mod aead;
 mod kdf;
 mod keys;
 mod mac;
+mod nonce;
 
-pub use aead::{open, seal, Aad, AadKind, Sealed};
+pub use aead::{open, seal, Aad, AadKind, Sealed, SessionAead};
 pub use kdf::{derive_key, pbkdf2_hmac_sha256, pin_key, MIN_PBKDF2_ITERATIONS};
 pub use keys::{random_array, random_bytes, SecretKey};
 pub use mac::{ct_eq, hmac_sha256, Mac32, MacKey};

@@ -10,6 +10,7 @@ use super::records;
 use crate::engine::{self, VaultShared, VaultState};
 use crate::error::{Result, VaultError};
 use crate::keys::VaultKeys;
+use crate::records::KeyValue;
 use crate::sync::{QueueSession, SyncQueue};
 use crate::time::Reading;
 
@@ -87,6 +88,48 @@ impl OfflineSession {
     /// As [`OfflineSession::get`].
     pub fn keys(&self, collection: String) -> Result<Vec<String>, VaultError> {
         Ok(records::keys(&self.core, &collection)?)
+    }
+
+    /// The values stored under `keys` in `collection`, in the order asked
+    /// (`None` where no record exists): one call, one database read, for a
+    /// screen that shows several records.
+    ///
+    /// At most [`MAX_BULK_RECORDS`](crate::MAX_BULK_RECORDS) keys per call,
+    /// and [`MAX_BULK_BYTES`](crate::MAX_BULK_BYTES) of keys and values.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::get`]; `InvalidInput` for too many keys, or
+    /// values adding up to more than the byte limit (then nothing is returned).
+    pub fn get_many(&self, collection: String, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
+        Ok(records::get_many(&self.core, &collection, &keys)?)
+    }
+
+    /// Stores every record of `records` in `collection` and queues each edit
+    /// for sync, all in one durable transaction: all are written or none.
+    /// Returns the last edit's queue seq (the edits get consecutive seqs, in
+    /// the order given).
+    ///
+    /// Every argument is checked before anything is written: 1 to
+    /// [`MAX_BULK_RECORDS`](crate::MAX_BULK_RECORDS) records, at most
+    /// [`MAX_BULK_BYTES`](crate::MAX_BULK_BYTES) of keys and values, names and
+    /// values within the limits of [`OfflineSession::put`], no key twice.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::put`]; `InvalidInput` for the limits above.
+    pub fn put_many(&self, collection: String, records: Vec<KeyValue>) -> Result<u64, VaultError> {
+        Ok(records::put_many(&self.core, collection, records)?)
+    }
+
+    /// Every record of `collection` with its value, sorted by key: one call
+    /// for a screen that lists a collection.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::get`]; `InvalidInput` if the collection holds
+    /// more than [`MAX_BULK_RECORDS`](crate::MAX_BULK_RECORDS) records or
+    /// [`MAX_BULK_BYTES`](crate::MAX_BULK_BYTES) of keys and values (then use
+    /// [`OfflineSession::keys`] and [`OfflineSession::get_many`]).
+    pub fn entries(&self, collection: String) -> Result<Vec<KeyValue>, VaultError> {
+        Ok(records::entries(&self.core, &collection)?)
     }
 
     /// Wraps the vault key under a new biometric keystore key, so

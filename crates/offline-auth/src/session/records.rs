@@ -2,13 +2,13 @@
 //! durable transaction as the record change, each read checked against the
 //! authenticated record set (`engine/record_index.rs`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::live::{Need, SessionCore};
 use crate::crypto::Mac32;
 use crate::engine::{offline_window, VaultState};
 use crate::error::{Error, Result};
-use crate::records::{check_names, check_value, RecordBody};
+use crate::records::{check_bulk, check_names, check_value, KeyValue, RecordBody};
 use crate::storage::{QueueRow, RecordRow};
 use crate::sync::SealedEntry;
 use offline_auth_proto::entry::Operation;
@@ -55,65 +55,161 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
 pub(super) fn put(session: &SessionCore, collection: String, key: String, value: Vec<u8>) -> Result<u64> {
     check_names(&collection, &key)?;
     check_value(&value)?;
-    write(session, Operation::Put { collection, key, value })
+    let op = Operation::Put { collection: collection.clone(), key, value };
+    write(session, &collection, vec![op])
 }
 
 /// `OfflineSession::delete`.
 pub(super) fn delete(session: &SessionCore, collection: String, key: String) -> Result<u64> {
     check_names(&collection, &key)?;
-    write(session, Operation::Delete { collection, key })
+    let op = Operation::Delete { collection: collection.clone(), key };
+    write(session, &collection, vec![op])
 }
 
-/// Applies `op` to the records and appends its queue entry, in one transaction.
-fn write(session: &SessionCore, op: Operation) -> Result<u64> {
+/// `OfflineSession::get_many`: the values of `keys` in `collection`, in the
+/// order asked, each checked against the record set; one database read.
+pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    let names: u64 = keys.iter().map(|k| k.len() as u64).sum();
+    check_bulk(keys.len(), names, "get_many")?;
+    for key in keys {
+        check_names(collection, key)?;
+    }
+    let access = session.access(Need::Data)?;
+    let vault_keys = &access.keys;
+    let tag = vault_keys.collection_tag(collection);
+    let locations: Vec<Mac32> = keys.iter().map(|key| vault_keys.record_location(collection, key)).collect();
+    let mut values = session.vault().db.read(|c| {
+        let mut values = Vec::with_capacity(locations.len());
+        let mut total = 0u64;
+        for location in &locations {
+            let body = RecordRow::get(c, location)?.map(|row| RecordBody::open(vault_keys, &row)).transpose()?;
+            let found = body.as_ref().map(|b| b.version);
+            session.vault().record_index.check(c, vault_keys, |index| index.version(&tag, location) == found)?;
+            total += body.as_ref().map_or(0, |b| b.value.len() as u64);
+            check_bulk(values.len(), total, "get_many")?;
+            values.push(body);
+        }
+        Ok(values)
+    })?;
+    Ok(values.iter_mut().map(|body| body.as_mut().map(|body| std::mem::take(&mut body.value))).collect())
+}
+
+/// `OfflineSession::entries`: every record of `collection` with its value,
+/// sorted by key; the whole collection is checked against the record set.
+pub(super) fn entries(session: &SessionCore, collection: &str) -> Result<Vec<KeyValue>> {
+    check_names(collection, "-")?;
+    let access = session.access(Need::Data)?;
+    let keys = &access.keys;
+    let tag = keys.collection_tag(collection);
+    let mut entries = session.vault().db.read(|c| {
+        let mut found = HashMap::new();
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for row in RecordRow::in_collection(c, &tag)? {
+            let mut body = RecordBody::open(keys, &row)?;
+            found.insert(row.location.as_slice().try_into().map_err(|_| Error::Tampered)?, body.version);
+            total += (body.key.len() + body.value.len()) as u64;
+            check_bulk(entries.len() + 1, total, "entries (use keys and get_many for larger collections)")?;
+            entries.push(KeyValue { key: std::mem::take(&mut body.key), value: std::mem::take(&mut body.value) });
+        }
+        session.vault().record_index.check(c, keys, |index| index.collection_is(&tag, &found))?;
+        Ok(entries)
+    })?;
+    entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    Ok(entries)
+}
+
+/// `OfflineSession::put_many`: every record stored and every edit queued,
+/// in one durable transaction, all or nothing. Every argument is checked
+/// before anything is written; a key may appear once.
+pub(super) fn put_many(session: &SessionCore, collection: String, records: Vec<KeyValue>) -> Result<u64> {
+    if records.is_empty() {
+        return Err(Error::InvalidInput("put_many needs at least one record".into()));
+    }
+    let bytes: u64 = records.iter().map(|r| (r.key.len() + r.value.len()) as u64).sum();
+    check_bulk(records.len(), bytes, "put_many")?;
+    let mut seen = HashSet::with_capacity(records.len());
+    for record in &records {
+        check_names(&collection, &record.key)?;
+        check_value(&record.value)?;
+        if !seen.insert(record.key.as_str()) {
+            return Err(Error::InvalidInput(format!("put_many: key {:?} appears twice", record.key)));
+        }
+    }
+    drop(seen);
+    let ops = records
+        .into_iter()
+        .map(|KeyValue { key, value }| Operation::Put { collection: collection.clone(), key, value })
+        .collect();
+    write(session, &collection, ops)
+}
+
+/// Applies `ops` (all in `collection`, each to a different record) to the
+/// records and appends their queue entries, in one transaction: the state
+/// is loaded, checked and stored once. Returns the last entry's seq.
+fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result<u64> {
     let access = session.access(Need::Data)?;
     let keys = &access.keys;
     let vault = session.vault();
-    let (location, tag, collection): (Mac32, Mac32, String) = match &op {
-        Operation::Put { collection, key, .. } | Operation::Delete { collection, key } => {
-            (keys.record_location(collection, key), keys.collection_tag(collection), collection.clone())
-        }
-    };
+    // Everything that needs no stored state is done before the transaction.
+    let tag = keys.collection_tag(collection);
+    let locations: Vec<Mac32> = ops
+        .iter()
+        .map(|op| match op {
+            Operation::Put { key, .. } | Operation::Delete { key, .. } => keys.record_location(collection, key),
+        })
+        .collect();
     let written = vault.db.write(|tx| {
         let mut state = VaultState::load(tx, keys)?;
         // What the access observed, with what other handles stored meanwhile.
         state.merge_time(&access.time);
         let grant = &state.current_grant()?.claims;
         offline_window(state.time(), grant.exp)?;
-        if !grant.allows(&collection) {
+        if !grant.allows(collection) {
             return Err(Error::InvalidInput(format!("collection {collection:?} is outside the grant's scope")));
         }
-        let seq = state.next_seq()?;
+        let mut notes = Vec::with_capacity(ops.len());
+        for (op, location) in ops.into_iter().zip(&locations) {
+            let seq = state.next_seq()?;
 
-        // The version this write replaces must be the one the record set says.
-        let old = RecordRow::get(tx, &location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
-        let old_version = old.as_ref().map(|body| body.version);
-        vault.record_index.check(tx, keys, |index| index.version(&tag, &location) == old_version)?;
-        if let Some(old_version) = old_version {
-            state.remove_record(keys, &location, old_version)?;
+            // The version this write replaces must be the one the record set says.
+            let old = RecordRow::get(tx, location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
+            let old_version = old.as_ref().map(|body| body.version);
+            drop(old);
+            vault.record_index.check(tx, keys, |index| index.version(&tag, location) == old_version)?;
+            if let Some(old_version) = old_version {
+                state.remove_record(keys, location, old_version)?;
+            }
+
+            let entry = state.append_entry(op)?;
+            QueueRow { seq, body: entry.seal(keys)? }.append(tx)?;
+
+            let new_version = match &entry.body.op {
+                Operation::Put { collection, key, value } => {
+                    let record = RecordBody {
+                        collection: collection.clone(),
+                        key: key.clone(),
+                        value: value.clone(),
+                        version: seq,
+                    };
+                    let body = record.seal(keys, location, &tag)?;
+                    RecordRow { location: location.to_vec(), collection: tag.to_vec(), body }.upsert(tx)?;
+                    state.add_record(keys, location, seq)?;
+                    Some(seq)
+                }
+                Operation::Delete { .. } => {
+                    RecordRow::delete(tx, location)?;
+                    None
+                }
+            };
+            notes.push((*location, new_version));
         }
-
-        let entry = state.append_entry(op)?;
-        QueueRow { seq, body: entry.seal(keys)? }.append(tx)?;
-
-        let new_version = match &entry.body.op {
-            Operation::Put { collection, key, value } => {
-                let record =
-                    RecordBody { collection: collection.clone(), key: key.clone(), value: value.clone(), version: seq };
-                let body = record.seal(keys, &location, &tag)?;
-                RecordRow { location: location.to_vec(), collection: tag.to_vec(), body }.upsert(tx)?;
-                state.add_record(keys, &location, seq)?;
-                Some(seq)
-            }
-            Operation::Delete { .. } => {
-                RecordRow::delete(tx, &location)?;
-                None
-            }
-        };
         state.store(tx, keys)?;
         // Should the commit still fail, the index is ahead of the file and
         // the next read rebuilds it from the file.
-        vault.record_index.note_write(keys, tag, location, new_version);
+        for (location, version) in notes {
+            vault.record_index.note_write(keys, tag, location, version);
+        }
         Ok(state)
     });
     match written {

@@ -1,0 +1,145 @@
+//! The bulk calls (`get_many`, `put_many`, `entries`): one crossing for one
+//! user action, bounded, typed errors, and `put_many` all or nothing.
+//!
+//! "Nothing written" is checked on the file itself: every row of every table
+//! through a separate `rusqlite` connection, before and after.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
+
+mod common;
+
+use common::*;
+use offline_auth::{KeyValue, VaultError, MAX_BULK_BYTES, MAX_BULK_RECORDS, MAX_KEY_LEN, MAX_VALUE_LEN};
+use offline_auth_backend::SyncCursor;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+fn kv(key: &str, value: &[u8]) -> KeyValue {
+    KeyValue { key: key.into(), value: value.to_vec() }
+}
+
+/// Every row of every table, read through a connection of our own.
+fn rows(device: &Device) -> Vec<(String, Vec<Vec<Value>>)> {
+    let db = Connection::open(device.path()).unwrap();
+    let mut names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
+    let names: Vec<String> = names.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    names
+        .into_iter()
+        .map(|table| {
+            let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
+            let width = stmt.column_count();
+            let rows = stmt
+                .query_map([], |row| (0..width).map(|i| row.get::<_, Value>(i)).collect::<Result<Vec<_>, _>>())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            (table, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn put_many_writes_every_record_and_queues_every_edit_in_order() {
+    let device = Device::new();
+    let (_vault, session) = device.enrolled();
+    session.put("visits".into(), "a".into(), b"old a".to_vec()).unwrap();
+    let last = session
+        .put_many("visits".into(), vec![kv("c", b"3"), kv("a", b"new a"), kv("b", b""), kv("d", &[7; 1000])])
+        .unwrap();
+    assert_eq!(last, 5, "one seq per record, consecutive after the put's 1");
+    assert_eq!(
+        session.get_many("visits".into(), vec!["a".into(), "zz".into(), "d".into(), "b".into(), "c".into()]).unwrap(),
+        vec![Some(b"new a".to_vec()), None, Some(vec![7; 1000]), Some(vec![]), Some(b"3".to_vec())]
+    );
+    assert_eq!(
+        session.entries("visits".into()).unwrap(),
+        vec![kv("a", b"new a"), kv("b", b""), kv("c", b"3"), kv("d", &[7; 1000])]
+    );
+    assert_eq!(session.keys("visits".into()).unwrap(), ["a", "b", "c", "d"]);
+    assert_eq!(session.entries("notes".into()).unwrap(), vec![]);
+    assert_eq!(session.get_many("notes".into(), vec![]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+
+    // The queue holds the five edits as a chain the backend verifies, in the order given.
+    let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();
+    assert_eq!((batch.first_seq, batch.last_seq), (1, 5));
+    let verified =
+        device.backend.verifier().verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let keys: Vec<&str> = verified.operations.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["a", "c", "a", "b", "d"]);
+    assert_eq!(verified.operations[2].value.as_deref(), Some(&b"new a"[..]));
+
+    // A later single put continues the chain; a reopened session reads the same.
+    assert_eq!(session.put("visits".into(), "e".into(), b"5".to_vec()).unwrap(), 6);
+    session.lock();
+    let session = device.open().unlock(PIN.into()).unwrap();
+    assert_eq!(session.get_many("visits".into(), vec!["a".into(), "e".into()]).unwrap().len(), 2);
+    assert_eq!(session.entries("visits".into()).unwrap().len(), 5);
+}
+
+#[test]
+fn put_many_refuses_bad_input_before_writing_anything() {
+    let device = Device::new();
+    let (_vault, session) = device.enrolled();
+    session.put("visits".into(), "kept".into(), b"v".to_vec()).unwrap();
+    let before = rows(&device);
+    let ok = || kv("fine", b"ok");
+    let too_many: Vec<KeyValue> = (0..=MAX_BULK_RECORDS).map(|i| kv(&format!("k{i}"), b"")).collect();
+    let too_big: Vec<KeyValue> = (0..(MAX_BULK_BYTES / MAX_VALUE_LEN as u64 + 1))
+        .map(|i| kv(&format!("k{i}"), &vec![1; MAX_VALUE_LEN]))
+        .collect();
+    let cases: Vec<(&str, String, Vec<KeyValue>)> = vec![
+        ("no records", "visits".into(), vec![]),
+        ("too many records", "visits".into(), too_many),
+        ("too many bytes", "visits".into(), too_big),
+        // The bad record comes last: an implementation writing as it goes would leave the first ones.
+        ("oversized value", "visits".into(), vec![ok(), kv("x", &vec![0; MAX_VALUE_LEN + 1])]),
+        ("empty key", "visits".into(), vec![ok(), kv("", b"v")]),
+        ("oversized key", "visits".into(), vec![ok(), kv(&"k".repeat(MAX_KEY_LEN + 1), b"v")]),
+        ("duplicate key", "visits".into(), vec![ok(), kv("other", b""), kv("fine", b"again")]),
+        ("empty collection", String::new(), vec![ok()]),
+        ("collection outside the grant's scope", "payroll".into(), vec![ok(), kv("x", b"y")]),
+    ];
+    for (what, collection, records) in cases {
+        let result = session.put_many(collection, records);
+        assert!(matches!(result, Err(VaultError::InvalidInput { .. })), "{what}: {result:?}");
+        assert!(rows(&device) == before, "{what}: the file changed");
+    }
+    assert_eq!(session.get("visits".into(), "fine".into()).unwrap(), None);
+    assert_eq!(session.keys("visits".into()).unwrap(), ["kept"]);
+}
+
+#[test]
+fn get_many_and_entries_are_bounded_and_typed() {
+    let device = Device::new();
+    let (_vault, session) = device.enrolled();
+    let too_many: Vec<String> = (0..=MAX_BULK_RECORDS).map(|i| format!("k{i}")).collect();
+    assert!(matches!(session.get_many("visits".into(), too_many), Err(VaultError::InvalidInput { .. })));
+    assert!(matches!(session.get_many("visits".into(), vec![String::new()]), Err(VaultError::InvalidInput { .. })));
+    assert!(matches!(session.entries(String::new()), Err(VaultError::InvalidInput { .. })));
+
+    // A collection over the byte limit is refused whole by entries and get_many; keys still lists it.
+    let per_call = (MAX_BULK_BYTES / MAX_VALUE_LEN as u64) as usize - 1;
+    let mut names = Vec::new();
+    for round in 0..2 {
+        let records: Vec<KeyValue> =
+            (0..per_call).map(|i| kv(&format!("r{round}-{i:03}"), &vec![round as u8; MAX_VALUE_LEN])).collect();
+        names.extend(records.iter().map(|r| r.key.clone()));
+        session.put_many("notes".into(), records).unwrap();
+    }
+    assert!(matches!(session.entries("notes".into()), Err(VaultError::InvalidInput { .. })));
+    assert!(matches!(session.get_many("notes".into(), names.clone()), Err(VaultError::InvalidInput { .. })));
+    assert_eq!(session.keys("notes".into()).unwrap().len(), names.len());
+    assert_eq!(session.get_many("notes".into(), names[..per_call].to_vec()).unwrap().len(), per_call);
+
+    // Locked: SessionLocked, as every data call.
+    session.lock();
+    assert!(matches!(session.get_many("visits".into(), vec!["a".into()]), Err(VaultError::SessionLocked)));
+    assert!(matches!(session.put_many("visits".into(), vec![kv("a", b"")]), Err(VaultError::SessionLocked)));
+    assert!(matches!(session.entries("visits".into()), Err(VaultError::SessionLocked)));
+}
+
+#[test]
+fn key_value_debug_shows_no_value() {
+    let printed = format!("{:?}", kv("station-4", b"PLAINTEXT secret"));
+    assert!(printed.contains("station-4") && !printed.contains("PLAINTEXT"), "{printed}");
+}
