@@ -19,7 +19,7 @@ trap pg_cluster_stop EXIT
 pg_cluster_start
 
 echo "== clippy (server with the postgres feature, -D warnings) =="
-cargo clippy -p offline-auth-server --all-targets --features postgres --locked -- -D warnings -A missing-docs
+cargo clippy -p offline-auth-server --all-targets --features postgres --locked -- -D warnings
 
 echo "== server tests against PostgreSQL =="
 export OFFLINE_AUTH_REQUIRE_PG=1

@@ -11,13 +11,19 @@
 #   no-generated     no file UniFFI generated is tracked by git (they are build products)
 #   fmt              cargo fmt --all -- --check
 #   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
-#   module-cycles    no import cycles between the device crate's modules
-#                    (scripts/module-cycles.py, only if that file exists)
+#   module-cycles    no import cycles between the modules of any crate
+#                    (scripts/module-cycles.py)
 #   rust             cargo test --workspace --all-targets --locked
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day
-#   consumer         scripts/check-consumer.sh, only if that file exists
+#   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
+#                    uniffi, and resolves and type-checks beside sqlx (SQLite)
+#   postgres         scripts/test-postgres.sh: the reference server on a real PostgreSQL
+#                    (a throwaway cluster run by an unprivileged user): several instances,
+#                    kill -9, database restart, failure paths
+#   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
+#                    compiling and running; no figures)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
 #                    (bindings generated, tests, jars), jar smoke test of both jars
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
@@ -42,7 +48,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres bench-smoke
           jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target)
 
 only=()
@@ -197,9 +203,17 @@ setup() {
     fi
     local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
                    platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
-    [[ ! -f scripts/check-consumer.sh ]] || scripts+=(scripts/check-consumer.sh)
+    scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh)
     bash -n "${scripts[@]}" || return 1
     echo "prerequisites ready"
+}
+
+module_cycles() {
+    local crate ok=0
+    for crate in offline-auth offline-auth-backend offline-auth-proto offline-auth-server offline-auth-cli; do
+        python3 scripts/module-cycles.py "crates/$crate/src" || ok=1
+    done
+    return $ok
 }
 
 # No file UniFFI generates may be tracked: they are written by every build.
@@ -272,16 +286,14 @@ section setup         count_check    setup
 section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
 section clippy        count_check    cargo clippy --workspace --all-targets --locked -- -D warnings
-if [[ -f scripts/module-cycles.py ]]; then
-    section module-cycles count_check python3 scripts/module-cycles.py crates/offline-auth/src
-fi
+section module-cycles count_check module_cycles
 section rust          count_cargo    cargo test --workspace --all-targets --locked
 section rust-faketime count_cargo    rust_faketime
 section doc           count_cargo    cargo test --workspace --doc --locked
 section example       count_check    cargo run --locked --example field_day
-if [[ -f scripts/check-consumer.sh ]]; then
-    section consumer  count_auto     bash scripts/check-consumer.sh
-fi
+section consumer      count_auto     bash scripts/check-consumer.sh
+section postgres      count_cargo    bash scripts/test-postgres.sh
+section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
 section swift         count_xctest   swift_tests
 section python        count_pytest   python_tests

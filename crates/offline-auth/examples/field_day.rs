@@ -2,7 +2,7 @@
 //! PIN, work, try to cheat the clock, come back online and sync.
 //!
 //! Run it with `cargo run --example field_day`. "Online" means talking HTTP
-//! to the reference sync server (`examples/sync_server`), started here on a
+//! to the reference sync server (`crates/offline-auth-server`), started here on a
 //! loopback port and stopped while the worker is offline. The device
 //! keystore is the in-memory `SoftwareKeystore` (not hardware-backed; on a
 //! phone the Android or Apple adapter takes its place).

@@ -9,7 +9,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use offline_auth_backend::{SyncCursor, VerifiedBatch};
 use tokio_postgres::{NoTls, Row};
 
-use super::{
+use super::contract::{
     first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
 };
 

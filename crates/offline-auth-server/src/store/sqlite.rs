@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use offline_auth_backend::{SyncCursor, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{
+use super::contract::{
     first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
 };
 

@@ -1,0 +1,158 @@
+//! The contract every store keeps: the trait and the values it passes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use offline_auth_backend::{BackendError, SyncCursor, SyncOperation, VerifiedBatch};
+
+/// A store call's future (boxed, so the trait can be used as `dyn Store`).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Issues a grant given the device's last `iat`; returns the grant and its `iat`.
+pub type IssueGrant<'a> = &'a (dyn Fn(i64) -> Result<(String, i64), BackendError> + Send + Sync);
+
+/// Why a store call failed. Nothing was changed in either case.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database cannot be reached or gave up (connection lost, pool
+    /// exhausted, restart, serialisation failure): the client should retry.
+    Unavailable(String),
+    /// Anything else the database refused.
+    Failed(String),
+    /// Issuing the grant failed (inside an enrolment or renewal).
+    Backend(BackendError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(why) => write!(f, "database unavailable: {why}"),
+            Self::Failed(why) => write!(f, "database: {why}"),
+            Self::Backend(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// What the sync path needs of a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceState {
+    /// The user (tenant) the device is enrolled for.
+    pub user_id: String,
+    /// Its sync key (changes on re-enrolment).
+    pub sync_key: Vec<u8>,
+    /// How far its chain has been applied.
+    pub cursor: SyncCursor,
+}
+
+/// The outcome of an enrolment.
+#[derive(Debug)]
+pub enum Enrolled {
+    /// Enrolled (or re-enrolled, starting a new chain); the new grant.
+    Issued(String),
+    /// The device is enrolled for another user; nothing changed.
+    OtherUser,
+}
+
+/// The outcome of [`Store::apply`].
+#[derive(Debug)]
+pub enum Applied {
+    /// Applied, cursor advanced, receipt recorded, committed.
+    Done,
+    /// The device's state is no longer the one the batch was verified from
+    /// (another upload won the race, or the device re-enrolled): nothing
+    /// was applied. Here is the state found under the lock.
+    Moved(DeviceState),
+    /// The device no longer exists.
+    Gone,
+}
+
+/// A record as `/records` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its collection.
+    pub collection: String,
+    /// Its key.
+    pub key: String,
+    /// Its value.
+    pub value: Vec<u8>,
+}
+
+/// The server's storage. Every method changes nothing when it fails.
+pub trait Store: Send + Sync {
+    /// The issuer key (`kid`, private key): the stored one, or `candidate`
+    /// stored now if there is none. Instances racing here all get the one
+    /// that was stored first.
+    fn issuer_key(&self, candidate: (String, Vec<u8>)) -> StoreFuture<'_, (String, Vec<u8>)>;
+
+    /// Enrols `device_id` for `user` with `sync_key` and a fresh cursor,
+    /// unless it is enrolled for another user; `issue` runs with the device
+    /// locked, given its last `iat` (0 if new), so `iat`s strictly increase.
+    fn enroll<'a>(
+        &'a self,
+        device_id: &'a str,
+        user: &'a str,
+        sync_key: &'a [u8],
+        issue: IssueGrant<'a>,
+    ) -> StoreFuture<'a, Enrolled>;
+
+    /// A new grant for a device enrolled for `user` (`None` otherwise),
+    /// issued with the device locked like [`Store::enroll`].
+    fn renew<'a>(&'a self, device_id: &'a str, user: &'a str, issue: IssueGrant<'a>)
+        -> StoreFuture<'a, Option<String>>;
+
+    /// The device's owner, sync key and cursor, if it is enrolled.
+    fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>>;
+
+    /// In one transaction: locks the device, checks that its state still is
+    /// `verified_from`, applies `batch`'s operations, stores its cursor and
+    /// records its receipt.
+    fn apply<'a>(
+        &'a self,
+        device_id: &'a str,
+        verified_from: &'a DeviceState,
+        batch: &'a VerifiedBatch,
+    ) -> StoreFuture<'a, Applied>;
+
+    /// The user's records, by collection and key.
+    fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>>;
+}
+
+/// What a batch's operations leave behind, in one step per key: the last
+/// operation on each (collection, key) wins, as if applied one by one.
+/// Returns the puts (collection, key, value, seq) and the deletes.
+pub fn net_effect(operations: &[SyncOperation]) -> NetEffect<'_> {
+    let mut last: HashMap<(&str, &str), &SyncOperation> = HashMap::with_capacity(operations.len());
+    for op in operations {
+        last.insert((op.collection.as_str(), op.key.as_str()), op);
+    }
+    let mut effect = NetEffect::default();
+    for op in operations {
+        let is_last = last.get(&(op.collection.as_str(), op.key.as_str())).is_some_and(|l| std::ptr::eq(*l, op));
+        if !is_last {
+            continue;
+        }
+        match &op.value {
+            Some(value) => effect.puts.push((op.collection.as_str(), op.key.as_str(), value.as_slice(), op.seq)),
+            None => effect.deletes.push((op.collection.as_str(), op.key.as_str())),
+        }
+    }
+    effect
+}
+
+/// The net effect of a batch (see [`net_effect`]).
+#[derive(Debug, Default)]
+pub struct NetEffect<'a> {
+    /// Records written: collection, key, value, seq of the write.
+    pub puts: Vec<(&'a str, &'a str, &'a [u8], u64)>,
+    /// Records deleted: collection, key.
+    pub deletes: Vec<(&'a str, &'a str)>,
+}
+
+/// The first seq a batch applies (for the receipts table), or the cursor's
+/// next one when it applies nothing.
+pub fn first_applied_seq(batch: &VerifiedBatch) -> u64 {
+    batch.operations.first().map_or(batch.cursor.last_seq.saturating_add(1), |op| op.seq)
+}
