@@ -145,7 +145,7 @@ impl GrantIssuer {
             iat: issued_at,
             exp: expires_at,
             scope: scopes,
-            jti: hex_id(&random_array::<16>()?),
+            jti: hex::encode(random_array::<16>()?),
             kid: self.kid.clone(),
             nbf: None,
         };
@@ -192,11 +192,6 @@ impl GrantIssuer {
         let own_key = TrustedIssuers::new(&[IssuerKey { kid: kid.clone(), public_key: public_key.clone() }])?;
         Ok(Arc::new(Self { signer, in_memory, kid, public_key, own_key, options }))
     }
-}
-
-/// Lower-case hex of `bytes` (the grant id).
-fn hex_id(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check_claims(claims: &GrantClaims) -> Result<()> {

@@ -340,21 +340,6 @@ pub fn assemble(signing_input: &str, signature: &[u8; 64]) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
-/// Signs claims with an in-memory Ed25519 key into a compact JWS.
-///
-/// # Errors
-/// `Encoding` if the claims cannot be serialised.
-pub fn sign(
-    signing_key: &ed25519_dalek::SigningKey,
-    kid: &str,
-    claims: &GrantClaims,
-    issuing: &Issuing<'_>,
-) -> Result<String> {
-    use ed25519_dalek::Signer as _;
-    let input = signing_input(kid, claims, issuing)?;
-    Ok(assemble(&input, &signing_key.sign(input.as_bytes()).to_bytes()))
-}
-
 /// At most 32 characters of attacker-supplied text for an error message.
 fn truncate(text: &str) -> String {
     text.chars().take(32).collect()

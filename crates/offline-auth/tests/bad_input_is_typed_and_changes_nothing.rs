@@ -39,23 +39,12 @@ struct Stored {
 }
 
 fn stored(device: &Device) -> Stored {
-    let db = Connection::open(device.path()).unwrap();
-    let mut names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
-    let names: Vec<String> = names.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    assert!(names.len() >= 5, "the vault's tables exist: {names:?}");
-    let tables = names
-        .into_iter()
-        .map(|table| {
-            let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
-            let width = stmt.column_count();
-            let rows = stmt
-                .query_map([], |row| (0..width).map(|i| row.get::<_, Value>(i)).collect::<Result<Vec<_>, _>>())
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            (table, rows)
-        })
-        .collect();
+    let tables = all_rows(&device.path());
+    assert!(
+        tables.len() >= 5,
+        "the vault's tables exist: {:?}",
+        tables.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
     Stored { tables, keystore_keys: device.keystore.inner.key_count() }
 }
 

@@ -12,7 +12,6 @@ use common::*;
 use offline_auth::{KeyValue, VaultError, MAX_BULK_BYTES, MAX_BULK_RECORDS, MAX_KEY_LEN, MAX_VALUE_LEN};
 use offline_auth_backend::SyncCursor;
 use rusqlite::types::Value;
-use rusqlite::Connection;
 
 fn kv(key: &str, value: &[u8]) -> KeyValue {
     KeyValue { key: key.into(), value: value.to_vec() }
@@ -20,22 +19,7 @@ fn kv(key: &str, value: &[u8]) -> KeyValue {
 
 /// Every row of every table, read through a connection of our own.
 fn rows(device: &Device) -> Vec<(String, Vec<Vec<Value>>)> {
-    let db = Connection::open(device.path()).unwrap();
-    let mut names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
-    let names: Vec<String> = names.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    names
-        .into_iter()
-        .map(|table| {
-            let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
-            let width = stmt.column_count();
-            let rows = stmt
-                .query_map([], |row| (0..width).map(|i| row.get::<_, Value>(i)).collect::<Result<Vec<_>, _>>())
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            (table, rows)
-        })
-        .collect()
+    all_rows(&device.path())
 }
 
 #[test]

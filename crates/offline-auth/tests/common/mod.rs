@@ -209,3 +209,24 @@ impl Device {
         (vault, session)
     }
 }
+
+/// Every row of every table of the vault file at `path`, read through a
+/// plain connection of our own, tables by name and rows by their first column.
+pub fn all_rows(path: &std::path::Path) -> Vec<(String, Vec<Vec<rusqlite::types::Value>>)> {
+    let db = rusqlite::Connection::open(path).unwrap();
+    let mut names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
+    let names: Vec<String> = names.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    names
+        .into_iter()
+        .map(|table| {
+            let mut stmt = db.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
+            let width = stmt.column_count();
+            let rows = stmt
+                .query_map([], |row| (0..width).map(|i| row.get(i)).collect::<Result<Vec<_>, _>>())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            (table, rows)
+        })
+        .collect()
+}
