@@ -47,16 +47,21 @@ fun interface BiometricAuthenticator {
  * cipher passed as a `BiometricPrompt.CryptoObject`: the keystore releases the
  * key for this one operation only after the biometric hardware says so.
  *
- * @param context an Activity context (the prompt is shown over it).
+ * The platform prompt is system UI: it needs a Context, not an Activity, so
+ * only [context]'s application context is kept and the authenticator can live
+ * longer than any screen (no leaked Activity after a rotation).
+ *
+ * @param context any context; its application context is kept.
  * @param timeoutMillis how long the calling thread waits before cancelling the
  *   prompt and reporting `UserCancelled`.
  */
 class PlatformBiometricPrompt @JvmOverloads constructor(
-    private val context: Context,
+    context: Context,
     private val title: (BiometricPurpose) -> CharSequence = { if (it == BiometricPurpose.ENABLE) "Turn on biometric unlock" else "Unlock" },
     private val negativeButtonText: CharSequence = "Use PIN",
     private val timeoutMillis: Long = 120_000,
 ) : BiometricAuthenticator {
+    private val context: Context = context.applicationContext ?: context
 
     override fun authenticate(cipher: Cipher, purpose: BiometricPurpose): Cipher {
         if (Looper.getMainLooper().isCurrentThread) {

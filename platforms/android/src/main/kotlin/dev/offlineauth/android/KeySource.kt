@@ -5,7 +5,6 @@ import android.content.pm.PackageManager
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import android.security.keystore.StrongBoxUnavailableException
 import dev.offlineauth.KeyProtection
 import java.security.KeyStore
 import javax.crypto.KeyGenerator
@@ -30,11 +29,20 @@ interface KeySource {
 /**
  * Non-exportable AES-256-GCM keys in the `AndroidKeyStore` provider.
  *
- * - StrongBox (a separate secure element) when the device declares
- *   `FEATURE_STRONGBOX_KEYSTORE`, falling back to the TEE when key generation
- *   throws [StrongBoxUnavailableException] (API 28+).
- * - `setUnlockedDeviceRequired(true)` (API 28+): the key decrypts nothing while
- *   the device is locked.
+ * - In the TEE by default. StrongBox (a separate secure element) only when
+ *   [preferStrongBox] is set and the device declares
+ *   `FEATURE_STRONGBOX_KEYSTORE`. The core creates a fresh Device key at
+ *   enrolment and on every PIN attempt, and StrongBox key generation costs
+ *   hundreds of milliseconds to seconds on the devices that have it, so it is
+ *   opt-in. Any failure of StrongBox generation (`StrongBoxUnavailableException`,
+ *   or the `ProviderException("Keystore key generation failed")` some devices
+ *   throw instead) falls back to the TEE.
+ * - `setUnlockedDeviceRequired(true)` only on API 35 and later, and only on
+ *   Device keys: on API 31–34 the platform documents defects with such keys
+ *   (they cannot be made without a secure lock screen, are deleted when it is
+ *   removed, and stay unusable after a weak-biometric or trust-agent unlock);
+ *   on the biometric key it adds nothing, since every use needs a Class 3
+ *   biometric anyway.
  * - [KeyProtection.BIOMETRIC]: `setUserAuthenticationRequired(true)` for every
  *   use (timeout 0) by a Class 3 (`BIOMETRIC_STRONG`) biometric
  *   (`setUserAuthenticationParameters(0, AUTH_BIOMETRIC_STRONG)` on API 30+,
@@ -43,12 +51,18 @@ interface KeySource {
  *   Such a key requires a secure lock screen and can only be used through a
  *   `BiometricPrompt.CryptoObject`.
  *
- * @param context any context (the application context is kept); null skips the
- *   StrongBox feature check and simply tries StrongBox first.
+ * @param context any context (only the application context's package manager
+ *   is kept); null skips the StrongBox feature check.
+ * @param preferStrongBox try StrongBox first (see above for the cost).
+ * @param generateKey makes a key from its parameters; the default uses the
+ *   `AndroidKeyStore` provider (the JVM tests replace it to script failures).
+ * @param sdkInt reads the device's API level when a key is made (the JVM tests set it).
  */
 class AndroidKeyStoreKeySource @JvmOverloads constructor(
     context: Context?,
-    private val preferStrongBox: Boolean = true,
+    private val preferStrongBox: Boolean = false,
+    private val generateKey: (KeyGenParameterSpec) -> SecretKey = ::generateInAndroidKeyStore,
+    private val sdkInt: () -> Int = { Build.VERSION.SDK_INT },
 ) : KeySource {
     private val packageManager: PackageManager? = context?.applicationContext?.packageManager
     private val keyStore: KeyStore by lazy { KeyStore.getInstance(PROVIDER).apply { load(null) } }
@@ -58,15 +72,18 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
     }
 
     override fun create(alias: String, protection: KeyProtection): SecretKey = synchronized(this) {
-        val sdk = Build.VERSION.SDK_INT
+        val sdk = sdkInt()
         if (strongBoxWanted(sdk)) {
             try {
-                return generate(keySpec(alias, protection, strongBox = true, sdkInt = sdk))
-            } catch (e: StrongBoxUnavailableException) {
-                // Declared but unusable for this key: fall back to the TEE below.
+                return generateKey(keySpec(alias, protection, strongBox = true, sdkInt = sdk))
+            } catch (e: Exception) {
+                // StrongBoxUnavailableException, or a ProviderException on devices
+                // whose StrongBox fails instead of declining: the TEE below. A key
+                // half-made in StrongBox must not linger under the alias.
+                runCatching { delete(alias) }
             }
         }
-        generate(keySpec(alias, protection, strongBox = false, sdkInt = sdk))
+        generateKey(keySpec(alias, protection, strongBox = false, sdkInt = sdk))
     }
 
     override fun delete(alias: String): Unit = synchronized(this) {
@@ -77,14 +94,19 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
         preferStrongBox && sdk >= Build.VERSION_CODES.P &&
             (packageManager?.hasSystemFeature(PackageManager.FEATURE_STRONGBOX_KEYSTORE) ?: true)
 
-    private fun generate(spec: KeyGenParameterSpec): SecretKey {
-        val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
-        generator.init(spec)
-        return generator.generateKey()
-    }
-
     companion object {
         const val PROVIDER = "AndroidKeyStore"
+
+        /** Android 15: the first release whose unlocked-device-required keys behave as documented. */
+        const val UNLOCKED_DEVICE_REQUIRED_MIN_SDK = 35
+
+        /** Generates [spec]'s key in the `AndroidKeyStore` provider. */
+        @JvmStatic
+        fun generateInAndroidKeyStore(spec: KeyGenParameterSpec): SecretKey {
+            val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
+            generator.init(spec)
+            return generator.generateKey()
+        }
 
         /**
          * The key's parameters for [protection] on API level [sdkInt] (a parameter
@@ -98,9 +120,9 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
                 .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
                 // The keystore picks every IV: no IV reuse by construction.
                 .setRandomizedEncryptionRequired(true)
-            if (sdkInt >= Build.VERSION_CODES.P) {
+            if (strongBox && sdkInt >= Build.VERSION_CODES.P) builder.setIsStrongBoxBacked(true)
+            if (protection == KeyProtection.DEVICE && sdkInt >= UNLOCKED_DEVICE_REQUIRED_MIN_SDK) {
                 builder.setUnlockedDeviceRequired(true)
-                if (strongBox) builder.setIsStrongBoxBacked(true)
             }
             if (protection == KeyProtection.BIOMETRIC) {
                 builder.setUserAuthenticationRequired(true)

@@ -22,10 +22,13 @@ object KeystoreErrors {
         for (e in causes(error)) {
             when (e) {
                 is KeystoreException -> return e
-                // Biometrics re-enrolled, or the secure lock screen removed.
+                // Biometrics re-enrolled, or the secure lock screen removed: the
+                // only exception that means the key is gone for good.
                 is KeyPermanentlyInvalidatedException -> return KeystoreException.KeyInvalidated()
-                // How some devices report a key whose auth binding is gone.
-                is UnrecoverableKeyException -> return KeystoreException.KeyInvalidated()
+                // Android 12+ also throws this for transient keystore errors
+                // (keystore daemon busy or restarting): never a reason to turn
+                // biometrics off for good. The caller may retry.
+                is UnrecoverableKeyException -> return KeystoreException.Failed("transient keystore failure: UnrecoverableKeyException")
                 is AEADBadTagException -> return KeystoreException.UnwrapFailed()
                 is UserNotAuthenticatedException -> return KeystoreException.Failed("user not authenticated for this key")
             }
