@@ -191,6 +191,38 @@ impl DeviceSecret {
         ))
     }
 
+    /// A new alias for the biometric key, carrying a tag that only the
+    /// holder of `DK` can make: `offline-auth.<vault id>.biometric.<nonce>.<tag>`.
+    /// The alias sits in the vault row unauthenticated; the tag lets the vault
+    /// tell a key the platform lost from an alias someone edited.
+    pub(crate) fn new_biometric_alias(&self, vault_id: &[u8]) -> Result<String> {
+        let base = new_alias(vault_id, "biometric")?;
+        let tag = self.biometric_alias_tag(vault_id, &base)?;
+        Ok(format!("{base}.{tag}"))
+    }
+
+    /// Whether `alias` is a biometric alias that [`Self::new_biometric_alias`]
+    /// made for this vault: `Some(true)` authentic, `Some(false)` forged or
+    /// edited, `None` an untagged alias of an earlier release.
+    pub(crate) fn authenticates_biometric_alias(&self, vault_id: &[u8], alias: &str) -> Result<Option<bool>> {
+        let prefix = format!("offline-auth.{}.biometric.", hex::encode(vault_id));
+        let Some(rest) = alias.strip_prefix(&prefix) else {
+            return Ok(Some(false));
+        };
+        let Some((nonce, tag)) = rest.split_once('.') else {
+            let untagged = rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit());
+            return Ok(if untagged { None } else { Some(false) });
+        };
+        let expected = self.biometric_alias_tag(vault_id, &format!("{prefix}{nonce}"))?;
+        Ok(Some(ct_eq(expected.as_bytes(), tag.as_bytes())))
+    }
+
+    fn biometric_alias_tag(&self, vault_id: &[u8], base: &str) -> Result<String> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"biometric-alias/1", vault_id])?;
+        let mac = hmac_sha256(&key, &[base.as_bytes()]);
+        Ok(hex::encode(mac.get(..16).unwrap_or_default()))
+    }
+
     /// The key that binds the sealed state to the current device key epoch.
     pub(crate) fn state_binding(&self, vault_id: &[u8]) -> Result<StateBinding> {
         Ok(StateBinding(MacKey::new(&derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"state-binding", vault_id])?)))

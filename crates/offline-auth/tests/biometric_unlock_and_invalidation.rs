@@ -1,5 +1,6 @@
 //! Biometric unlock through the keystore's `Biometric` protection: enable,
-//! unlock, cancel, invalidation turning biometrics off while the PIN works.
+//! unlock, cancel, invalidation or loss of the key turning biometrics off
+//! while the PIN works.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
@@ -54,6 +55,45 @@ fn invalidated_key_turns_biometrics_off_and_the_pin_still_works() {
     assert_eq!(device.keystore.inner.key_count(), 1, "the invalidated key is deleted");
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
     vault.unlock(PIN.into()).unwrap();
+}
+
+#[test]
+fn a_lost_biometric_key_turns_biometrics_off_and_the_pin_still_works() {
+    // The lock screen or passcode was removed: the platform deleted the key.
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    session.enable_biometrics().unwrap();
+    session.lock();
+    device.keystore.bio_lost.store(true, Ordering::SeqCst);
+    assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsInvalidated));
+    assert!(!vault.status().unwrap().biometrics_enabled);
+    assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
+    vault.unlock(PIN.into()).unwrap();
+}
+
+#[test]
+fn an_edited_biometric_alias_is_tampering_and_turns_nothing_off() {
+    // The row's alias is not authenticated by the row; its tag is. A forged
+    // alias of the right shape, whose key the keystore cannot find, must not
+    // pass for a key the platform lost.
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    session.enable_biometrics().unwrap();
+    session.lock();
+    let db = rusqlite::Connection::open(device.path()).unwrap();
+    let alias: String = db.query_row("SELECT bio_alias FROM vault", [], |r| r.get(0)).unwrap();
+    let (base, tag) = alias.rsplit_once('.').unwrap();
+    let forged_tag: String = tag.chars().map(|c| if c == '0' { '1' } else { '0' }).collect();
+    for forged in [format!("{base}.{forged_tag}"), base.to_owned()] {
+        db.execute("UPDATE vault SET bio_alias = ?1", [&forged]).unwrap();
+        let before = all_rows(&device.path());
+        let err = vault.unlock_with_biometrics().err().unwrap();
+        assert!(matches!(err, VaultError::Tampered | VaultError::Keystore { .. }), "{forged}: {err:?}");
+        assert!(all_rows(&device.path()) == before, "{forged}: the failed unlock changed the database");
+    }
+    db.execute("UPDATE vault SET bio_alias = ?1", [&alias]).unwrap();
+    assert!(vault.status().unwrap().biometrics_enabled);
+    vault.unlock_with_biometrics().unwrap();
 }
 
 #[test]

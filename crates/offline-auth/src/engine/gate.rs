@@ -19,6 +19,20 @@ use crate::error::{Error, Result};
 pub(crate) struct Gate {
     threads: Mutex<()>,
     file: File,
+    /// `<db>-enabling`: shared-locked by every `enable_biometrics` whose
+    /// prompt is up (see [`Gate::begin_enabling`]).
+    enabling: File,
+}
+
+/// Held while a biometric enable waits for its prompt, outside the gate.
+pub(crate) struct EnablingGuard<'a> {
+    file: &'a File,
+}
+
+impl Drop for EnablingGuard<'_> {
+    fn drop(&mut self) {
+        self.file.unlock().ok();
+    }
 }
 
 /// Proof that the gate is held; released on drop.
@@ -41,10 +55,34 @@ impl Gate {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(format!("{db_path}-lock"))
-            .map_err(|e| Error::InvalidInput(format!("cannot open the vault's lock file: {}", e.kind())))?;
-        Ok(Self { threads: Mutex::new(()), file })
+        let open = |suffix: &str| {
+            options
+                .open(format!("{db_path}-{suffix}"))
+                .map_err(|e| Error::InvalidInput(format!("cannot open the vault's lock file: {}", e.kind())))
+        };
+        Ok(Self { threads: Mutex::new(()), file: open("lock")?, enabling: open("enabling")? })
+    }
+
+    /// Marks a biometric enable as in progress until the guard drops. Take it
+    /// while holding the gate, before releasing the gate for the prompt: the
+    /// alias it reserved stays in the "to delete" list (so a crash leaves
+    /// nothing behind), and purges skip biometric aliases while any handle or
+    /// process holds this.
+    pub(crate) fn begin_enabling(&self, _gate: &GateGuard<'_>) -> Result<EnablingGuard<'_>> {
+        self.enabling.lock_shared().map_err(|e| Error::InvalidInput(format!("cannot lock the vault: {}", e.kind())))?;
+        Ok(EnablingGuard { file: &self.enabling })
+    }
+
+    /// Whether some handle or process has a biometric enable in progress.
+    /// Asked under the gate, where no enable can begin.
+    pub(crate) fn enabling_in_progress(&self, _gate: &GateGuard<'_>) -> bool {
+        match self.enabling.try_lock() {
+            Ok(()) => {
+                self.enabling.unlock().ok();
+                false
+            }
+            Err(_) => true,
+        }
     }
 
     /// Waits for the gate.

@@ -10,15 +10,21 @@ use crate::storage::{tables, VaultRow};
 /// Deletes every keystore key the database says must go; stops at the first
 /// failure (the rest stay listed and are retried). Only the gate's holder
 /// purges, so no alias another handle has reserved and not yet adopted is in
-/// the list; an alias the current row names is never deleted.
-pub(crate) fn purge_retired_keys(vault: &VaultShared, _gate: &GateGuard<'_>) -> Result<()> {
+/// the list, except the biometric alias of an enable whose prompt is up: while
+/// one is, biometric aliases are left for a later purge. An alias the current
+/// row names is never deleted.
+pub(crate) fn purge_retired_keys(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
     let (retired, row) = vault.db.read(|c| Ok((tables::retired_keys(c)?, VaultRow::load(c)?)))?;
     let in_use = |alias: &str| {
         row.as_ref().is_some_and(|row| {
             row.device_alias == alias || row.bio.as_ref().is_some_and(|(bio_alias, _)| bio_alias == alias)
         })
     };
+    let enabling = vault.enabling_in_progress(gate);
     for alias in retired {
+        if enabling && is_biometric_alias(&alias) {
+            continue;
+        }
         if !in_use(&alias) {
             vault.keystore.delete_key(alias.clone())?;
         }
@@ -49,4 +55,9 @@ pub(crate) fn wrap_with_new_key(
             Err(error.into())
         }
     }
+}
+
+/// Whether `alias` names a biometric key (see `keys::new_alias`).
+fn is_biometric_alias(alias: &str) -> bool {
+    alias.contains(".biometric.")
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::gate::{Gate, GateGuard};
+use super::gate::{EnablingGuard, Gate, GateGuard};
 use super::record_index::RecordIndexCell;
 use crate::clock::Clock;
 use crate::config::VaultConfig;
@@ -68,6 +68,16 @@ impl VaultShared {
     /// Waits for the attempt gate (see `gate.rs`).
     pub(crate) fn gate(&self) -> Result<GateGuard<'_>> {
         self.gate.enter()
+    }
+
+    /// See [`Gate::begin_enabling`].
+    pub(crate) fn begin_enabling<'a>(&'a self, gate: &GateGuard<'_>) -> Result<EnablingGuard<'a>> {
+        self.gate.begin_enabling(gate)
+    }
+
+    /// See [`Gate::enabling_in_progress`].
+    pub(crate) fn enabling_in_progress(&self, gate: &GateGuard<'_>) -> bool {
+        self.gate.enabling_in_progress(gate)
     }
 
     /// The gate if no one holds it.

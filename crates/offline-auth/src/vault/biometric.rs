@@ -3,8 +3,9 @@
 //! and removing that wrap is the engine's: `engine/biometric_key.rs`.)
 //!
 //! The PIN path is untouched by anything here. If the platform reports the
-//! biometric key invalidated (new fingerprint or face enrolled), biometric
-//! unlock is turned off and the app falls back to the PIN.
+//! biometric key invalidated (new fingerprint or face enrolled) or missing
+//! (lock screen or passcode removed), biometric unlock is turned off and the
+//! app falls back to the PIN.
 
 use std::sync::Arc;
 
@@ -25,12 +26,19 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
     let Some((alias, wrap)) = row.bio.clone() else {
         return Err(Error::BiometricsUnavailable);
     };
-    let vk = match vault.keystore.unwrap(alias, KeyProtection::Biometric, wrap) {
+    let vk = match vault.keystore.unwrap(alias.clone(), KeyProtection::Biometric, wrap) {
         Ok(bytes) => SecretKey::from_vec(bytes).map_err(|_| Error::Tampered)?,
+        // New biometrics enrolled: biometric unlock cannot work again, so it
+        // is turned off and the PIN goes on working.
         Err(KeystoreError::KeyInvalidated) => {
-            engine::disable_biometrics(vault, &vault.gate()?)?;
+            engine::disable_lost_biometrics(vault, &vault.gate()?, &alias)?;
             return Err(Error::BiometricsInvalidated);
         }
+        // The key is gone (lock screen or passcode removed, keystore cleared):
+        // the same, once the alias proves to be one this vault made (the row
+        // does not authenticate it; an edited alias is tampering, and changes
+        // nothing).
+        Err(KeystoreError::KeyNotFound) => return Err(lost_biometric_key(vault, &alias)),
         Err(KeystoreError::UserCancelled) => return Err(Error::UserCancelled),
         Err(other) => return Err(other.into()),
     };
@@ -45,4 +53,23 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
         keys
     };
     OfflineSession::resume(vault.clone(), keys, None)
+}
+
+/// What a `KeyNotFound` for the biometric `alias` means, acted upon.
+fn lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Error {
+    let outcome = (|| {
+        let gate = vault.gate()?;
+        let row = load_row(vault)?;
+        let dk = unwrap_device_secret(vault, &row)?;
+        match dk.authenticates_biometric_alias(&row.vault_id, alias)? {
+            Some(true) => {
+                engine::disable_lost_biometrics(vault, &gate, alias)?;
+                Ok(Error::BiometricsInvalidated)
+            }
+            Some(false) => Ok(Error::Tampered),
+            // An alias of an earlier release carries no tag: report, change nothing.
+            None => Ok(Error::Keystore(KeystoreError::KeyNotFound)),
+        }
+    })();
+    outcome.unwrap_or_else(|error| error)
 }

@@ -17,6 +17,23 @@ use crate::session::OfflineSession;
 /// Open it at app start with [`PinVault::open`]; enrol once at online sign-in;
 /// afterwards unlock with the PIN (or biometrics) to get an
 /// [`OfflineSession`]. Safe to use from any thread.
+///
+/// # Threading: which calls block
+/// Keep these off the main (UI) thread:
+/// - `enroll`, `unlock`, `OfflineSession::change_pin`: PBKDF2 over the PIN
+///   (tens to hundreds of milliseconds) and several keystore calls;
+/// - `unlock_with_biometrics`, `OfflineSession::enable_biometrics`: the
+///   platform's biometric prompt runs inside the keystore call and blocks
+///   until the user answers (the adapters refuse the main thread);
+/// - `wipe`, `open`, `OfflineSession::lock`, `disable_biometrics`: keystore
+///   deletions and durable SQLite commits;
+/// - anything that takes the attempt gate (PIN attempts, enrolment, PIN
+///   changes, wipes, key rotations) waits while another handle or process
+///   holds it. The biometric prompt of `enable_biometrics` does *not* hold
+///   the gate, so PIN attempts and wipes go on while it is up.
+///
+/// Record reads and writes on an open session are one SQLite transaction
+/// each (`put` is a durable commit): fast, but disk I/O.
 #[derive(Debug, uniffi::Object)]
 pub struct PinVault {
     inner: Arc<VaultShared>,

@@ -81,6 +81,10 @@ pub struct TestKeystore {
     pub fail_all: AtomicBool,
     pub bio_invalidated: AtomicBool,
     pub bio_cancel: AtomicBool,
+    /// The biometric key is gone (lock screen or passcode removed).
+    pub bio_lost: AtomicBool,
+    /// Runs inside every biometric wrap, where a platform shows its prompt.
+    pub bio_prompt: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     pub calls: AtomicU64,
     /// Called (outside the keystore's own state) on every callback.
     pub on_call: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
@@ -105,6 +109,12 @@ impl TestKeystore {
 impl PlatformKeystore for TestKeystore {
     fn wrap(&self, alias: String, protection: KeyProtection, plaintext: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
         self.before()?;
+        if protection == KeyProtection::Biometric {
+            let prompt = self.bio_prompt.lock().unwrap().clone();
+            if let Some(prompt) = prompt {
+                prompt();
+            }
+        }
         let wrapped = self.inner.wrap(alias, protection, plaintext);
         // The key exists now; the caller has not stored its alias yet.
         let max_delay = self.max_wrap_delay_ms.load(Ordering::SeqCst);
@@ -122,6 +132,9 @@ impl PlatformKeystore for TestKeystore {
             }
             if self.bio_cancel.load(Ordering::SeqCst) {
                 return Err(KeystoreError::UserCancelled);
+            }
+            if self.bio_lost.load(Ordering::SeqCst) {
+                return Err(KeystoreError::KeyNotFound);
             }
         }
         self.inner.unwrap(alias, protection, wrapped)
