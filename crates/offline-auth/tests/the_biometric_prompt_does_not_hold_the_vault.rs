@@ -41,8 +41,16 @@ fn completes<T: Send + 'static>(release: &mpsc::Sender<()>, call: impl FnOnce() 
     }
 }
 
-#[test]
-fn pin_attempts_go_on_while_the_enable_prompt_is_up() {
+/// An enrolled vault whose `enable_biometrics` runs on another thread and
+/// waits in its prompt until `release` is sent.
+#[allow(clippy::type_complexity)]
+fn enable_with_the_prompt_held() -> (
+    Device,
+    Arc<offline_auth::PinVault>,
+    Arc<offline_auth::OfflineSession>,
+    mpsc::Sender<()>,
+    thread::JoinHandle<Result<(), VaultError>>,
+) {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     let (shown, release) = hold_the_prompt(&device);
@@ -51,6 +59,12 @@ fn pin_attempts_go_on_while_the_enable_prompt_is_up() {
         thread::spawn(move || session.enable_biometrics())
     };
     shown.recv().unwrap();
+    (device, vault, session, release, enabling)
+}
+
+#[test]
+fn pin_attempts_go_on_while_the_enable_prompt_is_up() {
+    let (device, vault, _session, release, enabling) = enable_with_the_prompt_held();
 
     let v = Arc::clone(&vault);
     let wrong = completes(&release, move || v.unlock("000001".into()).err());
@@ -68,34 +82,20 @@ fn pin_attempts_go_on_while_the_enable_prompt_is_up() {
 
 #[test]
 fn a_wipe_during_the_enable_prompt_wins_and_leaves_no_key() {
-    let device = Device::new();
-    let (vault, session) = device.enrolled();
-    let (shown, release) = hold_the_prompt(&device);
-    let enabling = {
-        let session = Arc::clone(&session);
-        thread::spawn(move || session.enable_biometrics())
-    };
-    shown.recv().unwrap();
+    let (device, vault, _session, release, enabling) = enable_with_the_prompt_held();
     let v = Arc::clone(&vault);
     completes(&release, move || v.wipe()).unwrap();
 
     release.send(()).unwrap();
     let result = enabling.join().unwrap();
     assert!(result.is_err(), "enable after a wipe must fail: {result:?}");
-    assert_eq!(vault.status().map(|s| s.biometrics_enabled).unwrap_or(false), false);
+    assert!(!vault.status().map(|s| s.biometrics_enabled).unwrap_or(false));
     assert_eq!(device.keystore.inner.key_count(), 0, "the key made for the prompt is deleted");
 }
 
 #[test]
 fn two_enables_at_once_leave_exactly_one_biometric_key() {
-    let device = Device::new();
-    let (vault, session) = device.enrolled();
-    let (shown, release) = hold_the_prompt(&device);
-    let first = {
-        let session = Arc::clone(&session);
-        thread::spawn(move || session.enable_biometrics())
-    };
-    shown.recv().unwrap();
+    let (device, vault, session, release, first) = enable_with_the_prompt_held();
     // The second enable's prompt is not held.
     *device.keystore.bio_prompt.lock().unwrap() = None;
     let s = Arc::clone(&session);
