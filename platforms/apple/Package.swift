@@ -73,6 +73,18 @@ let testTargets: [Target] =
             dependencies: ["OfflineAuth", "OfflineAuthBackend"],
             path: "Tests/OfflineAuthTests"
         ),
+        // The platform-independent decisions of AppleKeystore (KeystorePolicy.swift).
+        .testTarget(
+            name: "OfflineAuthAppleTests",
+            dependencies: ["OfflineAuth", "OfflineAuthApple"],
+            path: "Tests/OfflineAuthAppleTests"
+        ),
+        // AppleKeystore on an iOS simulator's Keychain (empty elsewhere).
+        .testTarget(
+            name: "OfflineAuthAppleKeychainTests",
+            dependencies: ["OfflineAuth", "OfflineAuthApple"],
+            path: "Tests/OfflineAuthAppleKeychainTests"
+        ),
     ]
     : []
 
