@@ -73,20 +73,25 @@ let testTargets: [Target] =
             dependencies: ["OfflineAuth", "OfflineAuthBackend"],
             path: "Tests/OfflineAuthTests"
         ),
-        // The platform-independent decisions of AppleKeystore (KeystorePolicy.swift).
-        .testTarget(
-            name: "OfflineAuthAppleTests",
-            dependencies: ["OfflineAuth", "OfflineAuthApple"],
-            path: "Tests/OfflineAuthAppleTests"
-        ),
-        // AppleKeystore on an iOS simulator's Keychain (empty elsewhere).
-        .testTarget(
-            name: "OfflineAuthAppleKeychainTests",
-            dependencies: ["OfflineAuth", "OfflineAuthApple"],
-            path: "Tests/OfflineAuthAppleKeychainTests"
-        ),
     ]
     : []
+
+// The adapter's tests need no backend: the platform-independent decisions of
+// AppleKeystore (KeystorePolicy.swift), and AppleKeystore on an iOS
+// simulator's Keychain (empty elsewhere; the macOS workflow runs them there
+// after removing Tests/Backend, whose library is built for the Mac only).
+let adapterTestTargets: [Target] = [
+    .testTarget(
+        name: "OfflineAuthAppleTests",
+        dependencies: ["OfflineAuth", "OfflineAuthApple"],
+        path: "Tests/OfflineAuthAppleTests"
+    ),
+    .testTarget(
+        name: "OfflineAuthAppleKeychainTests",
+        dependencies: ["OfflineAuth", "OfflineAuthApple"],
+        path: "Tests/OfflineAuthAppleKeychainTests"
+    ),
+]
 
 let package = Package(
     name: "OfflineAuth",
@@ -113,5 +118,5 @@ let package = Package(
             dependencies: ["OfflineAuth"],
             path: "Sources/OfflineAuthApple"
         ),
-    ] + testTargets
+    ] + testTargets + adapterTestTargets
 )
