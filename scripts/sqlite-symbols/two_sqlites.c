@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#ifndef __clang__ /* the generated header uses clang's nullability qualifiers */
+#define _Nonnull
+#define _Nullable
+#endif
 #include "OfflineAuthFFI.h"
 
 static int check(const char *what, RustCallStatus *status) {
@@ -52,7 +56,10 @@ static int offline_auth_sqlite(const char *path) {
     RustCallStatus status = {0};
     uint64_t soft = uniffi_offline_auth_fn_constructor_softwarekeystore_new(&status);
     if (!check("SoftwareKeystore.new", &status)) return 0;
-    uint64_t keystore = uniffi_offline_auth_fn_method_softwarekeystore_as_platform_keystore(soft, &status);
+    /* A method call consumes a handle: clone it first, as the bindings do. */
+    uint64_t soft_call = uniffi_offline_auth_fn_clone_softwarekeystore(soft, &status);
+    if (!check("clone", &status)) return 0;
+    uint64_t keystore = uniffi_offline_auth_fn_method_softwarekeystore_as_platform_keystore(soft_call, &status);
     if (!check("as_platform_keystore", &status)) return 0;
 
     /* VaultConfig, fields in declaration order, UniFFI's big-endian encoding. */
@@ -80,7 +87,6 @@ static int offline_auth_sqlite(const char *path) {
     if (!check("rustbuffer_from_bytes", &status)) return 0;
     uint64_t vault = uniffi_offline_auth_fn_constructor_pinvault_open(path_buf, keystore, cfg_buf, &status);
     if (!check("PinVault.open", &status)) return 0;
-    /* A method call consumes a handle: clone it first, as the bindings do. */
     uint64_t call = uniffi_offline_auth_fn_clone_pinvault(vault, &status);
     if (!check("clone", &status)) return 0;
     int8_t enrolled = uniffi_offline_auth_fn_method_pinvault_is_enrolled(call, &status);
