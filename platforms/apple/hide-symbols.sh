@@ -15,7 +15,7 @@
 # object is archived again.
 #   Linux (GNU binutils): ld -r --whole-archive, then
 #                         objcopy --keep-global-symbols=<the UniFFI symbols>
-#   macOS (Xcode's ld):   ld -r -arch ARCH -all_load -exported_symbols_list
+#   macOS (Xcode's ld):   ld -r -arch ARCH -force_load IN.a -exported_symbols_list
 #                         (one architecture per call: run it on each target's
 #                         archive before lipo; ARCH as `lipo -archs` prints it,
 #                         e.g. arm64, x86_64)
@@ -58,7 +58,7 @@ Linux)
 Darwin)
     [[ -n "$arch" ]] || die "on macOS give the architecture (arm64 or x86_64)"
     printf '%s\n' '_uniffi_offline_auth_*' '_ffi_offline_auth_*' > "$work/keep.txt"
-    xcrun ld -r -arch "$arch" -all_load -exported_symbols_list "$work/keep.txt" "$in" -o "$work/hidden.o"
+    xcrun ld -r -arch "$arch" -exported_symbols_list "$work/keep.txt" -force_load "$in" -o "$work/hidden.o"
     ;;
 *)
     die "unsupported host $(uname -s)"
