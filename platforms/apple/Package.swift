@@ -76,6 +76,23 @@ let testTargets: [Target] =
     ]
     : []
 
+// The adapter's tests need no backend: the platform-independent decisions of
+// AppleKeystore (KeystorePolicy.swift), and AppleKeystore on an iOS
+// simulator's Keychain (empty elsewhere; the macOS workflow runs them there
+// after removing Tests/Backend, whose library is built for the Mac only).
+let adapterTestTargets: [Target] = [
+    .testTarget(
+        name: "OfflineAuthAppleTests",
+        dependencies: ["OfflineAuth", "OfflineAuthApple"],
+        path: "Tests/OfflineAuthAppleTests"
+    ),
+    .testTarget(
+        name: "OfflineAuthAppleKeychainTests",
+        dependencies: ["OfflineAuth", "OfflineAuthApple"],
+        path: "Tests/OfflineAuthAppleKeychainTests"
+    ),
+]
+
 let package = Package(
     name: "OfflineAuth",
     platforms: [
@@ -101,5 +118,5 @@ let package = Package(
             dependencies: ["OfflineAuth"],
             path: "Sources/OfflineAuthApple"
         ),
-    ] + testTargets
+    ] + testTargets + adapterTestTargets
 )

@@ -9,6 +9,7 @@ import SwiftUI
 
 @main
 struct OfflineAuthDemoApp: App {
+    // The one model object that owns the vault for the app's life (not a view's).
     @StateObject private var model = VaultModel()
     @Environment(\.scenePhase) private var scenePhase
 
@@ -17,7 +18,10 @@ struct OfflineAuthDemoApp: App {
             ContentView().environmentObject(model)
         }
         .onChange(of: scenePhase) { phase in
-            if phase != .active { model.lock() } // leaving the app zeroizes the keys
+            // Lock only when the app really leaves the screen. `.inactive` is not
+            // enough: the Face ID / Touch ID sheet makes the scene inactive, and
+            // locking then would undo the biometric unlock it is showing.
+            if phase == .background { model.lock() } // zeroizes the session's keys
         }
     }
 }

@@ -80,6 +80,8 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
     }
 
     private func openVault(jwks: String) throws {
+        // One vault per model: close the previous one (its SQLite handle) first.
+        closeVault()
         let config = VaultConfig(deviceId: deviceId, issuerKeys: try issuerKeysFromJwks(jwks: jwks))
         // AppleClock: the device's boot time and time since boot, so trusted time
         // survives app restarts (the library's default counts each process as a boot).
@@ -99,6 +101,17 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
     func unlockWithBiometrics() { run { self.session = try self.vault?.unlockWithBiometrics() } }
     func enableBiometrics() { run { try self.session?.enableBiometrics() } }
     func lock() { run { self.session?.lock(); self.session = nil } }
+
+    /// Locks and releases the vault (its SQLite handle and keystore); the next
+    /// `openVault` opens it again. Called on `queue` only (or from deinit).
+    private func closeVault() {
+        session?.lock()
+        session = nil
+        vault = nil // the last reference: UniFFI frees the Rust object
+    }
+
+    // No closure on `queue` holds the model any more once deinit runs.
+    deinit { closeVault() }
 
     func save(station: String, note: String) {
         run { _ = try self.session?.put(collection: "inspections", key: station, value: Data(note.utf8)) }

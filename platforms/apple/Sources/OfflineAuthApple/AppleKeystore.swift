@@ -1,7 +1,10 @@
 // AppleKeystore: PlatformKeystore on the Secure Enclave and the Keychain.
 //
-// NOT COMPILED IN THIS REPOSITORY'S CI: everything is behind
-// `#if canImport(Security)`, so on Linux this file compiles to nothing. It was
+// NOT COMPILED IN THIS REPOSITORY'S LINUX CI: everything is behind
+// `#if canImport(Security)`, so on Linux this file compiles to nothing; its
+// decisions (blob, domain state, queries, error mapping) are in
+// KeystorePolicy.swift, which is compiled and tested on Linux too. The macOS
+// workflow (.github/workflows/apple.yml) builds it and runs its simulator tests. It was
 // written and reviewed against Apple's documentation for SecKeyCreateRandomKey,
 // SecAccessControlCreateWithFlags, SecKeyCreateEncryptedData/DecryptedData and
 // SecKeyAlgorithm.eciesEncryptionCofactorVariableIVX963SHA256AESGCM; build and
@@ -33,47 +36,82 @@ import OfflineAuth
 /// the calling thread** until it finishes: call the vault from a background
 /// task, never the main thread (refused with `KeystoreError.Failed`).
 ///
-/// Blob (version 1): `0x01`, protection (`0x01` Device, `0x02` Biometric), then
-/// the ECIES output (65-byte ephemeral public key ‖ ciphertext ‖ 16-byte tag).
+/// Blob: see `WrappedBlob` (KeystorePolicy.swift). For `Biometric` keys it
+/// records `LAContext.evaluatedPolicyDomainState` at wrap time; when unwrap
+/// fails, the state read then is compared with it, so a changed Face ID /
+/// Touch ID set is reported as `KeyInvalidated` whatever error the enclave
+/// gave (the core then turns biometrics off), and no enrolment or no passcode
+/// as well. Errors are mapped by `KeystoreErrorMapping`: key creation only
+/// ever fails with `Failed`.
+///
+/// Access group: every key and query names one `kSecAttrAccessGroup`,
+/// by default the app's own private group (`<App ID prefix>.<bundle id>`),
+/// never a group shared with other apps or extensions of the team. Pass
+/// `accessGroup:` to share the keys on purpose (e.g. with an app extension
+/// that opens the same vault): the group must be in the app's
+/// keychain-access-groups entitlement.
+///
+/// Removing the device passcode makes the system delete these keys: the
+/// vault can then no longer be opened (`KeyNotFound`) and its data, including
+/// edits not yet synced, is lost (platforms/apple/README.md).
 ///
 /// Secure Enclave required: the iOS simulator and Macs without one fail with
 /// `KeystoreError.Failed` at the first `wrap`.
 public final class AppleKeystore: PlatformKeystore, Sendable {
     static let algorithm: SecKeyAlgorithm = .eciesEncryptionCofactorVariableIVX963SHA256AESGCM
-    static let version: UInt8 = 0x01
 
     private let tagPrefix: String
     private let promptReason: String
+    private let accessGroup: String?
 
     /// - Parameters:
     ///   - tagPrefix: prefix of the Keychain application tags of this app's keys.
     ///   - promptReason: the text of the biometric prompt at unlock.
-    public init(tagPrefix: String = "dev.offlineauth.key.", promptReason: String = "Unlock your offline data") {
+    ///   - accessGroup: the keychain access group of the keys; nil (default):
+    ///     the app's own private group, found at the first call.
+    public init(
+        tagPrefix: String = "dev.offlineauth.key.", promptReason: String = "Unlock your offline data",
+        accessGroup: String? = nil
+    ) {
         self.tagPrefix = tagPrefix
         self.promptReason = promptReason
+        self.accessGroup = accessGroup
     }
 
     public func wrap(alias: String, protection: KeyProtection, plaintext: Data) throws -> Data {
         try Self.validate(alias: alias)
         guard !plaintext.isEmpty, plaintext.count <= 1024 else { throw KeystoreError.Failed(reason: "plaintext must be 1 to 1024 bytes") }
-        let privateKey = try findKey(alias: alias, context: nil) ?? createKey(alias: alias, protection: protection)
-        guard let publicKey = SecKeyCopyPublicKey(privateKey),
-              SecKeyIsAlgorithmSupported(publicKey, .encrypt, Self.algorithm) else {
-            throw KeystoreError.Failed(reason: "ECIES not supported by this key")
+        let group = try resolvedAccessGroup()
+        var created = false
+        let privateKey: SecKey
+        if let existing = try findKey(alias: alias, group: group, context: nil, protection: protection) {
+            privateKey = existing
+        } else {
+            privateKey = try createKey(alias: alias, group: group, protection: protection)
+            created = true
         }
-        var error: Unmanaged<CFError>?
-        guard let sealed = SecKeyCreateEncryptedData(publicKey, Self.algorithm, plaintext as CFData, &error) as Data? else {
-            throw Self.map(error?.takeRetainedValue(), protection: protection)
+        do {
+            guard let publicKey = SecKeyCopyPublicKey(privateKey),
+                  SecKeyIsAlgorithmSupported(publicKey, .encrypt, Self.algorithm) else {
+                throw KeystoreError.Failed(reason: "ECIES not supported by this key")
+            }
+            var error: Unmanaged<CFError>?
+            guard let sealed = SecKeyCreateEncryptedData(publicKey, Self.algorithm, plaintext as CFData, &error) as Data? else {
+                throw KeystoreErrorMapping.map(Self.platformError(error?.takeRetainedValue()), step: .encrypt, protection: protection)
+            }
+            let state = protection == .biometric ? Self.readDomainState().state : nil
+            return WrappedBlob(protection: protection, domainState: state, sealed: sealed).encode()
+        } catch {
+            // A key this call created must not outlive its failure (the core forgets the alias).
+            if created { try? deleteKey(alias: alias) }
+            throw error
         }
-        return Data([Self.version, Self.byte(protection)]) + sealed
     }
 
     public func unwrap(alias: String, protection: KeyProtection, wrapped: Data) throws -> Data {
         try Self.validate(alias: alias)
-        guard wrapped.count > 2 + 65 + 16, wrapped[wrapped.startIndex] == Self.version,
-              wrapped[wrapped.startIndex + 1] == Self.byte(protection) else {
-            throw KeystoreError.UnwrapFailed
-        }
+        guard let blob = WrappedBlob.decode(wrapped, protection: protection) else { throw KeystoreError.UnwrapFailed }
+        let group = try resolvedAccessGroup()
         var context: AnyObject? = nil
         if protection == .biometric {
             if Thread.isMainThread {
@@ -85,40 +123,81 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
             context = la
             #endif
         }
-        guard let privateKey = try findKey(alias: alias, context: context) else { throw KeystoreError.KeyNotFound }
+        guard let privateKey = try findKey(alias: alias, group: group, context: context, protection: protection,
+                                           recordedState: blob.domainState) else {
+            throw KeystoreError.KeyNotFound
+        }
         var error: Unmanaged<CFError>?
         // For a Biometric key this shows Face ID / Touch ID and blocks until it is done.
-        guard let plaintext = SecKeyCreateDecryptedData(privateKey, Self.algorithm, wrapped.dropFirst(2) as CFData, &error) as Data? else {
-            throw Self.map(error?.takeRetainedValue(), protection: protection, decrypting: true)
+        guard let plaintext = SecKeyCreateDecryptedData(privateKey, Self.algorithm, blob.sealed as CFData, &error) as Data? else {
+            throw KeystoreErrorMapping.map(
+                Self.platformError(error?.takeRetainedValue()), step: .decrypt, protection: protection,
+                domainState: Self.domainStateCheck(protection: protection, recorded: blob.domainState)
+            )
         }
         return plaintext
     }
 
     public func deleteKey(alias: String) throws {
         try Self.validate(alias: alias)
-        let query: [CFString: Any] = [
-            kSecClass: kSecClassKey,
-            kSecAttrKeyType: kSecAttrKeyTypeECSECPrimeRandom,
-            kSecAttrApplicationTag: tag(alias),
-            kSecUseDataProtectionKeychain: true,
-        ]
+        let query = Self.dictionary(KeychainQueries.key(tag: tag(alias), accessGroup: try resolvedAccessGroup(), returnRef: false))
         let status = SecItemDelete(query as CFDictionary)
-        guard status == errSecSuccess || status == errSecItemNotFound else { throw Self.map(status: status, protection: .device) }
+        guard status == errSecSuccess || status == errSecItemNotFound else {
+            throw KeystoreErrorMapping.map(.osStatus(Int(status)), step: .deleteKey, protection: .device)
+        }
     }
 
     // MARK: - Keys
 
     private func tag(_ alias: String) -> Data { Data((tagPrefix + alias).utf8) }
 
-    private func findKey(alias: String, context: AnyObject?) throws -> SecKey? {
-        var query: [CFString: Any] = [
-            kSecClass: kSecClassKey,
-            kSecAttrKeyType: kSecAttrKeyTypeECSECPrimeRandom,
-            kSecAttrKeyClass: kSecAttrKeyClassPrivate,
-            kSecAttrApplicationTag: tag(alias),
+    private func resolvedAccessGroup() throws -> String {
+        if let accessGroup { return accessGroup }
+        return try Self.appAccessGroup.get()
+    }
+
+    /// The app's own access group, found once per process.
+    static let appAccessGroup: Result<String, KeystoreError> = {
+        do {
+            return .success(try probeAccessGroup())
+        } catch let error as KeystoreError {
+            return .failure(error)
+        } catch {
+            return .failure(.Failed(reason: "could not determine the app's keychain access group"))
+        }
+    }()
+
+    /// Stores (or finds) a small probe item without naming a group: the system
+    /// puts it in the app's default group, whose App ID prefix, with the bundle
+    /// identifier, names the app's private group (KeychainQueries.privateAccessGroup).
+    private static func probeAccessGroup() throws -> String {
+        let base: [CFString: Any] = [
+            kSecClass: kSecClassGenericPassword,
+            kSecAttrService: "dev.offlineauth.access-group-probe",
+            kSecAttrAccount: "probe",
             kSecUseDataProtectionKeychain: true,
-            kSecReturnRef: true,
+            kSecReturnAttributes: true,
         ]
+        var add = base
+        add[kSecAttrAccessible] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+        var result: CFTypeRef?
+        var status = SecItemAdd(add as CFDictionary, &result)
+        if status == errSecDuplicateItem {
+            status = SecItemCopyMatching(base as CFDictionary, &result)
+        }
+        guard status == errSecSuccess, let attributes = result as? [String: Any],
+              let probed = attributes[kSecAttrAccessGroup as String] as? String,
+              let group = KeychainQueries.privateAccessGroup(probedGroup: probed, bundleIdentifier: Bundle.main.bundleIdentifier)
+        else {
+            throw KeystoreError.Failed(reason: "could not determine the app's keychain access group (status \(status)): pass accessGroup")
+        }
+        return group
+    }
+
+    private func findKey(
+        alias: String, group: String, context: AnyObject?, protection: KeyProtection, recordedState: Data? = nil
+    ) throws -> SecKey? {
+        var query = Self.dictionary(KeychainQueries.key(tag: tag(alias), accessGroup: group, returnRef: true))
         if let context { query[kSecUseAuthenticationContext] = context }
         var item: CFTypeRef?
         let status = SecItemCopyMatching(query as CFDictionary, &item)
@@ -129,35 +208,75 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
         case errSecItemNotFound:
             return nil
         default:
-            throw Self.map(status: status, protection: .device)
+            throw KeystoreErrorMapping.map(
+                .osStatus(Int(status)), step: .findKey, protection: protection,
+                domainState: Self.domainStateCheck(protection: protection, recorded: recordedState)
+            )
         }
     }
 
-    private func createKey(alias: String, protection: KeyProtection) throws -> SecKey {
+    private func createKey(alias: String, group: String, protection: KeyProtection) throws -> SecKey {
         var flags: SecAccessControlCreateFlags = [.privateKeyUsage]
         if protection == .biometric { flags.insert(.biometryCurrentSet) }
         var error: Unmanaged<CFError>?
         guard let access = SecAccessControlCreateWithFlags(
             kCFAllocatorDefault, kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly, flags, &error
         ) else {
-            throw Self.map(error?.takeRetainedValue(), protection: protection)
+            throw KeystoreErrorMapping.map(Self.platformError(error?.takeRetainedValue()), step: .createKey, protection: protection)
         }
-        let attributes: [CFString: Any] = [
-            kSecAttrKeyType: kSecAttrKeyTypeECSECPrimeRandom,
-            kSecAttrKeySizeInBits: 256,
-            kSecAttrTokenID: kSecAttrTokenIDSecureEnclave,
-            kSecUseDataProtectionKeychain: true,
-            kSecPrivateKeyAttrs: [
-                kSecAttrIsPermanent: true,
-                kSecAttrApplicationTag: tag(alias),
-                kSecAttrAccessControl: access,
-            ] as [CFString: Any],
-        ]
+        var privateAttributes = Self.dictionary(KeychainQueries.newPrivateKey(tag: tag(alias), accessGroup: group))
+        privateAttributes[kSecAttrIsPermanent] = true
+        privateAttributes[kSecAttrAccessControl] = access
+        var attributes = Self.dictionary(KeychainQueries.newKey(accessGroup: group))
+        attributes[kSecAttrKeySizeInBits] = 256
+        attributes[kSecAttrTokenID] = kSecAttrTokenIDSecureEnclave
+        attributes[kSecPrivateKeyAttrs] = privateAttributes
         guard let key = SecKeyCreateRandomKey(attributes as CFDictionary, &error) else {
-            // errSecNotAvailable / -25293 etc. here: no Secure Enclave or no passcode set.
-            throw Self.map(error?.takeRetainedValue(), protection: protection)
+            // No Secure Enclave, no passcode, a missing entitlement: always Failed.
+            throw KeystoreErrorMapping.map(Self.platformError(error?.takeRetainedValue()), step: .createKey, protection: protection)
         }
         return key
+    }
+
+    static func dictionary(_ attributes: [KeychainAttribute]) -> [CFString: Any] {
+        var d: [CFString: Any] = [:]
+        for attribute in attributes {
+            switch attribute {
+            case .classKey: d[kSecClass] = kSecClassKey
+            case .keyTypeECSECPrimeRandom: d[kSecAttrKeyType] = kSecAttrKeyTypeECSECPrimeRandom
+            case .keyClassPrivate: d[kSecAttrKeyClass] = kSecAttrKeyClassPrivate
+            case .applicationTag(let tag): d[kSecAttrApplicationTag] = tag
+            case .accessGroup(let group): d[kSecAttrAccessGroup] = group
+            case .dataProtectionKeychain: d[kSecUseDataProtectionKeychain] = true
+            case .returnRef: d[kSecReturnRef] = true
+            }
+        }
+        return d
+    }
+
+    // MARK: - Biometric domain state
+
+    /// The current Face ID / Touch ID enrolment's domain state, and whether
+    /// biometrics are enrolled at all (nil: cannot tell, e.g. lockout).
+    static func readDomainState() -> (state: Data?, enrolled: Bool?) {
+        #if canImport(LocalAuthentication)
+        let la = LAContext()
+        var error: NSError?
+        if la.canEvaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, error: &error) {
+            return (la.evaluatedPolicyDomainState, true)
+        }
+        if let error, error.domain == LAErrorDomain,
+           error.code == LAError.Code.biometryNotEnrolled.rawValue || error.code == LAError.Code.passcodeNotSet.rawValue {
+            return (nil, false)
+        }
+        #endif
+        return (nil, nil)
+    }
+
+    static func domainStateCheck(protection: KeyProtection, recorded: Data?) -> DomainStateCheck {
+        guard protection == .biometric else { return .unknown }
+        let now = readDomainState()
+        return DomainStateCheck.compare(recorded: recorded, current: now.state, currentlyEnrolled: now.enrolled)
     }
 
     // MARK: - Errors
@@ -169,53 +288,9 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
         }
     }
 
-    static func byte(_ protection: KeyProtection) -> UInt8 { protection == .device ? 0x01 : 0x02 }
-
-    /// Keychain status codes → KeystoreError.
-    static func map(status: OSStatus, protection: KeyProtection, decrypting: Bool = false) -> KeystoreError {
-        switch status {
-        case errSecItemNotFound:
-            return .KeyNotFound
-        case errSecUserCanceled:
-            return .UserCancelled
-        case errSecAuthFailed:
-            // With `.biometryCurrentSet`, a changed biometric enrolment makes the key
-            // permanently unusable and its use fails with errSecAuthFailed. A failed
-            // match is retried inside the system prompt and does not end here.
-            return protection == .biometric ? .KeyInvalidated : .Failed(reason: "keychain authentication failed")
-        case errSecInteractionNotAllowed:
-            return .Failed(reason: "keychain locked: the device must be unlocked")
-        case errSecDecode where decrypting, errSecParam where decrypting:
-            return .UnwrapFailed
-        default:
-            return .Failed(reason: "keychain error \(status)")
-        }
-    }
-
-    /// CFErrors from SecKey* calls (OSStatus domain or LocalAuthentication domain) → KeystoreError.
-    static func map(_ error: CFError?, protection: KeyProtection, decrypting: Bool = false) -> KeystoreError {
-        guard let error else { return .Failed(reason: "unknown keychain error") }
-        let domain = CFErrorGetDomain(error) as String
-        let code = CFErrorGetCode(error)
-        #if canImport(LocalAuthentication)
-        if domain == LAErrorDomain, let la = LAError.Code(rawValue: code) {
-            switch la {
-            case .userCancel, .appCancel, .systemCancel, .userFallback:
-                return .UserCancelled
-            case .biometryLockout:
-                return .Failed(reason: "biometrics locked out: unlock the device with its passcode first")
-            case .biometryNotAvailable, .biometryNotEnrolled, .passcodeNotSet:
-                return .Failed(reason: "biometrics unavailable on this device")
-            default:
-                return .Failed(reason: "authentication error \(code)")
-            }
-        }
-        #endif
-        if domain == (NSOSStatusErrorDomain as String) {
-            return map(status: OSStatus(truncatingIfNeeded: code), protection: protection, decrypting: decrypting)
-        }
-        // CryptoTokenKit / other domains during decryption: treat as a rejected blob.
-        return decrypting ? .UnwrapFailed : .Failed(reason: "keychain error \(domain) \(code)")
+    static func platformError(_ error: CFError?) -> PlatformError? {
+        guard let error else { return nil }
+        return PlatformError.from(domain: CFErrorGetDomain(error) as String, code: CFErrorGetCode(error))
     }
 }
 #endif
