@@ -34,7 +34,10 @@
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
 #   jvm-demo         demos/jvm/run.sh against the reference sync server
 #   swift-demo       demos/swift/run.sh against the reference sync server (in the chroot)
-#   apple-target     platforms/apple: the OfflineAuthApple target builds (empty on Linux)
+#   apple-target     platforms/apple: the OfflineAuthApple target builds (its pure-Swift
+#                    policy; the Security code needs Apple platforms)
+#   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
+#                    hidden links into one C program beside Debian's libsqlite3.a, both work
 #
 # Every section runs even after an earlier one failed. Each section's output is
 # shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
@@ -49,7 +52,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres bench-smoke
-          jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target)
+          jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target sqlite-symbols)
 
 only=()
 skip=()
@@ -303,6 +306,7 @@ section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-ap
 section jvm-demo      count_check    jvm_demo
 section swift-demo    count_check    timeout 1200 bash demos/swift/run.sh
 section apple-target  count_check    apple_target
+section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
 printf '%s\n' "${timings[@]}"
