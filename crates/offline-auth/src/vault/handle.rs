@@ -17,6 +17,20 @@ use crate::session::OfflineSession;
 /// Open it at app start with [`PinVault::open`]; enrol once at online sign-in;
 /// afterwards unlock with the PIN (or biometrics) to get an
 /// [`OfflineSession`]. Safe to use from any thread.
+///
+/// # Threads: which calls block
+/// `enroll`, `unlock`, `unlock_with_grant` and `change_pin` run the PIN KDF
+/// (hundreds of milliseconds or more, by design) and call the keystore;
+/// `unlock_with_biometrics` waits for the platform's biometric prompt;
+/// `wipe` deletes keystore keys and rewrites the database. Keep them off the
+/// main (UI) thread: call their `_async` forms (Kotlin `suspend`, Swift
+/// `async`, Python `asyncio`), which run the same call on a thread of their
+/// own, or call them from a worker thread. `open`, `is_enrolled` and
+/// `status` only read the database. On a session, `enable_biometrics` shows
+/// the prompt (it has `enable_biometrics_async` too).
+///
+/// Cancelling an `_async` call does not stop it: a cancelled `unlock_async`
+/// has still counted its attempt, a cancelled `wipe_async` still wipes.
 #[derive(Debug, uniffi::Object)]
 pub struct PinVault {
     inner: Arc<VaultShared>,
