@@ -57,6 +57,22 @@ fn invalidated_key_turns_biometrics_off_and_the_pin_still_works() {
 }
 
 #[test]
+fn a_missing_biometric_key_turns_biometrics_off_like_an_invalidated_one() {
+    let device = Device::new();
+    let (vault, session) = device.enrolled();
+    session.enable_biometrics().unwrap();
+    session.lock();
+    device.keystore.bio_missing.store(true, Ordering::SeqCst);
+    assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsInvalidated));
+    let status = vault.status().unwrap();
+    assert!(!status.biometrics_enabled);
+    assert_eq!(status.failed_attempts, 0, "a missing key counts no PIN attempt");
+    assert_eq!(device.keystore.inner.key_count(), 1, "only the device key is left");
+    assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
+    vault.unlock(PIN.into()).unwrap();
+}
+
+#[test]
 fn user_cancel_is_typed_and_counts_no_attempt() {
     let device = Device::new();
     let (vault, session) = device.enrolled();

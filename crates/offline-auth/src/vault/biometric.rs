@@ -3,8 +3,10 @@
 //! and removing that wrap is the engine's: `engine/biometric_key.rs`.)
 //!
 //! The PIN path is untouched by anything here. If the platform reports the
-//! biometric key invalidated (new fingerprint or face enrolled), biometric
-//! unlock is turned off and the app falls back to the PIN.
+//! biometric key invalidated (new fingerprint or face enrolled) or gone (no
+//! key under the biometric alias: deleted by the platform, or restored onto
+//! another device), biometric unlock is turned off and the app falls back to
+//! the PIN.
 
 use std::sync::Arc;
 
@@ -27,7 +29,8 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
     };
     let vk = match vault.keystore.unwrap(alias, KeyProtection::Biometric, wrap) {
         Ok(bytes) => SecretKey::from_vec(bytes).map_err(|_| Error::Tampered)?,
-        Err(KeystoreError::KeyInvalidated) => {
+        // Either way the wrap can never open again: turn biometrics off.
+        Err(KeystoreError::KeyInvalidated | KeystoreError::KeyNotFound) => {
             engine::disable_biometrics(vault, &vault.gate()?)?;
             return Err(Error::BiometricsInvalidated);
         }

@@ -81,6 +81,8 @@ pub struct TestKeystore {
     pub fail_all: AtomicBool,
     pub bio_invalidated: AtomicBool,
     pub bio_cancel: AtomicBool,
+    /// The biometric key is gone: its unwrap answers `KeyNotFound`.
+    pub bio_missing: AtomicBool,
     pub calls: AtomicU64,
     /// Called (outside the keystore's own state) on every callback.
     pub on_call: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
@@ -122,6 +124,9 @@ impl PlatformKeystore for TestKeystore {
             }
             if self.bio_cancel.load(Ordering::SeqCst) {
                 return Err(KeystoreError::UserCancelled);
+            }
+            if self.bio_missing.load(Ordering::SeqCst) {
+                return Err(KeystoreError::KeyNotFound);
             }
         }
         self.inner.unwrap(alias, protection, wrapped)
