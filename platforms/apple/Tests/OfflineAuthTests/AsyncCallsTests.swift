@@ -5,7 +5,7 @@ import OfflineAuthBackend
 
 /// Its unwrap (inside the PIN attempt) waits until a ticker task has ticked
 /// `needed` times; if it never does, the unwrap fails and so does the unlock.
-final class TickGatedKeystore: DictKeystore, @unchecked Sendable {
+final class TickGatedKeystore: DictKeystore {
     let ticks = DispatchSemaphore(value: 0)
     let needed: Int
     private let gateLock = NSLock()
