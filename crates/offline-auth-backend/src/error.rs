@@ -33,8 +33,12 @@ pub enum RejectReason {
 }
 
 /// Every way a backend call can fail. No variant carries a key or a value.
+///
+/// With `ffi`, the `Display` text is exported to the bindings (Kotlin
+/// `toString()`, Swift `description`), beside the typed fields.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Error))]
+#[cfg_attr(feature = "ffi", uniffi::export(Display))]
 pub enum BackendError {
     /// An argument was rejected (wrong key length, empty or oversized id, …).
     #[error("invalid input: {reason}")]

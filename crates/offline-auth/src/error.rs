@@ -13,7 +13,12 @@ use crate::keystore::KeystoreError;
 /// Every way an offline-auth call can fail, as seen by the app.
 ///
 /// No variant carries a PIN, a key or stored plaintext.
+///
+/// The `Display` text below is exported to every binding, so a foreign
+/// exception prints it: Kotlin `toString()`, Swift `description` and
+/// `localizedDescription`; the typed fields stay readable beside it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum VaultError {
     /// No enrolment in this vault: sign in online and call `enroll`.
     #[error("the vault is not enrolled")]

@@ -42,7 +42,10 @@ pub enum KeyProtection {
 }
 
 /// Errors a [`PlatformKeystore`] reports.
+///
+/// Its `Display` text is exported to the bindings, as for `VaultError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum KeystoreError {
     /// The key was permanently invalidated (e.g. biometrics re-enrolled).
     #[error("the key was invalidated by the platform")]

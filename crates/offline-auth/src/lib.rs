@@ -15,6 +15,7 @@ mod error;
 mod ffi_types;
 mod keys;
 mod keystore;
+mod offload;
 mod records;
 mod session;
 mod storage;

@@ -66,7 +66,10 @@ fn a_lost_biometric_key_turns_biometrics_off_and_the_pin_still_works() {
     session.lock();
     device.keystore.bio_lost.store(true, Ordering::SeqCst);
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsInvalidated));
-    assert!(!vault.status().unwrap().biometrics_enabled);
+    let status = vault.status().unwrap();
+    assert!(!status.biometrics_enabled);
+    assert_eq!(status.failed_attempts, 0, "a missing key counts no PIN attempt");
+    assert_eq!(device.keystore.inner.key_count(), 1, "only the device key is left");
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
     vault.unlock(PIN.into()).unwrap();
 }

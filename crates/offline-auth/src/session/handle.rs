@@ -142,6 +142,15 @@ impl OfflineSession {
         Ok(engine::enable_biometrics(self.core.vault(), &access.keys)?)
     }
 
+    /// [`OfflineSession::enable_biometrics`] off the caller's thread (the
+    /// platform may show its biometric prompt). Cancelling does not stop it.
+    ///
+    /// # Errors
+    /// As [`OfflineSession::enable_biometrics`].
+    pub async fn enable_biometrics_async(self: Arc<Self>) -> Result<(), VaultError> {
+        crate::offload::run(move || self.enable_biometrics()).await
+    }
+
     /// Removes the biometric wrap and deletes its keystore key.
     ///
     /// # Errors

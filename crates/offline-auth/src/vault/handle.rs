@@ -18,22 +18,26 @@ use crate::session::OfflineSession;
 /// afterwards unlock with the PIN (or biometrics) to get an
 /// [`OfflineSession`]. Safe to use from any thread.
 ///
-/// # Threading: which calls block
-/// Keep these off the main (UI) thread:
-/// - `enroll`, `unlock`, `OfflineSession::change_pin`: PBKDF2 over the PIN
-///   (tens to hundreds of milliseconds) and several keystore calls;
-/// - `unlock_with_biometrics`, `OfflineSession::enable_biometrics`: the
-///   platform's biometric prompt runs inside the keystore call and blocks
-///   until the user answers (the adapters refuse the main thread);
-/// - `wipe`, `open`, `OfflineSession::lock`, `disable_biometrics`: keystore
-///   deletions and durable SQLite commits;
-/// - anything that takes the attempt gate (PIN attempts, enrolment, PIN
-///   changes, wipes, key rotations) waits while another handle or process
-///   holds it. The biometric prompt of `enable_biometrics` does *not* hold
-///   the gate, so PIN attempts and wipes go on while it is up.
+/// # Threads: which calls block
+/// `enroll`, `unlock`, `unlock_with_grant` and `change_pin` run the PIN KDF
+/// (hundreds of milliseconds or more, by design) and call the keystore;
+/// `unlock_with_biometrics` waits for the platform's biometric prompt;
+/// `wipe` deletes keystore keys and rewrites the database. Keep them off the
+/// main (UI) thread: call their `_async` forms (Kotlin `suspend`, Swift
+/// `async`, Python `asyncio`), which run the same call on a thread of their
+/// own, or call them from a worker thread. `open`, `is_enrolled` and
+/// `status` only read the database. On a session, `enable_biometrics` shows
+/// the prompt (it has `enable_biometrics_async` too).
 ///
-/// Record reads and writes on an open session are one SQLite transaction
-/// each (`put` is a durable commit): fast, but disk I/O.
+/// Cancelling an `_async` call does not stop it: a cancelled `unlock_async`
+/// has still counted its attempt, a cancelled `wipe_async` still wipes.
+///
+/// Anything that takes the attempt gate (PIN attempts, enrolment, PIN
+/// changes, wipes, key rotations) also waits while another handle or process
+/// holds it. The biometric prompt of `enable_biometrics` does *not* hold the
+/// gate, so PIN attempts and wipes go on while it is up. Record reads and
+/// writes on an open session are one SQLite transaction each (`put` is a
+/// durable commit): fast, but disk I/O.
 #[derive(Debug, uniffi::Object)]
 pub struct PinVault {
     inner: Arc<VaultShared>,

@@ -7,6 +7,7 @@
 //! keystore key, backoff, wipe at the limit), `biometric.rs` and `policy.rs`
 //! (which PINs are accepted). Locks are described in `engine/mod.rs`.
 
+mod asynchronous;
 mod attempt;
 mod biometric;
 mod handle;

@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+import OfflineAuth
+import OfflineAuthBackend
+
+/// Every Swift error prints the Rust error's own text (its `Display`, exported
+/// by UniFFI as `description`, and so `localizedDescription`) and keeps its
+/// typed associated values.
+final class ErrorMessagesTests: XCTestCase {
+    var dir: TempDir!
+
+    override func setUp() { dir = TempDir() }
+    override func tearDown() { dir = nil }
+
+    func testVaultErrorsPrintTheRustMessageAndKeepTheirFields() throws {
+        let clock = FakeClock()
+        let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: DictKeystore(), clock: clock, config: makeConfig())
+        do {
+            _ = try vault.unlock(pin: pin)
+            XCTFail("expected NotEnrolled")
+        } catch let error as VaultError {
+            XCTAssertEqual(String(describing: error), "the vault is not enrolled")
+            XCTAssertEqual(error.localizedDescription, "the vault is not enrolled")
+        }
+
+        try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
+        do {
+            _ = try vault.unlock(pin: "000111")
+            XCTFail("wrong PIN accepted")
+        } catch let error as VaultError {
+            guard case .WrongPin(let attemptsRemaining) = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertEqual(attemptsRemaining, 9)
+            XCTAssertEqual(String(describing: error), "wrong PIN; 9 attempts remaining before the vault is wiped")
+            XCTAssertEqual(error.localizedDescription, String(describing: error))
+            XCTAssertFalse(String(describing: error).contains("000111"))
+        }
+    }
+
+    func testReasonIsBothAFieldAndPartOfTheMessage() throws {
+        let vault = try PinVault.open(path: dir.vaultPath, keystore: DictKeystore(), config: makeConfig())
+        do {
+            _ = try vault.enroll(pin: "123456", grant: try makeGrant(), syncKey: try generateSyncKey())
+            XCTFail("weak PIN accepted")
+        } catch let error as VaultError {
+            guard case .WeakPin(let reason) = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertFalse(reason.isEmpty)
+            XCTAssertEqual(String(describing: error), "PIN rejected by policy: \(reason)")
+        }
+    }
+
+    func testKeystoreErrorsPrintTheRustMessage() {
+        XCTAssertEqual(String(describing: KeystoreError.KeyNotFound), "no key under this alias")
+        XCTAssertEqual(KeystoreError.KeyInvalidated.localizedDescription, "the key was invalidated by the platform")
+    }
+
+    func testBackendErrorsPrintTheRustMessageAndKeepKindAndReason() throws {
+        let verifier = try SyncVerifier(issuerKeys: [issuer.issuerKey()])
+        do {
+            _ = try verifier.verify(batch: Data("junk".utf8), syncKey: Data(count: 32),
+                                    cursor: SyncCursor(lastSeq: 0, lastMac: Data(count: 32)))
+            XCTFail("junk accepted")
+        } catch let error as BackendError {
+            guard case .BatchRejected(let kind, let reason) = error else { return XCTFail("unexpected \(error)") }
+            XCTAssertEqual(kind, .malformed)
+            XCTAssertEqual(String(describing: error), "sync batch rejected (Malformed): \(reason)")
+        }
+    }
+}
