@@ -1,5 +1,6 @@
 package dev.offlineauth.android
 
+import android.app.Activity
 import android.content.Context
 import android.os.Looper
 import dev.offlineauth.KeyProtection
@@ -47,22 +48,52 @@ class AndroidKeystore @JvmOverloads constructor(
         const val TRANSFORMATION = "AES/GCM/NoPadding"
         const val TAG_BITS = 128
 
-        /** The production keystore: `AndroidKeyStore` keys, platform `BiometricPrompt` over [activity]. */
+        /**
+         * The production keystore: `AndroidKeyStore` keys and the platform
+         * `BiometricPrompt`. Only [context]'s application context is kept; the
+         * prompt is shown over whatever [currentActivity] returns at that moment
+         * ([ForegroundActivity] tracks it), so the keystore, and the vault that
+         * holds it, may live in the Application or a ViewModel.
+         *
+         * @param preferStrongBox create keys in StrongBox first (off by default:
+         *   a Device key is created on every PIN attempt and StrongBox key
+         *   generation costs far more than the TEE's; see README).
+         */
         @JvmStatic
-        fun create(activity: Context): AndroidKeystore =
-            AndroidKeystore(AndroidKeyStoreKeySource(activity.applicationContext), PlatformBiometricPrompt(activity))
+        @JvmOverloads
+        fun create(context: Context, currentActivity: () -> Activity?, preferStrongBox: Boolean = false): AndroidKeystore =
+            AndroidKeystore(
+                AndroidKeyStoreKeySource(context.applicationContext, preferStrongBox),
+                PlatformBiometricPrompt(currentActivity),
+            )
     }
 
     override fun wrap(alias: String, protection: KeyProtection, plaintext: ByteArray): ByteArray = mapped {
         Validation.alias(alias)
         Validation.plaintext(plaintext)
         if (protection == KeyProtection.BIOMETRIC) requireBackgroundThread()
-        val key = synchronized(this) { keys.find(alias) ?: keys.create(alias, protection) }
-        val cipher = Cipher.getInstance(TRANSFORMATION)
-        cipher.init(Cipher.ENCRYPT_MODE, key) // the keystore chooses the IV
-        val ready = authorise(cipher, protection, BiometricPurpose.ENABLE)
-        ready.updateAAD(WrappedBlob.aad(alias, protection))
-        WrappedBlob.encode(protection, ready.iv, ready.doFinal(plaintext))
+        var created = false
+        val key = synchronized(this) {
+            keys.find(alias) ?: keys.create(alias, protection).also { created = true }
+        }
+        try {
+            val cipher = Cipher.getInstance(TRANSFORMATION)
+            cipher.init(Cipher.ENCRYPT_MODE, key) // the keystore chooses the IV
+            val ready = authorise(cipher, protection, BiometricPurpose.ENABLE)
+            ready.updateAAD(WrappedBlob.aad(alias, protection))
+            WrappedBlob.encode(protection, ready.iv, ready.doFinal(plaintext))
+        } catch (e: Exception) {
+            // The core forgets an alias whose wrap failed: a key this call made
+            // would be orphaned, so it goes (a key that existed before stays).
+            if (created) {
+                try {
+                    keys.delete(alias)
+                } catch (cleanup: Exception) {
+                    e.addSuppressed(cleanup)
+                }
+            }
+            throw e
+        }
     }
 
     override fun unwrap(alias: String, protection: KeyProtection, wrapped: ByteArray): ByteArray = mapped {

@@ -5,7 +5,6 @@ import android.content.pm.PackageManager
 import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import android.security.keystore.StrongBoxUnavailableException
 import dev.offlineauth.KeyProtection
 import java.security.KeyStore
 import javax.crypto.KeyGenerator
@@ -30,11 +29,17 @@ interface KeySource {
 /**
  * Non-exportable AES-256-GCM keys in the `AndroidKeyStore` provider.
  *
- * - StrongBox (a separate secure element) when the device declares
- *   `FEATURE_STRONGBOX_KEYSTORE`, falling back to the TEE when key generation
- *   throws [StrongBoxUnavailableException] (API 28+).
- * - `setUnlockedDeviceRequired(true)` (API 28+): the key decrypts nothing while
- *   the device is locked.
+ * - StrongBox (a separate secure element) only when asked ([preferStrongBox],
+ *   off by default: the core creates a Device key at enrolment and on every PIN
+ *   attempt, and StrongBox key generation is slow, see README) and the device
+ *   declares `FEATURE_STRONGBOX_KEYSTORE`. Any StrongBox failure
+ *   (`StrongBoxUnavailableException`, or the `ProviderException("Keystore key
+ *   generation failed")` some devices throw instead) retries in the TEE.
+ * - `setUnlockedDeviceRequired(true)` on Device keys from API 35 only: on API
+ *   28-34 the platform documents bugs with such keys (not creatable without a
+ *   secure lock screen, unusable after a weak or trust-agent unlock). Never on
+ *   the biometric key, where it adds nothing and causes
+ *   `UserNotAuthenticatedException`.
  * - [KeyProtection.BIOMETRIC]: `setUserAuthenticationRequired(true)` for every
  *   use (timeout 0) by a Class 3 (`BIOMETRIC_STRONG`) biometric
  *   (`setUserAuthenticationParameters(0, AUTH_BIOMETRIC_STRONG)` on API 30+,
@@ -43,14 +48,26 @@ interface KeySource {
  *   Such a key requires a secure lock screen and can only be used through a
  *   `BiometricPrompt.CryptoObject`.
  *
- * @param context any context (the application context is kept); null skips the
- *   StrongBox feature check and simply tries StrongBox first.
+ * @param context any context (only the application context is kept); null skips
+ *   the StrongBox feature check and simply tries StrongBox first when asked.
+ * @param preferStrongBox try StrongBox before the TEE (off by default).
+ * @param sdkInt the API level (tests replace it).
+ * @param generate makes the key from its spec (tests replace it to throw what
+ *   devices throw).
  */
-class AndroidKeyStoreKeySource @JvmOverloads constructor(
+class AndroidKeyStoreKeySource internal constructor(
     context: Context?,
-    private val preferStrongBox: Boolean = true,
+    private val preferStrongBox: Boolean,
+    private val sdkInt: () -> Int,
+    private val generate: (KeyGenParameterSpec) -> SecretKey,
 ) : KeySource {
+    @JvmOverloads constructor(context: Context?, preferStrongBox: Boolean = false) :
+        this(context, preferStrongBox, { Build.VERSION.SDK_INT }, ::generateInAndroidKeyStore)
+
     private val packageManager: PackageManager? = context?.applicationContext?.packageManager
+
+    /** Whether StrongBox is tried first (false unless the app asked for it). */
+    val strongBoxPreferred: Boolean get() = preferStrongBox
     private val keyStore: KeyStore by lazy { KeyStore.getInstance(PROVIDER).apply { load(null) } }
 
     override fun find(alias: String): SecretKey? = synchronized(this) {
@@ -58,12 +75,19 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
     }
 
     override fun create(alias: String, protection: KeyProtection): SecretKey = synchronized(this) {
-        val sdk = Build.VERSION.SDK_INT
+        val sdk = sdkInt()
         if (strongBoxWanted(sdk)) {
             try {
                 return generate(keySpec(alias, protection, strongBox = true, sdkInt = sdk))
-            } catch (e: StrongBoxUnavailableException) {
-                // Declared but unusable for this key: fall back to the TEE below.
+            } catch (e: Exception) {
+                // StrongBoxUnavailableException, or ProviderException("Keystore key
+                // generation failed") on some devices: whatever StrongBox refused, a
+                // half-made entry is removed and the TEE gets the key instead.
+                try {
+                    if (keyStore.containsAlias(alias)) keyStore.deleteEntry(alias)
+                } catch (ignored: Exception) {
+                    // Nothing was stored: the TEE attempt below overwrites the alias anyway.
+                }
             }
         }
         generate(keySpec(alias, protection, strongBox = false, sdkInt = sdk))
@@ -77,14 +101,14 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
         preferStrongBox && sdk >= Build.VERSION_CODES.P &&
             (packageManager?.hasSystemFeature(PackageManager.FEATURE_STRONGBOX_KEYSTORE) ?: true)
 
-    private fun generate(spec: KeyGenParameterSpec): SecretKey {
-        val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
-        generator.init(spec)
-        return generator.generateKey()
-    }
-
     companion object {
         const val PROVIDER = "AndroidKeyStore"
+
+        private fun generateInAndroidKeyStore(spec: KeyGenParameterSpec): SecretKey {
+            val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
+            generator.init(spec)
+            return generator.generateKey()
+        }
 
         /**
          * The key's parameters for [protection] on API level [sdkInt] (a parameter
@@ -98,10 +122,9 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
                 .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
                 // The keystore picks every IV: no IV reuse by construction.
                 .setRandomizedEncryptionRequired(true)
-            if (sdkInt >= Build.VERSION_CODES.P) {
-                builder.setUnlockedDeviceRequired(true)
-                if (strongBox) builder.setIsStrongBoxBacked(true)
-            }
+            if (sdkInt >= Build.VERSION_CODES.P && strongBox) builder.setIsStrongBoxBacked(true)
+            // API 35 (VANILLA_ICE_CREAM); the literal keeps API 34 compile SDKs working.
+            if (sdkInt >= 35 && protection == KeyProtection.DEVICE) builder.setUnlockedDeviceRequired(true)
             if (protection == KeyProtection.BIOMETRIC) {
                 builder.setUserAuthenticationRequired(true)
                 builder.setInvalidatedByBiometricEnrollment(true)

@@ -19,13 +19,20 @@ object KeystoreErrors {
         // The cause chain matters: Android wraps keystore errors (e.g. a
         // KeyPermanentlyInvalidatedException inside an InvalidKeyException, or a
         // KeyStoreException inside an IllegalBlockSizeException).
+        // Invalidation anywhere in the chain wins over the wrapper that carries it.
         for (e in causes(error)) {
             when (e) {
                 is KeystoreException -> return e
-                // Biometrics re-enrolled, or the secure lock screen removed.
+                // Biometrics re-enrolled, or the secure lock screen removed: the only
+                // error that means the key is gone for good.
                 is KeyPermanentlyInvalidatedException -> return KeystoreException.KeyInvalidated()
-                // How some devices report a key whose auth binding is gone.
-                is UnrecoverableKeyException -> return KeystoreException.KeyInvalidated()
+            }
+        }
+        for (e in causes(error)) {
+            when (e) {
+                // Android 12+ throws it for transient keystore errors too: a retry
+                // may succeed, so it must not switch biometrics off for good.
+                is UnrecoverableKeyException -> return KeystoreException.Failed("keystore could not load the key (transient): try again")
                 is AEADBadTagException -> return KeystoreException.UnwrapFailed()
                 is UserNotAuthenticatedException -> return KeystoreException.Failed("user not authenticated for this key")
             }

@@ -31,8 +31,16 @@ class SoftwareKeySource : KeySource {
     val keys = HashMap<String, Pair<KeyProtection, SecretKey>>()
     var invalidated = false
 
+    /** How many coming lookups fail as Android 12+ keystores do on a hiccup. */
+    var transientFailures = 0
+
     override fun find(alias: String): SecretKey? {
-        if (invalidated) throw KeyPermanentlyInvalidatedException()
+        // Devices wrap invalidation in the exception a keystore lookup throws.
+        if (invalidated) throw UnrecoverableKeyException("key gone").apply { initCause(KeyPermanentlyInvalidatedException()) }
+        if (transientFailures > 0) {
+            transientFailures--
+            throw UnrecoverableKeyException("Failed to obtain information about key")
+        }
         return keys[alias]?.second
     }
 
@@ -192,7 +200,6 @@ class KeystoreErrorsTest {
         assertTrue(KeystoreErrors.fromThrowable(KeyPermanentlyInvalidatedException()) is KeystoreException.KeyInvalidated)
         // Wrapped, as Android sometimes reports it.
         assertTrue(KeystoreErrors.fromThrowable(InvalidKeyException("init", KeyPermanentlyInvalidatedException())) is KeystoreException.KeyInvalidated)
-        assertTrue(KeystoreErrors.fromThrowable(UnrecoverableKeyException("gone")) is KeystoreException.KeyInvalidated)
         assertTrue(KeystoreErrors.fromThrowable(AEADBadTagException()) is KeystoreException.UnwrapFailed)
         val cancelled = KeystoreException.UserCancelled()
         assertSame(cancelled, KeystoreErrors.fromThrowable(ProviderException(cancelled)))
@@ -227,8 +234,8 @@ class KeystoreErrorsTest {
 
 class KeySpecTest {
     @Test
-    fun `device keys - AES-256-GCM, unlocked device, StrongBox when asked, no user auth`() {
-        val spec = AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = true, sdkInt = 34)
+    fun `device keys - AES-256-GCM, unlocked device on API 35, StrongBox when asked, no user auth`() {
+        val spec = AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = true, sdkInt = 35)
         assertEquals(256, spec.keySize)
         assertArrayEquals(arrayOf(KeyProperties.BLOCK_MODE_GCM), spec.blockModes)
         assertArrayEquals(arrayOf(KeyProperties.ENCRYPTION_PADDING_NONE), spec.encryptionPaddings)
@@ -236,7 +243,7 @@ class KeySpecTest {
         assertTrue(spec.isUnlockedDeviceRequired)
         assertTrue(spec.isStrongBoxBacked)
         assertFalse(spec.isUserAuthenticationRequired)
-        assertFalse(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = 34).isStrongBoxBacked)
+        assertFalse(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = 35).isStrongBoxBacked)
     }
 
     @Test
