@@ -108,6 +108,7 @@ android {
         // Platform BiometricPrompt, StrongBox and setUnlockedDeviceRequired: API 28.
         minSdk = 28
         consumerProguardFiles("consumer-rules.pro")
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
     sourceSets["main"].kotlin.srcDir("src/main/kotlin")
     // The JVM unit tests of src/test/kotlin run through pom.xml (JUnit 5 against
@@ -153,4 +154,8 @@ dependencies {
     implementation("androidx.annotation:annotation:1.9.1")
     // UniFFI's `suspend fun` exports use it (same version as pom.xml).
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
+    // src/androidTest: run on emulators by .github/workflows/android.yml.
+    androidTestImplementation("androidx.test:runner:1.6.2")
+    androidTestImplementation("androidx.test.ext:junit:1.2.1")
+    androidTestImplementation("junit:junit:4.13.2")
 }

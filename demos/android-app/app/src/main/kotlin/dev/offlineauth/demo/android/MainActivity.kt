@@ -40,7 +40,14 @@ import java.util.concurrent.Executors
  */
 class MainActivity : Activity() {
     private val worker: ExecutorService = Executors.newSingleThreadExecutor()
-    private lateinit var vault: PinVault
+    private val app get() = application as DemoApplication
+
+    /** The vault lives in [DemoApplication]: a rotation or a new Activity reuses it. */
+    private var vault: PinVault
+        get() = app.vault ?: throw IllegalStateException("no vault before the first sign-in")
+        set(value) {
+            app.vault = value
+        }
     private var session: OfflineSession? = null
     private val pin = StringBuilder()
 
@@ -63,7 +70,7 @@ class MainActivity : Activity() {
         worker.execute {
             // The issuer keys come with the first online sign-in; before it there is no vault to open.
             val issuerKeys = storedIssuerKeys()
-            if (issuerKeys.isNotEmpty()) openVault(issuerKeys)
+            if (issuerKeys.isNotEmpty() && app.vault == null) openVault(issuerKeys)
             refresh()
         }
     }
@@ -138,8 +145,8 @@ class MainActivity : Activity() {
     private fun show(message: String) = runOnUiThread { statusLabel.text = message }
 
     private fun refresh() {
-        val status = if (::vault.isInitialized) vault.status() else null
-        val unlocked = session?.isUnlocked() == true && ::vault.isInitialized
+        val status = if (app.vault != null) vault.status() else null
+        val unlocked = session?.isUnlocked() == true && app.vault != null
         val pending = if (unlocked) session!!.syncQueue().pendingCount() else status?.pendingEntries ?: 0uL
         runOnUiThread {
             pinPanel.visibility = if (unlocked) View.GONE else View.VISIBLE
@@ -175,7 +182,7 @@ class MainActivity : Activity() {
 
     private fun submitPin(typed: String) {
         try {
-            session = if (::vault.isInitialized && vault.isEnrolled()) vault.unlock(typed) else enrollOnline(typed)
+            session = if (app.vault != null && vault.isEnrolled()) vault.unlock(typed) else enrollOnline(typed)
         } catch (e: VaultException.WrongPin) {
             show("Wrong PIN: ${e.attemptsRemaining} attempts left before this device forgets your data.")
             return
@@ -253,7 +260,7 @@ class MainActivity : Activity() {
         val answer = http("POST", "/enroll", body.toString().toByteArray(), "application/json")
         val jwks = answer.getJSONObject("jwks").toString()
         getSharedPreferences("offline-auth", MODE_PRIVATE).edit().putString("jwks", jwks).apply()
-        if (::vault.isInitialized) vault.close()
+        // openVault replaces the vault in DemoApplication, which closes the old one.
         openVault(issuerKeysFromJwks(jwks))
         val syncKey = answer.getString("sync_key").chunked(2).map { it.toInt(16).toByte() }.toByteArray()
         return vault.enroll(newPin, answer.getString("grant"), syncKey).also { syncKey.fill(0) }
@@ -262,7 +269,8 @@ class MainActivity : Activity() {
     private fun openVault(issuerKeys: List<dev.offlineauth.IssuerKey>) {
         vault = PinVault.open(
             File(noBackupFilesDir, "vault.db").path, // noBackupFilesDir: never in a cloud or adb backup
-            AndroidKeystore.create(this),
+            // Application context only; the prompt is shown over the resumed Activity.
+            AndroidKeystore.create(applicationContext, app.foreground::current),
             VaultConfig(deviceId = deviceId(), issuerKeys = issuerKeys),
         )
     }
