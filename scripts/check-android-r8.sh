@@ -25,6 +25,9 @@ jna_jar=$(tr ':' '\n' < "$work/lib.cp" | grep '/jna-[0-9.]*\.jar$' | head -1)
 android_jar=$(tr ':' '\n' < "$work/lib.cp" | grep '/android-all-14' | head -1)
 others=$(tr ':' '\n' < "$work/lib.cp" | grep -E 'kotlin-stdlib|kotlinx-coroutines|annotations' | paste -sd: -)
 
+# JNA's desktop code paths (AWT) resolve against the JDK's java.desktop module.
+jmods=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/jmods
+
 # ProGuard and its dependencies, resolved by Maven.
 mkdir -p "$work/pg"
 cat > "$work/pg/pom.xml" <<POM
@@ -51,11 +54,15 @@ cat > "$work/app.pro" <<PRO
 -injars $lib_jar(!META-INF/**)
 -injars $jna_jar(!META-INF/**,!**.so,!**.dll,!**.jnilib,!**.a)
 -outjars $work/out.jar
--libraryjars $android_jar
+-libraryjars ${android_jar:?android-all not on the classpath}
+-libraryjars $jmods/java.base.jmod(!**.jar;!module-info.class)
+-libraryjars $jmods/java.desktop.jmod(!**.jar;!module-info.class)
 -libraryjars $others
 -keep class App { public static void main(java.lang.String[]); }
 -dontobfuscate
 -dontnote
+# JNA also carries desktop-JVM code paths (AWT, JDK-only methods) that android-all lacks.
+-ignorewarnings
 -dontwarn kotlin.**
 -dontwarn kotlinx.**
 -dontwarn org.jetbrains.**
@@ -64,7 +71,7 @@ cat > "$work/app.pro" <<PRO
 -include $rules
 PRO
 java -cp "$(cat "$work/pg.cp"):$HOME/.m2/repository/com/guardsquare/proguard-base/$proguard_version/proguard-base-$proguard_version.jar" \
-    proguard.ProGuard @"$work/app.pro" > "$work/proguard.log" 2>&1 || { tail -30 "$work/proguard.log"; exit 1; }
+    proguard.ProGuard @"$work/app.pro" > "$work/proguard.log" 2>&1 || { grep -i "superclass\|can't find" "$work/proguard.log" | head -10; tail -30 "$work/proguard.log"; exit 1; }
 
 # Every class of JNA and of dev.offlineauth.* must keep its name and members.
 classes_in() { unzip -Z1 "$1" | grep -E '^(com/sun/jna|dev/offlineauth|uniffi)/.*\.class$' | grep -v '^com/sun/jna/platform/' | sed 's/\.class$//' | sort; }
