@@ -15,6 +15,10 @@
 // that runs Gradle; library mode reads the host build's symbol table, which
 // carries the same interface as the per-ABI builds.
 //
+// The Android workflow (.github/workflows/android.yml) runs `cargoNdk` then
+// `assembleRelease`, checks the AAR with scripts/check-aar.sh and publishes it as
+// a build artifact.
+//
 // NOT BUILT on this project's machines (no Android SDK or Gradle there): pom.xml
 // next to this file compiles the same sources, with bindings generated the same
 // way, against Robolectric's android-all and runs the JVM unit tests.
@@ -24,7 +28,26 @@ import org.gradle.process.ExecOperations
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
+    `maven-publish`
 }
+
+val repoRoot: File = projectDir.resolve("../..").canonicalFile
+
+/** The one version of the project: `[workspace.package] version` of the root Cargo.toml. */
+fun workspaceVersion(): String {
+    var inSection = false
+    for (raw in repoRoot.resolve("Cargo.toml").readLines()) {
+        val line = raw.substringBefore('#').trim()
+        if (line.startsWith("[")) inSection = line == "[workspace.package]"
+        else if (inSection && line.startsWith("version")) {
+            return line.substringAfter('=').trim().trim('"')
+        }
+    }
+    throw GradleException("no [workspace.package] version in ${repoRoot.resolve("Cargo.toml")}")
+}
+
+group = "dev.offlineauth"
+version = workspaceVersion()
 
 /** Runs tools/generate-bindings.sh: Kotlin bindings of one crate, android = true. */
 abstract class GenerateUniffiBindings : DefaultTask() {
@@ -47,8 +70,6 @@ abstract class GenerateUniffiBindings : DefaultTask() {
     }
 }
 
-val repoRoot: File = projectDir.resolve("../..").canonicalFile
-
 val generateUniffiBindings = tasks.register<GenerateUniffiBindings>("generateUniffiBindings") {
     description = "Generates the Kotlin bindings (android = true) from the cargo-built offline-auth library"
     script.set(repoRoot.resolve("tools/generate-bindings.sh"))
@@ -61,6 +82,25 @@ val generateUniffiBindings = tasks.register<GenerateUniffiBindings>("generateUni
     outputs.upToDateWhen { false }
 }
 
+/**
+ * The native library for every ABI the AAR ships, built by cargo-ndk into
+ * src/main/jniLibs (git-ignored) and linked for 16 KB pages (Android 15+
+ * devices may use them; Google Play requires it for new apps targeting API 35).
+ * Needs cargo-ndk and an NDK (ANDROID_NDK_HOME) on the machine running Gradle;
+ * the Android workflow runs this task.
+ */
+val cargoNdk = tasks.register<Exec>("cargoNdk") {
+    description = "Builds liboffline_auth.so for arm64-v8a, armeabi-v7a and x86_64 with cargo-ndk"
+    workingDir = repoRoot
+    environment("RUSTFLAGS", "-C link-arg=-Wl,-z,max-page-size=16384")
+    commandLine(
+        "cargo", "ndk", "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+        "--platform", "28",
+        "-o", projectDir.resolve("src/main/jniLibs").path,
+        "build", "--release", "-p", "offline-auth",
+    )
+}
+
 android {
     namespace = "dev.offlineauth"
     compileSdk = 34
@@ -68,6 +108,7 @@ android {
         // Platform BiometricPrompt, StrongBox and setUnlockedDeviceRequired: API 28.
         minSdk = 28
         consumerProguardFiles("consumer-rules.pro")
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
     sourceSets["main"].kotlin.srcDir("src/main/kotlin")
     // The JVM unit tests of src/test/kotlin run through pom.xml (JUnit 5 against
@@ -80,6 +121,23 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
     kotlinOptions { jvmTarget = "17" }
+    publishing {
+        singleVariant("release") { withSourcesJar() }
+    }
+}
+
+// The release AAR (classes, generated bindings, jniLibs, consumer rules as
+// proguard.txt, the manifest with USE_BIOMETRIC) as
+// dev.offlineauth:offline-auth-android:<workspace version>.
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            groupId = "dev.offlineauth"
+            artifactId = "offline-auth-android"
+            version = project.version.toString()
+            afterEvaluate { from(components["release"]) }
+        }
+    }
 }
 
 androidComponents {
@@ -94,4 +152,10 @@ androidComponents {
 dependencies {
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     implementation("androidx.annotation:annotation:1.9.1")
+    // UniFFI's `suspend fun` exports use it (same version as pom.xml).
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
+    // src/androidTest: run on emulators by .github/workflows/android.yml.
+    androidTestImplementation("androidx.test:runner:1.6.2")
+    androidTestImplementation("androidx.test.ext:junit:1.2.1")
+    androidTestImplementation("junit:junit:4.13.2")
 }

@@ -1,5 +1,6 @@
 package dev.offlineauth.android
 
+import android.app.Activity
 import android.content.Context
 import android.os.Looper
 import dev.offlineauth.KeyProtection
@@ -13,8 +14,8 @@ import javax.crypto.spec.GCMParameterSpec
  * offline-auth key on Android.
  *
  * Each alias names one non-exportable AES-256-GCM key (see
- * [AndroidKeyStoreKeySource] for its parameters: TEE, StrongBox when asked for,
- * unlocked-device-required on Device keys from API 35, and for [KeyProtection.BIOMETRIC] Class 3
+ * [AndroidKeyStoreKeySource] for its parameters: StrongBox when available,
+ * unlocked-device-required, and for [KeyProtection.BIOMETRIC] Class 3
  * biometrics for every use, invalidated by new biometric enrolment). Blobs are
  * [WrappedBlob] version 1, bound to their alias and protection as AES-GCM
  * associated data.
@@ -24,17 +25,13 @@ import javax.crypto.spec.GCMParameterSpec
  * an auth-bound symmetric key both encryption (`enableBiometrics`) and
  * decryption (`unlockWithBiometrics`) show the prompt.
  *
- * Lifecycle: holds no Activity ([create] keeps the application context), so
- * one keystore and one vault can live in the `Application` or a `ViewModel`
- * across configuration changes; close the vault when it is no longer needed.
- *
  * Threading: every method may be called from any thread, but **call the vault
  * from a background thread**: PBKDF2 takes a noticeable fraction of a second, and
  * a biometric operation blocks until the prompt finishes (the main thread is
  * refused with `KeystoreException.Failed`, because it would deadlock).
  *
- * Errors: see [KeystoreErrors] (only `KeyPermanentlyInvalidatedException` →
- * `KeyInvalidated`; a transient `UnrecoverableKeyException` → `Failed`; prompt dismissed → `UserCancelled`, bad blob or tag →
+ * Errors: see [KeystoreErrors] (`KeyPermanentlyInvalidatedException` →
+ * `KeyInvalidated`, prompt dismissed → `UserCancelled`, bad blob or tag →
  * `UnwrapFailed`, missing alias → `KeyNotFound`).
  *
  * @param keys where keys live ([AndroidKeyStoreKeySource] on a device).
@@ -53,24 +50,22 @@ class AndroidKeystore @JvmOverloads constructor(
 
         /**
          * The production keystore: `AndroidKeyStore` keys and the platform
-         * `BiometricPrompt`.
+         * `BiometricPrompt`. Only [context]'s application context is kept; the
+         * prompt is shown over whatever [currentActivity] returns at that moment
+         * ([ForegroundActivity] tracks it), so the keystore, and the vault that
+         * holds it, may live in the Application or a ViewModel.
          *
-         * Only [context]'s application context is kept, so the keystore (and a
-         * vault that holds it) may outlive any Activity: the platform prompt is
-         * system UI and needs no Activity. Open the vault once, in the
-         * `Application` or a `ViewModel`, not in `onCreate`.
-         *
-         * @param preferStrongBox make keys in StrongBox when the device has one.
-         *   Off by default: the core creates a Device key at enrolment and on
-         *   every PIN attempt, and StrongBox key generation costs hundreds of
-         *   milliseconds to seconds per key (see the README).
+         * @param preferStrongBox create keys in StrongBox first (off by default:
+         *   a Device key is created on every PIN attempt and StrongBox key
+         *   generation costs far more than the TEE's; see README).
          */
         @JvmStatic
         @JvmOverloads
-        fun create(context: Context, preferStrongBox: Boolean = false): AndroidKeystore {
-            val app = context.applicationContext ?: context
-            return AndroidKeystore(AndroidKeyStoreKeySource(app, preferStrongBox), PlatformBiometricPrompt(app))
-        }
+        fun create(context: Context, currentActivity: () -> Activity?, preferStrongBox: Boolean = false): AndroidKeystore =
+            AndroidKeystore(
+                AndroidKeyStoreKeySource(context.applicationContext, preferStrongBox),
+                PlatformBiometricPrompt(currentActivity),
+            )
     }
 
     override fun wrap(alias: String, protection: KeyProtection, plaintext: ByteArray): ByteArray = mapped {
@@ -87,10 +82,16 @@ class AndroidKeystore @JvmOverloads constructor(
             val ready = authorise(cipher, protection, BiometricPurpose.ENABLE)
             ready.updateAAD(WrappedBlob.aad(alias, protection))
             WrappedBlob.encode(protection, ready.iv, ready.doFinal(plaintext))
-        } catch (e: Throwable) {
-            // The core forgets an alias whose wrap failed (e.g. the user cancelled
-            // the enable prompt): a key this call made would be orphaned.
-            if (created) runCatching { keys.delete(alias) }
+        } catch (e: Exception) {
+            // The core forgets an alias whose wrap failed: a key this call made
+            // would be orphaned, so it goes (a key that existed before stays).
+            if (created) {
+                try {
+                    keys.delete(alias)
+                } catch (cleanup: Exception) {
+                    e.addSuppressed(cleanup)
+                }
+            }
             throw e
         }
     }

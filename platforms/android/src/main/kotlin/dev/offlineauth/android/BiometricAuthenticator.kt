@@ -1,6 +1,6 @@
 package dev.offlineauth.android
 
-import android.content.Context
+import android.app.Activity
 import android.hardware.biometrics.BiometricManager
 import android.hardware.biometrics.BiometricPrompt
 import android.os.Build
@@ -47,27 +47,26 @@ fun interface BiometricAuthenticator {
  * cipher passed as a `BiometricPrompt.CryptoObject`: the keystore releases the
  * key for this one operation only after the biometric hardware says so.
  *
- * The platform prompt is system UI: it needs a Context, not an Activity, so
- * only [context]'s application context is kept and the authenticator can live
- * longer than any screen (no leaked Activity after a rotation).
- *
- * @param context any context; its application context is kept.
+ * @param currentActivity the Activity to show the prompt over, asked afresh
+ *   for every prompt (e.g. [ForegroundActivity]); nothing keeps an Activity
+ *   between prompts, so a vault that outlives its screens leaks none.
  * @param timeoutMillis how long the calling thread waits before cancelling the
  *   prompt and reporting `UserCancelled`.
  */
 class PlatformBiometricPrompt @JvmOverloads constructor(
-    context: Context,
+    private val currentActivity: () -> Activity?,
     private val title: (BiometricPurpose) -> CharSequence = { if (it == BiometricPurpose.ENABLE) "Turn on biometric unlock" else "Unlock" },
     private val negativeButtonText: CharSequence = "Use PIN",
     private val timeoutMillis: Long = 120_000,
 ) : BiometricAuthenticator {
-    private val context: Context = context.applicationContext ?: context
 
     override fun authenticate(cipher: Cipher, purpose: BiometricPurpose): Cipher {
         if (Looper.getMainLooper().isCurrentThread) {
             throw KeystoreException.Failed("biometric unlock called on the main thread: call the vault from a background thread")
         }
-        val executor = context.mainExecutor
+        val activity = currentActivity()
+            ?: throw KeystoreException.Failed("no Activity in the foreground to show the biometric prompt over")
+        val executor = activity.mainExecutor
         val done = CountDownLatch(1)
         val outcome = AtomicReference<Result<Cipher>?>(null)
         fun finish(result: Result<Cipher>) {
@@ -90,7 +89,7 @@ class PlatformBiometricPrompt @JvmOverloads constructor(
         }
         executor.execute {
             try {
-                val builder = BiometricPrompt.Builder(context)
+                val builder = BiometricPrompt.Builder(activity)
                     .setTitle(title(purpose))
                     .setNegativeButton(negativeButtonText, executor) { _, _ ->
                         finish(Result.failure(KeystoreException.UserCancelled()))

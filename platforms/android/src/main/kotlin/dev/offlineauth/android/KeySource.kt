@@ -29,20 +29,17 @@ interface KeySource {
 /**
  * Non-exportable AES-256-GCM keys in the `AndroidKeyStore` provider.
  *
- * - In the TEE by default. StrongBox (a separate secure element) only when
- *   [preferStrongBox] is set and the device declares
- *   `FEATURE_STRONGBOX_KEYSTORE`. The core creates a fresh Device key at
- *   enrolment and on every PIN attempt, and StrongBox key generation costs
- *   hundreds of milliseconds to seconds on the devices that have it, so it is
- *   opt-in. Any failure of StrongBox generation (`StrongBoxUnavailableException`,
- *   or the `ProviderException("Keystore key generation failed")` some devices
- *   throw instead) falls back to the TEE.
- * - `setUnlockedDeviceRequired(true)` only on API 35 and later, and only on
- *   Device keys: on API 31–34 the platform documents defects with such keys
- *   (they cannot be made without a secure lock screen, are deleted when it is
- *   removed, and stay unusable after a weak-biometric or trust-agent unlock);
- *   on the biometric key it adds nothing, since every use needs a Class 3
- *   biometric anyway.
+ * - StrongBox (a separate secure element) only when asked ([preferStrongBox],
+ *   off by default: the core creates a Device key at enrolment and on every PIN
+ *   attempt, and StrongBox key generation is slow, see README) and the device
+ *   declares `FEATURE_STRONGBOX_KEYSTORE`. Any StrongBox failure
+ *   (`StrongBoxUnavailableException`, or the `ProviderException("Keystore key
+ *   generation failed")` some devices throw instead) retries in the TEE.
+ * - `setUnlockedDeviceRequired(true)` on Device keys from API 35 only: on API
+ *   28-34 the platform documents bugs with such keys (not creatable without a
+ *   secure lock screen, unusable after a weak or trust-agent unlock). Never on
+ *   the biometric key, where it adds nothing and causes
+ *   `UserNotAuthenticatedException`.
  * - [KeyProtection.BIOMETRIC]: `setUserAuthenticationRequired(true)` for every
  *   use (timeout 0) by a Class 3 (`BIOMETRIC_STRONG`) biometric
  *   (`setUserAuthenticationParameters(0, AUTH_BIOMETRIC_STRONG)` on API 30+,
@@ -51,20 +48,26 @@ interface KeySource {
  *   Such a key requires a secure lock screen and can only be used through a
  *   `BiometricPrompt.CryptoObject`.
  *
- * @param context any context (only the application context's package manager
- *   is kept); null skips the StrongBox feature check.
- * @param preferStrongBox try StrongBox first (see above for the cost).
- * @param generateKey makes a key from its parameters; the default uses the
- *   `AndroidKeyStore` provider (the JVM tests replace it to script failures).
- * @param sdkInt reads the device's API level when a key is made (the JVM tests set it).
+ * @param context any context (only the application context is kept); null skips
+ *   the StrongBox feature check and simply tries StrongBox first when asked.
+ * @param preferStrongBox try StrongBox before the TEE (off by default).
+ * @param sdkInt the API level (tests replace it).
+ * @param generate makes the key from its spec (tests replace it to throw what
+ *   devices throw).
  */
-class AndroidKeyStoreKeySource @JvmOverloads constructor(
+class AndroidKeyStoreKeySource internal constructor(
     context: Context?,
-    private val preferStrongBox: Boolean = false,
-    private val generateKey: (KeyGenParameterSpec) -> SecretKey = ::generateInAndroidKeyStore,
-    private val sdkInt: () -> Int = { Build.VERSION.SDK_INT },
+    private val preferStrongBox: Boolean,
+    private val sdkInt: () -> Int,
+    private val generate: (KeyGenParameterSpec) -> SecretKey,
 ) : KeySource {
+    @JvmOverloads constructor(context: Context?, preferStrongBox: Boolean = false) :
+        this(context, preferStrongBox, { Build.VERSION.SDK_INT }, ::generateInAndroidKeyStore)
+
     private val packageManager: PackageManager? = context?.applicationContext?.packageManager
+
+    /** Whether StrongBox is tried first (false unless the app asked for it). */
+    val strongBoxPreferred: Boolean get() = preferStrongBox
     private val keyStore: KeyStore by lazy { KeyStore.getInstance(PROVIDER).apply { load(null) } }
 
     override fun find(alias: String): SecretKey? = synchronized(this) {
@@ -75,15 +78,19 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
         val sdk = sdkInt()
         if (strongBoxWanted(sdk)) {
             try {
-                return generateKey(keySpec(alias, protection, strongBox = true, sdkInt = sdk))
+                return generate(keySpec(alias, protection, strongBox = true, sdkInt = sdk))
             } catch (e: Exception) {
-                // StrongBoxUnavailableException, or a ProviderException on devices
-                // whose StrongBox fails instead of declining: the TEE below. A key
-                // half-made in StrongBox must not linger under the alias.
-                runCatching { delete(alias) }
+                // StrongBoxUnavailableException, or ProviderException("Keystore key
+                // generation failed") on some devices: whatever StrongBox refused, a
+                // half-made entry is removed and the TEE gets the key instead.
+                try {
+                    if (keyStore.containsAlias(alias)) keyStore.deleteEntry(alias)
+                } catch (ignored: Exception) {
+                    // Nothing was stored: the TEE attempt below overwrites the alias anyway.
+                }
             }
         }
-        generateKey(keySpec(alias, protection, strongBox = false, sdkInt = sdk))
+        generate(keySpec(alias, protection, strongBox = false, sdkInt = sdk))
     }
 
     override fun delete(alias: String): Unit = synchronized(this) {
@@ -97,12 +104,7 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
     companion object {
         const val PROVIDER = "AndroidKeyStore"
 
-        /** Android 15: the first release whose unlocked-device-required keys behave as documented. */
-        const val UNLOCKED_DEVICE_REQUIRED_MIN_SDK = 35
-
-        /** Generates [spec]'s key in the `AndroidKeyStore` provider. */
-        @JvmStatic
-        fun generateInAndroidKeyStore(spec: KeyGenParameterSpec): SecretKey {
+        private fun generateInAndroidKeyStore(spec: KeyGenParameterSpec): SecretKey {
             val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, PROVIDER)
             generator.init(spec)
             return generator.generateKey()
@@ -120,10 +122,9 @@ class AndroidKeyStoreKeySource @JvmOverloads constructor(
                 .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
                 // The keystore picks every IV: no IV reuse by construction.
                 .setRandomizedEncryptionRequired(true)
-            if (strongBox && sdkInt >= Build.VERSION_CODES.P) builder.setIsStrongBoxBacked(true)
-            if (protection == KeyProtection.DEVICE && sdkInt >= UNLOCKED_DEVICE_REQUIRED_MIN_SDK) {
-                builder.setUnlockedDeviceRequired(true)
-            }
+            if (sdkInt >= Build.VERSION_CODES.P && strongBox) builder.setIsStrongBoxBacked(true)
+            // API 35 (VANILLA_ICE_CREAM); the literal keeps API 34 compile SDKs working.
+            if (sdkInt >= 35 && protection == KeyProtection.DEVICE) builder.setUnlockedDeviceRequired(true)
             if (protection == KeyProtection.BIOMETRIC) {
                 builder.setUserAuthenticationRequired(true)
                 builder.setInvalidatedByBiometricEnrollment(true)

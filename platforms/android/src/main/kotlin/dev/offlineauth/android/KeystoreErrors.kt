@@ -19,16 +19,20 @@ object KeystoreErrors {
         // The cause chain matters: Android wraps keystore errors (e.g. a
         // KeyPermanentlyInvalidatedException inside an InvalidKeyException, or a
         // KeyStoreException inside an IllegalBlockSizeException).
+        // Invalidation anywhere in the chain wins over the wrapper that carries it.
         for (e in causes(error)) {
             when (e) {
                 is KeystoreException -> return e
-                // Biometrics re-enrolled, or the secure lock screen removed: the
-                // only exception that means the key is gone for good.
+                // Biometrics re-enrolled, or the secure lock screen removed: the only
+                // error that means the key is gone for good.
                 is KeyPermanentlyInvalidatedException -> return KeystoreException.KeyInvalidated()
-                // Android 12+ also throws this for transient keystore errors
-                // (keystore daemon busy or restarting): never a reason to turn
-                // biometrics off for good. The caller may retry.
-                is UnrecoverableKeyException -> return KeystoreException.Failed("transient keystore failure: UnrecoverableKeyException")
+            }
+        }
+        for (e in causes(error)) {
+            when (e) {
+                // Android 12+ throws it for transient keystore errors too: a retry
+                // may succeed, so it must not switch biometrics off for good.
+                is UnrecoverableKeyException -> return KeystoreException.Failed("keystore could not load the key (transient): try again")
                 is AEADBadTagException -> return KeystoreException.UnwrapFailed()
                 is UserNotAuthenticatedException -> return KeystoreException.Failed("user not authenticated for this key")
             }

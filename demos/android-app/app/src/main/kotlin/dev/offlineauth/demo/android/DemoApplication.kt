@@ -1,40 +1,36 @@
 package dev.offlineauth.demo.android
 
 import android.app.Application
-import dev.offlineauth.IssuerKey
-import dev.offlineauth.OfflineSession
 import dev.offlineauth.PinVault
-import dev.offlineauth.VaultConfig
-import dev.offlineauth.android.AndroidKeystore
-import java.io.File
-import java.util.concurrent.ExecutorService
-import java.util.concurrent.Executors
+import dev.offlineauth.android.ForegroundActivity
 
 /**
- * Holds what must outlive a screen: one vault per process, its open session
- * and the worker thread every vault call runs on. The keystore keeps only this
- * Application (never an Activity), so rotations leak nothing.
+ * Holds the one vault of the demo for the process's life, so a screen rotation
+ * or a new MainActivity neither reopens it nor leaks the old Activity: the
+ * keystore inside keeps only the application context and asks [foreground] for
+ * the Activity at each biometric prompt.
  */
 class DemoApplication : Application() {
-    /** The vault calls' thread: PBKDF2 and the biometric prompt block it. */
-    val worker: ExecutorService = Executors.newSingleThreadExecutor()
-
-    @Volatile
-    var vault: PinVault? = null
+    lateinit var foreground: ForegroundActivity
         private set
 
+    /** Opened by MainActivity after the first sign-in; replaced (old one closed) on re-enrolment. */
     @Volatile
-    var session: OfflineSession? = null
+    var vault: PinVault? = null
+        set(value) {
+            val old = field
+            field = value
+            if (old !== value) old?.close()
+        }
 
-    /** Opens the vault once per sign-in, closing the one it replaces. */
-    fun openVault(deviceId: String, issuerKeys: List<IssuerKey>): PinVault = synchronized(this) {
-        session?.lock()
-        session = null
-        vault?.close()
-        PinVault.open(
-            File(noBackupFilesDir, "vault.db").path, // noBackupFilesDir: never in a cloud or adb backup
-            AndroidKeystore.create(this),
-            VaultConfig(deviceId = deviceId, issuerKeys = issuerKeys),
-        ).also { vault = it }
+    override fun onCreate() {
+        super.onCreate()
+        foreground = ForegroundActivity().register(this)
+    }
+
+    override fun onTerminate() {
+        // Emulator-only callback; on a device the process just ends.
+        vault = null
+        super.onTerminate()
     }
 }

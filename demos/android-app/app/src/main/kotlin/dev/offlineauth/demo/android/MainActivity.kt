@@ -18,12 +18,16 @@ import android.widget.ScrollView
 import android.widget.TextView
 import dev.offlineauth.OfflineSession
 import dev.offlineauth.PinVault
+import dev.offlineauth.VaultConfig
 import dev.offlineauth.VaultException
+import dev.offlineauth.android.AndroidKeystore
 import dev.offlineauth.issuerKeysFromJwks
 import org.json.JSONObject
+import java.io.File
 import java.net.HttpURLConnection
 import java.net.URL
 import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
 
 /**
  * The offline-auth demo app: one activity, UI built in code (no XML layouts,
@@ -35,15 +39,16 @@ import java.util.concurrent.ExecutorService
  * (on the main thread it would refuse, to avoid a deadlock).
  */
 class MainActivity : Activity() {
-    // The vault, the session and the worker live in the Application: a
-    // rotation recreates this Activity, not them (nothing leaks, nothing
-    // reopens).
+    private val worker: ExecutorService = Executors.newSingleThreadExecutor()
     private val app get() = application as DemoApplication
-    private val worker: ExecutorService get() = app.worker
-    private val vault: PinVault? get() = app.vault
-    private var session: OfflineSession?
-        get() = app.session
-        set(value) { app.session = value }
+
+    /** The vault lives in [DemoApplication]: a rotation or a new Activity reuses it. */
+    private var vault: PinVault
+        get() = app.vault ?: throw IllegalStateException("no vault before the first sign-in")
+        set(value) {
+            app.vault = value
+        }
+    private var session: OfflineSession? = null
     private val pin = StringBuilder()
 
     private lateinit var networkLabel: TextView
@@ -55,7 +60,6 @@ class MainActivity : Activity() {
     private lateinit var pinPanel: LinearLayout
     private lateinit var biometricButton: Button
     private var online = false
-    private var networkCallback: ConnectivityManager.NetworkCallback? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -66,15 +70,20 @@ class MainActivity : Activity() {
         worker.execute {
             // The issuer keys come with the first online sign-in; before it there is no vault to open.
             val issuerKeys = storedIssuerKeys()
-            if (issuerKeys.isNotEmpty() && vault == null) app.openVault(deviceId(), issuerKeys)
+            if (issuerKeys.isNotEmpty() && app.vault == null) openVault(issuerKeys)
             refresh()
         }
     }
 
     override fun onStop() {
         super.onStop()
-        // Leaving the app locks the vault (keys are zeroized); a rotation does not.
-        if (!isChangingConfigurations) worker.execute { session?.lock(); session = null; refresh() }
+        // Leaving the app locks the vault: keys are zeroized.
+        worker.execute { session?.lock(); session = null; refresh() }
+    }
+
+    override fun onDestroy() {
+        worker.shutdown()
+        super.onDestroy()
     }
 
     // --- UI -----------------------------------------------------------------
@@ -136,8 +145,8 @@ class MainActivity : Activity() {
     private fun show(message: String) = runOnUiThread { statusLabel.text = message }
 
     private fun refresh() {
-        val status = vault?.status()
-        val unlocked = session?.isUnlocked() == true && vault != null
+        val status = if (app.vault != null) vault.status() else null
+        val unlocked = session?.isUnlocked() == true && app.vault != null
         val pending = if (unlocked) session!!.syncQueue().pendingCount() else status?.pendingEntries ?: 0uL
         runOnUiThread {
             pinPanel.visibility = if (unlocked) View.GONE else View.VISIBLE
@@ -163,27 +172,17 @@ class MainActivity : Activity() {
         }
         update(connectivity.getNetworkCapabilities(connectivity.activeNetwork)
             ?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true)
-        val callback = object : ConnectivityManager.NetworkCallback() {
+        connectivity.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onAvailable(network: Network) = update(true)
             override fun onLost(network: Network) = update(false)
-        }
-        connectivity.registerDefaultNetworkCallback(callback)
-        networkCallback = callback
-    }
-
-    override fun onDestroy() {
-        // The callback refers to this Activity: unregister it, or every rotation leaks one.
-        networkCallback?.let { getSystemService(ConnectivityManager::class.java).unregisterNetworkCallback(it) }
-        networkCallback = null
-        super.onDestroy()
+        })
     }
 
     // --- Vault calls (worker thread only) ------------------------------------
 
     private fun submitPin(typed: String) {
         try {
-            val current = vault
-            session = if (current != null && current.isEnrolled()) current.unlock(typed) else enrollOnline(typed)
+            session = if (app.vault != null && vault.isEnrolled()) vault.unlock(typed) else enrollOnline(typed)
         } catch (e: VaultException.WrongPin) {
             show("Wrong PIN: ${e.attemptsRemaining} attempts left before this device forgets your data.")
             return
@@ -202,7 +201,7 @@ class MainActivity : Activity() {
 
     private fun unlockWithBiometrics() {
         try {
-            session = vault?.unlockWithBiometrics() // shows the BiometricPrompt, blocks this worker thread
+            session = vault.unlockWithBiometrics() // shows the BiometricPrompt, blocks this worker thread
             refresh()
         } catch (e: VaultException.BiometricsInvalidated) {
             show("Biometrics changed on this device: unlock with your PIN and turn biometric unlock on again.")
@@ -261,9 +260,19 @@ class MainActivity : Activity() {
         val answer = http("POST", "/enroll", body.toString().toByteArray(), "application/json")
         val jwks = answer.getJSONObject("jwks").toString()
         getSharedPreferences("offline-auth", MODE_PRIVATE).edit().putString("jwks", jwks).apply()
-        val opened = app.openVault(deviceId(), issuerKeysFromJwks(jwks))
+        // openVault replaces the vault in DemoApplication, which closes the old one.
+        openVault(issuerKeysFromJwks(jwks))
         val syncKey = answer.getString("sync_key").chunked(2).map { it.toInt(16).toByte() }.toByteArray()
-        return opened.enroll(newPin, answer.getString("grant"), syncKey).also { syncKey.fill(0) }
+        return vault.enroll(newPin, answer.getString("grant"), syncKey).also { syncKey.fill(0) }
+    }
+
+    private fun openVault(issuerKeys: List<dev.offlineauth.IssuerKey>) {
+        vault = PinVault.open(
+            File(noBackupFilesDir, "vault.db").path, // noBackupFilesDir: never in a cloud or adb backup
+            // Application context only; the prompt is shown over the resumed Activity.
+            AndroidKeystore.create(applicationContext, app.foreground::current),
+            VaultConfig(deviceId = deviceId(), issuerKeys = issuerKeys),
+        )
     }
 
     private fun storedIssuerKeys() =

@@ -1,0 +1,9 @@
+// COMPILE-ONLY stand-in for androidx.test's InstrumentationRegistry (see ../../../../README.md).
+package androidx.test.platform.app
+
+import android.app.Instrumentation
+
+object InstrumentationRegistry {
+    @JvmStatic
+    fun getInstrumentation(): Instrumentation = throw UnsupportedOperationException("compile-only stand-in")
+}
