@@ -4,7 +4,6 @@
 /// Where the backend is in a device's chain. Store it per device after each
 /// accepted batch; start from [`SyncCursor::initial`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SyncCursor {
     /// Seq of the last entry applied (0 before the first).
     pub last_seq: u64,
@@ -21,7 +20,6 @@ impl SyncCursor {
 
 /// One verified edit, ready to apply. Its `Debug` output omits the value.
 #[derive(Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct SyncOperation {
     /// The entry's seq.
     pub seq: u64,
@@ -54,7 +52,6 @@ impl std::fmt::Debug for SyncOperation {
 
 /// What the backend may apply, and the cursor to store afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct VerifiedBatch {
     /// The device the batch came from (the grants' `dev`).
     pub device_id: String,

@@ -86,7 +86,10 @@ impl SyncVerifier {
         let issuers = TrustedIssuers::new(&issuer_keys)?;
         Ok(Arc::new(Self { issuers, policy, skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS as i64, clock }))
     }
+}
 
+// Not exported as such: the bindings see `crate::ffi`'s JVM-friendly forms.
+impl SyncVerifier {
     /// Verifies `batch` for the device whose sync key is `sync_key`, starting
     /// from the `cursor` stored for it. Returns the new operations in order,
     /// the cursor to store once they are applied, and the receipt to answer

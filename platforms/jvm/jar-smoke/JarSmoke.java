@@ -3,9 +3,10 @@
 // linux-x86-64/liboffline_auth_backend.so and linux-x86-64/liboffline_auth.so),
 // in one JVM, and plain Java can call both APIs: the backend issues a key and
 // publishes it as JWKS, the device reads that JWKS.
-// (Members with unsigned Kotlin types, e.g. VaultConfig's UInt fields or
-// SyncCursor's ULong, have mangled or private JVM signatures: the API is
-// meant for Kotlin callers; Java sees a usable subset, exercised here.)
+// (The device SDK's members with unsigned Kotlin types, e.g. VaultConfig's
+// UInt fields, have mangled or private JVM signatures: it is meant for Kotlin
+// callers. The backend's bindings use long for seqs and counts; the whole
+// backend flow from Java is java-consumer/'s test.)
 import dev.offlineauth.Offline_authKt;
 import dev.offlineauth.VaultException;
 import dev.offlineauth.backend.BackendException;

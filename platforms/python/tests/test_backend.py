@@ -2,6 +2,8 @@
 issuing, JWKS, grant verification, a signer and a server clock written in
 Python, typed errors. Batches from a real device queue are verified in
 test_offline_auth.py."""
+import asyncio
+import threading
 import time
 
 import pytest
@@ -101,3 +103,44 @@ def test_bad_input_gives_typed_errors():
         backend.verify_grant("not.a.grant", [issuer.issuer_key()])
     for name in ["InvalidInput", "GrantInvalid", "BatchRejected", "Signer", "Clock", "Internal"]:
         assert issubclass(getattr(backend.BackendError, name), backend.BackendError)
+
+
+def test_verify_async_leaves_the_event_loop_running_while_it_works():
+    # The verifier reads its clock first; this clock holds the verification
+    # until the event loop has run on. A verify that ran on the loop's own
+    # thread would never see the gate open (the wait gives up, the clock
+    # fails and the batch is not even parsed): only an off-thread verify ends
+    # with the MALFORMED rejection of the junk batch.
+    order = []
+    gate = threading.Event()
+
+    class GatedClock(backend.ServerClock):
+        def now_unix_secs(self):
+            opened = gate.wait(120)
+            order.append("verifier released" if opened else "verifier blocked the loop")
+            if not opened:
+                raise RuntimeError("the event loop never ran")
+            return NOW
+
+    issuer = backend.GrantIssuer.generate("kid-1")
+    verifier = backend.SyncVerifier.with_clock([issuer.issuer_key()], GatedClock())
+    cursor = backend.SyncCursor(last_seq=0, last_mac=bytes(32))
+
+    async def scenario():
+        pending = asyncio.ensure_future(verifier.verify_async(b"junk", bytes(32), cursor))
+        await asyncio.sleep(0)
+        order.append("event loop ran while verify was pending")
+        gate.set()
+        with pytest.raises(backend.BackendError.BatchRejected) as rejected:
+            await pending
+        assert rejected.value.kind == backend.RejectReason.MALFORMED
+
+    asyncio.run(scenario())
+    assert order == ["event loop ran while verify was pending", "verifier released"]
+
+
+def test_issue_async_gives_a_grant_that_verifies():
+    issuer = backend.GrantIssuer.generate("kid-1")
+    grant = asyncio.run(issuer.issue_async("alice", "device-1", ["notes"], NOW - 60, NOW + 600))
+    info = backend.verify_grant(grant, [issuer.issuer_key()])
+    assert (info.user_id, info.device_id) == ("alice", "device-1")

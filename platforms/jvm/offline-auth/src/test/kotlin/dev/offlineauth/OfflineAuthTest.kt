@@ -68,13 +68,13 @@ class OfflineAuthTest {
                     assertEquals(3u, batch.entryCount)
 
                     val receipt = SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
-                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0L, ByteArray(32)))
                         assertEquals(DEVICE, verified.deviceId)
                         assertEquals(USER, verified.userId)
                         assertEquals(listOf("n1", "v1", "gone"), verified.operations.map { it.key })
                         assertNull(verified.operations[2].value)
-                        assertEquals(listOf<UInt?>(0u, 0u, 0u), verified.operations.map { it.boots })
-                        assertEquals(3uL, verified.cursor.lastSeq)
+                        assertEquals(listOf<Long?>(0L, 0L, 0L), verified.operations.map { it.boots })
+                        assertEquals(3L, verified.cursor.lastSeq)
                         assertTrue(verified.receipt.isNotEmpty())
                         verified.receipt
                     }
@@ -390,9 +390,9 @@ class OfflineAuthTest {
                 session.syncQueue().use { queue ->
                     val batch = checkNotNull(queue.nextBatch(100u))
                     SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
-                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0L, ByteArray(32)))
                         assertEquals(
-                            listOf("before" to 0u, "after" to 1u),
+                            listOf("before" to 0L, "after" to 1L),
                             verified.operations.map { it.key to it.boots },
                         )
                     }
@@ -422,12 +422,12 @@ class OfflineAuthTest {
                     // A server whose clock is an hour behind the entries refuses them.
                     SyncVerifier.withClock(keys, FakeClock(now = FIXED_NOW - 3600)).use { behind ->
                         assertThrows<BackendException.BatchRejected> {
-                            behind.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                            behind.verify(batch.bytes, syncKey, SyncCursor(0L, ByteArray(32)))
                         }
                     }
 
                     SyncVerifier.withClock(keys, clock).use { verifier ->
-                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0uL, ByteArray(32)))
+                        val verified = verifier.verify(batch.bytes, syncKey, SyncCursor(0L, ByteArray(32)))
                         assertEquals(2, verified.operations.size)
                         val receipt = verified.receipt
                         // The receipt re-issued for the stored cursor is the same bytes.
@@ -443,7 +443,7 @@ class OfflineAuthTest {
                         val refused = listOf(
                             verifier.receipt(DEVICE, generateSyncKey(), verified.cursor),
                             verifier.receipt("another-device", syncKey, verified.cursor),
-                            verifier.receipt(DEVICE, syncKey, SyncCursor(3uL, verified.cursor.lastMac)),
+                            verifier.receipt(DEVICE, syncKey, SyncCursor(3L, verified.cursor.lastMac)),
                             ByteArray(0),
                         )
                         for (bad in refused) assertThrows<VaultException.ReceiptInvalid> { queue.acknowledge(bad) }
@@ -613,7 +613,7 @@ class OfflineAuthTest {
                 assertThrows<VaultException.InvalidInput> { session.put("notes", "k".repeat(100_000), byteArrayOf(1)) }
                 SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
                     assertThrows<BackendException.BatchRejected> {
-                        verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0uL, ByteArray(32)))
+                        verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0L, ByteArray(32)))
                     }
                 }
                 // Kotlin's types rule out null at compile time; a Java caller can

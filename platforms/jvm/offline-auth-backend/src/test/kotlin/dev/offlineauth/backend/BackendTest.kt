@@ -97,15 +97,15 @@ class BackendTest {
         GrantIssuer.generate("kid-1").use { issuer ->
             SyncVerifier.withClock(listOf(issuer.issuerKey()), clock).use { verifier ->
                 val e = assertThrows<BackendException.BatchRejected> {
-                    verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0uL, ByteArray(32)))
+                    verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0L, ByteArray(32)))
                 }
                 assertEquals(RejectReason.MALFORMED, e.kind)
                 assertThrows<BackendException.InvalidInput> {
-                    verifier.verify("junk".toByteArray(), ByteArray(31), SyncCursor(0uL, ByteArray(32)))
+                    verifier.verify("junk".toByteArray(), ByteArray(31), SyncCursor(0L, ByteArray(32)))
                 }
                 // A receipt for a stored cursor is the same bytes every time.
                 val key = generateSyncKey()
-                val cursor = SyncCursor(3uL, ByteArray(32) { it.toByte() })
+                val cursor = SyncCursor(3L, ByteArray(32) { it.toByte() })
                 assertArrayEquals(verifier.receipt("device-1", key, cursor), verifier.receipt("device-1", key, cursor))
                 assertThrows<BackendException.InvalidInput> { verifier.receipt("device-1", ByteArray(5), cursor) }
             }
