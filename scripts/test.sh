@@ -32,12 +32,19 @@
 #   python-wheel     platforms/python/build-wheel.sh: both wheels built, installed in a fresh venv
 #   android          platforms/android: mvn install against android-all, JVM unit tests
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
+#   android-aar      scripts/check-aar-selftest.sh: the AAR layout and 16 KB ELF alignment
+#                    check accepts good AARs and rejects bad ones
+#   android-r8       scripts/check-android-r8.sh: a shrunk app keeps what JNA and the
+#                    bindings need under the library's consumer rules (ProGuard)
 #   jvm-demo         demos/jvm/run.sh against the reference sync server
 #   swift-demo       demos/swift/run.sh against the reference sync server (in the chroot)
 #   apple-target     platforms/apple: the OfflineAuthApple target builds (its pure-Swift
 #                    policy; the Security code needs Apple platforms)
 #   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
 #                    hidden links into one C program beside Debian's libsqlite3.a, both work
+#   versions         scripts/check-versions.sh: every crate, pom, pyproject and Gradle
+#                    file carries the workspace version
+#   package-contents scripts/check-package-contents.sh: published crates ship only sources
 #
 # Every section runs even after an earlier one failed. Each section's output is
 # shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
@@ -52,7 +59,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres bench-smoke
-          jvm swift python python-wheel android android-app jvm-demo swift-demo apple-target sqlite-symbols)
+          jvm swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
+          sqlite-symbols versions package-contents)
 
 only=()
 skip=()
@@ -303,10 +311,14 @@ section python        count_pytest   python_tests
 section python-wheel  count_check    timeout 900 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
 section android       count_surefire android_adapter
 section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
+section android-aar   count_check    bash scripts/check-aar-selftest.sh
+section android-r8    count_check    timeout 900 bash scripts/check-android-r8.sh
 section jvm-demo      count_check    jvm_demo
 section swift-demo    count_check    timeout 1200 bash demos/swift/run.sh
 section apple-target  count_check    apple_target
 section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
+section versions      count_check    bash scripts/check-versions.sh
+section package-contents count_check bash scripts/check-package-contents.sh
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
 printf '%s\n' "${timings[@]}"

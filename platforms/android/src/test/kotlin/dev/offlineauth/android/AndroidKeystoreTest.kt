@@ -202,7 +202,8 @@ class KeystoreErrorsTest {
         assertTrue(KeystoreErrors.fromThrowable(InvalidKeyException("init", KeyPermanentlyInvalidatedException())) is KeystoreException.KeyInvalidated)
         assertTrue(KeystoreErrors.fromThrowable(AEADBadTagException()) is KeystoreException.UnwrapFailed)
         val cancelled = KeystoreException.UserCancelled()
-        assertSame(cancelled, KeystoreErrors.fromThrowable(ProviderException(cancelled)))
+        // (A message of its own: the cause-only constructor would print the cause, a Rust call.)
+        assertSame(cancelled, KeystoreErrors.fromThrowable(ProviderException("wrapped", cancelled)))
         val other = KeystoreErrors.fromThrowable(IllegalBlockSizeException("secret detail 0xDEADBEEF"))
         assertTrue(other is KeystoreException.Failed)
         // The reason names the class, never the platform's message.

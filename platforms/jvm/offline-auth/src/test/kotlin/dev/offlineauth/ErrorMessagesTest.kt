@@ -59,7 +59,7 @@ class ErrorMessagesTest {
     fun `backend exceptions print the Rust message and keep kind and reason`() {
         SyncVerifier(listOf(Backend.issuer.issuerKey())).use { verifier ->
             val e = assertThrows<BackendException.BatchRejected> {
-                verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0uL, ByteArray(32)))
+                verifier.verify("junk".toByteArray(), ByteArray(32), SyncCursor(0L, ByteArray(32)))
             }
             assertEquals(RejectReason.MALFORMED, e.kind)
             assertTrue(e.reason.isNotEmpty())
