@@ -36,13 +36,19 @@ else
   echo "python bindings not generated: no Python figures" >&2
 fi
 
-step "Kotlin/JVM→Rust (JNA, -Djna.library.path=$RELEASE)"
+step "Kotlin/JVM→Rust (JNA, -Djna.library.path holding the release device library)"
+# Only the device library comes from the release build: the backend (which
+# only issues the grant here) loads from its jar, whose bindings were made
+# from the dev build (the release backend library lacks one symbol they
+# register).
+mkdir -p "$WORK/jna"
+ln -sf "$RELEASE/liboffline_auth.so" "$WORK/jna/liboffline_auth.so"
 if command -v mvn >/dev/null && command -v java >/dev/null; then
   BENCH_POM=crates/offline-auth/benches/ffi_jvm/pom.xml
   if mvn -B -q -ntp -f platforms/jvm/pom.xml install -DskipTests >&2 \
      && mvn -B -q -ntp -f "$BENCH_POM" package >&2 \
      && mvn -B -q -ntp -f "$BENCH_POM" dependency:build-classpath -Dmdep.outputFile="$WORK/jvm-cp.txt" >&2; then
-    java -Djna.library.path="$RELEASE" -Djna.nosys=true -Xms128m -Xmx128m \
+    java -Djna.library.path="$WORK/jna" -Djna.nosys=true -Xms128m -Xmx128m \
       -cp "crates/offline-auth/benches/ffi_jvm/target/classes:$(cat "$WORK/jvm-cp.txt")" FfiBenchKt \
       | tee "$WORK/ffi-jvm.txt" || echo "JVM figures failed" >&2
   else
