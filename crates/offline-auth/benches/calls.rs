@@ -3,7 +3,9 @@
 //! directly from Rust. `ffi_python.py` times the same calls through the
 //! Python binding; the difference is the binding's cost per call. Then the
 //! bulk calls' Rust-side cost (`get_many` and `entries` of 10 records)
-//! beside 10 separate `get`s.
+//! beside 10 separate `get`s. Last, a 100-field form of 64-byte fields read
+//! and written as one crossing (`get_many`/`put_many`) and as 100 (`get`/`put`
+//! per field): `ffi_python.py` and `ffi_jvm` time the same from Python and Kotlin.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -35,6 +37,36 @@ fn calls(c: &mut Criterion) {
         })
     });
     group.bench_function("entries_10x256B", |b| b.iter(|| fixture.session.entries(common::COLLECTION.into()).unwrap()));
+    group.finish();
+
+    // A 100-field form: 64-byte fields, keys "field-000".."field-099".
+    let form: Vec<offline_auth::KeyValue> = (0..100)
+        .map(|i| offline_auth::KeyValue { key: format!("field-{i:03}"), value: common::value(64, i) })
+        .collect();
+    let form_keys: Vec<String> = form.iter().map(|kv| kv.key.clone()).collect();
+    fixture.session.put_many(common::COLLECTION.into(), form.clone()).unwrap();
+    let mut group = c.benchmark_group("form_rust");
+    group.sample_size(10);
+    group.bench_function("read_100_one_call", |b| {
+        b.iter(|| fixture.session.get_many(common::COLLECTION.into(), form_keys.clone()).unwrap())
+    });
+    group.bench_function("read_100_calls", |b| {
+        b.iter(|| {
+            for key in &form_keys {
+                black_box(fixture.session.get(common::COLLECTION.into(), key.clone()).unwrap());
+            }
+        })
+    });
+    group.bench_function("write_100_one_call", |b| {
+        b.iter(|| fixture.session.put_many(common::COLLECTION.into(), form.clone()).unwrap())
+    });
+    group.bench_function("write_100_calls", |b| {
+        b.iter(|| {
+            for kv in &form {
+                fixture.session.put(common::COLLECTION.into(), kv.key.clone(), kv.value.clone()).unwrap();
+            }
+        })
+    });
     group.finish();
 }
 

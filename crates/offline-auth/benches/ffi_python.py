@@ -1,8 +1,10 @@
 """Python→Rust call overhead through the UniFFI binding (platforms/python).
 
-Times the same two calls as benches/calls.rs: a trivial method
-(`OfflineSession.is_unlocked`) and `get` of a 256-byte record, and prints one
-line for compare.sh: `ffi_python is_unlocked_ns=… get_256B_ns=… peak_rss_kib=…`.
+Times the same calls as benches/calls.rs: a trivial method
+(`OfflineSession.is_unlocked`), `get` of a 256-byte record, and a 100-field
+form (64-byte fields) read and written in one crossing (`get_many`/`put_many`)
+and in 100 (`get`/`put`), and prints one line for compare.sh:
+`ffi_python is_unlocked_ns=… get_256B_ns=… read_100_one_call_ns=… … peak_rss_kib=…`.
 Exits 3 when the bindings cannot be imported (not generated yet: compare.sh
 runs platforms/python/generate.sh first). The backend package issues the grant
 and the sync key.
@@ -65,9 +67,18 @@ def main():
         assert session.get("inspections", "station-00000") == value
         trivial = best_ns(session.is_unlocked, 100_000)
         get = best_ns(lambda: session.get("inspections", "station-00000"), 20_000)
+        form = [oa.KeyValue(key=f"field-{i:03}", value=bytes((i + j) % 256 for j in range(64))) for i in range(100)]
+        form_keys = [kv.key for kv in form]
+        session.put_many("inspections", form)
+        read_one = best_ns(lambda: session.get_many("inspections", form_keys), 200)
+        read_100 = best_ns(lambda: [session.get("inspections", k) for k in form_keys], 200)
+        write_one = best_ns(lambda: session.put_many("inspections", form), 20)
+        write_100 = best_ns(lambda: [session.put("inspections", kv.key, kv.value) for kv in form], 2)
         session.lock()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"ffi_python is_unlocked_ns={trivial:.1f} get_256B_ns={get:.1f} peak_rss_kib={peak}")
+    print(f"ffi_python is_unlocked_ns={trivial:.1f} get_256B_ns={get:.1f} "
+          f"read_100_one_call_ns={read_one:.1f} read_100_calls_ns={read_100:.1f} "
+          f"write_100_one_call_ns={write_one:.1f} write_100_calls_ns={write_100:.1f} peak_rss_kib={peak}")
 
 
 if __name__ == "__main__":
