@@ -34,6 +34,9 @@ class SoftwareKeySource : KeySource {
     /** How many coming lookups fail as Android 12+ keystores do on a hiccup. */
     var transientFailures = 0
 
+    /** Thrown by the key when `Cipher.init` uses it, as device keystores throw there. */
+    var cipherInitFailure: Exception? = null
+
     override fun find(alias: String): SecretKey? {
         // Devices wrap invalidation in the exception a keystore lookup throws.
         if (invalidated) throw UnrecoverableKeyException("key gone").apply { initCause(KeyPermanentlyInvalidatedException()) }
@@ -41,7 +44,8 @@ class SoftwareKeySource : KeySource {
             transientFailures--
             throw UnrecoverableKeyException("Failed to obtain information about key")
         }
-        return keys[alias]?.second
+        val key = keys[alias]?.second ?: return null
+        return cipherInitFailure?.let { FailsInCipherInit(key, it) } ?: key
     }
 
     override fun create(alias: String, protection: KeyProtection): SecretKey =
@@ -50,6 +54,13 @@ class SoftwareKeySource : KeySource {
     override fun delete(alias: String) {
         keys.remove(alias)
     }
+}
+
+/** A key whose use by `Cipher.init` throws [error]. */
+class FailsInCipherInit(private val inner: SecretKey, private val error: Exception) : SecretKey {
+    override fun getAlgorithm(): String = inner.algorithm
+    override fun getFormat(): String = inner.format
+    override fun getEncoded(): ByteArray = throw error
 }
 
 class ScriptedPrompt(var answer: (Cipher) -> Cipher = { it }) : BiometricAuthenticator {

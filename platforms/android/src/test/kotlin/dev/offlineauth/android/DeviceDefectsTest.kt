@@ -119,4 +119,15 @@ class DeviceDefectsTest {
         val fields = ForegroundActivity::class.java.declaredFields.filter { !java.lang.reflect.Modifier.isStatic(it.modifiers) }
         assertEquals(listOf(WeakReference::class.java), fields.map { it.type })
     }
+
+    @Test
+    fun `an invalidation thrown by Cipher init is KeyInvalidated and a keystore hiccup there is Failed`() {
+        val blob = keystore.wrap(alias, KeyProtection.BIOMETRIC, secret)
+        keys.cipherInitFailure = KeyPermanentlyInvalidatedException()
+        assertThrows<KeystoreException.KeyInvalidated> { keystore.unwrap(alias, KeyProtection.BIOMETRIC, blob) }
+        keys.cipherInitFailure = ProviderException("Keystore operation failed")
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.BIOMETRIC, blob) }
+        keys.cipherInitFailure = null
+        assertArrayEquals(secret, keystore.unwrap(alias, KeyProtection.BIOMETRIC, blob))
+    }
 }
