@@ -196,7 +196,7 @@ impl DeviceSecret {
     /// The alias sits in the vault row unauthenticated; the tag lets the vault
     /// tell a key the platform lost from an alias someone edited.
     pub(crate) fn new_biometric_alias(&self, vault_id: &[u8]) -> Result<String> {
-        let base = new_alias(vault_id, "biometric")?;
+        let base = new_alias(vault_id, BIOMETRIC_PURPOSE)?;
         let tag = self.biometric_alias_tag(vault_id, &base)?;
         Ok(format!("{base}.{tag}"))
     }
@@ -205,7 +205,7 @@ impl DeviceSecret {
     /// made for this vault: `Some(true)` authentic, `Some(false)` forged or
     /// edited, `None` an untagged alias of an earlier release.
     pub(crate) fn authenticates_biometric_alias(&self, vault_id: &[u8], alias: &str) -> Result<Option<bool>> {
-        let prefix = format!("offline-auth.{}.biometric.", hex::encode(vault_id));
+        let prefix = format!("offline-auth.{}.{BIOMETRIC_PURPOSE}.", hex::encode(vault_id));
         let Some(rest) = alias.strip_prefix(&prefix) else {
             return Ok(Some(false));
         };
@@ -295,6 +295,15 @@ pub(crate) fn unwrap_vault_key(
         Err(offline_auth_proto::ProtoError::Tampered) => Ok(None),
         Err(other) => Err(other.into()),
     }
+}
+
+/// The purpose part of biometric aliases.
+const BIOMETRIC_PURPOSE: &str = "biometric";
+
+/// Whether `alias` names a biometric key (made by [`new_alias`] with the
+/// biometric purpose, tagged or from an earlier release).
+pub(crate) fn is_biometric_alias(alias: &str) -> bool {
+    alias.contains(&format!(".{BIOMETRIC_PURPOSE}."))
 }
 
 /// A fresh keystore alias for `purpose` in this vault.

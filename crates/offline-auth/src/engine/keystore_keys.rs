@@ -4,6 +4,7 @@
 use super::gate::GateGuard;
 use super::shared::VaultShared;
 use crate::error::Result;
+use crate::keys::is_biometric_alias;
 use crate::keystore::KeyProtection;
 use crate::storage::{tables, VaultRow};
 
@@ -55,9 +56,4 @@ pub(crate) fn wrap_with_new_key(
             Err(error.into())
         }
     }
-}
-
-/// Whether `alias` names a biometric key (see `keys::new_alias`).
-fn is_biometric_alias(alias: &str) -> bool {
-    alias.contains(".biometric.")
 }

@@ -57,19 +57,20 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
 
 /// What a `KeyNotFound` for the biometric `alias` means, acted upon.
 fn lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Error {
-    let outcome = (|| {
-        let gate = vault.gate()?;
-        let row = load_row(vault)?;
-        let dk = unwrap_device_secret(vault, &row)?;
-        match dk.authenticates_biometric_alias(&row.vault_id, alias)? {
-            Some(true) => {
-                engine::disable_lost_biometrics(vault, &gate, alias)?;
-                Ok(Error::BiometricsInvalidated)
-            }
-            Some(false) => Ok(Error::Tampered),
-            // An alias of an earlier release carries no tag: report, change nothing.
-            None => Ok(Error::Keystore(KeystoreError::KeyNotFound)),
+    judge_lost_biometric_key(vault, alias).unwrap_or_else(|error| error)
+}
+
+fn judge_lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Result<Error> {
+    let gate = vault.gate()?;
+    let row = load_row(vault)?;
+    let dk = unwrap_device_secret(vault, &row)?;
+    Ok(match dk.authenticates_biometric_alias(&row.vault_id, alias)? {
+        Some(true) => {
+            engine::disable_lost_biometrics(vault, &gate, alias)?;
+            Error::BiometricsInvalidated
         }
-    })();
-    outcome.unwrap_or_else(|error| error)
+        Some(false) => Error::Tampered,
+        // An alias of an earlier release carries no tag: report, change nothing.
+        None => Error::Keystore(KeystoreError::KeyNotFound),
+    })
 }
