@@ -3,11 +3,9 @@ import XCTest
 import OfflineAuth
 import OfflineAuthBackend
 
-/// Every Swift error carries the Rust error's own text (its `Display`,
-/// exported by UniFFI as the `description` property) and keeps its typed
-/// associated values. (UniFFI 0.32 does not declare CustomStringConvertible
-/// for errors, so `String(describing:)` and `localizedDescription` are still
-/// its own rendering of the case.)
+/// Every Swift error carries the Rust error's own text (its `Display`) as
+/// `description`, `localizedDescription` and in string interpolation, and
+/// keeps its typed associated values.
 final class ErrorMessagesTests: XCTestCase {
     var dir: TempDir!
 
@@ -22,6 +20,8 @@ final class ErrorMessagesTests: XCTestCase {
             XCTFail("expected NotEnrolled")
         } catch let error as VaultError {
             XCTAssertEqual(error.description, "the vault is not enrolled")
+            XCTAssertEqual(error.localizedDescription, "the vault is not enrolled")
+            XCTAssertEqual("\(error)", "the vault is not enrolled")
         }
 
         try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey()).lock()
@@ -32,6 +32,7 @@ final class ErrorMessagesTests: XCTestCase {
             guard case .WrongPin(let attemptsRemaining) = error else { return XCTFail("unexpected \(error)") }
             XCTAssertEqual(attemptsRemaining, 9)
             XCTAssertEqual(error.description, "wrong PIN; 9 attempts remaining before the vault is wiped")
+            XCTAssertEqual(error.localizedDescription, error.description)
             XCTAssertFalse(error.description.contains("000111"))
         }
     }
@@ -51,6 +52,7 @@ final class ErrorMessagesTests: XCTestCase {
     func testKeystoreErrorsPrintTheRustMessage() {
         XCTAssertEqual(KeystoreError.KeyNotFound.description, "no key under this alias")
         XCTAssertEqual(KeystoreError.KeyInvalidated.description, "the key was invalidated by the platform")
+        XCTAssertEqual((KeystoreError.KeyNotFound as Error).localizedDescription, "no key under this alias")
     }
 
     func testBackendErrorsPrintTheRustMessageAndKeepKindAndReason() throws {

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
 
 /**
- * Every foreign exception prints the Rust error's own text (its `Display`,
- * exported by UniFFI as `toString()`) and keeps its typed fields.
+ * Every foreign exception carries the Rust error's own text (its `Display`)
+ * as both `message` and `toString()`, and keeps its typed fields.
  */
 class ErrorMessagesTest {
     @TempDir
@@ -26,11 +26,14 @@ class ErrorMessagesTest {
         PinVault.openWithClock(vaultPath(dir), JcaKeystore(), clock, Backend.config()).use { vault ->
             val notEnrolled = assertThrows<VaultException.NotEnrolled> { vault.unlock(PIN) }
             assertEquals("the vault is not enrolled", notEnrolled.toString())
+            assertEquals("the vault is not enrolled", notEnrolled.message)
 
             vault.enroll(PIN, Backend.grant(now = clock.now), generateSyncKey()).close()
             val wrong = assertThrows<VaultException.WrongPin> { vault.unlock("000111") }
             assertEquals(9u, wrong.attemptsRemaining)
             assertEquals("wrong PIN; 9 attempts remaining before the vault is wiped", wrong.toString())
+            assertEquals(wrong.toString(), wrong.message)
+            assertEquals(wrong.toString(), wrong.localizedMessage)
             assertTrue(!wrong.toString().contains("000111"), "the PIN must not appear in the message")
 
             repeat(3) { assertThrows<VaultException.WrongPin> { vault.unlock("000111") } }
@@ -46,6 +49,7 @@ class ErrorMessagesTest {
             val weak = assertThrows<VaultException.WeakPin> { vault.enroll("123456", Backend.grant(), generateSyncKey()) }
             assertTrue(weak.reason.isNotEmpty())
             assertEquals("PIN rejected by policy: ${weak.reason}", weak.toString())
+            assertEquals("PIN rejected by policy: ${weak.reason}", weak.message)
         }
     }
 
@@ -53,6 +57,7 @@ class ErrorMessagesTest {
     fun `keystore exceptions print the Rust message`() {
         assertEquals("no key under this alias", KeystoreException.KeyNotFound().toString())
         assertEquals("the key was invalidated by the platform", KeystoreException.KeyInvalidated().toString())
+        assertEquals("no key under this alias", KeystoreException.KeyNotFound().message)
     }
 
     @Test
@@ -64,6 +69,8 @@ class ErrorMessagesTest {
             assertEquals(RejectReason.MALFORMED, e.kind)
             assertTrue(e.reason.isNotEmpty())
             assertEquals("sync batch rejected (Malformed): ${e.reason}", e.toString())
+            assertEquals("sync batch rejected (Malformed): ${e.reason}", e.message)
         }
     }
+
 }
