@@ -26,6 +26,8 @@
 #                    compiling and running; no figures)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
 #                    (bindings generated, tests, jars), jar smoke test of both jars
+#   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
+#                    stripped natives; sources and javadoc jars), then the jar smoke test on them
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
@@ -45,6 +47,8 @@
 #   versions         scripts/check-versions.sh: every crate, pom, pyproject and Gradle
 #                    file carries the workspace version
 #   package-contents scripts/check-package-contents.sh: published crates ship only sources
+#   readme-examples  scripts/check-readme-examples.py: every README example is, word for
+#                    word, the region of a test file that its platform's section runs
 #
 # Every section runs even after an earlier one failed. Each section's output is
 # shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
@@ -59,8 +63,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres bench-smoke
-          jvm swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
-          sqlite-symbols versions package-contents)
+          jvm jvm-release swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
+          sqlite-symbols versions package-contents readme-examples)
 
 only=()
 skip=()
@@ -277,6 +281,9 @@ android_adapter() {
     timeout 1200 mvn -B -ntp -f platforms/android/pom.xml install
 }
 
+jvm_release() {
+    timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
+}
 jvm_demo() {
     # The jvm section has just installed the artifact; alone, the demo installs it.
     if wanted jvm; then
@@ -306,6 +313,7 @@ section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
+section jvm-release   count_check    jvm_release
 section swift         count_xctest   swift_tests
 section python        count_pytest   python_tests
 section python-wheel  count_check    timeout 900 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
@@ -319,6 +327,7 @@ section apple-target  count_check    apple_target
 section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
 section versions      count_check    bash scripts/check-versions.sh
 section package-contents count_check bash scripts/check-package-contents.sh
+section readme-examples count_check python3 scripts/check-readme-examples.py
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
 printf '%s\n' "${timings[@]}"

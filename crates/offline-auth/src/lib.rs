@@ -1,7 +1,29 @@
-#![doc = include_str!("../../../README.md")]
+//! The offline-auth device SDK: sign in online once, then unlock with a PIN
+//! (or biometrics) and keep working offline, without making the phone the
+//! weakest link.
+//!
+//! - [`PinVault`]: enrolment, unlock by PIN or biometrics, attempts and
+//!   lockout, PIN change, wipe. The PIN is mixed with a device secret that
+//!   only the platform keystore ([`PlatformKeystore`]) can unwrap.
+//! - [`OfflineSession`]: encrypted records, bounded by a server-signed grant
+//!   and by trusted time.
+//! - [`SyncQueue`]: the crash-safe, MAC-chained queue of offline edits, which
+//!   only the backend's receipt acknowledges.
+//!
+//! The same API is exported to Kotlin, Swift and Python with UniFFI. The
+//! repository's README has the install lines and examples for every
+//! platform, and its `docs/` the design (`ARCHITECTURE.md`), the threat
+//! model and the wire formats; the backend side is the
+//! `offline-auth-backend` crate.
 // Our own code never needs `unsafe`. (The FFI scaffolding UniFFI's macros
 // generate carries its own spans and is not subject to this lint.)
 #![forbid(unsafe_code)]
+
+// The README's Rust examples run as doc tests. They are attached here only
+// under `cfg(doctest)`: a packaged crate has no ../../../README.md.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
 
 // Layers, each depending only on those above it in this list:
 // platform and formats (error, clock, keystore, config, time, storage, keys,
