@@ -49,6 +49,9 @@ for module in offline-auth offline-auth-backend; do
     else
         echo "ok   $jar: release $lib ($(du -h "$stage/$module/$lib" | cut -f1)), sources and javadoc jars"
     fi
-    unzip -l "${jar%.jar}-sources.jar" 2>/dev/null | grep -q '\.kt$' || { echo "FAIL ${jar%.jar}-sources.jar has no Kotlin sources"; status=1; }
+    # The listing is read whole (grep -q would stop early and, under pipefail,
+    # fail the pipeline through unzip's SIGPIPE on a long listing).
+    listing="$(unzip -l "${jar%.jar}-sources.jar" 2>/dev/null || true)"
+    grep -q '\.kt$' <<<"$listing" || { echo "FAIL ${jar%.jar}-sources.jar has no Kotlin sources"; status=1; }
 done
 exit "$status"
