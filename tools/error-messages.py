@@ -75,7 +75,10 @@ PYTHON_TAIL = '''
 # Display); repr(e) keeps the typed fields.
 def _uniffi_install_error_message(base, display_fn, converter):
     def __str__(self):
-        return _UniffiFfiConverterString.lift(_uniffi_rust_call(display_fn, converter.lower(self)))
+        try:
+            return _UniffiFfiConverterString.lift(_uniffi_rust_call(display_fn, converter.lower(self)))
+        except Exception:  # fields of the wrong type, set by Python code: keep UniFFI's own text
+            return Exception.__str__(self)
 
     def __repr__(self):
         return "{}.{}({})".format(base.__name__, type(self).__name__, ", ".join(self.args))

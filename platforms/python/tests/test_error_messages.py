@@ -59,6 +59,12 @@ def test_backend_errors_print_the_rust_message_and_keep_kind_and_reason(issuer):
     assert repr(e).startswith("BackendError.BatchRejected(kind=")
 
 
+def test_an_exception_built_with_a_field_of_the_wrong_type_still_prints():
+    e = oa.VaultError.WeakPin(123)
+    assert str(e) == "reason=123"
+    assert repr(e) == "VaultError.WeakPin(reason=123)"
+
+
 def test_a_logged_traceback_carries_the_message(vault_path, config):
     vault = oa.PinVault.open(vault_path, DictKeystore(), config())
     try:
