@@ -7,7 +7,8 @@
 #   - every pom.xml under platforms/ and demos/: the project version, the parent
 #     version and any dev.offlineauth dependency version;
 #   - the Python packages' pyproject.toml (a literal version, or `dynamic`,
-#     which maturin fills from Cargo.toml);
+#     which maturin fills from the crate its [tool.maturin] manifest-path
+#     names: that crate must inherit the workspace version);
 #   - Gradle files under platforms/ declaring `version = "..."`, and a
 #     VERSION file or Package.swift version constant if present.
 # Maven development builds may carry `-SNAPSHOT` after the Cargo version;
@@ -63,6 +64,16 @@ for pyproject in sorted(root.glob("platforms/python/*/pyproject.toml")):
         check(str(pyproject), proj["version"])
     elif "version" not in proj.get("dynamic", []):
         bad.append(f"{pyproject}: neither a version nor a dynamic one")
+    else:
+        # maturin takes a dynamic version from the crate its manifest-path names.
+        manifest = tomllib.loads(pyproject.read_text()).get("tool", {}).get("maturin", {}).get("manifest-path")
+        crate = (pyproject.parent / manifest).resolve() if manifest else None
+        if crate is None or not crate.is_file():
+            bad.append(f"{pyproject}: dynamic version, but [tool.maturin] manifest-path names no Cargo.toml")
+        else:
+            v = tomllib.loads(crate.read_text())["package"].get("version")
+            if v != {"workspace": True}:
+                check(f"{pyproject} (via {manifest})", v)
 
 for gradle in sorted(root.glob("platforms/**/*.gradle*")):
     for m in re.finditer(r'^\s*version\s*=\s*"([^"]+)"', gradle.read_text(), re.M):

@@ -31,7 +31,9 @@
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
-#   python-wheel     platforms/python/build-wheel.sh: both wheels built, installed in a fresh venv
+#   python-wheel     platforms/python/build-wheel.sh: both manylinux wheels built (maturin, zig;
+#                    its own pinned tools), checked (auditwheel, glibc, py.typed), installed
+#                    in a fresh venv, smoke test and pytest against them
 #   android          platforms/android: mvn install against android-all, JVM unit tests
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
 #   android-aar      scripts/check-aar-selftest.sh: the AAR layout and 16 KB ELF alignment
@@ -316,7 +318,7 @@ section jvm           count_surefire jvm
 section jvm-release   count_check    jvm_release
 section swift         count_xctest   swift_tests
 section python        count_pytest   python_tests
-section python-wheel  count_check    timeout 900 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
+section python-wheel  count_check    timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
 section android       count_surefire android_adapter
 section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
 section android-aar   count_check    bash scripts/check-aar-selftest.sh

@@ -1,38 +1,117 @@
 #!/usr/bin/env bash
 # Build the two wheels of the Python bindings, offline-auth (device SDK) and
-# offline-auth-backend, and smoke-test them together in a fresh venv.
+# offline-auth-backend, check them, and smoke-test them together in a fresh venv.
 #
 #   platforms/python/build-wheel.sh [OUT_DIR]     (default: platforms/python/dist)
 #
-# First writes both package directories (generate.sh: the UniFFI-generated
-# module, its __init__.py and the library, git-ignored), which builds the
-# libraries with cargo (OFFLINE_AUTH_SKIP_BUILD=1 uses the built ones). Each
-# wheel gets a copy of its library with the debug info stripped (the dynamic
-# symbol table, all ctypes needs, stays). They are tagged
-# py3-none-linux_x86_64: fine for a private index or a direct install; a
-# public upload would need a manylinux build (auditwheel).
+# Each wheel is built by maturin (`bindings = "uniffi"`, see the pyproject.toml
+# files) with `--release --zig`: cargo builds the crate's cdylib in the
+# release profile, linked by zig against glibc 2.17, and maturin packs it
+# with the module uniffi-bindgen generates from it; the script then strips the
+# library's debug info. The wheels are tagged py3-none-manylinux_2_17_x86_64
+# (the `compatibility` of the pyprojects).
+#
+# The tools come from platforms/python/requirements-wheel.txt (exact pins),
+# installed into a venv of their own under the cargo target dir, reused while
+# that file is unchanged. maturin has no uniffi-bindgen of its own: it runs the
+# one on the PATH, here tools/uniffi-bindgen (built first), which pins the
+# exact UniFFI version of the library (a mismatch would fail the smoke test:
+# the generated module checks the library's contract version and checksums
+# when it is imported).
+#
+# Checked for each wheel, failing the script otherwise: `auditwheel show`
+# finds it consistent with exactly the manylinux tag of its pyproject; the
+# library needs no GLIBC_ symbol version above what that tag allows (objdump
+# -T); the version is the workspace's; py.typed (PEP 561) is in the package.
+# Then both are installed into an empty venv and used from outside the source
+# tree: the smoke test below, then the binding tests (tests/) against them.
+#
+# Environment: CARGO_TARGET_DIR (default <repo>/target), CARGO_BUILD_JOBS.
 set -euo pipefail
 
 PY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$PY_DIR/../.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+mkdir -p "$TARGET_DIR"
+TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
+export CARGO_TARGET_DIR="$TARGET_DIR"
 OUT="${1:-$PY_DIR/dist}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
-bash "$PY_DIR/generate.sh"
+
+log() { printf '[build-wheel] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+# --- tools: maturin, ziglang, auditwheel, wheel (pinned), in their own venv ---
+REQS="$PY_DIR/requirements-wheel.txt"
+TOOLS="$TARGET_DIR/python-wheel-tools"
+if ! cmp -s "$REQS" "$TOOLS/requirements-wheel.txt"; then
+    log "installing $(basename "$REQS") into $TOOLS"
+    rm -rf "$TOOLS"
+    python3 -m venv "$TOOLS"
+    "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+    cp "$REQS" "$TOOLS/requirements-wheel.txt"
+fi
+
+# --- uniffi-bindgen of this repository, the only one on maturin's PATH ---
+log "cargo build (tools/uniffi-bindgen)"
+cargo build --locked --manifest-path "$REPO_ROOT/tools/uniffi-bindgen/Cargo.toml"
+mkdir -p "$work/bin"
+ln -s "$TARGET_DIR/debug/uniffi-bindgen" "$work/bin/uniffi-bindgen"
+# The tools venv's python3 comes before the system's: cargo-zigbuild (inside
+# maturin) finds zig as `python3 -m ziglang`.
+export PATH="$work/bin:$TOOLS/bin:$PATH"
+
+version="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["workspace"]["package"]["version"])' "$REPO_ROOT/Cargo.toml")"
+
 wheels=()
 for project in offline-auth offline-auth-backend; do
     package="${project//-/_}"
-    src="$work/src/$project"
-    mkdir -p "$src/$package"
-    cp "$PY_DIR/$project/pyproject.toml" "$PY_DIR/$project/setup.py" "$src/"
-    cp "$PY_DIR/$project/$package"/*.py "$PY_DIR/$project/$package/lib$package.so" "$src/$package/"
-    strip --strip-debug "$src/$package/lib$package.so"
+    # The tag maturin is told to build for, e.g. manylinux_2_17 -> glibc 2.17 at most.
+    compat="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["tool"]["maturin"]["compatibility"])' "$PY_DIR/$project/pyproject.toml")"
+    [[ "$compat" =~ ^manylinux_([0-9]+)_([0-9]+)$ ]] || die "$project: compatibility $compat is not manylinux_X_Y"
+    max_glibc="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+    tag="${compat}_$(uname -m)"
+
     rm -f "$OUT/$package"-*.whl
-    python3 -m pip wheel -q --no-deps -w "$OUT" "$src"
+    log "maturin build --release --zig ($project, $tag)"
+    # strip = none: rustc's release default (strip = "debuginfo") reaches zig
+    # as --strip-debug, which zig takes as a full strip, and uniffi-bindgen
+    # reads the UniFFI metadata from the symbol table (.symtab). The debug info
+    # that std brings along is stripped below instead.
+    rm -rf "$work/maturin" "$work/unpacked"
+    (cd "$PY_DIR/$project" &&
+        CARGO_PROFILE_RELEASE_STRIP=none maturin build --release --locked --zig --out "$work/maturin")
+    # Repack with the library's debug info stripped (the symbol tables stay;
+    # ctypes needs only the dynamic one): 15 MB of library down to 4.
+    wheel unpack --dest "$work/unpacked" "$work/maturin/$package"-*.whl
+    lib="$(find "$work/unpacked" -name "lib$package.so")"
+    [[ -n "$lib" ]] || die "no lib$package.so in the wheel"
+    strip --strip-debug "$lib"
+    wheel pack --dest-dir "$OUT" "$work/unpacked/$package-$version"
     wheel="$(ls "$OUT/$package"-*.whl)"
-    echo "built $wheel ($(du -h "$wheel" | cut -f1))"
+    [[ "$(basename "$wheel")" == "$package-$version-py3-none-"*"$tag"*.whl ]] ||
+        die "$(basename "$wheel"): expected version $version and tag $tag"
+
+    # auditwheel: the wheel is consistent with exactly this tag (not only a later one).
+    # (Its report is wrapped over lines: compare it with the whitespace joined.)
+    auditwheel show "$wheel" | tee "$work/auditwheel.txt"
+    tr -s ' \n' '  ' < "$work/auditwheel.txt" | grep -q "consistent with the following platform tag: \"$tag\"" ||
+        die "$(basename "$wheel"): auditwheel does not report $tag"
+
+    # The packed wheel's files: py.typed in the package, and its library's glibc needs.
+    rm -rf "$work/unpacked"
+    python3 -m zipfile -e "$wheel" "$work/unpacked"
+    [[ -f "$work/unpacked/$package/py.typed" ]] || die "$(basename "$wheel"): no $package/py.typed"
+    lib="$(find "$work/unpacked" -name "lib$package.so")"
+    [[ -n "$lib" ]] || die "$(basename "$wheel"): no lib$package.so"
+    newest="$(objdump -T "$lib" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -u -V | tail -n 1)"
+    [[ "$(printf '%s\n%s\n' "$newest" "$max_glibc" | sort -V | tail -n 1)" == "$max_glibc" ]] ||
+        die "lib$package.so needs GLIBC_$newest, more than $tag allows ($max_glibc)"
+    log "$(basename "$wheel"): $tag, py.typed, newest GLIBC symbol version $newest ($(du -h "$wheel" | cut -f1))"
     wheels+=("$wheel")
 done
 
@@ -40,10 +119,13 @@ done
 # from outside the source tree: the backend issues a key and publishes it as
 # JWKS, the device reads that JWKS.
 python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --no-deps "${wheels[@]}"
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "${wheels[@]}"
 (cd "$work" && "$work/venv/bin/python" - <<'PY'
+import os
 import offline_auth as oa
 import offline_auth_backend as backend
+for package in (oa, backend):
+    assert os.path.isfile(os.path.join(os.path.dirname(package.__file__), "py.typed")), package
 key = backend.generate_sync_key()
 assert isinstance(key, bytes) and len(key) == 32
 issuer = backend.GrantIssuer.generate("smoke")
@@ -65,3 +147,9 @@ else:
 print("wheel smoke test: ok (imported from", oa.__file__, "and", backend.__file__ + ")")
 PY
 )
+
+# The binding tests against the installed wheels (release libraries), not the
+# generated packages of the source tree (conftest.py: OFFLINE_AUTH_TEST_INSTALLED).
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_DIR/requirements-test.txt"
+(cd "$work" && OFFLINE_AUTH_TEST_INSTALLED=1 timeout 600 "$work/venv/bin/python" -m pytest \
+    -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "$PY_DIR/tests")

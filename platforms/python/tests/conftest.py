@@ -13,12 +13,20 @@ import pytest
 # The two packages (generated module + library each, written by
 # platforms/python/generate.sh, which scripts/test.sh runs first): the device
 # SDK in offline-auth/offline_auth, the backend (grants, batch verification)
-# in offline-auth-backend/offline_auth_backend.
+# in offline-auth-backend/offline_auth_backend. With
+# OFFLINE_AUTH_TEST_INSTALLED=1 (build-wheel.sh, in the venv it installed the
+# wheels into) the tests use the installed packages instead.
 PY_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[0:0] = [os.path.join(PY_DIR, "offline-auth"), os.path.join(PY_DIR, "offline-auth-backend")]
+INSTALLED = os.environ.get("OFFLINE_AUTH_TEST_INSTALLED") == "1"
+if not INSTALLED:
+    sys.path[0:0] = [os.path.join(PY_DIR, "offline-auth"), os.path.join(PY_DIR, "offline-auth-backend")]
 
 import offline_auth as oa  # noqa: E402
 import offline_auth_backend as backend  # noqa: E402
+
+if INSTALLED:
+    for _package in (oa, backend):
+        assert not os.path.abspath(_package.__file__).startswith(PY_DIR + os.sep), _package.__file__
 
 DEVICE = "device-1"
 USER = "alice"
