@@ -59,8 +59,34 @@ fi
 # --- uniffi-bindgen of this repository, the only one on maturin's PATH ---
 log "cargo build (tools/uniffi-bindgen)"
 cargo build --locked --manifest-path "$REPO_ROOT/tools/uniffi-bindgen/Cargo.toml"
+# A wrapper, so that the Python maturin packs is what tools/generate-bindings.sh
+# writes: the pinned CLI, then tools/error-messages.py on the module (every
+# exception's str() is the Rust message).
 mkdir -p "$work/bin"
-ln -s "$TARGET_DIR/debug/uniffi-bindgen" "$work/bin/uniffi-bindgen"
+cat > "$work/bin/uniffi-bindgen" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+"$TARGET_DIR/debug/uniffi-bindgen" "\$@"
+out="" lang=""
+while [[ \$# -gt 0 ]]; do
+    case "\$1" in
+        --out-dir|-o) out="\$2"; shift ;;
+        --out-dir=*) out="\${1#--out-dir=}" ;;
+        --language|-l) lang="\$2"; shift ;;
+        --language=*) lang="\${1#--language=}" ;;
+    esac
+    shift
+done
+if [[ "\$lang" == python && -z "\$out" ]]; then
+    echo "uniffi-bindgen wrapper: no --out-dir in the call; maturin's invocation changed" >&2; exit 1
+fi
+if [[ "\$lang" == python ]]; then
+    for f in "\$out"/*.py; do
+        [[ "\$(basename "\$f")" == __init__.py ]] || python3 "$REPO_ROOT/tools/error-messages.py" python "\$f"
+    done
+fi
+EOF
+chmod +x "$work/bin/uniffi-bindgen"
 # The tools venv's python3 comes before the system's: cargo-zigbuild (inside
 # maturin) finds zig as `python3 -m ziglang`.
 export PATH="$work/bin:$TOOLS/bin:$PATH"
