@@ -171,7 +171,7 @@ impl EventSink {
 }
 
 /// Delivers the events recorded on this thread, oldest first, to their
-/// listeners. Runs with no
+/// listeners (and to the `log` facade with the `log` feature). Runs with no
 /// lock held; the list is taken before any listener runs, so a listener that
 /// calls the vault again delivers that call's events itself.
 pub(crate) fn deliver() {
@@ -181,6 +181,7 @@ pub(crate) fn deliver() {
             return;
         }
         for (listener, event) in events {
+            log_event(&event);
             if let Some(listener) = listener {
                 // A panicking listener (or a throwing foreign one, which
                 // UniFFI turns into a panic here) fails only itself.
@@ -189,3 +190,17 @@ pub(crate) fn deliver() {
         }
     }
 }
+
+/// The event on the `log` facade: target `offline_auth::security`, `warn`
+/// for an attack or a loss, `info` for a routine wrong PIN.
+#[cfg(feature = "log")]
+fn log_event(event: &SecurityEvent) {
+    let level = match event {
+        SecurityEvent::WrongPin { .. } => log::Level::Info,
+        _ => log::Level::Warn,
+    };
+    log::log!(target: "offline_auth::security", level, "{event}");
+}
+
+#[cfg(not(feature = "log"))]
+fn log_event(_event: &SecurityEvent) {}
