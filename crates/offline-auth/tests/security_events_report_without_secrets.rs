@@ -275,6 +275,17 @@ fn a_listener_that_calls_back_into_the_vault_does_not_deadlock() {
     assert!(vault.status().unwrap().wiped);
 }
 
+#[test]
+fn an_async_unlock_reports_on_its_worker_thread_before_its_future_resolves() {
+    let (_device, vault, recorder) = locked_with_recorder();
+    let outcome = common::block_on(vault.clone().unlock_async(WRONG.into()));
+    assert_eq!(outcome.err(), Some(VaultError::WrongPin { attempts_remaining: 9 }));
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "delivered before the result");
+    assert_eq!(seen[0].0, SecurityEvent::WrongPin { attempts_remaining: 9 });
+    assert_ne!(seen[0].1, thread::current().id(), "on the call's own thread, not the caller's");
+}
+
 struct Panicking;
 
 impl SecurityEventListener for Panicking {
