@@ -13,7 +13,8 @@
 #   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
 #   module-cycles    no import cycles between the modules of any crate
 #                    (scripts/module-cycles.py)
-#   rust             cargo test --workspace --all-targets --locked
+#   rust             cargo test --workspace --all-targets --locked, then the
+#                    offline-auth `log` feature test
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day
@@ -251,6 +252,12 @@ no_generated() {
     echo "no generated file is tracked ($(git ls-files | wc -l) files checked)"
 }
 
+rust_tests() {
+    cargo test --workspace --all-targets --locked || return 1
+    # The device crate's optional `log` feature: security events on the log facade.
+    cargo test -p offline-auth --locked --features log --test security_events_are_logged
+}
+
 rust_faketime() {
     # No test may depend on today's date. libfaketime (Debian's faketime) moves
     # the wall clock of every test binary, and of what it spawns (the PyJWT
@@ -307,7 +314,7 @@ section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
 section clippy        count_check    cargo clippy --workspace --all-targets --locked -- -D warnings
 section module-cycles count_check module_cycles
-section rust          count_cargo    cargo test --workspace --all-targets --locked
+section rust          count_cargo    rust_tests
 section rust-faketime count_cargo    rust_faketime
 section doc           count_cargo    cargo test --workspace --doc --locked
 section example       count_check    cargo run --locked --example field_day

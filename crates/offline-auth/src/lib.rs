@@ -26,7 +26,7 @@
 struct ReadmeExamples;
 
 // Layers, each depending only on those above it in this list:
-// platform and formats (error, clock, keystore, config, time, storage, keys,
+// platform and formats (error, events, clock, keystore, config, time, storage, keys,
 // records) → engine (shared internals, sealed state, clock check) →
 // session and sync → vault → the exported API below.
 mod calibrate;
@@ -34,6 +34,7 @@ mod clock;
 mod config;
 mod engine;
 mod error;
+mod events;
 mod ffi_types;
 mod keys;
 mod keystore;
@@ -60,6 +61,7 @@ pub use config::{
     MIN_PIN_LENGTH_FLOOR,
 };
 pub use error::VaultError;
+pub use events::{BiometricLoss, SecurityEvent, SecurityEventListener, WipeReason};
 pub use ffi_types::issuer_keys_from_jwks;
 pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
 pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};

@@ -6,6 +6,7 @@ use super::gate::GateGuard;
 use super::keystore_keys::purge_retired_keys;
 use super::shared::VaultShared;
 use crate::error::{Error, Result};
+use crate::events::{BiometricLoss, SecurityEvent};
 use crate::keys::VaultKeys;
 use crate::keystore::KeyProtection;
 use crate::storage::{tables, VaultRow};
@@ -74,25 +75,33 @@ pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
 
 /// Removes the biometric wrap and deletes its keystore key, taking the gate.
 pub(crate) fn disable_for_session(vault: &VaultShared) -> Result<()> {
-    disable_matching(vault, &vault.gate()?, |_| true)
+    let gate = vault.gate()?;
+    remove_wrap(vault, |_| true)?;
+    purge_retired_keys(vault, &gate)
 }
 
 /// Removes the biometric wrap only if it is still the one under `alias`: the
-/// platform lost or invalidated that key, and a concurrent enable may have
-/// replaced it with a working one since.
-pub(crate) fn disable_lost(vault: &VaultShared, gate: &GateGuard<'_>, alias: &str) -> Result<()> {
-    disable_matching(vault, gate, |current| current == alias)
+/// platform lost or invalidated that key (`loss`), and a concurrent enable
+/// may have replaced it with a working one since. A removal is reported as
+/// a `BiometricsInvalidated` event once committed.
+pub(crate) fn disable_lost(vault: &VaultShared, gate: &GateGuard<'_>, alias: &str, loss: BiometricLoss) -> Result<()> {
+    if remove_wrap(vault, |current| current == alias)? {
+        vault.events.emit(SecurityEvent::BiometricsInvalidated { reason: loss });
+    }
+    purge_retired_keys(vault, gate)
 }
 
-fn disable_matching(vault: &VaultShared, gate: &GateGuard<'_>, matches: impl Fn(&str) -> bool) -> Result<()> {
+/// Removes the biometric wrap if its alias `matches`, retiring its key (the
+/// caller purges it under the gate); whether it did.
+fn remove_wrap(vault: &VaultShared, matches: impl Fn(&str) -> bool) -> Result<bool> {
     vault.db.write(|tx| {
         if let Some(VaultRow { bio: Some((alias, _)), .. }) = VaultRow::load(tx)? {
             if matches(&alias) {
                 tables::retire_key(tx, &alias)?;
                 VaultRow::store_bio(tx, None)?;
+                return Ok(true);
             }
         }
-        Ok(())
-    })?;
-    purge_retired_keys(vault, gate)
+        Ok(false)
+    })
 }

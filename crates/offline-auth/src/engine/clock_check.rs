@@ -16,6 +16,7 @@
 use super::shared::VaultShared;
 use super::state::VaultState;
 use crate::error::{Error, Result};
+use crate::events::SecurityEvent;
 use crate::time::{went_back, BootId, Reading, TimeState};
 
 /// Where on the boot clock a session's last call was.
@@ -63,6 +64,18 @@ impl VaultShared {
         };
         last.elapsed_ms = last.elapsed_ms.max(reading.elapsed_ms);
         observed
+    }
+}
+
+impl VaultShared {
+    /// Records a `ClockRollback` event if a committed write set the rollback
+    /// lock: `was_locked` is the stored state's before the write, `stored`
+    /// the state it wrote. Once per rollback, whichever session, handle or
+    /// process stores it first.
+    pub(crate) fn report_rollback(&self, was_locked: bool, stored: &VaultState) {
+        if !was_locked && stored.time().rollback_locked() {
+            self.events.emit(SecurityEvent::ClockRollback);
+        }
     }
 }
 

@@ -8,14 +8,15 @@ use super::record_index::RecordIndexCell;
 use crate::clock::Clock;
 use crate::config::VaultConfig;
 use crate::error::Result;
+use crate::events::EventSink;
 use crate::grant::TrustedIssuers;
 use crate::keystore::PlatformKeystore;
 use crate::storage::Db;
 use crate::time::Reading;
 
 /// Everything a vault's handles share: the database, the platform's
-/// keystore and clock, the configuration, the attempt gate, the wipe epoch
-/// and the in-memory record index.
+/// keystore and clock, the configuration, the attempt gate, the wipe epoch,
+/// the in-memory record index and the security-event listener.
 pub(crate) struct VaultShared {
     /// The vault's database.
     pub(crate) db: Db,
@@ -33,6 +34,8 @@ pub(crate) struct VaultShared {
     /// Versions of the live records, checked against the sealed state's
     /// digest (see `record_index.rs`).
     pub(crate) record_index: RecordIndexCell,
+    /// The app's security-event listener (see `events.rs`).
+    pub(crate) events: EventSink,
 }
 
 impl std::fmt::Debug for VaultShared {
@@ -62,6 +65,7 @@ impl VaultShared {
             gate,
             wipe_epoch: AtomicU64::new(0),
             record_index: RecordIndexCell::default(),
+            events: EventSink::default(),
         })
     }
 

@@ -50,8 +50,9 @@ pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<R
     let reading = vault.reading()?;
     // Errors decided after the state changed are returned only once the
     // change (time, boots, rollback lock) is committed.
-    let outcome = vault.db.write(|tx| {
+    let (was_locked, state, checked) = vault.db.write(|tx| {
         let mut state = VaultState::load(tx, &keys)?;
+        let was_locked = state.time().rollback_locked();
         let installed = match renewal {
             Some(renewal) => renewal.install(&vault, &mut state, &reading),
             None => Ok(false),
@@ -70,9 +71,10 @@ pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<R
             Ok(()) | Err(Error::ClockRollback | Error::GrantExpired) => state.store(tx, &keys)?,
             Err(error) => return Err(error),
         }
-        Ok(checked.map(|()| state))
+        Ok((was_locked, state, checked))
     })?;
-    let state = outcome?;
+    vault.report_rollback(was_locked, &state);
+    checked?;
     SessionCore::new(vault, keys, &state, &reading)
 }
 

@@ -9,6 +9,7 @@ use super::live::{Need, SessionCore};
 use super::records;
 use crate::engine::{self, VaultShared, VaultState};
 use crate::error::{Result, VaultError};
+use crate::events;
 use crate::keys::VaultKeys;
 use crate::records::KeyValue;
 use crate::sync::{QueueSession, SyncQueue};
@@ -34,7 +35,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn user_id(&self) -> Result<String, VaultError> {
-        Ok(self.core.access(Need::Handle)?.claims.sub)
+        self.report("user_id", self.core.access(Need::Handle).map(|access| access.claims.sub))
     }
 
     /// End of the offline window (the grant's `exp`, seconds since the epoch).
@@ -42,7 +43,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn expires_at(&self) -> Result<i64, VaultError> {
-        Ok(self.core.access(Need::Handle)?.claims.exp)
+        self.report("expires_at", self.core.access(Need::Handle).map(|access| access.claims.exp))
     }
 
     /// Collections the grant allows writing.
@@ -50,7 +51,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn scopes(&self) -> Result<Vec<String>, VaultError> {
-        Ok(self.core.access(Need::Handle)?.claims.scope)
+        self.report("scopes", self.core.access(Need::Handle).map(|access| access.claims.scope))
     }
 
     /// The value stored under `(collection, key)`, if any.
@@ -59,7 +60,7 @@ impl OfflineSession {
     /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`,
     /// `Tampered` (the row was modified or moved), `Storage`.
     pub fn get(&self, collection: String, key: String) -> Result<Option<Vec<u8>>, VaultError> {
-        Ok(records::get(&self.core, &collection, &key)?)
+        self.report("get", records::get(&self.core, &collection, &key))
     }
 
     /// Stores `value` under `(collection, key)` and queues the edit for sync,
@@ -70,7 +71,7 @@ impl OfflineSession {
     /// (empty or oversized names or value, collection outside the grant's
     /// scope), `Tampered`, `Storage`.
     pub fn put(&self, collection: String, key: String, value: Vec<u8>) -> Result<u64, VaultError> {
-        Ok(records::put(&self.core, collection, key, value)?)
+        self.report("put", records::put(&self.core, collection, key, value))
     }
 
     /// Deletes `(collection, key)` and queues the deletion (also when no
@@ -79,7 +80,7 @@ impl OfflineSession {
     /// # Errors
     /// As [`OfflineSession::put`].
     pub fn delete(&self, collection: String, key: String) -> Result<u64, VaultError> {
-        Ok(records::delete(&self.core, collection, key)?)
+        self.report("delete", records::delete(&self.core, collection, key))
     }
 
     /// The keys stored in `collection`, sorted.
@@ -87,7 +88,7 @@ impl OfflineSession {
     /// # Errors
     /// As [`OfflineSession::get`].
     pub fn keys(&self, collection: String) -> Result<Vec<String>, VaultError> {
-        Ok(records::keys(&self.core, &collection)?)
+        self.report("keys", records::keys(&self.core, &collection))
     }
 
     /// The values stored under `keys` in `collection`, in the order asked
@@ -101,7 +102,7 @@ impl OfflineSession {
     /// As [`OfflineSession::get`]; `InvalidInput` for too many keys, or
     /// values adding up to more than the byte limit (then nothing is returned).
     pub fn get_many(&self, collection: String, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
-        Ok(records::get_many(&self.core, &collection, &keys)?)
+        self.report("get_many", records::get_many(&self.core, &collection, &keys))
     }
 
     /// Stores every record of `records` in `collection` and queues each edit
@@ -117,7 +118,7 @@ impl OfflineSession {
     /// # Errors
     /// As [`OfflineSession::put`]; `InvalidInput` for the limits above.
     pub fn put_many(&self, collection: String, records: Vec<KeyValue>) -> Result<u64, VaultError> {
-        Ok(records::put_many(&self.core, collection, records)?)
+        self.report("put_many", records::put_many(&self.core, collection, records))
     }
 
     /// Every record of `collection` with its value, sorted by key: one call
@@ -129,7 +130,7 @@ impl OfflineSession {
     /// [`MAX_BULK_BYTES`](crate::MAX_BULK_BYTES) of keys and values (then use
     /// [`OfflineSession::keys`] and [`OfflineSession::get_many`]).
     pub fn entries(&self, collection: String) -> Result<Vec<KeyValue>, VaultError> {
-        Ok(records::entries(&self.core, &collection)?)
+        self.report("entries", records::entries(&self.core, &collection))
     }
 
     /// Wraps the vault key under a new biometric keystore key, so
@@ -138,8 +139,11 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`, `Keystore`, `Storage`, `Wiped`.
     pub fn enable_biometrics(&self) -> Result<(), VaultError> {
-        let access = self.core.access(Need::Handle)?;
-        Ok(engine::enable_biometrics(self.core.vault(), &access.keys)?)
+        let enabled = self
+            .core
+            .access(Need::Handle)
+            .and_then(|access| engine::enable_biometrics(self.core.vault(), &access.keys));
+        self.report("enable_biometrics", enabled)
     }
 
     /// [`OfflineSession::enable_biometrics`] off the caller's thread (the
@@ -156,8 +160,9 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`, `Keystore`, `Storage`.
     pub fn disable_biometrics(&self) -> Result<(), VaultError> {
-        self.core.access(Need::Handle)?;
-        Ok(engine::disable_biometrics_for_session(self.core.vault())?)
+        let disabled =
+            self.core.access(Need::Handle).and_then(|_| engine::disable_biometrics_for_session(self.core.vault()));
+        self.report("disable_biometrics", disabled)
     }
 
     /// Installs a fresh grant from the backend (online renewal): extends the
@@ -167,7 +172,7 @@ impl OfflineSession {
     /// `SessionLocked`, `GrantInvalid` (bad signature, unknown `kid`, another
     /// device or user, older than the grant in force), `GrantExpired`, `Storage`.
     pub fn renew_grant(&self, grant: String) -> Result<(), VaultError> {
-        Ok(grant_state::renew(&self.core, grant)?)
+        self.report("renew_grant", grant_state::renew(&self.core, grant))
     }
 
     /// The queue of edits waiting to be synced.
@@ -182,15 +187,21 @@ impl OfflineSession {
     /// session was open are stale.
     pub fn lock(&self) {
         self.core.lock();
+        events::deliver();
     }
 
     /// Whether the session is still unlocked (neither locked, idle too long, nor wiped).
     pub fn is_unlocked(&self) -> bool {
-        self.core.access(Need::Handle).is_ok()
+        self.report("is_unlocked", self.core.access(Need::Handle)).is_ok()
     }
 }
 
 impl OfflineSession {
+    /// The end of an exported call: its events delivered, its error converted.
+    fn report<T>(&self, operation: &'static str, result: Result<T>) -> Result<T, VaultError> {
+        self.core.vault().events.report(operation, result)
+    }
+
     /// The session of a fresh enrolment (its state was just stored).
     pub(crate) fn start(
         vault: Arc<VaultShared>,

@@ -160,12 +160,14 @@ impl SessionCore {
 
     /// Stores what this session learnt about time, merged with what is stored.
     fn store_time(&self, keys: &VaultKeys, time: &TimeState) -> Result<()> {
-        let state = self.vault.db.write(|tx| {
+        let (was_locked, state) = self.vault.db.write(|tx| {
             let mut state = VaultState::load(tx, keys)?;
+            let was_locked = state.time().rollback_locked();
             state.merge_time(time);
             state.store(tx, keys)?;
-            Ok(state)
+            Ok((was_locked, state))
         })?;
+        self.vault.report_rollback(was_locked, &state);
         self.observe(&state);
         Ok(())
     }

@@ -63,9 +63,11 @@ impl SyncQueue {
     /// # Errors
     /// `SessionLocked`, `Tampered`, `Storage`.
     pub fn pending_count(&self) -> Result<u64, VaultError> {
-        let keys = self.session.queue_keys()?;
-        let state = self.session.vault().db.read(|c| VaultState::load(c, &keys))?;
-        Ok(state.pending_entries()?)
+        let count = self.session.queue_keys().and_then(|keys| {
+            let state = self.session.vault().db.read(|c| VaultState::load(c, &keys))?;
+            state.pending_entries()
+        });
+        self.report("pending_count", count)
     }
 
     /// The oldest unacknowledged entries (at most `max_entries`, and at most
@@ -77,7 +79,7 @@ impl SyncQueue {
     /// `SessionLocked`, `InvalidInput` (`max_entries` is 0), `Tampered`
     /// (the stored chain does not verify), `Storage`.
     pub fn next_batch(&self, max_entries: u32) -> Result<Option<SyncBatch>, VaultError> {
-        Ok(self.build_batch(max_entries)?)
+        self.report("next_batch", self.build_batch(max_entries))
     }
 
     /// Deletes, durably, every entry the backend's `receipt` says it applied
@@ -90,11 +92,16 @@ impl SyncQueue {
     /// that is not this queue's; nothing is deleted), `SessionLocked`,
     /// `Tampered`, `Storage`.
     pub fn acknowledge(&self, receipt: Vec<u8>) -> Result<(), VaultError> {
-        Ok(self.acknowledge_receipt(&receipt)?)
+        self.report("acknowledge", self.acknowledge_receipt(&receipt))
     }
 }
 
 impl SyncQueue {
+    /// The end of an exported call: its events delivered, its error converted.
+    fn report<T>(&self, operation: &'static str, result: Result<T>) -> Result<T, VaultError> {
+        self.session.vault().events.report(operation, result)
+    }
+
     /// The queue of `session`'s vault.
     pub(crate) fn new(session: Arc<dyn QueueSession>) -> Self {
         Self { session }

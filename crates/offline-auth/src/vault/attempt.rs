@@ -10,7 +10,9 @@
 //!    taken before this attempt now names a key that no longer exists, so
 //!    restoring old files cannot reset the counter.
 //! 5. A right PIN resets the counter; a wrong one reports the attempts left,
-//!    and the last allowed one wipes the vault.
+//!    and the last allowed one wipes the vault. Each outcome is recorded as
+//!    a security event (`WrongPin`, `LockedOut`, `Wiped`) once its counter
+//!    or wipe is committed.
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use super::status::{backoff_secs, retry_after};
 use crate::crypto::SecretKey;
 use crate::engine::{purge_retired_keys, rewrite_attempts, unwrap_device_secret, Attempts, GateGuard, VaultShared};
 use crate::error::{Error, Result};
+use crate::events::{SecurityEvent, WipeReason};
 use crate::grant;
 use crate::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::session::{OfflineSession, Renewal};
@@ -62,7 +65,7 @@ pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -
     let dk = unwrap_device_secret(vault, &row)?;
     let max = vault.config.max_failed_attempts;
     if row.failed_attempts >= max {
-        wipe_locked(vault, gate)?;
+        wipe_locked(vault, gate, WipeReason::AttemptLimit)?;
         return Err(Error::Wiped);
     }
     match retry_after(&row, &reading)? {
@@ -72,7 +75,9 @@ pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -
             // Rebooted since the failure: the wait restarts in full from now.
             let restart = Attempts { mark: Some(FailureMark::at(&reading)), ..Attempts::of(&row) };
             rewrite_attempts(vault, gate, &row, &dk, restart, None, false)?;
-            return Err(Error::LockedOut { retry_after_secs: backoff_secs(row.failed_attempts) });
+            let retry_after_secs = backoff_secs(row.failed_attempts);
+            vault.events.emit(SecurityEvent::LockedOut { failed_attempts: row.failed_attempts, retry_after_secs });
+            return Err(Error::LockedOut { retry_after_secs });
         }
     }
     let failed = row.failed_attempts.saturating_add(1);
@@ -86,10 +91,18 @@ pub(super) fn prove_pin(vault: &VaultShared, gate: &GateGuard<'_>, pin: &[u8]) -
             Ok(Proven { row, vk, dk })
         }
         None if failed >= max => {
-            wipe_locked(vault, gate)?;
+            wipe_locked(vault, gate, WipeReason::AttemptLimit)?;
             Err(Error::Wiped)
         }
-        None => Err(Error::WrongPin { attempts_remaining: max - failed }),
+        None => {
+            let attempts_remaining = max - failed;
+            vault.events.emit(SecurityEvent::WrongPin { attempts_remaining });
+            let retry_after_secs = backoff_secs(failed);
+            if retry_after_secs > 0 {
+                vault.events.emit(SecurityEvent::LockedOut { failed_attempts: failed, retry_after_secs });
+            }
+            Err(Error::WrongPin { attempts_remaining })
+        }
     }
 }
 

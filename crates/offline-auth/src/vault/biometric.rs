@@ -13,6 +13,7 @@ use super::attempt::load_row;
 use crate::crypto::SecretKey;
 use crate::engine::{self, rewrite_attempts, unwrap_device_secret, Attempts, VaultShared, VaultState};
 use crate::error::{Error, Result};
+use crate::events::BiometricLoss;
 use crate::keys::VaultKeys;
 use crate::keystore::{KeyProtection, KeystoreError};
 use crate::session::OfflineSession;
@@ -31,7 +32,7 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
         // New biometrics enrolled: biometric unlock cannot work again, so it
         // is turned off and the PIN goes on working.
         Err(KeystoreError::KeyInvalidated) => {
-            engine::disable_lost_biometrics(vault, &vault.gate()?, &alias)?;
+            engine::disable_lost_biometrics(vault, &vault.gate()?, &alias, BiometricLoss::Invalidated)?;
             return Err(Error::BiometricsInvalidated);
         }
         // The key is gone (lock screen or passcode removed, keystore cleared):
@@ -66,7 +67,7 @@ fn judge_lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Result<Err
     let dk = unwrap_device_secret(vault, &row)?;
     Ok(match dk.authenticates_biometric_alias(&row.vault_id, alias)? {
         Some(true) => {
-            engine::disable_lost_biometrics(vault, &gate, alias)?;
+            engine::disable_lost_biometrics(vault, &gate, alias, BiometricLoss::KeyMissing)?;
             Error::BiometricsInvalidated
         }
         Some(false) => Error::Tampered,

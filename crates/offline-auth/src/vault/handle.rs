@@ -9,6 +9,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::VaultConfig;
 use crate::engine::{self, VaultShared};
 use crate::error::VaultError;
+use crate::events::SecurityEventListener;
 use crate::keystore::PlatformKeystore;
 use crate::session::OfflineSession;
 
@@ -84,7 +85,7 @@ impl PinVault {
     /// # Errors
     /// `Storage` if the database cannot be read.
     pub fn is_enrolled(&self) -> Result<bool, VaultError> {
-        Ok(lifecycle::is_enrolled(&self.inner)?)
+        self.inner.events.report("is_enrolled", lifecycle::is_enrolled(&self.inner))
     }
 
     /// Enrols at online sign-in: sets the PIN, stores the server's `grant` and
@@ -94,7 +95,7 @@ impl PinVault {
     /// `AlreadyEnrolled`, `WeakPin`, `GrantInvalid`, `GrantExpired`,
     /// `InvalidInput` (sync key length), `Keystore`, `Storage`.
     pub fn enroll(&self, pin: String, grant: String, sync_key: Vec<u8>) -> Result<Arc<OfflineSession>, VaultError> {
-        Ok(lifecycle::enroll(&self.inner, pin, grant, sync_key)?)
+        self.inner.events.report("enroll", lifecycle::enroll(&self.inner, pin, grant, sync_key))
     }
 
     /// Unlocks with the PIN. The attempt is counted durably before the PIN
@@ -105,7 +106,7 @@ impl PinVault {
     /// `NotEnrolled`, `GrantExpired` (the PIN was right but the offline window
     /// is over), `GrantInvalid`, `ClockRollback`, `Tampered`, `Keystore`, `Storage`.
     pub fn unlock(&self, pin: String) -> Result<Arc<OfflineSession>, VaultError> {
-        Ok(attempt::unlock(&self.inner, pin, None)?)
+        self.inner.events.report("unlock", attempt::unlock(&self.inner, pin, None))
     }
 
     /// Unlocks with the PIN while online, installing a fresh `grant` from the
@@ -116,7 +117,7 @@ impl PinVault {
     /// As [`PinVault::unlock`]; `GrantInvalid` if the grant is for another
     /// user or device.
     pub fn unlock_with_grant(&self, pin: String, grant: String) -> Result<Arc<OfflineSession>, VaultError> {
-        Ok(attempt::unlock(&self.inner, pin, Some(grant))?)
+        self.inner.events.report("unlock_with_grant", attempt::unlock(&self.inner, pin, Some(grant)))
     }
 
     /// Unlocks through the platform's biometric prompt. Does not count PIN
@@ -127,7 +128,7 @@ impl PinVault {
     /// off; use the PIN), `UserCancelled`, `NotEnrolled`, `Wiped`, and the
     /// grant and clock errors of [`PinVault::unlock`].
     pub fn unlock_with_biometrics(&self) -> Result<Arc<OfflineSession>, VaultError> {
-        Ok(biometric::unlock(&self.inner)?)
+        self.inner.events.report("unlock_with_biometrics", biometric::unlock(&self.inner))
     }
 
     /// Changes the PIN. Counts as a PIN attempt; re-wraps the vault key only.
@@ -135,7 +136,7 @@ impl PinVault {
     /// # Errors
     /// `WeakPin` (nothing counted), and the errors of [`PinVault::unlock`].
     pub fn change_pin(&self, old_pin: String, new_pin: String) -> Result<(), VaultError> {
-        Ok(attempt::change_pin(&self.inner, old_pin, new_pin)?)
+        self.inner.events.report("change_pin", attempt::change_pin(&self.inner, old_pin, new_pin))
     }
 
     /// Enrolment, attempts, lockout and biometrics, without unlocking.
@@ -145,7 +146,7 @@ impl PinVault {
     /// # Errors
     /// `Storage` or `ClockUnavailable`.
     pub fn status(&self) -> Result<VaultStatus, VaultError> {
-        Ok(status::status(&self.inner)?)
+        self.inner.events.report("status", status::status(&self.inner))
     }
 
     /// Destroys the enrolment: deletes the keystore keys, the wraps, the
@@ -161,6 +162,27 @@ impl PinVault {
     /// `InvalidInput` if another connection kept the log busy (the vault is
     /// wiped; call `wipe` again to empty the log).
     pub fn wipe(&self) -> Result<(), VaultError> {
-        Ok(lifecycle::wipe(&self.inner)?)
+        self.inner.events.report("wipe", lifecycle::wipe(&self.inner))
+    }
+
+    /// Sets the listener that receives this handle's [`SecurityEvent`]s
+    /// (`crate::SecurityEvent`): those of its own calls and of the sessions
+    /// and sync queues it hands out. Replaces any earlier listener. Other
+    /// handles on the same file (and other processes) report to their own.
+    ///
+    /// The listener is called on the thread of the call that detected the
+    /// event, after the change is committed and every lock released, just
+    /// before that call returns; it may call the vault again. What it
+    /// throws or panics is ignored: it cannot change the call's result.
+    ///
+    /// [`SecurityEvent`]: crate::SecurityEvent
+    pub fn set_security_event_listener(&self, listener: Arc<dyn SecurityEventListener>) {
+        self.inner.events.set_listener(Some(listener));
+    }
+
+    /// Removes the security-event listener: later events go nowhere (and,
+    /// with the `log` feature, only to the log).
+    pub fn clear_security_event_listener(&self) {
+        self.inner.events.set_listener(None);
     }
 }

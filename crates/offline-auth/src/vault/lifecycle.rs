@@ -8,6 +8,7 @@ use super::policy;
 use crate::crypto::{random_array, SecretKey};
 use crate::engine::{offline_window, purge_retired_keys, wrap_with_new_key, GateGuard, VaultShared, VaultState};
 use crate::error::{Error, Result};
+use crate::events::{SecurityEvent, WipeReason};
 use crate::grant;
 use crate::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::keystore::KeyProtection;
@@ -92,11 +93,12 @@ pub(super) fn enroll(
 /// Wipes the vault, taking the gate.
 pub(super) fn wipe(vault: &VaultShared) -> Result<()> {
     let gate = vault.gate()?;
-    wipe_locked(vault, &gate)
+    wipe_locked(vault, &gate, WipeReason::Requested)
 }
 
-/// Wipes with the attempt gate already held.
-pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
+/// Wipes with the attempt gate already held; a `Wiped` event (for `reason`)
+/// is recorded once the wipe is committed, if there was an enrolment.
+pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>, reason: WipeReason) -> Result<()> {
     let wiped = vault.db.write(|tx| {
         let Some(row) = VaultRow::load(tx)? else {
             // Nothing enrolled: keep whatever "wiped" mark there is.
@@ -111,6 +113,7 @@ pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<(
     })?;
     if wiped {
         vault.note_wipe();
+        vault.events.emit(SecurityEvent::Wiped { reason });
     }
     // The wiped rows' old pages are still in the write-ahead log until a
     // checkpoint: copy them out (zeroed by secure_delete) and empty the log.

@@ -4,9 +4,11 @@
 
 pub mod wire;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use offline_auth::{
     Clock, ClockError, KeyProtection, KeystoreError, OfflineSession, PinVault, PlatformKeystore, SoftwareKeystore,
@@ -242,4 +244,25 @@ pub fn all_rows(path: &std::path::Path) -> Vec<(String, Vec<Vec<rusqlite::types:
             (table, rows)
         })
         .collect()
+}
+
+/// Wakes the thread that waits for a future.
+struct Unpark(std::thread::Thread);
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs `future` to its end on this thread (the `_async` calls need no runtime).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
 }
