@@ -50,6 +50,8 @@ BINDGEN_MANIFEST="$REPO_ROOT/tools/uniffi-bindgen/Cargo.toml"
 BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
 # Gives every foreign exception the Rust error's message (see its docstring).
 ERROR_MESSAGES="$REPO_ROOT/tools/error-messages.py"
+# Kotlin: JNA gets the call status by address, not as a Structure (issue 16).
+JNA_CALL_STATUS="$REPO_ROOT/tools/jna-call-status.py"
 
 log() { printf '[generate-bindings] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -157,6 +159,7 @@ kotlin)
     mapfile -t kts < <(cd "$raw" && find . -name '*.kt' | sort)
     [[ ${#kts[@]} -ge 1 ]] || die "no Kotlin file generated"
     for f in "${kts[@]}"; do python3 "$ERROR_MESSAGES" kotlin "$raw/$f"; done
+    for f in "${kts[@]}"; do python3 "$JNA_CALL_STATUS" "$raw/$f"; done
     for f in "${kts[@]}"; do install_file "$raw/$f" "$out/$f"; done
     # Drop .kt files a previous generation left (a renamed package), nothing else.
     (cd "$out" && find . -name '*.kt' -not -path './.native/*') | while read -r f; do
