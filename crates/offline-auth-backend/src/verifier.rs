@@ -11,6 +11,7 @@
 //! counted, never returned. Any failure rejects the whole batch, and a
 //! hostile batch costs no more memory than its own size.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -129,7 +130,7 @@ fn receipt_bytes(device_id: String, sync_key: &MacKey, head_mac: &Mac32, through
 
 /// The grants of a batch, by `jti`, with whether an entry used each.
 struct Grants {
-    by_jti: HashMap<String, (GrantClaims, bool)>,
+    by_jti: HashMap<String, (GrantClaims, Cell<bool>)>,
     user_id: String,
 }
 
@@ -152,6 +153,9 @@ impl SyncVerifier {
         let mut prev_mac: Option<Mac32> = None;
         let (mut first_seq, mut expected_seq) = (None, 0u64);
         let mut last_seq = cursor.last_seq;
+        // The grant the previous entry named: runs of entries share one, and
+        // comparing the id is cheaper than hashing it for every entry.
+        let mut last_grant: Option<(&str, &(GrantClaims, Cell<bool>))> = None;
         while let Some(entry) = reader.next_entry()? {
             let seq = entry.seq;
             match first_seq {
@@ -183,18 +187,22 @@ impl SyncVerifier {
                 }
             }
             prev_mac = Some(entry.mac);
-            let grant = match grants.by_jti.get_mut(entry.grant_id) {
-                Some((claims, used)) => {
-                    *used = true;
-                    &*claims
-                }
-                None => {
-                    return Err(reject(
-                        RejectReason::GrantRejected,
-                        format!("entry {seq} names a grant the batch does not carry"),
-                    ))
-                }
+            let (grant, used) = match last_grant {
+                Some((jti, found)) if jti == entry.grant_id => found,
+                _ => match grants.by_jti.get(entry.grant_id) {
+                    Some(found) => {
+                        last_grant = Some((entry.grant_id, found));
+                        found
+                    }
+                    None => {
+                        return Err(reject(
+                            RejectReason::GrantRejected,
+                            format!("entry {seq} names a grant the batch does not carry"),
+                        ))
+                    }
+                },
             };
+            used.set(true);
             if seq <= cursor.last_seq {
                 if seq == cursor.last_seq && !ct_eq(&entry.mac, &cursor_mac) {
                     return Err(reject(
@@ -209,7 +217,7 @@ impl SyncVerifier {
             operations.push(operation(&entry));
             last_seq = seq;
         }
-        if grants.by_jti.values().any(|(_, used)| !used) {
+        if grants.by_jti.values().any(|(_, used)| !used.get()) {
             return Err(reject(RejectReason::GrantRejected, "the batch carries a grant no entry uses"));
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
@@ -241,7 +249,7 @@ impl SyncVerifier {
                 Some(_) => {}
                 None => user_id = Some(claims.sub.clone()),
             }
-            if by_jti.insert(claims.jti.clone(), (claims, false)).is_some() {
+            if by_jti.insert(claims.jti.clone(), (claims, Cell::new(false))).is_some() {
                 return Err(reject(RejectReason::GrantRejected, "a grant appears twice"));
             }
         }

@@ -42,9 +42,11 @@ fn aead(c: &mut Criterion) {
         let mut buffer = common::value(size, 1);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_function(BenchmarkId::from_parameter(size), |b| {
-            use aes_gcm::aead::AeadInPlace;
+            use aes_gcm::aead::AeadInOut;
             b.iter(|| {
-                cipher.encrypt_in_place_detached((&[1u8; 12]).into(), &[3u8; 107], black_box(&mut buffer)).unwrap()
+                cipher
+                    .encrypt_inout_detached((&[1u8; 12]).into(), &[3u8; 107], black_box(buffer.as_mut_slice()).into())
+                    .unwrap()
             })
         });
     }

@@ -4,6 +4,10 @@
 #
 #   bash crates/offline-auth/benches/compare.sh            # everything, a few minutes
 #   MEASURE=10 bash crates/offline-auth/benches/compare.sh # longer, steadier criterion runs
+#   FFI=0 bash crates/offline-auth/benches/compare.sh      # without the Python/Kotlin figures
+#
+# The column "before" is the ratio of the same figure in the table this run
+# replaces (its commit is named under the table), for before/after reading.
 #
 # Needs cargo, python3 and openssl on PATH. Criterion results are read back
 # from the target directory (median of each benchmark).
@@ -16,8 +20,10 @@ WARM="${WARM:-1}"
 MEASURE="${MEASURE:-3}"
 OPENSSL_SECS="${OPENSSL_SECS:-2}"
 OUT="${OUT:-docs/PERFORMANCE.md}"
+FFI="${FFI:-1}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+cut -d' ' -f1-3 /proc/loadavg > "$WORK/load-start.txt"
 
 for tool in cargo python3 openssl; do
   command -v "$tool" >/dev/null || { echo "compare.sh needs $tool on PATH" >&2; exit 1; }
@@ -32,6 +38,7 @@ step() { printf '\n== %s ==\n' "$1" >&2; }
 step "CPU flags that bound these figures"
 grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'aes|pclmulqdq|vaes|vpclmulqdq|avx2|avx512f|sha_ni' | tr '\n' ' ' >&2
 echo >&2
+grep -m1 '^flags' /proc/cpuinfo >&2
 
 step "build (release, all benchmarks)"
 "${BENCH[@]}" --bench kdf --bench aead --bench durable --bench verify --bench unlock --bench calls --bench rss --no-run >&2
@@ -71,8 +78,12 @@ for n in 10000 100000; do
   RSS_RECORDS="$n" "${BENCH[@]}" --bench rss -- --bench | grep '^rss ' | tee "$WORK/rss-$n.txt" >&2
 done
 
-step "FFI calls from Python and Kotlin/JVM (release libraries)"
-bash crates/offline-auth/benches/ffi_compare.sh "$WORK" >&2 || echo "FFI figures incomplete" >&2
+if [ "$FFI" != 0 ]; then
+  step "FFI calls from Python and Kotlin/JVM (release libraries)"
+  bash crates/offline-auth/benches/ffi_compare.sh "$WORK" >&2 || echo "FFI figures incomplete" >&2
+else
+  step "FFI figures skipped (FFI=0)"
+fi
 
 # ---- the report ------------------------------------------------------------
 step "writing $OUT"
@@ -99,11 +110,22 @@ def sh(*cmd):
     except Exception:
         return "?"
 
-rows = []  # figure, ours, baseline, ratio, target, met, command
+# The table this run replaces: its ratio per figure, for the "before" column.
+before, before_commit = {}, None
+if os.path.exists(out):
+    for line in open(out):
+        m = re.match(r"- date: .*commit `([0-9a-f]+)`", line)
+        if m:
+            before_commit = m.group(1)
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 7 and cells[0] not in ("figure", "---"):
+            before[cells[0]] = next((c for c in cells[3:5] if c.endswith("×")), "—")
+
+rows = []  # figure, ours, baseline, ratio, before, target, met, command
 def row(figure, ours, baseline, ratio, target, command):
     met = "—" if target is None else ("yes" if ratio >= target else "**no**")
     tgt = "—" if target is None else f"≥ {target:g}×"
-    rows.append((figure, ours, baseline, f"{ratio:.2f}×", tgt, met, command))
+    rows.append((figure, ours, baseline, f"{ratio:.2f}×", before.get(figure, "—"), tgt, met, command))
 
 CB = "cargo bench -p offline-auth --features bench-internals --bench"
 # 1. PBKDF2
@@ -193,8 +215,9 @@ for lang, figs in (("Python", ffi), ("Kotlin/JVM", jvm), ("Swift", swift)):
         rust_ns = median_ns("form_rust", name)
         ns = figs[f"{name}_ns"]
         met = "yes" if ns < 1e6 else "**no**"
-        rows.append((f"100-field form from {lang}, {label}", f"{ns/1e3:,.0f} µs",
-                     f"{rust_ns/1e3:,.0f} µs (same calls from Rust)", f"{rust_ns/ns:.2f}×", "< 1 ms", met, f"{CB} calls; {FC}"))
+        figure = f"100-field form from {lang}, {label}"
+        rows.append((figure, f"{ns/1e3:,.0f} µs", f"{rust_ns/1e3:,.0f} µs (same calls from Rust)",
+                     f"{rust_ns/ns:.2f}×", before.get(figure, "—"), "< 1 ms", met, f"{CB} calls; {FC}"))
 if jvm and swift:
     # Target: Kotlin's per-call overhead (trivial call, minus the same call
     # from Rust) at most 3× Swift's, on the same machine in the same run.
@@ -208,8 +231,9 @@ if jvm and swift:
     else:
         ratio, basis = jvm["is_unlocked_ns"] / swift["is_unlocked_ns"], \
             f"{swift['is_unlocked_ns']/1e3:.2f} µs (Swift's whole call; its overhead is within the noise)"
-    rows.append(("Kotlin per-call overhead vs Swift's (trivial call)", f"{kt/1e3:.2f} µs", basis,
-                 f"{ratio:.1f}×", "≤ 3×", "yes" if ratio <= 3 else "**no**", FC))
+    figure = "Kotlin per-call overhead vs Swift's (trivial call)"
+    rows.append((figure, f"{kt/1e3:.2f} µs", basis, f"{ratio:.1f}×", before.get(figure, "—"), "≤ 3×",
+                 "yes" if ratio <= 3 else "**no**", FC))
 
 gm = median_ns("calls_rust", "get_many_10x256B")
 g10 = median_ns("calls_rust", "get_x10_256B")
@@ -229,8 +253,14 @@ with open(out, "w") as f:
     f.write(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, commit `{sh('git', 'rev-parse', '--short', 'HEAD')}`\n")
     f.write(f"- CPU: {cpu}, {os.cpu_count()} logical cores (shared with other work), flags: {' '.join(interesting)}\n")
     f.write(f"- {sh('rustc', '--version')}; {sh('openssl', 'version')}\n")
-    f.write(f"- criterion medians, warm-up {warm} s, measurement {measure} s; openssl speed {osecs} s per size\n\n")
-    f.write("| figure | ours | baseline | ratio | target | met | command |\n|---|---|---|---|---|---|---|\n")
+    f.write(f"- criterion medians, warm-up {warm} s, measurement {measure} s; openssl speed {osecs} s per size\n")
+    load_start = open(os.path.join(work, "load-start.txt")).read().strip()
+    load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    f.write(f"- the machine was shared: other engineers' builds ran during this run (load average {load_start} at the start, "
+            f"{load_end} at the end, on {os.cpu_count()} cores); read ratios, not absolute figures\n")
+    if before_commit:
+        f.write(f"- \"before\": the ratio in the table this run replaced (commit `{before_commit}`)\n")
+    f.write("\n| figure | ours | baseline | ratio | before | target | met | command |\n|---|---|---|---|---|---|---|---|\n")
     for r in rows:
         f.write("| " + " | ".join(r) + " |\n")
     f.write("\nUnlock, all three sizes: " + ", ".join(f"{n:,} records {u[n]:.1f} ms" for n in u) + ".\n")

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
 use common::{DEVICE, PIN, USER};
 use offline_auth::{KeyProtection, KeystoreError, PinVault, PlatformKeystore, VaultConfig, VaultError};
 use offline_auth_backend::{GrantIssuer, SyncCursor, SyncVerifier};
@@ -144,9 +144,9 @@ impl PlatformKeystore for FileKeystore {
         };
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).unwrap();
-        let cipher = Aes256Gcm::new(key.as_slice().into());
+        let cipher = Aes256Gcm::new(key.as_slice().try_into().unwrap());
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: alias.as_bytes() })
+            .encrypt((&nonce).into(), Payload { msg: &plaintext, aad: alias.as_bytes() })
             .map_err(|_| KeystoreError::Failed { reason: "encrypt".into() })?;
         Ok([nonce.as_slice(), &ct].concat())
     }
@@ -156,8 +156,8 @@ impl PlatformKeystore for FileKeystore {
             return Err(KeystoreError::UnwrapFailed);
         }
         let (nonce, ct) = wrapped.split_at(12);
-        Aes256Gcm::new(key.as_slice().into())
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: alias.as_bytes() })
+        Aes256Gcm::new(key.as_slice().try_into().unwrap())
+            .decrypt(nonce.try_into().unwrap(), Payload { msg: ct, aad: alias.as_bytes() })
             .map_err(|_| KeystoreError::UnwrapFailed)
     }
     fn delete_key(&self, alias: String) -> Result<(), KeystoreError> {

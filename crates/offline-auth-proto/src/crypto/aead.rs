@@ -5,8 +5,8 @@
 //! blob is and where it lives ([`Aad`]), so a blob copied to another row, kind
 //! or vault fails authentication instead of decrypting to the wrong thing.
 
-use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
+use aes_gcm::Aes256Gcm;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -97,17 +97,15 @@ impl AeadKey {
     /// Encrypts `plaintext` with a fresh random nonce.
     fn seal(&self, aad: &Aad, plaintext: &[u8]) -> Result<Sealed, Error> {
         let nonce = fresh_nonce()?;
-        let ciphertext = self
-            .0
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad.0 })
-            .map_err(|_| Error::Encoding)?;
+        let ciphertext =
+            self.0.encrypt((&nonce).into(), Payload { msg: plaintext, aad: &aad.0 }).map_err(|_| Error::Encoding)?;
         Ok(Sealed { nonce, ciphertext })
     }
 
     /// Decrypts and authenticates; any mismatch is [`Error::Tampered`].
     fn open(&self, aad: &Aad, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, Error> {
         self.0
-            .decrypt(Nonce::from_slice(&sealed.nonce), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
+            .decrypt((&sealed.nonce).into(), Payload { msg: &sealed.ciphertext, aad: &aad.0 })
             .map(Zeroizing::new)
             .map_err(|_| Error::Tampered)
     }
@@ -182,7 +180,7 @@ impl SessionAead {
         let start = out.len();
         out.extend_from_slice(plaintext);
         let body = out.get_mut(start..).ok_or(Error::Encoding)?;
-        let tag = self.0.encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad.0, body);
+        let tag = self.0.encrypt_inout_detached((&nonce).into(), &aad.0, body.into());
         match tag {
             Ok(tag) => {
                 out.extend_from_slice(&tag);
@@ -205,9 +203,10 @@ impl SessionAead {
             postcard::from_bytes::<SealedWireBorrowed<'_>>(bytes).map_err(|_| Error::Tampered)?;
         let split = sealed.ciphertext.len().checked_sub(TAG_LEN).ok_or(Error::Tampered)?;
         let (ciphertext, tag) = sealed.ciphertext.split_at(split);
+        let tag = tag.try_into().map_err(|_| Error::Tampered)?;
         let mut out = Zeroizing::new(ciphertext.to_vec());
         self.0
-            .decrypt_in_place_detached(Nonce::from_slice(&sealed.nonce), &aad.0, &mut out, tag.into())
+            .decrypt_inout_detached((&sealed.nonce).into(), &aad.0, out.as_mut_slice().into(), tag)
             .map_err(|_| Error::Tampered)?;
         Ok(out)
     }
