@@ -45,16 +45,11 @@ pub fn hmac_sha256(key: &SecretKey, parts: &[&[u8]]) -> Mac32 {
 
 /// Constant-time equality of two byte strings (lengths are not secret).
 ///
-/// The bytes' differences are OR-ed together with no data-dependent branch
-/// and the result goes once through `subtle`'s optimisation barrier:
-/// `subtle`'s own slice comparison passes every byte through it (a volatile
-/// read per byte), which cost more than the HMAC of a small queue entry.
+/// `subtle`'s slice comparison, kept although a hand-written OR-fold with one
+/// barrier measured ~5% faster in the verifier bench: without a barrier per
+/// byte, nothing stops the optimiser from turning the fold into an early exit.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    bool::from(diff.ct_eq(&0))
+    a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
