@@ -10,7 +10,8 @@
 #     which maturin fills from the crate its [tool.maturin] manifest-path
 #     names: that crate must inherit the workspace version);
 #   - Gradle files under platforms/ declaring `version = "..."`, and a
-#     VERSION file or Package.swift version constant if present.
+#     VERSION file or Package.swift version constant if present;
+#   - CHANGELOG.md has a `## [<version>]` section.
 # Maven development builds may carry `-SNAPSHOT` after the Cargo version;
 # `--release` demands the exact Cargo version everywhere (run it before tagging).
 set -euo pipefail
@@ -78,9 +79,25 @@ for pyproject in sorted(root.glob("platforms/python/*/pyproject.toml")):
 for gradle in sorted(root.glob("platforms/**/*.gradle*")):
     for m in re.finditer(r'^\s*version\s*=\s*"([^"]+)"', gradle.read_text(), re.M):
         check(str(gradle), m.group(1), maven=True)
+# The Swift package's release constants (platforms/apple/release.sh writes them).
+swift_manifest = (root / "Package.swift").read_text()
+for name in ("releaseVersion",):
+    m = re.search(rf'^let {name} = "([^"]+)"', swift_manifest, re.M)
+    if m is None:
+        bad.append(f"Package.swift: no `let {name}`")
+    else:
+        check(f"Package.swift {name}", m.group(1))
+m = re.search(r'^let releaseURL = "[^"]*/download/v([^/"]+)/', swift_manifest, re.M)
+if m is not None:
+    check("Package.swift releaseURL", m.group(1))
 for f in [root / "VERSION", root / "platforms/apple/VERSION"]:
     if f.exists():
         check(str(f), f.read_text().strip())
+
+# The CHANGELOG has a section for this version (a release is described
+# before it is tagged).
+if not re.search(rf"^## \[{re.escape(version)}\]", (root / "CHANGELOG.md").read_text(), re.M):
+    bad.append(f"CHANGELOG.md: no '## [{version}]' release section")
 
 if bad:
     print("versions differ from the workspace version:")
