@@ -269,7 +269,7 @@ with open(out, "w") as f:
         f"peak after draining {r['peak_kib']/1024:.1f} MiB ({r['secs']:.0f} s)" for n, r in rss.items()) + ".\n")
     if ffi:
         f.write(f"Python process running the FFI figures (vault, one record, ~120 000 calls): peak RSS {ffi['peak_rss_kib']/1024:.1f} MiB. "
-                "The Python binding loads the library `tools/generate-bindings.sh` staged (dev profile), not a release build.\n")
+                "Every binding in these rows loads the release-profile library (ffi_compare.sh stages it over the dev build the bindings were generated from).\n")
     else:
         f.write("Python→Rust figures left out: the bindings in platforms/python did not import.\n")
     f.write(f"SHA-256 through the `sha2` crate in this process: {rust_sha_bps/1e9:.2f} GB/s at 16 KiB "
