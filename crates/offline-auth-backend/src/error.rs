@@ -35,7 +35,7 @@ pub enum RejectReason {
 /// Every way a backend call can fail. No variant carries a key or a value.
 ///
 /// With `ffi`, the `Display` text is exported to the bindings (Kotlin
-/// `toString()`, Swift `description`), beside the typed fields.
+/// `message`, Python `str(e)`), beside the typed fields.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Error))]
 #[cfg_attr(feature = "ffi", uniffi::export(Display))]

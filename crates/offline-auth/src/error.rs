@@ -15,8 +15,8 @@ use crate::keystore::KeystoreError;
 /// No variant carries a PIN, a key or stored plaintext.
 ///
 /// The `Display` text below is exported to every binding, so a foreign
-/// exception carries it: Kotlin `toString()`, Swift's `description`
-/// property; the typed fields stay readable beside it.
+/// exception carries it (Kotlin `message`, Swift `localizedDescription`,
+/// Python `str(e)`); the typed fields stay readable beside it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
 pub enum VaultError {
