@@ -17,6 +17,11 @@ pub const MIN_PIN_LENGTH_FLOOR: u32 = 4;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
 /// Default tolerance for a wall clock earlier than the trusted time.
 pub const DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS: u64 = 300;
+/// How old, in trusted time, a keystore epoch may grow while a session is
+/// open: a call after that moves the device key to a new alias, so a copy of
+/// the files taken during the session names a deleted key soon after
+/// (docs/TIME.md, "Keystore epochs and restored copies").
+pub const DEVICE_KEY_ROTATION_SECS: u64 = 300;
 /// Default tolerance for a grant issued slightly in the future.
 pub const DEFAULT_GRANT_CLOCK_SKEW_SECS: u64 = 60;
 /// Highest PBKDF2 iteration count accepted (a typo guard: ~10 s on a phone).

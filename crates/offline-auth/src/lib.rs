@@ -57,8 +57,8 @@ pub use calibrate::calibrate_pbkdf2_iterations;
 pub use clock::{Clock, ClockError, SystemClock};
 pub use config::{
     VaultConfig, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS, DEFAULT_GRANT_CLOCK_SKEW_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
-    DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_MIN_PIN_LENGTH, DEFAULT_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS,
-    MIN_PIN_LENGTH_FLOOR,
+    DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_MIN_PIN_LENGTH, DEFAULT_PBKDF2_ITERATIONS, DEVICE_KEY_ROTATION_SECS,
+    MAX_PBKDF2_ITERATIONS, MIN_PIN_LENGTH_FLOOR,
 };
 pub use error::VaultError;
 pub use events::{BiometricLoss, SecurityEvent, SecurityEventListener, WipeReason};

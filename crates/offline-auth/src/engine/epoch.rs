@@ -1,6 +1,7 @@
 //! Keystore epochs: the device key moves to a fresh keystore alias on every
-//! PIN attempt, biometric unlock and session lock, and the old key is
-//! deleted. The attempt state and the sealed state are MACed with the alias
+//! PIN attempt, biometric unlock and session lock, and every
+//! `DEVICE_KEY_ROTATION_SECS` of trusted time while a session stays open;
+//! the old key is deleted. The attempt state and the sealed state are MACed with the alias
 //! and an epoch counter under `DK` subkeys, so a row (or just a state) copied
 //! from an earlier epoch either names a key that no longer exists or fails
 //! its MAC: `Tampered`.
@@ -137,15 +138,24 @@ pub(crate) fn rewrite(
 /// destroys the key itself), or if the vault now belongs to another
 /// enrolment.
 pub(crate) fn end_on_lock(vault: &VaultShared, vault_id: &[u8]) -> Result<()> {
+    advance(vault, vault_id).map(|_| ())
+}
+
+/// Moves `DK` to a new alias and the next epoch while a session stays open
+/// (see `DEVICE_KEY_ROTATION_SECS`), so a copy of the files taken during a
+/// long session names a deleted key soon after it was taken. The same three
+/// keystore calls as [`end_on_lock`]. `Ok(false)`: not moved now (the gate
+/// is busy, or the vault belongs to another enrolment); try again later.
+pub(crate) fn advance(vault: &VaultShared, vault_id: &[u8]) -> Result<bool> {
     let Some(gate) = vault.try_gate() else {
-        return Ok(());
+        return Ok(false);
     };
     let Some(row) = vault.db.read(VaultRow::load)? else {
-        return Ok(());
+        return Ok(false);
     };
     if row.vault_id != vault_id {
-        return Ok(());
+        return Ok(false);
     }
     let dk = unwrap_device_secret(vault, &row)?;
-    rewrite(vault, &gate, &row, &dk, Attempts::of(&row), None, true).map(|_| ())
+    rewrite(vault, &gate, &row, &dk, Attempts::of(&row), None, true).map(|_| true)
 }

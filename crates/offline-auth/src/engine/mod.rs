@@ -42,7 +42,10 @@ pub(crate) use biometric_key::{
     enable as enable_biometrics,
 };
 pub(crate) use clock_check::{offline_window, LastUse};
-pub(crate) use epoch::{end_on_lock as end_epoch_on_lock, rewrite as rewrite_attempts, unwrap_device_secret, Attempts};
+pub(crate) use epoch::{
+    advance as advance_epoch, end_on_lock as end_epoch_on_lock, rewrite as rewrite_attempts, unwrap_device_secret,
+    Attempts,
+};
 pub(crate) use gate::GateGuard;
 pub(crate) use keystore_keys::{purge_retired_keys, wrap_with_new_key};
 pub(crate) use shared::VaultShared;

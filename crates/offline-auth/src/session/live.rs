@@ -1,6 +1,13 @@
 //! The core of a session: its in-memory state and the checks every call
 //! passes (unlocked, same wipe epoch, the engine's clock check, the offline
-//! window for data calls), and the storing of what it learnt about time.
+//! window for data calls), the storing of what it learnt about time, and
+//! the keystore epoch it keeps young.
+//!
+//! An open session moves the device key to a new alias once its epoch is
+//! [`DEVICE_KEY_ROTATION_SECS`] old in trusted time (at the first call after
+//! that, once the time is stored). A copy of the files taken during the
+//! session then names a deleted key: written back after a reboot, it can
+//! no longer rewind the time by more than that interval (docs/TIME.md).
 //!
 //! The session's mutex is held only to check and update its in-memory
 //! state; it is never held while calling the database, the keystore or the
@@ -10,6 +17,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::config::DEVICE_KEY_ROTATION_SECS;
 use crate::engine::{self, offline_window, LastUse, VaultShared, VaultState};
 use crate::error::{Error, Result};
 use crate::grant::GrantClaims;
@@ -30,7 +38,15 @@ struct Live {
     last_used: LastUse,
     /// The vault's wipe epoch when the session started.
     epoch: u64,
+    /// Trusted time when this session last saw the device key move (its
+    /// unlock, or its own rotation): the key moves again
+    /// `DEVICE_KEY_ROTATION_SECS` later.
+    key_moved_at: i64,
 }
+
+/// Trusted seconds before a rotation that did not happen (gate busy,
+/// keystore failure) is tried again.
+const ROTATION_RETRY_SECS: i64 = 30;
 
 /// Which checks a call needs besides "unlocked and not idle".
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,6 +85,7 @@ impl SessionCore {
             stored_time: state.time().clone(),
             last_used: LastUse::at(reading),
             epoch: vault.wipe_epoch(),
+            key_moved_at: state.time().trusted(),
         };
         Ok(Self { vault, live: Mutex::new(Some(live)) })
     }
@@ -137,7 +154,13 @@ impl SessionCore {
             }
             return Err(Error::SessionLocked);
         }
-        let to_store = live.time.due_for_storage(&live.stored_time).then(|| (live.keys.clone(), live.time.clone()));
+        let rotation_due = live.time.trusted().saturating_sub(live.key_moved_at) >= rotation_secs();
+        if rotation_due {
+            // Claimed here, so the session's other threads do not rotate too.
+            live.key_moved_at = live.time.trusted();
+        }
+        let to_store = (rotation_due || live.time.due_for_storage(&live.stored_time))
+            .then(|| (live.keys.clone(), live.time.clone()));
         let access = Access { keys: live.keys.clone(), claims: live.claims.clone(), time: live.time.clone() };
         drop(guard);
 
@@ -151,11 +174,28 @@ impl SessionCore {
                 }
             }
         }
+        if rotation_due {
+            // After the store: the new epoch starts with the latest time.
+            match engine::advance_epoch(&self.vault, access.keys.vault_id()) {
+                Ok(true) => {}
+                Err(error @ (Error::Tampered | Error::Wiped | Error::NotEnrolled)) if need == Need::Data => {
+                    return self.fail(error);
+                }
+                Ok(false) | Err(_) => self.retry_rotation_soon(),
+            }
+        }
         if need == Need::Data {
             // A rollback the check caught is in `access.time`'s lock.
             offline_window(&access.time, access.claims.exp)?;
         }
         Ok(access)
+    }
+
+    /// A rotation did not happen: try again `ROTATION_RETRY_SECS` from now.
+    fn retry_rotation_soon(&self) {
+        if let Some(live) = self.lock_live().as_mut() {
+            live.key_moved_at = live.time.trusted().saturating_sub(rotation_secs()).saturating_add(ROTATION_RETRY_SECS);
+        }
     }
 
     /// Stores what this session learnt about time, merged with what is stored.
@@ -194,4 +234,8 @@ impl SessionCore {
         }
         Err(error)
     }
+}
+
+fn rotation_secs() -> i64 {
+    i64::try_from(DEVICE_KEY_ROTATION_SECS).unwrap_or(i64::MAX)
 }
