@@ -126,7 +126,9 @@ impl PinVault {
     /// # Errors
     /// `BiometricsUnavailable`, `BiometricsInvalidated` (biometrics are now
     /// off; use the PIN), `UserCancelled`, `NotEnrolled`, `Wiped`, and the
-    /// grant and clock errors of [`PinVault::unlock`].
+    /// grant and clock errors of [`PinVault::unlock`]; `Tampered` when the
+    /// platform reports the key invalidated or missing but the stored alias
+    /// or wrap was edited (biometrics stay on, no key is deleted).
     pub fn unlock_with_biometrics(&self) -> Result<Arc<OfflineSession>, VaultError> {
         self.inner.events.report("unlock_with_biometrics", biometric::unlock(&self.inner))
     }
