@@ -32,6 +32,15 @@ pub enum VaultError {
         /// Which rule the PIN broke, fit to show the user.
         reason: String,
     },
+    /// The input cannot be this vault's PIN: its length or characters are
+    /// outside the policy the PIN was set under (empty, too short or long,
+    /// control characters, emoji). Nothing was counted, no key was touched:
+    /// let the user correct the input.
+    #[error("not a possible PIN for this vault ({reason}); no attempt was counted")]
+    MalformedPin {
+        /// Which rule the input broke, fit to show the user.
+        reason: String,
+    },
     /// The PIN was wrong; the attempt has been counted.
     #[error("wrong PIN; {attempts_remaining} attempts remaining before the vault is wiped")]
     WrongPin {
@@ -119,6 +128,8 @@ pub(crate) enum Error {
     AlreadyEnrolled,
     #[error("weak PIN: {0}")]
     WeakPin(&'static str),
+    #[error("malformed PIN: {0}")]
+    MalformedPin(&'static str),
     #[error("wrong PIN")]
     WrongPin { attempts_remaining: u32 },
     #[error("locked out")]
@@ -167,6 +178,7 @@ impl From<Error> for VaultError {
             Error::NotEnrolled => VaultError::NotEnrolled,
             Error::AlreadyEnrolled => VaultError::AlreadyEnrolled,
             Error::WeakPin(reason) => VaultError::WeakPin { reason: reason.to_owned() },
+            Error::MalformedPin(reason) => VaultError::MalformedPin { reason: reason.to_owned() },
             Error::WrongPin { attempts_remaining } => VaultError::WrongPin { attempts_remaining },
             Error::LockedOut { retry_after_secs } => VaultError::LockedOut { retry_after_secs },
             Error::Wiped => VaultError::Wiped,

@@ -195,10 +195,14 @@ impl DeviceSecret {
     /// holder of `DK` can make: `offline-auth.<vault id>.biometric.<nonce>.<tag>`.
     /// The alias sits in the vault row unauthenticated; the tag lets the vault
     /// tell a key the platform lost from an alias someone edited.
+    ///
+    /// Its tag is of the second form ([`WRAP_MAC_MARK`] first), which also
+    /// says that the wrap stored with it carries a MAC: a wrap without one
+    /// beside such an alias was downgraded, not written by an earlier release.
     pub(crate) fn new_biometric_alias(&self, vault_id: &[u8]) -> Result<String> {
         let base = new_alias(vault_id, BIOMETRIC_PURPOSE)?;
-        let tag = self.biometric_alias_tag(vault_id, &base)?;
-        Ok(format!("{base}.{tag}"))
+        let tag = self.biometric_alias_tag(vault_id, &base, b"biometric-alias/2")?;
+        Ok(format!("{base}.{WRAP_MAC_MARK}{tag}"))
     }
 
     /// Whether `alias` is a biometric alias that [`Self::new_biometric_alias`]
@@ -213,14 +217,26 @@ impl DeviceSecret {
             let untagged = rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit());
             return Ok(if untagged { None } else { Some(false) });
         };
-        let expected = self.biometric_alias_tag(vault_id, &format!("{prefix}{nonce}"))?;
+        let base = format!("{prefix}{nonce}");
+        let expected = match tag.strip_prefix(WRAP_MAC_MARK) {
+            Some(_) => format!("{WRAP_MAC_MARK}{}", self.biometric_alias_tag(vault_id, &base, b"biometric-alias/2")?),
+            None => self.biometric_alias_tag(vault_id, &base, b"biometric-alias/1")?,
+        };
         Ok(Some(ct_eq(expected.as_bytes(), tag.as_bytes())))
     }
 
-    fn biometric_alias_tag(&self, vault_id: &[u8], base: &str) -> Result<String> {
-        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"biometric-alias/1", vault_id])?;
+    fn biometric_alias_tag(&self, vault_id: &[u8], base: &str, label: &[u8]) -> Result<String> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[label, vault_id])?;
         let mac = hmac_sha256(&key, &[base.as_bytes()]);
         Ok(hex::encode(mac.get(..16).unwrap_or_default()))
+    }
+
+    /// The MAC that authenticates a stored biometric wrap: the keystore's
+    /// blob together with the alias it was made under, so neither can be
+    /// swapped for another (the device wrap, another alias) unnoticed.
+    pub(crate) fn biometric_wrap_mac(&self, vault_id: &[u8], alias: &str, wrap: &[u8]) -> Result<Mac32> {
+        let key = derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"biometric-wrap/1", vault_id])?;
+        Ok(hmac_sha256(&key, &[&len_prefix(alias.as_bytes()), alias.as_bytes(), wrap]))
     }
 
     /// The key that binds the sealed state to the current device key epoch.
@@ -300,6 +316,14 @@ pub(crate) fn unwrap_vault_key(
 /// The purpose part of biometric aliases.
 const BIOMETRIC_PURPOSE: &str = "biometric";
 
+/// Starts the tag of a biometric alias whose stored wrap carries a MAC.
+const WRAP_MAC_MARK: &str = "m";
+
+/// Whether `alias` (authenticated by the caller) says its wrap carries a MAC.
+pub(crate) fn biometric_alias_promises_wrap_mac(alias: &str) -> bool {
+    alias.rsplit_once('.').is_some_and(|(_, tag)| tag.starts_with(WRAP_MAC_MARK))
+}
+
 /// Whether `alias` names a biometric key (made by [`new_alias`] with the
 /// biometric purpose, tagged or from an earlier release).
 pub(crate) fn is_biometric_alias(alias: &str) -> bool {
@@ -328,6 +352,27 @@ mod tests {
         assert!(unwrap_vault_key(&wrap, &dk, b"482916", b"vault").unwrap().is_none());
         assert!(unwrap_vault_key(&wrap, &other_dk, b"482915", b"vault").unwrap().is_none());
         assert_eq!(wrap_iterations(&wrap).unwrap(), MIN_PBKDF2_ITERATIONS);
+    }
+
+    #[test]
+    fn biometric_alias_tags_of_both_forms_authenticate_and_only_the_second_promises_a_wrap_mac() {
+        let dk = DeviceSecret::generate().unwrap();
+        let new = dk.new_biometric_alias(b"vault").unwrap();
+        assert_eq!(dk.authenticates_biometric_alias(b"vault", &new).unwrap(), Some(true));
+        assert!(biometric_alias_promises_wrap_mac(&new));
+        let base = new_alias(b"vault", BIOMETRIC_PURPOSE).unwrap();
+        let old = format!("{base}.{}", dk.biometric_alias_tag(b"vault", &base, b"biometric-alias/1").unwrap());
+        assert_eq!(dk.authenticates_biometric_alias(b"vault", &old).unwrap(), Some(true));
+        assert!(!biometric_alias_promises_wrap_mac(&old));
+        // The mark cannot be added to or removed from a tag.
+        let (base, tag) = new.rsplit_once('.').unwrap();
+        let unmarked = format!("{base}.{}", tag.strip_prefix(WRAP_MAC_MARK).unwrap());
+        assert_eq!(dk.authenticates_biometric_alias(b"vault", &unmarked).unwrap(), Some(false));
+        let (base, tag) = old.rsplit_once('.').unwrap();
+        assert_eq!(
+            dk.authenticates_biometric_alias(b"vault", &format!("{base}.{WRAP_MAC_MARK}{tag}")).unwrap(),
+            Some(false)
+        );
     }
 
     #[test]

@@ -19,15 +19,28 @@
 //! the attempt counter's writes and the acknowledgement's. After each kill it
 //! reopens the vault and checks:
 //! - the vault opens; once `ENROLLED` was printed it stays enrolled;
-//! - the failed-attempt counter is at least what the last printed outcome
-//!   implies (never went backwards) and at most one more (one attempt in flight);
+//! - the failed-attempt counter is at most one more than the last printed
+//!   outcome implies (one attempt in flight) and never went backwards, with
+//!   one exception: a right-PIN unlock in flight (`BEGIN unlock` printed,
+//!   `UNLOCKED` not yet) first counts an attempt and then resets the counter,
+//!   so it may leave anything from 0 to the previous count + 1 — but a count
+//!   below the previous one is accepted only with the proof that the unlock's
+//!   own attempt was committed first: the device key alias the child printed
+//!   with its last `WRONG` has been rotated away (every counted attempt
+//!   rotates it). A vault that reset the counter without counting first, or
+//!   lost a counted wrong PIN, still fails here ([`counter_rule`] and its
+//!   unit test `the_counter_rule_still_catches_a_reset_without_a_count`);
 //! - the queue verifies with `SyncVerifier` from the backend's stored cursor;
 //!   backend-applied operations plus the queue are exactly seqs `1..=head`, each once;
 //! - every printed seq is among them, with the printed operation;
 //! - the records equal the replay of those operations (no torn write).
 //!
 //! Default run: 20 kills. `OFFLINE_AUTH_CRASH_KILLS=100` (or more) for the
-//! long run (see `docs/RELIABILITY.md`).
+//! long run (see `docs/RELIABILITY.md`). The run's seed is printed at the
+//! start; `OFFLINE_AUTH_CRASH_SEED=N` replays its choices (targets, skips,
+//! child seeds; not the scheduler's timing). On a failure the message names
+//! the seed and a log file under the target directory (`CARGO_TARGET_TMPDIR`)
+//! holding every line each child printed and the last child's stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // a panic is how a test fails
 
 mod common;
@@ -48,6 +61,8 @@ use offline_auth_backend::{GrantIssuer, SyncCursor, SyncVerifier};
 
 const CHILD_ENV: &str = "OFFLINE_AUTH_CRASH_CHILD";
 const KILLS_ENV: &str = "OFFLINE_AUTH_CRASH_KILLS";
+const SEED_ENV: &str = "OFFLINE_AUTH_CRASH_SEED";
+const CHILD_SEED_ENV: &str = "OFFLINE_AUTH_CRASH_CHILD_SEED";
 const DEFAULT_KILLS: usize = 20;
 const WRONG_PIN: &str = "135792";
 const COLLECTION: &str = "visits";
@@ -60,10 +75,13 @@ const SYNC_KEY: [u8; 32] = [0x5a; 32];
 struct Rng(u64);
 
 impl Rng {
-    fn seeded() -> Self {
-        let mut seed = [0u8; 8];
-        getrandom::fill(&mut seed).unwrap();
-        Self(u64::from_le_bytes(seed))
+    /// The seed in `env`, or a fresh random one.
+    fn seed_from(env: &str) -> u64 {
+        std::env::var(env).ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+            let mut seed = [0u8; 8];
+            getrandom::fill(&mut seed).unwrap();
+            u64::from_le_bytes(seed)
+        })
     }
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -198,6 +216,13 @@ impl BackendState {
 // ---------------------------------------------------------------------------
 // The child: works until it is killed.
 
+/// The device key alias committed in the vault row (read beside the vault's
+/// own connection; SQLite's WAL gives it the last commit).
+fn device_alias(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT device_alias FROM vault WHERE id = 1", [], |r| r.get(0)).unwrap()
+}
+
 fn out(line: impl AsRef<str>) {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "@@ {}", line.as_ref()).unwrap();
@@ -214,7 +239,7 @@ fn crash_child() {
     let dir = PathBuf::from(dir);
     let keystore = FileKeystore::open(dir.join("keystore.json"));
     let db = dir.join("vault.db").to_string_lossy().into_owned();
-    let vault = PinVault::open(db, keystore, config()).unwrap();
+    let vault = PinVault::open(db.clone(), keystore, config()).unwrap();
     let max = config().max_failed_attempts;
     if !vault.is_enrolled().unwrap() {
         let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
@@ -225,7 +250,7 @@ fn crash_child() {
         vault.enroll(PIN.into(), grant, SYNC_KEY.to_vec()).unwrap().lock();
         out("ENROLLED");
     }
-    let mut rng = Rng::seeded();
+    let mut rng = Rng(Rng::seed_from(CHILD_SEED_ENV));
     // The child works on the system clock, and so does its backend.
     let verifier = SyncVerifier::new(vec![issuer().issuer_key()]).unwrap();
     let pid = std::process::id();
@@ -236,7 +261,10 @@ fn crash_child() {
         if rng.below(4) == 0 && vault.status().unwrap().failed_attempts == 0 {
             out("BEGIN unlock-wrong");
             match vault.unlock(WRONG_PIN.into()) {
-                Err(VaultError::WrongPin { attempts_remaining }) => out(format!("WRONG {}", max - attempts_remaining)),
+                // The alias is the parent's proof of what a later count below this one needs.
+                Err(VaultError::WrongPin { attempts_remaining }) => {
+                    out(format!("WRONG {} {}", max - attempts_remaining, device_alias(Path::new(&db))))
+                }
                 other => panic!("wrong PIN gave {other:?}"),
             }
         }
@@ -305,10 +333,11 @@ struct Figures {
     max_failed_seen: u32,
 }
 
-fn spawn_child(dir: &Path) -> (std::process::Child, mpsc::Receiver<String>) {
+fn spawn_child(dir: &Path, seed: u64) -> (std::process::Child, mpsc::Receiver<String>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir)
+        .env(CHILD_SEED_ENV, seed.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("child.stderr")).unwrap())
@@ -338,10 +367,10 @@ fn phase_of(last: Option<&String>) -> String {
     }
 }
 
-/// Kills one child at a moment chosen by `target`; returns everything it printed.
-fn run_and_kill(dir: &Path, target: &str, rng: &mut Rng) -> Vec<String> {
-    let (mut child, rx) = spawn_child(dir);
-    let mut lines = Vec::new();
+/// Kills one child at a moment chosen by `target`; `lines` gets everything it
+/// printed (kept even if this panics, for the failure log).
+fn run_and_kill(dir: &Path, target: &str, rng: &mut Rng, lines: &mut Vec<String>) {
+    let (mut child, rx) = spawn_child(dir, rng.next());
     let started = Instant::now();
     if target == "any" {
         let wait = Duration::from_millis(rng.below(1500));
@@ -387,11 +416,64 @@ fn run_and_kill(dir: &Path, target: &str, rng: &mut Rng) -> Vec<String> {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     lines.extend(rx.iter());
-    lines
+}
+
+/// What one child's printed lines say the attempt counter may be after its kill.
+#[derive(Default, Debug)]
+struct Expected {
+    /// The count the last printed outcome implies (`WRONG n`, or 0 after `UNLOCKED`).
+    min: u32,
+    /// The device key alias printed with that `WRONG` (none after `UNLOCKED`).
+    alias: Option<String>,
+    /// `BEGIN unlock` (the right PIN) printed, its `UNLOCKED` not yet.
+    right_unlock_in_flight: bool,
+}
+
+/// The harness's rule for the counter found after a kill, `alias_now` being
+/// the device key alias stored then. At most one attempt is ever in flight,
+/// so the counter is at most `min + 1`. It is at least `min`, except that a
+/// right-PIN unlock in flight counts (rotating the device key) and then
+/// resets: 0 is allowed then, but only once the rotation shows that its own
+/// attempt was committed before the reset.
+fn counter_rule(expected: &Expected, failed: u32, alias_now: &str) -> Result<(), String> {
+    let min = expected.min;
+    if failed > min.saturating_add(1) {
+        return Err(format!("attempt counter {failed} counts more than one attempt in flight ({min})"));
+    }
+    if failed >= min {
+        return Ok(());
+    }
+    let rotated = expected.alias.as_deref().is_some_and(|alias| alias != alias_now);
+    if expected.right_unlock_in_flight && failed == 0 && rotated {
+        return Ok(());
+    }
+    Err(format!(
+        "attempt counter went backwards: {failed} < {min} (right-PIN unlock in flight: {}; \
+         device key rotated since the last WRONG: {rotated})",
+        expected.right_unlock_in_flight
+    ))
+}
+
+#[test]
+fn the_counter_rule_still_catches_a_reset_without_a_count() {
+    let after_wrong = |in_flight| Expected { min: 1, alias: Some("dk-1".into()), right_unlock_in_flight: in_flight };
+    // The flaky case this rule was fixed for: counted (dk-1 rotated to dk-2), then reset.
+    assert!(counter_rule(&after_wrong(true), 0, "dk-2").is_ok());
+    assert!(counter_rule(&after_wrong(true), 1, "dk-1").is_ok(), "not counted yet");
+    assert!(counter_rule(&after_wrong(true), 2, "dk-2").is_ok(), "counted, not reset yet");
+    // A reset with no counted attempt before it (or a lost wrong PIN) is still caught.
+    assert!(counter_rule(&after_wrong(true), 0, "dk-1").is_err());
+    // Outside a right-PIN unlock nothing may go backwards, rotated or not.
+    assert!(counter_rule(&after_wrong(false), 0, "dk-2").is_err());
+    assert!(counter_rule(&after_wrong(false), 0, "dk-1").is_err());
+    // The upper bound holds in flight too.
+    assert!(counter_rule(&after_wrong(true), 3, "dk-2").is_err());
+    assert!(counter_rule(&Expected::default(), 2, "dk-2").is_err());
+    assert!(counter_rule(&Expected::default(), 1, "dk-2").is_ok());
 }
 
 /// Reopens the vault after a kill and checks every promise; updates figures.
-fn check_after_kill(dir: &Path, reported: &Reported, min_failed: u32, figures: &mut Figures) {
+fn check_after_kill(dir: &Path, reported: &Reported, expected: &Expected, figures: &mut Figures) {
     let keystore = FileKeystore::open(dir.join("keystore.json"));
     let db = dir.join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(db.clone(), keystore.clone(), config()).expect("the vault opens after a kill");
@@ -401,8 +483,9 @@ fn check_after_kill(dir: &Path, reported: &Reported, min_failed: u32, figures: &
     }
     let failed = vault.status().unwrap().failed_attempts;
     figures.max_failed_seen = figures.max_failed_seen.max(failed);
-    assert!(failed >= min_failed, "attempt counter went backwards: {failed} < {min_failed}");
-    assert!(failed <= min_failed + 1, "attempt counter {failed} counts more than one attempt in flight ({min_failed})");
+    if let Err(why) = counter_rule(expected, failed, &device_alias(Path::new(&db))) {
+        panic!("{why}");
+    }
 
     let session = vault.unlock(PIN.into()).expect("the right PIN unlocks after a kill");
     let backend = BackendState::load(dir);
@@ -463,42 +546,80 @@ fn check_after_kill(dir: &Path, reported: &Reported, min_failed: u32, figures: &
     figures.leaked_keystore_keys = keystore.aliases().difference(&referenced).count();
 }
 
+/// Reads what one killed child printed, then checks the vault after its kill.
+fn kill_and_check(dir: &Path, lines: &[String], reported: &mut Reported, figures: &mut Figures) {
+    // The parent's own unlock (in the previous check) reset the counter to 0.
+    let mut expected = Expected::default();
+    for line in lines {
+        let parts: Vec<&str> = line.split(' ').collect();
+        match parts[..] {
+            ["ENROLLED"] => reported.enrolled = true,
+            ["BEGIN", "unlock"] => expected.right_unlock_in_flight = true,
+            ["UNLOCKED"] => expected = Expected::default(),
+            ["WRONG", n, alias] => {
+                expected =
+                    Expected { min: n.parse().unwrap(), alias: Some(alias.into()), right_unlock_in_flight: false }
+            }
+            ["PUT", seq, key, value] => {
+                let old = reported.ops.insert(seq.parse().unwrap(), (key.into(), Some(value.into())));
+                assert!(old.is_none(), "seq {seq} handed out twice");
+            }
+            ["DEL", seq, key] => {
+                let old = reported.ops.insert(seq.parse().unwrap(), (key.into(), None));
+                assert!(old.is_none(), "seq {seq} handed out twice");
+            }
+            _ => {}
+        }
+    }
+    let phase = phase_of(lines.last());
+    *figures.by_phase.entry(phase).or_default() += 1;
+    figures.kills += 1;
+    check_after_kill(dir, reported, &expected, figures);
+}
+
+/// Writes the run's log (seed, every child's lines, the last child's stderr)
+/// under the target directory and fails with the seed, the file and the tail.
+fn fail_with_log(dir: &Path, seed: u64, round: usize, log: &[String], panic: &(dyn std::any::Any + Send)) -> ! {
+    let why = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a non-text panic".into());
+    let stderr = std::fs::read_to_string(dir.join("child.stderr")).unwrap_or_default();
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-harness-{seed}.log"));
+    let text = format!("{}\nfailed in round {round}: {why}\n--- last child's stderr\n{stderr}", log.join("\n"));
+    let saved = match std::fs::write(&path, text) {
+        Ok(()) => path.display().to_string(),
+        Err(e) => format!("(not written: {e})"),
+    };
+    let tail = log[log.len().saturating_sub(15)..].join("\n");
+    panic!("{why}\nseed {seed} (replay with {SEED_ENV}={seed}), round {round}; full log: {saved}\nlast lines:\n{tail}");
+}
+
 #[test]
 fn crash_harness_survives_sigkill() {
     let kills: usize = std::env::var(KILLS_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_KILLS);
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng::seeded();
+    let seed = Rng::seed_from(SEED_ENV);
+    println!("crash: seed {seed} (replay its choices with {SEED_ENV}={seed})");
+    let mut rng = Rng(seed);
     let mut reported = Reported::default();
     let mut figures = Figures::default();
     let targets = ["any", "unlock", "put", "ack", "unlock-wrong", "batch", "delete"];
     let started = Instant::now();
-    let mut min_failed: u32;
+    let mut log: Vec<String> = vec![format!("seed {seed}")];
     for round in 0..kills {
         let target = targets[round % targets.len()];
-        let lines = run_and_kill(dir.path(), target, &mut rng);
-        // The parent's own unlock (in the check) reset the counter to 0.
-        min_failed = 0;
-        for line in &lines {
-            let parts: Vec<&str> = line.split(' ').collect();
-            match parts[..] {
-                ["ENROLLED"] => reported.enrolled = true,
-                ["UNLOCKED"] => min_failed = 0,
-                ["WRONG", n] => min_failed = n.parse().unwrap(),
-                ["PUT", seq, key, value] => {
-                    let old = reported.ops.insert(seq.parse().unwrap(), (key.into(), Some(value.into())));
-                    assert!(old.is_none(), "seq {seq} handed out twice");
-                }
-                ["DEL", seq, key] => {
-                    let old = reported.ops.insert(seq.parse().unwrap(), (key.into(), None));
-                    assert!(old.is_none(), "seq {seq} handed out twice");
-                }
-                _ => {}
-            }
+        log.push(format!("--- round {round}: kill target {target}"));
+        let mut lines = Vec::new();
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_and_kill(dir.path(), target, &mut rng, &mut lines);
+            kill_and_check(dir.path(), &lines, &mut reported, &mut figures);
+        }));
+        log.extend(lines.iter().map(|line| format!("child: {line}")));
+        if let Err(panic) = checked {
+            fail_with_log(dir.path(), seed, round, &log, panic.as_ref());
         }
-        let phase = phase_of(lines.last());
-        *figures.by_phase.entry(phase).or_default() += 1;
-        figures.kills += 1;
-        check_after_kill(dir.path(), &reported, min_failed, &mut figures);
     }
     let elapsed = started.elapsed();
     println!(

@@ -9,6 +9,13 @@
 //! that another handle has just created and not yet recorded, and every
 //! later unlock would fail. The operating system releases the file lock when
 //! its holder dies, so a crashed holder never blocks the vault.
+//!
+//! "Is a biometric enable in progress" has the same three audiences. The
+//! file locks are `flock`s, held per open file: a handle asking its *own*
+//! file with `try_lock` while one of its threads holds the shared lock gets
+//! its lock silently upgraded (and then released) and the answer "no". So a
+//! handle counts its own enables in memory and asks the file only about
+//! other handles and processes, never while it holds the file itself.
 
 use std::fs::{File, OpenOptions};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
@@ -19,19 +26,26 @@ use crate::error::{Error, Result};
 pub(crate) struct Gate {
     threads: Mutex<()>,
     file: File,
-    /// `<db>-enabling`: shared-locked by every `enable_biometrics` whose
-    /// prompt is up (see [`Gate::begin_enabling`]).
+    /// `<db>-enabling`: shared-locked by every handle with an
+    /// `enable_biometrics` whose prompt is up (see [`Gate::begin_enabling`]).
     enabling: File,
+    /// How many of this handle's threads have an enable in progress; the
+    /// handle holds the shared lock on `enabling` while this is not 0.
+    enabling_here: Mutex<usize>,
 }
 
 /// Held while a biometric enable waits for its prompt, outside the gate.
 pub(crate) struct EnablingGuard<'a> {
-    file: &'a File,
+    gate: &'a Gate,
 }
 
 impl Drop for EnablingGuard<'_> {
     fn drop(&mut self) {
-        self.file.unlock().ok();
+        let mut here = self.gate.enabling_here.lock().unwrap_or_else(PoisonError::into_inner);
+        *here = here.saturating_sub(1);
+        if *here == 0 {
+            self.gate.enabling.unlock().ok();
+        }
     }
 }
 
@@ -60,7 +74,12 @@ impl Gate {
                 .open(format!("{db_path}-{suffix}"))
                 .map_err(|e| Error::InvalidInput(format!("cannot open the vault's lock file: {}", e.kind())))
         };
-        Ok(Self { threads: Mutex::new(()), file: open("lock")?, enabling: open("enabling")? })
+        Ok(Self {
+            threads: Mutex::new(()),
+            file: open("lock")?,
+            enabling: open("enabling")?,
+            enabling_here: Mutex::new(0),
+        })
     }
 
     /// Marks a biometric enable as in progress until the guard drops. Take it
@@ -69,13 +88,26 @@ impl Gate {
     /// nothing behind), and purges skip biometric aliases while any handle or
     /// process holds this.
     pub(crate) fn begin_enabling(&self, _gate: &GateGuard<'_>) -> Result<EnablingGuard<'_>> {
-        self.enabling.lock_shared().map_err(|e| Error::InvalidInput(format!("cannot lock the vault: {}", e.kind())))?;
-        Ok(EnablingGuard { file: &self.enabling })
+        let mut here = self.enabling_here.lock().unwrap_or_else(PoisonError::into_inner);
+        if *here == 0 {
+            self.enabling
+                .lock_shared()
+                .map_err(|e| Error::InvalidInput(format!("cannot lock the vault: {}", e.kind())))?;
+        }
+        *here = here.saturating_add(1);
+        Ok(EnablingGuard { gate: self })
     }
 
-    /// Whether some handle or process has a biometric enable in progress.
-    /// Asked under the gate, where no enable can begin.
+    /// Whether a thread of this handle, another handle or another process
+    /// has a biometric enable in progress. Asked under the gate, where no
+    /// enable can begin (one can end). This handle's own enables are
+    /// counted; the file is asked only when this handle holds no lock on it,
+    /// so its `try_lock` tests the others' locks, never upgrades our own.
     pub(crate) fn enabling_in_progress(&self, _gate: &GateGuard<'_>) -> bool {
+        let here = self.enabling_here.lock().unwrap_or_else(PoisonError::into_inner);
+        if *here > 0 {
+            return true;
+        }
         match self.enabling.try_lock() {
             Ok(()) => {
                 self.enabling.unlock().ok();

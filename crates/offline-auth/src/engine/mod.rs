@@ -38,8 +38,8 @@ mod state;
 mod stored_state;
 
 pub(crate) use biometric_key::{
-    disable_for_session as disable_biometrics_for_session, disable_lost as disable_lost_biometrics,
-    enable as enable_biometrics,
+    check_proven_wrap as check_proven_biometric_wrap, disable_for_session as disable_biometrics_for_session,
+    enable as enable_biometrics, judge_loss as judge_biometric_loss, keystore_wrap as biometric_keystore_wrap,
 };
 pub(crate) use clock_check::{offline_window, LastUse};
 pub(crate) use epoch::{

@@ -137,7 +137,9 @@ impl OfflineSession {
     /// `PinVault::unlock_with_biometrics` works. Replaces any earlier one.
     ///
     /// # Errors
-    /// `SessionLocked`, `Keystore`, `Storage`, `Wiped`.
+    /// `SessionLocked`, `Keystore`, `Storage`, `Wiped`; `Tampered` if the
+    /// stored biometric wrap it replaces is not one this vault wrote (its
+    /// key is not deleted).
     pub fn enable_biometrics(&self) -> Result<(), VaultError> {
         let enabled = self
             .core
@@ -158,7 +160,8 @@ impl OfflineSession {
     /// Removes the biometric wrap and deletes its keystore key.
     ///
     /// # Errors
-    /// `SessionLocked`, `Keystore`, `Storage`.
+    /// `SessionLocked`, `Keystore`, `Storage`; `Tampered` if the stored
+    /// biometric alias or wrap was edited (nothing changed, no key deleted).
     pub fn disable_biometrics(&self) -> Result<(), VaultError> {
         let disabled =
             self.core.access(Need::Handle).and_then(|_| engine::disable_biometrics_for_session(self.core.vault()));

@@ -1,5 +1,9 @@
 //! PIN attempts: the one path every PIN check takes.
 //!
+//! 0. Input that cannot be the PIN (outside the shape stored when the PIN
+//!    was set: length, characters, control characters such as a trailing
+//!    NUL) is refused as `MalformedPin` before the gate is taken, anything
+//!    is counted or the keystore is called.
 //! 1. Keys the database says must go are deleted first (a failure stops here).
 //! 2. Backoff is enforced from the stored attempt state.
 //! 3. The keystore unwraps `DK`; the attempt state and PIN wrap are checked
@@ -19,7 +23,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::lifecycle::wipe_locked;
-use super::policy;
+use super::policy::{self, PinShape};
 use super::status::{backoff_secs, retry_after};
 use crate::crypto::SecretKey;
 use crate::engine::{purge_retired_keys, rewrite_attempts, unwrap_device_secret, Attempts, GateGuard, VaultShared};
@@ -28,7 +32,7 @@ use crate::events::{SecurityEvent, WipeReason};
 use crate::grant;
 use crate::keys::{unwrap_vault_key, wrap_iterations, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::session::{OfflineSession, Renewal};
-use crate::storage::{tables, VaultRow};
+use crate::storage::{pin_shape, tables, VaultRow};
 use crate::time::FailureMark;
 
 /// A PIN proven right: the vault key, the device secret and the current row.
@@ -53,6 +57,24 @@ pub(super) fn load_row(vault: &VaultShared) -> Result<VaultRow> {
         None if tables::is_wiped(c)? => Err(Error::Wiped),
         None => Err(Error::NotEnrolled),
     })
+}
+
+/// The shape the enrolled PIN has (see `policy`); `NotEnrolled` or `Wiped`
+/// when there is no enrolment. Reads the database only.
+fn stored_shape(vault: &VaultShared) -> Result<PinShape> {
+    let stored = vault.db.read(|c| match VaultRow::load(c)? {
+        Some(_) => pin_shape::load(c),
+        None if tables::is_wiped(c)? => Err(Error::Wiped),
+        None => Err(Error::NotEnrolled),
+    })?;
+    stored.map_or(Ok(PinShape::LEGACY), PinShape::from_stored)
+}
+
+/// Refuses input that cannot be the enrolled PIN, before anything is counted.
+fn admit_pin(vault: &VaultShared, pin: &str) -> Result<PinShape> {
+    let shape = stored_shape(vault)?;
+    shape.admit(pin)?;
+    Ok(shape)
 }
 
 /// Counts an attempt, then checks `pin`.
@@ -113,7 +135,8 @@ pub(super) fn unlock(
     grant_token: Option<String>,
 ) -> Result<Arc<OfflineSession>> {
     let pin = Zeroizing::new(pin);
-    // A malformed grant is rejected before an attempt is spent.
+    // Malformed input and a malformed grant are rejected before an attempt is spent.
+    admit_pin(vault, &pin)?;
     let renewal = match grant_token {
         Some(token) => Some(Renewal {
             claims: grant::verify_signature(&token, &vault.issuers, &vault.config.grant_policy())?,
@@ -145,10 +168,13 @@ fn raise_kdf_cost(vault: &VaultShared, gate: &GateGuard<'_>, proven: &mut Proven
     }
 }
 
-/// Changes the PIN: counts as an attempt, then re-wraps the vault key.
+/// Changes the PIN: counts as an attempt, then re-wraps the vault key and
+/// stores the new PIN's shape.
 pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) -> Result<()> {
     let (old_pin, new_pin) = (Zeroizing::new(old_pin), Zeroizing::new(new_pin));
+    let old_shape = admit_pin(vault, &old_pin)?;
     policy::check(&new_pin, vault.config.min_pin_length)?;
+    let new_shape = PinShape::current(vault.config.min_pin_length);
     let gate = vault.gate()?;
     let proven = prove_pin(vault, &gate, old_pin.as_bytes())?;
     let pin_wrap = wrap_vault_key(
@@ -158,6 +184,10 @@ pub(super) fn change_pin(vault: &VaultShared, old_pin: String, new_pin: String) 
         &proven.row.vault_id,
         vault.config.pbkdf2_iterations,
     )?;
+    // Widened first, narrowed after: a crash in between leaves a shape that
+    // admits both the old and the new PIN, whichever the wrap holds.
+    vault.db.write(|tx| pin_shape::store(tx, old_shape.union(new_shape).to_stored()))?;
     rewrite_attempts(vault, &gate, &proven.row, &proven.dk, Attempts::NONE, Some(pin_wrap), false)?;
+    vault.db.write(|tx| pin_shape::store(tx, new_shape.to_stored()))?;
     Ok(())
 }

@@ -24,22 +24,24 @@ use crate::session::OfflineSession;
 /// unwrap, and the device key's unwrap, rotation and deletion.
 pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
     let row = load_row(vault)?;
-    let Some((alias, wrap)) = row.bio.clone() else {
+    let Some((alias, stored)) = row.bio.clone() else {
         return Err(Error::BiometricsUnavailable);
     };
+    let wrap = engine::biometric_keystore_wrap(&stored).to_vec();
     let vk = match vault.keystore.unwrap(alias.clone(), KeyProtection::Biometric, wrap) {
         Ok(bytes) => SecretKey::from_vec(bytes).map_err(|_| Error::Tampered)?,
-        // New biometrics enrolled: biometric unlock cannot work again, so it
-        // is turned off and the PIN goes on working.
+        // New biometrics enrolled, or the key is gone (lock screen or
+        // passcode removed, keystore cleared): biometric unlock cannot work
+        // again, so it is turned off and the PIN goes on working — once the
+        // stored alias and wrap prove to be ones this vault wrote (the row
+        // does not authenticate them; an edited one is tampering and
+        // changes nothing, and deletes no key).
         Err(KeystoreError::KeyInvalidated) => {
-            engine::disable_lost_biometrics(vault, &vault.gate()?, &alias, BiometricLoss::Invalidated)?;
-            return Err(Error::BiometricsInvalidated);
+            return Err(engine::judge_biometric_loss(vault, &alias, &stored, BiometricLoss::Invalidated))
         }
-        // The key is gone (lock screen or passcode removed, keystore cleared):
-        // the same, once the alias proves to be one this vault made (the row
-        // does not authenticate it; an edited alias is tampering, and changes
-        // nothing).
-        Err(KeystoreError::KeyNotFound) => return Err(lost_biometric_key(vault, &alias)),
+        Err(KeystoreError::KeyNotFound) => {
+            return Err(engine::judge_biometric_loss(vault, &alias, &stored, BiometricLoss::KeyMissing))
+        }
         Err(KeystoreError::UserCancelled) => return Err(Error::UserCancelled),
         Err(other) => return Err(other.into()),
     };
@@ -50,28 +52,9 @@ pub(super) fn unlock(vault: &Arc<VaultShared>) -> Result<Arc<OfflineSession>> {
         let keys = VaultKeys::new(&row.vault_id, vk, dk.state_binding(&row.vault_id)?, row.key_epoch)?;
         // A wrong key cannot open the state: that proves the biometric wrap is ours.
         VaultState::open(&keys, &row.state)?;
+        engine::check_proven_biometric_wrap(vault, &dk, &row)?;
         rewrite_attempts(vault, &gate, &row, &dk, Attempts::NONE, None, true)?;
         keys
     };
     OfflineSession::resume(vault.clone(), keys, None)
-}
-
-/// What a `KeyNotFound` for the biometric `alias` means, acted upon.
-fn lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Error {
-    judge_lost_biometric_key(vault, alias).unwrap_or_else(|error| error)
-}
-
-fn judge_lost_biometric_key(vault: &Arc<VaultShared>, alias: &str) -> Result<Error> {
-    let gate = vault.gate()?;
-    let row = load_row(vault)?;
-    let dk = unwrap_device_secret(vault, &row)?;
-    Ok(match dk.authenticates_biometric_alias(&row.vault_id, alias)? {
-        Some(true) => {
-            engine::disable_lost_biometrics(vault, &gate, alias, BiometricLoss::KeyMissing)?;
-            Error::BiometricsInvalidated
-        }
-        Some(false) => Error::Tampered,
-        // An alias of an earlier release carries no tag: report, change nothing.
-        None => Error::Keystore(KeystoreError::KeyNotFound),
-    })
 }

@@ -101,8 +101,13 @@ impl PinVault {
     /// Unlocks with the PIN. The attempt is counted durably before the PIN
     /// is checked and forgotten only if it was right.
     ///
+    /// Input that cannot be the PIN (outside the length and characters the
+    /// PIN was set under, or with a control character such as NUL) is
+    /// refused first, with nothing counted.
+    ///
     /// # Errors
-    /// `WrongPin`, `LockedOut`, `Wiped` (this attempt reached the limit),
+    /// `MalformedPin` (nothing counted, no key touched), `WrongPin`,
+    /// `LockedOut`, `Wiped` (this attempt reached the limit),
     /// `NotEnrolled`, `GrantExpired` (the PIN was right but the offline window
     /// is over), `GrantInvalid`, `ClockRollback`, `Tampered`, `Keystore`, `Storage`.
     pub fn unlock(&self, pin: String) -> Result<Arc<OfflineSession>, VaultError> {
@@ -126,7 +131,9 @@ impl PinVault {
     /// # Errors
     /// `BiometricsUnavailable`, `BiometricsInvalidated` (biometrics are now
     /// off; use the PIN), `UserCancelled`, `NotEnrolled`, `Wiped`, and the
-    /// grant and clock errors of [`PinVault::unlock`].
+    /// grant and clock errors of [`PinVault::unlock`]; `Tampered` when the
+    /// platform reports the key invalidated or missing but the stored alias
+    /// or wrap was edited (biometrics stay on, no key is deleted).
     pub fn unlock_with_biometrics(&self) -> Result<Arc<OfflineSession>, VaultError> {
         self.inner.events.report("unlock_with_biometrics", biometric::unlock(&self.inner))
     }
@@ -134,7 +141,8 @@ impl PinVault {
     /// Changes the PIN. Counts as a PIN attempt; re-wraps the vault key only.
     ///
     /// # Errors
-    /// `WeakPin` (nothing counted), and the errors of [`PinVault::unlock`].
+    /// `MalformedPin` for the old PIN and `WeakPin` for the new one (nothing
+    /// counted), and the errors of [`PinVault::unlock`].
     pub fn change_pin(&self, old_pin: String, new_pin: String) -> Result<(), VaultError> {
         self.inner.events.report("change_pin", attempt::change_pin(&self.inner, old_pin, new_pin))
     }

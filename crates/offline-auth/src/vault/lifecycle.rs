@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::policy;
+use super::policy::{self, PinShape};
 use crate::crypto::{random_array, SecretKey};
 use crate::engine::{offline_window, purge_retired_keys, wrap_with_new_key, GateGuard, VaultShared, VaultState};
 use crate::error::{Error, Result};
@@ -13,7 +13,7 @@ use crate::grant;
 use crate::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::keystore::KeyProtection;
 use crate::session::OfflineSession;
-use crate::storage::{tables, VaultRow};
+use crate::storage::{pin_shape, tables, VaultRow};
 use crate::time::TimeState;
 
 /// Whether an enrolment exists.
@@ -76,6 +76,7 @@ pub(super) fn enroll(
             }
             tables::clear_vault(tx, false)?;
             tables::forget_retired_key(tx, &device_alias)?;
+            pin_shape::store(tx, PinShape::current(vault.config.min_pin_length).to_stored())?;
             row.insert(tx)
         })?;
         Ok((keys, state))
@@ -109,6 +110,7 @@ pub(super) fn wipe_locked(vault: &VaultShared, gate: &GateGuard<'_>, reason: Wip
             tables::retire_key(tx, bio_alias)?;
         }
         tables::clear_vault(tx, true)?;
+        pin_shape::forget(tx)?;
         Ok(true)
     })?;
     if wiped {

@@ -200,7 +200,7 @@ final class OfflineAuthTests: XCTestCase {
 
     func testContractVariantsExistAsSwiftErrorCases() {
         // ARCHITECTURE.md section 6 lists the first 16 "at least"; the last
-        // three were added since (BatchRejected left with the verifier for the
+        // four were added since (BatchRejected left with the verifier for the
         // backend: BackendError.BatchRejected). This compiles only if each case exists.
         let variants: [VaultError] = [
             .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
@@ -208,8 +208,9 @@ final class OfflineAuthTests: XCTestCase {
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
             .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
+            .MalformedPin(reason: "r"),
         ]
-        XCTAssertEqual(Set(variants).count, 19)
+        XCTAssertEqual(Set(variants).count, 20)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -237,9 +238,10 @@ final class OfflineAuthTests: XCTestCase {
             case .Storage: return "Storage"
             case .InvalidInput: return "InvalidInput"
             case .ReceiptInvalid: return "ReceiptInvalid"
+            case .MalformedPin: return "MalformedPin"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 19)
+        XCTAssertEqual(Set(variants.map(name)).count, 20)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore

@@ -254,9 +254,10 @@ class OfflineAuthTest {
             "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
-        // ... and the ones added since, up to ReceiptInvalid (acknowledge). BatchRejected
-        // left with the verifier for the backend (BackendException.BatchRejected).
-        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid")
+        // ... and the ones added since, up to ReceiptInvalid (acknowledge) and MalformedPin
+        // (input no PIN can match, nothing counted). BatchRejected left with the verifier
+        // for the backend (BackendException.BatchRejected).
+        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin")
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }
@@ -268,6 +269,7 @@ class OfflineAuthTest {
         // A variant added to the Rust enum shows up here: list it above and test it.
         assertEquals(all.toSortedSet(), variants.keys.toSortedSet())
         assertEquals("r", VaultException.ReceiptInvalid("r").reason)
+        assertEquals("r", VaultException.MalformedPin("r").reason)
         assertTrue(java.lang.reflect.Modifier.isAbstract(VaultException::class.java.modifiers), "sealed base")
     }
 
