@@ -200,8 +200,8 @@ def test_every_contract_variant_is_a_vault_error_subclass():
         "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
         "Keystore", "SessionLocked", "Storage", "InvalidInput",
     ]
-    # ... and the ones added since, up to ReceiptInvalid (acknowledge).
-    every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid"]
+    # ... and the ones added since, up to DeviceKeyLost.
+    every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid", "DeviceKeyLost"]
     for name in every:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name

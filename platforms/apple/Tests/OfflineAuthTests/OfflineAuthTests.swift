@@ -200,16 +200,16 @@ final class OfflineAuthTests: XCTestCase {
 
     func testContractVariantsExistAsSwiftErrorCases() {
         // ARCHITECTURE.md section 6 lists the first 16 "at least"; the last
-        // three were added since (BatchRejected left with the verifier for the
+        // four were added since (BatchRejected left with the verifier for the
         // backend: BackendError.BatchRejected). This compiles only if each case exists.
         let variants: [VaultError] = [
             .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
             .LockedOut(retryAfterSecs: 2), .Wiped, .GrantInvalid(reason: "r"), .GrantExpired, .ClockRollback,
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
-            .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
+            .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"), .DeviceKeyLost,
         ]
-        XCTAssertEqual(Set(variants).count, 19)
+        XCTAssertEqual(Set(variants).count, 20)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -231,6 +231,7 @@ final class OfflineAuthTests: XCTestCase {
             case .BiometricsUnavailable: return "BiometricsUnavailable"
             case .BiometricsInvalidated: return "BiometricsInvalidated"
             case .UserCancelled: return "UserCancelled"
+            case .DeviceKeyLost: return "DeviceKeyLost"
             case .Keystore: return "Keystore"
             case .ClockUnavailable: return "ClockUnavailable"
             case .SessionLocked: return "SessionLocked"
@@ -239,7 +240,7 @@ final class OfflineAuthTests: XCTestCase {
             case .ReceiptInvalid: return "ReceiptInvalid"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 19)
+        XCTAssertEqual(Set(variants.map(name)).count, 20)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore

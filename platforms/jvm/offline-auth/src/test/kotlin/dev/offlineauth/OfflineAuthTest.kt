@@ -254,9 +254,9 @@ class OfflineAuthTest {
             "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
-        // ... and the ones added since, up to ReceiptInvalid (acknowledge). BatchRejected
+        // ... and the ones added since, up to DeviceKeyLost. BatchRejected
         // left with the verifier for the backend (BackendException.BatchRejected).
-        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid")
+        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid", "DeviceKeyLost")
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }
