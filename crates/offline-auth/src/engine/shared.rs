@@ -1,8 +1,9 @@
 //! [`VaultShared`]: everything a vault's handles, sessions and queues share.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use super::epoch_deferral::DeferredEpochEnd;
 use super::gate::{EnablingGuard, Gate, GateGuard};
 use super::record_index::RecordIndexCell;
 use crate::clock::Clock;
@@ -36,6 +37,8 @@ pub(crate) struct VaultShared {
     pub(crate) record_index: RecordIndexCell,
     /// The app's security-event listener (see `events.rs`).
     pub(crate) events: EventSink,
+    /// A lock-time epoch end the keystore refused (see `epoch_deferral.rs`).
+    deferred_epoch_end: Mutex<Option<DeferredEpochEnd>>,
 }
 
 impl std::fmt::Debug for VaultShared {
@@ -66,6 +69,7 @@ impl VaultShared {
             wipe_epoch: AtomicU64::new(0),
             record_index: RecordIndexCell::default(),
             events: EventSink::default(),
+            deferred_epoch_end: Mutex::new(None),
         })
     }
 
@@ -98,6 +102,13 @@ impl VaultShared {
     /// The current wipe epoch.
     pub(crate) fn wipe_epoch(&self) -> u64 {
         self.wipe_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the deferred epoch end with `next`; returns the one it held.
+    pub(crate) fn set_deferred_epoch_end(&self, next: Option<DeferredEpochEnd>) -> Option<DeferredEpochEnd> {
+        // A poisoned lock still holds a whole value (one assignment).
+        let mut slot = self.deferred_epoch_end.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *slot, next)
     }
 
     /// Notes a wipe: sessions opened before it stop working.
