@@ -12,15 +12,8 @@
 //! before.
 
 use super::epoch::end_on_lock;
-use super::shared::VaultShared;
+use super::shared::{DeferredEpochEnd, VaultShared};
 use crate::storage::VaultRow;
-
-/// The epoch end the keystore refused: for which enrolment, at which epoch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DeferredEpochEnd {
-    vault_id: Vec<u8>,
-    key_epoch: Option<u64>,
-}
 
 /// Ends the epoch of `vault_id` now, or, if the keystore refuses, remembers
 /// to do it at the next call.

@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::epoch_deferral::DeferredEpochEnd;
 use super::gate::{EnablingGuard, Gate, GateGuard};
 use super::record_index::RecordIndexCell;
 use crate::clock::Clock;
@@ -14,6 +13,14 @@ use crate::grant::TrustedIssuers;
 use crate::keystore::PlatformKeystore;
 use crate::storage::Db;
 use crate::time::Reading;
+
+/// A lock-time epoch end the keystore refused (`epoch_deferral.rs`): for
+/// which enrolment, at which key epoch (if it could be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeferredEpochEnd {
+    pub(crate) vault_id: Vec<u8>,
+    pub(crate) key_epoch: Option<u64>,
+}
 
 /// Everything a vault's handles share: the database, the platform's
 /// keystore and clock, the configuration, the attempt gate, the wipe epoch,
