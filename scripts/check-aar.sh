@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Checks an Android library (AAR file, or the unpacked folder) for what apps need:
 #   classes.jar, AndroidManifest.xml, proguard.txt (the consumer R8 rules) and
-#   jni/<abi>/liboffline_auth.so for arm64-v8a, armeabi-v7a and x86_64;
-# then checks that every ELF LOAD segment of each shared library (those in the
-# AAR, plus any .so given after it) is aligned to at least 16384 bytes, as
-# Android 15+ devices with 16 KB pages require.
-# Usage: scripts/check-aar.sh <aar-or-dir> [extra.so ...]
+#   jni/<abi>/liboffline_auth.so for arm64-v8a, armeabi-v7a, x86_64 and x86;
+# then checks that every ELF LOAD segment of every shared library in the AAR
+# (every jni/*/*.so, not only ours), plus any .so given after it, is aligned
+# to at least 16384 bytes, as Android 15+ devices with 16 KB pages require.
+# A dependency AAR given after it (JNA's, whose libjnidispatch.so apps install
+# beside ours) has every .so checked the same way, and each ABI it ships must
+# have our library too: an app would otherwise install JNA for an ABI we lack,
+# and fail there with UnsatisfiedLinkError.
+# Usage: scripts/check-aar.sh <aar-or-dir> [extra.so | dependency.aar ...]
 #        scripts/check-aar.sh --so-only <lib.so> [...]   (alignment check only)
 # Exits non-zero on the first kind of failure found, after listing all failures.
 set -euo pipefail
 
 MIN_ALIGN=16384
-ABIS=(arm64-v8a armeabi-v7a x86_64)
+ABIS=(arm64-v8a armeabi-v7a x86_64 x86)
 fail=0
 problem() { echo "check-aar: $*" >&2; fail=1; }
 
@@ -94,8 +98,29 @@ if [ -s "$dir/proguard.txt" ] && ! grep -q 'com.sun.jna' "$dir/proguard.txt"; th
     problem "proguard.txt has no JNA keep rules"
 fi
 for abi in "${ABIS[@]}"; do
-    check_so "$dir/jni/$abi/liboffline_auth.so"
+    [ -f "$dir/jni/$abi/liboffline_auth.so" ] || problem "missing shared library: jni/$abi/liboffline_auth.so"
 done
-for so in "$@"; do check_so "$so"; done
+for so in "$dir"/jni/*/*.so; do
+    [ -e "$so" ] && check_so "$so"
+done
+n=0
+for extra in "$@"; do
+    case "$extra" in
+        *.aar)
+            n=$((n + 1))
+            dep="$work/dependency-$n"
+            mkdir -p "$dep"
+            python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$extra" "$dep" \
+                || { problem "$extra is not a zip archive"; continue; }
+            for so in "$dep"/jni/*/*.so; do
+                [ -e "$so" ] || continue
+                check_so "$so"
+                abi=$(basename "$(dirname "$so")")
+                [ -f "$dir/jni/$abi/liboffline_auth.so" ] ||
+                    problem "$(basename "$extra") ships jni/$abi/$(basename "$so") but the AAR has no jni/$abi/liboffline_auth.so"
+            done ;;
+        *) check_so "$extra" ;;
+    esac
+done
 [ $fail -eq 0 ] && echo "check-aar: $target is complete"
 exit $fail
