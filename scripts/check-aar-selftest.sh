@@ -61,6 +61,9 @@ for variant in good bad; do
     zip_dir "$work/jna-$variant" "$work/jna-$variant.aar"
 done
 expect ok "a 16 KB-aligned dependency AAR whose ABIs we all ship" "$work/good" "$work/jna-good.aar"
+mkdir -p "$work/jna-legacy/jni/mips"; cp "$work/good.so" "$work/jna-legacy/jni/mips/libjnidispatch.so"
+zip_dir "$work/jna-legacy" "$work/jna-legacy.aar"
+expect ok "a dependency AAR with an ABI no minSdk 28 device uses (mips)" "$work/good" "$work/jna-legacy.aar"
 expect fail "a dependency AAR with a 4 KB-aligned libjnidispatch.so" "$work/good" "$work/jna-bad.aar"
 mkdir -p "$work/jna-extra/jni/riscv64"; cp "$work/good.so" "$work/jna-extra/jni/riscv64/libjnidispatch.so"
 zip_dir "$work/jna-extra" "$work/jna-extra.aar"
