@@ -111,6 +111,25 @@ class DeviceDefectsTest {
         }
     }
 
+    /**
+     * Issue 23 item 6: a device key lost with the lock screen reaches the core as
+     * KeyInvalidated (permanently invalidated) or KeyNotFound (deleted), the two
+     * errors the core reports as DeviceKeyLost for a Device key; a locked
+     * screen (API 35 unlocked-device keys) stays Failed, which the core never wipes on.
+     */
+    @Test
+    fun `a lost device key is KeyInvalidated or KeyNotFound and a locked screen is Failed`() {
+        val blob = keystore.wrap(alias, KeyProtection.DEVICE, secret)
+        keys.invalidated = true
+        assertThrows<KeystoreException.KeyInvalidated> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.invalidated = false
+        keys.cipherInitFailure = android.security.keystore.UserNotAuthenticatedException()
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.cipherInitFailure = null
+        keys.delete(alias)
+        assertThrows<KeystoreException.KeyNotFound> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+    }
+
     @Test
     fun `an API 31+ getKey failure with the keystore's cause, or another text, stays Failed`() {
         val blob = keystore.wrap(alias, KeyProtection.DEVICE, secret)
