@@ -42,7 +42,7 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         var dir = support.appendingPathComponent("offline-auth", isDirectory: true)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        excludeFromBackup(&dir)
+        VaultModel.excludeFromBackup(&dir)
         return dir
     }()
 
