@@ -17,7 +17,7 @@ make_aar() { # <dir> <so>
     echo 'not empty' > "$1/classes.jar"
     printf '<manifest package="dev.offlineauth.android">\n<uses-permission android:name="android.permission.USE_BIOMETRIC"/>\n</manifest>\n' > "$1/AndroidManifest.xml"
     cp "$here/../platforms/android/consumer-rules.pro" "$1/proguard.txt"
-    for abi in arm64-v8a armeabi-v7a x86_64; do
+    for abi in arm64-v8a armeabi-v7a x86_64 x86; do
         mkdir -p "$1/jni/$abi"; cp "$2" "$1/jni/$abi/liboffline_auth.so"
     done
 }
@@ -45,4 +45,27 @@ cp -r "$work/good" "$work/norules"; rm "$work/norules/proguard.txt"
 expect fail "AAR without proguard.txt" "$work/norules"
 cp -r "$work/good" "$work/noperm"; echo '<manifest/>' > "$work/noperm/AndroidManifest.xml"
 expect fail "AAR whose manifest lacks USE_BIOMETRIC" "$work/noperm"
+cp -r "$work/good" "$work/nox86"; rm -r "$work/nox86/jni/x86"
+expect fail "AAR without x86 (JNA ships libjnidispatch.so for it)" "$work/nox86"
+cp -r "$work/good" "$work/badother"; cp "$work/bad.so" "$work/badother/jni/arm64-v8a/libother.so"
+expect fail "AAR with another 4 KB-aligned .so beside ours" "$work/badother"
+zip_dir() { (cd "$1" && python3 -c 'import zipfile,os,sys
+z=zipfile.ZipFile(sys.argv[1],"w")
+for r,_,fs in os.walk("."):
+    for f in fs: z.write(os.path.join(r,f))' "$2"); }
+# A dependency AAR shaped as JNA's: jni/<abi>/libjnidispatch.so.
+for variant in good bad; do
+    mkdir -p "$work/jna-$variant/jni/x86" "$work/jna-$variant/jni/arm64-v8a"
+    cp "$work/$variant.so" "$work/jna-$variant/jni/x86/libjnidispatch.so"
+    cp "$work/good.so" "$work/jna-$variant/jni/arm64-v8a/libjnidispatch.so"
+    zip_dir "$work/jna-$variant" "$work/jna-$variant.aar"
+done
+expect ok "a 16 KB-aligned dependency AAR whose ABIs we all ship" "$work/good" "$work/jna-good.aar"
+mkdir -p "$work/jna-legacy/jni/mips"; cp "$work/good.so" "$work/jna-legacy/jni/mips/libjnidispatch.so"
+zip_dir "$work/jna-legacy" "$work/jna-legacy.aar"
+expect ok "a dependency AAR with an ABI no minSdk 28 device uses (mips)" "$work/good" "$work/jna-legacy.aar"
+expect fail "a dependency AAR with a 4 KB-aligned libjnidispatch.so" "$work/good" "$work/jna-bad.aar"
+mkdir -p "$work/jna-extra/jni/riscv64"; cp "$work/good.so" "$work/jna-extra/jni/riscv64/libjnidispatch.so"
+zip_dir "$work/jna-extra" "$work/jna-extra.aar"
+expect fail "a dependency AAR with an ABI we do not ship (riscv64)" "$work/good" "$work/jna-extra.aar"
 echo "check-aar self-test passed"

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Checks an Android library (AAR file, or the unpacked folder) for what apps need:
 #   classes.jar, AndroidManifest.xml, proguard.txt (the consumer R8 rules) and
-#   jni/<abi>/liboffline_auth.so for arm64-v8a, armeabi-v7a and x86_64;
-# then checks that every ELF LOAD segment of each shared library (those in the
-# AAR, plus any .so given after it) is aligned to at least 16384 bytes, as
-# Android 15+ devices with 16 KB pages require.
-# Usage: scripts/check-aar.sh <aar-or-dir> [extra.so ...]
+#   jni/<abi>/liboffline_auth.so for arm64-v8a, armeabi-v7a, x86_64 and x86;
+# then checks that every ELF LOAD segment of every shared library in the AAR
+# (every jni/*/*.so, not only ours), plus any .so given after it, is aligned
+# to at least 16384 bytes, as Android 15+ devices with 16 KB pages require.
+# A dependency AAR given after it (JNA's, whose libjnidispatch.so apps install
+# beside ours) has every .so checked the same way, and each ABI it ships that
+# an Android 9+ device can select must have our library too: an app would
+# otherwise install JNA for an ABI we lack, and fail there with
+# UnsatisfiedLinkError. (JNA 5.17.0 also ships armeabi, mips and mips64, which
+# no device at our minSdk 28 uses: noted, not required.)
+# Usage: scripts/check-aar.sh <aar-or-dir> [extra.so | dependency.aar ...]
 #        scripts/check-aar.sh --so-only <lib.so> [...]   (alignment check only)
 # Exits non-zero on the first kind of failure found, after listing all failures.
 set -euo pipefail
 
 MIN_ALIGN=16384
-ABIS=(arm64-v8a armeabi-v7a x86_64)
+ABIS=(arm64-v8a armeabi-v7a x86_64 x86)
 fail=0
 problem() { echo "check-aar: $*" >&2; fail=1; }
 
@@ -94,8 +100,33 @@ if [ -s "$dir/proguard.txt" ] && ! grep -q 'com.sun.jna' "$dir/proguard.txt"; th
     problem "proguard.txt has no JNA keep rules"
 fi
 for abi in "${ABIS[@]}"; do
-    check_so "$dir/jni/$abi/liboffline_auth.so"
+    [ -f "$dir/jni/$abi/liboffline_auth.so" ] || problem "missing shared library: jni/$abi/liboffline_auth.so"
 done
-for so in "$@"; do check_so "$so"; done
+for so in "$dir"/jni/*/*.so; do
+    [ -e "$so" ] && check_so "$so"
+done
+n=0
+for extra in "$@"; do
+    case "$extra" in
+        *.aar)
+            n=$((n + 1))
+            dep="$work/dependency-$n"
+            mkdir -p "$dep"
+            python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$extra" "$dep" \
+                || { problem "$extra is not a zip archive"; continue; }
+            for so in "$dep"/jni/*/*.so; do
+                [ -e "$so" ] || continue
+                check_so "$so"
+                abi=$(basename "$(dirname "$so")")
+                case "$abi" in
+                    # No Android 9+ (minSdk 28) device selects these: nothing of ours can be missing there.
+                    armeabi|mips|mips64) echo "note: $(basename "$extra") also ships jni/$abi (no device at minSdk 28 uses it)" ;;
+                    *) [ -f "$dir/jni/$abi/liboffline_auth.so" ] ||
+                           problem "$(basename "$extra") ships jni/$abi/$(basename "$so") but the AAR has no jni/$abi/liboffline_auth.so" ;;
+                esac
+            done ;;
+        *) check_so "$extra" ;;
+    esac
+done
 [ $fail -eq 0 ] && echo "check-aar: $target is complete"
 exit $fail

@@ -7,7 +7,7 @@
 //     (never committed);
 //   - the native library per ABI in src/main/jniLibs/<abi>/liboffline_auth.so
 //     (git-ignored), built with cargo-ndk, for example from the repository root:
-//     cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -o platforms/android/src/main/jniLibs build --release -p offline-auth
+//     cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -t x86 -o platforms/android/src/main/jniLibs build --release -p offline-auth
 // A Gradle build includes it as a project, e.g. in settings.gradle.kts:
 //     include(":offline-auth")
 //     project(":offline-auth").projectDir = file("<path to>/platforms/android")
@@ -90,11 +90,14 @@ val generateUniffiBindings = tasks.register<GenerateUniffiBindings>("generateUni
  * the Android workflow runs this task.
  */
 val cargoNdk = tasks.register<Exec>("cargoNdk") {
-    description = "Builds liboffline_auth.so for arm64-v8a, armeabi-v7a and x86_64 with cargo-ndk"
+    description = "Builds liboffline_auth.so for arm64-v8a, armeabi-v7a, x86_64 and x86 with cargo-ndk"
     workingDir = repoRoot
     environment("RUSTFLAGS", "-C link-arg=-Wl,-z,max-page-size=16384")
     commandLine(
-        "cargo", "ndk", "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+        // x86 too: JNA's AAR ships libjnidispatch.so for x86, so an app installs
+        // JNA there; without our library beside it, 32-bit x86 devices and
+        // emulator images fail with UnsatisfiedLinkError.
+        "cargo", "ndk", "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64", "-t", "x86",
         "--platform", "28",
         "-o", projectDir.resolve("src/main/jniLibs").path,
         "build", "--release", "-p", "offline-auth",

@@ -82,6 +82,13 @@ pub enum VaultError {
     /// The user cancelled the platform's authentication prompt. No attempt was counted.
     #[error("the user cancelled authentication")]
     UserCancelled,
+    /// The device key is missing or permanently invalidated (the lock screen
+    /// or passcode was removed, the keystore was cleared, or the file is a
+    /// copy from another device or an earlier epoch). Neither the PIN nor
+    /// biometrics can open this vault again; nothing was changed or counted.
+    /// The app syncs what it can, then calls `wipe` and enrols again online.
+    #[error("the device key is gone (lock screen removed or keystore cleared); sync what can be synced, then wipe the vault and enrol again online")]
+    DeviceKeyLost,
     /// The platform keystore failed.
     #[error("platform keystore error: {reason}")]
     Keystore {
@@ -150,6 +157,8 @@ pub(crate) enum Error {
     BiometricsInvalidated,
     #[error("user cancelled")]
     UserCancelled,
+    #[error("device key lost")]
+    DeviceKeyLost,
     #[error("keystore: {0}")]
     Keystore(#[from] KeystoreError),
     #[error("clock: {0}")]
@@ -191,6 +200,7 @@ impl From<Error> for VaultError {
                 VaultError::BiometricsInvalidated
             }
             Error::UserCancelled | Error::Keystore(KeystoreError::UserCancelled) => VaultError::UserCancelled,
+            Error::DeviceKeyLost => VaultError::DeviceKeyLost,
             Error::Keystore(e) => VaultError::Keystore { reason: e.to_string() },
             Error::Clock(e) => VaultError::ClockUnavailable { reason: e.to_string() },
             Error::SessionLocked => VaultError::SessionLocked,

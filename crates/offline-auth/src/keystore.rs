@@ -47,13 +47,18 @@ pub enum KeyProtection {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
 pub enum KeystoreError {
-    /// The key was permanently invalidated (e.g. biometrics re-enrolled).
+    /// The key was permanently invalidated: for a biometric key, biometrics
+    /// were re-enrolled; for a device key, the lock screen or passcode was
+    /// removed (the vault then reports `VaultError::DeviceKeyLost`, never a
+    /// biometric error). Only for a permanent loss: a transient failure
+    /// (device locked, hardware busy) is `Failed`.
     #[error("the key was invalidated by the platform")]
     KeyInvalidated,
     /// The user cancelled the authentication prompt.
     #[error("the user cancelled authentication")]
     UserCancelled,
-    /// No key exists under the alias (deleted, or another device).
+    /// No key exists under the alias (deleted, or another device). For a
+    /// device key the vault reports `VaultError::DeviceKeyLost`.
     #[error("no key under this alias")]
     KeyNotFound,
     /// The wrapped bytes were rejected (corrupted, or wrapped by another key).
@@ -92,6 +97,15 @@ pub trait PlatformKeystore: Send + Sync {
     /// # Errors
     /// [`KeystoreError::KeyInvalidated`], [`KeystoreError::UserCancelled`],
     /// [`KeystoreError::KeyNotFound`], [`KeystoreError::UnwrapFailed`] or another failure.
+    ///
+    /// The contract the vault relies on, per protection: for
+    /// [`KeyProtection::Device`], `KeyNotFound` and `KeyInvalidated` mean the
+    /// key is gone for good and the vault answers `VaultError::DeviceKeyLost`
+    /// (sync, wipe, enrol again online); for [`KeyProtection::Biometric`] they
+    /// turn biometric unlock off and the PIN goes on working. An adapter must
+    /// therefore report a failure that may pass (a locked device, a busy
+    /// secure element, an unclassified platform exception) as `Failed`, never
+    /// as one of those two.
     fn unwrap(&self, alias: String, protection: KeyProtection, wrapped: Vec<u8>) -> Result<Vec<u8>, KeystoreError>;
 
     /// Deletes the key named `alias`. Deleting a missing key succeeds.

@@ -327,19 +327,26 @@ fn vault_reads(column: &str) -> &'static [VaultRead] {
     }
 }
 
+/// An edited device alias names no keystore key: `DeviceKeyLost`, since the
+/// vault cannot tell it from a key the platform deleted (nothing is counted
+/// or changed either way); an edited device wrap is `Keystore` (unwrap failed).
 fn check_vault(fx: &Fixture, tally: &mut Tally, reads: &[VaultRead]) -> Result<(), String> {
     for read in reads {
         match read {
-            VaultRead::Pin => {
-                tally.expect_err("unlock(PIN)", fx.vault.unlock(PIN.into()), &["Tampered", "Keystore"])?
-            }
-            VaultRead::PinCounter => {
-                tally.expect_err("unlock(PIN)", fx.vault.unlock(PIN.into()), &["Tampered", "Keystore", "LockedOut"])?
-            }
+            VaultRead::Pin => tally.expect_err(
+                "unlock(PIN)",
+                fx.vault.unlock(PIN.into()),
+                &["Tampered", "Keystore", "DeviceKeyLost"],
+            )?,
+            VaultRead::PinCounter => tally.expect_err(
+                "unlock(PIN)",
+                fx.vault.unlock(PIN.into()),
+                &["Tampered", "Keystore", "DeviceKeyLost", "LockedOut"],
+            )?,
             VaultRead::Biometric => tally.expect_err(
                 "unlock_with_biometrics()",
                 fx.vault.unlock_with_biometrics(),
-                &["Tampered", "Keystore"],
+                &["Tampered", "Keystore", "DeviceKeyLost"],
             )?,
             VaultRead::Put => tally.expect_err(
                 "put(visits, v9)",

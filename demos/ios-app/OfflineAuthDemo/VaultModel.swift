@@ -32,21 +32,50 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         if let jwks = UserDefaults.standard.string(forKey: "jwks") { run { try self.openVault(jwks: jwks) } }
     }
 
+    /// The vault's own directory, excluded from iCloud and iTunes/Finder
+    /// backups before any vault file exists: SQLite and the library create
+    /// `vault.db`, `-wal`, `-shm`, `-lock` and `-enabling` beside each other,
+    /// and a file created later in an excluded directory is not backed up
+    /// either. Each file present is also marked, in case the directory lost
+    /// its mark (a restore, a migration by an older version of the app).
+    private static let vaultDirectory: URL = {
+        let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+        var dir = support.appendingPathComponent("offline-auth", isDirectory: true)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        VaultModel.excludeFromBackup(&dir)
+        return dir
+    }()
+
+    private static func excludeFromBackup(_ url: inout URL) {
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        try? url.setResourceValues(values)
+    }
+
+    /// The device id lives in the excluded directory, not in UserDefaults
+    /// (which is backed up): a backup restored on another phone must not
+    /// carry this device's id, or the backend would take it for this one.
     private var deviceId: String {
-        if let id = UserDefaults.standard.string(forKey: "deviceId") { return id }
-        let id = UUID().uuidString
-        UserDefaults.standard.set(id, forKey: "deviceId")
+        var url = Self.vaultDirectory.appendingPathComponent("device-id")
+        if let id = try? String(contentsOf: url, encoding: .utf8), !id.isEmpty { return id }
+        // Earlier versions of this demo kept it in UserDefaults: move it once.
+        let id = UserDefaults.standard.string(forKey: "deviceId") ?? UUID().uuidString
+        try? id.write(to: url, atomically: true, encoding: .utf8)
+        Self.excludeFromBackup(&url)
+        UserDefaults.standard.removeObject(forKey: "deviceId")
         return id
     }
 
     private var vaultPath: String {
-        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var url = dir.appendingPathComponent("vault.db")
-        var values = URLResourceValues()
-        values.isExcludedFromBackup = true
-        try? url.setResourceValues(values)
-        return url.path
+        let db = Self.vaultDirectory.appendingPathComponent("vault.db")
+        let earlier = Self.vaultDirectory.deletingLastPathComponent().appendingPathComponent("vault.db")
+        for suffix in ["", "-wal", "-shm", "-lock", "-enabling"] {
+            // Earlier versions of this demo kept the vault one level up (closed here: move it with its log).
+            try? FileManager.default.moveItem(atPath: earlier.path + suffix, toPath: db.path + suffix)
+            var file = URL(fileURLWithPath: db.path + suffix)
+            if FileManager.default.fileExists(atPath: file.path) { Self.excludeFromBackup(&file) }
+        }
+        return db.path
     }
 
     /// Runs `work` off the main thread, then refreshes the published state.
@@ -71,7 +100,11 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         case VaultError.WrongPin(let left): return "Wrong PIN: \(left) attempts left before this device forgets your data."
         case VaultError.LockedOut(let secs): return "Too many wrong PINs: wait \(secs) s."
         case VaultError.WeakPin(let reason): return "Choose another PIN: \(reason)."
+        case VaultError.MalformedPin(let reason): return "That cannot be your PIN (\(reason)); no attempt was counted."
         case VaultError.BiometricsInvalidated: return "Face ID / Touch ID changed: use your PIN, then turn biometrics on again."
+        case VaultError.DeviceKeyLost:
+            return "The passcode was removed or the keychain reset: this vault can no longer be opened. "
+                + "It was wiped; set a passcode, connect, then type a new PIN to sign in online."
         case VaultError.UserCancelled: return "Cancelled."
         case VaultError.GrantExpired: return "Offline access has expired: connect to renew."
         case VaultError.ReceiptInvalid: return "The server's answer did not verify: your edits stay queued."
@@ -91,14 +124,33 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
     func submit(pin: String) {
         run {
             if let vault = self.vault, try vault.isEnrolled() {
-                self.session = try vault.unlock(pin: pin)
+                self.session = try self.wipingIfDeviceKeyLost { try vault.unlock(pin: pin) }
             } else {
                 try self.enrollOnline(pin: pin)
             }
         }
     }
 
-    func unlockWithBiometrics() { run { self.session = try self.vault?.unlockWithBiometrics() } }
+    func unlockWithBiometrics() {
+        run { self.session = try self.wipingIfDeviceKeyLost { try self.vault?.unlockWithBiometrics() } }
+    }
+
+    /// `DeviceKeyLost`: neither PIN nor Face ID can open this vault again (the
+    /// passcode was removed, which deletes the device key). Sync what an open
+    /// session still holds, wipe, and rethrow so the message asks for a new
+    /// online sign-in.
+    private func wipingIfDeviceKeyLost<T>(_ unlock: () throws -> T) throws -> T {
+        do {
+            return try unlock()
+        } catch VaultError.DeviceKeyLost {
+            if session != nil { try? syncPending() } // fails harmlessly offline
+            session?.lock()
+            session = nil
+            try vault?.wipe()
+            throw VaultError.DeviceKeyLost
+        }
+    }
+
     func enableBiometrics() { run { try self.session?.enableBiometrics() } }
     func lock() { run { self.session?.lock(); self.session = nil } }
 
@@ -117,17 +169,18 @@ final class VaultModel: ObservableObject, @unchecked Sendable {
         run { _ = try self.session?.put(collection: "inspections", key: station, value: Data(note.utf8)) }
     }
 
-    func sync() {
-        run {
-            guard let queue = self.session?.syncQueue(), let batch = try queue.nextBatch(maxEntries: 100) else { return }
-            let answer = try Self.post("/sync?device_id=\(self.deviceId)", body: batch.bytes)
-            // Only the server's receipt (base64url, no padding; MACed with the
-            // sync key) deletes queued edits: a forged one is ReceiptInvalid.
-            guard let text = answer["receipt"] as? String, let receipt = Self.base64URLBytes(text) else {
-                throw URLError(.badServerResponse)
-            }
-            try queue.acknowledge(receipt: receipt)
+    func sync() { run { try self.syncPending() } }
+
+    /// One batch to the server and its receipt back (on `queue` only).
+    private func syncPending() throws {
+        guard let queue = session?.syncQueue(), let batch = try queue.nextBatch(maxEntries: 100) else { return }
+        let answer = try Self.post("/sync?device_id=\(deviceId)", body: batch.bytes)
+        // Only the server's receipt (base64url, no padding; MACed with the
+        // sync key) deletes queued edits: a forged one is ReceiptInvalid.
+        guard let text = answer["receipt"] as? String, let receipt = Self.base64URLBytes(text) else {
+            throw URLError(.badServerResponse)
         }
+        try queue.acknowledge(receipt: receipt)
     }
 
     private func enrollOnline(pin: String) throws {

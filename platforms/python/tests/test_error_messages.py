@@ -72,3 +72,39 @@ def test_a_logged_traceback_carries_the_message(vault_path, config):
     except oa.VaultError as e:
         logged = "".join(traceback.format_exception(type(e), e, e.__traceback__))
     assert logged.rstrip().endswith("NotEnrolled: the vault is not enrolled")
+
+
+class LosingKeystore(DictKeystore):
+    """A Python keystore whose device key is gone, as Android (invalidated)
+    and iOS (deleted with the passcode) report it."""
+
+    def __init__(self):
+        super().__init__()
+        self.device_error = None
+
+    def unwrap(self, alias, protection, wrapped):
+        if protection == oa.KeyProtection.DEVICE and self.device_error is not None:
+            raise self.device_error
+        return super().unwrap(alias, protection, wrapped)
+
+
+@pytest.mark.parametrize("error", [oa.KeystoreError.KeyInvalidated, oa.KeystoreError.KeyNotFound])
+def test_a_lost_device_key_is_device_key_lost_not_biometrics_invalidated(vault_path, grant, config, error):
+    clock = FakeClock()
+    keystore = LosingKeystore()
+    vault = oa.PinVault.open_with_clock(vault_path, keystore, clock, config())
+    session = vault.enroll(PIN, grant(now=clock.now), backend.generate_sync_key())
+    session.enable_biometrics()
+    session.lock()
+
+    keystore.device_error = error()
+    with pytest.raises(oa.VaultError.DeviceKeyLost) as lost:
+        vault.unlock(PIN)
+    with pytest.raises(oa.VaultError.DeviceKeyLost):
+        vault.unlock_with_biometrics()
+    assert "wipe" in str(lost.value) and "enrol again online" in str(lost.value)
+    status = vault.status()
+    assert status.biometrics_enabled and status.failed_attempts == 0
+
+    keystore.device_error = None
+    vault.unlock(PIN).lock()

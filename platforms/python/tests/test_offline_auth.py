@@ -200,8 +200,8 @@ def test_every_contract_variant_is_a_vault_error_subclass():
         "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
         "Keystore", "SessionLocked", "Storage", "InvalidInput",
     ]
-    # ... and the ones added since, up to ReceiptInvalid (acknowledge) and MalformedPin.
-    every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin"]
+    # ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin and DeviceKeyLost.
+    every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost"]
     for name in every:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name
@@ -249,9 +249,9 @@ def test_keystore_key_lost_after_enrolment(vault_path, grant, config):
     vault.enroll(PIN, grant(), backend.generate_sync_key()).lock()
     for alias in ks.aliases():
         ks.delete_key(alias)
-    with pytest.raises(oa.VaultError) as exc:
+    # The device key is gone: its own error, never a biometric one or a bare keystore failure.
+    with pytest.raises(oa.VaultError.DeviceKeyLost):
         vault.unlock(PIN)
-    assert isinstance(exc.value, (oa.VaultError.Keystore, oa.VaultError.Tampered))
 
 
 class FailingClock(FakeClock):

@@ -12,7 +12,7 @@ use super::shared::VaultShared;
 use crate::crypto::ct_eq;
 use crate::error::{Error, Result};
 use crate::keys::{new_alias, DeviceSecret};
-use crate::keystore::KeyProtection;
+use crate::keystore::{KeyProtection, KeystoreError};
 use crate::storage::{tables, VaultRow};
 use crate::time::FailureMark;
 
@@ -20,14 +20,29 @@ use crate::time::FailureMark;
 ///
 /// A row the first release wrote has no state binding; it is accepted once,
 /// on its own (first-release) attempt MAC, and the next rewrite binds it.
+///
+/// # Errors
+/// `DeviceKeyLost` if the keystore has no usable key under the row's device
+/// alias (`KeyNotFound`, `KeyInvalidated`): no PIN and no biometric can open
+/// the vault again, so this is never reported as a biometric problem.
 pub(crate) fn unwrap_device_secret(vault: &VaultShared, row: &VaultRow) -> Result<DeviceSecret> {
-    let dk = DeviceSecret::from_vec(vault.keystore.unwrap(
-        row.device_alias.clone(),
-        KeyProtection::Device,
-        row.device_wrap.clone(),
-    )?)?;
+    let wrapped = vault
+        .keystore
+        .unwrap(row.device_alias.clone(), KeyProtection::Device, row.device_wrap.clone())
+        .map_err(device_key_error)?;
+    let dk = DeviceSecret::from_vec(wrapped)?;
     check_row(&dk, row)?;
     Ok(dk)
+}
+
+/// A keystore failure on the device key: a missing or permanently
+/// invalidated key is `DeviceKeyLost`; anything else stays a keystore error
+/// (transient failures, a cancelled prompt).
+fn device_key_error(error: KeystoreError) -> Error {
+    match error {
+        KeystoreError::KeyNotFound | KeystoreError::KeyInvalidated => Error::DeviceKeyLost,
+        other => other.into(),
+    }
 }
 
 fn check_row(dk: &DeviceSecret, row: &VaultRow) -> Result<()> {

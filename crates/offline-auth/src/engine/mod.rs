@@ -13,7 +13,8 @@
 //! - `record_index.rs`: the in-memory index of record versions, verified
 //!   against the state's digest.
 //! - `gate.rs`: the attempt gate; `epoch.rs`: keystore epochs and the
-//!   attempt state; `keystore_keys.rs`: keys under fresh aliases and their
+//!   attempt state; `epoch_deferral.rs`: a lock-time epoch end the keystore
+//!   refused, done at the next call; `keystore_keys.rs`: keys under fresh aliases and their
 //!   purge; `biometric_key.rs`: the biometric wrap.
 //!
 //! # Locks
@@ -30,6 +31,7 @@
 mod biometric_key;
 mod clock_check;
 mod epoch;
+mod epoch_deferral;
 mod gate;
 mod keystore_keys;
 mod record_index;
@@ -42,10 +44,8 @@ pub(crate) use biometric_key::{
     enable as enable_biometrics, judge_loss as judge_biometric_loss, keystore_wrap as biometric_keystore_wrap,
 };
 pub(crate) use clock_check::{offline_window, LastUse};
-pub(crate) use epoch::{
-    advance as advance_epoch, end_on_lock as end_epoch_on_lock, rewrite as rewrite_attempts, unwrap_device_secret,
-    Attempts,
-};
+pub(crate) use epoch::{advance as advance_epoch, rewrite as rewrite_attempts, unwrap_device_secret, Attempts};
+pub(crate) use epoch_deferral::{end_deferred as end_deferred_epoch, end_on_lock_or_defer as end_epoch_on_lock};
 pub(crate) use gate::GateGuard;
 pub(crate) use keystore_keys::{purge_retired_keys, wrap_with_new_key};
 pub(crate) use shared::VaultShared;

@@ -1,7 +1,7 @@
 //! [`VaultShared`]: everything a vault's handles, sessions and queues share.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::gate::{EnablingGuard, Gate, GateGuard};
 use super::record_index::RecordIndexCell;
@@ -13,6 +13,14 @@ use crate::grant::TrustedIssuers;
 use crate::keystore::PlatformKeystore;
 use crate::storage::Db;
 use crate::time::Reading;
+
+/// A lock-time epoch end the keystore refused (`epoch_deferral.rs`): for
+/// which enrolment, at which key epoch (if it could be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeferredEpochEnd {
+    pub(crate) vault_id: Vec<u8>,
+    pub(crate) key_epoch: Option<u64>,
+}
 
 /// Everything a vault's handles share: the database, the platform's
 /// keystore and clock, the configuration, the attempt gate, the wipe epoch,
@@ -36,6 +44,8 @@ pub(crate) struct VaultShared {
     pub(crate) record_index: RecordIndexCell,
     /// The app's security-event listener (see `events.rs`).
     pub(crate) events: EventSink,
+    /// A lock-time epoch end the keystore refused (see `epoch_deferral.rs`).
+    deferred_epoch_end: Mutex<Option<DeferredEpochEnd>>,
 }
 
 impl std::fmt::Debug for VaultShared {
@@ -66,6 +76,7 @@ impl VaultShared {
             wipe_epoch: AtomicU64::new(0),
             record_index: RecordIndexCell::default(),
             events: EventSink::default(),
+            deferred_epoch_end: Mutex::new(None),
         })
     }
 
@@ -98,6 +109,13 @@ impl VaultShared {
     /// The current wipe epoch.
     pub(crate) fn wipe_epoch(&self) -> u64 {
         self.wipe_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the deferred epoch end with `next`; returns the one it held.
+    pub(crate) fn set_deferred_epoch_end(&self, next: Option<DeferredEpochEnd>) -> Option<DeferredEpochEnd> {
+        // A poisoned lock still holds a whole value (one assignment).
+        let mut slot = self.deferred_epoch_end.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *slot, next)
     }
 
     /// Notes a wipe: sessions opened before it stop working.

@@ -122,11 +122,14 @@ impl SessionCore {
         }
     }
 
-    /// Moves the device key to a new alias after this session ended (best
-    /// effort: the next unlock rotates it anyway).
+    /// Moves the device key to a new alias after this session ended; if the
+    /// keystore refuses (a device key tied to an unlocked screen), the next
+    /// call does it (`engine/epoch_deferral.rs`). An earlier refused one is
+    /// retried first.
     fn end_epoch(&self, live: &Live) {
+        engine::end_deferred_epoch(&self.vault);
         if live.epoch == self.vault.wipe_epoch() {
-            engine::end_epoch_on_lock(&self.vault, live.keys.vault_id()).ok();
+            engine::end_epoch_on_lock(&self.vault, live.keys.vault_id());
         }
     }
 

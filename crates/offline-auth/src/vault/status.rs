@@ -53,8 +53,10 @@ pub(super) fn retry_after(row: &VaultRow, reading: &Reading) -> Result<Option<u6
     }
 }
 
-/// Enrolment, attempts, lockout and biometrics, without unlocking.
+/// Enrolment, attempts, lockout and biometrics, without unlocking. First
+/// does a lock-time key rotation the keystore refused, if one is pending.
 pub(super) fn status(vault: &VaultShared) -> Result<VaultStatus> {
+    crate::engine::end_deferred_epoch(vault);
     let (row, wiped, pending_entries) =
         vault.db.read(|c| Ok((VaultRow::load(c)?, tables::is_wiped(c)?, tables::pending_queue_rows(c)?)))?;
     let max = vault.config.max_failed_attempts;

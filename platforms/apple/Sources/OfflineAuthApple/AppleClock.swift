@@ -3,7 +3,7 @@
 // NOT COMPILED IN THIS REPOSITORY'S CI: like AppleKeystore it is behind
 // `#if canImport(Security)` (Apple platforms only), so on Linux this file
 // compiles to nothing. Written and reviewed against Apple's documentation and
-// man pages for sysctlbyname(3) ("kern.boottime"), mach_continuous_time() and
+// man pages for sysctlbyname(3) ("kern.bootsessionuuid", "kern.boottime"), mach_continuous_time() and
 // mach_timebase_info(); build and test it on a Mac and a device before
 // relying on it (platforms/apple/README.md).
 #if canImport(Security)
@@ -25,15 +25,16 @@ import OfflineAuth
 /// counted against a wall clock set back meanwhile. This clock knows the
 /// device's boot:
 ///
-/// - **Boot id**: the boot time, `sysctlbyname("kern.boottime")` (a `timeval`),
-///   rounded to 10 s: `"apple-boottime:<secs>"`. It is read once per
-///   `AppleClock` (a process never outlives its boot). The kernel keeps
-///   `boot time + time since boot = wall clock`, so **setting the wall clock
-///   moves `kern.boottime`**: after such a change (by the user, or a time
-///   update of more than a few seconds) the next process sees another boot id,
-///   exactly as without this clock; the rounding absorbs small corrections.
-///   (How far `kern.boottime` follows clock changes is **to confirm on a
-///   device**; `kern.bootsessionuuid`, if an app may read it, would not move.)
+/// - **Boot id** (`BootIdentity`): `sysctlbyname("kern.bootsessionuuid")`, a
+///   UUID drawn at each boot that setting the wall clock does not move:
+///   `"apple-bootsession:<UUID>"`. Only if that sysctl cannot be read does it
+///   fall back to the boot time, `sysctlbyname("kern.boottime")` rounded to
+///   10 s (`"apple-boottime:<secs>"`), which **moves when the wall clock is
+///   set** (the kernel keeps `boot time + time since boot = wall clock`), so
+///   a later process would look like a new boot. Read once per `AppleClock`
+///   (a process never outlives its boot). Whether sandboxed iOS apps may read
+///   `kern.bootsessionuuid` is **to confirm on a device** (the simulator test
+///   prints which source answered); the fallback keeps the old behaviour.
 /// - **Elapsed since boot**: `mach_continuous_time()` scaled by
 ///   `mach_timebase_info` to milliseconds. Unlike `mach_absolute_time()` it
 ///   keeps counting while the device sleeps, and no user setting moves it.
@@ -50,8 +51,8 @@ import OfflineAuth
 /// id never leaves the device (the vault stores only its SHA-256; batches carry
 /// only a count of boots).
 public final class AppleClock: Clock, @unchecked Sendable {
-    /// Rounding of the boot time, in seconds.
-    public static let bootTimeRoundingSecs: Int64 = 10
+    /// Rounding of the fallback boot time, in seconds.
+    public static let bootTimeRoundingSecs: Int64 = BootIdentity.bootTimeRoundingSecs
 
     private let lock = NSLock()
     private var cachedBootId: String?
@@ -69,7 +70,7 @@ public final class AppleClock: Clock, @unchecked Sendable {
     public func bootId() throws -> String {
         lock.lock(); defer { lock.unlock() }
         if let cachedBootId { return cachedBootId }
-        let id = Self.bootId(bootTime: try Self.bootTime())
+        let id = try BootIdentity.bootId(sessionUUID: Self.bootSessionUUID(), bootTime: Self.bootTime)
         cachedBootId = id
         return id
     }
@@ -99,12 +100,19 @@ public final class AppleClock: Clock, @unchecked Sendable {
         return Int64(boottime.tv_sec) * 1_000_000 + Int64(boottime.tv_usec)
     }
 
-    /// The boot id of a boot time (microseconds since the epoch), rounded to
-    /// `bootTimeRoundingSecs`.
+    /// `kern.bootsessionuuid` (a NUL-terminated UUID string), or nil if the
+    /// sysctl is refused or answers nothing usable.
+    static func bootSessionUUID() -> String? {
+        var size = 0
+        guard sysctlbyname("kern.bootsessionuuid", nil, &size, nil, 0) == 0, size > 0, size <= 128 else { return nil }
+        var buffer = [CChar](repeating: 0, count: size)
+        guard sysctlbyname("kern.bootsessionuuid", &buffer, &size, nil, 0) == 0 else { return nil }
+        return String(cString: buffer)
+    }
+
+    /// The fallback boot id of a boot time (microseconds since the epoch).
     static func bootId(bootTime micros: Int64) -> String {
-        let step = bootTimeRoundingSecs * 1_000_000
-        let rounded = (micros + step / 2) / step * bootTimeRoundingSecs  // micros > 0: division rounds down
-        return "apple-boottime:\(rounded)"
+        BootIdentity.fromBootTime(micros: micros)
     }
 
     private static let timebaseInfo: mach_timebase_info_data_t? = {

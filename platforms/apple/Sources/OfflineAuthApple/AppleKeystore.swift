@@ -99,8 +99,9 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
             guard let sealed = SecKeyCreateEncryptedData(publicKey, Self.algorithm, plaintext as CFData, &error) as Data? else {
                 throw KeystoreErrorMapping.map(Self.platformError(error?.takeRetainedValue()), step: .encrypt, protection: protection)
             }
-            let state = protection == .biometric ? Self.readDomainState().state : nil
-            return WrappedBlob(protection: protection, domainState: state, sealed: sealed).encode()
+            let now = protection == .biometric ? Self.readDomainState() : (state: nil, source: nil, enrolled: nil)
+            return WrappedBlob(protection: protection, domainState: now.state, sealed: sealed,
+                               domainStateSource: now.source).encode()
         } catch {
             // A key this call created must not outlive its failure (the core forgets the alias).
             if created { try? deleteKey(alias: alias) }
@@ -124,7 +125,7 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
             #endif
         }
         guard let privateKey = try findKey(alias: alias, group: group, context: context, protection: protection,
-                                           recordedState: blob.domainState) else {
+                                           recorded: blob, migrateLegacy: true) else {
             throw KeystoreError.KeyNotFound
         }
         var error: Unmanaged<CFError>?
@@ -132,7 +133,7 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
         guard let plaintext = SecKeyCreateDecryptedData(privateKey, Self.algorithm, blob.sealed as CFData, &error) as Data? else {
             throw KeystoreErrorMapping.map(
                 Self.platformError(error?.takeRetainedValue()), step: .decrypt, protection: protection,
-                domainState: Self.domainStateCheck(protection: protection, recorded: blob.domainState)
+                domainState: Self.domainStateCheck(protection: protection, recorded: blob)
             )
         }
         return plaintext
@@ -141,7 +142,11 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
     public func deleteKey(alias: String) throws {
         try Self.validate(alias: alias)
         let query = Self.dictionary(KeychainQueries.key(tag: tag(alias), accessGroup: try resolvedAccessGroup(), returnRef: false))
-        let status = SecItemDelete(query as CFDictionary)
+        var status = SecItemDelete(query as CFDictionary)
+        if status == errSecItemNotFound {
+            // A 0.1.0 key that was never moved (its move refused): delete it where it is.
+            status = SecItemDelete(Self.dictionary(KeychainQueries.legacyKey(tag: tag(alias), returnRef: false)) as CFDictionary)
+        }
         guard status == errSecSuccess || status == errSecItemNotFound else {
             throw KeystoreErrorMapping.map(.osStatus(Int(status)), step: .deleteKey, protection: .device)
         }
@@ -153,24 +158,17 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
 
     private func resolvedAccessGroup() throws -> String {
         if let accessGroup { return accessGroup }
-        return try Self.appAccessGroup.get()
+        return try Self.appAccessGroup.get(probe: Self.probeAccessGroup)
     }
 
-    /// The app's own access group, found once per process.
-    static let appAccessGroup: Result<String, KeystoreError> = {
-        do {
-            return .success(try probeAccessGroup())
-        } catch let error as KeystoreError {
-            return .failure(error)
-        } catch {
-            return .failure(.Failed(reason: "could not determine the app's keychain access group"))
-        }
-    }()
+    /// The app's own access group, found once per process: only a success
+    /// is kept (a probe refused before the first unlock is tried again).
+    static let appAccessGroup = AccessGroupCache()
 
     /// Stores (or finds) a small probe item without naming a group: the system
     /// puts it in the app's default group, whose App ID prefix, with the bundle
     /// identifier, names the app's private group (KeychainQueries.privateAccessGroup).
-    private static func probeAccessGroup() throws -> String {
+    static func probeAccessGroup() throws -> String {
         let base: [CFString: Any] = [
             kSecClass: kSecClassGenericPassword,
             kSecAttrService: "dev.offlineauth.access-group-probe",
@@ -195,12 +193,25 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
     }
 
     private func findKey(
-        alias: String, group: String, context: AnyObject?, protection: KeyProtection, recordedState: Data? = nil
+        alias: String, group: String, context: AnyObject?, protection: KeyProtection, recorded: WrappedBlob? = nil,
+        migrateLegacy: Bool = false
     ) throws -> SecKey? {
         var query = Self.dictionary(KeychainQueries.key(tag: tag(alias), accessGroup: group, returnRef: true))
         if let context { query[kSecUseAuthenticationContext] = context }
         var item: CFTypeRef?
-        let status = SecItemCopyMatching(query as CFDictionary, &item)
+        var status = SecItemCopyMatching(query as CFDictionary, &item)
+        if status == errSecItemNotFound, migrateLegacy {
+            // A key made by 0.1.0 has no access group: look once without it and move it
+            // (unwrap only: a wrap that finds nothing creates a new key in the group).
+            var legacy = Self.dictionary(KeychainQueries.legacyKey(tag: tag(alias), returnRef: true))
+            if let context { legacy[kSecUseAuthenticationContext] = context }
+            status = SecItemCopyMatching(legacy as CFDictionary, &item)
+            if KeyLookupStep.next(foundInGroup: false, foundWithoutGroup: status == errSecSuccess) == .moveThenUse {
+                let match = Self.dictionary(KeychainQueries.legacyKey(tag: tag(alias), returnRef: false))
+                // Refused (e.g. a group the item class cannot move to): the key still works where it is.
+                _ = SecItemUpdate(match as CFDictionary, Self.dictionary(KeychainQueries.moveToGroup(group)) as CFDictionary)
+            }
+        }
         switch status {
         case errSecSuccess:
             guard let item, CFGetTypeID(item) == SecKeyGetTypeID() else { throw KeystoreError.Failed(reason: "unexpected keychain item") }
@@ -210,7 +221,7 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
         default:
             throw KeystoreErrorMapping.map(
                 .osStatus(Int(status)), step: .findKey, protection: protection,
-                domainState: Self.domainStateCheck(protection: protection, recorded: recordedState)
+                domainState: Self.domainStateCheck(protection: protection, recorded: recorded)
             )
         }
     }
@@ -256,27 +267,35 @@ public final class AppleKeystore: PlatformKeystore, Sendable {
 
     // MARK: - Biometric domain state
 
-    /// The current Face ID / Touch ID enrolment's domain state, and whether
-    /// biometrics are enrolled at all (nil: cannot tell, e.g. lockout).
-    static func readDomainState() -> (state: Data?, enrolled: Bool?) {
+    /// The current Face ID / Touch ID enrolment's domain state, which API
+    /// read it (iOS 18 / macOS 15: `domainState.biometry.stateHash`; before:
+    /// the deprecated `evaluatedPolicyDomainState`), and whether biometrics
+    /// are enrolled at all (nil: cannot tell, e.g. lockout).
+    static func readDomainState() -> (state: Data?, source: DomainStateSource?, enrolled: Bool?) {
         #if canImport(LocalAuthentication)
         let la = LAContext()
         var error: NSError?
         if la.canEvaluatePolicy(.deviceOwnerAuthenticationWithBiometrics, error: &error) {
-            return (la.evaluatedPolicyDomainState, true)
+            if #available(iOS 18.0, macOS 15.0, *) {
+                return (la.domainState.biometry.stateHash, .biometryStateHash, true)
+            }
+            return (la.evaluatedPolicyDomainState, .evaluatedPolicyDomainState, true)
         }
         if let error, error.domain == LAErrorDomain,
            error.code == LAError.Code.biometryNotEnrolled.rawValue || error.code == LAError.Code.passcodeNotSet.rawValue {
-            return (nil, false)
+            return (nil, nil, false)
         }
         #endif
-        return (nil, nil)
+        return (nil, nil, nil)
     }
 
-    static func domainStateCheck(protection: KeyProtection, recorded: Data?) -> DomainStateCheck {
+    static func domainStateCheck(protection: KeyProtection, recorded: WrappedBlob?) -> DomainStateCheck {
         guard protection == .biometric else { return .unknown }
         let now = readDomainState()
-        return DomainStateCheck.compare(recorded: recorded, current: now.state, currentlyEnrolled: now.enrolled)
+        return DomainStateCheck.compare(
+            recorded: recorded?.domainState, current: now.state, currentlyEnrolled: now.enrolled,
+            recordedSource: recorded?.domainStateSource, currentSource: now.source
+        )
     }
 
     // MARK: - Errors

@@ -70,6 +70,16 @@ public enum PlatformError: Equatable, Sendable {
     static let tkObjectNotFound = -6
 }
 
+/// Which LocalAuthentication API read a biometric domain state. States of
+/// two APIs are not comparable: a blob recorded with one and checked with the
+/// other (after an update to iOS 18) proves nothing either way.
+public enum DomainStateSource: UInt8, Equatable, Sendable {
+    /// `LAContext.evaluatedPolicyDomainState` (deprecated in iOS 18 / macOS 15).
+    case evaluatedPolicyDomainState = 1
+    /// `LAContext.domainState.biometry.stateHash` (iOS 18 / macOS 15 and later).
+    case biometryStateHash = 2
+}
+
 /// What the biometric domain state says about the enrolment a Biometric key was bound to.
 public enum DomainStateCheck: Equatable, Sendable {
     /// The same Face ID / Touch ID set as when the blob was wrapped.
@@ -84,9 +94,15 @@ public enum DomainStateCheck: Equatable, Sendable {
     /// Compares the state recorded at wrap time with the one read now.
     /// `currentlyEnrolled == false` means LocalAuthentication reported
     /// `biometryNotEnrolled` (or `passcodeNotSet`) when the state was read.
-    public static func compare(recorded: Data?, current: Data?, currentlyEnrolled: Bool?) -> DomainStateCheck {
+    /// States read by different APIs (`recordedSource` ≠ `currentSource`)
+    /// are `unknown`, never `changed`.
+    public static func compare(
+        recorded: Data?, current: Data?, currentlyEnrolled: Bool?,
+        recordedSource: DomainStateSource? = nil, currentSource: DomainStateSource? = nil
+    ) -> DomainStateCheck {
         if currentlyEnrolled == false { return .notEnrolled }
         guard let recorded, let current else { return .unknown }
+        if let recordedSource, let currentSource, recordedSource != currentSource { return .unknown }
         return constantTimeEqual(recorded, current) ? .unchanged : .changed
     }
 
@@ -105,8 +121,26 @@ public enum DomainStateCheck: Equatable, Sendable {
 /// - `KeyNotFound`: the key is gone (deleted, or removed by the system with
 ///   the passcode). The core turns biometrics off on it for the biometric alias.
 /// - `KeyInvalidated` (Biometric keys): the domain state changed, or no
-///   biometrics / no passcode are set any more.
+///   biometrics / no passcode are set any more — proven, never presumed: an
+///   unknown state (nil during a Face ID lockout, a blob of another API) with
+///   `errSecAuthFailed` is `Failed`.
+/// - A user's Cancel (or the app's, the system's, the fallback button) and a
+///   lockout never turn biometrics off, whatever the domain state says: they
+///   are `UserCancelled` and `Failed`.
 public enum KeystoreErrorMapping {
+    /// Errors that say the user (or the system) stopped or refused the prompt
+    /// now: nothing about the enrolment.
+    public static func isCancelOrLockout(_ error: PlatformError) -> Bool {
+        switch error {
+        case .osStatus(let status): return status == PlatformError.errSecUserCanceled
+        case .localAuthentication(let code):
+            return [PlatformError.laUserCancel, PlatformError.laAppCancel, PlatformError.laSystemCancel,
+                    PlatformError.laUserFallback, PlatformError.laBiometryLockout].contains(code)
+        case .cryptoTokenKit(let code): return code == PlatformError.tkCanceledByUser
+        case .other: return false
+        }
+    }
+
     public static func map(
         _ error: PlatformError?, step: KeystoreStep, protection: KeyProtection,
         domainState: DomainStateCheck = .unknown
@@ -118,7 +152,8 @@ public enum KeystoreErrorMapping {
         let biometricDecrypt = step == .decrypt && protection == .biometric
         // A changed or emptied enrolment outranks whatever error the enclave reported
         // (CryptoTokenKit, errSecAuthFailed, ...): the key will never work again.
-        if biometricDecrypt, domainState == .changed || domainState == .notEnrolled {
+        // A Cancel or a lockout is never an invalidation, whatever the state reads.
+        if biometricDecrypt, domainState == .changed || domainState == .notEnrolled, !isCancelOrLockout(error) {
             return .KeyInvalidated
         }
         switch error {
@@ -127,9 +162,9 @@ public enum KeystoreErrorMapping {
             case PlatformError.errSecItemNotFound: return .KeyNotFound
             case PlatformError.errSecUserCanceled: return .UserCancelled
             case PlatformError.errSecAuthFailed:
-                // With an unchanged enrolment this is not an invalidation.
-                return biometricDecrypt && domainState == .unknown
-                    ? .KeyInvalidated : .Failed(reason: "keychain authentication failed")
+                // Not a proven invalidation (that was decided above): a failed or
+                // locked-out Face ID reads the same; the user tries again or uses the PIN.
+                return .Failed(reason: "keychain authentication failed")
             case PlatformError.errSecInteractionNotAllowed:
                 return .Failed(reason: "keychain locked: the device must be unlocked")
             case PlatformError.errSecMissingEntitlement:
@@ -180,22 +215,31 @@ public enum KeystoreErrorMapping {
 /// The bytes `wrap` returns.
 ///
 /// - version 1 (read only): `0x01`, protection, ECIES output;
-/// - version 2: `0x02`, protection (`0x01` Device, `0x02` Biometric), the
-///   length of the biometric domain state (0 to 64; 0 for Device keys or when
-///   it could not be read), the state, the ECIES output (65-byte ephemeral
-///   public key ‖ ciphertext ‖ 16-byte tag).
+/// - version 2 (read only): `0x02`, protection (`0x01` Device, `0x02`
+///   Biometric), the length of the biometric domain state (0 to 64; 0 for
+///   Device keys or when it could not be read), the state
+///   (`evaluatedPolicyDomainState`), the ECIES output (65-byte ephemeral
+///   public key ‖ ciphertext ‖ 16-byte tag);
+/// - version 3: `0x03`, protection, the state's source (0 none, then
+///   `DomainStateSource`), then as version 2 from the length on.
 public struct WrappedBlob: Equatable, Sendable {
     public static let maxDomainState = 64
     static let eciesOverhead = 65 + 16
 
     public let protection: KeyProtection
-    /// The `LAContext.evaluatedPolicyDomainState` when the blob was wrapped.
+    /// The biometric domain state when the blob was wrapped.
     public let domainState: Data?
+    /// Which API read `domainState` (nil when there is none).
+    public let domainStateSource: DomainStateSource?
     public let sealed: Data
 
-    public init(protection: KeyProtection, domainState: Data?, sealed: Data) {
+    public init(
+        protection: KeyProtection, domainState: Data?, sealed: Data,
+        domainStateSource: DomainStateSource? = .evaluatedPolicyDomainState
+    ) {
         self.protection = protection
         self.domainState = domainState.flatMap { $0.isEmpty || $0.count > Self.maxDomainState ? nil : $0 }
+        self.domainStateSource = self.domainState == nil ? nil : domainStateSource
         self.sealed = sealed
     }
 
@@ -203,7 +247,7 @@ public struct WrappedBlob: Equatable, Sendable {
 
     public func encode() -> Data {
         let state = domainState ?? Data()
-        return Data([0x02, Self.byte(protection), UInt8(state.count)]) + state + sealed
+        return Data([0x03, Self.byte(protection), domainStateSource?.rawValue ?? 0, UInt8(state.count)]) + state + sealed
     }
 
     /// Parses `bytes`, which must have been wrapped for `protection`; nil when malformed.
@@ -214,12 +258,22 @@ public struct WrappedBlob: Equatable, Sendable {
         case 0x01:
             let sealed = Data(b[2...])
             return sealed.count > eciesOverhead ? WrappedBlob(protection: protection, domainState: nil, sealed: sealed) : nil
-        case 0x02:
-            guard b.count >= 3 else { return nil }
-            let n = Int(b[2])
-            guard n <= maxDomainState, b.count > 3 + n + eciesOverhead else { return nil }
-            let state = n == 0 ? nil : Data(b[3..<(3 + n)])
-            return WrappedBlob(protection: protection, domainState: state, sealed: Data(b[(3 + n)...]))
+        case 0x02, 0x03:
+            // Version 2 states were all read by evaluatedPolicyDomainState.
+            let v3 = b[0] == 0x03
+            let start = v3 ? 4 : 3
+            guard b.count >= start else { return nil }
+            var source = DomainStateSource.evaluatedPolicyDomainState
+            if v3 {
+                guard b[2] == 0 || DomainStateSource(rawValue: b[2]) != nil else { return nil }
+                source = DomainStateSource(rawValue: b[2]) ?? .evaluatedPolicyDomainState
+            }
+            let n = Int(b[start - 1])
+            guard n <= maxDomainState, b.count > start + n + eciesOverhead else { return nil }
+            if v3, (n == 0) != (b[2] == 0) { return nil }
+            let state = n == 0 ? nil : Data(b[start..<(start + n)])
+            return WrappedBlob(protection: protection, domainState: state, sealed: Data(b[(start + n)...]),
+                               domainStateSource: source)
         default:
             return nil
         }

@@ -19,8 +19,16 @@ final class AppleKeystoreSimulatorTests: XCTestCase {
     private let keystore = AppleKeystore(tagPrefix: "dev.offlineauth.simtest.")
 
     func testAppAccessGroupIsFoundAndPrivate() throws {
-        let group = try AppleKeystore.appAccessGroup.get()
+        let group = try AppleKeystore.appAccessGroup.get(probe: AppleKeystore.probeAccessGroup)
         XCTAssertTrue(group.hasSuffix("." + (Bundle.main.bundleIdentifier ?? "?")), group)
+    }
+
+    /// Which boot identity a sandboxed app gets here: the log says whether
+    /// `kern.bootsessionuuid` answered or the `kern.boottime` fallback did.
+    func testBootIdComesFromTheBootSessionOrTheFallback() throws {
+        let id = try AppleClock().bootId()
+        print("AppleClock boot id source: \(id.hasPrefix("apple-bootsession:") ? "kern.bootsessionuuid" : "kern.boottime (fallback)")")
+        XCTAssertTrue(id.hasPrefix("apple-bootsession:") || id.hasPrefix("apple-boottime:"), id)
     }
 
     func testKeyCreationWithoutSecureEnclaveIsFailedForBothProtections() throws {

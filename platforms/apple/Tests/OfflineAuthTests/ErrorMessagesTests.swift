@@ -67,4 +67,38 @@ final class ErrorMessagesTests: XCTestCase {
             XCTAssertEqual(error.description, "sync batch rejected (Malformed): \(reason)")
         }
     }
+    /// A Swift keystore whose device key is gone, as iOS reports it after the
+    /// passcode is removed (item deleted: `KeyNotFound`) and Android after
+    /// the lock screen is removed (`KeyInvalidated`).
+    final class LosingKeystore: DictKeystore, @unchecked Sendable {
+        var deviceError: KeystoreError?
+        override func unwrap(alias: String, protection: KeyProtection, wrapped: Data) throws -> Data {
+            if protection == .device, let deviceError { throw deviceError }
+            return try super.unwrap(alias: alias, protection: protection, wrapped: wrapped)
+        }
+    }
+
+    func testALostDeviceKeyIsDeviceKeyLostNotBiometricsInvalidated() throws {
+        for lost in [KeystoreError.KeyInvalidated, KeystoreError.KeyNotFound] {
+            let dir = TempDir()
+            let clock = FakeClock()
+            let keystore = LosingKeystore()
+            let vault = try PinVault.openWithClock(path: dir.vaultPath, keystore: keystore, clock: clock, config: makeConfig())
+            let session = try vault.enroll(pin: pin, grant: try makeGrant(now: clock.current), syncKey: try generateSyncKey())
+            try session.enableBiometrics()
+            session.lock()
+
+            keystore.deviceError = lost
+            assertVaultError(try vault.unlock(pin: pin)) { if case .DeviceKeyLost = $0 { return true }; return false }
+            assertVaultError(try vault.unlockWithBiometrics()) { if case .DeviceKeyLost = $0 { return true }; return false }
+            let text = VaultError.DeviceKeyLost.localizedDescription
+            XCTAssertTrue(text.contains("wipe") && text.contains("enrol again online"), text)
+            let status = try vault.status()
+            XCTAssertTrue(status.biometricsEnabled, "biometrics stay on after \(lost)")
+            XCTAssertEqual(status.failedAttempts, 0)
+
+            keystore.deviceError = nil
+            try vault.unlock(pin: pin).lock()
+        }
+    }
 }

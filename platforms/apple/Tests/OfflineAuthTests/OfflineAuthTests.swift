@@ -199,8 +199,8 @@ final class OfflineAuthTests: XCTestCase {
     }
 
     func testContractVariantsExistAsSwiftErrorCases() {
-        // ARCHITECTURE.md section 6 lists the first 16 "at least"; the last
-        // four were added since (BatchRejected left with the verifier for the
+        // ARCHITECTURE.md section 6 lists the first 16 "at least"; the others
+        // were added since (BatchRejected left with the verifier for the
         // backend: BackendError.BatchRejected). This compiles only if each case exists.
         let variants: [VaultError] = [
             .NotEnrolled, .AlreadyEnrolled, .WeakPin(reason: "r"), .WrongPin(attemptsRemaining: 1),
@@ -208,9 +208,9 @@ final class OfflineAuthTests: XCTestCase {
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
             .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
-            .MalformedPin(reason: "r"),
+            .MalformedPin(reason: "r"), .DeviceKeyLost,
         ]
-        XCTAssertEqual(Set(variants).count, 20)
+        XCTAssertEqual(Set(variants).count, 21)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -232,6 +232,7 @@ final class OfflineAuthTests: XCTestCase {
             case .BiometricsUnavailable: return "BiometricsUnavailable"
             case .BiometricsInvalidated: return "BiometricsInvalidated"
             case .UserCancelled: return "UserCancelled"
+            case .DeviceKeyLost: return "DeviceKeyLost"
             case .Keystore: return "Keystore"
             case .ClockUnavailable: return "ClockUnavailable"
             case .SessionLocked: return "SessionLocked"
@@ -241,7 +242,7 @@ final class OfflineAuthTests: XCTestCase {
             case .MalformedPin: return "MalformedPin"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 20)
+        XCTAssertEqual(Set(variants.map(name)).count, 21)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore

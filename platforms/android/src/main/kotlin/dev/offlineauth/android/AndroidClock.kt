@@ -35,7 +35,11 @@ class AndroidSystemClockSource(context: Context) : AndroidClockSource {
     override fun bootCount(): Int? =
         try {
             Settings.Global.getInt(applicationContext.contentResolver, Settings.Global.BOOT_COUNT)
-        } catch (e: Settings.SettingNotFoundException) {
+        } catch (e: Exception) {
+            // SettingNotFoundException (a device that does not keep it), and any
+            // other refusal (a SecurityException from a restricted profile or an
+            // OEM's settings provider): the boot time fallback below, never an
+            // unopenable vault.
             null
         }
 
@@ -49,8 +53,8 @@ class AndroidSystemClockSource(context: Context) : AndroidClockSource {
  *
  * - **Boot id**: `Settings.Global.BOOT_COUNT` (`"android-boot-count:<n>"`), kept
  *   by the system and the same for every process until the device restarts.
- *   Only if a device does not keep it (the setting is missing) does the boot id
- *   fall back to the boot time derived from the clocks,
+ *   Only if it cannot be read (the setting is missing, or reading it throws,
+ *   e.g. a `SecurityException`) does the boot id fall back to the boot time derived from the clocks,
  *   `System.currentTimeMillis() - SystemClock.elapsedRealtime()` rounded to
  *   10 s (`"android-boot-time:<secs>"`). That fallback is **weaker**: setting
  *   the wall clock (the user, or a network time update) moves it, and two
@@ -105,7 +109,12 @@ class AndroidClock(private val source: AndroidClockSource) : Clock {
         cachedBootId?.let { return it }
         return synchronized(this) {
             cachedBootId ?: read {
-                val count = source.bootCount()
+                // Any failure to read BOOT_COUNT falls back (see AndroidSystemClockSource.bootCount).
+                val count = try {
+                    source.bootCount()
+                } catch (e: Exception) {
+                    null
+                }
                 if (count != null) {
                     bootIdFromCount(count)
                 } else {

@@ -10,10 +10,32 @@ import javax.crypto.AEADBadTagException
 /**
  * How platform failures become [KeystoreException]s (the vault turns these into
  * `VaultError`s: KeyInvalidated on the biometric key → `BiometricsInvalidated`,
+ * KeyInvalidated or KeyNotFound on the device key → `DeviceKeyLost`,
  * UserCancelled → `UserCancelled`). Reasons name the exception class only:
  * never key material, never plaintext.
+ *
+ * Only a permanent loss may be `KeyInvalidated`: on the device key it makes the
+ * app wipe the vault. Anything that may pass is `Failed`.
  */
 object KeystoreErrors {
+    /**
+     * The text of the `KeyPermanentlyInvalidatedException` that AOSP's
+     * `AndroidKeyStoreProvider.loadAndroidKeyStoreKeyFromKeystore` throws for
+     * `KEY_PERMANENTLY_INVALIDATED`. On API 31+ `AndroidKeyStoreSpi.engineGetKey`
+     * catches it and rethrows `UnrecoverableKeyException(e.getMessage())`
+     * **without a cause**, so `KeyStore.getKey` reports an invalidated key with
+     * this message and nothing else; its transient failures carry the
+     * keystore's `KeyStoreException` as their cause.
+     */
+    const val AOSP_INVALIDATED_MESSAGE = "User changed or deleted their auth credentials"
+
+    /**
+     * Whether [e] is API 31+'s `KeyStore.getKey` rethrow of an invalidation: an
+     * `UnrecoverableKeyException` with no cause and AOSP's invalidation text.
+     */
+    fun isInvalidationFromGetKey(e: Throwable): Boolean =
+        e is UnrecoverableKeyException && e.cause == null && e.message == AOSP_INVALIDATED_MESSAGE
+
     /** Maps any throwable from the keystore, the cipher or the prompt. */
     fun fromThrowable(error: Throwable): KeystoreException {
         // The cause chain matters: Android wraps keystore errors (e.g. a
@@ -27,6 +49,8 @@ object KeystoreErrors {
                 // error that means the key is gone for good.
                 is KeyPermanentlyInvalidatedException -> return KeystoreException.KeyInvalidated()
             }
+            // API 31+: the same invalidation, rethrown by KeyStore.getKey without its cause.
+            if (isInvalidationFromGetKey(e)) return KeystoreException.KeyInvalidated()
         }
         for (e in causes(error)) {
             when (e) {

@@ -19,8 +19,12 @@ class ScriptedClockSource(
     var bootCountReads = 0
     var failWith: Exception? = null
 
+    /** Thrown by BOOT_COUNT reads alone (the other clocks keep working). */
+    var bootCountFailure: Exception? = null
+
     override fun bootCount(): Int? {
         failWith?.let { throw it }
+        bootCountFailure?.let { throw it }
         bootCountReads++
         return bootCount
     }
@@ -81,6 +85,14 @@ class AndroidClockTest {
         assertEquals(AndroidClock.bootIdFromBootTime(14_999, 0), "android-boot-time:10")
         assertEquals(AndroidClock.bootIdFromBootTime(15_000, 0), "android-boot-time:20")
         assertEquals(AndroidClock.bootIdFromBootTime(-4_000, 0), "android-boot-time:0")
+    }
+
+    @Test
+    fun `any failure to read BOOT_COUNT falls back to the boot time, not only SettingNotFoundException`() {
+        for (failure in listOf(SecurityException("restricted profile"), IllegalArgumentException("no such setting"), RuntimeException())) {
+            val failing = ScriptedClockSource(7, 3_600_000, 1_800_000_000_000).apply { bootCountFailure = failure }
+            assertEquals("android-boot-time:1799996400", AndroidClock(failing).bootId(), failure.javaClass.name)
+        }
     }
 
     @Test

@@ -37,7 +37,11 @@ class SoftwareKeySource : KeySource {
     /** Thrown by the key when `Cipher.init` uses it, as device keystores throw there. */
     var cipherInitFailure: Exception? = null
 
+    /** Thrown by every coming lookup (`KeyStore.getKey`), exactly as a device throws it. */
+    var lookupFailure: Exception? = null
+
     override fun find(alias: String): SecretKey? {
+        lookupFailure?.let { throw it }
         // Devices wrap invalidation in the exception a keystore lookup throws.
         if (invalidated) throw UnrecoverableKeyException("key gone").apply { initCause(KeyPermanentlyInvalidatedException()) }
         if (transientFailures > 0) {

@@ -93,6 +93,60 @@ class DeviceDefectsTest {
         assertThrows<KeystoreException.KeyInvalidated> { keystore.unwrap(alias, KeyProtection.BIOMETRIC, blob) }
     }
 
+    /**
+     * API 31+ `AndroidKeyStoreSpi.engineGetKey`: `catch (KeyPermanentlyInvalidatedException e)
+     * { throw new UnrecoverableKeyException(e.getMessage()); }` - AOSP's invalidation text
+     * and no cause. A changed fingerprint set must read as KeyInvalidated (the core then
+     * turns biometrics off), and a lost device key too (the core says DeviceKeyLost).
+     */
+    @Test
+    fun `an API 31+ getKey invalidation without a cause is KeyInvalidated, not a transient failure`() {
+        val fromGetKey = UnrecoverableKeyException("User changed or deleted their auth credentials")
+        assertEquals(null, fromGetKey.cause)
+        for (protection in KeyProtection.entries) {
+            val blob = keystore.wrap(alias, protection, secret)
+            keys.lookupFailure = fromGetKey
+            assertThrows<KeystoreException.KeyInvalidated>("$protection") { keystore.unwrap(alias, protection, blob) }
+            keys.lookupFailure = null
+        }
+    }
+
+    /**
+     * Issue 23 item 6: a device key lost with the lock screen reaches the core as
+     * KeyInvalidated (permanently invalidated) or KeyNotFound (deleted), the two
+     * errors the core reports as DeviceKeyLost for a Device key; a locked
+     * screen (API 35 unlocked-device keys) stays Failed, which the core never wipes on.
+     */
+    @Test
+    fun `a lost device key is KeyInvalidated or KeyNotFound and a locked screen is Failed`() {
+        val blob = keystore.wrap(alias, KeyProtection.DEVICE, secret)
+        keys.invalidated = true
+        assertThrows<KeystoreException.KeyInvalidated> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.invalidated = false
+        keys.cipherInitFailure = android.security.keystore.UserNotAuthenticatedException()
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.cipherInitFailure = null
+        keys.delete(alias)
+        assertThrows<KeystoreException.KeyNotFound> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+    }
+
+    @Test
+    fun `an API 31+ getKey failure with the keystore's cause, or another text, stays Failed`() {
+        val blob = keystore.wrap(alias, KeyProtection.DEVICE, secret)
+        // AOSP's transient shape: its own text, the keystore's exception as the cause.
+        keys.lookupFailure = UnrecoverableKeyException("Failed to obtain information about key")
+            .apply { initCause(java.security.KeyStoreException("system error")) }
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        // The invalidation text with a cause is not the API 31+ rethrow either.
+        keys.lookupFailure = UnrecoverableKeyException("User changed or deleted their auth credentials")
+            .apply { initCause(java.security.KeyStoreException("system error")) }
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.lookupFailure = UnrecoverableKeyException("Key algorithm unknown")
+        assertThrows<KeystoreException.Failed> { keystore.unwrap(alias, KeyProtection.DEVICE, blob) }
+        keys.lookupFailure = null
+        assertArrayEquals(secret, keystore.unwrap(alias, KeyProtection.DEVICE, blob))
+    }
+
     @Test
     fun `a key this wrap created is deleted when the enable prompt is cancelled`() {
         prompt.answer = { throw KeystoreException.UserCancelled() }

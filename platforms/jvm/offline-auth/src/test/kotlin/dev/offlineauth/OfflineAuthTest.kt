@@ -254,10 +254,10 @@ class OfflineAuthTest {
             "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
-        // ... and the ones added since, up to ReceiptInvalid (acknowledge) and MalformedPin
-        // (input no PIN can match, nothing counted). BatchRejected left with the verifier
-        // for the backend (BackendException.BatchRejected).
-        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin")
+        // ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin
+        // (input no PIN can match, nothing counted) and DeviceKeyLost. BatchRejected left
+        // with the verifier for the backend (BackendException.BatchRejected).
+        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost")
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }

@@ -192,6 +192,12 @@ class MainActivity : Activity() {
         } catch (e: VaultException.WeakPin) {
             show("Choose another PIN: ${e.reason}.")
             return
+        } catch (e: VaultException.MalformedPin) {
+            show("That cannot be your PIN (${e.reason}); no attempt was counted.")
+            return
+        } catch (e: VaultException.DeviceKeyLost) {
+            deviceKeyLost()
+            return
         } catch (e: VaultException) {
             show("Cannot unlock: ${e.javaClass.simpleName}. ${e.message}")
             return
@@ -203,6 +209,8 @@ class MainActivity : Activity() {
         try {
             session = vault.unlockWithBiometrics() // shows the BiometricPrompt, blocks this worker thread
             refresh()
+        } catch (e: VaultException.DeviceKeyLost) {
+            deviceKeyLost()
         } catch (e: VaultException.BiometricsInvalidated) {
             show("Biometrics changed on this device: unlock with your PIN and turn biometric unlock on again.")
         } catch (e: VaultException.UserCancelled) {
@@ -252,6 +260,25 @@ class MainActivity : Activity() {
             show("Sync failed (${e.javaClass.simpleName}); edits stay queued.")
         }
         refresh()
+    }
+
+    /**
+     * The device key is gone (the screen lock was removed, or the keystore
+     * cleared): neither PIN nor biometrics can open this vault again. Sync
+     * what an open session still holds, then wipe and ask for a new online
+     * sign-in. Edits that no session can reach any more are lost; say how many.
+     */
+    private fun deviceKeyLost() {
+        session?.let { if (online) sync() }
+        val lost = session?.syncQueue()?.pendingCount() ?: vault.status().pendingEntries
+        session?.lock()
+        session = null
+        vault.wipe()
+        refresh()
+        show(
+            "This device's screen lock was removed or its keystore was reset, so the vault can no longer be opened. " +
+                "It was wiped ($lost unsynced edit(s) lost). Turn the screen lock on, connect, then type a new PIN to sign in online.",
+        )
     }
 
     private fun enrollOnline(newPin: String): OfflineSession {
