@@ -155,11 +155,9 @@ pub(crate) async fn sync(
     let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
     let device_id = query.device_id.as_str();
     require_content_type(&headers, "application/octet-stream")?;
-    // This device's uploads to this instance one at a time, and the body
-    // read only once the lock is held: uploads flooding one device id hold
-    // one batch in memory at a time, not one each.
-    let upload_lock = state.upload_lock(device_id);
-    let _upload = upload_lock.lock().await;
+    // The body has already been read whole, bounded in size, time and
+    // memory (`limits.rs`); no lock or state is taken for this device id:
+    // a stranger naming it can neither hold it nor grow a map with it.
     let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
@@ -187,11 +185,7 @@ pub(crate) async fn sync(
             Applied::Gone => return Err(unknown_device()),
         }
     }
-    Err(ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        reason: "concurrent uploads of this device; retry".into(),
-        retry: true,
-    })
+    Err(ApiError::retry_later("concurrent uploads of this device; retry"))
 }
 
 fn unknown_device() -> ApiError {
