@@ -25,6 +25,11 @@
 //! grants name another user or device than the one it is uploaded for is
 //! refused (403), as is renewing another user's device.
 //!
+//! Strangers: every body is read whole before its handler runs, bounded in
+//! size, time and memory, and nothing is kept per device id; connections
+//! are capped and must send their request heads in time ([`limits`] has
+//! every limit, its default and the memory bound; [`serve_with`] sets them).
+//!
 //! Every error, whatever its status, is `{"error": reason}` and changes
 //! nothing; a database that cannot be reached is 503 with `Retry-After`.
 //! This is a reference, not a product: passwords are compared in clear from
