@@ -36,6 +36,12 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Unmeasured uploads first (caches, first connections), then `n` measured.
+fn baseline(addr: &str, device: &mut Device, n: usize, rng: &mut Rng) -> Vec<Duration> {
+    honest_uploads(addr, device, 10, rng);
+    honest_uploads(addr, device, n, rng)
+}
+
 fn start(dir: &tempfile::TempDir, limits: Limits) -> (LocalServer, String) {
     let server = LocalServer::start_with(&dir.path().join("server.db"), limits).unwrap();
     let addr = server.url("");
@@ -188,7 +194,7 @@ fn a_stalled_body_on_a_device_id_does_not_delay_that_devices_upload() {
     let (server, addr) = start(&dir, limits);
     let mut rng = Rng::seeded();
     let mut victim = Device::enroll(&addr, "victim", USERS[0]);
-    let unattacked = honest_uploads(&addr, &mut victim, 40, &mut rng);
+    let unattacked = baseline(&addr, &mut victim, 100, &mut rng);
     victim.edit(5, &mut rng);
     let batch = victim.queue.next_batch(100).unwrap().unwrap().bytes;
 
@@ -204,7 +210,7 @@ fn a_stalled_body_on_a_device_id_does_not_delay_that_devices_upload() {
     let rss_before = rss_mib();
     let many = Attacker::start(&addr, &[Stall::Body], 50, &victim.id);
     wait_until("fifty stalled bodies are held", || server.probe().open_connections() >= 51);
-    let attacked = honest_uploads(&addr, &mut victim, 40, &mut rng);
+    let attacked = honest_uploads(&addr, &mut victim, 100, &mut rng);
     assert!(still_open(&attacker), "the first attacker is still held");
     println!(
         "FIGURE test=a_stalled_body_on_a_device_id_does_not_delay_that_devices_upload attack=\"51 stalled bodies on the victim's id\" \
@@ -227,10 +233,11 @@ fn unknown_device_ids_leave_nothing_behind() {
     let (server, addr) = start(&dir, Limits::default());
     let mut rng = Rng::seeded();
     let mut honest = Device::enroll(&addr, "honest", USERS[0]);
-    let unattacked = honest_uploads(&addr, &mut honest, 40, &mut rng);
+    let unattacked = baseline(&addr, &mut honest, 100, &mut rng);
     let rss_before = rss_mib();
 
     let sent = Arc::new(AtomicU64::new(0));
+    let flood_started = Instant::now();
     let flood: Vec<_> = (0..THREADS)
         .map(|t| {
             let (addr, sent) = (addr.clone(), sent.clone());
@@ -262,12 +269,13 @@ fn unknown_device_ids_leave_nothing_behind() {
         })
         .collect();
     let mut attacked = Vec::new();
-    while !flood.iter().all(std::thread::JoinHandle::is_finished) && attacked.len() < 400 {
+    while !flood.iter().all(std::thread::JoinHandle::is_finished) && attacked.len() < 2000 {
         attacked.extend(honest_uploads(&addr, &mut honest, 1, &mut rng));
     }
     for thread in flood {
         thread.join().unwrap();
     }
+    let flood_s = flood_started.elapsed().as_secs_f64();
     let rss_flooded = rss_mib();
 
     // Nothing is held for the strangers: no connection, no body, and no
@@ -279,7 +287,7 @@ fn unknown_device_ids_leave_nothing_behind() {
     println!(
         "FIGURE test=unknown_device_ids_leave_nothing_behind attack=\"{} requests naming distinct unknown device ids, {THREADS} clients\" \
          p99_unattacked_ms={:.1} p99_attacked_ms={:.1} p99_after_ms={:.1} rss_before_mib={rss_before:.1} \
-         rss_flooded_mib={rss_flooded:.1} rss_after_mib={rss_after:.1} honest_uploads_during={}",
+         rss_flooded_mib={rss_flooded:.1} rss_after_mib={rss_after:.1} honest_uploads_during={} flood_s={flood_s:.1}",
         sent.load(Ordering::SeqCst),
         p99_ms(unattacked),
         p99_ms(attacked.clone()),
@@ -303,7 +311,7 @@ fn stalled_connections_are_closed_and_honest_uploads_go_through() {
     let (server, addr) = start(&dir, limits);
     let mut rng = Rng::seeded();
     let mut honest = Device::enroll(&addr, "honest", USERS[0]);
-    let unattacked = honest_uploads(&addr, &mut honest, 40, &mut rng);
+    let unattacked = baseline(&addr, &mut honest, 100, &mut rng);
     let rss_before = rss_mib();
 
     // 300 stalled connections, renewed as the server closes them, while the honest device uploads.
@@ -313,7 +321,7 @@ fn stalled_connections_are_closed_and_honest_uploads_go_through() {
     // Upload until the server has cut and the attacker renewed every stall
     // at least twice (bounded in count; the wait above bounds the time).
     let mut attacked = Vec::new();
-    while attacked.len() < 40 || (attacker.opened() < 900 && attacked.len() < 2000) {
+    while attacked.len() < 100 || (attacker.opened() < 900 && attacked.len() < 2000) {
         attacked.extend(honest_uploads(&addr, &mut honest, 1, &mut rng));
     }
     let rss_attacked = rss_mib();
