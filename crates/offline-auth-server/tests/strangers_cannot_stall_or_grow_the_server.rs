@@ -5,8 +5,10 @@
 //! 1. A body that stalls on the victim's device id while the victim uploads.
 //! 2. 20 000 requests naming distinct unknown device ids.
 //! 3. Stalled connections (nothing sent, a head never finished, a body never
-//!    finished): closed by the server's timeouts, honest uploads go through
-//!    while they are held; past the connection cap, 503 at once.
+//!    finished, an idle keep-alive connection): closed by the server's
+//!    timeouts, honest uploads go through while they are held; past the
+//!    connection cap, 503 at once; past an address's share of the bodies
+//!    budget, 503 with `Retry-After`.
 //!
 //! Assertions are about outcomes and order, never about speed; each test
 //! prints `FIGURE` lines (honest upload p99 with and without the attack,
@@ -95,6 +97,8 @@ enum Stall {
     Head,
     /// A whole head for `/sync?device_id=…`, `Content-Length: 1000`, 4 bytes of body.
     Body,
+    /// One whole request (answered), then nothing: an idle keep-alive connection.
+    KeptAlive,
 }
 
 fn stalled(addr: &str, how: Stall, device_id: &str) -> TcpStream {
@@ -104,6 +108,7 @@ fn stalled(addr: &str, how: Stall, device_id: &str) -> TcpStream {
         Stall::Silent => {}
         Stall::Head => stream.write_all(head.as_bytes()).unwrap(),
         Stall::Body => stream.write_all(format!("{head}Content-Length: 1000\r\n\r\nabcd").as_bytes()).unwrap(),
+        Stall::KeptAlive => stream.write_all(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap(),
     }
     stream
 }
@@ -328,8 +333,9 @@ fn stalled_connections_are_closed_and_honest_uploads_go_through() {
     let renewed = attacker.opened();
     drop(attacker);
 
-    // Each kind is closed by the server, well within the test's patience.
-    let fresh: Vec<_> = kinds.iter().cycle().take(300).map(|&kind| (kind, stalled(&addr, kind, "honest"))).collect();
+    // Each kind, and idle keep-alive connections, closed by the server, well within the test's patience.
+    let kinds = [Stall::Silent, Stall::Head, Stall::Body, Stall::KeptAlive];
+    let fresh: Vec<_> = kinds.iter().cycle().take(400).map(|&kind| (kind, stalled(&addr, kind, "honest"))).collect();
     let start = Instant::now();
     for (kind, stream) in fresh {
         assert!(closed_by_server(stream, PATIENCE), "a {kind:?} stall was not closed by the server");
@@ -340,7 +346,7 @@ fn stalled_connections_are_closed_and_honest_uploads_go_through() {
     println!(
         "FIGURE test=stalled_connections_are_closed_and_honest_uploads_go_through attack=\"300 stalled connections (100 silent, 100 half heads, 100 half bodies), renewed; 1 s timeouts\" \
          p99_unattacked_ms={:.1} p99_attacked_ms={:.1} rss_before_mib={rss_before:.1} rss_attacked_mib={rss_attacked:.1} \
-         rss_after_mib={:.1} attacker_connections={renewed} honest_uploads_during={} fresh_300_closed_after_s={all_closed_s:.1}",
+         rss_after_mib={:.1} attacker_connections={renewed} honest_uploads_during={} fresh_400_closed_after_s={all_closed_s:.1}",
         p99_ms(unattacked),
         p99_ms(attacked.clone()),
         rss_mib(),
