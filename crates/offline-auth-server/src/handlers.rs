@@ -214,3 +214,20 @@ pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderM
             .collect(),
     )))
 }
+
+/// `GET /healthz`: the process is up and answering (nothing else is checked).
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "up"}))
+}
+
+/// `GET /readyz`: the database answers and every migration is applied;
+/// 503 with `Retry-After` otherwise (the detail goes to the log, not the client).
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    match state.store.ready().await {
+        Ok(()) => Ok(Json(json!({"status": "ready"}))),
+        Err(error) => {
+            eprintln!("not ready: {error}");
+            Err(ApiError::retry_later("not ready: the database is unreachable or its migrations are not applied"))
+        }
+    }
+}

@@ -20,6 +20,9 @@
 //! - `POST /renew` `{user, password, device_id}` → `{grant}`.
 //! - `GET /records` with HTTP Basic credentials → that user's records, for
 //!   the demo and the tests.
+//! - `GET /healthz` → `{"status": "up"}`: the process answers.
+//! - `GET /readyz` → `{"status": "ready"}` when the database answers and
+//!   every migration is applied; 503 with `Retry-After` otherwise.
 //!
 //! Tenancy: a device belongs to the user it was enrolled for. A batch whose
 //! grants name another user or device than the one it is uploaded for is
@@ -219,6 +222,8 @@ fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limi
         .merge(json_routes)
         .merge(sync)
         .route("/records", get(handlers::records))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
