@@ -17,13 +17,21 @@
 //!    `Content-Length` is read up to the limit but nothing is kept), within [`Limits::body_read_timeout`] in
 //!    all, with no gap between two chunks longer than
 //!    [`Limits::body_idle_timeout`] (`408` and closed otherwise).
-//! 4. **Bodies in flight.** The bytes held by bodies being read or handled
-//!    come from one budget of [`Limits::body_budget_bytes`], of which one
-//!    client address may hold at most [`Limits::per_address_body_bytes`];
-//!    past either, the request is answered `503` with `Retry-After` and
-//!    nothing is kept. The budget is charged for the buffer's capacity as
-//!    it grows with the bytes that actually arrive (not for what the
-//!    `Content-Length` promises), and is given back when the answer is made.
+//! 4. **Bodies in flight.** Past its first [`FREE_BODY_BYTES`] (bounded
+//!    by the connection cap), what a body being read or handled holds comes
+//!    from one budget of [`Limits::body_budget_bytes`], of which one client
+//!    address may hold at most [`Limits::per_address_body_bytes`]; past
+//!    either, the request is answered `503` with `Retry-After` and nothing
+//!    is kept (the rest of the body is read and dropped, up to the size
+//!    limit, so the client reads the answer). The budget is charged for the
+//!    buffer's capacity as it grows with the bytes that actually arrive
+//!    (not for what the `Content-Length` promises), and given back when the
+//!    answer is made.
+//!
+//! Memory bound: bodies in flight hold at most the budget plus
+//! `max_connections` × [`FREE_BODY_BYTES`], each copied once more while its
+//! batch is verified; plus about 32 KiB per open connection (read buffer
+//! and connection state). With the defaults: (128 + 64) MiB × 2 + 32 MiB.
 //!
 //! Nothing here is kept per device, and the per-address entries vanish
 //! with the address's last body: memory for a stranger's requests is
@@ -32,6 +40,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +62,12 @@ pub const MAX_READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// The first allocation for a body, before it has shown how long it is.
 const FIRST_BODY_CHUNK: usize = 16 * 1024;
+
+/// The part of each body's buffer that is not charged to the budget: small
+/// bodies (every honest upload of a few entries, every JSON request) are
+/// never refused for want of budget. What this lets bodies hold is bounded
+/// by the connection cap: [`Limits::max_connections`] × 64 KiB.
+pub const FREE_BODY_BYTES: usize = 64 * 1024;
 
 /// The server's connection, timeout and memory limits (see the module doc).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +108,7 @@ pub(crate) struct BodyBudget {
     total: Arc<Semaphore>,
     per_address_cap: usize,
     by_address: Mutex<HashMap<Option<IpAddr>, usize>>,
+    reading: AtomicUsize,
 }
 
 impl BodyBudget {
@@ -101,62 +117,85 @@ impl BodyBudget {
             total: Arc::new(Semaphore::new(limits.body_budget_bytes.min(Semaphore::MAX_PERMITS))),
             per_address_cap: limits.per_address_body_bytes,
             by_address: Mutex::new(HashMap::new()),
+            reading: AtomicUsize::new(0),
         })
     }
 
-    /// Addresses holding part of the budget now (each has a body in flight).
+    /// Addresses holding part of the budget now.
     pub(crate) fn addresses_holding(&self) -> usize {
         self.by_address.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
+
+    /// Bodies being read, or held while their handler runs, now.
+    pub(crate) fn bodies_in_flight(&self) -> usize {
+        self.reading.load(Ordering::SeqCst)
+    }
 }
 
-/// A share of the budget, given back on drop.
+/// One body's buffer capacity and its share of the budget (the capacity
+/// past [`FREE_BODY_BYTES`]), given back on drop.
 struct Share {
     budget: Arc<BodyBudget>,
     address: Option<IpAddr>,
-    bytes: usize,
+    capacity: usize,
+    charged: usize,
     permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Share {
-    /// Takes `more` bytes, or refuses without waiting.
-    fn grow(&mut self, more: usize) -> Result<(), ApiError> {
+    fn new(budget: Arc<BodyBudget>, address: Option<IpAddr>) -> Self {
+        budget.reading.fetch_add(1, Ordering::SeqCst);
+        Self { budget, address, capacity: 0, charged: 0, permit: None }
+    }
+
+    /// Grows the capacity to `capacity`, charging the budget for what is
+    /// past the free part; refuses without waiting.
+    fn grow_to(&mut self, capacity: usize) -> Result<(), ApiError> {
         let busy = || ApiError::retry_later("the server is busy with other uploads; retry later");
-        let count = u32::try_from(more).map_err(|_| busy())?;
-        {
+        let more = capacity.saturating_sub(FREE_BODY_BYTES).saturating_sub(self.charged);
+        if more > 0 {
+            let count = u32::try_from(more).map_err(|_| busy())?;
+            let permit = self.budget.total.clone().try_acquire_many_owned(count).map_err(|_| busy())?;
             let mut held = self.budget.by_address.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let mine = held.entry(self.address).or_insert(0);
             if mine.saturating_add(more) > self.budget.per_address_cap {
                 if *mine == 0 {
                     held.remove(&self.address);
                 }
-                return Err(busy());
+                return Err(busy()); // the permit goes back as it drops
             }
             *mine += more;
+            self.charged += more;
+            match &mut self.permit {
+                Some(permit_held) => permit_held.merge(permit),
+                None => self.permit = Some(permit),
+            }
         }
-        // Counted for the address first, so a refusal below is given back by drop.
-        self.bytes += more;
-        let permit = self.budget.total.clone().try_acquire_many_owned(count).map_err(|_| busy())?;
-        match &mut self.permit {
-            Some(held) => held.merge(permit),
-            None => self.permit = Some(permit),
-        }
+        self.capacity = capacity;
         Ok(())
+    }
+
+    /// Gives the charged part back (the body is dropped or refused).
+    fn give_back(&mut self) {
+        self.permit = None;
+        if self.charged > 0 {
+            let mut held = self.budget.by_address.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(mine) = held.get_mut(&self.address) {
+                *mine = mine.saturating_sub(self.charged);
+                if *mine == 0 {
+                    held.remove(&self.address);
+                }
+            }
+        }
+        self.charged = 0;
+        self.capacity = 0;
     }
 }
 
 impl Drop for Share {
     fn drop(&mut self) {
-        if self.bytes == 0 {
-            return;
-        }
-        let mut held = self.budget.by_address.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(mine) = held.get_mut(&self.address) {
-            *mine = mine.saturating_sub(self.bytes);
-            if *mine == 0 {
-                held.remove(&self.address);
-            }
-        }
+        self.give_back();
+        self.budget.reading.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -194,13 +233,14 @@ impl BodyReader {
     ) -> Result<(Bytes, Share), ApiError> {
         let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body exceeds the size limit");
         let declared = declared.and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        // Past the limit by its own account: read, but keep nothing, until
-        // the limit is passed (a client that writes its whole body before
-        // reading the answer then gets the 413, not a reset).
-        let discard = declared.is_some_and(|n| n > self.max_bytes as u64);
-        let mut discarded = 0usize;
-        let mut share = Share { budget: self.budget.clone(), address, bytes: 0, permit: None };
+        let mut share = Share::new(self.budget.clone(), address);
         let mut buffer: Vec<u8> = Vec::new();
+        // Once refused (a `Content-Length` past the limit, or no room in the
+        // budget), the rest is read but nothing is kept, up to the limit, so
+        // that a client that writes its whole body before reading gets the
+        // answer rather than a reset; the answer is sent then.
+        let mut refused = declared.is_some_and(|n| n > self.max_bytes as u64).then(too_large);
+        let mut discarded = 0usize;
         let deadline = tokio::time::Instant::now() + self.total;
         loop {
             let wait = (tokio::time::Instant::now() + self.idle).min(deadline);
@@ -213,25 +253,30 @@ impl BodyReader {
                 Ok(Some(Ok(frame))) => frame,
             };
             let Ok(data) = frame.into_data() else { continue };
-            if discard {
+            if let Some(error) = refused.take() {
                 discarded = discarded.saturating_add(data.len());
                 if discarded > self.max_bytes {
-                    return Err(too_large());
+                    return Err(error);
                 }
+                refused = Some(error);
                 continue;
             }
             let needed = buffer.len().checked_add(data.len()).filter(|n| *n <= self.max_bytes).ok_or_else(too_large)?;
-            if needed > share.bytes {
+            if needed > share.capacity {
                 // Grow by doubling (to at most the limit), charged before allocating.
-                let target = needed.max(share.bytes.saturating_mul(2)).max(FIRST_BODY_CHUNK).min(self.max_bytes);
-                share.grow(target - share.bytes)?;
+                let target = needed.max(share.capacity.saturating_mul(2)).max(FIRST_BODY_CHUNK).min(self.max_bytes);
+                if let Err(error) = share.grow_to(target) {
+                    (buffer, discarded, refused) = (Vec::new(), needed, Some(error));
+                    share.give_back();
+                    continue;
+                }
                 buffer.reserve_exact(target - buffer.len());
             }
             buffer.extend_from_slice(&data);
         }
-        if discard {
-            return Err(too_large());
+        match refused {
+            Some(error) => Err(error),
+            None => Ok((Bytes::from(buffer), share)),
         }
-        Ok((Bytes::from(buffer), share))
     }
 }

@@ -47,6 +47,11 @@ impl Probe {
     pub fn addresses_holding_bodies(&self) -> usize {
         self.budget.addresses_holding()
     }
+
+    /// Bodies being read, or held while their handler runs, now.
+    pub fn bodies_in_flight(&self) -> usize {
+        self.budget.bodies_in_flight()
+    }
 }
 
 /// Serves `listener` until `shutdown` resolves, then waits for the open

@@ -205,7 +205,7 @@ fn a_stalled_body_on_a_device_id_does_not_delay_that_devices_upload() {
 
     // The attacker's body is being read (its first bytes are held) before the victim uploads.
     let attacker = stalled(&addr, Stall::Body, &victim.id);
-    wait_until("the attacker's body is being read", || server.probe().addresses_holding_bodies() == 1);
+    wait_until("the attacker's body is being read", || server.probe().bodies_in_flight() == 1);
     let answer = post(&addr, &victim.sync_path(), OCTETS, &batch).unwrap();
     assert_eq!((answer.status, answer.body["applied"].as_u64()), (200, Some(5)), "{answer:?}");
     victim.acknowledge(&answer);
@@ -286,7 +286,7 @@ fn unknown_device_ids_leave_nothing_behind() {
     // Nothing is held for the strangers: no connection, no body, and no
     // per-device entry (the server has no per-device state outside the store).
     wait_until("the flood's connections are closed", || server.probe().open_connections() == 0);
-    assert_eq!(server.probe().addresses_holding_bodies(), 0);
+    assert_eq!((server.probe().bodies_in_flight(), server.probe().addresses_holding_bodies()), (0, 0));
     let after = honest_uploads(&addr, &mut honest, 40, &mut rng);
     let rss_after = rss_mib();
     println!(
@@ -342,7 +342,7 @@ fn stalled_connections_are_closed_and_honest_uploads_go_through() {
     }
     let all_closed_s = start.elapsed().as_secs_f64();
     wait_until("every stalled connection is gone", || server.probe().open_connections() == 0);
-    assert_eq!(server.probe().addresses_holding_bodies(), 0);
+    assert_eq!((server.probe().bodies_in_flight(), server.probe().addresses_holding_bodies()), (0, 0));
     println!(
         "FIGURE test=stalled_connections_are_closed_and_honest_uploads_go_through attack=\"300 stalled connections (100 silent, 100 half heads, 100 half bodies), renewed; 1 s timeouts\" \
          p99_unattacked_ms={:.1} p99_attacked_ms={:.1} rss_before_mib={rss_before:.1} rss_attacked_mib={rss_attacked:.1} \
@@ -381,9 +381,9 @@ fn connections_over_the_cap_are_answered_503_and_closed() {
 fn bodies_past_an_address_share_are_answered_503_with_retry_after() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    // Room for one body's first allocation (16 KiB), not two.
+    // One address may hold 128 KiB of budget (what a body holds past its first, free 64 KiB).
     let limits = Limits {
-        per_address_body_bytes: 20 * 1024,
+        per_address_body_bytes: 128 * 1024,
         body_idle_timeout: LONG,
         body_read_timeout: LONG,
         ..Limits::default()
@@ -391,16 +391,24 @@ fn bodies_past_an_address_share_are_answered_503_with_retry_after() {
     let (server, addr) = start(&dir, limits);
     let mut rng = Rng::seeded();
     let mut device = Device::enroll(&addr, "budget", USERS[0]);
-    let holder = stalled(&addr, Stall::Body, &device.id);
+
+    // A stalled body holding 64 KiB of budget (100 KiB sent, a 128 KiB buffer).
+    let mut holder = stalled(&addr, Stall::Head, &device.id);
+    holder.write_all(b"Content-Length: 1000000\r\n\r\n").unwrap();
+    holder.write_all(&[7u8; 100 * 1024]).unwrap();
     wait_until("the stalled body holds its share", || server.probe().addresses_holding_bodies() == 1);
-    let answer = post(&addr, &device.sync_path(), OCTETS, b"small").unwrap();
+
+    // 200 KiB more from the same address would need 192 KiB: 503, read whole, nothing kept.
+    let answer = post(&addr, &device.sync_path(), OCTETS, &vec![7u8; 200 * 1024]).unwrap();
     assert_eq!(answer.status, 503, "{answer:?}");
     assert_eq!(answer.retry_after.as_deref(), Some("1"), "{answer:?}");
     assert!(answer.body["error"].is_string(), "{answer:?}");
     assert!(still_open(&holder));
-    drop(holder);
-    wait_until("the stalled body's share is given back", || server.probe().addresses_holding_bodies() == 0);
-    // With the share free again, the device's batch goes through.
+    // A small batch needs no budget: it goes through while the share is spent.
     honest_uploads(&addr, &mut device, 1, &mut rng);
+
+    drop(holder);
+    wait_until("the stalled body's share is given back", || server.probe().bodies_in_flight() == 0);
+    assert_eq!(server.probe().addresses_holding_bodies(), 0);
     server.stop().unwrap();
 }
