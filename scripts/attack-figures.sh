@@ -49,8 +49,9 @@ clients' together, from `/proc/self/status`; `LocalServer`, one runtime
 thread, dev profile). Machine: {model}, {cores} cores, shared with other
 builds: load average {load_before} before, {load_after} after. Each p99 is
 over 100 honest uploads of one entry (after 10 unmeasured ones), measured
-from send to answer; with this load the p99s move by 2x from run to run, so
-compare within a row. The tests assert outcomes and order (the victim's
+from send to answer; with this load the p99s move by 2x from run to run
+(the "without" column is measured first, on a fresh server, and is often
+the slower), so read them as "no worse under attack", not as speeds. The tests assert outcomes and order (the victim's
 upload answered while the attacker is still connected; stalls closed by the
 server; nothing held afterwards), never these times.
 
