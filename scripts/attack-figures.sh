@@ -63,6 +63,13 @@ Before these limits (the issue's attack run on the reference server): the
 victim's upload was blocked for as long as the attacker kept its body
 open (still blocked after 50 s); 20 000 unknown device ids took the server
 from 26 MB to 161 MB, kept; 800 stalled connections were never closed.
+Rechecked on 2026-12-05 with the server binary (debug build, loopback)
+of the commit before these limits (b84b25b) and with these limits: an
+upload behind one stalled body on its device id timed out at 30 s before,
+answered in 2 ms after (the attacker still connected); 20 000 unknown
+device ids over 4 keep-alive connections took the server's RSS up 4.9 MiB
+before, 0.5 MiB after; of 800 stalled connections (half heads, half
+bodies), 0 were closed within 25 s before, all 800 after.
 The limits and the memory bound are in [DEPLOYMENT.md](DEPLOYMENT.md#limits-against-strangers).
 
 The tests' own lines:
