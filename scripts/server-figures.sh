@@ -159,6 +159,12 @@ about N x 3600 such devices, before the database's share.
 
 CPU flags: `{flags}`
 """
-open(out, "w").write(doc)
+# Keep the "Under attack" section (scripts/attack-figures.sh writes it).
+try:
+    previous = open(out).read()
+except FileNotFoundError:
+    previous = ""
+at = previous.find("\n## Under attack")
+open(out, "w").write(doc + (previous[at:] if at >= 0 else ""))
 print(doc)
 PY

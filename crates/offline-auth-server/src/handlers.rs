@@ -155,11 +155,9 @@ pub(crate) async fn sync(
     let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
     let device_id = query.device_id.as_str();
     require_content_type(&headers, "application/octet-stream")?;
-    // This device's uploads to this instance one at a time, and the body
-    // read only once the lock is held: uploads flooding one device id hold
-    // one batch in memory at a time, not one each.
-    let upload_lock = state.upload_lock(device_id);
-    let _upload = upload_lock.lock().await;
+    // The body has already been read whole, bounded in size, time and
+    // memory (`limits.rs`); no lock or state is taken for this device id:
+    // a stranger naming it can neither hold it nor grow a map with it.
     let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
@@ -187,11 +185,7 @@ pub(crate) async fn sync(
             Applied::Gone => return Err(unknown_device()),
         }
     }
-    Err(ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        reason: "concurrent uploads of this device; retry".into(),
-        retry: true,
-    })
+    Err(ApiError::retry_later("concurrent uploads of this device; retry"))
 }
 
 fn unknown_device() -> ApiError {
@@ -219,4 +213,21 @@ pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderM
             .map(|r| json!({"collection": r.collection, "key": r.key, "value": String::from_utf8_lossy(&r.value)}))
             .collect(),
     )))
+}
+
+/// `GET /healthz`: the process is up and answering (nothing else is checked).
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({"status": "up"}))
+}
+
+/// `GET /readyz`: the database answers and every migration is applied;
+/// 503 with `Retry-After` otherwise (the detail goes to the log, not the client).
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    match state.store.ready().await {
+        Ok(()) => Ok(Json(json!({"status": "ready"}))),
+        Err(error) => {
+            eprintln!("not ready: {error}");
+            Err(ApiError::retry_later("not ready: the database is unreachable or its migrations are not applied"))
+        }
+    }
 }

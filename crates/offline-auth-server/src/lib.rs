@@ -20,10 +20,18 @@
 //! - `POST /renew` `{user, password, device_id}` → `{grant}`.
 //! - `GET /records` with HTTP Basic credentials → that user's records, for
 //!   the demo and the tests.
+//! - `GET /healthz` → `{"status": "up"}`: the process answers.
+//! - `GET /readyz` → `{"status": "ready"}` when the database answers and
+//!   every migration is applied; 503 with `Retry-After` otherwise.
 //!
 //! Tenancy: a device belongs to the user it was enrolled for. A batch whose
 //! grants name another user or device than the one it is uploaded for is
 //! refused (403), as is renewing another user's device.
+//!
+//! Strangers: every body is read whole before its handler runs, bounded in
+//! size, time and memory, and nothing is kept per device id; connections
+//! are capped and must send their request heads in time ([`limits`] has
+//! every limit, its default and the memory bound; [`serve_with`] sets them).
 //!
 //! Every error, whatever its status, is `{"error": reason}` and changes
 //! nothing; a database that cannot be reached is 503 with `Retry-After`.
@@ -34,20 +42,25 @@
 mod local;
 
 mod handlers;
+pub mod limits;
+mod listen;
 pub mod store;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use limits::Limits;
+#[doc(hidden)]
+pub use listen::Probe;
 pub use local::LocalServer;
 use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, SyncVerifier, MAX_BATCH_BYTES};
 use serde_json::json;
@@ -69,33 +82,48 @@ pub struct AppState {
     store: Arc<dyn Store>,
     issuer: Arc<GrantIssuer>,
     verifier: Arc<SyncVerifier>,
-    /// One lock per device: its uploads to this instance run one at a time.
-    /// Only an optimisation: correctness comes from the store's row lock
-    /// and cursor re-check, which also hold across instances.
-    uploads: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    // Nothing per device: uploads of one device may run at once (on this
+    // instance or several); the store's row lock and cursor re-check apply
+    // each edit once. A map of per-device locks here would grow with every
+    // device id a stranger names (issue 26).
 }
 
-/// An error answer: status, reason, and whether to tell the client to retry.
+/// An error answer: status, reason, whether to tell the client to retry,
+/// and whether to close the connection after it.
 pub struct ApiError {
     status: StatusCode,
     reason: String,
     retry: bool,
+    close: bool,
 }
 
 impl ApiError {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self { status, reason: reason.into(), retry: false }
+        Self { status, reason: reason.into(), retry: false, close: false }
+    }
+
+    /// 503 with `Retry-After`.
+    fn retry_later(reason: impl Into<String>) -> Self {
+        Self { retry: true, ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason) }
+    }
+
+    /// An answer after which the connection is closed (its request was not read whole).
+    fn closing(status: StatusCode, reason: impl Into<String>) -> Self {
+        Self { close: true, ..Self::new(status, reason) }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": self.reason}));
+        let mut response = (self.status, Json(json!({"error": self.reason}))).into_response();
+        let headers = response.headers_mut();
         if self.retry {
-            (self.status, [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())], body).into_response()
-        } else {
-            (self.status, body).into_response()
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
+        if self.close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
@@ -103,11 +131,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Backend(error) => error.into(),
-            StoreError::Unavailable(_) => Self {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                reason: "the database is unavailable; retry later".into(),
-                retry: true,
-            },
+            StoreError::Unavailable(_) => Self::retry_later("the database is unavailable; retry later"),
             StoreError::Failed(why) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {why}")),
         }
     }
@@ -162,32 +186,50 @@ impl AppState {
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { store, issuer, verifier, uploads: Mutex::new(HashMap::new()) }))
-    }
-
-    /// The lock that serialises `device_id`'s uploads to this instance.
-    fn upload_lock(&self, device_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(device_id.to_owned()).or_default().clone()
+        Ok(Arc::new(Self { store, issuer, verifier }))
     }
 }
 
-/// The routes, with body limits checked before any parsing.
+/// The routes with the default [`Limits`].
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, &Limits::default())
+}
+
+/// The routes; every body is read whole, bounded in size, time and memory
+/// (the [`limits`] module), before its handler runs.
+pub fn router_with(state: Arc<AppState>, limits: &Limits) -> Router {
+    router_and_budget(state, limits).0
+}
+
+fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limits::BodyBudget>) {
+    let budget = limits::BodyBudget::new(limits);
+    let reader = |max_bytes| limits::BodyReader {
+        budget: budget.clone(),
+        max_bytes,
+        total: limits.body_read_timeout,
+        idle: limits.body_idle_timeout,
+    };
     let json_routes = Router::new()
         .route("/enroll", post(handlers::enroll))
         .route("/renew", post(handlers::renew))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
-    let sync = Router::new().route("/sync", post(handlers::sync)).layer(DefaultBodyLimit::max(MAX_BATCH_BYTES));
-    Router::new()
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
+    let sync = Router::new()
+        .route("/sync", post(handlers::sync))
+        .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
+        .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body));
+    let router = Router::new()
         .merge(json_routes)
         .merge(sync)
         .route("/records", get(handlers::records))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
         })
-        .with_state(state)
+        .with_state(state);
+    (router, budget)
 }
 
 /// The body, or a JSON error (413 past the limit) instead of axum's text.
@@ -206,7 +248,8 @@ fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiEr
     }
 }
 
-/// Serves on `addr` until `shutdown` resolves; reports the bound address.
+/// Serves on `addr` with the default [`Limits`] until `shutdown` resolves;
+/// reports the bound address.
 ///
 /// # Errors
 /// Binding or serving failed.
@@ -216,7 +259,25 @@ pub async fn serve(
     bound: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(state, addr, Limits::default(), bound, shutdown).await
+}
+
+/// Serves on `addr` with `limits` until `shutdown` resolves, then lets the
+/// requests in flight finish (idle connections are closed at once, stalled
+/// ones by their timeouts); reports the bound address.
+///
+/// # Errors
+/// Binding failed.
+pub async fn serve_with(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    limits: Limits,
+    bound: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     bound(listener.local_addr()?);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let (router, budget) = router_and_budget(state, &limits);
+    listen::run(listener, router, &limits, Probe::new(budget), shutdown).await;
+    Ok(())
 }

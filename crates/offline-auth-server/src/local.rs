@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{serve, AppState};
+use crate::{listen, router_and_budget, AppState, Limits};
 
 /// The server and the address it bound.
 pub struct LocalServer {
     addr: SocketAddr,
+    probe: listen::Probe,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
@@ -18,27 +19,38 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts a server on `127.0.0.1:0` with its state in `db`.
     pub fn start(db: &Path) -> Result<Self, Box<dyn std::error::Error>> {
+        Self::start_with(db, Limits::default())
+    }
+
+    /// Starts a server on `127.0.0.1:0` with its state in `db` and these limits.
+    pub fn start_with(db: &Path, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
         let state = AppState::open(db)?;
+        let (router, budget) = router_and_budget(state, &limits);
+        let probe = listen::Probe::new(budget);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let running = probe.clone();
         let thread = std::thread::spawn(move || {
             let shutdown = async {
                 stopped.await.ok();
             };
-            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-            runtime.block_on(serve(
-                state,
-                addr,
-                move |a| {
-                    // The receiver only goes away if start() already gave up.
-                    let _ = bound_tx.send(a);
-                },
-                shutdown,
-            ))
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+                // The receiver only goes away if start() already gave up.
+                let _ = bound_tx.send(listener.local_addr()?);
+                listen::run(listener, router, &limits, running, shutdown).await;
+                Ok(())
+            })
         });
         let addr = bound_rx.recv_timeout(std::time::Duration::from_secs(30))?;
-        Ok(Self { addr, stop, thread })
+        Ok(Self { addr, probe, stop, thread })
+    }
+
+    /// A look at what the server holds now (tests).
+    #[doc(hidden)]
+    pub fn probe(&self) -> &listen::Probe {
+        &self.probe
     }
 
     /// Stops the server and waits for it to finish.

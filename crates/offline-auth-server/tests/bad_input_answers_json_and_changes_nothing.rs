@@ -67,7 +67,7 @@ fn every_failure_answers_json_and_changes_nothing(db: &Db) {
         ("no device id", "/sync", "application/octet-stream", batch.clone(), 400),
     ];
     for (what, path, content_type, body, status) in &cases {
-        let answer = post(addr, path, content_type, body).unwrap();
+        let answer = post(addr, path, content_type, body).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(answer.status, *status, "{what}: {answer:?}");
         assert!(answer.body["error"].is_string(), "{what}: not a JSON error: {answer:?}");
         assert_eq!((db.cursor(&device.id), db.cursor(&other.id)), (0, 0), "{what} moved a cursor");

@@ -1,8 +1,9 @@
 //! The reference server under hostile load, on loopback: honest devices sync
 //! while 20 uploads of 16 MiB (sixteen million declared empty grants, for a
 //! known device id) arrive at once. Prints the honest uploads' latency
-//! (p50, p99, max) with and without the hostile ones, and the server's peak
-//! RSS. Not a criterion benchmark; `cargo bench --bench server_load`.
+//! (p50, p99, max) with and without the hostile ones, how the hostile ones
+//! were refused (422 by the verifier, or 503 over the server's body budget),
+//! and the peak RSS. Not a criterion benchmark; `cargo bench --bench server_load`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
 use offline_auth_server as server;
@@ -109,12 +110,18 @@ fn main() {
             .map(|_| scope.spawn(|| server.post_batch("/sync?device_id=hostile", &hostile).unwrap().0))
             .collect();
         let latencies = honest_load(&server, dir.path(), "loaded");
-        let refused = attackers.into_iter().map(|a| a.join().unwrap()).filter(|status| *status == 422).count();
+        let statuses: Vec<u16> = attackers.into_iter().map(|a| a.join().unwrap()).collect();
+        // 422: read and refused by the verifier; 503: refused for the server's body budget.
+        let refused = (statuses.iter().filter(|s| **s == 422).count(), statuses.iter().filter(|s| **s == 503).count());
         (latencies, refused)
     });
     report("with 20 hostile 16 MiB uploads", latencies);
     println!(
-        "server_load hostile uploads refused: {refused} of 20; peak RSS of client and server {:.0} MiB",
+        "server_load hostile uploads refused: {} of 20 (422 after verifying: {}, 503 over the body budget: {}); \
+         peak RSS of client and server {:.0} MiB",
+        refused.0 + refused.1,
+        refused.0,
+        refused.1,
         peak_rss_mib()
     );
     server.stop().unwrap();

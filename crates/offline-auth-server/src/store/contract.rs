@@ -118,6 +118,10 @@ pub trait Store: Send + Sync {
 
     /// The user's records, by collection and key.
     fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>>;
+
+    /// Ok if the database answers and its schema is the one this build
+    /// expects (every migration applied): what `/readyz` reports.
+    fn ready(&self) -> StoreFuture<'_, ()>;
 }
 
 /// What a batch's operations leave behind, in one step per key: the last

@@ -291,4 +291,19 @@ impl Store for PgStore {
                 .collect()
         })
     }
+
+    fn ready(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            // No table at all is an error here, which /readyz reports the same way.
+            let applied: Option<i32> =
+                client.query_one("SELECT max(version) FROM schema_migrations", &[]).await?.try_get(0)?;
+            let latest = MIGRATIONS.iter().map(|(version, _)| *version).max();
+            if applied.is_some() && applied >= latest {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable("migrations are not applied".into()))
+            }
+        })
+    }
 }

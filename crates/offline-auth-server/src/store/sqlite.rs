@@ -223,4 +223,21 @@ impl Store for SqliteStore {
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
+
+    fn ready(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let db = self.db();
+            let tables: i64 = db.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+                 AND name IN ('issuer', 'devices', 'records', 'receipts')",
+                [],
+                |r| r.get(0),
+            )?;
+            if tables == 4 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable("the schema is not the one this build expects".into()))
+            }
+        })
+    }
 }
