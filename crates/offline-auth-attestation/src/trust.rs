@@ -1,0 +1,133 @@
+//! The verifier's world, given by the caller: which roots it trusts and
+//! which serials are revoked. Nothing here is read from a global, a file or
+//! the network; a backend loads Google's roots and refreshes the revocation
+//! status list itself and hands the result in.
+
+use std::collections::BTreeSet;
+
+use der::{Decode, Encode};
+use x509_cert::Certificate;
+
+use crate::limits::MAX_CERTIFICATE_LEN;
+
+/// A root certificate given as a trust anchor could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("trust anchor {index} is not a DER certificate of at most {max} bytes", max = MAX_CERTIFICATE_LEN)]
+pub struct TrustAnchorError {
+    /// Position in the list given.
+    pub index: usize,
+}
+
+/// The roots a chain must end at, held as their public keys (DER
+/// `SubjectPublicKeyInfo`): a chain is trusted when its top certificate
+/// carries one of these keys, as Google's verifier does (a root re-issued
+/// with new dates keeps its key).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustAnchors {
+    keys: BTreeSet<Vec<u8>>,
+}
+
+impl TrustAnchors {
+    /// Anchors from DER root certificates (for example Google's RSA root and
+    /// its ECDSA P-384 root). Operators add and remove roots by changing the list.
+    ///
+    /// # Errors
+    /// [`TrustAnchorError`] naming the first certificate that is too large or
+    /// does not decode.
+    pub fn from_der_certificates<'a>(roots: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, TrustAnchorError> {
+        let mut keys = BTreeSet::new();
+        for (index, der) in roots.into_iter().enumerate() {
+            if der.len() > MAX_CERTIFICATE_LEN {
+                return Err(TrustAnchorError { index });
+            }
+            let cert = Certificate::from_der(der).map_err(|_| TrustAnchorError { index })?;
+            let spki =
+                cert.tbs_certificate().subject_public_key_info().to_der().map_err(|_| TrustAnchorError { index })?;
+            keys.insert(spki);
+        }
+        Ok(Self { keys })
+    }
+
+    /// Whether `spki_der` is one of the anchors' keys.
+    pub fn contains_key(&self, spki_der: &[u8]) -> bool {
+        self.keys.contains(spki_der)
+    }
+
+    /// How many anchors there are.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there is none (then every chain is refused).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Revoked certificate serial numbers, in the form of Google's attestation
+/// status list: lowercase hex without leading zeros.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevokedSerials {
+    serials: BTreeSet<String>,
+}
+
+impl RevokedSerials {
+    /// No serial revoked.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// A set from hex serials (any case, leading zeros ignored, as the
+    /// status list's keys are written).
+    pub fn from_hex<'a>(serials: impl IntoIterator<Item = &'a str>) -> Self {
+        Self { serials: serials.into_iter().map(normalise_hex).collect() }
+    }
+
+    /// Whether a certificate serial (its DER INTEGER content bytes) is revoked.
+    pub fn contains_serial_bytes(&self, serial: &[u8]) -> bool {
+        self.serials.contains(&serial_hex(serial))
+    }
+
+    /// How many serials are revoked.
+    pub fn len(&self) -> usize {
+        self.serials.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.serials.is_empty()
+    }
+}
+
+fn normalise_hex(s: &str) -> String {
+    let lower = s.trim().to_ascii_lowercase();
+    let trimmed = lower.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// The status list's form of a serial: lowercase hex, no leading zeros.
+pub(crate) fn serial_hex(serial: &[u8]) -> String {
+    let mut s = String::with_capacity(serial.len() * 2);
+    for b in serial {
+        s.push_str(&format!("{b:02x}"));
+    }
+    normalise_hex(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_match_whatever_their_case_and_leading_zeros() {
+        let set = RevokedSerials::from_hex(["00C35747A084470C3135AEEFE2B8D40CD6"]);
+        assert!(set.contains_serial_bytes(&[
+            0x00, 0xc3, 0x57, 0x47, 0xa0, 0x84, 0x47, 0x0c, 0x31, 0x35, 0xae, 0xef, 0xe2, 0xb8, 0xd4, 0x0c, 0xd6
+        ]));
+        assert!(!set.contains_serial_bytes(&[0x01]));
+    }
+}
