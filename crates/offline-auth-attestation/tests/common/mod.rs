@@ -78,3 +78,4 @@ pub fn time_inside(chain: &[Vec<u8>]) -> SystemTime {
 pub fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+pub mod ca;
