@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod android;
+mod levels;
 mod limits;
 mod refusal;
 mod trust;

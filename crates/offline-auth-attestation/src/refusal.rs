@@ -3,7 +3,7 @@
 //! chain), never the challenge or a key, so a backend can log it, count it
 //! and map it to an answer without parsing text.
 
-use crate::android::{SecurityLevel, VerifiedBootState};
+use crate::levels::{SecurityLevel, VerifiedBootState};
 
 /// Which of the two security levels of a key description a refusal is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

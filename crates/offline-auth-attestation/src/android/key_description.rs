@@ -16,40 +16,14 @@
 //! the bytes remaining before it allocates.
 
 use der::asn1::{Any, Null, OctetString, SetOfVec};
-use der::{Decode, Enumerated, Sequence};
+use der::{Decode, Sequence};
 
+pub use crate::levels::{SecurityLevel, VerifiedBootState};
 use crate::refusal::Refusal;
 
 /// OID of the key description extension.
 pub const KEY_DESCRIPTION_OID: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.1.17");
-
-/// Where a key lives or where the attestation was made, weakest first, so
-/// `Software < TrustedEnvironment < StrongBox`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Enumerated)]
-#[repr(u32)]
-pub enum SecurityLevel {
-    /// The Android OS itself: no hardware protection.
-    Software = 0,
-    /// A trusted execution environment (TEE) beside the main processor.
-    TrustedEnvironment = 1,
-    /// A separate secure element (StrongBox).
-    StrongBox = 2,
-}
-
-/// The verified boot state from the root of trust.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Enumerated)]
-#[repr(u32)]
-pub enum VerifiedBootState {
-    /// Booted an image signed by the manufacturer's key.
-    Verified = 0,
-    /// Booted an image signed by a user-installed key.
-    SelfSigned = 1,
-    /// Booted with verification off (unlocked bootloader).
-    Unverified = 2,
-    /// Verification failed.
-    Failed = 3,
-}
 
 /// Where the attested key came from (`KeyOrigin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
