@@ -5,9 +5,10 @@
 //! 1. **parse** — [`android::key_description`] and the bounded certificate
 //!    decoding in [`android::chain`]: sizes checked before anything is
 //!    decoded, RustCrypto `der`/`x509-cert` types, no panics.
-//! 2. **chain** — [`android::chain`]: each certificate signed by the next,
-//!    valid at the given time, issuers are CAs, the top key is one of the
-//!    given [`TrustAnchors`], no serial in the given [`RevokedSerials`].
+//! 2. **chain** — [`android::chain`]: no serial in the given
+//!    [`RevokedSerials`], then `rustls-webpki` path validation to the given
+//!    [`TrustAnchors`] at the given time, with RustCrypto signature
+//!    algorithms (`signatures`).
 //! 3. **policy** — [`android::policy`]: plain data a backend can log; the
 //!    challenge, security levels, boot state, app identity, patch level.
 //!
@@ -21,6 +22,7 @@ pub mod android;
 mod levels;
 mod limits;
 mod refusal;
+mod signatures;
 mod trust;
 
 pub use limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};

@@ -74,39 +74,35 @@ pub enum Refusal {
     MalformedKeyDescription,
 
     // --- chain ---
-    /// A certificate's issuer is not the next certificate's subject.
-    #[error("certificate {index} is not issued by the next one")]
-    IssuerMismatch {
-        /// Position of the issued certificate.
-        index: usize,
-    },
-    /// A signature or public key algorithm the verifier does not accept.
-    #[error("certificate {index} uses an unsupported algorithm")]
-    UnsupportedAlgorithm {
-        /// Position of the signed certificate.
-        index: usize,
-    },
-    /// A signature does not verify under the next certificate's key.
-    #[error("certificate {index} has a bad signature")]
-    BadSignature {
-        /// Position of the signed certificate.
-        index: usize,
-    },
+    /// A signature or public key algorithm the verifier does not accept
+    /// (see the crate's signature algorithms; RSA below 2048 bits included).
+    #[error("a certificate uses an unsupported algorithm")]
+    UnsupportedAlgorithm,
+    /// A signature does not verify under its issuer's key.
+    #[error("a certificate has a bad signature")]
+    BadSignature,
     /// A certificate is not valid at the verifier's time.
     #[error("certificate {index} is not valid at the given time")]
     NotValidAtTime {
         /// Position in the chain.
         index: usize,
     },
-    /// An issuing certificate is not a CA (basic constraints, key usage or path length).
-    #[error("certificate {index} may not issue certificates")]
-    NotACa {
-        /// Position in the chain.
-        index: usize,
-    },
-    /// The top certificate's key is none of the trust anchors.
+    /// An issuing certificate is not a CA, or the path is longer than an
+    /// issuer's path length constraint allows.
+    #[error("a certificate may not issue certificates")]
+    NotACa,
+    /// No path from the leaf through the given certificates ends at a trust
+    /// anchor (another root, or names that do not chain).
     #[error("the chain does not end at a trusted root")]
     UntrustedRoot,
+    /// Path validation refused the chain for another reason (its name from
+    /// `rustls-webpki`, for logs: a depth or signature-count budget, a
+    /// malformed extension, ...).
+    #[error("path validation refused the chain: {reason}")]
+    PathRefused {
+        /// The path validator's reason.
+        reason: String,
+    },
     /// A certificate's serial number is in the revoked set.
     #[error("certificate {index} is revoked (serial {serial_hex})")]
     Revoked {

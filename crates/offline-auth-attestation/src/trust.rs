@@ -5,8 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use der::{Decode, Encode};
-use x509_cert::Certificate;
+use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::limits::MAX_CERTIFICATE_LEN;
 
@@ -18,13 +17,11 @@ pub struct TrustAnchorError {
     pub index: usize,
 }
 
-/// The roots a chain must end at, held as their public keys (DER
-/// `SubjectPublicKeyInfo`): a chain is trusted when its top certificate
-/// carries one of these keys, as Google's verifier does (a root re-issued
-/// with new dates keeps its key).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The roots a chain must end at, held as `rustls-webpki` trust anchors
+/// (subject name and public key of each root certificate).
+#[derive(Clone, Debug, Default)]
 pub struct TrustAnchors {
-    keys: BTreeSet<Vec<u8>>,
+    anchors: Vec<TrustAnchor<'static>>,
 }
 
 impl TrustAnchors {
@@ -35,32 +32,30 @@ impl TrustAnchors {
     /// [`TrustAnchorError`] naming the first certificate that is too large or
     /// does not decode.
     pub fn from_der_certificates<'a>(roots: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, TrustAnchorError> {
-        let mut keys = BTreeSet::new();
+        let mut anchors = Vec::new();
         for (index, der) in roots.into_iter().enumerate() {
             if der.len() > MAX_CERTIFICATE_LEN {
                 return Err(TrustAnchorError { index });
             }
-            let cert = Certificate::from_der(der).map_err(|_| TrustAnchorError { index })?;
-            let spki =
-                cert.tbs_certificate().subject_public_key_info().to_der().map_err(|_| TrustAnchorError { index })?;
-            keys.insert(spki);
+            let cert = CertificateDer::from(der);
+            let anchor = webpki::anchor_from_trusted_cert(&cert).map_err(|_| TrustAnchorError { index })?;
+            anchors.push(anchor.to_owned());
         }
-        Ok(Self { keys })
+        Ok(Self { anchors })
     }
 
-    /// Whether `spki_der` is one of the anchors' keys.
-    pub fn contains_key(&self, spki_der: &[u8]) -> bool {
-        self.keys.contains(spki_der)
+    pub(crate) fn as_webpki(&self) -> &[TrustAnchor<'static>] {
+        &self.anchors
     }
 
     /// How many anchors there are.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.anchors.len()
     }
 
     /// Whether there is none (then every chain is refused).
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.anchors.is_empty()
     }
 }
 

@@ -1,60 +1,46 @@
 //! Parsing the chain (bounded) and validating it: the second of the three
-//! places. The path is short and fixed in shape (leaf, then each issuer up
-//! to a root), so the checks are written out here over `x509-cert` types
-//! and RustCrypto signature crates; see `docs/decisions/0008` for why not
-//! `rustls-webpki`.
+//! places. Path validation is `rustls-webpki`'s (see
+//! `docs/decisions/0008-attestation-verifier-crate.md`); the signature
+//! algorithms it calls are ours over RustCrypto (`crate::signatures`).
 //!
-//! For each certificate `i` (0 = leaf) issued by `i + 1`:
+//! Parse, for the chain given leaf first:
 //! - sizes are checked before decoding ([`MAX_CHAIN_LEN`], [`MAX_CERTIFICATE_LEN`]);
-//! - DER with nothing trailing; no extension twice; no unknown critical one;
-//!   the key description only in the leaf;
-//! - `issuer(i) == subject(i + 1)`, the outer and inner signature algorithms
-//!   agree, and the signature verifies under `i + 1`'s key
-//!   (ECDSA P-256/P-384 with SHA-256/384/512, RSA PKCS#1 v1.5 of at least
-//!   2048 bits with SHA-256/384/512);
-//! - every issuer is a CA (basic constraints `cA`, key usage `keyCertSign`
-//!   when present, path length respected);
-//! - every certificate is valid at the given time;
-//! - no serial is revoked;
-//! - the top certificate's key is a trust anchor.
+//! - each certificate is DER X.509 with nothing trailing (`x509-cert`);
+//!   no extension twice; no critical extension other than basic
+//!   constraints and key usage; the key description in the leaf only.
 //!
-//! The checks run in chain order and stop at the first failure, so each
-//! refusal names one reason.
+//! Validate, at the time given:
+//! - no serial is in the revoked set (Google's status list names serials,
+//!   not CRLs, so this is a set lookup over every certificate given);
+//! - `rustls-webpki` builds the path from the leaf through the given
+//!   certificates to one of the anchors: each signature by its issuer's
+//!   key, names chained, issuers are CAs within their path length, every
+//!   certificate valid at the time, no unknown critical extension, bounded
+//!   path depth and signature checks. The leaf's extended key usage is not
+//!   required (Android leaves carry none).
 
 use std::time::{Duration, SystemTime};
 
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
-use sha2::{Digest, Sha256, Sha384, Sha512};
-use spki::DecodePublicKey;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use rustls_pki_types::{CertificateDer, UnixTime};
 use x509_cert::Certificate;
 
 use super::key_description::KEY_DESCRIPTION_OID;
 use crate::limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
 use crate::refusal::Refusal;
+use crate::signatures::ALGORITHMS;
 use crate::trust::{serial_hex, RevokedSerials, TrustAnchors};
 
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-
-/// Smallest RSA modulus accepted, in bytes (2048 bits).
-const MIN_RSA_BYTES: usize = 256;
 
 /// A decoded chain whose sizes and extension structure are checked; not yet validated.
 #[derive(Debug)]
 pub struct ParsedChain {
     certs: Vec<Certificate>,
+    /// The same certificates as given (for path validation).
+    ders: Vec<Vec<u8>>,
     /// The key description extension's value from the leaf.
     key_description: Vec<u8>,
 }
@@ -131,126 +117,80 @@ pub fn parse_chain<C: AsRef<[u8]>>(chain: &[C]) -> Result<ParsedChain, Refusal> 
         certs.push(cert);
     }
     let key_description = key_description.ok_or(Refusal::MissingKeyDescription)?;
-    Ok(ParsedChain { certs, key_description })
+    let ders = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+    Ok(ParsedChain { certs, ders, key_description })
 }
 
 /// Validates a parsed chain against the anchors, the revoked serials and the time.
 ///
 /// # Errors
-/// The first failing check's [`Refusal`] (see the module essay for the order).
+/// [`Refusal::Revoked`] first, then what path validation found:
+/// [`Refusal::NotValidAtTime`], [`Refusal::BadSignature`],
+/// [`Refusal::UnsupportedAlgorithm`], [`Refusal::NotACa`],
+/// [`Refusal::UntrustedRoot`] (no path from the leaf to an anchor, which
+/// includes names that do not chain) or [`Refusal::PathRefused`].
 pub fn validate_chain(
     chain: &ParsedChain,
     anchors: &TrustAnchors,
     revoked: &RevokedSerials,
     at: SystemTime,
 ) -> Result<(), Refusal> {
-    let now = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO);
     for (index, cert) in chain.certs.iter().enumerate() {
-        let tbs = cert.tbs_certificate();
-        if revoked.contains_serial_bytes(tbs.serial_number().as_bytes()) {
-            return Err(Refusal::Revoked { index, serial_hex: serial_hex(tbs.serial_number().as_bytes()) });
-        }
-        let validity = tbs.validity();
-        if now < validity.not_before.to_unix_duration() || now > validity.not_after.to_unix_duration() {
-            return Err(Refusal::NotValidAtTime { index });
-        }
-        if index > 0 {
-            check_ca(cert, index)?;
-        }
-        if let Some(issuer) = chain.certs.get(index + 1) {
-            if tbs.issuer() != issuer.tbs_certificate().subject() {
-                return Err(Refusal::IssuerMismatch { index });
-            }
-            verify_signature(cert, issuer, index)?;
+        let serial = cert.tbs_certificate().serial_number().as_bytes();
+        if revoked.contains_serial_bytes(serial) {
+            return Err(Refusal::Revoked { index, serial_hex: serial_hex(serial) });
         }
     }
-    let top = chain.certs.last().ok_or(Refusal::EmptyChain)?;
-    let top_key = top
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .map_err(|_| Refusal::MalformedCertificate { index: chain.certs.len() - 1 })?;
-    if !anchors.contains_key(&top_key) {
-        return Err(Refusal::UntrustedRoot);
-    }
-    Ok(())
+    let now = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let (leaf, rest) = chain.ders.split_first().ok_or(Refusal::EmptyChain)?;
+    let leaf = CertificateDer::from(leaf.as_slice());
+    let intermediates: Vec<CertificateDer<'_>> = rest.iter().map(|d| CertificateDer::from(d.as_slice())).collect();
+    let end_entity = webpki::EndEntityCert::try_from(&leaf).map_err(|_| Refusal::MalformedCertificate { index: 0 })?;
+    end_entity
+        .verify_for_usage(
+            ALGORITHMS,
+            anchors.as_webpki(),
+            &intermediates,
+            UnixTime::since_unix_epoch(now),
+            AnyKeyUsage,
+            None,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| refusal_from(e, chain, now))
 }
 
-/// Certificate `index` (above the leaf) may issue: `cA` set, `keyCertSign`
-/// if key usage is present, and at most `pathLenConstraint` CA certificates
-/// below it (the leaf is not counted).
-fn check_ca(cert: &Certificate, index: usize) -> Result<(), Refusal> {
-    let tbs = cert.tbs_certificate();
-    let not_ca = Refusal::NotACa { index };
-    let (_, bc) = tbs
-        .get_extension::<BasicConstraints>()
-        .map_err(|_| Refusal::MalformedCertificate { index })?
-        .ok_or(not_ca.clone())?;
-    if !bc.ca {
-        return Err(not_ca);
+/// Android leaves have no extended key usage; none is required.
+struct AnyKeyUsage;
+
+impl webpki::ExtendedKeyUsageValidator for AnyKeyUsage {
+    fn validate(&self, _: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        Ok(())
     }
-    if let Some(max) = bc.path_len_constraint {
-        if index - 1 > usize::from(max) {
-            return Err(not_ca);
-        }
-    }
-    if let Some((_, ku)) = tbs.get_extension::<KeyUsage>().map_err(|_| Refusal::MalformedCertificate { index })? {
-        if !ku.0.contains(KeyUsages::KeyCertSign) {
-            return Err(not_ca);
-        }
-    }
-    Ok(())
 }
 
-/// Verifies `cert`'s signature under `issuer`'s key.
-fn verify_signature(cert: &Certificate, issuer: &Certificate, index: usize) -> Result<(), Refusal> {
-    let unsupported = Refusal::UnsupportedAlgorithm { index };
-    let bad = Refusal::BadSignature { index };
-    let alg = cert.signature_algorithm();
-    if alg != cert.tbs_certificate().signature() {
-        return Err(unsupported);
-    }
-    let tbs = cert.tbs_certificate().to_der().map_err(|_| Refusal::MalformedCertificate { index })?;
-    let signature = cert.signature().as_bytes().ok_or(bad.clone())?;
-    let spki = issuer.tbs_certificate().subject_public_key_info();
-    let spki_der = spki.to_der().map_err(|_| Refusal::MalformedCertificate { index: index + 1 })?;
-    let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let key_alg = (spki.algorithm.oid, curve);
-
-    let digest = match alg.oid {
-        ECDSA_SHA256 | RSA_SHA256 => Sha256::digest(&tbs).to_vec(),
-        ECDSA_SHA384 | RSA_SHA384 => Sha384::digest(&tbs).to_vec(),
-        ECDSA_SHA512 | RSA_SHA512 => Sha512::digest(&tbs).to_vec(),
-        _ => return Err(unsupported),
-    };
-    let is_ecdsa = matches!(alg.oid, ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512);
-
-    match (key_alg, is_ecdsa) {
-        ((EC_PUBLIC_KEY, Some(P256)), true) => {
-            use p256::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der).map_err(|_| bad.clone())?;
-            let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| bad.clone())?;
-            key.verify_prehash(&digest, &sig).map_err(|_| bad)
+/// One refusal per webpki error; a validity error names the first
+/// certificate outside its validity at `now`.
+fn refusal_from(error: webpki::Error, chain: &ParsedChain, now: Duration) -> Refusal {
+    use webpki::Error as E;
+    match error {
+        E::CertExpired { .. } | E::CertNotValidYet { .. } | E::InvalidCertValidity => {
+            let index = chain
+                .certs
+                .iter()
+                .position(|c| {
+                    let v = c.tbs_certificate().validity();
+                    now < v.not_before.to_unix_duration() || now > v.not_after.to_unix_duration()
+                })
+                .unwrap_or(0);
+            Refusal::NotValidAtTime { index }
         }
-        ((EC_PUBLIC_KEY, Some(P384)), true) => {
-            use p384::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der).map_err(|_| bad.clone())?;
-            let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| bad.clone())?;
-            key.verify_prehash(&digest, &sig).map_err(|_| bad)
+        E::UnknownIssuer => Refusal::UntrustedRoot,
+        E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Refusal::BadSignature,
+        E::UnsupportedSignatureAlgorithmContext(_) | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            Refusal::UnsupportedAlgorithm
         }
-        ((RSA_ENCRYPTION, _), false) => {
-            use rsa::traits::PublicKeyParts;
-            let key = rsa::PublicKey::from_public_key_der(&spki_der).map_err(|_| bad.clone())?;
-            if key.size() < MIN_RSA_BYTES {
-                return Err(unsupported);
-            }
-            let scheme = match alg.oid {
-                RSA_SHA256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
-                RSA_SHA384 => rsa::Pkcs1v15Sign::new::<Sha384>(),
-                _ => rsa::Pkcs1v15Sign::new::<Sha512>(),
-            };
-            key.verify(scheme, &digest, signature).map_err(|_| bad)
-        }
-        _ => Err(unsupported),
+        E::CaUsedAsEndEntity | E::EndEntityUsedAsCa | E::PathLenConstraintViolated => Refusal::NotACa,
+        other => Refusal::PathRefused { reason: format!("{other:?}") },
     }
 }

@@ -138,8 +138,11 @@ pub struct Spec {
     pub no_key_description: bool,
     /// Root key seed (another root = another key).
     pub root_seed: u8,
+    /// The root's name (another CA has another name).
+    pub root_name: String,
 }
 
+pub const ROOT_NAME: &str = "CN=Test Attestation Root";
 pub const PACKAGE: &str = "org.example.fieldapp";
 pub const SIGNER: [u8; 32] = [0x5a; 32];
 pub const CHALLENGE: &[u8] = b"server challenge 0001";
@@ -164,6 +167,7 @@ impl Default for Spec {
             key_description_in_intermediate: false,
             no_key_description: false,
             root_seed: 3,
+            root_name: ROOT_NAME.to_owned(),
         }
     }
 }
@@ -277,15 +281,7 @@ fn kd_extension(spec: &Spec) -> Extension {
 /// The root certificate (DER) for a root key seed.
 pub fn root_cert(seed: u8) -> Vec<u8> {
     let root_key = key(seed);
-    sign(
-        1,
-        "CN=Test Attestation Root",
-        "CN=Test Attestation Root",
-        (CA_FROM, CA_UNTIL),
-        &spki(&root_key),
-        vec![basic_constraints(true)],
-        &root_key,
-    )
+    sign(1, ROOT_NAME, ROOT_NAME, (CA_FROM, CA_UNTIL), &spki(&root_key), vec![basic_constraints(true)], &root_key)
 }
 
 /// `[leaf, intermediate, root]` for `spec`.
@@ -322,7 +318,7 @@ pub fn chain(spec: &Spec) -> Vec<Vec<u8>> {
     );
     let inter = sign(
         spec.serials[1],
-        "CN=Test Attestation Root",
+        &spec.root_name,
         "CN=Test StrongBox Attestation Key",
         spec.intermediate_validity,
         &spki(&inter_key),
@@ -331,8 +327,8 @@ pub fn chain(spec: &Spec) -> Vec<Vec<u8>> {
     );
     let root = sign(
         spec.serials[2],
-        "CN=Test Attestation Root",
-        "CN=Test Attestation Root",
+        &spec.root_name,
+        &spec.root_name,
         (CA_FROM, CA_UNTIL),
         &spki(&root_key),
         vec![basic_constraints(true)],
