@@ -115,6 +115,8 @@ struct Kd {
 pub struct Spec {
     pub challenge: Vec<u8>,
     pub level: SecurityLevel,
+    /// The key's level when it differs from the attestation's.
+    pub keymint_level: Option<SecurityLevel>,
     pub boot_state: VerifiedBootState,
     pub locked: bool,
     pub package: String,
@@ -152,6 +154,7 @@ impl Default for Spec {
         Self {
             challenge: CHALLENGE.to_vec(),
             level: SecurityLevel::StrongBox,
+            keymint_level: None,
             boot_state: VerifiedBootState::Verified,
             locked: true,
             package: PACKAGE.to_owned(),
@@ -255,7 +258,7 @@ pub fn key_description(spec: &Spec) -> Vec<u8> {
         attestation_version: 300,
         attestation_level: spec.level,
         keymint_version: 300,
-        keymint_level: spec.level,
+        keymint_level: spec.keymint_level.unwrap_or(spec.level),
         challenge: OctetString::new(spec.challenge.clone()).unwrap(),
         unique_id: OctetString::new(Vec::new()).unwrap(),
         sw,
