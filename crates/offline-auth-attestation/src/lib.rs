@@ -27,4 +27,4 @@ mod trust;
 
 pub use limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
 pub use refusal::{Refusal, WhichLevel};
-pub use trust::{RevokedSerials, TrustAnchorError, TrustAnchors};
+pub use trust::{RevokedSerials, StatusListError, TrustAnchorError, TrustAnchors, MAX_STATUS_LIST_LEN};

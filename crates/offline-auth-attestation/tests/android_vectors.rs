@@ -210,8 +210,11 @@ fn a_real_chain_with_a_revoked_intermediate_is_refused() {
         x509_cert::Certificate::from_der(&certs[1]).unwrap()
     };
     let serial = parsed_intermediate.tbs_certificate().serial_number().as_bytes();
-    let hex: String = serial.iter().map(|b| format!("{b:02X}")).collect();
-    let verifier = AndroidVerifier::new(google_anchors(), RevokedSerials::from_hex([hex.as_str()]));
+    let hex: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+    // As Google's status list would name it.
+    let json = format!(r#"{{"entries": {{"{hex}": {{"status": "REVOKED", "reason": "KEY_COMPROMISE"}}}}}}"#);
+    let revoked = RevokedSerials::from_status_list_json(json.as_bytes()).unwrap();
+    let verifier = AndroidVerifier::new(google_anchors(), revoked);
     let err = verifier.verify(&certs, time_inside(&certs), &policy_for(name, SecurityLevel::StrongBox, true));
     assert!(matches!(err, Err(Refusal::Revoked { index: 1, .. })), "{err:?}");
 }
