@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 
-published=(offline-auth-proto offline-auth offline-auth-backend)
+published=(offline-auth-proto offline-auth offline-auth-backend offline-auth-attestation)
 allowed='^(src/.*\.rs|Cargo\.toml|Cargo\.toml\.orig|Cargo\.lock|\.cargo_vcs_info\.json|README\.md|uniffi\.toml)$'
 status=0
 for crate in "${published[@]}"; do

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-grant batch open_db}"
+targets="${FUZZ_TARGETS:-grant batch open_db attestation}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 cargo +nightly --version >/dev/null 2>&1 || { echo "missing nightly toolchain: rustup toolchain install nightly" >&2; exit 1; }

@@ -228,7 +228,7 @@ setup() {
 
 module_cycles() {
     local crate ok=0
-    for crate in offline-auth offline-auth-backend offline-auth-proto offline-auth-server offline-auth-cli; do
+    for crate in offline-auth offline-auth-backend offline-auth-proto offline-auth-server offline-auth-cli offline-auth-attestation; do
         python3 scripts/module-cycles.py "crates/$crate/src" || ok=1
     done
     return $ok

@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Shape
+//! Three places, each tested alone (see the module essays):
+//! 1. **parse** — [`android::key_description`] and the bounded certificate
+//!    decoding in [`android::chain`]: sizes checked before anything is
+//!    decoded, RustCrypto `der`/`x509-cert` types, no panics.
+//! 2. **chain** — [`android::chain`]: no serial in the given
+//!    [`RevokedSerials`], then `rustls-webpki` path validation to the given
+//!    [`TrustAnchors`] at the given time, with RustCrypto signature
+//!    algorithms (`signatures`).
+//! 3. **policy** — [`android::policy`]: plain data a backend can log; the
+//!    challenge, security levels, boot state, app identity, patch level.
+//!
+//! The verifier reads no global, no clock and no network: its roots, its
+//! revocation set, the time and the policy are arguments, as in Google's
+//! `android/keyattestation` `Verifier.kt`. Every refusal is one variant of
+//! [`Refusal`].
+#![forbid(unsafe_code)]
+
+pub mod android;
+mod levels;
+mod limits;
+mod refusal;
+mod signatures;
+mod trust;
+
+pub use limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
+pub use refusal::{Refusal, WhichLevel};
+pub use trust::{RevokedSerials, StatusListError, TrustAnchorError, TrustAnchors, MAX_STATUS_LIST_LEN};
