@@ -1,6 +1,6 @@
 //! Parsing the chain (bounded) and validating it: the second of the three
 //! places. Path validation is `rustls-webpki`'s (see
-//! `docs/decisions/0008-attestation-verifier-crate.md`); the signature
+//! `docs/decisions/0009-attestation-verifier-crate.md`); the signature
 //! algorithms it calls are ours over RustCrypto (`crate::signatures`).
 //!
 //! Parse, for the chain given leaf first:
