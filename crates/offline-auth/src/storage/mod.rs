@@ -14,6 +14,7 @@
 //! for one short transaction and never calls out to the platform while
 //! holding it.
 
+mod queue_moves;
 pub(crate) mod tables;
 
 use std::sync::{Mutex, MutexGuard};
