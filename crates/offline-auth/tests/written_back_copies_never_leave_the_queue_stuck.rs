@@ -240,3 +240,88 @@ fn a_replayed_or_forged_answer_re_bases_nothing() {
     assert_eq!(server.times_applied("new-0", b"x"), 1);
     assert_eq!(server.applied.len(), 6);
 }
+
+/// The same story against the reference server over loopback HTTP: the
+/// server keeps each applied entry's MAC, answers the diverged batch with
+/// the chain position (200, `diverged` with the lost range, nothing
+/// applied), and the device's re-based edits then apply once.
+#[test]
+fn the_reference_server_re_bases_a_written_back_device_end_to_end() {
+    use base64::Engine as _;
+    use offline_auth::{issuer_keys_from_jwks, SoftwareKeystore, VaultConfig};
+    use offline_auth_server::LocalServer;
+    use serde_json::{json, Value};
+
+    const DEVICE_ID: &str = "tablet-0042";
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("server.db")).unwrap();
+    let sync_url = format!("/sync?device_id={DEVICE_ID}");
+    let credentials = json!({"user": "amira", "password": "correct horse battery", "device_id": DEVICE_ID});
+    let (status, enrolment) = server.post_json("/enroll", credentials.to_string().as_bytes()).unwrap();
+    assert_eq!(status, 200, "{enrolment}");
+    let config = VaultConfig::new(DEVICE_ID, issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap());
+    let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
+    let path = dir.path().join("vault.db");
+    let keystore = SoftwareKeystore::new();
+    let open = || PinVault::open(path.to_string_lossy().into_owned(), keystore.clone(), config.clone()).unwrap();
+    let note = |session: &OfflineSession, key: &str, value: &str| {
+        session.put("notes".into(), key.into(), value.as_bytes().to_vec()).unwrap();
+    };
+    // Sends everything pending; returns the `diverged` reports seen.
+    let sync = |session: &Arc<OfflineSession>| -> Vec<Value> {
+        let queue = session.clone().sync_queue();
+        let mut diverged = Vec::new();
+        for _ in 0..20 {
+            let Some(batch) = queue.next_batch(3).unwrap() else {
+                return diverged;
+            };
+            let (status, answer) = server.post_batch(&sync_url, &batch.bytes).unwrap();
+            assert_eq!(status, 200, "{answer}");
+            if !answer["diverged"].is_null() {
+                assert_eq!(answer["applied"], 0);
+                diverged.push(answer["diverged"].clone());
+            }
+            let receipt =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap();
+            queue.acknowledge(receipt).unwrap();
+        }
+        panic!("the queue is stuck");
+    };
+
+    let vault = open();
+    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    note(&session, "before-0", "a");
+    note(&session, "before-1", "b");
+    assert!(sync(&session).is_empty());
+    note(&session, "in-copy", "c");
+    let copy = copy_files(&path);
+    for i in 0..3 {
+        note(&session, &format!("after-copy-{i}"), "d");
+    }
+    assert!(sync(&session).is_empty());
+    drop((session, vault)); // killed: no lock()
+
+    write_back(&copy);
+    let vault = open();
+    let session = vault.unlock(PIN.into()).unwrap();
+    for i in 0..4 {
+        note(&session, &format!("new-{i}"), &format!("value-{i}"));
+    }
+    let diverged = sync(&session);
+    assert_eq!(diverged, [json!({"lost_from": 4, "lost_through": 6, "lost_count": 3})]);
+    assert_eq!(session.clone().sync_queue().pending_count().unwrap(), 0);
+
+    let (status, records) = server.get_as("/records", "amira", "correct horse battery").unwrap();
+    assert_eq!(status, 200, "{records}");
+    let on_server: BTreeMap<String, String> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["value"].as_str().unwrap().to_owned()))
+        .collect();
+    for i in 0..4 {
+        assert_eq!(on_server.get(&format!("new-{i}")), Some(&format!("value-{i}")));
+    }
+    assert_eq!(on_server.len(), 3 + 3 + 4, "{on_server:?}");
+    server.stop().unwrap();
+}
