@@ -101,7 +101,7 @@ def test_bad_input_gives_typed_errors():
         issuer.issue("alice", "device-1", ["notes"], NOW, NOW)
     with pytest.raises(backend.BackendError.GrantInvalid):
         backend.verify_grant("not.a.grant", [issuer.issuer_key()])
-    for name in ["InvalidInput", "GrantInvalid", "BatchRejected", "Signer", "Clock", "Internal"]:
+    for name in ["InvalidInput", "GrantInvalid", "BatchRejected", "Diverged", "Signer", "Clock", "Internal"]:
         assert issubclass(getattr(backend.BackendError, name), backend.BackendError)
 
 
