@@ -88,3 +88,63 @@ fn the_boot_count_is_covered_by_the_mac() {
     let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
     assert!(matches!(verify(&fx, &bytes), Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })));
 }
+
+/// A chain whose entries from seq `from` on write `tag`-prefixed keys: two
+/// chains with different tags agree before `from` and part there.
+fn forked_chain(fx: &Fixture, len: u64, from: u64, tag: &str) -> Vec<QueueEntry> {
+    let key = MacKey::new(&fx.sync_key);
+    let mut prev = [0u8; 32];
+    (1..=len)
+        .map(|seq| {
+            let name = if seq < from { format!("k{seq}") } else { format!("{tag}{seq}") };
+            let op = Operation::Put { collection: "visits".into(), key: name, value: vec![1] };
+            let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: Some(0), op };
+            let mac = body.chain_mac(&key, &prev).unwrap();
+            prev = mac;
+            QueueEntry { body, mac }
+        })
+        .collect()
+}
+
+fn applied_of(entries: &[QueueEntry]) -> Vec<AppliedEntry> {
+    entries.iter().map(|e| AppliedEntry { seq: e.body.seq, mac: e.mac.to_vec() }).collect()
+}
+
+#[test]
+fn a_queue_parting_from_the_applied_chain_is_diverged_with_the_lost_range() {
+    let fx = fixture();
+    let applied = forked_chain(&fx, 5, 3, "applied-");
+    let cursor = SyncCursor { last_seq: 5, last_mac: applied[4].mac.to_vec() };
+    let device = forked_chain(&fx, 4, 3, "device-");
+    let batch = |entries: Vec<QueueEntry>| {
+        Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap()
+    };
+    let key = || fx.sync_key.to_vec().to_vec();
+    let verified = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &applied_of(&applied));
+    let Err(Error::Diverged { lost_from, lost_through, lost_count, answer }) = verified else { panic!("{verified:?}") };
+    assert_eq!((lost_from, lost_through, lost_count), (3, 5, 3));
+    let position = match offline_auth_proto::receipt::Answer::verify(&answer, &MacKey::new(&fx.sync_key)).unwrap() {
+        offline_auth_proto::receipt::Answer::Position(position) => position,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((position.common_seq, position.common_mac), (2, applied[1].mac));
+    assert_eq!(position.diverged_mac, Some(device[2].mac));
+
+    // An entry altered on the path (no sync key) cannot claim a divergence.
+    let mut altered = device.clone();
+    altered[2].body.op = Operation::Put { collection: "visits".into(), key: "evil".into(), value: vec![2] };
+    let refused = fx.verifier.verify_batch(&batch(altered), key(), &cursor, &applied_of(&applied));
+    assert!(matches!(refused, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{refused:?}");
+
+    // Without the applied chain, the old refusal at the cursor stays.
+    let plain = fx.verifier.verify_batch(&batch(forked_chain(&fx, 5, 3, "device-")), key(), &cursor, &[]);
+    assert!(matches!(plain, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{plain:?}");
+
+    // Applied entries that contradict the cursor, or lie past it, are the caller's error.
+    let mut wrong = applied_of(&applied);
+    wrong[4].mac = vec![0; 32];
+    let refused = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &wrong);
+    assert!(matches!(refused, Err(Error::InvalidInput { .. })), "{refused:?}");
+    let past = vec![AppliedEntry { seq: 6, mac: vec![0; 32] }];
+    assert!(matches!(fx.verifier.verify_batch(&batch(device), key(), &cursor, &past), Err(Error::InvalidInput { .. })));
+}
