@@ -40,8 +40,9 @@ pub struct SyncOperation {
     /// The entry's chain MAC. Keep it with the seq ([`AppliedEntry`]) if
     /// devices may be written back with older copies of their files: the
     /// verifier then tells where such a device's queue parts from what was
-    /// applied (`SyncVerifier::verify_with_chain`).
-    pub mac: Vec<u8>,
+    /// applied (`SyncVerifier::verify_with_chain`). Inline, not on the heap:
+    /// a batch's operations stay within the verifier's memory bound.
+    pub mac: [u8; 32],
 }
 
 /// An entry the backend applied, as it kept it: its seq and chain MAC

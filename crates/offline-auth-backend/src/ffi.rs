@@ -132,7 +132,7 @@ impl TryFrom<cursor::SyncOperation> for SyncOperation {
             collection: op.collection,
             key: op.key,
             value: op.value,
-            mac: op.mac,
+            mac: op.mac.to_vec(),
         })
     }
 }

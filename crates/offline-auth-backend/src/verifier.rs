@@ -357,7 +357,7 @@ fn operation(entry: &EntryRef<'_>) -> SyncOperation {
         collection: collection.to_owned(),
         key: key.to_owned(),
         value,
-        mac: entry.mac.to_vec(),
+        mac: entry.mac,
     }
 }
 

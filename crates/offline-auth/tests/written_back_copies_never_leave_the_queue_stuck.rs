@@ -69,7 +69,7 @@ impl Server {
             Err(error) => return Err(error),
         };
         for op in verified.operations {
-            let applied = Applied { key: op.key, value: op.value, mac: op.mac };
+            let applied = Applied { key: op.key, value: op.value, mac: op.mac.to_vec() };
             assert!(self.applied.insert(op.seq, applied).is_none(), "seq {} applied twice", op.seq);
         }
         self.cursor = verified.cursor;

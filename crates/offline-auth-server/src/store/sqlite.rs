@@ -115,7 +115,7 @@ fn apply_in(tx: &Transaction<'_>, device_id: &str, user_id: &str, batch: &Verifi
     for op in &batch.operations {
         tx.execute(
             "INSERT INTO applied_chain (device_id, seq, mac) VALUES (?1, ?2, ?3)",
-            params![device_id, op.seq as i64, op.mac],
+            params![device_id, op.seq as i64, &op.mac[..]],
         )?;
     }
     tx.execute(
