@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::*;
-use offline_auth::{OfflineSession, PinVault, VaultError};
+use offline_auth::{KeyValue, OfflineSession, PinVault, VaultError};
 use offline_auth_backend::{AppliedEntry, BackendError, SyncCursor, SyncVerifier, MAX_APPLIED_ENTRIES};
 
 /// What the backend applied at one seq.
@@ -85,9 +85,14 @@ impl Server {
 /// Sends batches and hands every answer to the queue until it is empty
 /// (bounded: a queue still not empty after 20 rounds is stuck).
 fn sync_all(session: &Arc<OfflineSession>, server: &mut Server) {
+    sync_all_by(session, server, 3);
+}
+
+/// [`sync_all`] with batches of at most `max` entries.
+fn sync_all_by(session: &Arc<OfflineSession>, server: &mut Server, max: u32) {
     let queue = session.clone().sync_queue();
     for _ in 0..20 {
-        let Some(batch) = queue.next_batch(3).unwrap() else {
+        let Some(batch) = queue.next_batch(max).unwrap() else {
             return;
         };
         let answer = server.upload(batch.bytes, batch.first_seq).unwrap();
@@ -202,6 +207,28 @@ fn a_written_back_copy_with_nothing_pending_catches_up_and_its_next_edits_apply_
     assert_eq!(server.times_applied("new-1", b"y"), 1);
     assert_eq!(server.reported, [(3, 6, 4)]);
     assert_eq!(server.applied.len(), 8);
+}
+
+#[test]
+fn a_re_base_longer_than_one_step_moves_every_edit_once_in_order() {
+    let device = Device::new();
+    let mut server = Server::new(&device);
+    let copy = run_until_the_copy_is_stale(&device, &mut server, 1, 2, 2);
+    write_back(&copy);
+    let (_vault, session) = unlock(&device);
+    // 1,200 new edits: more than two of the re-base's 512-entry steps.
+    for round in 0..2 {
+        let records = (0..600)
+            .map(|i| KeyValue { key: format!("bulk-{round}-{i}"), value: format!("v{round}-{i}").into_bytes() })
+            .collect();
+        session.put_many("visits".into(), records).unwrap();
+    }
+    sync_all_by(&session, &mut server, 500);
+    assert_eq!(server.reported, [(4, 5, 2)]);
+    assert_eq!(server.applied.len(), 5 + 1_200);
+    let order: Vec<&str> = server.applied.values().skip(5).map(|a| a.key.as_str()).collect();
+    let expected: Vec<String> = (0..2).flat_map(|r| (0..600).map(move |i| format!("bulk-{r}-{i}"))).collect();
+    assert_eq!(order, expected, "re-based in the order they were made");
 }
 
 #[test]
