@@ -37,6 +37,22 @@ pub struct SyncOperation {
     pub key: String,
     /// The new value, or `None` for a delete.
     pub value: Option<Vec<u8>>,
+    /// The entry's chain MAC. Keep it with the seq ([`AppliedEntry`]) if
+    /// devices may be written back with older copies of their files: the
+    /// verifier then tells where such a device's queue parts from what was
+    /// applied (`SyncVerifier::verify_with_chain`). Inline, not on the heap:
+    /// a batch's operations stay within the verifier's memory bound.
+    pub mac: [u8; 32],
+}
+
+/// An entry the backend applied, as it kept it: its seq and chain MAC
+/// ([`SyncOperation::mac`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedEntry {
+    /// The entry's seq.
+    pub seq: u64,
+    /// Its chain MAC (32 bytes).
+    pub mac: Vec<u8>,
 }
 
 impl std::fmt::Debug for SyncOperation {

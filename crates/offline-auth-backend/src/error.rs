@@ -60,6 +60,25 @@ pub enum BackendError {
         /// The detail, fit for logs (never a value or key).
         reason: String,
     },
+    /// The device's queue parted from the chain already applied: its entry
+    /// `lost_from` differs from the one applied at that seq (its files were
+    /// written back with an older copy). Nothing was applied and the cursor
+    /// stays. The entries `lost_from..=lost_through` the backend applied
+    /// are gone from the device (it cannot send them again; the backend
+    /// keeps them): report them to the operator. Send `answer` to the
+    /// device as its receipt: `SyncQueue::acknowledge` re-bases its pending
+    /// edits after the backend's head, each to be applied once.
+    #[error("the device's queue diverged: it lost the {lost_count} applied entries {lost_from}..={lost_through}")]
+    Diverged {
+        /// First seq the device's queue no longer agrees on.
+        lost_from: u64,
+        /// The backend's cursor: the last seq applied.
+        lost_through: u64,
+        /// `lost_through - lost_from + 1`.
+        lost_count: u64,
+        /// The chain position to answer with, MACed with the sync key.
+        answer: Vec<u8>,
+    },
     /// The grant signer (a KMS, an HSM, or the in-memory key) failed or
     /// returned a signature that does not verify.
     #[error("grant signer failed: {reason}")]

@@ -52,6 +52,25 @@ pub struct SyncOperation {
     pub key: String,
     /// The new value, or `None` for a delete.
     pub value: Option<Vec<u8>>,
+    /// The entry's chain MAC: keep it with the seq for `verify_with_chain`.
+    pub mac: Vec<u8>,
+}
+
+/// An entry the backend applied, as it kept it: its seq and chain MAC.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AppliedEntry {
+    /// The entry's seq (at least 1).
+    pub seq: i64,
+    /// Its chain MAC (32 bytes).
+    pub mac: Vec<u8>,
+}
+
+impl TryFrom<AppliedEntry> for cursor::AppliedEntry {
+    type Error = BackendError;
+    fn try_from(e: AppliedEntry) -> Result<Self> {
+        let seq = u64::try_from(e.seq).map_err(|_| BackendError::invalid("an applied seq must not be negative"))?;
+        Ok(Self { seq, mac: e.mac })
+    }
 }
 
 impl std::fmt::Debug for SyncOperation {
@@ -113,6 +132,7 @@ impl TryFrom<cursor::SyncOperation> for SyncOperation {
             collection: op.collection,
             key: op.key,
             value: op.value,
+            mac: op.mac.to_vec(),
         })
     }
 }
@@ -145,6 +165,26 @@ impl SyncVerifier {
     #[uniffi::method(name = "verify")]
     pub fn ffi_verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch> {
         self.verify(batch, sync_key, cursor.try_into()?)?.try_into()
+    }
+
+    /// [`verify`](Self::ffi_verify), shown the applied entries the batch
+    /// overlaps, so a device written back with an older copy of its files
+    /// gets an answer to re-base on.
+    ///
+    /// # Errors
+    /// As `verify`; `Diverged` (the answer for the device, the range it
+    /// lost) when its queue parted from the applied chain; `InvalidInput`
+    /// for bad `applied` entries.
+    #[uniffi::method(name = "verify_with_chain")]
+    pub fn ffi_verify_with_chain(
+        &self,
+        batch: Vec<u8>,
+        sync_key: Vec<u8>,
+        cursor: SyncCursor,
+        applied: Vec<AppliedEntry>,
+    ) -> Result<VerifiedBatch> {
+        let applied = applied.into_iter().map(cursor::AppliedEntry::try_from).collect::<Result<_>>()?;
+        self.verify_with_chain(batch, sync_key, cursor.try_into()?, applied)?.try_into()
     }
 
     /// The receipt for a stored `cursor` of `device_id`: for answering an

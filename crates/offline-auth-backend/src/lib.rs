@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod chain;
 mod clock;
 mod cursor;
 mod error;
@@ -31,8 +32,9 @@ mod jwks;
 mod signer;
 mod verifier;
 
+pub use chain::MAX_APPLIED_ENTRIES;
 pub use clock::{FixedServerClock, ServerClock, SystemServerClock};
-pub use cursor::{SyncCursor, SyncOperation, VerifiedBatch};
+pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
 pub use error::{BackendError, RejectReason, Result};
 pub use issuer::{GrantIssuer, IssuerOptions};
 pub use jwks::{issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo};

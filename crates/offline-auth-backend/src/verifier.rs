@@ -22,8 +22,9 @@ use offline_auth_proto::grant::{self, GrantClaims, GrantPolicy, IssuerKey, Trust
 use offline_auth_proto::limits::{check_names, check_value, MAX_BATCH_BYTES};
 use offline_auth_proto::receipt::Receipt;
 
+use crate::chain::KnownChain;
 use crate::clock::{ServerClock, SystemServerClock};
-use crate::cursor::{SyncCursor, SyncOperation, VerifiedBatch};
+use crate::cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
 use crate::error::{BackendError as Error, RejectReason, Result};
 
 /// How far (seconds) a grant's start and an entry's time may lead the
@@ -101,7 +102,30 @@ impl SyncVerifier {
     /// `ClockUnavailable` if the server's clock cannot tell the time;
     /// `BatchRejected` with the reason for anything wrong with the batch.
     pub fn verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch> {
-        self.verify_batch(&batch, sync_key, &cursor)
+        self.verify_batch(&batch, sync_key, &cursor, &[])
+    }
+
+    /// Like [`verify`](Self::verify), shown the entries already applied
+    /// that the batch overlaps (`applied`: the seqs from the batch's first
+    /// minus one through the cursor, at most [`MAX_APPLIED_ENTRIES`](crate::MAX_APPLIED_ENTRIES), as
+    /// kept from [`SyncOperation::mac`](crate::SyncOperation::mac)). Each
+    /// overlapping entry is then checked against the one applied, so a
+    /// device written back with an older copy of its files gets an answer
+    /// it can re-base on instead of a refusal it cannot get past.
+    ///
+    /// # Errors
+    /// As `verify`, and `Diverged` (with the answer for the device and the
+    /// range it lost) when the batch parts from the applied chain;
+    /// `InvalidInput` for `applied` entries that are too many, past the
+    /// cursor, not 32 bytes, or contradict the cursor.
+    pub fn verify_with_chain(
+        &self,
+        batch: Vec<u8>,
+        sync_key: Vec<u8>,
+        cursor: SyncCursor,
+        applied: Vec<AppliedEntry>,
+    ) -> Result<VerifiedBatch> {
+        self.verify_batch(&batch, sync_key, &cursor, &applied)
     }
 
     /// The receipt for a stored `cursor` of `device_id`: for answering an
@@ -135,9 +159,16 @@ struct Grants {
 }
 
 impl SyncVerifier {
-    fn verify_batch(&self, bytes: &[u8], sync_key: Vec<u8>, cursor: &SyncCursor) -> Result<VerifiedBatch> {
+    fn verify_batch(
+        &self,
+        bytes: &[u8],
+        sync_key: Vec<u8>,
+        cursor: &SyncCursor,
+        applied: &[AppliedEntry],
+    ) -> Result<VerifiedBatch> {
         let sync_key = sync_mac_key(sync_key)?;
         let cursor_mac = cursor_mac(cursor)?;
+        let chain = KnownChain::new(applied, cursor.last_seq, cursor_mac)?;
         let now = self.clock.now_unix_secs()?;
         if bytes.len() > MAX_BATCH_BYTES {
             return Err(reject(RejectReason::TooLarge, "batch exceeds the size limit"));
@@ -148,9 +179,13 @@ impl SyncVerifier {
         let mut operations = Vec::with_capacity(reader.plausible_entries());
         let mut duplicates = 0u64;
         // The MAC the next entry must chain from: the cursor's for a batch
-        // that starts right after it; unknown for the first entry of a batch
-        // that starts with replays (its predecessor is not in the batch).
+        // that starts right after it, the applied one before a batch that
+        // starts with replays if the caller showed it; unknown otherwise
+        // (the first entry's predecessor is not in the batch).
         let mut prev_mac: Option<Mac32> = None;
+        // The last seq (and MAC) on which the batch agrees with the applied
+        // chain, as far as the chain is known.
+        let mut agreed: Option<(u64, Mac32)> = None;
         let (mut first_seq, mut expected_seq) = (None, 0u64);
         let mut last_seq = cursor.last_seq;
         // The grant the previous entry named: runs of entries share one, and
@@ -170,7 +205,8 @@ impl SyncVerifier {
                         ));
                     }
                     first_seq = Some(seq);
-                    prev_mac = (seq == cursor.last_seq.saturating_add(1)).then_some(cursor_mac);
+                    prev_mac = chain.mac_at(seq - 1);
+                    agreed = prev_mac.map(|mac| (seq - 1, mac));
                 }
                 Some(_) if seq != expected_seq => {
                     return Err(reject(RejectReason::SeqGap, format!("entries out of order at seq {seq}")))
@@ -204,11 +240,23 @@ impl SyncVerifier {
             };
             used.set(true);
             if seq <= cursor.last_seq {
-                if seq == cursor.last_seq && !ct_eq(&entry.mac, &cursor_mac) {
-                    return Err(reject(
-                        RejectReason::ChainBroken,
-                        format!("entry {seq} differs from the one already applied"),
-                    ));
+                match chain.mac_at(seq) {
+                    Some(applied) if ct_eq(&entry.mac, &applied) => agreed = Some((seq, applied)),
+                    // A genuine entry of the device (it chains, under the
+                    // sync key, from a point both chains share) that is not
+                    // the one applied: the device's queue parted here.
+                    Some(_) => match agreed {
+                        Some(common) if common.0 == seq - 1 => {
+                            return Err(chain.diverged(reader.device_id, &sync_key, common, entry.mac)?)
+                        }
+                        _ => {
+                            return Err(reject(
+                                RejectReason::ChainBroken,
+                                format!("entry {seq} differs from the one already applied"),
+                            ))
+                        }
+                    },
+                    None => agreed = None,
                 }
                 duplicates += 1;
                 continue;
@@ -222,8 +270,17 @@ impl SyncVerifier {
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
         let device_id = reader.device_id.to_owned();
+        // A batch that ends before the cursor, every entry of it on the
+        // applied chain: the answer says so (a plain receipt would name a
+        // seq this queue may never have held).
+        let receipt = match agreed {
+            Some(common) if common.0 < cursor.last_seq && expected_seq.saturating_sub(1) == common.0 => {
+                chain.position(&device_id, &sync_key, common, None)?
+            }
+            _ => receipt_bytes(device_id.clone(), &sync_key, &last_mac, last_seq)?,
+        };
         Ok(VerifiedBatch {
-            receipt: receipt_bytes(device_id.clone(), &sync_key, &last_mac, last_seq)?,
+            receipt,
             device_id,
             user_id: std::mem::take(&mut grants.user_id),
             operations,
@@ -300,98 +357,10 @@ fn operation(entry: &EntryRef<'_>) -> SyncOperation {
         collection: collection.to_owned(),
         key: key.to_owned(),
         value,
+        mac: entry.mac,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::FixedServerClock;
-    use crate::GrantIssuer;
-    use offline_auth_proto::batch::{Batch, BatchV1, BatchWire, MAGIC};
-    use offline_auth_proto::entry::{EntryBody, EntryV1, Operation, QueueEntry};
-
-    const T: i64 = 1_000_000;
-
-    struct Fixture {
-        verifier: Arc<SyncVerifier>,
-        issuer_key: IssuerKey,
-        token: String,
-        jti: String,
-        sync_key: SecretKey,
-    }
-
-    fn fixture() -> Fixture {
-        let issuer = GrantIssuer::generate("k".into()).unwrap();
-        let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
-        let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
-        let jti = grant::verify_signature(&token, &verifier.issuers, &GrantPolicy::default()).unwrap().jti;
-        Fixture { verifier, issuer_key: issuer.issuer_key(), token, jti, sync_key: SecretKey::generate().unwrap() }
-    }
-
-    /// A chain of entries with the given boot counts (`None`: first-release entries).
-    fn chain(fx: &Fixture, boots: &[Option<u32>]) -> Vec<QueueEntry> {
-        let key = MacKey::new(&fx.sync_key);
-        let mut prev = [0u8; 32];
-        (1u64..)
-            .zip(boots)
-            .map(|(seq, boots)| {
-                let op = Operation::Put { collection: "visits".into(), key: format!("k{seq}"), value: vec![1] };
-                let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: *boots, op };
-                let mac = body.chain_mac(&key, &prev).unwrap();
-                prev = mac;
-                QueueEntry { body, mac }
-            })
-            .collect()
-    }
-
-    fn verify(fx: &Fixture, bytes: &[u8]) -> Result<VerifiedBatch> {
-        fx.verifier.verify_batch(bytes, fx.sync_key.to_vec().to_vec(), &SyncCursor::initial())
-    }
-
-    #[test]
-    fn a_first_release_batch_still_verifies() {
-        let fx = fixture();
-        let entries = chain(&fx, &[None, None]).iter().map(|e| EntryV1::of(e).unwrap()).collect();
-        let wire = BatchWire::V1(BatchV1 { device_id: "d".into(), grants: vec![fx.token.clone()], entries });
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend(postcard::to_stdvec(&wire).unwrap());
-        let verified = verify(&fx, &bytes).unwrap();
-        assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, None]);
-    }
-
-    #[test]
-    fn a_queue_written_across_an_upgrade_verifies_with_each_entry_in_its_format() {
-        let fx = fixture();
-        let entries = chain(&fx, &[None, Some(3)]);
-        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
-        let verified = verify(&fx, &bytes).unwrap();
-        assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, Some(3)]);
-    }
-
-    #[test]
-    fn entries_stamped_after_the_servers_time_are_refused() {
-        let fx = fixture();
-        let entries = chain(&fx, &[Some(0)]);
-        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
-        let key = || fx.sync_key.to_vec().to_vec();
-        // The entries are stamped T + 10; the server allows its own time plus 60 s.
-        for (server_now, accepted) in [(T - 50, true), (T - 51, false), (T + 3_000, true)] {
-            let verifier =
-                SyncVerifier::with_clock(vec![fx.issuer_key.clone()], Arc::new(FixedServerClock(server_now))).unwrap();
-            let outcome = verifier.verify_batch(&bytes, key(), &SyncCursor::initial());
-            assert_eq!(outcome.is_ok(), accepted, "server at T{:+}: {outcome:?}", server_now - T);
-        }
-    }
-
-    #[test]
-    fn the_boot_count_is_covered_by_the_mac() {
-        let fx = fixture();
-        let mut entries = chain(&fx, &[Some(1), Some(1)]);
-        if let Some(last) = entries.last_mut() {
-            last.body.boots = Some(0);
-        }
-        let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
-        assert!(matches!(verify(&fx, &bytes), Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })));
-    }
-}
+#[path = "verifier_tests.rs"]
+mod tests;

@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, BackendError, VerifiedBatch, MAX_BATCH_BYTES};
+use offline_auth_backend::{
+    generate_sync_key, jwks_from_issuer_keys, BackendError, VerifiedBatch, MAX_APPLIED_ENTRIES, MAX_BATCH_BYTES,
+};
 use offline_auth_proto::batch_reader::BatchReader;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -112,29 +114,60 @@ pub(crate) struct DeviceQuery {
     device_id: String,
 }
 
-/// Verifies `body` from `from` off the async workers; refuses a batch whose
-/// grants name another device or user than the one it is uploaded for.
+/// What verifying an upload gave: a batch to apply, or the answer to a
+/// device whose queue parted from the chain already applied.
+enum Verified {
+    Batch(VerifiedBatch),
+    Diverged(Json<Value>),
+}
+
+/// Verifies `body` from `from` off the async workers, shown the applied
+/// entries it overlaps (`span`: its first seq and declared entry count;
+/// at most one row per entry is read); refuses a batch whose grants name
+/// another device or user than the one it is uploaded for.
 async fn verify(
     state: &AppState,
     device_id: &str,
     body: &Bytes,
     from: &DeviceState,
-) -> Result<VerifiedBatch, ApiError> {
+    span: (u64, usize),
+) -> Result<Verified, ApiError> {
+    let ((first_seq, entries), cursor_seq) = (span, from.cursor.last_seq);
+    let applied = if first_seq >= 1 && first_seq <= cursor_seq {
+        let start = first_seq - 1;
+        let rows = entries.min(MAX_APPLIED_ENTRIES - 1) as u64;
+        state.store.applied(device_id, start, cursor_seq.min(start.saturating_add(rows))).await?
+    } else {
+        Vec::new()
+    };
     let verifier = state.verifier.clone();
     let (bytes, key, cursor) = (Vec::from(body.as_ref()), from.sync_key.clone(), from.cursor.clone());
-    let verified = tokio::task::spawn_blocking(move || verifier.verify(bytes, key, cursor))
+    let verified = tokio::task::spawn_blocking(move || verifier.verify_with_chain(bytes, key, cursor, applied))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?
-        .inspect_err(|error| {
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
+    let verified = match verified {
+        Err(BackendError::Diverged { lost_from, lost_through, lost_count, answer }) => {
+            // For the operator: edits the device's written-back files lost.
+            eprintln!("sync diverged device={device_id} lost={lost_count} seqs={lost_from}..={lost_through}");
+            return Ok(Verified::Diverged(Json(json!({
+                "receipt": URL_SAFE_NO_PAD.encode(&answer),
+                "acknowledged_seq": lost_through,
+                "applied": 0,
+                "duplicates": 0,
+                "diverged": {"lost_from": lost_from, "lost_through": lost_through, "lost_count": lost_count},
+            }))));
+        }
+        other => other.inspect_err(|error| {
             if let BackendError::BatchRejected { kind, .. } = error {
                 eprintln!("sync rejected device={device_id} reason={kind:?}");
             }
-        })?;
+        })?,
+    };
     if verified.device_id != device_id || verified.user_id != from.user_id {
         eprintln!("sync rejected device={device_id} reason=OtherTenant");
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device or user"));
     }
-    Ok(verified)
+    Ok(Verified::Batch(verified))
 }
 
 fn answer(verified: &VerifiedBatch) -> Json<Value> {
@@ -164,14 +197,23 @@ pub(crate) async fn sync(
     let mut from = state.store.device(device_id).await?.ok_or_else(unknown_device)?;
     // Tenancy, before any MAC is computed: a batch is uploaded for the
     // device that made it (and the grants' user is checked after verifying).
-    let claimed = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?.device_id;
+    let mut reader = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?;
+    let claimed = reader.device_id;
+    let span = match reader.next_entry() {
+        Ok(Some(entry)) => (entry.seq, reader.entry_count),
+        _ => (0, 0), // no entry, or unreadable: the verifier refuses it
+    };
     if claimed != device_id {
         eprintln!("sync rejected device={device_id} reason=OtherTenant");
         return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device"));
     }
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
-        let verified = verify(&state, device_id, &body, &from).await?;
+        let verified = match verify(&state, device_id, &body, &from, span).await? {
+            Verified::Batch(verified) => verified,
+            // The device re-bases on this answer; nothing is applied.
+            Verified::Diverged(answer) => return Ok(answer),
+        };
         if verified.operations.is_empty() {
             // Nothing new (a replay, or a race lost to an upload that
             // applied all of it): the receipt for the cursor as found.

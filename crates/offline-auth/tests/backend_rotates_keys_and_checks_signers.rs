@@ -139,6 +139,7 @@ fn verified_operations_do_not_print_their_values() {
         collection: "visits".into(),
         key: "gate".into(),
         value: Some(b"gate code 7731".to_vec()),
+        mac: [0; 32],
     };
     let shown = format!("{op:?}");
     assert!(!shown.contains("7731") && !shown.contains("55, 55, 51, 49"), "{shown}");

@@ -82,6 +82,11 @@ def test_verifier_on_a_python_clock_and_typed_rejections():
     assert rejected.value.kind == backend.RejectReason.MALFORMED
     with pytest.raises(backend.BackendError.InvalidInput):
         verifier.verify(b"junk", bytes(31), cursor)
+    # verify_with_chain: the applied entries cross the binding as int seqs, range-checked.
+    with pytest.raises(backend.BackendError.BatchRejected):
+        verifier.verify_with_chain(b"junk", bytes(32), cursor, [])
+    with pytest.raises(backend.BackendError.InvalidInput):
+        verifier.verify_with_chain(b"junk", bytes(32), cursor, [backend.AppliedEntry(seq=-1, mac=bytes(32))])
     key = backend.generate_sync_key()
     stored = backend.SyncCursor(last_seq=3, last_mac=bytes(range(32)))
     assert verifier.receipt("device-1", key, stored) == verifier.receipt("device-1", key, stored)
@@ -101,7 +106,7 @@ def test_bad_input_gives_typed_errors():
         issuer.issue("alice", "device-1", ["notes"], NOW, NOW)
     with pytest.raises(backend.BackendError.GrantInvalid):
         backend.verify_grant("not.a.grant", [issuer.issuer_key()])
-    for name in ["InvalidInput", "GrantInvalid", "BatchRejected", "Signer", "Clock", "Internal"]:
+    for name in ["InvalidInput", "GrantInvalid", "BatchRejected", "Diverged", "Signer", "Clock", "Internal"]:
         assert issubclass(getattr(backend.BackendError, name), backend.BackendError)
 
 

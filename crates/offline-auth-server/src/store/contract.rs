@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use offline_auth_backend::{BackendError, SyncCursor, SyncOperation, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, BackendError, SyncCursor, SyncOperation, VerifiedBatch};
 
 /// A store call's future (boxed, so the trait can be used as `dyn Store`).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -107,14 +107,19 @@ pub trait Store: Send + Sync {
     fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>>;
 
     /// In one transaction: locks the device, checks that its state still is
-    /// `verified_from`, applies `batch`'s operations, stores its cursor and
-    /// records its receipt.
+    /// `verified_from`, applies `batch`'s operations, keeps their chain
+    /// MACs, stores its cursor and records its receipt.
     fn apply<'a>(
         &'a self,
         device_id: &'a str,
         verified_from: &'a DeviceState,
         batch: &'a VerifiedBatch,
     ) -> StoreFuture<'a, Applied>;
+
+    /// The chain MACs applied for `device_id` at seqs `from..=through`, in
+    /// order ([`Store::apply`] keeps one per operation): what the verifier
+    /// is shown for a batch that overlaps the cursor.
+    fn applied<'a>(&'a self, device_id: &'a str, from: u64, through: u64) -> StoreFuture<'a, Vec<AppliedEntry>>;
 
     /// The user's records, by collection and key.
     fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>>;

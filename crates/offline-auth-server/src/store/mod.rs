@@ -1,7 +1,9 @@
 //! Where the server keeps its state: the issuer key, per device its owner,
 //! sync key, cursor (seq and chain head), last grant and `iat`, the users'
-//! records and every receipt issued. One trait, two implementations:
-//! SQLite (one file, one process: the default) and PostgreSQL (several
+//! records, every receipt issued and each applied entry's chain MAC (so a
+//! device written back with an older copy is told where its queue parted).
+//! One trait, two implementations: SQLite (one file, one process: the
+//! default) and PostgreSQL (several
 //! stateless instances sharing one database; the `postgres` feature).
 //!
 //! The HTTP layer verifies a batch outside any transaction, then calls

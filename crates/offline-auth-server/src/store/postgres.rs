@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use offline_auth_backend::{SyncCursor, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, SyncCursor, VerifiedBatch};
 use tokio_postgres::{NoTls, Row};
 
 use super::contract::{
@@ -15,7 +15,10 @@ use super::contract::{
 
 /// The schema migrations, in order: (version, SQL). Each is applied once,
 /// in one transaction with its row in `schema_migrations`.
-pub const MIGRATIONS: [(i32, &str); 1] = [(1, include_str!("../../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: [(i32, &str); 2] = [
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (2, include_str!("../../migrations/0002_applied_chain.sql")),
+];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x6f61_5f6d_6967; // "oa_mig"
@@ -164,6 +167,7 @@ impl Store for PgStore {
             }
             let (grant, iat) = issue(last_iat).map_err(StoreError::Backend)?;
             // Re-enrolment (after a wipe) starts a new chain with a new key.
+            tx.execute("DELETE FROM applied_chain WHERE device_id = $1", &[&device_id]).await?;
             tx.execute(
                 "UPDATE devices SET sync_key = $2, cursor_seq = 0, cursor_mac = $3, last_iat = $4, grant_token = $5,
                         enrolled_at = now(), synced_at = NULL
@@ -256,6 +260,15 @@ impl Store for PgStore {
                     .await?;
                 tx.execute(&delete, &[&now.user_id, &collections, &keys]).await?;
             }
+            let chain_seqs = batch.operations.iter().map(|op| as_i64(op.seq)).collect::<Result<Vec<i64>, _>>()?;
+            let chain_macs: Vec<&[u8]> = batch.operations.iter().map(|op| op.mac.as_slice()).collect();
+            let chain = tx
+                .prepare_cached(
+                    "INSERT INTO applied_chain (device_id, seq, mac)
+                     SELECT $1, s, m FROM unnest($2::int8[], $3::bytea[]) AS t(s, m)",
+                )
+                .await?;
+            tx.execute(&chain, &[&device_id, &chain_seqs, &chain_macs]).await?;
             let through = as_i64(batch.cursor.last_seq)?;
             let advance = tx
                 .prepare_cached(
@@ -273,6 +286,25 @@ impl Store for PgStore {
             tx.execute(&receipt, &[&device_id, &from_seq, &through, &applied, &batch.cursor.last_mac]).await?;
             tx.commit().await?;
             Ok(Applied::Done)
+        })
+    }
+
+    fn applied<'a>(&'a self, device_id: &'a str, from: u64, through: u64) -> StoreFuture<'a, Vec<AppliedEntry>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    "SELECT seq, mac FROM applied_chain WHERE device_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+                    &[&device_id, &as_i64(from)?, &as_i64(through)?],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let seq: i64 = row.try_get(0)?;
+                    let seq = u64::try_from(seq).map_err(|_| StoreError::Failed("negative seq".into()))?;
+                    Ok(AppliedEntry { seq, mac: row.try_get(1)? })
+                })
+                .collect()
         })
     }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use offline_auth_backend::{SyncCursor, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, SyncCursor, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::contract::{
@@ -55,7 +55,9 @@ impl SqliteStore {
                                                  PRIMARY KEY (user_id, collection, key));
              CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, from_seq INTEGER NOT NULL,
                                                   through_seq INTEGER NOT NULL, applied INTEGER NOT NULL,
-                                                  head_mac BLOB NOT NULL, issued_at INTEGER NOT NULL);",
+                                                  head_mac BLOB NOT NULL, issued_at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS applied_chain (device_id TEXT NOT NULL, seq INTEGER NOT NULL, mac BLOB NOT NULL,
+                                                       PRIMARY KEY (device_id, seq));",
         )?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {
@@ -110,6 +112,12 @@ fn apply_in(tx: &Transaction<'_>, device_id: &str, user_id: &str, batch: &Verifi
             params![user_id, collection, key],
         )?;
     }
+    for op in &batch.operations {
+        tx.execute(
+            "INSERT INTO applied_chain (device_id, seq, mac) VALUES (?1, ?2, ?3)",
+            params![device_id, op.seq as i64, &op.mac[..]],
+        )?;
+    }
     tx.execute(
         "UPDATE devices SET cursor_seq = ?1, cursor_mac = ?2 WHERE device_id = ?3",
         params![batch.cursor.last_seq as i64, batch.cursor.last_mac, device_id],
@@ -156,6 +164,7 @@ impl Store for SqliteStore {
             }
             let (grant, iat) = issue(owner.map_or(0, |(_, last)| last)).map_err(StoreError::Backend)?;
             // Re-enrolment (after a wipe) starts a new chain with a new key.
+            tx.execute("DELETE FROM applied_chain WHERE device_id = ?1", [device_id])?;
             tx.execute(
                 "INSERT OR REPLACE INTO devices (device_id, user_id, sync_key, cursor_seq, cursor_mac, last_iat, grant_token)
                  VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
@@ -213,6 +222,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn applied<'a>(&'a self, device_id: &'a str, from: u64, through: u64) -> StoreFuture<'a, Vec<AppliedEntry>> {
+        Box::pin(async move {
+            let db = self.db();
+            let mut stmt = db.prepare(
+                "SELECT seq, mac FROM applied_chain WHERE device_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![device_id, from as i64, through as i64], |r| {
+                Ok(AppliedEntry { seq: r.get::<_, i64>(0)? as u64, mac: r.get(1)? })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     fn records<'a>(&'a self, user: &'a str) -> StoreFuture<'a, Vec<Record>> {
         Box::pin(async move {
             let db = self.db();
@@ -229,11 +251,11 @@ impl Store for SqliteStore {
             let db = self.db();
             let tables: i64 = db.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'
-                 AND name IN ('issuer', 'devices', 'records', 'receipts')",
+                 AND name IN ('issuer', 'devices', 'records', 'receipts', 'applied_chain')",
                 [],
                 |r| r.get(0),
             )?;
-            if tables == 4 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
+            if tables == 5 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
                 Ok(())
             } else {
                 Err(StoreError::Unavailable("the schema is not the one this build expects".into()))

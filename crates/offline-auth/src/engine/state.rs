@@ -201,6 +201,24 @@ impl VaultState {
         self.prune_grants();
     }
 
+    /// Moves the chain after the backend's head: the backend applied every
+    /// entry through `through` (MAC `through_mac`) and agrees with this
+    /// queue through `common_seq`; the pending entries after `common_seq`
+    /// now run from `through + 1` to `new_head` (the caller re-chained and
+    /// stored them in the same transaction). Grants move with their entries.
+    pub(crate) fn rebase(&mut self, common_seq: u64, through: (u64, Mac32), new_head: (u64, Mac32)) -> Result<()> {
+        let shift = through.0.checked_sub(common_seq).ok_or(Error::Tampered)?;
+        for grant in &mut self.grants {
+            if grant.first_seq > common_seq {
+                grant.first_seq = grant.first_seq.checked_add(shift).ok_or(Error::Tampered)?;
+            }
+        }
+        (self.head_seq, self.head_mac) = new_head;
+        self.batched_through = through.0;
+        self.acknowledge(through.0, through.1);
+        Ok(())
+    }
+
     /// Takes the record at `location`, version `version`, out of the record
     /// set's digest (it is being replaced or deleted).
     pub(crate) fn remove_record(&mut self, keys: &VaultKeys, location: &[u8], version: u64) -> Result<()> {
@@ -274,6 +292,21 @@ mod tests {
         assert_eq!(s.grants.len(), 2, "entry 5 still needs g1");
         s.acknowledge(5, [5; 32]);
         assert_eq!(s.grants.iter().map(|g| g.token.as_str()).collect::<Vec<_>>(), ["g2"]);
+    }
+
+    #[test]
+    fn a_rebase_moves_the_grants_with_their_entries() {
+        let mut s = state();
+        s.head_seq = 5;
+        s.install_grant("g2".into(), claims("g2"));
+        s.head_seq = 8;
+        // Agreed through 3, the backend applied through 10: entries 4..=8 become 11..=15.
+        s.rebase(3, (10, [10; 32]), (15, [15; 32])).unwrap();
+        assert_eq!(
+            s.grants.iter().map(|g| (g.token.as_str(), g.first_seq)).collect::<Vec<_>>(),
+            [("g1", 1), ("g2", 13)]
+        );
+        assert_eq!((s.acked_through, s.batched_through, s.head_seq, s.head_mac), (10, 10, 15, [15; 32]));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! holding it.
 
 pub(crate) mod pin_shape;
+mod queue_moves;
 pub(crate) mod tables;
 
 use std::sync::{Mutex, MutexGuard};

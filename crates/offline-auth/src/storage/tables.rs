@@ -48,7 +48,7 @@ impl std::fmt::Debug for VaultRow {
 
 /// `execute` through SQLite's statement cache: the hot path (a write is
 /// four to six statements) does not recompile its SQL on every call.
-fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+pub(super) fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
     conn.prepare_cached(sql)?.execute(params)
 }
 
@@ -66,11 +66,11 @@ fn to_u32(value: i64) -> Result<u32> {
     u32::try_from(value).map_err(|_| Error::Tampered)
 }
 
-fn to_u64(value: i64) -> Result<u64> {
+pub(super) fn to_u64(value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::Tampered)
 }
 
-fn to_i64(value: u64) -> Result<i64> {
+pub(super) fn to_i64(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| Error::InvalidInput("sequence number out of range".into()))
 }
 

@@ -8,11 +8,14 @@
 //! reordering, gap, replay or alteration breaks it.
 //!
 //! `queue.rs` is the exported [`SyncQueue`] (batches out, receipts in);
-//! `sealed_entry.rs` is how an entry is stored. The queue reaches the
+//! `rebase.rs` moves the pending entries after the backend's head when its
+//! answer shows the queue parted from what it applied (a written-back
+//! copy); `sealed_entry.rs` is how an entry is stored. The queue reaches the
 //! session that made it through [`QueueSession`], so it depends on the
 //! engine only, not on the session.
 
 mod queue;
+mod rebase;
 mod sealed_entry;
 
 pub(crate) use queue::QueueSession;

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use offline_auth_proto::batch::Batch;
 use offline_auth_proto::entry::QueueEntry;
 use offline_auth_proto::limits::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS};
-use offline_auth_proto::receipt::Receipt;
+use offline_auth_proto::receipt::Answer;
 
+use super::rebase;
 use super::sealed_entry::SealedEntry;
 use crate::crypto::ct_eq;
 use crate::engine::{VaultShared, VaultState};
@@ -86,11 +87,16 @@ impl SyncQueue {
     /// (the `receipt` of `VerifiedBatch`, as the server returned it). A
     /// receipt for entries already deleted is harmless.
     ///
+    /// The backend's answer to a queue that parted from what it applied
+    /// (files written back with an older copy) goes here too: the entries
+    /// it applied are deleted and the rest move after its head, with new
+    /// seqs, re-chained, to be sent again; answering twice moves nothing.
+    ///
     /// # Errors
     /// `ReceiptInvalid` (it does not verify with this vault's sync key, is
     /// for another device, names a seq never sent in a batch, or a chain
-    /// that is not this queue's; nothing is deleted), `SessionLocked`,
-    /// `Tampered`, `Storage`.
+    /// or queue that is not this one's; nothing is deleted or moved),
+    /// `SessionLocked`, `Tampered`, `Storage`.
     pub fn acknowledge(&self, receipt: Vec<u8>) -> Result<(), VaultError> {
         self.report("acknowledge", self.acknowledge_receipt(&receipt))
     }
@@ -181,10 +187,14 @@ impl SyncQueue {
         let vault = self.session.vault();
         vault.db.write(|tx| {
             let mut state = VaultState::load(tx, keys)?;
-            let receipt = Receipt::verify(bytes, &state.sync_mac_key()?)?;
-            if receipt.device_id != vault.config.device_id {
-                return Err(Error::ReceiptInvalid("the receipt is for another device".into()));
-            }
+            let receipt = match Answer::verify(bytes, &state.sync_mac_key()?)? {
+                Answer::Applied(receipt) if receipt.device_id == vault.config.device_id => receipt,
+                Answer::Position(at) if at.device_id == vault.config.device_id => {
+                    rebase::apply(tx, keys, &mut state, &at)?;
+                    return state.store(tx, keys);
+                }
+                _ => return Err(Error::ReceiptInvalid("the receipt is for another device".into())),
+            };
             let through_seq = receipt.through_seq;
             let (acked_through, acked_mac) = state.acked();
             if through_seq <= acked_through {

@@ -130,7 +130,7 @@ class BackendTest {
         val variants = BackendException::class.java.declaredClasses
             .filter { BackendException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }
-        for (name in listOf("InvalidInput", "GrantInvalid", "BatchRejected", "Signer", "Clock", "Internal")) {
+        for (name in listOf("InvalidInput", "GrantInvalid", "BatchRejected", "Diverged", "Signer", "Clock", "Internal")) {
             assertNotNull(variants[name], "BackendException.$name missing")
         }
     }

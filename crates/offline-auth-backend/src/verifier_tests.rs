@@ -1,0 +1,150 @@
+//! The verifier's unit tests (kept beside it, out of its file).
+use super::*;
+use crate::clock::FixedServerClock;
+use crate::GrantIssuer;
+use offline_auth_proto::batch::{Batch, BatchV1, BatchWire, MAGIC};
+use offline_auth_proto::entry::{EntryBody, EntryV1, Operation, QueueEntry};
+
+const T: i64 = 1_000_000;
+
+struct Fixture {
+    verifier: Arc<SyncVerifier>,
+    issuer_key: IssuerKey,
+    token: String,
+    jti: String,
+    sync_key: SecretKey,
+}
+
+fn fixture() -> Fixture {
+    let issuer = GrantIssuer::generate("k".into()).unwrap();
+    let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
+    let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
+    let jti = grant::verify_signature(&token, &verifier.issuers, &GrantPolicy::default()).unwrap().jti;
+    Fixture { verifier, issuer_key: issuer.issuer_key(), token, jti, sync_key: SecretKey::generate().unwrap() }
+}
+
+/// A chain of entries with the given boot counts (`None`: first-release entries).
+fn chain(fx: &Fixture, boots: &[Option<u32>]) -> Vec<QueueEntry> {
+    let key = MacKey::new(&fx.sync_key);
+    let mut prev = [0u8; 32];
+    (1u64..)
+        .zip(boots)
+        .map(|(seq, boots)| {
+            let op = Operation::Put { collection: "visits".into(), key: format!("k{seq}"), value: vec![1] };
+            let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: *boots, op };
+            let mac = body.chain_mac(&key, &prev).unwrap();
+            prev = mac;
+            QueueEntry { body, mac }
+        })
+        .collect()
+}
+
+fn verify(fx: &Fixture, bytes: &[u8]) -> Result<VerifiedBatch> {
+    fx.verifier.verify_batch(bytes, fx.sync_key.to_vec().to_vec(), &SyncCursor::initial(), &[])
+}
+
+#[test]
+fn a_first_release_batch_still_verifies() {
+    let fx = fixture();
+    let entries = chain(&fx, &[None, None]).iter().map(|e| EntryV1::of(e).unwrap()).collect();
+    let wire = BatchWire::V1(BatchV1 { device_id: "d".into(), grants: vec![fx.token.clone()], entries });
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend(postcard::to_stdvec(&wire).unwrap());
+    let verified = verify(&fx, &bytes).unwrap();
+    assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, None]);
+}
+
+#[test]
+fn a_queue_written_across_an_upgrade_verifies_with_each_entry_in_its_format() {
+    let fx = fixture();
+    let entries = chain(&fx, &[None, Some(3)]);
+    let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+    let verified = verify(&fx, &bytes).unwrap();
+    assert_eq!(verified.operations.iter().map(|o| o.boots).collect::<Vec<_>>(), [None, Some(3)]);
+}
+
+#[test]
+fn entries_stamped_after_the_servers_time_are_refused() {
+    let fx = fixture();
+    let entries = chain(&fx, &[Some(0)]);
+    let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+    let key = || fx.sync_key.to_vec().to_vec();
+    // The entries are stamped T + 10; the server allows its own time plus 60 s.
+    for (server_now, accepted) in [(T - 50, true), (T - 51, false), (T + 3_000, true)] {
+        let verifier =
+            SyncVerifier::with_clock(vec![fx.issuer_key.clone()], Arc::new(FixedServerClock(server_now))).unwrap();
+        let outcome = verifier.verify_batch(&bytes, key(), &SyncCursor::initial(), &[]);
+        assert_eq!(outcome.is_ok(), accepted, "server at T{:+}: {outcome:?}", server_now - T);
+    }
+}
+
+#[test]
+fn the_boot_count_is_covered_by_the_mac() {
+    let fx = fixture();
+    let mut entries = chain(&fx, &[Some(1), Some(1)]);
+    if let Some(last) = entries.last_mut() {
+        last.body.boots = Some(0);
+    }
+    let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+    assert!(matches!(verify(&fx, &bytes), Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })));
+}
+
+/// A chain whose entries from seq `from` on write `tag`-prefixed keys: two
+/// chains with different tags agree before `from` and part there.
+fn forked_chain(fx: &Fixture, len: u64, from: u64, tag: &str) -> Vec<QueueEntry> {
+    let key = MacKey::new(&fx.sync_key);
+    let mut prev = [0u8; 32];
+    (1..=len)
+        .map(|seq| {
+            let name = if seq < from { format!("k{seq}") } else { format!("{tag}{seq}") };
+            let op = Operation::Put { collection: "visits".into(), key: name, value: vec![1] };
+            let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: Some(0), op };
+            let mac = body.chain_mac(&key, &prev).unwrap();
+            prev = mac;
+            QueueEntry { body, mac }
+        })
+        .collect()
+}
+
+fn applied_of(entries: &[QueueEntry]) -> Vec<AppliedEntry> {
+    entries.iter().map(|e| AppliedEntry { seq: e.body.seq, mac: e.mac.to_vec() }).collect()
+}
+
+#[test]
+fn a_queue_parting_from_the_applied_chain_is_diverged_with_the_lost_range() {
+    let fx = fixture();
+    let applied = forked_chain(&fx, 5, 3, "applied-");
+    let cursor = SyncCursor { last_seq: 5, last_mac: applied[4].mac.to_vec() };
+    let device = forked_chain(&fx, 4, 3, "device-");
+    let batch = |entries: Vec<QueueEntry>| {
+        Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap()
+    };
+    let key = || fx.sync_key.to_vec().to_vec();
+    let verified = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &applied_of(&applied));
+    let Err(Error::Diverged { lost_from, lost_through, lost_count, answer }) = verified else { panic!("{verified:?}") };
+    assert_eq!((lost_from, lost_through, lost_count), (3, 5, 3));
+    let position = match offline_auth_proto::receipt::Answer::verify(&answer, &MacKey::new(&fx.sync_key)).unwrap() {
+        offline_auth_proto::receipt::Answer::Position(position) => position,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((position.common_seq, position.common_mac), (2, applied[1].mac));
+    assert_eq!(position.diverged_mac, Some(device[2].mac));
+
+    // An entry altered on the path (no sync key) cannot claim a divergence.
+    let mut altered = device.clone();
+    altered[2].body.op = Operation::Put { collection: "visits".into(), key: "evil".into(), value: vec![2] };
+    let refused = fx.verifier.verify_batch(&batch(altered), key(), &cursor, &applied_of(&applied));
+    assert!(matches!(refused, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{refused:?}");
+
+    // Without the applied chain, the old refusal at the cursor stays.
+    let plain = fx.verifier.verify_batch(&batch(forked_chain(&fx, 5, 3, "device-")), key(), &cursor, &[]);
+    assert!(matches!(plain, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{plain:?}");
+
+    // Applied entries that contradict the cursor, or lie past it, are the caller's error.
+    let mut wrong = applied_of(&applied);
+    wrong[4].mac = vec![0; 32];
+    let refused = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &wrong);
+    assert!(matches!(refused, Err(Error::InvalidInput { .. })), "{refused:?}");
+    let past = vec![AppliedEntry { seq: 6, mac: vec![0; 32] }];
+    assert!(matches!(fx.verifier.verify_batch(&batch(device), key(), &cursor, &past), Err(Error::InvalidInput { .. })));
+}
