@@ -84,13 +84,16 @@ pub struct Limits {
     pub body_budget_bytes: usize,
     /// Bytes the bodies in flight from one client address may hold.
     pub per_address_body_bytes: usize,
+    /// After shutdown is asked for (SIGTERM, Ctrl-C): how long requests in
+    /// flight are given to finish before the connections left are cut.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
     /// 1024 connections; 10 s for a request head (and between keep-alive
     /// requests); 60 s for a body with no gap over 10 s (a 16 MiB batch
     /// needs about 280 kB/s); 128 MiB of bodies in flight, 32 MiB (two
-    /// largest batches) from one address.
+    /// largest batches) from one address; 30 s to drain at shutdown.
     fn default() -> Self {
         Self {
             max_connections: 1024,
@@ -99,6 +102,7 @@ impl Default for Limits {
             body_idle_timeout: Duration::from_secs(10),
             body_budget_bytes: 8 * MAX_BATCH_BYTES,
             per_address_body_bytes: 2 * MAX_BATCH_BYTES,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -54,8 +54,9 @@ impl Probe {
     }
 }
 
-/// Serves `listener` until `shutdown` resolves, then waits for the open
-/// connections to finish (each told to close after its request in flight).
+/// Serves `listener` until `shutdown` resolves, then closes the port and
+/// waits, at most [`Limits::drain_timeout`], for the open connections to
+/// finish (each told to close after its request in flight).
 pub(crate) async fn run(
     listener: TcpListener,
     router: Router,
@@ -106,10 +107,19 @@ pub(crate) async fn run(
             drop(slot);
         });
     }
+    // No new connection from here: the port is closed (a client is refused).
     drop(listener);
     let _ = stop.send(true);
-    // Every slot back: every connection has finished.
-    let _ = slots.acquire_many(limits.max_connections).await;
+    // Every slot back: every connection has finished; or the drain deadline
+    // passed, and the connections left are cut when the runtime stops.
+    let drained = tokio::time::timeout(limits.drain_timeout, slots.acquire_many(limits.max_connections)).await;
+    if drained.is_err() {
+        eprintln!(
+            "drain deadline ({} s) passed: {} connection(s) cut",
+            limits.drain_timeout.as_secs(),
+            probe.open.load(Ordering::SeqCst)
+        );
+    }
 }
 
 /// Answers a connection over the cap with one non-blocking write, and closes it.

@@ -1,17 +1,25 @@
 //! The reference sync server:
 //!
 //! ```text
-//! offline-auth-server [LIMITS] [DB] [ADDR]            # SQLite file (default sync-server.db)
-//! offline-auth-server [LIMITS] --postgres URL [ADDR]  # PostgreSQL (`postgres` feature)
+//! offline-auth-server [OPTIONS] [DB] [ADDR]            # SQLite file (default sync-server.db)
+//! offline-auth-server [OPTIONS] --postgres URL [ADDR]  # PostgreSQL (`postgres` feature)
 //! ```
 //!
-//! LIMITS (defaults in `Limits`, see the `limits` module and DEPLOYMENT.md):
-//! `--max-connections N`, `--header-timeout-secs S`, `--body-timeout-secs S`,
-//! `--body-idle-secs S`, `--body-budget-mib M`, `--per-address-body-mib M`.
+//! Every option is also an `OFFLINE_AUTH_*` environment variable (clap's
+//! `env`; `--help` lists them with their defaults): `--db`, `--addr`,
+//! `--postgres`, the limits (`--max-connections N`, `--header-timeout-secs
+//! S`, `--body-timeout-secs S`, `--body-idle-secs S`, `--body-budget-mib M`,
+//! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
+//! module and DEPLOYMENT.md) and `--drain-secs S`. The positional DB and
+//! ADDR (kept for the scripts that call the binary so) win over the
+//! environment; given with `--db` or `--addr` on the same command line they
+//! are refused. A bad value is refused with a message and exit code 2.
 //!
 //! Listens on loopback (default 127.0.0.1:8787; port 0 picks a free one);
-//! prints the address it bound, then serves until Ctrl-C. With PostgreSQL
-//! the instance keeps no state of its own: start as many as you like on the
+//! prints the address it bound, then serves until SIGTERM or Ctrl-C: then
+//! it stops accepting (the port is closed), lets the requests in flight
+//! finish for at most `--drain-secs`, and exits 0. With PostgreSQL the
+//! instance keeps no state of its own: start as many as you like on the
 //! same database.
 //! See the library's documentation for the endpoints.
 
@@ -20,69 +28,206 @@ use offline_auth_server as server;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+
+/// offline-auth's reference sync server (SQLite, or PostgreSQL with the
+/// `postgres` feature). Every option can also be given by its environment
+/// variable; a command-line value wins.
+#[derive(Parser, Debug)]
+#[command(name = "offline-auth-server", version)]
+struct Config {
+    /// The SQLite database file, as the first positional argument (same as
+    /// --db). With --postgres the only positional argument is ADDR.
+    #[arg(value_name = "DB")]
+    db_positional: Option<String>,
+    /// The address to listen on, as the second positional argument (same as --addr).
+    #[arg(value_name = "ADDR")]
+    addr_positional: Option<SocketAddr>,
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "OFFLINE_AUTH_DB", value_name = "FILE", default_value = "sync-server.db")]
+    db: PathBuf,
+    /// The address to listen on: loopback only (put a TLS proxy in front); port 0 picks a free one.
+    #[arg(long, env = "OFFLINE_AUTH_ADDR", value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// A PostgreSQL URL instead of SQLite (needs the `postgres` feature).
+    #[arg(long, env = "OFFLINE_AUTH_POSTGRES", value_name = "URL", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Connections open at once; more are answered 503 and closed.
+    #[arg(long, env = "OFFLINE_AUTH_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = server::Limits::default().max_connections,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds to send a request head (and the idle wait between keep-alive requests).
+    #[arg(long, env = "OFFLINE_AUTH_HEADER_TIMEOUT_SECS", value_name = "S",
+          default_value_t = server::Limits::default().header_read_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds to send a whole body (408 and closed past it).
+    #[arg(long, env = "OFFLINE_AUTH_BODY_TIMEOUT_SECS", value_name = "S",
+          default_value_t = server::Limits::default().body_read_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+    /// Longest silence, in seconds, between two chunks of a body (408 and closed past it).
+    #[arg(long, env = "OFFLINE_AUTH_BODY_IDLE_SECS", value_name = "S",
+          default_value_t = server::Limits::default().body_idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_idle_secs: u64,
+    /// MiB all bodies in flight may hold together (503 + Retry-After past it).
+    #[arg(long, env = "OFFLINE_AUTH_BODY_BUDGET_MIB", value_name = "M",
+          default_value_t = to_mib(server::Limits::default().body_budget_bytes),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_budget_mib: u64,
+    /// MiB the bodies in flight from one client address may hold (set it to
+    /// --body-budget-mib behind a proxy).
+    #[arg(long, env = "OFFLINE_AUTH_PER_ADDRESS_BODY_MIB", value_name = "M",
+          default_value_t = to_mib(server::Limits::default().per_address_body_bytes),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    per_address_body_mib: u64,
+    /// On SIGTERM or Ctrl-C: seconds the requests in flight get to finish
+    /// (no new connection is accepted meanwhile); then the rest are cut.
+    #[arg(long, env = "OFFLINE_AUTH_DRAIN_SECS", value_name = "S",
+          default_value_t = server::Limits::default().drain_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    drain_secs: u64,
+}
+
+/// Where the state is kept.
+enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let limits = take_limits(&mut args)?;
-    let mut postgres = None;
-    if let Some(at) = args.iter().position(|a| a == "--postgres") {
-        args.remove(at);
-        if at >= args.len() {
-            return Err("--postgres needs a URL".into());
-        }
-        postgres = Some(args.remove(at));
-    }
-    let mut args = args.into_iter();
-    let state = match postgres {
-        Some(url) => open_postgres(&url).await?,
-        None => {
-            let db = PathBuf::from(args.next().unwrap_or_else(|| "sync-server.db".into()));
+    let matches = Config::command().try_get_matches().unwrap_or_else(|error| name_the_variable(error).exit());
+    let config = Config::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let (database, addr) = resolve(&config, &matches).unwrap_or_else(|error| error.exit());
+    let limits = config.limits();
+    // Signal handlers are installed before the port is announced, so a
+    // SIGTERM sent as soon as the address is printed is a graceful stop.
+    let shutdown = shutdown_signal()?;
+    let state = match database {
+        Database::Postgres(url) => open_postgres(&url).await?,
+        Database::Sqlite(db) => {
             server::AppState::with_store(Arc::new(server::store::sqlite::SqliteStore::open(&db)?)).await?
         }
-    };
-    let addr: SocketAddr = args.next().unwrap_or_else(|| "127.0.0.1:8787".into()).parse()?;
-    if !addr.ip().is_loopback() {
-        return Err("the reference server only listens on loopback".into());
-    }
-    let shutdown = async {
-        tokio::signal::ctrl_c().await.ok();
     };
     server::serve_with(state, addr, limits, |bound| println!("listening on http://{bound}"), shutdown).await?;
     Ok(())
 }
 
-/// Takes the `--limit value` pairs out of `args`.
-fn take_limits(args: &mut Vec<String>) -> Result<server::Limits, Box<dyn std::error::Error>> {
-    use std::time::Duration;
-    let mut limits = server::Limits::default();
-    let mut at = 0;
-    while at < args.len() {
-        let set: fn(&mut server::Limits, u64) = match args.get(at).map(String::as_str) {
-            Some("--max-connections") => |l, n| l.max_connections = u32::try_from(n).unwrap_or(u32::MAX),
-            Some("--header-timeout-secs") => |l, n| l.header_read_timeout = Duration::from_secs(n),
-            Some("--body-timeout-secs") => |l, n| l.body_read_timeout = Duration::from_secs(n),
-            Some("--body-idle-secs") => |l, n| l.body_idle_timeout = Duration::from_secs(n),
-            Some("--body-budget-mib") => |l, n| l.body_budget_bytes = mib(n),
-            Some("--per-address-body-mib") => |l, n| l.per_address_body_bytes = mib(n),
-            _ => {
-                at += 1;
-                continue;
-            }
-        };
-        let flag = args.remove(at);
-        let value = if at < args.len() { args.remove(at) } else { String::new() };
-        let n: u64 = value.parse().map_err(|_| format!("{flag} needs a whole number"))?;
-        if n == 0 {
-            return Err(format!("{flag} must be above 0").into());
+impl Config {
+    fn limits(&self) -> server::Limits {
+        server::Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_timeout_secs),
+            body_idle_timeout: Duration::from_secs(self.body_idle_secs),
+            body_budget_bytes: mib(self.body_budget_mib),
+            per_address_body_bytes: mib(self.per_address_body_mib),
+            drain_timeout: Duration::from_secs(self.drain_secs),
         }
-        set(&mut limits, n);
     }
-    Ok(limits)
+}
+
+/// The database and address: the positional arguments (with `--postgres`
+/// the only one is ADDR) over the environment, refused beside the same
+/// option on the command line; the address must be loopback.
+fn resolve(config: &Config, matches: &ArgMatches) -> Result<(Database, SocketAddr), clap::Error> {
+    let usage = |message: String| Config::command().error(ErrorKind::ArgumentConflict, message);
+    let on_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let given =
+        |id: &str| matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+    let (db, addr) = match (&config.postgres, &config.db_positional) {
+        (Some(_), Some(first)) => {
+            if config.addr_positional.is_some() {
+                return Err(usage("with --postgres the only positional argument is ADDR".into()));
+            }
+            let addr = first.parse().map_err(|error| {
+                Config::command()
+                    .error(ErrorKind::ValueValidation, format!("invalid value '{first}' for '[ADDR]': {error}"))
+            })?;
+            (None, Some(addr))
+        }
+        _ => (config.db_positional.as_ref().map(PathBuf::from), config.addr_positional),
+    };
+    if db.is_some() && on_command_line("db") {
+        return Err(usage("the database file is given twice: as [DB] and as --db".into()));
+    }
+    if addr.is_some() && on_command_line("addr") {
+        return Err(usage("the address is given twice: as [ADDR] and as --addr".into()));
+    }
+    let addr = addr.unwrap_or(config.addr);
+    if !addr.ip().is_loopback() {
+        return Err(Config::command()
+            .error(ErrorKind::ValueValidation, format!("the reference server only listens on loopback, not {addr}")));
+    }
+    let database = match &config.postgres {
+        Some(_) if given("db") => {
+            return Err(usage("--db (OFFLINE_AUTH_DB) is for SQLite; --postgres is given".into()))
+        }
+        Some(url) => Database::Postgres(url.clone()),
+        None => Database::Sqlite(db.unwrap_or_else(|| config.db.clone())),
+    };
+    Ok((database, addr))
+}
+
+/// A refused value that came from the environment: says from which variable.
+fn name_the_variable(mut error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(refused)) = error.get(ContextKind::InvalidArg) else { return error };
+    let refused = refused.split(' ').next().unwrap_or_default().to_owned();
+    let on_command_line = std::env::args().any(|a| a == refused || a.starts_with(&format!("{refused}=")));
+    let command = Config::command();
+    let variable = command
+        .get_arguments()
+        .filter(|arg| arg.get_long().is_some_and(|long| format!("--{long}") == refused))
+        .find_map(|arg| arg.get_env())
+        .filter(|variable| !on_command_line && std::env::var_os(variable).is_some());
+    if let Some(variable) = variable {
+        let note = format!("the value came from the environment variable {}", variable.to_string_lossy());
+        error.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![note.into()]));
+    }
+    error
+}
+
+/// Resolves at the first SIGTERM or Ctrl-C (SIGINT); the handlers are
+/// installed now, not when first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            eprintln!("{name}: no new connections; draining the requests in flight");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            eprintln!("Ctrl-C: no new connections; draining the requests in flight");
+        })
+    }
 }
 
 fn mib(n: u64) -> usize {
     usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+fn to_mib(bytes: usize) -> u64 {
+    (bytes / (1024 * 1024)) as u64
 }
 
 #[cfg(feature = "postgres")]
