@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -19,7 +20,10 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::store::{Applied, DeviceState, Enrolled};
-use crate::{bad_request, body_or_error, require_content_type, ApiError, AppState, OFFLINE_WINDOW_SECS, SCOPES, USERS};
+use crate::{
+    bad_request, body_or_error, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
+    SCOPES, USERS,
+};
 
 /// How many times an upload that keeps losing the race to other uploads of
 /// the same device is verified again before the client is told to retry.
@@ -255,6 +259,19 @@ pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderM
             .map(|r| json!({"collection": r.collection, "key": r.key, "value": String::from_utf8_lossy(&r.value)}))
             .collect(),
     )))
+}
+
+/// `GET /.well-known/jwks.json`: the issuer's public keys, for verifiers
+/// and devices that fetch them instead of taking them from enrolment. The
+/// reference holds one issuer key, so the set has one key; a server in the
+/// middle of a rotation (DEPLOYMENT.md) serves both. Cached for at most
+/// [`JWKS_MAX_AGE_SECS`], the least time between publishing a new key and
+/// signing with it.
+pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let jwks = jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?;
+    let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
+    Ok(([(header::CONTENT_TYPE, "application/jwk-set+json".to_owned()), (header::CACHE_CONTROL, cache)], jwks)
+        .into_response())
 }
 
 /// `GET /healthz`: the process is up and answering (nothing else is checked).

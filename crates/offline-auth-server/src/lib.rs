@@ -23,6 +23,8 @@
 //! - `GET /healthz` → `{"status": "up"}`: the process answers.
 //! - `GET /readyz` → `{"status": "ready"}` when the database answers and
 //!   every migration is applied; 503 with `Retry-After` otherwise.
+//! - `GET /.well-known/jwks.json` → the issuer's public keys (a JWKS, the
+//!   one key the server holds), cacheable for [`JWKS_MAX_AGE_SECS`].
 //!
 //! Tenancy: a device belongs to the user it was enrolled for. A batch whose
 //! grants name another user or device than the one it is uploaded for is
@@ -74,6 +76,11 @@ pub const OFFLINE_WINDOW_SECS: i64 = 3 * 24 * 3600;
 pub const USERS: [(&str, &str); 2] = [("amira", "correct horse battery"), ("jonas", "staple tuna")];
 /// Largest JSON body accepted.
 const MAX_JSON_BYTES: usize = 16 * 1024;
+/// How long a client may cache `/.well-known/jwks.json` (`Cache-Control:
+/// max-age`): during a rotation, publish the new key at least this long
+/// before signing with it, and drop the old one from the verifier no sooner
+/// than this after dropping it from the JWKS (DEPLOYMENT.md).
+pub const JWKS_MAX_AGE_SECS: u64 = 3600;
 /// Seconds a client is told to wait (`Retry-After`) when the database is unavailable.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
@@ -224,6 +231,7 @@ fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limi
         .route("/records", get(handlers::records))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/.well-known/jwks.json", get(handlers::jwks))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
