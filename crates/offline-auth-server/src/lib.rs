@@ -78,8 +78,8 @@ pub const USERS: [(&str, &str); 2] = [("amira", "correct horse battery"), ("jona
 const MAX_JSON_BYTES: usize = 16 * 1024;
 /// How long a client may cache `/.well-known/jwks.json` (`Cache-Control:
 /// max-age`): during a rotation, publish the new key at least this long
-/// before signing with it, and drop the old one from the verifier no sooner
-/// than this after dropping it from the JWKS (DEPLOYMENT.md).
+/// before signing with it; a key dropped from the set stays trusted by
+/// caches for up to this long (DEPLOYMENT.md, "Issuer key rotation").
 pub const JWKS_MAX_AGE_SECS: u64 = 3600;
 /// Seconds a client is told to wait (`Retry-After`) when the database is unavailable.
 pub const RETRY_AFTER_SECS: u64 = 1;
