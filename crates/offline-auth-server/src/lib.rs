@@ -270,9 +270,10 @@ pub async fn serve(
     serve_with(state, addr, Limits::default(), bound, shutdown).await
 }
 
-/// Serves on `addr` with `limits` until `shutdown` resolves, then lets the
-/// requests in flight finish (idle connections are closed at once, stalled
-/// ones by their timeouts); reports the bound address.
+/// Serves on `addr` with `limits` until `shutdown` resolves, then closes
+/// the port and lets the requests in flight finish (idle connections are
+/// closed at once), for at most [`Limits::drain_timeout`]; reports the
+/// bound address.
 ///
 /// # Errors
 /// Binding failed.

@@ -21,18 +21,24 @@ fn server() -> Command {
     command
 }
 
-/// Starts `command`; returns the child and the `host:port` it printed.
-fn started(command: &mut Command) -> (Child, String) {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("server said {line:?}"));
-    (child, addr.to_owned())
+/// A started server, killed when dropped (a failing test leaves none running).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-fn stop(mut child: Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
+/// Starts `command`; returns the server and the `host:port` it printed.
+fn started(command: &mut Command) -> (Server, String) {
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    let mut server = Server(child);
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("server said {line:?}"));
+    (server, addr.to_owned())
 }
 
 /// Sends one keep-alive `GET path` on `stream` and reads its answer: status and body.
@@ -60,7 +66,7 @@ fn get(stream: &mut TcpStream, path: &str) -> (u16, String) {
 fn the_server_starts_with_its_configuration_from_the_environment_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("from-env.db");
-    let (child, addr) = started(
+    let (server, addr) = started(
         server()
             .env("OFFLINE_AUTH_DB", &db)
             .env("OFFLINE_AUTH_ADDR", "127.0.0.1:0")
@@ -80,7 +86,7 @@ fn the_server_starts_with_its_configuration_from_the_environment_only() {
     second.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("too many connections"), "{answer}");
-    stop(child);
+    drop(server);
 }
 
 /// Runs the binary to its end (it must end by itself); `None` if it ran 30 s.
@@ -92,7 +98,7 @@ fn run(command: &mut Command) -> Option<Output> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    stop(child);
+    drop(Server(child));
     None
 }
 
@@ -145,7 +151,7 @@ fn a_bad_value_is_refused_with_a_clear_message_and_a_non_zero_exit() {
 fn the_positional_db_and_addr_still_work_and_win_over_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let (positional, from_env) = (dir.path().join("positional.db"), dir.path().join("env.db"));
-    let (child, addr) = started(
+    let (server, addr) = started(
         server()
             .arg(&positional)
             .arg("127.0.0.1:0")
@@ -155,7 +161,7 @@ fn the_positional_db_and_addr_still_work_and_win_over_the_environment() {
     assert!(!addr.ends_with(":1"), "{addr}");
     assert!(positional.exists() && !from_env.exists());
     assert_eq!(get(&mut TcpStream::connect(&addr).unwrap(), "/healthz").0, 200);
-    stop(child);
+    drop(server);
 }
 
 #[test]

@@ -13,9 +13,19 @@ use std::time::Duration;
 
 use common::{Answer, Device, Rng, USERS};
 
+/// A started server, killed when dropped (a failing test leaves none running).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the binary with `args`; returns it and its `host:port`.
-fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offline-auth-server"))
+fn start(args: &[&str]) -> (Server, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_offline-auth-server"))
         .args(args)
         .env_remove("OFFLINE_AUTH_DRAIN_SECS")
         .stdout(Stdio::piped())
@@ -23,18 +33,20 @@ fn start(args: &[&str]) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut server = Server(child);
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("server said {line:?}"));
-    (child, addr.to_owned())
+    (server, addr.to_owned())
 }
 
-fn sigterm(child: &Child) {
-    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+fn sigterm(server: &Server) {
+    let sent = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
     assert!(sent.success());
 }
 
 /// Waits (at most `limit`) for the process to exit.
-fn exit_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+fn exit_within(server: &mut Server, limit: Duration) -> Option<ExitStatus> {
+    let child = &mut server.0;
     let tenth = Duration::from_millis(100);
     for _ in 0..(limit.as_millis() / tenth.as_millis()) {
         if let Some(status) = child.try_wait().unwrap() {
@@ -42,8 +54,6 @@ fn exit_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
         }
         std::thread::sleep(tenth);
     }
-    let _ = child.kill();
-    let _ = child.wait();
     None
 }
 
@@ -90,7 +100,7 @@ fn refused_soon(addr: &str) -> bool {
 fn an_upload_in_flight_at_sigterm_gets_its_200_and_the_server_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let (mut child, addr) = start(&[db.to_str().unwrap(), "127.0.0.1:0", "--drain-secs", "30"]);
+    let (mut server, addr) = start(&[db.to_str().unwrap(), "127.0.0.1:0", "--drain-secs", "30"]);
     let mut device = Device::enroll(&format!("http://{addr}"), "draining-1", USERS[0]);
     device.edit(20, &mut Rng(7));
     let batch = device.queue.next_batch(100).unwrap().unwrap();
@@ -98,7 +108,7 @@ fn an_upload_in_flight_at_sigterm_gets_its_200_and_the_server_exits_0() {
 
     let mut upload = begin_upload(&addr, &device, batch.bytes.len());
     upload.write_all(first).unwrap();
-    sigterm(&child);
+    sigterm(&server);
     assert!(refused_soon(&addr), "a new connection is still accepted after SIGTERM");
     upload.write_all(rest).unwrap();
 
@@ -112,7 +122,7 @@ fn an_upload_in_flight_at_sigterm_gets_its_200_and_the_server_exits_0() {
     device.acknowledge(&Answer { status: 200, retry_after: None, body });
     assert_eq!(device.queue.pending_count().unwrap(), 0);
 
-    let status = exit_within(&mut child, Duration::from_secs(30)).expect("the server did not exit after draining");
+    let status = exit_within(&mut server, Duration::from_secs(30)).expect("the server did not exit after draining");
     assert_eq!(status.code(), Some(0), "{status}");
 }
 
@@ -122,13 +132,13 @@ fn a_stalled_upload_does_not_hold_the_exit_past_the_drain_deadline() {
     let db = dir.path().join("server.db");
     // Body timeouts far beyond the drain deadline: only the deadline can end the wait.
     let args = ["--drain-secs", "1", "--body-idle-secs", "600", "--body-timeout-secs", "600"];
-    let (mut child, addr) = start(&[&[db.to_str().unwrap(), "127.0.0.1:0"][..], &args].concat());
+    let (mut server, addr) = start(&[&[db.to_str().unwrap(), "127.0.0.1:0"][..], &args].concat());
     let device = Device::enroll(&format!("http://{addr}"), "stalled-1", USERS[0]);
 
     let mut upload = begin_upload(&addr, &device, 1000);
     upload.write_all(b"four").unwrap();
-    sigterm(&child);
-    let status = exit_within(&mut child, Duration::from_secs(60)).expect("the stalled upload held the exit");
+    sigterm(&server);
+    let status = exit_within(&mut server, Duration::from_secs(60)).expect("the stalled upload held the exit");
     assert_eq!(status.code(), Some(0), "{status}");
     drop(upload);
 }
