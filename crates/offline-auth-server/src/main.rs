@@ -5,6 +5,9 @@
 //! offline-auth-server [LIMITS] --postgres URL [ADDR]  # PostgreSQL (`postgres` feature)
 //! ```
 //!
+//! Logs go to stderr as text, or as JSON lines with `--log-json` (or
+//! `OFFLINE_AUTH_LOG=json`); `RUST_LOG` filters them (default `info`).
+//!
 //! LIMITS (defaults in `Limits`, see the `limits` module and DEPLOYMENT.md):
 //! `--max-connections N`, `--header-timeout-secs S`, `--body-timeout-secs S`,
 //! `--body-idle-secs S`, `--body-budget-mib M`, `--per-address-body-mib M`.
@@ -24,6 +27,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    server::logs::init_logging(server::logs::take_log_json(&mut args)).map_err(|e| e.to_string())?;
     let limits = take_limits(&mut args)?;
     let mut postgres = None;
     if let Some(at) = args.iter().position(|a| a == "--postgres") {
