@@ -4,13 +4,16 @@
 //! the address's budget share (503, cause `budget`), and a connection over
 //! the cap (503, cause `connections`): the counters say exactly that, the
 //! latency histograms saw each verification and store call, and no series
-//! names a device, however many device ids a stranger sends.
+//! names a device, however many device ids a stranger sends. A device
+//! restarted four times within seconds, an edit after each, is counted as
+//! showing the clock-stretching sign (docs/TIME.md).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Device, Rng, USERS};
@@ -143,4 +146,64 @@ fn unknown_device_ids_add_no_series() {
     assert_eq!(before.len(), after.len(), "new series:\n{text}");
     assert_eq!(value(&after, "offline_auth_upload_refusals_total{reason=\"unknown_device\"}"), 50.0);
     assert!(!text.contains("stranger"), "{text}");
+}
+
+/// A device's clocks, moved by the test: wall time, boot number, time since boot.
+struct RebootingClock {
+    wall: std::sync::atomic::AtomicI64,
+    boot: std::sync::atomic::AtomicU64,
+    elapsed_ms: std::sync::atomic::AtomicU64,
+}
+
+impl offline_auth::Clock for RebootingClock {
+    fn now_unix_secs(&self) -> Result<i64, offline_auth::ClockError> {
+        Ok(self.wall.load(std::sync::atomic::Ordering::SeqCst))
+    }
+    fn boot_id(&self) -> Result<String, offline_auth::ClockError> {
+        Ok(format!("boot-{}", self.boot.load(std::sync::atomic::Ordering::SeqCst)))
+    }
+    fn elapsed_since_boot_millis(&self) -> Result<u64, offline_auth::ClockError> {
+        Ok(self.elapsed_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[test]
+fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("server.db")).unwrap();
+    let credentials = serde_json::json!({"user": USERS[0].0, "password": USERS[0].1, "device_id": "stretcher"});
+    let (status, enrolment) = server.post_json("/enroll", credentials.to_string().as_bytes()).unwrap();
+    assert_eq!(status, 200, "{enrolment}");
+    // The device's clock starts at the server's time (relative, never a date).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let clock = Arc::new(RebootingClock { wall: now.into(), boot: 1.into(), elapsed_ms: 60_000.into() });
+    let keys = offline_auth::issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let path = dir.path().join("vault.db").to_string_lossy().into_owned();
+    let vault = offline_auth::PinVault::open_with_clock(
+        path,
+        offline_auth::SoftwareKeystore::new(),
+        clock.clone(),
+        offline_auth::VaultConfig::new("stretcher", keys),
+    )
+    .unwrap();
+    let grant = enrolment["grant"].as_str().unwrap().to_owned();
+    let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
+    let mut session = vault.enroll(common::PIN.into(), grant, sync_key).unwrap();
+    session.put("notes".into(), "k0".into(), b"before".to_vec()).unwrap();
+    // Four restarts, five seconds each, an edit after each: the boot count
+    // climbs by four while the entry times move by seconds.
+    for n in 1..=4 {
+        clock.wall.fetch_add(5, SeqCst);
+        clock.boot.fetch_add(1, SeqCst);
+        clock.elapsed_ms.store(5_000, SeqCst);
+        session = vault.unlock(common::PIN.into()).unwrap();
+        session.put("notes".into(), format!("k{n}"), b"after a restart".to_vec()).unwrap();
+    }
+    let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap().bytes;
+    let (status, answer) = server.post_batch("/sync?device_id=stretcher", &batch).unwrap();
+    assert_eq!((status, answer["applied"].as_u64()), (200, Some(5)), "{answer}");
+    let (text, after) = scrape(&server);
+    assert_eq!(value(&after, "offline_auth_clock_stretch_suspected_uploads_total"), 1.0, "{text}");
+    assert!(!text.contains("stretcher"), "{text}");
 }
