@@ -26,6 +26,7 @@ use crate::chain::KnownChain;
 use crate::clock::{ServerClock, SystemServerClock};
 use crate::cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
 use crate::error::{BackendError as Error, RejectReason, Result};
+use crate::events;
 
 /// How far (seconds) a grant's start and an entry's time may lead the
 /// server's clock: device clocks drift.
@@ -181,23 +182,7 @@ impl SyncVerifier {
         );
         let _entered = span.enter();
         let result = self.check_batch(bytes, sync_key, cursor, applied);
-        match &result {
-            Ok(verified) => tracing::debug!(
-                new_entries = verified.operations.len(),
-                duplicates = verified.duplicates,
-                "batch verified"
-            ),
-            Err(Error::BatchRejected { kind, reason }) => {
-                tracing::info!(reason = kind.as_str(), detail = %reason, "batch rejected");
-            }
-            Err(Error::Diverged { lost_from, lost_through, lost_count, .. }) => tracing::warn!(
-                lost_from,
-                lost_through,
-                lost_count,
-                "the device's queue diverged from the applied chain"
-            ),
-            Err(error) => tracing::info!(%error, "batch not verified"),
-        }
+        events::verified(&result);
         result
     }
 
