@@ -32,6 +32,44 @@ pub enum RejectReason {
     OverLimit,
 }
 
+impl RejectReason {
+    /// Every reason, in declaration order (for dashboards and tests).
+    pub const ALL: [Self; 9] = [
+        Self::TooLarge,
+        Self::Malformed,
+        Self::GrantRejected,
+        Self::SeqGap,
+        Self::ChainBroken,
+        Self::OutsideGrantWindow,
+        Self::FromTheFuture,
+        Self::OutOfScope,
+        Self::OverLimit,
+    ];
+
+    /// A stable snake_case name, for metric labels and log fields: it does
+    /// not change when the variant's Rust name or documentation does.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::GrantRejected => "grant_rejected",
+            Self::SeqGap => "seq_gap",
+            Self::ChainBroken => "chain_broken",
+            Self::OutsideGrantWindow => "outside_grant_window",
+            Self::FromTheFuture => "from_the_future",
+            Self::OutOfScope => "out_of_scope",
+            Self::OverLimit => "over_limit",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    /// The same name as [`RejectReason::as_str`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Every way a backend call can fail. No variant carries a key or a value.
 ///
 /// With `ffi`, the `Display` text is exported to the bindings (Kotlin
@@ -133,3 +171,30 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for BackendError {
 
 /// The backend's result alias.
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_reasons_have_stable_distinct_snake_case_names() {
+        let names: Vec<&str> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "too_large",
+                "malformed",
+                "grant_rejected",
+                "seq_gap",
+                "chain_broken",
+                "outside_grant_window",
+                "from_the_future",
+                "out_of_scope",
+                "over_limit"
+            ]
+        );
+        for reason in RejectReason::ALL {
+            assert_eq!(reason.to_string(), reason.as_str());
+        }
+    }
+}

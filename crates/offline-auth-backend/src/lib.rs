@@ -25,6 +25,7 @@ mod chain;
 mod clock;
 mod cursor;
 mod error;
+mod events;
 #[cfg(feature = "ffi")]
 mod ffi;
 mod issuer;

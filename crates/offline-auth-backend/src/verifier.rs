@@ -26,6 +26,7 @@ use crate::chain::KnownChain;
 use crate::clock::{ServerClock, SystemServerClock};
 use crate::cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
 use crate::error::{BackendError as Error, RejectReason, Result};
+use crate::events;
 
 /// How far (seconds) a grant's start and an entry's time may lead the
 /// server's clock: device clocks drift.
@@ -159,7 +160,33 @@ struct Grants {
 }
 
 impl SyncVerifier {
+    /// [`Self::check_batch`] in a `verify_batch` span (device id, cursor,
+    /// the seq range read), with one event for its result: the refusal's
+    /// reason ([`RejectReason::as_str`]) and detail, or what was verified.
+    /// Nothing secret is recorded: no key, MAC, grant token or value (the
+    /// details of `BatchRejected` never carry one).
     fn verify_batch(
+        &self,
+        bytes: &[u8],
+        sync_key: Vec<u8>,
+        cursor: &SyncCursor,
+        applied: &[AppliedEntry],
+    ) -> Result<VerifiedBatch> {
+        let span = tracing::info_span!(
+            "verify_batch",
+            device_id = tracing::field::Empty,
+            cursor_seq = cursor.last_seq,
+            first_seq = tracing::field::Empty,
+            last_seq = tracing::field::Empty,
+            batch_bytes = bytes.len(),
+        );
+        let _entered = span.enter();
+        let result = self.check_batch(bytes, sync_key, cursor, applied);
+        events::verified(&result);
+        result
+    }
+
+    fn check_batch(
         &self,
         bytes: &[u8],
         sync_key: Vec<u8>,
@@ -174,6 +201,8 @@ impl SyncVerifier {
             return Err(reject(RejectReason::TooLarge, "batch exceeds the size limit"));
         }
         let mut reader = BatchReader::open(bytes)?;
+        let span = tracing::Span::current();
+        span.record("device_id", reader.device_id);
         let mut grants = self.verify_grants(&reader)?;
 
         let mut operations = Vec::with_capacity(reader.plausible_entries());
@@ -205,6 +234,7 @@ impl SyncVerifier {
                         ));
                     }
                     first_seq = Some(seq);
+                    span.record("first_seq", seq);
                     prev_mac = chain.mac_at(seq - 1);
                     agreed = prev_mac.map(|mac| (seq - 1, mac));
                 }
@@ -265,6 +295,7 @@ impl SyncVerifier {
             operations.push(operation(&entry));
             last_seq = seq;
         }
+        span.record("last_seq", expected_seq.saturating_sub(1));
         if grants.by_jti.values().any(|(_, used)| !used.get()) {
             return Err(reject(RejectReason::GrantRejected, "the batch carries a grant no entry uses"));
         }

@@ -2,6 +2,7 @@
 //! the same whichever database the server runs on.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
 use crate::store::{Applied, DeviceState, Enrolled};
 use crate::{
     bad_request, body_or_error, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
@@ -91,7 +93,8 @@ pub(crate) async fn enroll(
     let credentials = json_credentials(&headers, body)?;
     let sync_key = generate_sync_key()?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
-    let grant = match state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for).await? {
+    let enrolled = state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for);
+    let grant = match state.metrics.time_db(DbOp::Enroll, enrolled).await? {
         Enrolled::Issued(grant) => grant,
         Enrolled::OtherUser => return Err(ApiError::new(StatusCode::CONFLICT, "device is enrolled for another user")),
     };
@@ -107,7 +110,8 @@ pub(crate) async fn renew(
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
-    match state.store.renew(&credentials.device_id, &credentials.user, &issue_for).await? {
+    let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
+    match state.metrics.time_db(DbOp::Renew, renewed).await? {
         Some(grant) => Ok(Json(json!({"grant": grant}))),
         None => Err(ApiError::new(StatusCode::FORBIDDEN, "device is not enrolled for this user")),
     }
@@ -140,19 +144,25 @@ async fn verify(
     let applied = if first_seq >= 1 && first_seq <= cursor_seq {
         let start = first_seq - 1;
         let rows = entries.min(MAX_APPLIED_ENTRIES - 1) as u64;
-        state.store.applied(device_id, start, cursor_seq.min(start.saturating_add(rows))).await?
+        let end = cursor_seq.min(start.saturating_add(rows));
+        state.metrics.time_db(DbOp::Applied, state.store.applied(device_id, start, end)).await?
     } else {
         Vec::new()
     };
     let verifier = state.verifier.clone();
     let (bytes, key, cursor) = (Vec::from(body.as_ref()), from.sync_key.clone(), from.cursor.clone());
-    let verified = tokio::task::spawn_blocking(move || verifier.verify_with_chain(bytes, key, cursor, applied))
-        .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
+    let started = Instant::now();
+    // The backend's `verify_batch` span, under this request's span.
+    let span = tracing::Span::current();
+    let verified =
+        tokio::task::spawn_blocking(move || span.in_scope(|| verifier.verify_with_chain(bytes, key, cursor, applied)))
+            .await
+            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
+    state.metrics.verified_in(started);
     let verified = match verified {
         Err(BackendError::Diverged { lost_from, lost_through, lost_count, answer }) => {
             // For the operator: edits the device's written-back files lost.
-            eprintln!("sync diverged device={device_id} lost={lost_count} seqs={lost_from}..={lost_through}");
+            tracing::warn!(device_id, lost_count, lost_from, lost_through, "sync diverged");
             return Ok(Verified::Diverged(Json(json!({
                 "receipt": URL_SAFE_NO_PAD.encode(&answer),
                 "acknowledged_seq": lost_through,
@@ -163,24 +173,47 @@ async fn verify(
         }
         other => other.inspect_err(|error| {
             if let BackendError::BatchRejected { kind, .. } = error {
-                eprintln!("sync rejected device={device_id} reason={kind:?}");
+                tracing::warn!(device_id, reason = kind.as_str(), "sync rejected");
             }
         })?,
     };
     if verified.device_id != device_id || verified.user_id != from.user_id {
-        eprintln!("sync rejected device={device_id} reason=OtherTenant");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device or user"));
+        return Err(other_tenant(device_id, "the batch is for another device or user"));
     }
     Ok(Verified::Batch(verified))
 }
 
-fn answer(verified: &VerifiedBatch) -> Json<Value> {
-    Json(json!({
+/// The answer to a verified upload, carrying its outcome for `/metrics`.
+fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
+    let outcome = if verified.operations.is_empty() {
+        Upload::Duplicate { duplicates: verified.duplicates }
+    } else {
+        let stretched = clock_stretch_suspected(&verified.operations);
+        if stretched {
+            // The sign docs/TIME.md promises: a device restarting again and
+            // again while its entry times stand still.
+            let mut boots = verified.operations.iter().filter_map(|op| op.boots);
+            let (first, last) = (boots.clone().next(), boots.next_back());
+            tracing::warn!(device_id, ?first, ?last, "boot count climbing while entry times barely move");
+        }
+        Upload::Applied { entries: verified.operations.len() as u64, duplicates: verified.duplicates, stretched }
+    };
+    tracing::info!(
+        device_id,
+        applied = verified.operations.len(),
+        duplicates = verified.duplicates,
+        acknowledged_seq = verified.cursor.last_seq,
+        "sync answered"
+    );
+    let mut response = Json(json!({
         "receipt": URL_SAFE_NO_PAD.encode(&verified.receipt),
         "acknowledged_seq": verified.cursor.last_seq,
         "applied": verified.operations.len(),
         "duplicates": verified.duplicates,
     }))
+    .into_response();
+    response.extensions_mut().insert(outcome);
+    response
 }
 
 pub(crate) async fn sync(
@@ -188,7 +221,7 @@ pub(crate) async fn sync(
     query: Result<Query<DeviceQuery>, QueryRejection>,
     headers: HeaderMap,
     body: axum::body::Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
     let device_id = query.device_id.as_str();
     require_content_type(&headers, "application/octet-stream")?;
@@ -198,7 +231,8 @@ pub(crate) async fn sync(
     let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
-    let mut from = state.store.device(device_id).await?.ok_or_else(unknown_device)?;
+    let mut from =
+        state.metrics.time_db(DbOp::Device, state.store.device(device_id)).await?.ok_or_else(unknown_device)?;
     // Tenancy, before any MAC is computed: a batch is uploaded for the
     // device that made it (and the grants' user is checked after verifying).
     let mut reader = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?;
@@ -208,34 +242,43 @@ pub(crate) async fn sync(
         _ => (0, 0), // no entry, or unreadable: the verifier refuses it
     };
     if claimed != device_id {
-        eprintln!("sync rejected device={device_id} reason=OtherTenant");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "the batch is for another device"));
+        return Err(other_tenant(device_id, "the batch is for another device"));
     }
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
         let verified = match verify(&state, device_id, &body, &from, span).await? {
             Verified::Batch(verified) => verified,
             // The device re-bases on this answer; nothing is applied.
-            Verified::Diverged(answer) => return Ok(answer),
+            Verified::Diverged(answer) => {
+                let mut response = answer.into_response();
+                response.extensions_mut().insert(Upload::Diverged);
+                return Ok(response);
+            }
         };
         if verified.operations.is_empty() {
             // Nothing new (a replay, or a race lost to an upload that
             // applied all of it): the receipt for the cursor as found.
-            return Ok(answer(&verified));
+            return Ok(answer(device_id, &verified));
         }
-        match state.store.apply(device_id, &from, &verified).await? {
-            Applied::Done => return Ok(answer(&verified)),
+        match state.metrics.time_db(DbOp::Apply, state.store.apply(device_id, &from, &verified)).await? {
+            Applied::Done => return Ok(answer(device_id, &verified)),
             // Another upload moved the cursor (or the device re-enrolled)
             // between our read and the lock: verify again from there.
             Applied::Moved(now) => from = now,
             Applied::Gone => return Err(unknown_device()),
         }
     }
-    Err(ApiError::retry_later("concurrent uploads of this device; retry"))
+    Err(ApiError::retry_later(Unavailable::Contention, "concurrent uploads of this device; retry"))
 }
 
 fn unknown_device() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "unknown device")
+    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
+}
+
+/// 403 for a batch uploaded for another device or user than its own.
+fn other_tenant(device_id: &str, reason: &str) -> ApiError {
+    tracing::warn!(device_id, reason = "other_tenant", "sync rejected");
+    ApiError::refused(StatusCode::FORBIDDEN, "other_tenant", reason)
 }
 
 /// `Authorization: Basic base64(user:password)`, checked like a sign-in.
@@ -252,7 +295,7 @@ fn basic_auth(headers: &HeaderMap) -> Result<String, ApiError> {
 
 pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let user = basic_auth(&headers)?;
-    let records = state.store.records(&user).await?;
+    let records = state.metrics.time_db(DbOp::Records, state.store.records(&user)).await?;
     Ok(Json(Value::Array(
         records
             .into_iter()
@@ -282,11 +325,14 @@ pub(crate) async fn healthz() -> Json<Value> {
 /// `GET /readyz`: the database answers and every migration is applied;
 /// 503 with `Retry-After` otherwise (the detail goes to the log, not the client).
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    match state.store.ready().await {
+    match state.metrics.time_db(DbOp::Ready, state.store.ready()).await {
         Ok(()) => Ok(Json(json!({"status": "ready"}))),
         Err(error) => {
-            eprintln!("not ready: {error}");
-            Err(ApiError::retry_later("not ready: the database is unreachable or its migrations are not applied"))
+            tracing::warn!(%error, "not ready");
+            Err(ApiError::retry_later(
+                Unavailable::Database,
+                "not ready: the database is unreachable or its migrations are not applied",
+            ))
         }
     }
 }

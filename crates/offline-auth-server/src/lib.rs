@@ -25,6 +25,11 @@
 //!   every migration is applied; 503 with `Retry-After` otherwise.
 //! - `GET /.well-known/jwks.json` → the issuer's public keys (a JWKS, the
 //!   one key the server holds), cacheable for [`JWKS_MAX_AGE_SECS`].
+//! - `GET /metrics` → the counters and histograms of [`metrics`] in the
+//!   Prometheus text format (no credentials: counts only, see DEPLOYMENT.md).
+//!
+//! Logs are `tracing` events ([`logs`]): a span per request with its id
+//! (`x-request-id`), the backend's `verify_batch` spans, an event per refusal.
 //!
 //! Tenancy: a device belongs to the user it was enrolled for. A batch whose
 //! grants name another user or device than the one it is uploaded for is
@@ -46,6 +51,8 @@ mod local;
 mod handlers;
 pub mod limits;
 mod listen;
+pub mod logs;
+pub mod metrics;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -64,6 +71,8 @@ pub use limits::Limits;
 #[doc(hidden)]
 pub use listen::Probe;
 pub use local::LocalServer;
+pub use metrics::Metrics;
+use metrics::{Refusal, Unavailable};
 use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, SyncVerifier, MAX_BATCH_BYTES};
 use serde_json::json;
 use store::{Store, StoreError};
@@ -89,6 +98,7 @@ pub struct AppState {
     store: Arc<dyn Store>,
     issuer: Arc<GrantIssuer>,
     verifier: Arc<SyncVerifier>,
+    metrics: Arc<Metrics>,
     // Nothing per device: uploads of one device may run at once (on this
     // instance or several); the store's row lock and cursor re-check apply
     // each edit once. A map of per-device locks here would grow with every
@@ -102,16 +112,25 @@ pub struct ApiError {
     reason: String,
     retry: bool,
     close: bool,
+    /// For `/metrics`: why a 503 was made, and a refused upload's reason.
+    cause: Option<Unavailable>,
+    refusal: Option<&'static str>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self { status, reason: reason.into(), retry: false, close: false }
+        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None }
     }
 
-    /// 503 with `Retry-After`.
-    fn retry_later(reason: impl Into<String>) -> Self {
-        Self { retry: true, ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason) }
+    /// 503 with `Retry-After`, counted under `cause`.
+    fn retry_later(cause: Unavailable, reason: impl Into<String>) -> Self {
+        Self { retry: true, cause: Some(cause), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason) }
+    }
+
+    /// An upload refused by the server itself, counted under `label`
+    /// (one of `metrics::SERVER_REFUSALS`).
+    fn refused(status: StatusCode, label: &'static str, reason: impl Into<String>) -> Self {
+        Self { refusal: Some(label), ..Self::new(status, reason) }
     }
 
     /// An answer after which the connection is closed (its request was not read whole).
@@ -130,6 +149,12 @@ impl IntoResponse for ApiError {
         if self.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(cause);
+        }
+        if let Some(label) = self.refusal {
+            response.extensions_mut().insert(Refusal(label));
+        }
         response
     }
 }
@@ -138,7 +163,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Backend(error) => error.into(),
-            StoreError::Unavailable(_) => Self::retry_later("the database is unavailable; retry later"),
+            StoreError::Unavailable(_) => {
+                Self::retry_later(Unavailable::Database, "the database is unavailable; retry later")
+            }
             StoreError::Failed(why) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {why}")),
         }
     }
@@ -153,7 +180,11 @@ impl From<BackendError> for ApiError {
             }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        Self::new(status, error.to_string())
+        let refusal = match &error {
+            BackendError::BatchRejected { kind, .. } => Some(kind.as_str()),
+            _ => None,
+        };
+        Self { refusal, ..Self::new(status, error.to_string()) }
     }
 }
 
@@ -193,7 +224,7 @@ impl AppState {
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { store, issuer, verifier }))
+        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()) }))
     }
 }
 
@@ -205,10 +236,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The routes; every body is read whole, bounded in size, time and memory
 /// (the [`limits`] module), before its handler runs.
 pub fn router_with(state: Arc<AppState>, limits: &Limits) -> Router {
-    router_and_budget(state, limits).0
+    router_and_probe(state, limits).0
 }
 
-fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limits::BodyBudget>) {
+fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
+    let metrics = state.metrics.clone();
     let budget = limits::BodyBudget::new(limits);
     let reader = |max_bytes| limits::BodyReader {
         budget: budget.clone(),
@@ -224,7 +256,8 @@ fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limi
     let sync = Router::new()
         .route("/sync", post(handlers::sync))
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
-        .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body));
+        .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body))
+        .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload));
     let router = Router::new()
         .merge(json_routes)
         .merge(sync)
@@ -232,12 +265,16 @@ fn router_and_budget(state: Arc<AppState>, limits: &Limits) -> (Router, Arc<limi
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route("/metrics", get(metrics::serve))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")
         })
-        .with_state(state);
-    (router, budget)
+        .with_state(state)
+        .layer(from_fn_with_state(metrics.clone(), metrics::count_unavailable))
+        .layer(logs::trace_layer())
+        .layer(axum::middleware::from_fn(logs::request_id));
+    (router, Probe::new(budget, metrics))
 }
 
 /// The body, or a JSON error (413 past the limit) instead of axum's text.
@@ -286,7 +323,7 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     bound(listener.local_addr()?);
-    let (router, budget) = router_and_budget(state, &limits);
-    listen::run(listener, router, &limits, Probe::new(budget), shutdown).await;
+    let (router, probe) = router_and_probe(state, &limits);
+    listen::run(listener, router, &limits, probe, shutdown).await;
     Ok(())
 }

@@ -155,7 +155,12 @@ impl Share {
     /// Grows the capacity to `capacity`, charging the budget for what is
     /// past the free part; refuses without waiting.
     fn grow_to(&mut self, capacity: usize) -> Result<(), ApiError> {
-        let busy = || ApiError::retry_later("the server is busy with other uploads; retry later");
+        let busy = || {
+            ApiError::retry_later(
+                crate::metrics::Unavailable::Budget,
+                "the server is busy with other uploads; retry later",
+            )
+        };
         let more = capacity.saturating_sub(FREE_BODY_BYTES).saturating_sub(self.charged);
         if more > 0 {
             let count = u32::try_from(more).map_err(|_| busy())?;

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use crate::limits::{BodyBudget, Limits, MAX_READ_BUFFER_BYTES};
+use crate::metrics::{Metrics, Unavailable};
 
 /// What a connection over the cap is told before it is closed.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 45\r\nConnection: close\r\n\r\n{\"error\":\"too many connections; retry later\"}";
@@ -31,11 +32,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub struct Probe {
     open: Arc<AtomicUsize>,
     budget: Arc<BodyBudget>,
+    metrics: Arc<Metrics>,
 }
 
 impl Probe {
-    pub(crate) fn new(budget: Arc<BodyBudget>) -> Self {
-        Self { open: Arc::new(AtomicUsize::new(0)), budget }
+    pub(crate) fn new(budget: Arc<BodyBudget>, metrics: Arc<Metrics>) -> Self {
+        Self { open: Arc::new(AtomicUsize::new(0)), budget, metrics }
     }
 
     /// Connections open now.
@@ -85,6 +87,7 @@ pub(crate) async fn run(
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             refuse(stream);
+            probe.metrics.unavailable(Unavailable::Connections);
             continue;
         };
         probe.open.fetch_add(1, Ordering::SeqCst);

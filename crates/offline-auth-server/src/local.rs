@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{listen, router_and_budget, AppState, Limits};
+use crate::{listen, router_and_probe, AppState, Limits};
 
 /// The server and the address it bound.
 pub struct LocalServer {
@@ -25,8 +25,7 @@ impl LocalServer {
     /// Starts a server on `127.0.0.1:0` with its state in `db` and these limits.
     pub fn start_with(db: &Path, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
         let state = AppState::open(db)?;
-        let (router, budget) = router_and_budget(state, &limits);
-        let probe = listen::Probe::new(budget);
+        let (router, probe) = router_and_probe(state, &limits);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

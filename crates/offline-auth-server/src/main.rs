@@ -15,6 +15,9 @@
 //! environment; given with `--db` or `--addr` on the same command line they
 //! are refused. A bad value is refused with a message and exit code 2.
 //!
+//! Logs go to stderr as text, or as JSON lines with `--log-json` (or
+//! `OFFLINE_AUTH_LOG=json`); `RUST_LOG` filters them (default `info`).
+//!
 //! Listens on loopback (default 127.0.0.1:8787; port 0 picks a free one);
 //! prints the address it bound, then serves until SIGTERM or Ctrl-C: then
 //! it stops accepting (the port is closed), lets the requests in flight
@@ -93,6 +96,10 @@ struct Config {
           default_value_t = server::Limits::default().drain_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     drain_secs: u64,
+    /// Logs as JSON lines instead of text (also `OFFLINE_AUTH_LOG=json`);
+    /// `RUST_LOG` filters them (default `info`).
+    #[arg(long)]
+    log_json: bool,
 }
 
 /// Where the state is kept.
@@ -106,6 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let matches = Config::command().try_get_matches().unwrap_or_else(|error| name_the_variable(error).exit());
     let config = Config::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let (database, addr) = resolve(&config, &matches).unwrap_or_else(|error| error.exit());
+    server::logs::init_logging(server::logs::wants_json(config.log_json)).map_err(|e| e.to_string())?;
     let limits = config.limits();
     // Signal handlers are installed before the port is announced, so a
     // SIGTERM sent as soon as the address is printed is a graceful stop.
