@@ -45,34 +45,18 @@ impl PlatformKeystore for LosingKeystore {
     }
 }
 
-struct Phone {
-    dir: tempfile::TempDir,
-    keystore: Arc<LosingKeystore>,
-    clock: Arc<TestClock>,
-    backend: Backend,
+type Phone = Device<LosingKeystore>;
+
+fn phone() -> Phone {
+    Device::with_keystore(Arc::new(LosingKeystore { inner: SoftwareKeystore::new(), ..Default::default() }))
 }
 
-impl Phone {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            keystore: Arc::new(LosingKeystore { inner: SoftwareKeystore::new(), ..Default::default() }),
-            clock: TestClock::new(T0),
-            backend: Backend::new(),
-        }
-    }
-    fn path(&self) -> std::path::PathBuf {
-        self.dir.path().join("vault.db")
-    }
-    fn open(&self) -> Arc<PinVault> {
-        PinVault::open_with_clock(
-            self.path().to_string_lossy().into_owned(),
-            self.keystore.clone(),
-            self.clock.clone(),
-            self.backend.config(),
-        )
-        .unwrap()
-    }
+/// What the tests do on top of [`Device`].
+trait Enrolled {
+    fn enrolled_with_biometrics(&self) -> Arc<PinVault>;
+}
+
+impl Enrolled for Phone {
     /// Enrolled, one record written, biometrics on, session locked.
     fn enrolled_with_biometrics(&self) -> Arc<PinVault> {
         let vault = self.open();
@@ -94,7 +78,7 @@ fn snapshot(phone: &Phone) -> Stored {
 }
 
 fn device_key_lost_changes_nothing(error: KeystoreError) {
-    let phone = Phone::new();
+    let phone = phone();
     let vault = phone.enrolled_with_biometrics();
     let before = snapshot(&phone);
     phone.keystore.lose_device_key(error.clone());
@@ -133,7 +117,7 @@ fn a_missing_device_key_is_device_key_lost() {
 /// the app must not wipe a vault because the secure element was busy.
 #[test]
 fn a_transient_device_key_failure_is_not_device_key_lost() {
-    let phone = Phone::new();
+    let phone = phone();
     let vault = phone.enrolled_with_biometrics();
     phone.keystore.lose_device_key(KeystoreError::Failed { reason: "device locked".into() });
     assert!(matches!(vault.unlock(PIN.into()), Err(VaultError::Keystore { .. })));
@@ -154,7 +138,7 @@ fn the_device_key_lost_message_says_sync_then_wipe_and_enrol_online() {
 /// and a new online enrolment give a working vault (with a new device key).
 #[test]
 fn after_device_key_lost_a_wipe_and_a_new_enrolment_work() {
-    let phone = Phone::new();
+    let phone = phone();
     let vault = phone.open();
     let session =
         vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();

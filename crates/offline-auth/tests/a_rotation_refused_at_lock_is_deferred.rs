@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use offline_auth::{KeyProtection, KeystoreError, PinVault, PlatformKeystore, SoftwareKeystore};
+use offline_auth::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
 
 /// A keystore whose device keys are unusable while the screen is locked, as
 /// `setUnlockedDeviceRequired` keys are (a transient `Failed`).
@@ -43,26 +43,18 @@ impl PlatformKeystore for ScreenLockKeystore {
     }
 }
 
-struct Phone {
-    dir: tempfile::TempDir,
-    keystore: Arc<ScreenLockKeystore>,
-    clock: Arc<TestClock>,
-    backend: Backend,
+type Phone = Device<ScreenLockKeystore>;
+
+fn phone() -> Phone {
+    Device::with_keystore(Arc::new(ScreenLockKeystore { inner: SoftwareKeystore::new(), ..Default::default() }))
 }
 
-impl Phone {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            keystore: Arc::new(ScreenLockKeystore { inner: SoftwareKeystore::new(), ..Default::default() }),
-            clock: TestClock::new(T0),
-            backend: Backend::new(),
-        }
-    }
-    fn open(&self) -> Arc<PinVault> {
-        let path = self.dir.path().join("vault.db").to_string_lossy().into_owned();
-        PinVault::open_with_clock(path, self.keystore.clone(), self.clock.clone(), self.backend.config()).unwrap()
-    }
+/// What the tests read on top of [`Device`].
+trait DeviceAlias {
+    fn device_alias(&self) -> String;
+}
+
+impl DeviceAlias for Phone {
     /// The device alias the file names now.
     fn device_alias(&self) -> String {
         let db = rusqlite::Connection::open(self.dir.path().join("vault.db")).unwrap();
@@ -72,7 +64,7 @@ impl Phone {
 
 #[test]
 fn a_rotation_refused_at_lock_is_done_at_the_next_status_call() {
-    let phone = Phone::new();
+    let phone = phone();
     let vault = phone.open();
     let session =
         vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
@@ -99,7 +91,7 @@ fn a_rotation_refused_at_lock_is_done_at_the_next_status_call() {
 
 #[test]
 fn a_deferred_rotation_is_settled_by_the_next_unlock_and_not_repeated() {
-    let phone = Phone::new();
+    let phone = phone();
     let vault = phone.open();
     let session =
         vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();

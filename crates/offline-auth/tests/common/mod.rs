@@ -184,22 +184,25 @@ impl Backend {
     }
 }
 
-/// One device: a database file, its keystore and clock.
-pub struct Device {
+/// One device: a database file, its keystore and clock. The keystore is
+/// [`TestKeystore`] unless a test brings its own ([`Device::with_keystore`]).
+pub struct Device<K = TestKeystore> {
     pub dir: tempfile::TempDir,
-    pub keystore: Arc<TestKeystore>,
+    pub keystore: Arc<K>,
     pub clock: Arc<TestClock>,
     pub backend: Backend,
 }
 
 impl Device {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            keystore: TestKeystore::new(),
-            clock: TestClock::new(T0),
-            backend: Backend::new(),
-        }
+        Self::with_keystore(TestKeystore::new())
+    }
+}
+
+impl<K: PlatformKeystore + 'static> Device<K> {
+    /// A device whose platform keystore is `keystore`.
+    pub fn with_keystore(keystore: Arc<K>) -> Self {
+        Self { dir: tempfile::tempdir().unwrap(), keystore, clock: TestClock::new(T0), backend: Backend::new() }
     }
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("vault.db")
