@@ -216,6 +216,10 @@ setup() {
         mvn -v 2>/dev/null | head -n 1
     fi
     command -v strip >/dev/null || apt_install binutils || return 1
+    if wanted consumer; then
+        # The system SQLite the consumer check links with `--no-default-features`.
+        pkg-config --exists sqlite3 2>/dev/null || apt_install pkg-config libsqlite3-dev || return 1
+    fi
     if wanted_any swift swift-demo apple-target; then
         bash scripts/tooling/swift-chroot.sh ensure || return 1
     fi
