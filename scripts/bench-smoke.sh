@@ -13,7 +13,12 @@ cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 export CARGO_TERM_COLOR=never
 
-BENCH=(cargo bench --locked -p offline-auth --features bench-internals)
+# The dev profile (optimised dependencies) and the workspace selection of
+# scripts/test.sh's rust section: the smoke run reuses that build instead of
+# compiling everything again for the bench profile. Figures come from
+# benches/compare.sh, which uses the bench profile.
+features="${OFFLINE_AUTH_RUST_FEATURES:-offline-auth-server/postgres,offline-auth/bench-internals}"
+BENCH=(cargo bench --locked --workspace --profile dev --features "$features")
 CRIT=(-- --warm-up-time 0.05 --measurement-time 0.1 --noplot)
 CRITERION_BENCHES=(kdf aead durable verify unlock calls)
 

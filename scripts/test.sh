@@ -11,6 +11,7 @@
 #   no-generated     no file UniFFI generated is tracked by git (they are build products)
 #   fmt              cargo fmt --all -- --check
 #   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
+#                    (with the server's postgres feature: its code is linted here)
 #   module-cycles    no import cycles between the modules of any crate
 #                    (scripts/module-cycles.py)
 #   rust             cargo test --workspace --all-targets --locked, then the
@@ -21,10 +22,11 @@
 #   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
 #                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #   postgres         scripts/test-postgres.sh: the reference server on a real PostgreSQL
+#                    (its test binaries are the rust section's build: same features)
 #                    (a throwaway cluster run by an unprivileged user): several instances,
 #                    kill -9, database restart, failure paths
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
-#                    compiling and running; no figures)
+#                    compiling and running; no figures; the dev profile, reusing that build)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
 #                    (bindings generated, tests, jars), jar smoke test of both jars
 #   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
@@ -172,6 +174,14 @@ count_auto() {  # cargo's lines if any, else a closing "N passed, N failed" line
     fi
 }
 
+# --- one build for the Rust sections ---
+# clippy, rust, rust-faketime, doc, postgres and bench-smoke select the same
+# packages and features, so cargo builds each dependency once for all of
+# them (a different selection, such as `-p offline-auth-server --features
+# postgres`, re-resolves features and rebuilds much of the graph).
+RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals"
+export OFFLINE_AUTH_RUST_FEATURES="$RUST_FEATURES"
+
 # --- prerequisites (a fresh machine installs them here) ---
 apt_updated=0
 apt_install() {
@@ -257,7 +267,7 @@ no_generated() {
 }
 
 rust_tests() {
-    cargo test --workspace --all-targets --locked || return 1
+    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked || return 1
     # The device crate's optional `log` feature: security events on the log facade.
     cargo test -p offline-auth --locked --features log --test security_events_are_logged
 }
@@ -269,7 +279,7 @@ rust_faketime() {
     local host_triple runner_var
     host_triple="$(rustc -vV | sed -n 's/^host: //p')"
     runner_var="CARGO_TARGET_$(printf '%s' "$host_triple" | tr 'a-z.-' 'A-Z__')_RUNNER"
-    env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --locked || return 1
+    env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked || return 1
     faketime -f +365d date -u '+(tests ran at %F on the faked clock)'
 }
 
@@ -316,11 +326,11 @@ overall_start=$(date +%s)
 section setup         count_check    setup
 section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
-section clippy        count_check    cargo clippy --workspace --all-targets --locked -- -D warnings
+section clippy        count_check    cargo clippy --workspace --all-targets --features "$RUST_FEATURES" --locked -- -D warnings
 section module-cycles count_check module_cycles
 section rust          count_cargo    rust_tests
 section rust-faketime count_cargo    rust_faketime
-section doc           count_cargo    cargo test --workspace --doc --locked
+section doc           count_cargo    cargo test --workspace --doc --features "$RUST_FEATURES" --locked
 section example       count_check    cargo run --locked --example field_day
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
