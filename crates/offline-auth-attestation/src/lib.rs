@@ -19,12 +19,14 @@
 #![forbid(unsafe_code)]
 
 pub mod android;
+pub mod apple;
 mod levels;
 mod limits;
+mod path;
 mod refusal;
 mod signatures;
 mod trust;
 
-pub use limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
-pub use refusal::{Refusal, WhichLevel};
+pub use limits::{MAX_ASSERTION_LEN, MAX_ATTESTATION_OBJECT_LEN, MAX_CBOR_DEPTH, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
+pub use refusal::{CborProblem, Refusal, WhichLevel};
 pub use trust::{RevokedSerials, StatusListError, TrustAnchorError, TrustAnchors, MAX_STATUS_LIST_LEN};
