@@ -19,7 +19,8 @@ pub const MAX_ATTESTATION_OBJECT_LEN: usize = 32 * 1024;
 /// of authenticator data.
 pub const MAX_ASSERTION_LEN: usize = 1024;
 
-/// Deepest CBOR nesting the decoder enters (ciborium's recursion limit).
-/// An attestation object nests three deep: the object's map, `attStmt`,
-/// and the `x5c` array.
-pub const MAX_CBOR_DEPTH: usize = 4;
+/// Deepest CBOR nesting the decoder enters (ciborium's recursion limit):
+/// exactly what an attestation object needs, three levels (the object's
+/// map, `attStmt`, the `x5c` array); anything nested below is refused as
+/// too deep before it is read.
+pub const MAX_CBOR_DEPTH: usize = 3;
