@@ -49,8 +49,7 @@ pub(crate) fn check_bounds<C: AsRef<[u8]>>(chain: &[C]) -> Result<(), Refusal> {
 }
 
 /// Decodes one certificate and checks its extensions' structure: none
-/// twice, no critical one other than basic constraints, key usage and
-/// `known_critical`.
+/// twice, no critical one other than basic constraints and key usage.
 pub(crate) fn decode_certificate(der: &[u8], index: usize) -> Result<Certificate, Refusal> {
     let cert = Certificate::from_der(der).map_err(|_| Refusal::MalformedCertificate { index })?;
     let extensions = cert.tbs_certificate().extensions().map(|e| e.as_slice()).unwrap_or(&[]);
