@@ -25,6 +25,9 @@
 #                    (its test binaries are the rust section's build: same features)
 #                    (a throwaway cluster run by an unprivileged user): several instances,
 #                    kill -9, database restart, failure paths
+#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=15: every cargo-fuzz target
+#                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
+#                    and cargo-fuzz (.ci/run installs them)
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
 #                    compiling and running; no figures; the dev profile, reusing that build)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
@@ -67,7 +70,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres bench-smoke
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres fuzz-smoke bench-smoke
           jvm jvm-release swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
           sqlite-symbols versions package-contents readme-examples)
 
@@ -235,7 +238,7 @@ setup() {
     fi
     local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
                    platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
-    scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh)
+    scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh scripts/fuzz-smoke.sh)
     bash -n "${scripts[@]}" || return 1
     echo "prerequisites ready"
 }
@@ -334,6 +337,7 @@ section doc           count_cargo    cargo test --workspace --doc --features "$R
 section example       count_check    cargo run --locked --example field_day
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
+section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
 section jvm-release   count_check    jvm_release

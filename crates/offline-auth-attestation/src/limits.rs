@@ -8,3 +8,19 @@ pub const MAX_CHAIN_LEN: usize = 8;
 
 /// Largest DER certificate accepted, in bytes.
 pub const MAX_CERTIFICATE_LEN: usize = 16 * 1024;
+
+/// Largest App Attest attestation object accepted, in bytes (checked before
+/// decoding). A real one is about 5.3 KiB: two certificates of under 1 KiB
+/// and Apple's receipt of about 3.6 KiB.
+pub const MAX_ATTESTATION_OBJECT_LEN: usize = 32 * 1024;
+
+/// Largest App Attest assertion accepted, in bytes (checked before
+/// decoding). A real one is 140 bytes: a DER ECDSA signature and 37 bytes
+/// of authenticator data.
+pub const MAX_ASSERTION_LEN: usize = 1024;
+
+/// Deepest CBOR nesting the decoder enters (ciborium's recursion limit):
+/// exactly what an attestation object needs, three levels (the object's
+/// map, `attStmt`, the `x5c` array); anything nested below is refused as
+/// too deep before it is read.
+pub const MAX_CBOR_DEPTH: usize = 3;

@@ -15,6 +15,26 @@ pub enum WhichLevel {
     KeyMint,
 }
 
+/// What was wrong with a CBOR item (an App Attest attestation object or
+/// assertion); the decoder stops at the first problem, before allocating
+/// for anything the input does not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CborProblem {
+    /// The input ends inside an item, or an item declares more bytes than
+    /// the input holds (a huge declared length ends here, unallocated).
+    Truncated,
+    /// Not well-formed CBOR (a reserved header, a bad break).
+    Syntax,
+    /// Well-formed, but not the expected shape: a missing, unknown or
+    /// repeated key, a value of the wrong type, more certificates than
+    /// [`crate::MAX_CHAIN_LEN`], nesting where none belongs.
+    Shape,
+    /// Nested deeper than [`crate::MAX_CBOR_DEPTH`].
+    TooDeep,
+    /// Bytes after the item.
+    TrailingBytes,
+}
+
 /// Why an attestation was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -151,5 +171,100 @@ pub enum Refusal {
         found: Option<u32>,
         /// The policy's minimum `YYYYMM`.
         required: u32,
+    },
+
+    // --- Apple App Attest: parsing ---
+    /// An attestation object larger than [`crate::MAX_ATTESTATION_OBJECT_LEN`] (checked before decoding).
+    #[error("attestation object of {len} bytes is over the limit of {max}")]
+    AttestationObjectTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The attestation object is not a CBOR map `{fmt, attStmt: {x5c, receipt}, authData}`.
+    #[error("the attestation object is malformed: {problem:?}")]
+    MalformedAttestationObject {
+        /// What was wrong.
+        problem: CborProblem,
+    },
+    /// `fmt` is not `apple-appattest`.
+    #[error("the attestation format is not apple-appattest")]
+    UnsupportedAttestationFormat,
+    /// The authenticator data is shorter than its fields, lacks the attested
+    /// credential data (attestation) or has bytes after it (assertion).
+    #[error("the authenticator data is malformed")]
+    MalformedAuthenticatorData,
+    /// The App Attest leaf has no nonce extension (OID 1.2.840.113635.100.8.2).
+    #[error("the leaf has no App Attest nonce")]
+    MissingNonce,
+    /// The nonce extension does not decode as `SEQUENCE { [1] OCTET STRING }` of 32 bytes.
+    #[error("the App Attest nonce extension is malformed")]
+    MalformedNonce,
+    /// The attested key is not an EC P-256 key (or the stored key given to
+    /// an assertion is not an uncompressed P-256 point).
+    #[error("the attested key is not an EC P-256 key")]
+    UnsupportedKey,
+
+    // --- Apple App Attest: what the attestation binds ---
+    /// The certificate's nonce is not SHA-256(authData ‖ clientDataHash):
+    /// another challenge, or authenticator data from elsewhere.
+    #[error("the App Attest nonce does not match")]
+    NonceMismatch,
+    /// SHA-256 of the attested public key is not the key id the device sent.
+    #[error("the attested key does not match the key id")]
+    KeyIdMismatch,
+    /// The credential id in the authenticator data is not the key id.
+    #[error("the credential id does not match the key id")]
+    CredentialIdMismatch,
+    /// The RP ID hash is not SHA-256 of the policy's App ID (team id . bundle id).
+    #[error("the RP ID hash is not that of the App ID")]
+    AppIdMismatch,
+    /// An attestation's sign counter is not 0.
+    #[error("the attestation counter is {counter}, not 0")]
+    AttestationCounterNotZero {
+        /// The counter found.
+        counter: u32,
+    },
+    /// The AAGUID is neither App Attest's production nor its development value.
+    #[error("the AAGUID is not an App Attest environment")]
+    UnknownAaguid,
+    /// A development (`appattestdevelop`) key under a policy that accepts production only.
+    #[error("a development App Attest key under a production policy")]
+    DevelopmentEnvironment,
+
+    // --- Apple App Attest: assertions ---
+    /// An assertion larger than [`crate::MAX_ASSERTION_LEN`] (checked before decoding).
+    #[error("assertion of {len} bytes is over the limit of {max}")]
+    AssertionTooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The assertion is not a CBOR map `{signature, authenticatorData}`.
+    #[error("the assertion is malformed: {problem:?}")]
+    MalformedAssertion {
+        /// What was wrong.
+        problem: CborProblem,
+    },
+    /// The assertion's signature does not verify under the stored key over
+    /// SHA-256(authenticatorData ‖ SHA-256(clientData)).
+    #[error("the assertion signature does not verify")]
+    BadAssertionSignature,
+    /// The assertion's counter equals the stored one: an assertion already
+    /// accepted, sent again.
+    #[error("the assertion counter {counter} was already used")]
+    AssertionReplayed {
+        /// The counter found (= the stored one).
+        counter: u32,
+    },
+    /// The assertion's counter is below the stored one.
+    #[error("the assertion counter {counter} is below the stored {last}")]
+    CounterWentBack {
+        /// The counter found.
+        counter: u32,
+        /// The stored counter.
+        last: u32,
     },
 }

@@ -1,10 +1,11 @@
 //! Parsing the chain (bounded) and validating it: the second of the three
-//! places. Path validation is `rustls-webpki`'s (see
-//! `docs/decisions/0009-attestation-verifier-crate.md`); the signature
-//! algorithms it calls are ours over RustCrypto (`crate::signatures`).
+//! places. The bounds, the extension rules and the path validation are the
+//! crate's shared ones (`crate::path`: `rustls-webpki` over RustCrypto
+//! signature algorithms, see `docs/decisions/0009-attestation-verifier-crate.md`);
+//! this module adds what an Android leaf carries.
 //!
 //! Parse, for the chain given leaf first:
-//! - sizes are checked before decoding ([`MAX_CHAIN_LEN`], [`MAX_CERTIFICATE_LEN`]);
+//! - sizes are checked before decoding ([`crate::MAX_CHAIN_LEN`], [`crate::MAX_CERTIFICATE_LEN`]);
 //! - each certificate is DER X.509 with nothing trailing (`x509-cert`);
 //!   no extension twice; no critical extension other than basic
 //!   constraints and key usage; the key description in the leaf only.
@@ -19,21 +20,15 @@
 //!   path depth and signature checks. The leaf's extended key usage is not
 //!   required (Android leaves carry none).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
-use rustls_pki_types::{CertificateDer, UnixTime};
 use x509_cert::Certificate;
 
 use super::key_description::KEY_DESCRIPTION_OID;
-use crate::limits::{MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
+use crate::path::{self, BASIC_CONSTRAINTS, KEY_USAGE};
 use crate::refusal::Refusal;
-use crate::signatures::ALGORITHMS;
-use crate::trust::{serial_hex, RevokedSerials, TrustAnchors};
-
-const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+use crate::trust::{RevokedSerials, TrustAnchors};
 
 /// A decoded chain whose sizes and extension structure are checked; not yet validated.
 #[derive(Debug)]
@@ -84,18 +79,7 @@ impl ParsedChain {
 /// [`Refusal::DuplicateExtension`], [`Refusal::UnknownCriticalExtension`],
 /// [`Refusal::MissingKeyDescription`], [`Refusal::KeyDescriptionNotInLeaf`].
 pub fn parse_chain<C: AsRef<[u8]>>(chain: &[C]) -> Result<ParsedChain, Refusal> {
-    if chain.is_empty() {
-        return Err(Refusal::EmptyChain);
-    }
-    if chain.len() > MAX_CHAIN_LEN {
-        return Err(Refusal::ChainTooLong { len: chain.len(), max: MAX_CHAIN_LEN });
-    }
-    for (index, der) in chain.iter().enumerate() {
-        let len = der.as_ref().len();
-        if len > MAX_CERTIFICATE_LEN {
-            return Err(Refusal::CertificateTooLarge { index, len, max: MAX_CERTIFICATE_LEN });
-        }
-    }
+    path::check_bounds(chain)?;
     let mut certs = Vec::with_capacity(chain.len());
     let mut key_description = None;
     for (index, der) in chain.iter().enumerate() {
@@ -135,62 +119,5 @@ pub fn validate_chain(
     revoked: &RevokedSerials,
     at: SystemTime,
 ) -> Result<(), Refusal> {
-    for (index, cert) in chain.certs.iter().enumerate() {
-        let serial = cert.tbs_certificate().serial_number().as_bytes();
-        if revoked.contains_serial_bytes(serial) {
-            return Err(Refusal::Revoked { index, serial_hex: serial_hex(serial) });
-        }
-    }
-    let now = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let (leaf, rest) = chain.ders.split_first().ok_or(Refusal::EmptyChain)?;
-    let leaf = CertificateDer::from(leaf.as_slice());
-    let intermediates: Vec<CertificateDer<'_>> = rest.iter().map(|d| CertificateDer::from(d.as_slice())).collect();
-    let end_entity = webpki::EndEntityCert::try_from(&leaf).map_err(|_| Refusal::MalformedCertificate { index: 0 })?;
-    end_entity
-        .verify_for_usage(
-            ALGORITHMS,
-            anchors.as_webpki(),
-            &intermediates,
-            UnixTime::since_unix_epoch(now),
-            AnyKeyUsage,
-            None,
-            None,
-        )
-        .map(|_| ())
-        .map_err(|e| refusal_from(e, chain, now))
-}
-
-/// Android leaves have no extended key usage; none is required.
-struct AnyKeyUsage;
-
-impl webpki::ExtendedKeyUsageValidator for AnyKeyUsage {
-    fn validate(&self, _: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        Ok(())
-    }
-}
-
-/// One refusal per webpki error; a validity error names the first
-/// certificate outside its validity at `now`.
-fn refusal_from(error: webpki::Error, chain: &ParsedChain, now: Duration) -> Refusal {
-    use webpki::Error as E;
-    match error {
-        E::CertExpired { .. } | E::CertNotValidYet { .. } | E::InvalidCertValidity => {
-            let index = chain
-                .certs
-                .iter()
-                .position(|c| {
-                    let v = c.tbs_certificate().validity();
-                    now < v.not_before.to_unix_duration() || now > v.not_after.to_unix_duration()
-                })
-                .unwrap_or(0);
-            Refusal::NotValidAtTime { index }
-        }
-        E::UnknownIssuer => Refusal::UntrustedRoot,
-        E::InvalidSignatureForPublicKey | E::SignatureAlgorithmMismatch => Refusal::BadSignature,
-        E::UnsupportedSignatureAlgorithmContext(_) | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
-            Refusal::UnsupportedAlgorithm
-        }
-        E::CaUsedAsEndEntity | E::EndEntityUsedAsCa | E::PathLenConstraintViolated => Refusal::NotACa,
-        other => Refusal::PathRefused { reason: format!("{other:?}") },
-    }
+    path::validate(&chain.certs, &chain.ders, anchors, revoked, at)
 }

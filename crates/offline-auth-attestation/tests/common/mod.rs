@@ -78,4 +78,5 @@ pub fn time_inside(chain: &[Vec<u8>]) -> SystemTime {
 pub fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+pub mod apple_ca;
 pub mod ca;
