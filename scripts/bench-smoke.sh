@@ -48,8 +48,8 @@ done
 # The RSS bench is not criterion: a small N keeps it short.
 run rss env RSS_RECORDS=500 "${BENCH[@]}" --bench rss -- --bench
 run server_load "${BENCH[@]}" --bench server_load -- --bench
-# The attestation verifier's bench (its own crate, no features).
-run attestation_verify cargo bench --locked -p offline-auth-attestation --bench verify "${CRIT[@]}"
+# The attestation verifier's bench (its own crate).
+run attestation "${BENCH[@]}" --bench attestation "${CRIT[@]}"
 
 if [ "$failed" -eq 0 ]; then
   echo "test result: ok. $passed passed; 0 failed"

@@ -4,7 +4,7 @@
 //! (`verify_assertion`), each at a fixed time inside its certificates'
 //! validity. Per enrolment (chains, objects) and per request (assertions).
 //!
-//!   cargo bench -p offline-auth-attestation --bench verify
+//!   cargo bench -p offline-auth-attestation --bench attestation
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
