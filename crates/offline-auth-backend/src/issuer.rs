@@ -139,6 +139,28 @@ impl GrantIssuer {
         issued_at: i64,
         expires_at: i64,
     ) -> Result<String> {
+        self.issue_renewal(user_id, device_id, scopes, issued_at, expires_at, None)
+    }
+
+    /// Like [`GrantIssuer::issue`], signing in the renewal nonce the device
+    /// sent with its request (`nonce` claim), if any: with it, the device
+    /// may take the grant's `issued_at` as fresh and repair its trusted time
+    /// from it (docs/TIME.md). Pass the device's value unchanged, and set
+    /// `issued_at` to the backend's time now.
+    ///
+    /// # Errors
+    /// As [`GrantIssuer::issue`]; `InvalidInput` for an empty or oversized nonce.
+    pub fn issue_renewal(
+        &self,
+        user_id: String,
+        device_id: String,
+        scopes: Vec<String>,
+        issued_at: i64,
+        expires_at: i64,
+        nonce: Option<String>,
+    ) -> Result<String> {
+        let nonce = grant::nonce_claim(nonce)
+            .map_err(|_| BackendError::invalid(format!("the renewal nonce must be 1 to {MAX_CLAIM_LEN} bytes")))?;
         let claims = GrantClaims {
             sub: user_id,
             dev: device_id,
@@ -148,6 +170,7 @@ impl GrantIssuer {
             jti: hex::encode(random_array::<16>()?),
             kid: self.kid.clone(),
             nbf: None,
+            nonce,
         };
         check_claims(&claims)?;
         let issuing = Issuing {
