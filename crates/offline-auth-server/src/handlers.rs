@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
 use crate::store::{Applied, DeviceState, Enrolled};
 use crate::{
-    bad_request, body_or_error, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
+    bad_request, body_or_error, now, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
     SCOPES, USERS,
 };
 
@@ -36,6 +36,10 @@ struct Credentials {
     user: String,
     password: String,
     device_id: String,
+    /// `/renew` only: the device's renewal nonce, signed into the grant so
+    /// the device may repair its time from it (docs/TIME.md).
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 fn check_password(user: &str, password: &str) -> Result<(), ApiError> {
@@ -54,12 +58,11 @@ fn parse_credentials(body: &Bytes) -> Result<Credentials, ApiError> {
     if credentials.device_id.is_empty() || credentials.device_id.len() > 128 {
         return Err(bad_request("device_id must be 1 to 128 bytes"));
     }
+    if credentials.nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 128) {
+        return Err(bad_request("nonce must be 1 to 128 bytes"));
+    }
     check_password(&credentials.user, &credentials.password)?;
     Ok(credentials)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Issues a grant whose `iat` is later than any this device got before
@@ -69,12 +72,13 @@ fn now() -> i64 {
 fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(String, i64), BackendError> {
     let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
     let iat = now().max(last_iat.saturating_add(1));
-    let grant = state.issuer.issue(
+    let grant = state.issuer.issue_renewal(
         credentials.user.clone(),
         credentials.device_id.clone(),
         scopes,
         iat,
         iat + OFFLINE_WINDOW_SECS,
+        credentials.nonce.clone(),
     )?;
     Ok((grant, iat))
 }
@@ -100,7 +104,7 @@ pub(crate) async fn enroll(
     };
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
-    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks})))
+    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks, "server_time": now()})))
 }
 
 pub(crate) async fn renew(
@@ -112,7 +116,7 @@ pub(crate) async fn renew(
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
     let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
     match state.metrics.time_db(DbOp::Renew, renewed).await? {
-        Some(grant) => Ok(Json(json!({"grant": grant}))),
+        Some(grant) => Ok(Json(json!({"grant": grant, "server_time": now()}))),
         None => Err(ApiError::new(StatusCode::FORBIDDEN, "device is not enrolled for this user")),
     }
 }
@@ -169,6 +173,7 @@ async fn verify(
                 "applied": 0,
                 "duplicates": 0,
                 "diverged": {"lost_from": lost_from, "lost_through": lost_through, "lost_count": lost_count},
+                "server_time": now(),
             }))));
         }
         other => other.inspect_err(|error| {
@@ -210,6 +215,7 @@ fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
         "acknowledged_seq": verified.cursor.last_seq,
         "applied": verified.operations.len(),
         "duplicates": verified.duplicates,
+        "server_time": now(),
     }))
     .into_response();
     response.extensions_mut().insert(outcome);

@@ -105,6 +105,12 @@ pub struct AppState {
     // device id a stranger names (issue 26).
 }
 
+/// The server's time, seconds since the epoch: carried by every JSON answer
+/// as `server_time`.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
 /// An error answer: status, reason, whether to tell the client to retry,
 /// and whether to close the connection after it.
 pub struct ApiError {
@@ -141,7 +147,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({"error": self.reason}))).into_response();
+        // Every answer carries the server's time, so a device whose clock
+        // runs ahead learns by how much (`PinVault::note_server_time`).
+        let mut response = (self.status, Json(json!({"error": self.reason, "server_time": now()}))).into_response();
         let headers = response.headers_mut();
         if self.retry {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));

@@ -140,6 +140,19 @@ impl PinVault {
         self.inner.events.report("renewal_nonce", renewal::renewal_nonce(&self.inner))
     }
 
+    /// Keeps the backend's time, `server_time` (seconds since the epoch, the
+    /// `server_time` field of its answers to enrolment, renewal and sync),
+    /// with the device's clocks now. The sync queue then holds back the
+    /// edits the backend would refuse as stamped in its future, and says
+    /// `ClockAhead` instead of handing out a batch that is refused again
+    /// and again. Needs no PIN; stored until the next call.
+    ///
+    /// # Errors
+    /// `InvalidInput` (before 1970 or after 9999), `ClockUnavailable`, `Storage`.
+    pub fn note_server_time(&self, server_time: i64) -> Result<(), VaultError> {
+        self.inner.events.report("note_server_time", crate::sync::server_time::note(&self.inner, server_time))
+    }
+
     /// Unlocks through the platform's biometric prompt. Does not count PIN
     /// attempts; a success resets them.
     ///
