@@ -21,10 +21,11 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
+use crate::revoked::{judge_revoked, refuse_revoked, revocation};
 use crate::store::{Applied, DeviceState, Enrolled};
 use crate::{
-    bad_request, body_or_error, now, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
-    SCOPES, USERS,
+    bad_request, body_or_error, now, require_content_type, unknown_device, ApiError, AppState, JWKS_MAX_AGE_SECS,
+    OFFLINE_WINDOW_SECS, SCOPES, USERS,
 };
 
 /// How many times an upload that keeps losing the race to other uploads of
@@ -95,6 +96,7 @@ pub(crate) async fn enroll(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
+    refuse_revoked(&state, &credentials.device_id).await?;
     let sync_key = generate_sync_key()?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
     let enrolled = state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for);
@@ -113,6 +115,7 @@ pub(crate) async fn renew(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
+    refuse_revoked(&state, &credentials.device_id).await?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
     let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
     match state.metrics.time_db(DbOp::Renew, renewed).await? {
@@ -250,6 +253,7 @@ pub(crate) async fn sync(
     if claimed != device_id {
         return Err(other_tenant(device_id, "the batch is for another device"));
     }
+    let revoked = revocation(&state, device_id).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
         let verified = match verify(&state, device_id, &body, &from, span).await? {
@@ -261,6 +265,14 @@ pub(crate) async fn sync(
                 return Ok(response);
             }
         };
+        if let Some(revoked) = &revoked {
+            if !verified.operations.is_empty() {
+                let verified = verified.clone();
+                if let Some(answer) = judge_revoked(&state, device_id, &from, revoked, verified).await? {
+                    return Ok(answer);
+                }
+            }
+        }
         if verified.operations.is_empty() {
             // Nothing new (a replay, or a race lost to an upload that
             // applied all of it): the receipt for the cursor as found.
@@ -275,10 +287,6 @@ pub(crate) async fn sync(
         }
     }
     Err(ApiError::retry_later(Unavailable::Contention, "concurrent uploads of this device; retry"))
-}
-
-fn unknown_device() -> ApiError {
-    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
 }
 
 /// 403 for a batch uploaded for another device or user than its own.

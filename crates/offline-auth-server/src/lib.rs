@@ -17,7 +17,16 @@
 //!   what it overlaps is not, and a batch that adds nothing is answered with
 //!   the current receipt. `receipt` (base64url) is what the device
 //!   acknowledges with.
-//! - `POST /renew` `{user, password, device_id}` → `{grant}`.
+//! - `POST /renew` `{user, password, device_id, nonce?}` → `{grant}`: the
+//!   device's renewal nonce, if sent, is signed into the grant (a fresh
+//!   renewal, docs/TIME.md).
+//! - `POST /admin/devices/{id}/revoke` `{reason}` with the admin bearer
+//!   token → `{device_id, reason, at}` ([`admin`]; off without a token): no
+//!   grant is issued for the device any more, and its uploads are judged
+//!   by the revocation policy (403 `device_revoked` for what is refused).
+//!
+//! Every answer, success or error, carries `server_time` (seconds since the
+//! epoch), for the device's `PinVault::note_server_time`.
 //! - `GET /records` with HTTP Basic credentials → that user's records, for
 //!   the demo and the tests.
 //! - `GET /healthz` → `{"status": "up"}`: the process answers.
@@ -48,17 +57,20 @@
 #[path = "local.rs"]
 mod local;
 
+pub mod admin;
 mod handlers;
 pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod revoked;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use admin::Admin;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
@@ -73,7 +85,8 @@ pub use listen::Probe;
 pub use local::LocalServer;
 pub use metrics::Metrics;
 use metrics::{Refusal, Unavailable};
-use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, SyncVerifier, MAX_BATCH_BYTES};
+pub use offline_auth_backend::RevocationPolicy;
+use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, Revocation, SyncVerifier, MAX_BATCH_BYTES};
 use serde_json::json;
 use store::{Store, StoreError};
 
@@ -99,6 +112,8 @@ pub struct AppState {
     issuer: Arc<GrantIssuer>,
     verifier: Arc<SyncVerifier>,
     metrics: Arc<Metrics>,
+    /// The admin endpoint's token (off without one) and the revocation policy.
+    admin: Admin,
     // Nothing per device: uploads of one device may run at once (on this
     // instance or several); the store's row lock and cursor re-check apply
     // each edit once. A map of per-device locks here would grow with every
@@ -121,11 +136,14 @@ pub struct ApiError {
     /// For `/metrics`: why a 503 was made, and a refused upload's reason.
     cause: Option<Unavailable>,
     refusal: Option<&'static str>,
+    /// Fields added to the JSON answer beside `error` and `server_time`.
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None }
+        let extra = serde_json::Map::new();
+        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None, extra }
     }
 
     /// 503 with `Retry-After`, counted under `cause`.
@@ -139,6 +157,18 @@ impl ApiError {
         Self { refusal: Some(label), ..Self::new(status, reason) }
     }
 
+    /// The refusal of a revoked device (403, `device_revoked`): its reason
+    /// and time in the answer, and any `extra` fields (what an upload
+    /// applied and refused).
+    fn revoked(revocation: &Revocation, extra: serde_json::Value) -> Self {
+        let mut error = Self::refused(StatusCode::FORBIDDEN, "device_revoked", "the device was revoked");
+        error.extra.insert("revoked".into(), json!({"reason": revocation.reason, "at": revocation.at}));
+        if let serde_json::Value::Object(fields) = extra {
+            error.extra.extend(fields);
+        }
+        error
+    }
+
     /// An answer after which the connection is closed (its request was not read whole).
     fn closing(status: StatusCode, reason: impl Into<String>) -> Self {
         Self { close: true, ..Self::new(status, reason) }
@@ -149,7 +179,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Every answer carries the server's time, so a device whose clock
         // runs ahead learns by how much (`PinVault::note_server_time`).
-        let mut response = (self.status, Json(json!({"error": self.reason, "server_time": now()}))).into_response();
+        let mut body = self.extra;
+        body.insert("error".into(), json!(self.reason));
+        body.insert("server_time".into(), json!(now()));
+        let mut response = (self.status, Json(serde_json::Value::Object(body))).into_response();
         let headers = response.headers_mut();
         if self.retry {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
@@ -183,6 +216,7 @@ impl From<BackendError> for ApiError {
     fn from(error: BackendError) -> Self {
         let status = match &error {
             BackendError::BatchRejected { kind: RejectReason::TooLarge, .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BackendError::DeviceRevoked { .. } => StatusCode::FORBIDDEN,
             BackendError::Internal { .. } | BackendError::Signer { .. } | BackendError::Clock { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -194,6 +228,11 @@ impl From<BackendError> for ApiError {
         };
         Self { refusal, ..Self::new(status, error.to_string()) }
     }
+}
+
+/// 404 for a device the store does not know (an upload refusal).
+fn unknown_device() -> ApiError {
+    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
 }
 
 fn bad_request(reason: &str) -> ApiError {
@@ -232,7 +271,18 @@ impl AppState {
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()) }))
+        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()), admin: Admin::default() }))
+    }
+
+    /// The same state with the admin endpoint and revocation policy of `admin`.
+    pub fn with_admin(self: &Arc<Self>, admin: Admin) -> Arc<Self> {
+        Arc::new(Self {
+            store: self.store.clone(),
+            issuer: self.issuer.clone(),
+            verifier: self.verifier.clone(),
+            metrics: self.metrics.clone(),
+            admin,
+        })
     }
 }
 
@@ -259,6 +309,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
     let json_routes = Router::new()
         .route("/enroll", post(handlers::enroll))
         .route("/renew", post(handlers::renew))
+        .route("/admin/devices/{id}/revoke", post(admin::revoke))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     let sync = Router::new()
