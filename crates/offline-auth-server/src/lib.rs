@@ -50,8 +50,8 @@
 //! every limit, its default and the memory bound; [`serve_with`] sets them).
 //!
 //! Every error, whatever its status, is `{"error": reason, "server_time": …}` (a
-//! revoked device's also `revoked` and what was applied or refused) and changes
-//! nothing; a database that cannot be reached is 503 with `Retry-After`.
+//! revoked device's also `revoked` and what was applied or refused) and
+//! changes nothing (but the edits a revocation policy admits); a database that cannot be reached is 503 with `Retry-After`.
 //! This is a reference, not a product: passwords are compared in clear from
 //! a fixed table (real servers use their own authentication).
 

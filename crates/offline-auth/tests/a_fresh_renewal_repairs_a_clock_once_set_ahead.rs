@@ -191,3 +191,12 @@ fn a_withheld_fresh_grant_gains_nothing() {
     device.clock.set(iat + 3 * HOUR + 61);
     assert_eq!(session.put("visits".into(), "v".into(), b"x".to_vec()), Err(VaultError::GrantExpired));
 }
+
+#[test]
+fn the_async_nonce_is_as_fresh_as_the_blocking_one() {
+    let device = Device::new();
+    let (vault, real) = clock_once_set_ahead(&device, DAY);
+    let nonce = block_on(vault.clone().renewal_nonce_async()).unwrap();
+    let session = vault.unlock_with_grant(PIN.into(), renewal(&device, real, Some(nonce))).unwrap();
+    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+}
