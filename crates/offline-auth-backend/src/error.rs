@@ -162,6 +162,7 @@ impl From<ProtoError> for BackendError {
         match error {
             ProtoError::InvalidInput(reason) => Self::InvalidInput { reason },
             ProtoError::GrantInvalid(reason) => Self::GrantInvalid { reason },
+            ProtoError::DirectiveInvalid(reason) => Self::GrantInvalid { reason: format!("directive: {reason}") },
             ProtoError::GrantExpired => Self::GrantInvalid { reason: "grant expired".into() },
             ProtoError::BatchRejected(reason) => Self::rejected(RejectReason::Malformed, reason),
             e @ (ProtoError::Tampered | ProtoError::ReceiptInvalid(_) | ProtoError::Encoding | ProtoError::Rng) => {

@@ -3,6 +3,9 @@
 use std::sync::Arc;
 
 use offline_auth_proto::crypto::random_array;
+use offline_auth_proto::directive::{
+    assemble_directive, directive_signing_input, verify_directive, Directive, DirectiveAction,
+};
 use offline_auth_proto::grant::{
     self, GrantClaims, GrantPolicy, IssuerKey, Issuing, TrustedIssuers, ALG, ALG_ED25519, MAX_CLAIM_LEN, MAX_SCOPES,
 };
@@ -194,6 +197,35 @@ impl GrantIssuer {
 }
 
 impl GrantIssuer {
+    /// Signs a remote directive (`offline-directive+jwt`) telling
+    /// `device_id` to take `action`, issued at `issued_at` (the backend's
+    /// time) with a random `jti`. Devices verify it with the same issuer
+    /// keys as grants; applying it is not built yet (issue 25, section 3).
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty or oversized device id; `Signer` if the
+    /// signer fails or returns a signature that does not verify.
+    pub fn issue_directive(&self, device_id: &str, action: DirectiveAction, issued_at: i64) -> Result<String> {
+        let directive = Directive {
+            device_id: device_id.to_owned(),
+            jti: hex::encode(random_array::<16>()?),
+            iat: issued_at,
+            action,
+            kid: self.kid.clone(),
+        };
+        let input = directive_signing_input(&self.options.algorithm, &directive)?;
+        let signature: [u8; 64] = self
+            .signer
+            .sign(input.as_bytes().to_vec())?
+            .try_into()
+            .map_err(|_| BackendError::Signer { reason: "the signature is not 64 bytes".into() })?;
+        let token = assemble_directive(&input, &signature);
+        verify_directive(&token, &self.own_key, device_id).map_err(|_| BackendError::Signer {
+            reason: "the signature does not verify with the signer's public key".into(),
+        })?;
+        Ok(token)
+    }
+
     fn build(
         signer: Arc<dyn GrantSigner>,
         in_memory: Option<Arc<Ed25519Signer>>,

@@ -69,6 +69,12 @@ impl std::fmt::Debug for TrustedIssuers {
 }
 
 impl TrustedIssuers {
+    /// The trusted key named `kid`, if any (for the other JWS the issuer
+    /// keys sign: directives).
+    pub(crate) fn key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.get(kid)
+    }
+
     /// Validates and indexes the configured keys.
     pub fn new(keys: &[IssuerKey]) -> Result<Self> {
         if keys.is_empty() {

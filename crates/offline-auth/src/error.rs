@@ -250,6 +250,8 @@ impl From<offline_auth_proto::ProtoError> for Error {
             P::InvalidInput(reason) => Error::InvalidInput(reason),
             P::Tampered => Error::Tampered,
             P::GrantInvalid(reason) => Error::GrantInvalid(reason),
+            // Directives are not applied on the device yet (issue 25 §3).
+            P::DirectiveInvalid(reason) => Error::GrantInvalid(format!("directive: {reason}")),
             P::GrantExpired => Error::GrantExpired,
             // The device writes batches and never reads one.
             P::BatchRejected(_) => Error::Encoding,
