@@ -117,6 +117,15 @@ pub enum BackendError {
         /// The chain position to answer with, MACed with the sync key.
         answer: Vec<u8>,
     },
+    /// The device was revoked by an operator (`Revocation`): no grant is
+    /// issued for it, and its uploads after `revoked_at` are refused.
+    #[error("the device was revoked at {revoked_at}: {reason}")]
+    DeviceRevoked {
+        /// The operator's reason, as given.
+        reason: String,
+        /// When it was revoked, seconds since the epoch (backend time).
+        revoked_at: i64,
+    },
     /// The grant signer (a KMS, an HSM, or the in-memory key) failed or
     /// returned a signature that does not verify.
     #[error("grant signer failed: {reason}")]
@@ -153,6 +162,7 @@ impl From<ProtoError> for BackendError {
         match error {
             ProtoError::InvalidInput(reason) => Self::InvalidInput { reason },
             ProtoError::GrantInvalid(reason) => Self::GrantInvalid { reason },
+            ProtoError::DirectiveInvalid(reason) => Self::GrantInvalid { reason: format!("directive: {reason}") },
             ProtoError::GrantExpired => Self::GrantInvalid { reason: "grant expired".into() },
             ProtoError::BatchRejected(reason) => Self::rejected(RejectReason::Malformed, reason),
             e @ (ProtoError::Tampered | ProtoError::ReceiptInvalid(_) | ProtoError::Encoding | ProtoError::Rng) => {

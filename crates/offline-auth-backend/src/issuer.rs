@@ -3,6 +3,9 @@
 use std::sync::Arc;
 
 use offline_auth_proto::crypto::random_array;
+use offline_auth_proto::directive::{
+    assemble_directive, directive_signing_input, verify_directive, Directive, DirectiveAction,
+};
 use offline_auth_proto::grant::{
     self, GrantClaims, GrantPolicy, IssuerKey, Issuing, TrustedIssuers, ALG, ALG_ED25519, MAX_CLAIM_LEN, MAX_SCOPES,
 };
@@ -139,6 +142,28 @@ impl GrantIssuer {
         issued_at: i64,
         expires_at: i64,
     ) -> Result<String> {
+        self.issue_renewal(user_id, device_id, scopes, issued_at, expires_at, None)
+    }
+
+    /// Like [`GrantIssuer::issue`], signing in the renewal nonce the device
+    /// sent with its request (`nonce` claim), if any: with it, the device
+    /// may take the grant's `issued_at` as fresh and repair its trusted time
+    /// from it (docs/TIME.md). Pass the device's value unchanged, and set
+    /// `issued_at` to the backend's time now.
+    ///
+    /// # Errors
+    /// As [`GrantIssuer::issue`]; `InvalidInput` for an empty or oversized nonce.
+    pub fn issue_renewal(
+        &self,
+        user_id: String,
+        device_id: String,
+        scopes: Vec<String>,
+        issued_at: i64,
+        expires_at: i64,
+        nonce: Option<String>,
+    ) -> Result<String> {
+        let nonce = grant::nonce_claim(nonce)
+            .map_err(|_| BackendError::invalid(format!("the renewal nonce must be 1 to {MAX_CLAIM_LEN} bytes")))?;
         let claims = GrantClaims {
             sub: user_id,
             dev: device_id,
@@ -148,6 +173,7 @@ impl GrantIssuer {
             jti: hex::encode(random_array::<16>()?),
             kid: self.kid.clone(),
             nbf: None,
+            nonce,
         };
         check_claims(&claims)?;
         let issuing = Issuing {
@@ -171,6 +197,35 @@ impl GrantIssuer {
 }
 
 impl GrantIssuer {
+    /// Signs a remote directive (`offline-directive+jwt`) telling
+    /// `device_id` to take `action`, issued at `issued_at` (the backend's
+    /// time) with a random `jti`. Devices verify it with the same issuer
+    /// keys as grants; applying it is not built yet (issue 25, section 3).
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty or oversized device id; `Signer` if the
+    /// signer fails or returns a signature that does not verify.
+    pub fn issue_directive(&self, device_id: &str, action: DirectiveAction, issued_at: i64) -> Result<String> {
+        let directive = Directive {
+            device_id: device_id.to_owned(),
+            jti: hex::encode(random_array::<16>()?),
+            iat: issued_at,
+            action,
+            kid: self.kid.clone(),
+        };
+        let input = directive_signing_input(&self.options.algorithm, &directive)?;
+        let signature: [u8; 64] = self
+            .signer
+            .sign(input.as_bytes().to_vec())?
+            .try_into()
+            .map_err(|_| BackendError::Signer { reason: "the signature is not 64 bytes".into() })?;
+        let token = assemble_directive(&input, &signature);
+        verify_directive(&token, &self.own_key, device_id).map_err(|_| BackendError::Signer {
+            reason: "the signature does not verify with the signer's public key".into(),
+        })?;
+        Ok(token)
+    }
+
     fn build(
         signer: Arc<dyn GrantSigner>,
         in_memory: Option<Arc<Ed25519Signer>>,

@@ -30,6 +30,7 @@ mod events;
 mod ffi;
 mod issuer;
 mod jwks;
+mod revocation;
 mod signer;
 mod verifier;
 
@@ -43,6 +44,7 @@ pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
 pub use offline_auth_proto::limits::{
     MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
 };
+pub use revocation::{RefusedEdits, Revocation, RevocationPolicy, RevokedUpload, MAX_REVOCATION_REASON_LEN};
 pub use signer::{Ed25519Signer, GrantSigner};
 pub use verifier::{SyncVerifier, DEFAULT_GRANT_CLOCK_SKEW_SECS};
 

@@ -2,7 +2,8 @@
 //!
 //! Generates issuer key pairs (the private key file is written with mode
 //! 0600), prints the JWKS to publish, issues and inspects grants, and
-//! verifies a device's batch against its sync key and cursor. Output is JSON
+//! verifies a device's batch against its sync key and cursor; revokes a
+//! device through the reference server's admin endpoint (`revoke`). Output is JSON
 //! on stdout; errors are one line on stderr (`--help` and `--version` print
 //! to stdout and exit 0).
 //!
@@ -11,7 +12,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | verification failed: the grant or batch was rejected (bad signature, broken MAC chain, malformed or oversized batch or grant) |
+//! | 1 | verification failed: the grant or batch was rejected (bad signature, broken MAC chain, malformed or oversized batch or grant); `revoke`: the server refused the revocation (wrong token, unknown device) |
 //! | 2 | usage error: unknown command or option, missing or conflicting arguments, an out-of-range number, a malformed `--sync-key` or `--cursor-mac`, an argument the library refuses (empty `--user`, bad `--kid`, …), stdin (`-`) named twice |
 //! | 3 | input/output error: a key, JWKS, batch or output file (or stdout) that cannot be read or written, a key or JWKS that is malformed or over its limit, or (on Unix) a private key or sync key file that group or others can access |
 //!
@@ -38,6 +39,7 @@
 mod date;
 mod input;
 mod keyfile;
+mod revoke;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -151,6 +153,23 @@ enum Command {
         #[arg(long)]
         cursor_mac: Option<String>,
     },
+    /// Revoke a device through the reference server's admin endpoint: no
+    /// grant is issued for it any more and its uploads are judged by the
+    /// server's revocation policy. Prints the server's answer.
+    Revoke {
+        /// The server, `https://…` (or `http://` to a loopback address).
+        #[arg(long)]
+        server: String,
+        /// The device to revoke.
+        #[arg(long)]
+        device: String,
+        /// Why (logged, and shown to the device's app).
+        #[arg(long)]
+        reason: String,
+        /// File holding the admin bearer token (mode 0600; `-` for stdin).
+        #[arg(long, value_name = "PATH")]
+        token_file: PathBuf,
+    },
 }
 
 /// A failure with its exit code and one-line reason.
@@ -259,6 +278,9 @@ fn run(command: Command) -> Result<String, Failure> {
             Ok(issuer.issue(user, device, scopes, now, expires_at)?)
         }
         Command::Inspect { grant, jwks, now } => inspect(&grant, jwks.as_deref(), now),
+        Command::Revoke { server, device, reason, token_file } => {
+            revoke::revoke(&server, &device, &reason, &token_file)
+        }
         Command::VerifyBatch { batch, jwks, sync_key_file, sync_key, cursor_seq, cursor_mac } => {
             // Arguments first (usage errors), then the files.
             let sync_key = match (sync_key, sync_key_file) {

@@ -16,6 +16,10 @@ pub enum ProtoError {
     /// The grant's window has ended.
     #[error("grant expired")]
     GrantExpired,
+    /// A remote directive is malformed, badly signed, mistyped, or for
+    /// another device.
+    #[error("directive invalid: {0}")]
+    DirectiveInvalid(String),
     /// A batch broke its format or a limit.
     #[error("batch rejected: {0}")]
     BatchRejected(String),

@@ -69,6 +69,12 @@ impl std::fmt::Debug for TrustedIssuers {
 }
 
 impl TrustedIssuers {
+    /// The trusted key named `kid`, if any (for the other JWS the issuer
+    /// keys sign: directives).
+    pub(crate) fn key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.get(kid)
+    }
+
     /// Validates and indexes the configured keys.
     pub fn new(keys: &[IssuerKey]) -> Result<Self> {
         if keys.is_empty() {
@@ -116,6 +122,12 @@ pub struct GrantClaims {
     /// installed or verified; not kept in the sealed state.
     #[serde(skip)]
     pub nbf: Option<i64>,
+    /// The renewal nonce the device sent with its request (`nonce`), if the
+    /// issuer signed one in: the device's proof that `iat` is fresh
+    /// (docs/TIME.md, "Fresh renewals"). Checked when a grant is installed;
+    /// not kept in the sealed state.
+    #[serde(skip)]
+    pub nonce: Option<String>,
 }
 
 impl GrantClaims {
@@ -160,6 +172,7 @@ struct RawClaims {
     nbf: Option<i64>,
     iss: Option<String>,
     aud: Option<AudienceClaim>,
+    nonce: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -181,6 +194,8 @@ struct IssuedClaims<'a> {
     exp: i64,
     scope: &'a [String],
     jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
 }
 
 /// How a grant is signed (`GrantIssuer`'s options).
@@ -281,8 +296,18 @@ pub fn verify_signature(token: &str, issuers: &TrustedIssuers, policy: &GrantPol
             return Err(invalid("the grant is for another audience (aud)"));
         }
     }
-    let claims =
-        GrantClaims { sub: raw.sub, dev: raw.dev, iat: raw.iat, exp: raw.exp, scope, jti: raw.jti, kid, nbf: raw.nbf };
+    let nonce = nonce_claim(raw.nonce)?;
+    let claims = GrantClaims {
+        sub: raw.sub,
+        dev: raw.dev,
+        iat: raw.iat,
+        exp: raw.exp,
+        scope,
+        jti: raw.jti,
+        kid,
+        nbf: raw.nbf,
+        nonce,
+    };
     for (name, value) in [("sub", &claims.sub), ("dev", &claims.dev), ("jti", &claims.jti)] {
         check_claim_text(name, value).map_err(|_| Error::GrantInvalid(format!("{name} is empty or too long")))?;
     }
@@ -293,6 +318,17 @@ pub fn verify_signature(token: &str, issuers: &TrustedIssuers, policy: &GrantPol
         return Err(invalid("exp is not after iat"));
     }
     Ok(claims)
+}
+
+/// The optional `nonce` claim (a renewal nonce the device made, signed in
+/// by the issuer): absent in grants issued without one, which still verify;
+/// when present, 1 to [`MAX_CLAIM_LEN`] bytes. What it proves is the
+/// device's to decide (`offline-auth`'s `fresh` module).
+pub fn nonce_claim(nonce: Option<String>) -> Result<Option<String>> {
+    match nonce {
+        Some(nonce) if nonce.is_empty() || nonce.len() > MAX_CLAIM_LEN => Err(invalid("nonce is empty or too long")),
+        other => Ok(other),
+    }
 }
 
 /// Device-side checks: bound to this device, issued in the past, not expired.
@@ -330,6 +366,7 @@ pub fn signing_input(kid: &str, claims: &GrantClaims, issuing: &Issuing<'_>) -> 
         exp: claims.exp,
         scope: &claims.scope,
         jti: &claims.jti,
+        nonce: claims.nonce.as_deref(),
     })
     .map_err(|_| Error::Encoding)?;
     Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body)))

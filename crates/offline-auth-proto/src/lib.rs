@@ -22,6 +22,7 @@
 pub mod batch;
 pub mod batch_reader;
 pub mod crypto;
+pub mod directive;
 pub mod entry;
 mod error;
 pub mod grant;

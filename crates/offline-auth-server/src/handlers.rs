@@ -21,10 +21,11 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
+use crate::revoked::{judge_revoked, refuse_revoked, revocation};
 use crate::store::{Applied, DeviceState, Enrolled};
 use crate::{
-    bad_request, body_or_error, require_content_type, ApiError, AppState, JWKS_MAX_AGE_SECS, OFFLINE_WINDOW_SECS,
-    SCOPES, USERS,
+    bad_request, body_or_error, now, require_content_type, unknown_device, ApiError, AppState, JWKS_MAX_AGE_SECS,
+    OFFLINE_WINDOW_SECS, SCOPES, USERS,
 };
 
 /// How many times an upload that keeps losing the race to other uploads of
@@ -36,6 +37,10 @@ struct Credentials {
     user: String,
     password: String,
     device_id: String,
+    /// `/renew` only: the device's renewal nonce, signed into the grant so
+    /// the device may repair its time from it (docs/TIME.md).
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 fn check_password(user: &str, password: &str) -> Result<(), ApiError> {
@@ -54,12 +59,11 @@ fn parse_credentials(body: &Bytes) -> Result<Credentials, ApiError> {
     if credentials.device_id.is_empty() || credentials.device_id.len() > 128 {
         return Err(bad_request("device_id must be 1 to 128 bytes"));
     }
+    if credentials.nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 128) {
+        return Err(bad_request("nonce must be 1 to 128 bytes"));
+    }
     check_password(&credentials.user, &credentials.password)?;
     Ok(credentials)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Issues a grant whose `iat` is later than any this device got before
@@ -69,12 +73,13 @@ fn now() -> i64 {
 fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(String, i64), BackendError> {
     let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
     let iat = now().max(last_iat.saturating_add(1));
-    let grant = state.issuer.issue(
+    let grant = state.issuer.issue_renewal(
         credentials.user.clone(),
         credentials.device_id.clone(),
         scopes,
         iat,
         iat + OFFLINE_WINDOW_SECS,
+        credentials.nonce.clone(),
     )?;
     Ok((grant, iat))
 }
@@ -91,6 +96,7 @@ pub(crate) async fn enroll(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
+    refuse_revoked(&state, &credentials.device_id).await?;
     let sync_key = generate_sync_key()?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
     let enrolled = state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for);
@@ -100,7 +106,7 @@ pub(crate) async fn enroll(
     };
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
-    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks})))
+    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks, "server_time": now()})))
 }
 
 pub(crate) async fn renew(
@@ -109,10 +115,11 @@ pub(crate) async fn renew(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
+    refuse_revoked(&state, &credentials.device_id).await?;
     let issue_for = |last_iat| issue(&state, &credentials, last_iat);
     let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
     match state.metrics.time_db(DbOp::Renew, renewed).await? {
-        Some(grant) => Ok(Json(json!({"grant": grant}))),
+        Some(grant) => Ok(Json(json!({"grant": grant, "server_time": now()}))),
         None => Err(ApiError::new(StatusCode::FORBIDDEN, "device is not enrolled for this user")),
     }
 }
@@ -169,6 +176,7 @@ async fn verify(
                 "applied": 0,
                 "duplicates": 0,
                 "diverged": {"lost_from": lost_from, "lost_through": lost_through, "lost_count": lost_count},
+                "server_time": now(),
             }))));
         }
         other => other.inspect_err(|error| {
@@ -210,6 +218,7 @@ fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
         "acknowledged_seq": verified.cursor.last_seq,
         "applied": verified.operations.len(),
         "duplicates": verified.duplicates,
+        "server_time": now(),
     }))
     .into_response();
     response.extensions_mut().insert(outcome);
@@ -244,6 +253,7 @@ pub(crate) async fn sync(
     if claimed != device_id {
         return Err(other_tenant(device_id, "the batch is for another device"));
     }
+    let revoked = revocation(&state, device_id).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
         let verified = match verify(&state, device_id, &body, &from, span).await? {
@@ -255,6 +265,14 @@ pub(crate) async fn sync(
                 return Ok(response);
             }
         };
+        if let Some(revoked) = &revoked {
+            if !verified.operations.is_empty() {
+                let verified = verified.clone();
+                if let Some(answer) = judge_revoked(&state, device_id, &from, revoked, verified).await? {
+                    return Ok(answer);
+                }
+            }
+        }
         if verified.operations.is_empty() {
             // Nothing new (a replay, or a race lost to an upload that
             // applied all of it): the receipt for the cursor as found.
@@ -269,10 +287,6 @@ pub(crate) async fn sync(
         }
     }
     Err(ApiError::retry_later(Unavailable::Contention, "concurrent uploads of this device; retry"))
-}
-
-fn unknown_device() -> ApiError {
-    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
 }
 
 /// 403 for a batch uploaded for another device or user than its own.

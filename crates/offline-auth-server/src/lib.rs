@@ -17,7 +17,16 @@
 //!   what it overlaps is not, and a batch that adds nothing is answered with
 //!   the current receipt. `receipt` (base64url) is what the device
 //!   acknowledges with.
-//! - `POST /renew` `{user, password, device_id}` → `{grant}`.
+//! - `POST /renew` `{user, password, device_id, nonce?}` → `{grant}`: the
+//!   device's renewal nonce, if sent, is signed into the grant (a fresh
+//!   renewal, docs/TIME.md).
+//! - `POST /admin/devices/{id}/revoke` `{reason}` with the admin bearer
+//!   token → `{device_id, reason, at}` ([`admin`]; off without a token): no
+//!   grant is issued for the device any more, and its uploads are judged
+//!   by the revocation policy (403 `device_revoked` for what is refused).
+//!
+//! Every answer, success or error, carries `server_time` (seconds since the
+//! epoch), for the device's `PinVault::note_server_time`.
 //! - `GET /records` with HTTP Basic credentials → that user's records, for
 //!   the demo and the tests.
 //! - `GET /healthz` → `{"status": "up"}`: the process answers.
@@ -40,25 +49,29 @@
 //! are capped and must send their request heads in time ([`limits`] has
 //! every limit, its default and the memory bound; [`serve_with`] sets them).
 //!
-//! Every error, whatever its status, is `{"error": reason}` and changes
-//! nothing; a database that cannot be reached is 503 with `Retry-After`.
+//! Every error, whatever its status, is `{"error": reason, "server_time": …}` (a
+//! revoked device's also `revoked` and what was applied or refused) and
+//! changes nothing (but the edits a revocation policy admits); a database that cannot be reached is 503 with `Retry-After`.
 //! This is a reference, not a product: passwords are compared in clear from
 //! a fixed table (real servers use their own authentication).
 
 #[path = "local.rs"]
 mod local;
 
+pub mod admin;
 mod handlers;
 pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod revoked;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use admin::Admin;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
@@ -73,7 +86,8 @@ pub use listen::Probe;
 pub use local::LocalServer;
 pub use metrics::Metrics;
 use metrics::{Refusal, Unavailable};
-use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, SyncVerifier, MAX_BATCH_BYTES};
+pub use offline_auth_backend::RevocationPolicy;
+use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, Revocation, SyncVerifier, MAX_BATCH_BYTES};
 use serde_json::json;
 use store::{Store, StoreError};
 
@@ -99,10 +113,18 @@ pub struct AppState {
     issuer: Arc<GrantIssuer>,
     verifier: Arc<SyncVerifier>,
     metrics: Arc<Metrics>,
+    /// The admin endpoint's token (off without one) and the revocation policy.
+    admin: Admin,
     // Nothing per device: uploads of one device may run at once (on this
     // instance or several); the store's row lock and cursor re-check apply
     // each edit once. A map of per-device locks here would grow with every
     // device id a stranger names (issue 26).
+}
+
+/// The server's time, seconds since the epoch: carried by every JSON answer
+/// as `server_time`.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// An error answer: status, reason, whether to tell the client to retry,
@@ -115,11 +137,14 @@ pub struct ApiError {
     /// For `/metrics`: why a 503 was made, and a refused upload's reason.
     cause: Option<Unavailable>,
     refusal: Option<&'static str>,
+    /// Fields added to the JSON answer beside `error` and `server_time`.
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None }
+        let extra = serde_json::Map::new();
+        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None, extra }
     }
 
     /// 503 with `Retry-After`, counted under `cause`.
@@ -133,6 +158,18 @@ impl ApiError {
         Self { refusal: Some(label), ..Self::new(status, reason) }
     }
 
+    /// The refusal of a revoked device (403, `device_revoked`): its reason
+    /// and time in the answer, and any `extra` fields (what an upload
+    /// applied and refused).
+    fn revoked(revocation: &Revocation, extra: serde_json::Value) -> Self {
+        let mut error = Self::refused(StatusCode::FORBIDDEN, "device_revoked", "the device was revoked");
+        error.extra.insert("revoked".into(), json!({"reason": revocation.reason, "at": revocation.at}));
+        if let serde_json::Value::Object(fields) = extra {
+            error.extra.extend(fields);
+        }
+        error
+    }
+
     /// An answer after which the connection is closed (its request was not read whole).
     fn closing(status: StatusCode, reason: impl Into<String>) -> Self {
         Self { close: true, ..Self::new(status, reason) }
@@ -141,7 +178,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({"error": self.reason}))).into_response();
+        // Every answer carries the server's time, so a device whose clock
+        // runs ahead learns by how much (`PinVault::note_server_time`).
+        let mut body = self.extra;
+        body.insert("error".into(), json!(self.reason));
+        body.insert("server_time".into(), json!(now()));
+        let mut response = (self.status, Json(serde_json::Value::Object(body))).into_response();
         let headers = response.headers_mut();
         if self.retry {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
@@ -175,6 +217,7 @@ impl From<BackendError> for ApiError {
     fn from(error: BackendError) -> Self {
         let status = match &error {
             BackendError::BatchRejected { kind: RejectReason::TooLarge, .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BackendError::DeviceRevoked { .. } => StatusCode::FORBIDDEN,
             BackendError::Internal { .. } | BackendError::Signer { .. } | BackendError::Clock { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -186,6 +229,11 @@ impl From<BackendError> for ApiError {
         };
         Self { refusal, ..Self::new(status, error.to_string()) }
     }
+}
+
+/// 404 for a device the store does not know (an upload refusal).
+fn unknown_device() -> ApiError {
+    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
 }
 
 fn bad_request(reason: &str) -> ApiError {
@@ -224,7 +272,18 @@ impl AppState {
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()) }))
+        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()), admin: Admin::default() }))
+    }
+
+    /// The same state with the admin endpoint and revocation policy of `admin`.
+    pub fn with_admin(self: &Arc<Self>, admin: Admin) -> Arc<Self> {
+        Arc::new(Self {
+            store: self.store.clone(),
+            issuer: self.issuer.clone(),
+            verifier: self.verifier.clone(),
+            metrics: self.metrics.clone(),
+            admin,
+        })
     }
 }
 
@@ -251,6 +310,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
     let json_routes = Router::new()
         .route("/enroll", post(handlers::enroll))
         .route("/renew", post(handlers::renew))
+        .route("/admin/devices/{id}/revoke", post(admin::revoke))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     let sync = Router::new()

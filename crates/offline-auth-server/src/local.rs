@@ -24,7 +24,12 @@ impl LocalServer {
 
     /// Starts a server on `127.0.0.1:0` with its state in `db` and these limits.
     pub fn start_with(db: &Path, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
-        let state = AppState::open(db)?;
+        Self::start_admin(db, limits, crate::Admin::default())
+    }
+
+    /// Starts a server with its admin endpoint and revocation policy (`admin`).
+    pub fn start_admin(db: &Path, limits: Limits, admin: crate::Admin) -> Result<Self, Box<dyn std::error::Error>> {
+        let state = AppState::open(db)?.with_admin(admin);
         let (router, probe) = router_and_probe(state, &limits);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();

@@ -10,7 +10,8 @@
 //! `--postgres`, the limits (`--max-connections N`, `--header-timeout-secs
 //! S`, `--body-timeout-secs S`, `--body-idle-secs S`, `--body-budget-mib M`,
 //! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
-//! module and DEPLOYMENT.md) and `--drain-secs S`. The positional DB and
+//! module and DEPLOYMENT.md), `--drain-secs S`, the admin endpoint's
+//! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`. The positional DB and
 //! ADDR (kept for the scripts that call the binary so) win over the
 //! environment; given with `--db` or `--addr` on the same command line they
 //! are refused. A bad value is refused with a message and exit code 2.
@@ -96,10 +97,36 @@ struct Config {
           default_value_t = server::Limits::default().drain_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     drain_secs: u64,
+    /// The bearer token of the admin endpoint (`POST /admin/devices/{id}/revoke`);
+    /// without one the endpoint is off. At least 22 bytes, no spaces.
+    #[arg(long, env = "OFFLINE_AUTH_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    admin_token: Option<AdminToken>,
+    /// Apply a revoked device's edits stamped before its revocation (work
+    /// done before it was reported lost); by default every edit it uploads
+    /// after the revocation is refused (and reported).
+    #[arg(long, env = "OFFLINE_AUTH_APPLY_EDITS_QUEUED_BEFORE_REVOCATION")]
+    apply_edits_queued_before_revocation: bool,
     /// Logs as JSON lines instead of text (also `OFFLINE_AUTH_LOG=json`);
     /// `RUST_LOG` filters them (default `info`).
     #[arg(long)]
     log_json: bool,
+}
+
+/// The admin token as given: never printed (`Config` is `Debug`).
+#[derive(Clone)]
+struct AdminToken(String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for AdminToken {
+    type Err = std::convert::Infallible;
+    fn from_str(token: &str) -> Result<Self, Self::Err> {
+        Ok(Self(token.to_owned()))
+    }
 }
 
 /// Where the state is kept.
@@ -124,6 +151,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             server::AppState::with_store(Arc::new(server::store::sqlite::SqliteStore::open(&db)?)).await?
         }
     };
+    let policy = server::RevocationPolicy { apply_edits_queued_before: config.apply_edits_queued_before_revocation };
+    let admin = server::Admin::new(config.admin_token.as_ref().map(|t| t.0.clone()), policy)
+        .unwrap_or_else(|message| Config::command().error(ErrorKind::ValueValidation, message).exit());
+    let state = state.with_admin(admin);
     server::serve_with(state, addr, limits, |bound| println!("listening on http://{bound}"), shutdown).await?;
     Ok(())
 }

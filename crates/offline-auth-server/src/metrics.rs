@@ -89,8 +89,9 @@ pub(crate) struct Refusal(pub &'static str);
 
 /// Refusals the server makes itself (the backend's are `RejectReason`'s):
 /// a batch for another device or user (403), a device the store does not
-/// know (404), and a request that is not an upload at all (400, 408, 415).
-pub(crate) const SERVER_REFUSALS: [&str; 3] = ["other_tenant", "unknown_device", "bad_request"];
+/// know (404), a request that is not an upload at all (400, 408, 415), and
+/// an upload of a revoked device (403, its edits after the revocation).
+pub(crate) const SERVER_REFUSALS: [&str; 4] = ["other_tenant", "unknown_device", "bad_request", "device_revoked"];
 
 /// The store calls that are timed, as a label.
 #[derive(Clone, Copy, Debug)]
@@ -102,11 +103,20 @@ pub(crate) enum DbOp {
     Renew,
     Records,
     Ready,
+    Revocation,
 }
 
 impl DbOp {
-    const ALL: [Self; 7] =
-        [Self::Device, Self::Applied, Self::Apply, Self::Enroll, Self::Renew, Self::Records, Self::Ready];
+    const ALL: [Self; 8] = [
+        Self::Device,
+        Self::Applied,
+        Self::Apply,
+        Self::Enroll,
+        Self::Renew,
+        Self::Records,
+        Self::Ready,
+        Self::Revocation,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -117,6 +127,7 @@ impl DbOp {
             Self::Renew => "renew",
             Self::Records => "records",
             Self::Ready => "ready",
+            Self::Revocation => "revocation",
         }
     }
 }

@@ -124,6 +124,21 @@ pub enum VaultError {
         /// Why the receipt was refused.
         reason: String,
     },
+    /// The oldest pending edit is stamped after the backend's time (as last
+    /// noted with `PinVault::note_server_time`): the device's clock ran
+    /// ahead, and the backend refuses edits from its future. Nothing is
+    /// lost: the edit waits until the backend's clock reaches it. Tell the
+    /// user to set the clock right; a fresh renewal repairs the time of
+    /// later edits.
+    #[error(
+        "the device's clock is {ahead_secs} s ahead of the backend's; pending edits upload in {retry_after_secs} s"
+    )]
+    ClockAhead {
+        /// How far the oldest pending edit's time is ahead of the backend's.
+        ahead_secs: u64,
+        /// Seconds until the backend's clock accepts it.
+        retry_after_secs: u64,
+    },
 }
 
 /// The crate's internal error, converted to [`VaultError`] at the API edge.
@@ -175,6 +190,8 @@ pub(crate) enum Error {
     InvalidInput(String),
     #[error("receipt invalid: {0}")]
     ReceiptInvalid(String),
+    #[error("clock {ahead_secs} s ahead of the backend's")]
+    ClockAhead { ahead_secs: u64, retry_after_secs: u64 },
     #[error("encoding failed")]
     Encoding,
     #[error("the operating system's random number generator failed")]
@@ -208,6 +225,9 @@ impl From<Error> for VaultError {
             e @ (Error::NotOurDatabase | Error::NewerSchema { .. }) => VaultError::Storage { reason: e.to_string() },
             Error::InvalidInput(reason) => VaultError::InvalidInput { reason },
             Error::ReceiptInvalid(reason) => VaultError::ReceiptInvalid { reason },
+            Error::ClockAhead { ahead_secs, retry_after_secs } => {
+                VaultError::ClockAhead { ahead_secs, retry_after_secs }
+            }
             e @ (Error::Encoding | Error::Rng) => VaultError::Storage { reason: e.to_string() },
         }
     }
@@ -230,6 +250,8 @@ impl From<offline_auth_proto::ProtoError> for Error {
             P::InvalidInput(reason) => Error::InvalidInput(reason),
             P::Tampered => Error::Tampered,
             P::GrantInvalid(reason) => Error::GrantInvalid(reason),
+            // Directives are not applied on the device yet (issue 25 §3).
+            P::DirectiveInvalid(reason) => Error::GrantInvalid(format!("directive: {reason}")),
             P::GrantExpired => Error::GrantExpired,
             // The device writes batches and never reads one.
             P::BatchRejected(_) => Error::Encoding,

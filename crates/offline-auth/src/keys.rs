@@ -19,6 +19,7 @@ use crate::crypto::{
     SessionAead,
 };
 use crate::error::{Error, Result};
+use crate::fresh::RenewalKey;
 use crate::storage::VaultRow;
 
 const SUBKEY_SALT: &[u8] = b"offline-auth/subkeys/1";
@@ -71,7 +72,9 @@ impl VaultKeys {
     /// Keys for code that never stores a state (benchmarks, unit tests).
     #[cfg(any(test, feature = "bench-internals"))]
     pub(crate) fn unbound(vault_id: &[u8], vk: SecretKey) -> Result<Self> {
-        Self::new(vault_id, vk, StateBinding(MacKey::new(&SecretKey::generate()?)), 0)
+        let binding =
+            StateBinding(MacKey::new(&SecretKey::generate()?), RenewalKey(MacKey::new(&SecretKey::generate()?)));
+        Self::new(vault_id, vk, binding, 0)
     }
 
     /// Checks that `row` holds this vault's state, bound to an epoch no
@@ -89,6 +92,11 @@ impl VaultKeys {
     /// The binding of a newly sealed `state` to `row`'s alias and epoch.
     pub(crate) fn bind(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
         self.binding.mac(device_alias, key_epoch, state)
+    }
+
+    /// The `DK` subkey of renewal nonces (`fresh.rs`).
+    pub(crate) fn renewal_key(&self) -> &RenewalKey {
+        &self.binding.1
     }
 
     /// The vault these keys belong to.
@@ -239,9 +247,13 @@ impl DeviceSecret {
         Ok(hmac_sha256(&key, &[&len_prefix(alias.as_bytes()), alias.as_bytes(), wrap]))
     }
 
-    /// The key that binds the sealed state to the current device key epoch.
+    /// The key that binds the sealed state to the current device key epoch,
+    /// held with the key of renewal nonces.
     pub(crate) fn state_binding(&self, vault_id: &[u8]) -> Result<StateBinding> {
-        Ok(StateBinding(MacKey::new(&derive_key(self.0.as_bytes(), SUBKEY_SALT, &[b"state-binding", vault_id])?)))
+        let subkey = |label: &[u8]| -> Result<MacKey> {
+            Ok(MacKey::new(&derive_key(self.0.as_bytes(), SUBKEY_SALT, &[label, vault_id])?))
+        };
+        Ok(StateBinding(subkey(b"state-binding")?, RenewalKey(subkey(b"renewal-nonce/1")?)))
     }
 
     fn kek(&self, pin_key: &SecretKey, vault_id: &[u8]) -> Result<SecretKey> {
@@ -256,9 +268,16 @@ fn len_prefix(bytes: &[u8]) -> [u8; 4] {
 /// A `DK` subkey that MACs the sealed state together with the device alias
 /// and epoch it belongs to. Every rotation of the device key re-binds the
 /// state, so a state row copied from an earlier epoch no longer verifies.
-pub(crate) struct StateBinding(MacKey);
+/// It travels with the `DK` subkey of renewal nonces (`fresh.rs`), which
+/// does not change with the epoch.
+pub(crate) struct StateBinding(MacKey, RenewalKey);
 
 impl StateBinding {
+    /// The `DK` subkey of renewal nonces.
+    pub(crate) fn renewal_key(&self) -> &RenewalKey {
+        &self.1
+    }
+
     /// The binding of `state` (sealed bytes) to a device alias and epoch.
     pub(crate) fn mac(&self, device_alias: &str, key_epoch: u64, state: &[u8]) -> Mac32 {
         let alias = device_alias.as_bytes();

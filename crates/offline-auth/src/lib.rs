@@ -26,7 +26,7 @@
 struct ReadmeExamples;
 
 // Layers, each depending only on those above it in this list:
-// platform and formats (error, events, clock, keystore, config, time, storage, keys,
+// platform and formats (error, events, clock, keystore, config, time, fresh, storage, keys,
 // records) → engine (shared internals, sealed state, clock check) →
 // session and sync → vault → the exported API below.
 mod calibrate;
@@ -36,6 +36,7 @@ mod engine;
 mod error;
 mod events;
 mod ffi_types;
+mod fresh;
 mod keys;
 mod keystore;
 mod offload;
@@ -63,6 +64,7 @@ pub use config::{
 pub use error::VaultError;
 pub use events::{BiometricLoss, SecurityEvent, SecurityEventListener, WipeReason};
 pub use ffi_types::issuer_keys_from_jwks;
+pub use fresh::FRESH_RENEWAL_MAX_SECS;
 pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
 pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
 pub use offline_auth_proto::limits::{

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use offline_auth_backend::{AppliedEntry, BackendError, SyncCursor, SyncOperation, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, BackendError, Revocation, SyncCursor, SyncOperation, VerifiedBatch};
 
 /// A store call's future (boxed, so the trait can be used as `dyn Store`).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -127,6 +127,15 @@ pub trait Store: Send + Sync {
     /// Ok if the database answers and its schema is the one this build
     /// expects (every migration applied): what `/readyz` reports.
     fn ready(&self) -> StoreFuture<'_, ()>;
+
+    /// Revokes an enrolled device: stores `revocation` unless the device is
+    /// revoked already (the first revocation stays). Returns the revocation
+    /// in force, or `None` for a device never enrolled (nothing stored).
+    fn revoke<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, Option<Revocation>>;
+
+    /// The device's revocation, if it was revoked (read on every grant and
+    /// upload, so a revocation through one instance holds on all).
+    fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>>;
 }
 
 /// What a batch's operations leave behind, in one step per key: the last

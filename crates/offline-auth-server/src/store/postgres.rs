@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use offline_auth_backend::{AppliedEntry, SyncCursor, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, Revocation, SyncCursor, VerifiedBatch};
 use tokio_postgres::{NoTls, Row};
 
 use super::contract::{
@@ -15,9 +15,12 @@ use super::contract::{
 
 /// The schema migrations, in order: (version, SQL). Each is applied once,
 /// in one transaction with its row in `schema_migrations`.
-pub const MIGRATIONS: [(i32, &str); 2] = [
+/// Versions 3 and 4 are other changes' (merged separately): each version
+/// is applied if its own row is missing, whatever the highest one applied.
+pub const MIGRATIONS: [(i32, &str); 3] = [
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_applied_chain.sql")),
+    (5, include_str!("../../migrations/0005_revocation.sql")),
 ];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.
@@ -93,9 +96,10 @@ impl PgStore {
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         )
         .await?;
-        let current: Option<i32> = tx.query_one("SELECT max(version) FROM schema_migrations", &[]).await?.get(0);
+        let applied: Vec<i32> =
+            tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|row| row.get(0)).collect();
         for (version, sql) in MIGRATIONS {
-            if current.is_some_and(|c| c >= version) {
+            if applied.contains(&version) {
                 continue;
             }
             tx.batch_execute(sql).await?;
@@ -104,6 +108,13 @@ impl PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+const REVOCATION_SQL: &str = "SELECT reason, revoked_at FROM revocations WHERE device_id = $1";
+
+fn revocation_row(row: Option<Row>, device_id: &str) -> Result<Option<Revocation>, StoreError> {
+    row.map(|row| Ok(Revocation { device_id: device_id.to_owned(), reason: row.try_get(0)?, at: row.try_get(1)? }))
+        .transpose()
 }
 
 fn device_state(row: &Row) -> Result<DeviceState, StoreError> {
@@ -324,14 +335,45 @@ impl Store for PgStore {
         })
     }
 
+    fn revoke<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, Option<Revocation>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let known = tx.query_opt("SELECT 1 FROM devices WHERE device_id = $1", &[&revocation.device_id]).await?;
+            if known.is_none() {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO revocations (device_id, reason, revoked_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (device_id) DO NOTHING",
+                &[&revocation.device_id, &revocation.reason, &revocation.at],
+            )
+            .await?;
+            let stored =
+                revocation_row(tx.query_opt(REVOCATION_SQL, &[&revocation.device_id]).await?, &revocation.device_id)?;
+            tx.commit().await?;
+            Ok(stored)
+        })
+    }
+
+    fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            revocation_row(client.query_opt(REVOCATION_SQL, &[&device_id]).await?, device_id)
+        })
+    }
+
     fn ready(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let client = self.pool.get().await?;
             // No table at all is an error here, which /readyz reports the same way.
-            let applied: Option<i32> =
-                client.query_one("SELECT max(version) FROM schema_migrations", &[]).await?.try_get(0)?;
-            let latest = MIGRATIONS.iter().map(|(version, _)| *version).max();
-            if applied.is_some() && applied >= latest {
+            let applied: Vec<i32> = client
+                .query("SELECT version FROM schema_migrations", &[])
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if MIGRATIONS.iter().all(|(version, _)| applied.contains(version)) {
                 Ok(())
             } else {
                 Err(StoreError::Unavailable("migrations are not applied".into()))

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use offline_auth_backend::{AppliedEntry, SyncCursor, VerifiedBatch};
+use offline_auth_backend::{AppliedEntry, Revocation, SyncCursor, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::contract::{
@@ -57,7 +57,9 @@ impl SqliteStore {
                                                   through_seq INTEGER NOT NULL, applied INTEGER NOT NULL,
                                                   head_mac BLOB NOT NULL, issued_at INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS applied_chain (device_id TEXT NOT NULL, seq INTEGER NOT NULL, mac BLOB NOT NULL,
-                                                       PRIMARY KEY (device_id, seq));",
+                                                       PRIMARY KEY (device_id, seq));
+             CREATE TABLE IF NOT EXISTS revocations (device_id TEXT PRIMARY KEY, reason TEXT NOT NULL,
+                                                     revoked_at INTEGER NOT NULL);",
         )?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {
@@ -93,6 +95,13 @@ fn device_in(tx: &Connection, device_id: &str) -> rusqlite::Result<Option<Device
 fn owner_in(tx: &Connection, device_id: &str) -> rusqlite::Result<Option<(String, i64)>> {
     tx.query_row("SELECT user_id, last_iat FROM devices WHERE device_id = ?1", [device_id], |r| {
         Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()
+}
+
+fn revocation_in(tx: &Connection, device_id: &str) -> rusqlite::Result<Option<Revocation>> {
+    tx.query_row("SELECT reason, revoked_at FROM revocations WHERE device_id = ?1", [device_id], |r| {
+        Ok(Revocation { device_id: device_id.to_owned(), reason: r.get(0)?, at: r.get(1)? })
     })
     .optional()
 }
@@ -246,16 +255,37 @@ impl Store for SqliteStore {
         })
     }
 
+    fn revoke<'a>(&'a self, revocation: &'a Revocation) -> StoreFuture<'a, Option<Revocation>> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            if owner_in(&tx, &revocation.device_id)?.is_none() {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO revocations (device_id, reason, revoked_at) VALUES (?1, ?2, ?3)",
+                params![revocation.device_id, revocation.reason, revocation.at],
+            )?;
+            let stored = revocation_in(&tx, &revocation.device_id)?;
+            tx.commit()?;
+            Ok(stored)
+        })
+    }
+
+    fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>> {
+        Box::pin(async move { Ok(revocation_in(&self.db(), device_id)?) })
+    }
+
     fn ready(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let db = self.db();
             let tables: i64 = db.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'
-                 AND name IN ('issuer', 'devices', 'records', 'receipts', 'applied_chain')",
+                 AND name IN ('issuer', 'devices', 'records', 'receipts', 'applied_chain', 'revocations')",
                 [],
                 |r| r.get(0),
             )?;
-            if tables == 5 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
+            if tables == 6 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
                 Ok(())
             } else {
                 Err(StoreError::Unavailable("the schema is not the one this build expects".into()))

@@ -74,9 +74,19 @@ impl Instance {
         Self::spawn(&[db.to_str().unwrap(), "127.0.0.1:0"])
     }
 
+    /// Starts the binary with `args` and these environment variables.
+    pub fn spawn_with(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::spawn_env(args, envs)
+    }
+
     fn spawn(args: &[&str]) -> Self {
+        Self::spawn_env(args, &[])
+    }
+
+    fn spawn_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_offline-auth-server"))
             .args(args)
+            .envs(envs.iter().copied())
             .env_remove("OFFLINE_AUTH_PG_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -15,6 +15,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{ct_eq, Mac32, MacKey, SecretKey};
 use crate::error::{Error, Result};
+use crate::fresh::Fresh;
 use crate::grant::GrantClaims;
 use crate::keys::VaultKeys;
 use crate::time::{Reading, TimeState};
@@ -112,13 +113,33 @@ impl VaultState {
     /// grant in force and not expired in trusted time. Lifts the rollback
     /// lock and raises the floor to its `iat` ([`TimeState::renew`]); older
     /// grants stay while entries need them.
-    pub(crate) fn install_renewal(&mut self, token: String, claims: GrantClaims, reading: &Reading) -> Result<()> {
+    ///
+    /// With `fresh` (its nonce proved the grant recent, `fresh.rs`), the
+    /// time is repaired from its `iat` instead ([`TimeState::repair`]), down
+    /// as well as up, and the expiry is judged against the repaired time.
+    pub(crate) fn install_renewal(
+        &mut self,
+        token: String,
+        claims: GrantClaims,
+        reading: &Reading,
+        fresh: Option<Fresh>,
+    ) -> Result<()> {
         let current = self.current_grant()?;
         if claims.sub != self.user_id {
             return Err(Error::GrantInvalid("grant is for another user".into()));
         }
         if claims.iat <= current.claims.iat || claims.jti == current.claims.jti {
             return Err(Error::GrantInvalid("grant is not newer than the one in force".into()));
+        }
+        if let Some(fresh) = fresh {
+            let mut time = self.time.clone();
+            time.repair(reading, claims.iat, fresh.since_secs, fresh.mark);
+            if claims.exp <= time.trusted() {
+                return Err(Error::GrantExpired);
+            }
+            self.time = time;
+            self.install_grant(token, claims);
+            return Ok(());
         }
         // An expired grant changes nothing (trusted time never goes down).
         if claims.exp <= self.time.trusted() {
@@ -274,6 +295,7 @@ mod tests {
             jti: jti.into(),
             kid: "k".into(),
             nbf: None,
+            nonce: None,
         }
     }
 

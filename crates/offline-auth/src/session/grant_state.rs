@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::live::{Need, SessionCore};
 use crate::engine::{offline_window, VaultShared, VaultState};
 use crate::error::{Error, Result};
+use crate::fresh::FRESH_RENEWAL_MAX_SECS;
 use crate::grant::{self, GrantClaims};
 use crate::keys::VaultKeys;
 use crate::time::Reading;
@@ -33,14 +34,18 @@ impl Renewal {
 
     /// Installs the grant into `state` if it is strictly newer than the one
     /// in force; returns `false` (nothing installed) for the grant in force.
-    fn install(self, vault: &VaultShared, state: &mut VaultState, reading: &Reading) -> Result<bool> {
+    ///
+    /// A grant whose nonce proves it fresh (`fresh.rs`) repairs the time.
+    fn install(self, vault: &VaultShared, keys: &VaultKeys, state: &mut VaultState, reading: &Reading) -> Result<bool> {
         if state.current_grant()?.token == self.token {
             // Presenting the grant in force again proves nothing new.
             return Ok(false);
         }
         let config = &vault.config;
         grant::check_for_device(&self.claims, &config.device_id, reading.wall, config.grant_clock_skew_secs)?;
-        state.install_renewal(self.token, self.claims, reading)?;
+        let bound = FRESH_RENEWAL_MAX_SECS.min(config.clock_rollback_tolerance_secs);
+        let fresh = keys.renewal_key().check(self.claims.nonce.as_deref(), reading, bound, state.time().last_fresh());
+        state.install_renewal(self.token, self.claims, reading, fresh)?;
         Ok(true)
     }
 }
@@ -54,7 +59,7 @@ pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<R
         let mut state = VaultState::load(tx, &keys)?;
         let was_locked = state.time().rollback_locked();
         let installed = match renewal {
-            Some(renewal) => renewal.install(&vault, &mut state, &reading),
+            Some(renewal) => renewal.install(&vault, &keys, &mut state, &reading),
             None => Ok(false),
         };
         let checked = installed.and_then(|installed| {
@@ -87,7 +92,7 @@ pub(super) fn renew(session: &SessionCore, token: String) -> Result<()> {
     let written = vault.db.write(|tx| {
         let mut state = VaultState::load(tx, &access.keys)?;
         state.merge_time(&access.time);
-        if !renewal.install(vault, &mut state, &reading)? {
+        if !renewal.install(vault, &access.keys, &mut state, &reading)? {
             // The grant in force: nothing new, and it lifts no rollback lock.
             return if state.time().rollback_locked() { Err(Error::ClockRollback) } else { Ok(None) };
         }
@@ -104,4 +109,11 @@ pub(super) fn renew(session: &SessionCore, token: String) -> Result<()> {
         Ok(None) => Ok(()),
         Err(error) => session.fail(error),
     }
+}
+
+/// `OfflineSession::renewal_nonce`: a nonce made now, with the session's keys.
+pub(super) fn renewal_nonce(session: &SessionCore) -> Result<String> {
+    let access = session.access(Need::Handle)?;
+    let reading = session.vault().reading()?;
+    access.keys.renewal_key().nonce(&reading)
 }

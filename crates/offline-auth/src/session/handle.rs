@@ -178,6 +178,21 @@ impl OfflineSession {
         self.report("renew_grant", grant_state::renew(&self.core, grant))
     }
 
+    /// A nonce to send with a renewal request (`/renew`), for the backend to
+    /// sign into the grant. Installed (by [`OfflineSession::renew_grant`] or
+    /// `PinVault::unlock_with_grant`) in this boot within
+    /// [`FRESH_RENEWAL_MAX_SECS`](crate::FRESH_RENEWAL_MAX_SECS) of making
+    /// it, such a grant proves its `iat` fresh and repairs the trusted time
+    /// (a clock once set far ahead no longer shortens the window). Each
+    /// nonce repairs once. Nothing is stored: the nonce carries its own
+    /// authenticated record.
+    ///
+    /// # Errors
+    /// `SessionLocked`, `ClockUnavailable`.
+    pub fn renewal_nonce(&self) -> Result<String, VaultError> {
+        self.report("renewal_nonce", grant_state::renewal_nonce(&self.core))
+    }
+
     /// The queue of edits waiting to be synced.
     pub fn sync_queue(self: Arc<Self>) -> Arc<SyncQueue> {
         Arc::new(SyncQueue::new(self))

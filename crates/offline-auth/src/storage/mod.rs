@@ -16,6 +16,7 @@
 
 pub(crate) mod pin_shape;
 mod queue_moves;
+pub(crate) mod server_time;
 pub(crate) mod tables;
 
 use std::sync::{Mutex, MutexGuard};

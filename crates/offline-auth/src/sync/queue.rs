@@ -18,6 +18,7 @@ use offline_auth_proto::receipt::Answer;
 
 use super::rebase;
 use super::sealed_entry::SealedEntry;
+use super::server_time;
 use crate::crypto::ct_eq;
 use crate::engine::{VaultShared, VaultState};
 use crate::error::{Error, Result, VaultError};
@@ -76,9 +77,15 @@ impl SyncQueue {
     /// queue is empty. Calling it again before `acknowledge` returns the same
     /// entries (plus newer ones that fit).
     ///
+    /// Once the backend's time is known (`PinVault::note_server_time`), the
+    /// batch holds only the leading entries the backend's clock will accept:
+    /// entries stamped after its time (plus the skew) wait.
+    ///
     /// # Errors
     /// `SessionLocked`, `InvalidInput` (`max_entries` is 0), `Tampered`
-    /// (the stored chain does not verify), `Storage`.
+    /// (the stored chain does not verify), `Storage`; `ClockAhead` when the
+    /// oldest pending entry is stamped after the backend's time (the
+    /// device's clock ran ahead): it waits, with how long in the error.
     pub fn next_batch(&self, max_entries: u32) -> Result<Option<SyncBatch>, VaultError> {
         self.report("next_batch", self.build_batch(max_entries))
     }
@@ -120,8 +127,10 @@ impl SyncQueue {
         let limit = max_entries.min(MAX_BATCH_ENTRIES);
         let keys = &self.session.queue_keys()?;
         let vault = self.session.vault();
+        let reading = vault.reading()?;
         vault.db.write(|tx| {
             let mut state = VaultState::load(tx, keys)?;
+            let server_now = server_time::estimate(tx, &reading)?;
             let (acked_through, acked_mac) = state.acked();
             let rows = QueueRow::after(tx, acked_through, limit)?;
             if rows.is_empty() {
@@ -164,6 +173,13 @@ impl SyncQueue {
             let took_all = entries.len() == rows.len() && rows.len() < limit as usize;
             if took_all && expected_seq != state.head_seq() {
                 return Err(Error::Tampered);
+            }
+            if let Some(server_now) = server_now {
+                // Only what the backend's clock will take; `ClockAhead` if nothing.
+                let skew = vault.config.grant_clock_skew_secs;
+                let taken = server_time::acceptable(entries.iter().map(|e| e.body.time), server_now, skew)?;
+                entries.truncate(taken);
+                used_ids = entries.iter().map(|e| e.body.grant_id.clone()).collect();
             }
             let grants: Vec<String> =
                 state.grants().iter().filter(|g| used_ids.contains(&g.claims.jti)).map(|g| g.token.clone()).collect();

@@ -30,6 +30,15 @@ impl PinVault {
         offload::run(move || self.enroll(pin, grant, sync_key)).await
     }
 
+    /// [`PinVault::renewal_nonce`] off the caller's thread (it calls the
+    /// keystore and waits for the attempt gate).
+    ///
+    /// # Errors
+    /// As [`PinVault::renewal_nonce`].
+    pub async fn renewal_nonce_async(self: Arc<Self>) -> Result<String, VaultError> {
+        offload::run(move || self.renewal_nonce()).await
+    }
+
     /// [`PinVault::unlock`] off the caller's thread (PIN KDF and keystore).
     /// Cancelling does not stop the attempt: it has been counted regardless.
     ///

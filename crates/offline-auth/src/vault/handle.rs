@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::status::{self, VaultStatus};
-use super::{attempt, biometric, lifecycle};
+use super::{attempt, biometric, lifecycle, renewal};
 use crate::clock::{Clock, SystemClock};
 use crate::config::VaultConfig;
 use crate::engine::{self, VaultShared};
@@ -123,6 +123,34 @@ impl PinVault {
     /// user or device.
     pub fn unlock_with_grant(&self, pin: String, grant: String) -> Result<Arc<OfflineSession>, VaultError> {
         self.inner.events.report("unlock_with_grant", attempt::unlock(&self.inner, pin, Some(grant)))
+    }
+
+    /// A nonce to send with the renewal request that fetches the grant for
+    /// [`PinVault::unlock_with_grant`]: the backend signs it into the grant,
+    /// which then proves its `iat` fresh and repairs the trusted time, down
+    /// as well as up, if installed in this boot within
+    /// [`FRESH_RENEWAL_MAX_SECS`](crate::FRESH_RENEWAL_MAX_SECS) of this
+    /// call (docs/TIME.md). Each nonce repairs once. Needs no PIN and
+    /// counts no attempt; calls the keystore once.
+    ///
+    /// # Errors
+    /// `NotEnrolled`, `Wiped`, `DeviceKeyLost`, `Keystore`, `Tampered`,
+    /// `ClockUnavailable`, `Storage`.
+    pub fn renewal_nonce(&self) -> Result<String, VaultError> {
+        self.inner.events.report("renewal_nonce", renewal::renewal_nonce(&self.inner))
+    }
+
+    /// Keeps the backend's time, `server_time` (seconds since the epoch, the
+    /// `server_time` field of its answers to enrolment, renewal and sync),
+    /// with the device's clocks now. The sync queue then holds back the
+    /// edits the backend would refuse as stamped in its future, and says
+    /// `ClockAhead` instead of handing out a batch that is refused again
+    /// and again. Needs no PIN; stored until the next call.
+    ///
+    /// # Errors
+    /// `InvalidInput` (before 1970 or after 9999), `ClockUnavailable`, `Storage`.
+    pub fn note_server_time(&self, server_time: i64) -> Result<(), VaultError> {
+        self.inner.events.report("note_server_time", crate::sync::server_time::note(&self.inner, server_time))
     }
 
     /// Unlocks through the platform's biometric prompt. Does not count PIN

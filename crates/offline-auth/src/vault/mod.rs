@@ -4,8 +4,8 @@
 //! engine's `VaultShared`, which the sessions and queues it hands out share.
 //! The work lives in `lifecycle.rs` (enrol, wipe), `status.rs` (status and
 //! backoff), `attempt.rs` (every PIN attempt: counted durably, rotated
-//! keystore key, backoff, wipe at the limit), `biometric.rs` and `policy.rs`
-//! (which PINs are accepted). Locks are described in `engine/mod.rs`.
+//! keystore key, backoff, wipe at the limit), `biometric.rs`, `policy.rs`
+//! (which PINs are accepted) and `renewal.rs` (renewal nonces). Locks are described in `engine/mod.rs`.
 
 mod asynchronous;
 mod attempt;
@@ -13,6 +13,7 @@ mod biometric;
 mod handle;
 mod lifecycle;
 mod policy;
+mod renewal;
 mod status;
 
 pub use handle::PinVault;

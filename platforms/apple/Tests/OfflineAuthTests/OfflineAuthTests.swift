@@ -208,9 +208,9 @@ final class OfflineAuthTests: XCTestCase {
             .Tampered, .BiometricsUnavailable, .BiometricsInvalidated, .Keystore(reason: "r"), .SessionLocked,
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
             .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
-            .MalformedPin(reason: "r"), .DeviceKeyLost,
+            .MalformedPin(reason: "r"), .DeviceKeyLost, .ClockAhead(aheadSecs: 3, retryAfterSecs: 2),
         ]
-        XCTAssertEqual(Set(variants).count, 21)
+        XCTAssertEqual(Set(variants).count, 22)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -240,9 +240,10 @@ final class OfflineAuthTests: XCTestCase {
             case .InvalidInput: return "InvalidInput"
             case .ReceiptInvalid: return "ReceiptInvalid"
             case .MalformedPin: return "MalformedPin"
+            case .ClockAhead: return "ClockAhead"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 21)
+        XCTAssertEqual(Set(variants.map(name)).count, 22)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore

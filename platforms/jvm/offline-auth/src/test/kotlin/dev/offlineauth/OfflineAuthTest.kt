@@ -255,9 +255,12 @@ class OfflineAuthTest {
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
         // ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin
-        // (input no PIN can match, nothing counted) and DeviceKeyLost. BatchRejected left
-        // with the verifier for the backend (BackendException.BatchRejected).
-        val all = contract + listOf("UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost")
+        // (input no PIN can match, nothing counted), DeviceKeyLost and ClockAhead (the
+        // backend's time is behind the edits). BatchRejected left with the verifier for
+        // the backend (BackendException.BatchRejected).
+        val all = contract + listOf(
+            "UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost", "ClockAhead",
+        )
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
             .associateBy { it.simpleName }

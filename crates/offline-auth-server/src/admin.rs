@@ -1,0 +1,104 @@
+//! The operator's endpoint: `POST /admin/devices/{id}/revoke`
+//! `{"reason": "…"}` with `Authorization: Bearer <token>` → `{device_id,
+//! reason, at, server_time}`.
+//!
+//! Off unless a token is configured (`--admin-token` /
+//! `OFFLINE_AUTH_ADMIN_TOKEN`): without one the path answers 404 like any
+//! unknown endpoint. The token is compared in constant time (its length is
+//! not secret: it must be at least [`MIN_ADMIN_TOKEN_LEN`] bytes). The
+//! revocation is stored once (the first reason and time stay) and holds on
+//! every instance sharing the database: each reads it before it issues a
+//! grant or applies an upload (`handlers.rs`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use offline_auth_backend::{Revocation, RevocationPolicy};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::metrics::DbOp;
+use crate::{bad_request, body_or_error, now, require_content_type, ApiError, AppState};
+
+/// Shortest admin token accepted (bytes): 128 bits of base64 or hex.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 22;
+
+/// The operator's side of the server: the admin token (none: the endpoint
+/// is off) and what a revocation does to queued edits.
+#[derive(Clone, Default)]
+pub struct Admin {
+    token: Option<Arc<str>>,
+    /// What happens to a revoked device's edits stamped before the revocation.
+    pub policy: RevocationPolicy,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").field("enabled", &self.token.is_some()).field("policy", &self.policy).finish()
+    }
+}
+
+impl Admin {
+    /// The admin side with `token` (`None`: the endpoint is off) and `policy`.
+    ///
+    /// # Errors
+    /// A token shorter than [`MIN_ADMIN_TOKEN_LEN`] bytes or with spaces.
+    pub fn new(token: Option<String>, policy: RevocationPolicy) -> Result<Self, String> {
+        if let Some(token) = &token {
+            if token.len() < MIN_ADMIN_TOKEN_LEN || token.chars().any(char::is_whitespace) {
+                return Err(format!("the admin token must be at least {MIN_ADMIN_TOKEN_LEN} bytes without spaces"));
+            }
+        }
+        Ok(Self { token: token.map(Arc::from), policy })
+    }
+
+    /// Whether `headers` carry the admin token; 404 when the endpoint is off.
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(token) = &self.token else {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "no such endpoint"));
+        };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .as_bytes();
+        let same = given.len() == token.len() && bool::from(given.ct_eq(token.as_bytes()));
+        if same {
+            Ok(())
+        } else {
+            tracing::warn!("admin request refused: missing or wrong token");
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "admin bearer token required"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    reason: String,
+}
+
+/// `POST /admin/devices/{id}/revoke`.
+pub(crate) async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Path(device_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    state.admin.authorize(&headers)?;
+    require_content_type(&headers, "application/json")?;
+    let body: RevokeBody =
+        serde_json::from_slice(&body_or_error(body)?).map_err(|_| bad_request("expected JSON {reason}"))?;
+    let revocation = Revocation::new(device_id, body.reason, now()).map_err(|e| bad_request(&e.to_string()))?;
+    let stored = state.metrics.time_db(DbOp::Revocation, state.store.revoke(&revocation)).await?;
+    let Some(stored) = stored else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown device"));
+    };
+    tracing::warn!(device_id = stored.device_id, at = stored.at, reason = stored.reason, "device revoked");
+    Ok(Json(json!({"device_id": stored.device_id, "reason": stored.reason, "at": stored.at, "server_time": now()})))
+}
