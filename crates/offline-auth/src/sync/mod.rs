@@ -10,14 +10,17 @@
 //! `queue.rs` is the exported [`SyncQueue`] (batches out, receipts in);
 //! `rebase.rs` moves the pending entries after the backend's head when its
 //! answer shows the queue parted from what it applied (a written-back
-//! copy); `sealed_entry.rs` is how an entry is stored. The queue reaches the
+//! copy); `sealed_entry.rs` is how an entry is stored; `escrow.rs` seals
+//! each entry also to the backend's escrow key, where a wipe cannot reach it. The queue reaches the
 //! session that made it through [`QueueSession`], so it depends on the
 //! engine only, not on the session.
 
+mod escrow;
 mod queue;
 mod rebase;
 mod sealed_entry;
 
+pub(crate) use escrow::escrow_entry;
 pub(crate) use queue::QueueSession;
 pub use queue::{SyncBatch, SyncQueue};
 pub(crate) use sealed_entry::SealedEntry;

@@ -5,7 +5,8 @@
 //! The work lives in `lifecycle.rs` (enrol, wipe), `status.rs` (status and
 //! backoff), `attempt.rs` (every PIN attempt: counted durably, rotated
 //! keystore key, backoff, wipe at the limit), `biometric.rs` and `policy.rs`
-//! (which PINs are accepted). Locks are described in `engine/mod.rs`.
+//! (which PINs are accepted), `salvage.rs` (the escrowed entries, delivered
+//! without any key). Locks are described in `engine/mod.rs`.
 
 mod asynchronous;
 mod attempt;
@@ -13,7 +14,9 @@ mod biometric;
 mod handle;
 mod lifecycle;
 mod policy;
+mod salvage;
 mod status;
 
 pub use handle::PinVault;
+pub use salvage::SalvageUpload;
 pub use status::VaultStatus;
