@@ -126,6 +126,7 @@ fn reject(kind: RejectReason, reason: impl Into<String>) -> Error {
 }
 
 /// Opens salvage uploads and verifies them as batches.
+#[cfg_attr(feature = "ffi", derive(uniffi::Object))]
 pub struct SalvageOpener {
     verifier: Arc<SyncVerifier>,
     keys: Arc<dyn EscrowKeyProvider>,

@@ -30,6 +30,8 @@ mod escrow;
 mod events;
 #[cfg(feature = "ffi")]
 mod ffi;
+#[cfg(feature = "ffi")]
+mod ffi_escrow;
 mod issuer;
 mod jwks;
 mod signer;
