@@ -16,7 +16,8 @@ use offline_auth::{
     KeyProtection, KeystoreError, PinVault, PlatformKeystore, SoftwareKeystore, VaultConfig, VaultError,
 };
 use offline_auth_backend::{
-    generate_escrow_key, BackendError, RejectReason, SalvageOpener, StaticEscrowKeys, SyncCursor, VerifiedBatch,
+    generate_escrow_key, AppliedEntry, BackendError, RejectReason, SalvageOpener, StaticEscrowKeys, SyncCursor,
+    VerifiedBatch,
 };
 use offline_auth_proto::entry::{EntryBody, Operation, QueueEntry};
 use offline_auth_proto::escrow::{seal_entry, EscrowPlace, EscrowPublicKey};
@@ -315,4 +316,83 @@ fn an_escrow_key_not_signed_by_a_trusted_issuer_is_refused() {
     let config = VaultConfig { escrow_key: Some(forged), ..device.backend.config() };
     assert!(matches!(device.open_with(config), Err(VaultError::InvalidInput { .. })));
     assert!(device.open_with(escrow.config(&device.backend)).is_ok());
+}
+
+/// How the re-base test uploads a batch: the backend's answer for the device.
+type Upload<'a> = dyn FnMut(&mut EscrowBackend, Vec<u8>, u64) -> Vec<u8> + 'a;
+
+/// The vault's files (db, -wal, -shm) as they are now, read while it is open.
+fn copy_files(device: &Device) -> Vec<(std::path::PathBuf, Option<Vec<u8>>)> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", device.path().display())))
+        .map(|file| (file.clone(), std::fs::read(&file).ok()))
+        .collect()
+}
+
+#[test]
+fn escrowed_copies_follow_a_re_based_queue_and_a_salvage_applies_each_edit_once() {
+    let device = Device::new();
+    let mut escrow = EscrowBackend::new(&device.backend);
+    let verifier = device.backend.verifier();
+    let mut applied: Vec<AppliedEntry> = Vec::new();
+    let mut upload = |escrow: &mut EscrowBackend, bytes: Vec<u8>, first_seq: u64| -> Vec<u8> {
+        let overlapped: Vec<AppliedEntry> =
+            applied.iter().filter(|a| a.seq + 1 >= first_seq && a.seq <= escrow.cursor.last_seq).cloned().collect();
+        match verifier.verify_with_chain(bytes, device.backend.sync_key.clone(), escrow.cursor.clone(), overlapped) {
+            Ok(verified) => {
+                applied.extend(verified.operations.iter().map(|op| AppliedEntry { seq: op.seq, mac: op.mac.to_vec() }));
+                escrow.cursor = verified.cursor;
+                verified.receipt
+            }
+            Err(BackendError::Diverged { answer, .. }) => answer,
+            Err(error) => panic!("refused: {error:?}"),
+        }
+    };
+    let vault = device.open_with(escrow.config(&device.backend)).unwrap();
+    let session = vault.enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
+    let put = |key: &str| session.put("visits".into(), key.into(), b"v".to_vec()).unwrap();
+    let sync = |escrow: &mut EscrowBackend, upload: &mut Upload<'_>| {
+        let queue = session.clone().sync_queue();
+        while let Some(batch) = queue.next_batch(10).unwrap() {
+            queue.acknowledge(upload(escrow, batch.bytes, batch.first_seq)).unwrap();
+        }
+    };
+    put("before-0");
+    sync(&mut escrow, &mut upload);
+    put("in-copy-0"); // seq 2, pending in the copy
+    let copy = copy_files(&device);
+    put("after-copy-0");
+    put("after-copy-1"); // seqs 3-4, applied after the copy
+    sync(&mut escrow, &mut upload);
+    assert_eq!((escrow.cursor.last_seq, vault.escrowed_count().unwrap()), (4, 0));
+    drop((session, vault));
+
+    // The copy written back: its queue (and escrow) hold seq 2 again.
+    for (file, bytes) in &copy {
+        match bytes {
+            Some(bytes) => std::fs::write(file, bytes).unwrap(),
+            None => drop(std::fs::remove_file(file)),
+        }
+    }
+    device.clock.advance(60);
+    let vault = device.open_with(escrow.config(&device.backend)).unwrap();
+    let session = vault.unlock(PIN.into()).unwrap();
+    session.put("visits".into(), "new-0".into(), b"x".to_vec()).unwrap();
+    session.put("visits".into(), "new-1".into(), b"y".to_vec()).unwrap();
+    // One batch, answered with the backend's chain position: the queue
+    // re-bases the new edits after the backend's head (seqs 5-6).
+    let queue = session.clone().sync_queue();
+    let batch = queue.next_batch(10).unwrap().unwrap();
+    queue.acknowledge(upload(&mut escrow, batch.bytes, batch.first_seq)).unwrap();
+    assert_eq!(escrow.cursor.last_seq, 4, "nothing was applied from the diverged batch");
+
+    // Wiped before the re-based edits were sent: the salvage carries them
+    // under their new seqs and MACs, and each is applied once.
+    vault.wipe().unwrap();
+    let upload = vault.salvage(100).unwrap().unwrap();
+    assert_eq!((upload.first_seq, upload.last_seq), (5, 6));
+    let verified = escrow.salvage(&device.backend, &upload.bytes).unwrap();
+    assert_eq!(keys_of(&verified), [("new-0".to_owned(), true), ("new-1".to_owned(), true)]);
+    assert_eq!(verified.duplicates, 0);
 }

@@ -193,6 +193,9 @@ impl PinVault {
     /// through `through_seq`, the seq the backend answered it holds; returns
     /// how many were deleted. Needs no secret: deleting cannot make the
     /// backend apply anything twice, only keep it from getting the rest.
+    /// Rows the backend can no longer verify (their enrolment was replaced
+    /// there by a new one, with a new sync key) are dropped with
+    /// `through_seq` = the largest seq.
     ///
     /// # Errors
     /// `InvalidInput` for an empty or oversized `enrolment`, `Storage`.
