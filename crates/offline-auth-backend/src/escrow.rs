@@ -197,3 +197,32 @@ impl SalvageOpener {
         self.verifier.verify_with_chain(batch, sync_key, cursor, applied)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn escrow_key_text_is_checked_line_by_line_and_errors_never_show_a_key() {
+        let (line, public) = generate_escrow_key("e1").unwrap();
+        let (second, _) = generate_escrow_key("e2").unwrap();
+        let keys = StaticEscrowKeys::from_text(&format!("# escrow keys\n\n{}\n{}\n", *line, *second)).unwrap();
+        assert_eq!(keys.public_keys().unwrap().first(), Some(&public));
+        assert!(keys.private_key("e2").unwrap().is_some() && keys.private_key("e3").unwrap().is_none());
+        assert_eq!(format!("{keys:?}"), r#"["e1", "e2"]"#, "Debug names the ids only");
+
+        let secret = line.split_once(':').unwrap().1.to_owned();
+        for bad in
+            [format!("e1:{}", &secret[2..]), format!("e1 {secret}"), String::new(), format!("{}\n{}", *line, *line)]
+        {
+            let error = StaticEscrowKeys::from_text(&bad).unwrap_err().to_string();
+            assert!(!error.contains(&secret[2..]), "the error shows key material: {error}");
+        }
+        let dir = std::env::temp_dir().join(format!("escrow-keys-{}", std::process::id()));
+        std::fs::write(&dir, format!("{}\n", *line)).unwrap();
+        assert_eq!(StaticEscrowKeys::from_file(&dir).unwrap().public_keys().unwrap(), [public]);
+        std::fs::remove_file(&dir).unwrap();
+        assert!(StaticEscrowKeys::from_file(&dir).is_err());
+    }
+}
