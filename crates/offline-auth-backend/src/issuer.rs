@@ -6,6 +6,8 @@ use offline_auth_proto::crypto::random_array;
 use offline_auth_proto::directive::{
     assemble_directive, directive_signing_input, verify_directive, Directive, DirectiveAction,
 };
+use offline_auth_proto::escrow::EscrowPublicKey;
+use offline_auth_proto::escrow_key;
 use offline_auth_proto::grant::{
     self, GrantClaims, GrantPolicy, IssuerKey, Issuing, TrustedIssuers, ALG, ALG_ED25519, MAX_CLAIM_LEN, MAX_SCOPES,
 };
@@ -266,4 +268,26 @@ fn check_claims(claims: &GrantClaims) -> Result<()> {
         return Err(BackendError::invalid("expires_at must be after issued_at"));
     }
     Ok(())
+}
+
+// Not exported as such: the bindings have no escrow key type yet.
+impl GrantIssuer {
+    /// Signs the escrow public key `key` (see `crate::escrow`) as devices
+    /// take it (`VaultConfig::escrow_key`): a JWS typed `escrow-key+jwt`.
+    ///
+    /// # Errors
+    /// `Signer` if the signer fails or returns a signature that does not verify.
+    pub fn sign_escrow_key(&self, key: &EscrowPublicKey, issued_at: i64) -> Result<String> {
+        let input = escrow_key::escrow_key_signing_input(&self.kid, key, issued_at)?;
+        let signature: [u8; 64] = self
+            .signer
+            .sign(input.as_bytes().to_vec())?
+            .try_into()
+            .map_err(|_| BackendError::Signer { reason: "the signature is not 64 bytes".into() })?;
+        let token = grant::assemble(&input, &signature);
+        escrow_key::verify_escrow_key(&token, &self.own_key).map_err(|_| BackendError::Signer {
+            reason: "the signature does not verify with the signer's public key".into(),
+        })?;
+        Ok(token)
+    }
 }

@@ -1,6 +1,7 @@
 //! The backend's half of offline-auth: issuing offline grants, publishing
 //! the issuer keys, verifying the batches devices upload and answering with
-//! receipts.
+//! receipts, and opening the escrowed entries a wiped device salvages
+//! ([`SalvageOpener`]).
 //!
 //! Servers link this crate (from Rust, or from the JVM and Python through the
 //! `ffi` feature's UniFFI bindings) so that the device and the backend share
@@ -25,9 +26,12 @@ mod chain;
 mod clock;
 mod cursor;
 mod error;
+mod escrow;
 mod events;
 #[cfg(feature = "ffi")]
 mod ffi;
+#[cfg(feature = "ffi")]
+mod ffi_escrow;
 mod issuer;
 mod jwks;
 mod revocation;
@@ -38,8 +42,10 @@ pub use chain::MAX_APPLIED_ENTRIES;
 pub use clock::{FixedServerClock, ServerClock, SystemServerClock};
 pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
 pub use error::{BackendError, RejectReason, Result};
+pub use escrow::{generate_escrow_key, EscrowKeyProvider, SalvageOpener, StaticEscrowKeys};
 pub use issuer::{GrantIssuer, IssuerOptions};
 pub use jwks::{issuer_keys_from_jwks, jwks_from_issuer_keys, verify_grant, GrantInfo};
+pub use offline_auth_proto::escrow::EscrowPublicKey;
 pub use offline_auth_proto::grant::{GrantPolicy, IssuerKey, GRANT_TYP};
 pub use offline_auth_proto::limits::{
     MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_BATCH_GRANTS, MAX_COLLECTION_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,

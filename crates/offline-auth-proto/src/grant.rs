@@ -99,6 +99,12 @@ impl TrustedIssuers {
         }
         Ok(Self(map))
     }
+
+    /// The key trusted under `kid`, for the other documents the issuer
+    /// signs (the escrow key, `crate::escrow_key`).
+    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.get(kid)
+    }
 }
 
 /// The verified content of a grant.

@@ -10,6 +10,9 @@
 //!   device and read by the backend as it is verified, without copies.
 //! - [`receipt`]: the backend's MACed word that it applied a device's
 //!   entries through a seq.
+//! - [`escrow`], [`escrow_key`] and [`salvage`]: entries sealed to the
+//!   backend's escrow key (HPKE), the issuer-signed escrow key, and the
+//!   upload that delivers escrowed entries after a wipe.
 //! - [`jwks`]: issuer keys as a JWKS document, both ways.
 //! - [`limits`]: every size limit, checked before anything is allocated.
 //! - [`crypto`]: the only code that calls AES-GCM, HMAC, HKDF, PBKDF2 and
@@ -25,10 +28,13 @@ pub mod crypto;
 pub mod directive;
 pub mod entry;
 mod error;
+pub mod escrow;
+pub mod escrow_key;
 pub mod grant;
 pub mod jwks;
 pub mod limits;
 pub mod receipt;
+pub mod salvage;
 
 pub use error::{ProtoError, Result};
 pub use grant::{GrantPolicy, IssuerKey, GRANT_TYP};

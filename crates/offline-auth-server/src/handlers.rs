@@ -30,7 +30,7 @@ use crate::{
 
 /// How many times an upload that keeps losing the race to other uploads of
 /// the same device is verified again before the client is told to retry.
-const MAX_VERIFY_ROUNDS: usize = 4;
+pub(crate) const MAX_VERIFY_ROUNDS: usize = 4;
 
 #[derive(Deserialize)]
 struct Credentials {
@@ -126,7 +126,7 @@ pub(crate) async fn renew(
 
 #[derive(Deserialize)]
 pub(crate) struct DeviceQuery {
-    device_id: String,
+    pub(crate) device_id: String,
 }
 
 /// What verifying an upload gave: a batch to apply, or the answer to a
@@ -290,7 +290,7 @@ pub(crate) async fn sync(
 }
 
 /// 403 for a batch uploaded for another device or user than its own.
-fn other_tenant(device_id: &str, reason: &str) -> ApiError {
+pub(crate) fn other_tenant(device_id: &str, reason: &str) -> ApiError {
     tracing::warn!(device_id, reason = "other_tenant", "sync rejected");
     ApiError::refused(StatusCode::FORBIDDEN, "other_tenant", reason)
 }

@@ -34,6 +34,12 @@
 //!   every migration is applied; 503 with `Retry-After` otherwise.
 //! - `GET /.well-known/jwks.json` → the issuer's public keys (a JWKS, the
 //!   one key the server holds), cacheable for [`JWKS_MAX_AGE_SECS`].
+//! - `GET /escrow-key` → `{escrow_key}`: the escrow public key signed by
+//!   the issuer, for `VaultConfig::escrow_key` (404 without escrow keys).
+//! - `POST /salvage?device_id=…` with a salvage upload (`PinVault::salvage`)
+//!   → `{acknowledged_seq, applied, duplicates}`: the escrowed entries of a
+//!   wiped device, verified and applied like `/sync` (same body limits),
+//!   each once (`salvage.rs`).
 //! - `GET /metrics` → the counters and histograms of [`metrics`] in the
 //!   Prometheus text format (no credentials: counts only, see DEPLOYMENT.md).
 //!
@@ -65,6 +71,7 @@ mod listen;
 pub mod logs;
 pub mod metrics;
 mod revoked;
+mod salvage;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -87,7 +94,9 @@ pub use local::LocalServer;
 pub use metrics::Metrics;
 use metrics::{Refusal, Unavailable};
 pub use offline_auth_backend::RevocationPolicy;
-use offline_auth_backend::{BackendError, GrantIssuer, RejectReason, Revocation, SyncVerifier, MAX_BATCH_BYTES};
+use offline_auth_backend::{
+    BackendError, GrantIssuer, RejectReason, Revocation, StaticEscrowKeys, SyncVerifier, MAX_BATCH_BYTES,
+};
 use serde_json::json;
 use store::{Store, StoreError};
 
@@ -115,6 +124,8 @@ pub struct AppState {
     metrics: Arc<Metrics>,
     /// The admin endpoint's token (off without one) and the revocation policy.
     admin: Admin,
+    /// The escrow keys and the salvage opener, once set ([`AppState::set_escrow_keys`]).
+    escrow: std::sync::OnceLock<Arc<salvage::Escrow>>,
     // Nothing per device: uploads of one device may run at once (on this
     // instance or several); the store's row lock and cursor re-check apply
     // each edit once. A map of per-device locks here would grow with every
@@ -232,7 +243,7 @@ impl From<BackendError> for ApiError {
 }
 
 /// 404 for a device the store does not know (an upload refusal).
-fn unknown_device() -> ApiError {
+pub(crate) fn unknown_device() -> ApiError {
     ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
 }
 
@@ -272,7 +283,8 @@ impl AppState {
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
-        Ok(Arc::new(Self { store, issuer, verifier, metrics: Arc::new(Metrics::new()), admin: Admin::default() }))
+        let (escrow, metrics) = (std::sync::OnceLock::new(), Arc::new(Metrics::new()));
+        Ok(Arc::new(Self { store, issuer, verifier, metrics, admin: Admin::default(), escrow }))
     }
 
     /// The same state with the admin endpoint and revocation policy of `admin`.
@@ -283,7 +295,18 @@ impl AppState {
             verifier: self.verifier.clone(),
             metrics: self.metrics.clone(),
             admin,
+            escrow: self.escrow.clone(),
         })
+    }
+
+    /// Turns on escrowed edits with the escrow private `keys` (devices are
+    /// given the last one, signed by the issuer at `now`). Once per state.
+    ///
+    /// # Errors
+    /// A key that is not an X25519 key, a signer failure, or keys set already.
+    pub fn set_escrow_keys(&self, keys: StaticEscrowKeys, now: i64) -> Result<(), Box<dyn std::error::Error>> {
+        let escrow = salvage::Escrow::new(&self.issuer, self.verifier.clone(), keys, now)?;
+        self.escrow.set(Arc::new(escrow)).map_err(|_| "the escrow keys are set already".into())
     }
 }
 
@@ -318,9 +341,16 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body))
         .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload));
+    // A salvage upload has a batch's size limit, and the same body limits.
+    let salvage = Router::new()
+        .route("/salvage", post(salvage::salvage))
+        .layer(DefaultBodyLimit::max(offline_auth_proto::salvage::MAX_SALVAGE_BYTES))
+        .route_layer(from_fn_with_state(reader(offline_auth_proto::salvage::MAX_SALVAGE_BYTES), limits::read_body));
     let router = Router::new()
         .merge(json_routes)
         .merge(sync)
+        .merge(salvage)
+        .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))

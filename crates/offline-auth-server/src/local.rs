@@ -29,7 +29,22 @@ impl LocalServer {
 
     /// Starts a server with its admin endpoint and revocation policy (`admin`).
     pub fn start_admin(db: &Path, limits: Limits, admin: crate::Admin) -> Result<Self, Box<dyn std::error::Error>> {
-        let state = AppState::open(db)?.with_admin(admin);
+        Self::serve_state(AppState::open(db)?.with_admin(admin), limits)
+    }
+
+    /// Starts a server on `127.0.0.1:0` with its state in `db` and escrowed
+    /// edits on (`GET /escrow-key`, `POST /salvage`) with these escrow keys.
+    pub fn start_with_escrow(
+        db: &Path,
+        keys: offline_auth_backend::StaticEscrowKeys,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let state = AppState::open(db)?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        state.set_escrow_keys(keys, i64::try_from(now)?)?;
+        Self::serve_state(state, Limits::default())
+    }
+
+    fn serve_state(state: std::sync::Arc<AppState>, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
         let (router, probe) = router_and_probe(state, &limits);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -49,6 +64,13 @@ impl LocalServer {
         });
         let addr = bound_rx.recv_timeout(std::time::Duration::from_secs(30))?;
         Ok(Self { addr, probe, stop, thread })
+    }
+
+    /// GETs `path`; returns the status and the JSON answer.
+    pub fn get(&self, path: &str) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+        let mut response = client().get(&self.url(path)).call()?;
+        let text = response.body_mut().read_to_string()?;
+        Ok((response.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
     /// A look at what the server holds now (tests).

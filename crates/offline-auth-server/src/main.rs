@@ -11,7 +11,8 @@
 //! S`, `--body-timeout-secs S`, `--body-idle-secs S`, `--body-budget-mib M`,
 //! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
 //! module and DEPLOYMENT.md), `--drain-secs S`, the admin endpoint's
-//! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`. The positional DB and
+//! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`, and the
+//! escrow private keys (`--escrow-key-file FILE` or `OFFLINE_AUTH_ESCROW_KEYS`). The positional DB and
 //! ADDR (kept for the scripts that call the binary so) win over the
 //! environment; given with `--db` or `--addr` on the same command line they
 //! are refused. A bad value is refused with a message and exit code 2.
@@ -106,6 +107,16 @@ struct Config {
     /// after the revocation is refused (and reported).
     #[arg(long, env = "OFFLINE_AUTH_APPLY_EDITS_QUEUED_BEFORE_REVOCATION")]
     apply_edits_queued_before_revocation: bool,
+    /// A file of escrow private keys, one `kid:hex` a line (the last is the
+    /// one devices are given; keep older ones while their entries may still
+    /// be salvaged). Turns on `GET /escrow-key` and `POST /salvage`.
+    #[arg(long, env = "OFFLINE_AUTH_ESCROW_KEY_FILE", value_name = "FILE", conflicts_with = "escrow_keys")]
+    escrow_key_file: Option<PathBuf>,
+    /// The escrow private keys themselves, `kid:hex` separated by commas or
+    /// lines: give them through the environment (a secret store), not on
+    /// the command line, where other users of the machine can read them.
+    #[arg(long, env = "OFFLINE_AUTH_ESCROW_KEYS", value_name = "KEYS", hide_env_values = true)]
+    escrow_keys: Option<String>,
     /// Logs as JSON lines instead of text (also `OFFLINE_AUTH_LOG=json`);
     /// `RUST_LOG` filters them (default `info`).
     #[arg(long)]
@@ -155,11 +166,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin = server::Admin::new(config.admin_token.as_ref().map(|t| t.0.clone()), policy)
         .unwrap_or_else(|message| Config::command().error(ErrorKind::ValueValidation, message).exit());
     let state = state.with_admin(admin);
+    if let Some(keys) = config.escrow_keys()? {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        state.set_escrow_keys(keys, i64::try_from(now)?)?;
+    }
     server::serve_with(state, addr, limits, |bound| println!("listening on http://{bound}"), shutdown).await?;
     Ok(())
 }
 
 impl Config {
+    /// The escrow private keys, from the file or the variable, if given.
+    fn escrow_keys(&self) -> Result<Option<offline_auth_backend::StaticEscrowKeys>, Box<dyn std::error::Error>> {
+        use offline_auth_backend::StaticEscrowKeys;
+        Ok(match (&self.escrow_key_file, &self.escrow_keys) {
+            (Some(file), _) => Some(StaticEscrowKeys::from_file(file)?),
+            (None, Some(text)) => Some(StaticEscrowKeys::from_text(&text.replace(',', "\n"))?),
+            (None, None) => None,
+        })
+    }
+
     fn limits(&self) -> server::Limits {
         server::Limits {
             max_connections: self.max_connections,

@@ -1,5 +1,6 @@
 //! A field worker's day, end to end: enrol online, go offline, mistype the
-//! PIN, work, try to cheat the clock, come back online and sync.
+//! PIN, work, try to cheat the clock, come back online and sync; then a
+//! forgotten PIN the next morning, and the unsynced edits salvaged anyway.
 //!
 //! Run it with `cargo run --example field_day`. "Online" means talking HTTP
 //! to the reference sync server (`crates/offline-auth-server`), started here on a
@@ -54,9 +55,12 @@ fn credentials() -> Vec<u8> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let server_db = dir.path().join("server.db");
+    // The server's escrow key (kept in its secret store in production).
+    let (escrow_line, _) = offline_auth_backend::generate_escrow_key("escrow-1")?;
+    let escrow_keys = || offline_auth_backend::StaticEscrowKeys::from_text(&escrow_line);
 
     // ── Morning, at the depot, online ────────────────────────────────────
-    let server = LocalServer::start(&server_db)?;
+    let server = LocalServer::start_with_escrow(&server_db, escrow_keys()?)?;
     println!("1. Amira signs in online at the depot ({}).", server.url(""));
     let (status, enrolment) = server.post_json("/enroll", &credentials())?;
     if status != 200 {
@@ -65,11 +69,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
     let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string())?;
+    // The server's escrow key, signed by its issuer: every edit is also
+    // sealed to it, so a wipe cannot lose what is not synced yet.
+    let (_, escrow) = server.get("/escrow-key")?;
+    let escrow_key = escrow["escrow_key"].as_str().ok_or("no escrow key")?.to_owned();
+    let config = VaultConfig { escrow_key: Some(escrow_key), ..VaultConfig::new(DEVICE, issuer_keys) };
 
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let clock = Arc::new(PhoneClock { system: SystemClock::new(), user_offset_secs: AtomicI64::new(0) });
-    let vault =
-        PinVault::open_with_clock(path, SoftwareKeystore::new(), clock.clone(), VaultConfig::new(DEVICE, issuer_keys))?;
+    let vault = PinVault::open_with_clock(path, SoftwareKeystore::new(), clock.clone(), config)?;
     match vault.enroll("1234".into(), grant.clone(), sync_key.clone()) {
         Err(VaultError::WeakPin { reason }) => println!("   PIN 1234 refused: {reason}."),
         other => return Err(format!("expected a weak-PIN refusal, got {other:?}").into()),
@@ -121,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     clock.user_offset_secs.store(0, Ordering::SeqCst);
 
     // ── Back at the depot, online ────────────────────────────────────────
-    let server = LocalServer::start(&server_db)?;
+    let server = LocalServer::start_with_escrow(&server_db, escrow_keys()?)?;
     println!("5. Back online: the server renews the grant and the device syncs.");
     let (status, renewal) = server.post_json("/renew", &credentials())?;
     if status != 200 {
@@ -159,8 +167,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             answer["applied"], answer["duplicates"]
         );
     }
+    println!("7. Two more inspections before the shift ends, not synced yet; the tablet is locked.");
+    for (key, value) in [("station-6", "meter replaced"), ("station-7", "fence repaired")] {
+        session.put("inspections".into(), key.into(), value.as_bytes().to_vec())?;
+    }
     session.lock();
-    server.stop()?;
     println!("   Session locked: the vault key is gone from memory until the next unlock.");
+
+    // ── Next morning: the PIN is forgotten ───────────────────────────────
+    let pending = vault.status()?.pending_entries;
+    vault.wipe()?;
+    println!(
+        "8. Next morning Amira has forgotten her PIN; the app resets the vault ({pending} edits unsynced). \
+         {} escrowed copies survive the wipe, readable only by the server:",
+        vault.escrowed_count()?
+    );
+    while let Some(upload) = vault.salvage(100)? {
+        let (status, answer) = server.post_batch(&format!("/salvage?device_id={DEVICE}"), &upload.bytes)?;
+        if status != 200 {
+            return Err(format!("salvage refused: {answer}").into());
+        }
+        println!(
+            "   POST /salvage seq {}..={}: applied {}, already applied {}",
+            upload.first_seq, upload.last_seq, answer["applied"], answer["duplicates"]
+        );
+        vault.forget_salvaged(upload.enrolment, answer["acknowledged_seq"].as_u64().ok_or("no seq")?)?;
+    }
+    let (_, records) = server.get_as("/records", "amira", "correct horse battery")?;
+    let salvaged =
+        records.as_array().into_iter().flatten().filter(|r| r["key"] == "station-6" || r["key"] == "station-7");
+    for record in salvaged {
+        println!("     {}/{} = {} (nothing lost)", record["collection"], record["key"], record["value"]);
+    }
+    println!("   She signs in online again to enrol with a new PIN.");
+    server.stop()?;
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Vault configuration: the app's choices, with safe defaults and floors.
 
 use crate::crypto::MIN_PBKDF2_ITERATIONS;
+use offline_auth_proto::escrow::EscrowPublicKey;
+use offline_auth_proto::escrow_key::verify_escrow_key;
+
 use crate::error::{Error, Result};
 use crate::grant::{GrantPolicy, IssuerKey, TrustedIssuers, MAX_CLAIM_LEN};
 
@@ -60,6 +63,13 @@ pub struct VaultConfig {
     /// When set, grants must name this audience (`aud`).
     #[uniffi(default = None)]
     pub grant_audience: Option<String>,
+    /// The backend's escrow key, as the issuer signs it (a compact JWS typed
+    /// `escrow-key+jwt`, signed by one of `issuer_keys`). When set, every
+    /// queued edit is also sealed to it and kept where a wipe does not reach,
+    /// so `PinVault::salvage` can deliver it after the vault's keys are lost.
+    /// When `None`, nothing is escrowed and a wipe loses unsynced edits.
+    #[uniffi(default = None)]
+    pub escrow_key: Option<String>,
 }
 
 impl VaultConfig {
@@ -76,12 +86,18 @@ impl VaultConfig {
             grant_clock_skew_secs: DEFAULT_GRANT_CLOCK_SKEW_SECS,
             grant_issuer: None,
             grant_audience: None,
+            escrow_key: None,
         }
     }
 
     /// What the device demands of a grant: typed, and the pinned `iss`/`aud`.
     pub(crate) fn grant_policy(&self) -> GrantPolicy {
         GrantPolicy { issuer: self.grant_issuer.clone(), audience: self.grant_audience.clone(), accept_untyped: false }
+    }
+
+    /// The escrow key, checked against the issuer keys (`None` when not configured).
+    pub(crate) fn escrow_public_key(&self, issuers: &TrustedIssuers) -> Result<Option<EscrowPublicKey>> {
+        self.escrow_key.as_deref().map(|token| Ok(verify_escrow_key(token, issuers)?)).transpose()
     }
 
     /// Checks every field and indexes the issuer keys.

@@ -73,6 +73,6 @@ pub use offline_auth_proto::limits::{
 pub use records::{KeyValue, MAX_BULK_BYTES, MAX_BULK_RECORDS};
 pub use session::OfflineSession;
 pub use sync::{SyncBatch, SyncQueue};
-pub use vault::{PinVault, VaultStatus};
+pub use vault::{PinVault, SalvageUpload, VaultStatus};
 
 uniffi::setup_scaffolding!();

@@ -38,12 +38,26 @@ pub struct Fixture {
 impl Fixture {
     /// Enrols a new vault at `path`.
     pub fn enrol(path: &Path) -> Self {
+        Self::enrol_with(path, false)
+    }
+
+    /// Enrols a new vault at `path` that escrows every edit to a fresh
+    /// escrow key (`VaultConfig::escrow_key`).
+    pub fn enrol_escrowed(path: &Path) -> Self {
+        Self::enrol_with(path, true)
+    }
+
+    fn enrol_with(path: &Path, escrowed: bool) -> Self {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
         let issuer = GrantIssuer::generate("issuer-1".into()).unwrap();
         let grant =
             issuer.issue("amira".into(), "tablet-42".into(), vec![COLLECTION.into()], now, now + 30 * 86_400).unwrap();
         let sync_key = generate_sync_key().unwrap();
-        let config = VaultConfig::new("tablet-42", vec![issuer.issuer_key()]);
+        let mut config = VaultConfig::new("tablet-42", vec![issuer.issuer_key()]);
+        if escrowed {
+            let (_, public) = offline_auth_backend::generate_escrow_key("escrow-1").unwrap();
+            config.escrow_key = Some(issuer.sign_escrow_key(&public, now).unwrap());
+        }
         let keystore: Arc<dyn PlatformKeystore> = SoftwareKeystore::new();
         let vault = PinVault::open(path.to_string_lossy().into_owned(), keystore.clone(), config.clone()).unwrap();
         let session = vault.enroll(PIN.into(), grant, sync_key.clone()).unwrap();

@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use offline_auth_proto::escrow::EscrowPublicKey;
+
 use super::gate::{EnablingGuard, Gate, GateGuard};
 use super::record_index::RecordIndexCell;
 use crate::clock::Clock;
@@ -36,6 +38,8 @@ pub(crate) struct VaultShared {
     pub(crate) config: VaultConfig,
     /// The issuers whose grants the vault accepts.
     pub(crate) issuers: TrustedIssuers,
+    /// The backend's escrow key, verified (`None`: nothing is escrowed).
+    pub(crate) escrow: Option<EscrowPublicKey>,
     gate: Gate,
     /// Bumped by every wipe; sessions opened before it stop working.
     wipe_epoch: AtomicU64,
@@ -64,6 +68,7 @@ impl VaultShared {
         config: VaultConfig,
     ) -> Result<Self> {
         let issuers = config.validate()?;
+        let escrow = config.escrow_public_key(&issuers)?;
         let db = Db::open(path)?;
         let gate = Gate::open(path)?;
         Ok(Self {
@@ -72,6 +77,7 @@ impl VaultShared {
             clock,
             config,
             issuers,
+            escrow,
             gate,
             wipe_epoch: AtomicU64::new(0),
             record_index: RecordIndexCell::default(),

@@ -10,7 +10,7 @@ use crate::engine::{offline_window, VaultState};
 use crate::error::{Error, Result};
 use crate::records::{check_bulk, check_names, check_value, KeyValue, RecordBody};
 use crate::storage::{QueueRow, RecordRow};
-use crate::sync::SealedEntry;
+use crate::sync::{escrow_entry, SealedEntry};
 use offline_auth_proto::entry::Operation;
 
 /// `OfflineSession::get`: the value, checked against the record set.
@@ -168,6 +168,8 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
         if !grant.allows(collection) {
             return Err(Error::InvalidInput(format!("collection {collection:?} is outside the grant's scope")));
         }
+        // The grant the entries are made under, for their escrowed copies.
+        let escrow_grant = vault.escrow.as_ref().map(|_| state.current_grant().map(|g| g.token.clone())).transpose()?;
         let mut notes = Vec::with_capacity(ops.len());
         for (op, location) in ops.into_iter().zip(&locations) {
             let seq = state.next_seq()?;
@@ -183,6 +185,9 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
 
             let entry = state.append_entry(op)?;
             QueueRow { seq, body: entry.seal(keys)? }.append(tx)?;
+            if let Some(grant) = &escrow_grant {
+                escrow_entry(tx, vault, keys.vault_id(), &entry, grant)?;
+            }
 
             let new_version = match &entry.body.op {
                 Operation::Put { collection, key, value } => {

@@ -14,6 +14,7 @@
 //! for one short transaction and never calls out to the platform while
 //! holding it.
 
+mod escrow;
 pub(crate) mod pin_shape;
 mod queue_moves;
 pub(crate) mod server_time;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub(crate) use escrow::EscrowRow;
 pub(crate) use tables::{QueueRow, RecordRow, VaultRow};
 
 use crate::error::{Error, Result};
@@ -70,6 +72,16 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE vault ADD COLUMN key_epoch INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE vault ADD COLUMN state_mac BLOB;
      ALTER TABLE vault ADD COLUMN failure_mark BLOB;",
+    // 2 -> 3: escrowed entries (`escrow.rs`), sealed to the backend's
+    // escrow key, by enrolment and seq, `id` in the order written. No wipe
+    // deletes them.
+    "CREATE TABLE escrow (
+         id        INTEGER PRIMARY KEY,
+         enrolment BLOB NOT NULL,
+         seq       INTEGER NOT NULL,
+         blob      BLOB NOT NULL,
+         UNIQUE (enrolment, seq)
+     ) STRICT;",
 ];
 
 /// The schema version this build writes.

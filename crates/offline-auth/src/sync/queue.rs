@@ -23,7 +23,7 @@ use crate::crypto::ct_eq;
 use crate::engine::{VaultShared, VaultState};
 use crate::error::{Error, Result, VaultError};
 use crate::keys::VaultKeys;
-use crate::storage::QueueRow;
+use crate::storage::{EscrowRow, QueueRow};
 
 /// Room kept in a batch for its header and encoding overhead.
 const BATCH_HEADROOM: usize = 64 * 1024;
@@ -91,7 +91,8 @@ impl SyncQueue {
     }
 
     /// Deletes, durably, every entry the backend's `receipt` says it applied
-    /// (the `receipt` of `VerifiedBatch`, as the server returned it). A
+    /// (the `receipt` of `VerifiedBatch`, as the server returned it), and
+    /// their escrowed copies in the same transaction. A
     /// receipt for entries already deleted is harmless.
     ///
     /// The backend's answer to a queue that parted from what it applied
@@ -206,7 +207,7 @@ impl SyncQueue {
             let receipt = match Answer::verify(bytes, &state.sync_mac_key()?)? {
                 Answer::Applied(receipt) if receipt.device_id == vault.config.device_id => receipt,
                 Answer::Position(at) if at.device_id == vault.config.device_id => {
-                    rebase::apply(tx, keys, &mut state, &at)?;
+                    rebase::apply(tx, vault, keys, &mut state, &at)?;
                     return state.store(tx, keys);
                 }
                 _ => return Err(Error::ReceiptInvalid("the receipt is for another device".into())),
@@ -231,6 +232,7 @@ impl SyncQueue {
                 return Err(Error::ReceiptInvalid("the receipt names another chain".into()));
             }
             QueueRow::delete_through(tx, through_seq)?;
+            EscrowRow::delete_through(tx, keys.vault_id(), through_seq)?;
             state.acknowledge(through_seq, entry.mac);
             state.store(tx, keys)
         })

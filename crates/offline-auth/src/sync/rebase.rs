@@ -21,12 +21,13 @@ use offline_auth_proto::entry::QueueEntry;
 use offline_auth_proto::receipt::ChainPosition;
 use rusqlite::Transaction;
 
+use super::escrow::{escrow_entry, grant_of};
 use super::sealed_entry::SealedEntry;
 use crate::crypto::{ct_eq, Mac32};
-use crate::engine::VaultState;
+use crate::engine::{VaultShared, VaultState};
 use crate::error::{Error, Result};
 use crate::keys::VaultKeys;
-use crate::storage::QueueRow;
+use crate::storage::{EscrowRow, QueueRow};
 
 /// Entries re-chained per step (bounds the memory a re-base holds).
 const CHUNK: u32 = 512;
@@ -50,7 +51,13 @@ fn mac_at(tx: &Transaction<'_>, keys: &VaultKeys, state: &VaultState, seq: u64) 
 }
 
 /// Acts on a verified chain position for this device (see the module essay).
-pub(super) fn apply(tx: &Transaction<'_>, keys: &VaultKeys, state: &mut VaultState, at: &ChainPosition) -> Result<()> {
+pub(super) fn apply(
+    tx: &Transaction<'_>,
+    vault: &VaultShared,
+    keys: &VaultKeys,
+    state: &mut VaultState,
+    at: &ChainPosition,
+) -> Result<()> {
     let (acked_through, acked_mac) = state.acked();
     let (through, common) = (at.through_seq, at.common_seq);
     if through <= acked_through {
@@ -68,7 +75,7 @@ pub(super) fn apply(tx: &Transaction<'_>, keys: &VaultKeys, state: &mut VaultSta
     }
     // The queue holds the backend's head itself: an ordinary receipt.
     if mac_at(tx, keys, state, through)?.is_some_and(|mac| ct_eq(&mac, &at.head_mac)) {
-        return acknowledge_through(tx, state, through, at.head_mac);
+        return acknowledge_through(tx, keys, state, through, at.head_mac);
     }
     match at.diverged_mac {
         Some(theirs) => {
@@ -76,27 +83,35 @@ pub(super) fn apply(tx: &Transaction<'_>, keys: &VaultKeys, state: &mut VaultSta
             if !mac_at(tx, keys, state, next)?.is_some_and(|mac| ct_eq(&mac, &theirs)) {
                 return Err(refused("the answer is about another queue"));
             }
-            rebase(tx, keys, state, common, (through, at.head_mac))
+            rebase(tx, (vault, keys), state, common, (through, at.head_mac))
         }
         // The batch ended where the chains still agreed: if that was this
         // queue's newest entry, it holds nothing the backend lacks.
-        None if common == state.head_seq() => rebase(tx, keys, state, common, (through, at.head_mac)),
+        None if common == state.head_seq() => rebase(tx, (vault, keys), state, common, (through, at.head_mac)),
         // Otherwise what follows was not compared yet: acknowledge what was.
-        None => acknowledge_through(tx, state, common, at.common_mac),
+        None => acknowledge_through(tx, keys, state, common, at.common_mac),
     }
 }
 
-fn acknowledge_through(tx: &Transaction<'_>, state: &mut VaultState, seq: u64, mac: Mac32) -> Result<()> {
+fn acknowledge_through(
+    tx: &Transaction<'_>,
+    keys: &VaultKeys,
+    state: &mut VaultState,
+    seq: u64,
+    mac: Mac32,
+) -> Result<()> {
     QueueRow::delete_through(tx, seq)?;
+    EscrowRow::delete_through(tx, keys.vault_id(), seq)?;
     state.acknowledge(seq, mac);
     Ok(())
 }
 
 /// Drops the entries through `common` (applied) and moves the rest after
-/// `through`, re-chained from its MAC under the sync key.
+/// `through`, re-chained from its MAC under the sync key; their escrowed
+/// copies move with them (sealed again for the new seqs and MACs).
 fn rebase(
     tx: &Transaction<'_>,
-    keys: &VaultKeys,
+    (vault, keys): (&VaultShared, &VaultKeys),
     state: &mut VaultState,
     common: u64,
     through: (u64, Mac32),
@@ -106,6 +121,8 @@ fn rebase(
     let old_mac = mac_at(tx, keys, state, common)?.ok_or(Error::Tampered)?;
     QueueRow::delete_through(tx, common)?;
     QueueRow::park_after(tx, common)?;
+    EscrowRow::delete_through(tx, keys.vault_id(), common)?;
+    EscrowRow::delete_after(tx, keys.vault_id(), common)?;
     let (mut old_prev, mut old_seq) = (old_mac, common);
     let (mut new_prev, mut new_seq) = (through.1, through.0);
     loop {
@@ -126,6 +143,7 @@ fn rebase(
             entry.mac = entry.body.chain_mac(&sync_key, &new_prev)?;
             new_prev = entry.mac;
             QueueRow { seq: new_seq, body: entry.seal(keys)? }.append(tx)?;
+            escrow_entry(tx, vault, keys.vault_id(), &entry, grant_of(state, &entry)?)?;
         }
     }
     if old_seq != state.head_seq() {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::salvage::{self, SalvageUpload};
 use super::status::{self, VaultStatus};
 use super::{attempt, biometric, lifecycle, renewal};
 use crate::clock::{Clock, SystemClock};
@@ -186,11 +187,13 @@ impl PinVault {
     }
 
     /// Destroys the enrolment: deletes the keystore keys, the wraps, the
-    /// records and the queue (unsynced edits are lost). Open sessions stop
-    /// working. Enrol again online to use the vault.
+    /// records and the queue. Open sessions stop working. Enrol again online
+    /// to use the vault. Unsynced edits are lost unless the vault has an
+    /// escrow key (`VaultConfig::escrow_key`): their escrowed copies, which
+    /// only the backend can open, stay for [`PinVault::salvage`].
     ///
-    /// No sealed row of the vault is left in the database or its `-wal`
-    /// file: deleted content is overwritten and the log emptied.
+    /// No row sealed under a key of the device is left in the database or
+    /// its `-wal` file: deleted content is overwritten and the log emptied.
     ///
     /// # Errors
     /// `Storage`; `Keystore` if a key could not be deleted (the database is
@@ -199,6 +202,42 @@ impl PinVault {
     /// wiped; call `wipe` again to empty the log).
     pub fn wipe(&self) -> Result<(), VaultError> {
         self.inner.events.report("wipe", lifecycle::wipe(&self.inner))
+    }
+
+    /// The oldest escrowed edits (at most `max_entries`) as an upload for
+    /// the backend, or `None` when nothing is escrowed. Needs no PIN, no
+    /// keystore and no enrolment: this is how edits reach the backend after
+    /// a wipe (ten wrong PINs, `wipe`), a `DeviceKeyLost` or a forgotten PIN.
+    /// Send it before enrolling again (a new enrolment gets a new sync key);
+    /// then call [`PinVault::forget_salvaged`] with the backend's answer.
+    ///
+    /// # Errors
+    /// `InvalidInput` (`max_entries` is 0), `Storage`.
+    pub fn salvage(&self, max_entries: u32) -> Result<Option<SalvageUpload>, VaultError> {
+        self.inner.events.report("salvage", salvage::salvage(&self.inner, max_entries))
+    }
+
+    /// Deletes the escrowed edits of `enrolment` (from a [`SalvageUpload`])
+    /// through `through_seq`, the seq the backend answered it holds; returns
+    /// how many were deleted. Needs no secret: deleting cannot make the
+    /// backend apply anything twice, only keep it from getting the rest.
+    /// Rows the backend can no longer verify (their enrolment was replaced
+    /// there by a new one, with a new sync key) are dropped with
+    /// `through_seq` = the largest seq.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an empty or oversized `enrolment`, `Storage`.
+    pub fn forget_salvaged(&self, enrolment: Vec<u8>, through_seq: u64) -> Result<u64, VaultError> {
+        self.inner.events.report("forget_salvaged", salvage::forget_salvaged(&self.inner, &enrolment, through_seq))
+    }
+
+    /// How many edits are escrowed (of every enrolment), waiting for a
+    /// receipt or a salvage.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn escrowed_count(&self) -> Result<u64, VaultError> {
+        self.inner.events.report("escrowed_count", salvage::escrowed_count(&self.inner))
     }
 
     /// Sets the listener that receives this handle's [`SecurityEvent`]s

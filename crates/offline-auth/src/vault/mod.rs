@@ -5,7 +5,8 @@
 //! The work lives in `lifecycle.rs` (enrol, wipe), `status.rs` (status and
 //! backoff), `attempt.rs` (every PIN attempt: counted durably, rotated
 //! keystore key, backoff, wipe at the limit), `biometric.rs`, `policy.rs`
-//! (which PINs are accepted) and `renewal.rs` (renewal nonces). Locks are described in `engine/mod.rs`.
+//! (which PINs are accepted), `renewal.rs` (renewal nonces) and `salvage.rs`
+//! (the escrowed entries, delivered without any key). Locks are described in `engine/mod.rs`.
 
 mod asynchronous;
 mod attempt;
@@ -14,7 +15,9 @@ mod handle;
 mod lifecycle;
 mod policy;
 mod renewal;
+mod salvage;
 mod status;
 
 pub use handle::PinVault;
+pub use salvage::SalvageUpload;
 pub use status::VaultStatus;
