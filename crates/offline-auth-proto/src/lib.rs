@@ -10,6 +10,8 @@
 //!   device and read by the backend as it is verified, without copies.
 //! - [`receipt`]: the backend's MACed word that it applied a device's
 //!   entries through a seq.
+//! - [`upload_signature`]: the domain-separated message a device's attested
+//!   key signs for each upload.
 //! - [`jwks`]: issuer keys as a JWKS document, both ways.
 //! - [`limits`]: every size limit, checked before anything is allocated.
 //! - [`crypto`]: the only code that calls AES-GCM, HMAC, HKDF, PBKDF2 and
@@ -28,6 +30,7 @@ pub mod grant;
 pub mod jwks;
 pub mod limits;
 pub mod receipt;
+pub mod upload_signature;
 
 pub use error::{ProtoError, Result};
 pub use grant::{GrantPolicy, IssuerKey, GRANT_TYP};
