@@ -21,6 +21,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "attestation")]
+pub mod attestation;
 mod chain;
 mod clock;
 mod cursor;
