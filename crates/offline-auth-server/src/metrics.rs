@@ -90,7 +90,10 @@ pub(crate) struct Refusal(pub &'static str);
 /// Refusals the server makes itself (the backend's are `RejectReason`'s):
 /// a batch for another device or user (403), a device the store does not
 /// know (404), and a request that is not an upload at all (400, 408, 415).
-pub(crate) const SERVER_REFUSALS: [&str; 3] = ["other_tenant", "unknown_device", "bad_request"];
+/// With attestation on, an upload without a valid device signature
+/// (`UploadRefusal::as_str`: 403).
+pub(crate) const SERVER_REFUSALS: [&str; 6] =
+    ["other_tenant", "unknown_device", "bad_request", "signature_missing", "no_attested_key", "signature_invalid"];
 
 /// The store calls that are timed, as a label.
 #[derive(Clone, Copy, Debug)]
