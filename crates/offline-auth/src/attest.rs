@@ -87,7 +87,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for AttestorError {
 pub trait PlatformAttestor: Send + Sync {
     /// Creates (or replaces) the attested key for `challenge` and returns
     /// the platform's evidence for it. Costs a key generation in the secure
-    /// element (see the README's table).
+    /// element (`platforms/README.md` has what each call costs).
     ///
     /// # Errors
     /// [`AttestorError::NotSupported`] or a failure.
