@@ -108,3 +108,58 @@ pub fn verify_upload_signature(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::signature::Signer;
+    use p256::ecdsa::SigningKey;
+    use p256::pkcs8::EncodePublicKey;
+
+    use super::*;
+
+    fn key_and_signer() -> (UploadKey, SigningKey) {
+        let signer = SigningKey::from_slice(&[0x21; 32]).unwrap_or_else(|_| unreachable!());
+        let spki = signer.verifying_key().to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        (UploadKey::from_spki(&spki).unwrap_or_else(|| unreachable!()), signer)
+    }
+
+    fn sign(signer: &SigningKey, device: &str, first: u64, last: u64, batch: &[u8]) -> Vec<u8> {
+        let signature: Signature = signer.sign(&upload_signature_message(device, first, last, batch));
+        signature.to_der().as_bytes().to_vec()
+    }
+
+    #[test]
+    fn only_the_signature_over_this_devices_range_and_bytes_verifies() {
+        let (key, signer) = key_and_signer();
+        let good = sign(&signer, "dev-1", 1, 3, b"batch");
+        let check = |sig: &[u8], device: &str, first: u64, last: u64, batch: &[u8]| {
+            verify_upload_signature(Some(&key), Some(sig), device, first, last, batch, true)
+        };
+        assert_eq!(check(&good, "dev-1", 1, 3, b"batch"), Ok(()));
+        assert_eq!(check(&good, "dev-2", 1, 3, b"batch"), Err(UploadRefusal::SignatureInvalid));
+        assert_eq!(check(&good, "dev-1", 1, 4, b"batch"), Err(UploadRefusal::SignatureInvalid));
+        assert_eq!(check(&good, "dev-1", 1, 3, b"batcH"), Err(UploadRefusal::SignatureInvalid));
+        assert_eq!(check(&[0x30; 200], "dev-1", 1, 3, b"batch"), Err(UploadRefusal::SignatureInvalid));
+        assert_eq!(check(b"", "dev-1", 1, 3, b"batch"), Err(UploadRefusal::SignatureInvalid));
+    }
+
+    #[test]
+    fn a_missing_signature_is_refused_only_when_required() {
+        let (key, _) = key_and_signer();
+        let unsigned =
+            |key: Option<&UploadKey>, required| verify_upload_signature(key, None, "d", 1, 1, b"b", required);
+        assert_eq!(unsigned(Some(&key), true), Err(UploadRefusal::SignatureMissing));
+        assert_eq!(unsigned(None, true), Err(UploadRefusal::NoAttestedKey));
+        assert_eq!(unsigned(Some(&key), false), Ok(()));
+        assert_eq!(unsigned(None, false), Ok(()));
+    }
+
+    #[test]
+    fn a_stored_key_reads_back_and_an_rsa_or_garbage_key_signs_nothing() {
+        let (key, _) = key_and_signer();
+        assert_eq!(UploadKey::from_stored(key.kind(), key.key_bytes()), Some(key.clone()));
+        assert_eq!(UploadKey::from_stored("rsa", key.key_bytes()), None);
+        assert_eq!(UploadKey::from_spki(b"not a key"), None);
+        assert!(!format!("{key:?}").contains(&format!("{:?}", key.key_bytes())));
+    }
+}
