@@ -137,7 +137,7 @@ fn device(device_id: &str, answer: &Value, edits: u32) -> (Arc<OfflineSession>, 
 fn a_software_enrolment_is_refused_under_the_production_policy() {
     let s = server(AttestationPolicy::production());
     let c = challenge(&s.server, "soft-1");
-    let (status, answer) = enroll_with(&s.server, "soft-1", &c, Arc::new(NoAttestor::new()));
+    let (status, answer) = enroll_with(&s.server, "soft-1", &c, NoAttestor::new());
     assert_eq!((status, answer["error"].as_str()), (403, Some("level_refused")), "{answer}");
     // A software-level attestation (an emulator's) is refused too.
     let c = challenge(&s.server, "soft-2");
@@ -150,7 +150,7 @@ fn a_software_enrolment_is_refused_under_the_production_policy() {
 fn a_software_enrolment_gets_a_short_window_under_the_development_policy() {
     let s = server(AttestationPolicy::development());
     let c = challenge(&s.server, "soft-dev");
-    let (status, answer) = enroll_with(&s.server, "soft-dev", &c, Arc::new(NoAttestor::new()));
+    let (status, answer) = enroll_with(&s.server, "soft-dev", &c, NoAttestor::new());
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["attestation"]["level"], "unattested");
     assert_eq!(grant_window(&answer), 3600);

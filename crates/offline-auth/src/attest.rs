@@ -111,8 +111,14 @@ pub struct NoAttestor;
 impl NoAttestor {
     /// The attestor that proves nothing.
     #[uniffi::constructor]
-    pub fn new() -> Self {
-        Self
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self)
+    }
+
+    /// This attestor as the trait object `enrolment_evidence` and
+    /// `next_signed_batch` take (as `SoftwareKeystore::as_platform_keystore`).
+    pub fn as_platform_attestor(self: Arc<Self>) -> Arc<dyn PlatformAttestor> {
+        self
     }
 }
 

@@ -40,7 +40,7 @@ fn a_software_keystore_gives_no_evidence_and_unsigned_batches() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
     session.put("visits".into(), "a".into(), b"1".to_vec()).unwrap();
-    let attestor = Arc::new(NoAttestor::new());
+    let attestor = NoAttestor::new();
     assert_eq!(enrolment_evidence(attestor.clone(), vec![7; 32]).unwrap(), AttestationEvidence::None);
     let signed = session.clone().sync_queue().next_signed_batch(10, attestor).unwrap().unwrap();
     assert_eq!(signed.signature, None);
