@@ -174,8 +174,9 @@ fn decode_evidence(json: Option<EvidenceJson>) -> Result<Evidence, ApiError> {
     })
 }
 
-/// A refused enrolment: 403, `{"error": reason}`, the reason logged.
-fn refused(device_id: &str, refusal: &EnrolmentRefusal) -> ApiError {
+/// A refused enrolment: 403, `{"error": reason}`, the reason logged and counted.
+fn refused(state: &AppState, device_id: &str, refusal: &EnrolmentRefusal) -> ApiError {
+    state.metrics.enrolment_refused(refusal.as_str());
     tracing::warn!(device_id, reason = refusal.as_str(), detail = %refusal, "enrolment refused");
     ApiError::new(StatusCode::FORBIDDEN, refusal.as_str())
 }
@@ -198,7 +199,7 @@ pub(crate) async fn enrolment(
         // Ours are CHALLENGE_LEN bytes; any stored one is taken, the bound
         // only keeps a stranger's long string out of the query.
         .filter(|c| (1..=MAX_CHALLENGE_LEN).contains(&c.len()))
-        .ok_or_else(|| refused(device_id, &EnrolmentRefusal::ChallengeUnknown))?;
+        .ok_or_else(|| refused(state, device_id, &EnrolmentRefusal::ChallengeUnknown))?;
     let now = attestation.now()?;
     let taken = match state.store.take_challenge(device_id, &challenge, now).await? {
         ChallengeTaken::Fresh => None,
@@ -207,7 +208,7 @@ pub(crate) async fn enrolment(
         ChallengeTaken::Unknown => Some(EnrolmentRefusal::ChallengeUnknown),
     };
     if let Some(refusal) = taken {
-        return Err(refused(device_id, &refusal));
+        return Err(refused(state, device_id, &refusal));
     }
     let verifier = attestation.verifier();
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
@@ -215,7 +216,7 @@ pub(crate) async fn enrolment(
     let verified = tokio::task::spawn_blocking(move || verifier.verify(&evidence, &challenge, at))
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
-    let summary = verified.map_err(|refusal| refused(device_id, &refusal))?;
+    let summary = verified.map_err(|refusal| refused(state, device_id, &refusal))?;
     tracing::info!(device_id, level = summary.level.as_str(), window_secs = summary.window_secs, "enrolment attested");
     Ok(Some(stored(&summary)))
 }

@@ -158,6 +158,7 @@ pub struct Metrics {
     entries_applied: Counter,
     entries_duplicated: Counter,
     refusals: Family<ReasonLabel, Counter>,
+    enrolment_refusals: Family<ReasonLabel, Counter>,
     unavailable: Family<CauseLabel, Counter>,
     clock_stretch: Counter,
     verification: Histogram,
@@ -206,6 +207,12 @@ impl Metrics {
             Counter::clone(&entries_duplicated),
         );
         registry.register("upload_refusals", "Refused uploads by reason", refusals.clone());
+        let enrolment_refusals = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "enrolment_refusals",
+            "Refused attested enrolments by reason (EnrolmentRefusal::as_str)",
+            enrolment_refusals.clone(),
+        );
         registry.register("unavailable", "503 answers by cause", unavailable.clone());
         registry.register(
             "clock_stretch_suspected_uploads",
@@ -224,6 +231,7 @@ impl Metrics {
             entries_applied,
             entries_duplicated,
             refusals,
+            enrolment_refusals,
             unavailable,
             clock_stretch,
             verification,
@@ -240,6 +248,11 @@ impl Metrics {
     }
 
     /// Counts a 503 made before any route (the connection cap).
+    /// An attested enrolment refused for `reason`.
+    pub(crate) fn enrolment_refused(&self, reason: &'static str) {
+        self.enrolment_refusals.get_or_create(&ReasonLabel { reason }).inc();
+    }
+
     pub(crate) fn unavailable(&self, cause: Unavailable) {
         self.unavailable.get_or_create(&CauseLabel { cause: cause.as_str() }).inc();
     }

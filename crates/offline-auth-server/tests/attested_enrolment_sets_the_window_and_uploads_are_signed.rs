@@ -187,6 +187,12 @@ fn a_replayed_challenge_is_refused() {
     assert_eq!((status, answer["error"].as_str()), (403, Some("challenge_unknown")), "{answer}");
     let (status, answer) = enroll_with(&s.server, "replay-1", &[7u8; 32], attestor);
     assert_eq!((status, answer["error"].as_str()), (403, Some("challenge_unknown")), "{answer}");
+    // Counted by reason on /metrics.
+    let metrics = ureq::get(&s.server.url("/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
+    for (reason, count) in [("challenge_reused", 1), ("challenge_unknown", 2)] {
+        let line = format!("offline_auth_enrolment_refusals_total{{reason=\"{reason}\"}} {count}");
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
 }
 
 #[test]
