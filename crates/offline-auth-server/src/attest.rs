@@ -236,12 +236,20 @@ fn stored(summary: &EnrolmentSummary) -> DeviceEvidence {
 }
 
 /// The offline window a device's grants get: its stored evidence's, or
-/// `default` when attestation is off.
+/// `default` when attestation is off. A device enrolled before attestation
+/// was turned on has no evidence: it gets what the policy gives an
+/// unattested device, and is refused (`level_refused`) where that is nothing
+/// (production), so it must enrol again with evidence.
 pub(crate) async fn window_for(state: &AppState, device_id: &str, default: i64) -> Result<i64, ApiError> {
-    if state.attestation.is_none() {
-        return Ok(default);
+    let Some(attestation) = state.attestation.as_deref() else { return Ok(default) };
+    if let Some(evidence) = state.store.device_evidence(device_id).await? {
+        return Ok(evidence.window_secs);
     }
-    Ok(state.store.device_evidence(device_id).await?.map_or(default, |e| e.window_secs))
+    let level = offline_auth_backend::attestation::EvidenceLevel::Unattested;
+    attestation
+        .policy()
+        .window_secs(level)
+        .ok_or_else(|| refused(state, device_id, &EnrolmentRefusal::LevelRefused { level }))
 }
 
 /// Checks an upload's device signature under the policy (nothing when

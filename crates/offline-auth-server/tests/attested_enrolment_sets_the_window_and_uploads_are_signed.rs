@@ -252,3 +252,21 @@ fn an_upload_without_a_valid_device_signature_is_refused_and_a_signed_one_is_app
         assert!(metrics.lines().any(|l| l.contains("refus") && l.ends_with(&line)), "{reason}: {metrics}");
     }
 }
+
+#[test]
+fn a_device_enrolled_before_attestation_was_on_cannot_renew_under_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let plain = LocalServer::start(&db).unwrap();
+    let (status, _) = plain.post_json("/enroll", credentials("old-1").to_string().as_bytes()).unwrap();
+    assert_eq!(status, 200);
+    plain.stop().unwrap();
+    let root = attest_ca::root_cert(attest_ca::Spec::default().root_seed);
+    let anchors = TrustAnchors::from_der_certificates([root.as_slice()]).unwrap();
+    let verifier = EnrolmentVerifier::new(anchors, RevokedSerials::none(), AttestationPolicy::production());
+    let clock = Arc::new(TestClock(AtomicI64::new(attest_ca::AT_SECS as i64)));
+    let state = AppState::open_with(&db, Some(Arc::new(Attestation::new(verifier, clock)))).unwrap();
+    let strict = LocalServer::start_state(state, Limits::default()).unwrap();
+    let (status, answer) = strict.post_json("/renew", credentials("old-1").to_string().as_bytes()).unwrap();
+    assert_eq!((status, answer["error"].as_str()), (403, Some("level_refused")), "{answer}");
+}
