@@ -22,6 +22,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "attestation")]
+pub mod attestation;
 mod chain;
 mod clock;
 mod cursor;

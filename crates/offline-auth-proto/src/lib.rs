@@ -13,6 +13,8 @@
 //! - [`escrow`], [`escrow_key`] and [`salvage`]: entries sealed to the
 //!   backend's escrow key (HPKE), the issuer-signed escrow key, and the
 //!   upload that delivers escrowed entries after a wipe.
+//! - [`upload_signature`]: the domain-separated message a device's attested
+//!   key signs for each upload.
 //! - [`jwks`]: issuer keys as a JWKS document, both ways.
 //! - [`limits`]: every size limit, checked before anything is allocated.
 //! - [`crypto`]: the only code that calls AES-GCM, HMAC, HKDF, PBKDF2 and
@@ -35,6 +37,7 @@ pub mod jwks;
 pub mod limits;
 pub mod receipt;
 pub mod salvage;
+pub mod upload_signature;
 
 pub use error::{ProtoError, Result};
 pub use grant::{GrantPolicy, IssuerKey, GRANT_TYP};

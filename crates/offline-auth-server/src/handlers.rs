@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::attest;
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
 use crate::revoked::{judge_revoked, refuse_revoked, revocation};
 use crate::store::{Applied, DeviceState, Enrolled};
@@ -70,7 +71,12 @@ fn parse_credentials(body: &Bytes) -> Result<Credentials, ApiError> {
 /// (devices take only a strictly newer grant as a renewal): `now`, or one
 /// second after the last one if that was issued this very second. Returns
 /// the grant and its `iat`, to store.
-fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(String, i64), BackendError> {
+fn issue(
+    state: &AppState,
+    credentials: &Credentials,
+    window_secs: i64,
+    last_iat: i64,
+) -> Result<(String, i64), BackendError> {
     let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
     let iat = now().max(last_iat.saturating_add(1));
     let grant = state.issuer.issue_renewal(
@@ -78,7 +84,7 @@ fn issue(state: &AppState, credentials: &Credentials, last_iat: i64) -> Result<(
         credentials.device_id.clone(),
         scopes,
         iat,
-        iat + OFFLINE_WINDOW_SECS,
+        iat.saturating_add(window_secs),
         credentials.nonce.clone(),
     )?;
     Ok((grant, iat))
@@ -90,23 +96,47 @@ fn json_credentials(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) ->
     parse_credentials(&body_or_error(body)?)
 }
 
-pub(crate) async fn enroll(
+/// `POST /challenge`: a single-use challenge for an attested enrolment.
+pub(crate) async fn challenge(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
     refuse_revoked(&state, &credentials.device_id).await?;
+    Ok(Json(attest::challenge(&state, &credentials.device_id).await?))
+}
+
+pub(crate) async fn enroll(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_content_type(&headers, "application/json")?;
+    let body = body_or_error(body)?;
+    let credentials = parse_credentials(&body)?;
+    refuse_revoked(&state, &credentials.device_id).await?;
+    // With attestation on: the challenge taken, the evidence verified, the
+    // window its level gets (refused here, before anything is stored).
+    let evidence = attest::enrolment(&state, &credentials.device_id, &body).await?;
+    let window = evidence.as_ref().map_or(OFFLINE_WINDOW_SECS, |e| e.window_secs);
     let sync_key = generate_sync_key()?;
-    let issue_for = |last_iat| issue(&state, &credentials, last_iat);
-    let enrolled = state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, &issue_for);
+    let issue_for = |last_iat| issue(&state, &credentials, window, last_iat);
+    let enrolled =
+        state.store.enroll(&credentials.device_id, &credentials.user, &sync_key, evidence.as_ref(), &issue_for);
     let grant = match state.metrics.time_db(DbOp::Enroll, enrolled).await? {
         Enrolled::Issued(grant) => grant,
         Enrolled::OtherUser => return Err(ApiError::new(StatusCode::CONFLICT, "device is enrolled for another user")),
     };
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
-    Ok(Json(json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks, "server_time": now()})))
+    let attestation = evidence.map(|e| json!({"level": e.level, "window_secs": e.window_secs}));
+    let answer = match attestation {
+        Some(attestation) => json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks,
+                                    "server_time": now(), "attestation": attestation}),
+        None => json!({"grant": grant, "sync_key": hex::encode(&sync_key), "jwks": jwks, "server_time": now()}),
+    };
+    Ok(Json(answer))
 }
 
 pub(crate) async fn renew(
@@ -116,7 +146,11 @@ pub(crate) async fn renew(
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
     refuse_revoked(&state, &credentials.device_id).await?;
-    let issue_for = |last_iat| issue(&state, &credentials, last_iat);
+    // The window the device's attested level gets (read before the renewal's
+    // transaction; a re-enrolment in between changes the device's sync key,
+    // not what its owner may renew).
+    let window = attest::window_for(&state, &credentials.device_id, OFFLINE_WINDOW_SECS).await?;
+    let issue_for = |last_iat| issue(&state, &credentials, window, last_iat);
     let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
     match state.metrics.time_db(DbOp::Renew, renewed).await? {
         Some(grant) => Ok(Json(json!({"grant": grant, "server_time": now()}))),
@@ -254,6 +288,9 @@ pub(crate) async fn sync(
         return Err(other_tenant(device_id, "the batch is for another device"));
     }
     let revoked = revocation(&state, device_id).await?;
+    // With attestation on: signed by the device's attested key (before
+    // any MAC is computed).
+    attest::check_upload(&state, device_id, &headers, span, &body).await?;
     for _ in 0..MAX_VERIFY_ROUNDS {
         // Verified outside any transaction.
         let verified = match verify(&state, device_id, &body, &from, span).await? {

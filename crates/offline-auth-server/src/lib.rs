@@ -3,9 +3,12 @@
 //! process) or PostgreSQL (the `postgres` feature: several stateless
 //! instances share one database).
 //!
+//! - `POST /challenge` `{user, password, device_id}` → `{challenge,
+//!   expires_at}` when attestation is on ([`attest`]): single-use, short-lived.
 //! - `POST /enroll` `{user, password, device_id}` → `{grant, sync_key, jwks}`:
 //!   after a (toy) password check, issues an offline grant and provisions the
-//!   device's sync key.
+//!   device's sync key. With attestation on it also carries `challenge` and
+//!   `evidence`, verified under the policy, which sets the grant's window.
 //! - `POST /sync?device_id=…` with the raw batch bytes
 //!   (`Content-Type: application/octet-stream`) → `{receipt, acknowledged_seq,
 //!   applied, duplicates}`: verifies with `SyncVerifier` from the stored
@@ -65,6 +68,7 @@
 mod local;
 
 pub mod admin;
+pub mod attest;
 mod handlers;
 pub mod limits;
 mod listen;
@@ -79,6 +83,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use admin::Admin;
+pub use attest::Attestation;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
@@ -108,6 +113,9 @@ pub const OFFLINE_WINDOW_SECS: i64 = 3 * 24 * 3600;
 pub const USERS: [(&str, &str); 2] = [("amira", "correct horse battery"), ("jonas", "staple tuna")];
 /// Largest JSON body accepted.
 const MAX_JSON_BYTES: usize = 16 * 1024;
+/// Largest enrolment body accepted: room for an attestation chain
+/// (Android's are 3 to 5 certificates of up to about 1.5 KiB, base64).
+const MAX_ENROLL_BYTES: usize = 32 * 1024;
 /// How long a client may cache `/.well-known/jwks.json` (`Cache-Control:
 /// max-age`): during a rotation, publish the new key at least this long
 /// before signing with it; a key dropped from the set stays trusted by
@@ -126,6 +134,9 @@ pub struct AppState {
     admin: Admin,
     /// The escrow keys and the salvage opener, once set ([`AppState::set_escrow_keys`]).
     escrow: std::sync::OnceLock<Arc<salvage::Escrow>>,
+    /// Attested enrolment and signed uploads (`None`: off, the grants get
+    /// [`OFFLINE_WINDOW_SECS`] and uploads are not signed).
+    attestation: Option<Arc<Attestation>>,
     // Nothing per device: uploads of one device may run at once (on this
     // instance or several); the store's row lock and cursor re-check apply
     // each edit once. A map of per-device locks here would grow with every
@@ -258,9 +269,20 @@ impl AppState {
     /// # Errors
     /// The database's, or the issuer's.
     pub fn open(path: &Path) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
+        Self::open_with(path, None)
+    }
+
+    /// [`AppState::open`] with `attestation` on.
+    ///
+    /// # Errors
+    /// The database's, or the issuer's.
+    pub fn open_with(
+        path: &Path,
+        attestation: Option<Arc<Attestation>>,
+    ) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
         let store = Arc::new(store::sqlite::SqliteStore::open(path)?);
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-        runtime.block_on(Self::with_store(store))
+        runtime.block_on(Self::with_store_and_attestation(store, attestation))
     }
 
     /// Connects to PostgreSQL at `url` (migrating its schema); every
@@ -279,12 +301,23 @@ impl AppState {
     /// # Errors
     /// The store's, or the issuer's.
     pub async fn with_store(store: Arc<dyn Store>) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
+        Self::with_store_and_attestation(store, None).await
+    }
+
+    /// The state over `store` with `attestation` (`None`: off).
+    ///
+    /// # Errors
+    /// The store's, or the issuer's.
+    pub async fn with_store_and_attestation(
+        store: Arc<dyn Store>,
+        attestation: Option<Arc<Attestation>>,
+    ) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
         let candidate = GrantIssuer::generate("reference-server-1".into())?;
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
         let issuer = GrantIssuer::new(kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
         let (escrow, metrics) = (std::sync::OnceLock::new(), Arc::new(Metrics::new()));
-        Ok(Arc::new(Self { store, issuer, verifier, metrics, admin: Admin::default(), escrow }))
+        Ok(Arc::new(Self { store, issuer, verifier, metrics, admin: Admin::default(), escrow, attestation }))
     }
 
     /// The same state with the admin endpoint and revocation policy of `admin`.
@@ -296,6 +329,7 @@ impl AppState {
             metrics: self.metrics.clone(),
             admin,
             escrow: self.escrow.clone(),
+            attestation: self.attestation.clone(),
         })
     }
 
@@ -330,8 +364,12 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         total: limits.body_read_timeout,
         idle: limits.body_idle_timeout,
     };
-    let json_routes = Router::new()
+    let enroll = Router::new()
         .route("/enroll", post(handlers::enroll))
+        .layer(DefaultBodyLimit::max(MAX_ENROLL_BYTES))
+        .route_layer(from_fn_with_state(reader(MAX_ENROLL_BYTES), limits::read_body));
+    let json_routes = Router::new()
+        .route("/challenge", post(handlers::challenge))
         .route("/renew", post(handlers::renew))
         .route("/admin/devices/{id}/revoke", post(admin::revoke))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
@@ -347,6 +385,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .layer(DefaultBodyLimit::max(offline_auth_proto::salvage::MAX_SALVAGE_BYTES))
         .route_layer(from_fn_with_state(reader(offline_auth_proto::salvage::MAX_SALVAGE_BYTES), limits::read_body));
     let router = Router::new()
+        .merge(enroll)
         .merge(json_routes)
         .merge(sync)
         .merge(salvage)

@@ -29,7 +29,7 @@ impl LocalServer {
 
     /// Starts a server with its admin endpoint and revocation policy (`admin`).
     pub fn start_admin(db: &Path, limits: Limits, admin: crate::Admin) -> Result<Self, Box<dyn std::error::Error>> {
-        Self::serve_state(AppState::open(db)?.with_admin(admin), limits)
+        Self::start_state(AppState::open(db)?.with_admin(admin), limits)
     }
 
     /// Starts a server on `127.0.0.1:0` with its state in `db` and escrowed
@@ -41,10 +41,12 @@ impl LocalServer {
         let state = AppState::open(db)?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
         state.set_escrow_keys(keys, i64::try_from(now)?)?;
-        Self::serve_state(state, Limits::default())
+        Self::start_state(state, Limits::default())
     }
 
-    fn serve_state(state: std::sync::Arc<AppState>, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
+    /// Starts a server on `127.0.0.1:0` over `state` (for example one made
+    /// with [`AppState::open_with`] and an attestation at a fixed time).
+    pub fn start_state(state: std::sync::Arc<AppState>, limits: Limits) -> Result<Self, Box<dyn std::error::Error>> {
         let (router, probe) = router_and_probe(state, &limits);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -106,6 +108,22 @@ impl LocalServer {
     /// POSTs JSON (`/enroll`, `/renew`).
     pub fn post_json(&self, path: &str, body: &[u8]) -> Result<(u16, Value), Box<dyn std::error::Error>> {
         self.post_as(path, "application/json", body)
+    }
+
+    /// POSTs a batch (`/sync`) with extra headers.
+    pub fn post_batch_with(
+        &self,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+        let mut request = client().post(&self.url(path)).header("Content-Type", "application/octet-stream");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send(body)?;
+        let text = response.body_mut().read_to_string()?;
+        Ok((response.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
     /// POSTs a batch (`/sync`).

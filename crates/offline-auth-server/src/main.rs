@@ -117,6 +117,29 @@ struct Config {
     /// the command line, where other users of the machine can read them.
     #[arg(long, env = "OFFLINE_AUTH_ESCROW_KEYS", value_name = "KEYS", hide_env_values = true)]
     escrow_keys: Option<String>,
+    /// Attested enrolment: `off` (grants get 72 h, uploads unsigned),
+    /// `development` (any device; software and unattested ones 1 h) or
+    /// `production` (TEE 24 h, StrongBox 72 h, others refused; signed
+    /// uploads). See DEPLOYMENT.md, "Attestation".
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION", value_name = "MODE", default_value = "off",
+          value_parser = ["off", "development", "production"])]
+    attestation: String,
+    /// The attestation roots: a JSON array of PEM certificates (default:
+    /// Google's two hardware attestation roots, built in).
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_ROOTS", value_name = "FILE")]
+    attestation_roots: Option<PathBuf>,
+    /// The revocation status list (the JSON Google publishes), re-read
+    /// every --attestation-refresh-secs; a file that fails to read keeps
+    /// the list read before.
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_REVOKED", value_name = "FILE")]
+    attestation_revoked: Option<PathBuf>,
+    /// Seconds between two reads of --attestation-revoked.
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_REFRESH_SECS", value_name = "S", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    attestation_refresh_secs: u64,
+    /// Package names an attested app must have (comma-separated; default any).
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_PACKAGES", value_name = "NAMES", value_delimiter = ',')]
+    attestation_packages: Vec<String>,
     /// Logs as JSON lines instead of text (also `OFFLINE_AUTH_LOG=json`);
     /// `RUST_LOG` filters them (default `info`).
     #[arg(long)]
@@ -156,10 +179,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Signal handlers are installed before the port is announced, so a
     // SIGTERM sent as soon as the address is printed is a graceful stop.
     let shutdown = shutdown_signal()?;
+    let attestation = attestation(&config)?;
     let state = match database {
-        Database::Postgres(url) => open_postgres(&url).await?,
+        Database::Postgres(url) => open_postgres(&url, attestation).await?,
         Database::Sqlite(db) => {
-            server::AppState::with_store(Arc::new(server::store::sqlite::SqliteStore::open(&db)?)).await?
+            let store = Arc::new(server::store::sqlite::SqliteStore::open(&db)?);
+            server::AppState::with_store_and_attestation(store, attestation).await?
         }
     };
     let policy = server::RevocationPolicy { apply_edits_queued_before: config.apply_edits_queued_before_revocation };
@@ -172,6 +197,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server::serve_with(state, addr, limits, |bound| println!("listening on http://{bound}"), shutdown).await?;
     Ok(())
+}
+
+/// The attestation the flags ask for (`None`: off); with a revocation list,
+/// a task re-reads it (and the roots) every --attestation-refresh-secs.
+fn attestation(config: &Config) -> Result<Option<Arc<server::Attestation>>, String> {
+    let Some(mut policy) = server::attest::policy_named(&config.attestation) else { return Ok(None) };
+    if !config.attestation_packages.is_empty() {
+        policy = policy.with_allowed_packages(config.attestation_packages.iter().cloned());
+    }
+    let (roots, revoked) = (config.attestation_roots.clone(), config.attestation_revoked.clone());
+    let verifier = server::attest::load_verifier(policy.clone(), roots.as_deref(), revoked.as_deref())?;
+    tracing::info!(?policy, "attestation on");
+    let attestation = Arc::new(server::Attestation::new(verifier, Arc::new(offline_auth_backend::SystemServerClock)));
+    if revoked.is_some() {
+        let (every, refreshed) = (Duration::from_secs(config.attestation_refresh_secs), attestation.clone());
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            interval.tick().await; // the first tick is now: already read
+            loop {
+                interval.tick().await;
+                match server::attest::load_verifier(policy.clone(), roots.as_deref(), revoked.as_deref()) {
+                    Ok(verifier) => refreshed.replace_verifier(verifier),
+                    Err(error) => tracing::warn!(%error, "revocation list not refreshed; keeping the last one"),
+                }
+            }
+        });
+    }
+    Ok(Some(attestation))
 }
 
 impl Config {
@@ -295,11 +348,18 @@ fn to_mib(bytes: usize) -> u64 {
 }
 
 #[cfg(feature = "postgres")]
-async fn open_postgres(url: &str) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
-    server::AppState::open_postgres(url).await
+async fn open_postgres(
+    url: &str,
+    attestation: Option<Arc<server::Attestation>>,
+) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
+    let store = Arc::new(server::store::postgres::PgStore::connect(url).await?);
+    server::AppState::with_store_and_attestation(store, attestation).await
 }
 
 #[cfg(not(feature = "postgres"))]
-async fn open_postgres(_url: &str) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
+async fn open_postgres(
+    _url: &str,
+    _attestation: Option<Arc<server::Attestation>>,
+) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
     Err("this build has no PostgreSQL support: build with --features postgres".into())
 }

@@ -89,9 +89,19 @@ pub(crate) struct Refusal(pub &'static str);
 
 /// Refusals the server makes itself (the backend's are `RejectReason`'s):
 /// a batch for another device or user (403), a device the store does not
-/// know (404), a request that is not an upload at all (400, 408, 415), and
-/// an upload of a revoked device (403, its edits after the revocation).
-pub(crate) const SERVER_REFUSALS: [&str; 4] = ["other_tenant", "unknown_device", "bad_request", "device_revoked"];
+/// know (404), a request that is not an upload at all (400, 408, 415), an
+/// upload of a revoked device (403, its edits after the revocation), and,
+/// with attestation on, an upload without a valid device signature
+/// (`UploadRefusal::as_str`: 403).
+pub(crate) const SERVER_REFUSALS: [&str; 7] = [
+    "other_tenant",
+    "unknown_device",
+    "bad_request",
+    "device_revoked",
+    "signature_missing",
+    "no_attested_key",
+    "signature_invalid",
+];
 
 /// The store calls that are timed, as a label.
 #[derive(Clone, Copy, Debug)]
@@ -166,6 +176,7 @@ pub struct Metrics {
     entries_applied: Counter,
     entries_duplicated: Counter,
     refusals: Family<ReasonLabel, Counter>,
+    enrolment_refusals: Family<ReasonLabel, Counter>,
     unavailable: Family<CauseLabel, Counter>,
     clock_stretch: Counter,
     verification: Histogram,
@@ -214,6 +225,12 @@ impl Metrics {
             Counter::clone(&entries_duplicated),
         );
         registry.register("upload_refusals", "Refused uploads by reason", refusals.clone());
+        let enrolment_refusals = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "enrolment_refusals",
+            "Refused attested enrolments by reason (EnrolmentRefusal::as_str)",
+            enrolment_refusals.clone(),
+        );
         registry.register("unavailable", "503 answers by cause", unavailable.clone());
         registry.register(
             "clock_stretch_suspected_uploads",
@@ -232,6 +249,7 @@ impl Metrics {
             entries_applied,
             entries_duplicated,
             refusals,
+            enrolment_refusals,
             unavailable,
             clock_stretch,
             verification,
@@ -248,6 +266,11 @@ impl Metrics {
     }
 
     /// Counts a 503 made before any route (the connection cap).
+    /// An attested enrolment refused for `reason`.
+    pub(crate) fn enrolment_refused(&self, reason: &'static str) {
+        self.enrolment_refusals.get_or_create(&ReasonLabel { reason }).inc();
+    }
+
     pub(crate) fn unavailable(&self, cause: Unavailable) {
         self.unavailable.get_or_create(&CauseLabel { cause: cause.as_str() }).inc();
     }

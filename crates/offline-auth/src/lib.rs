@@ -28,7 +28,9 @@ struct ReadmeExamples;
 // Layers, each depending only on those above it in this list:
 // platform and formats (error, events, clock, keystore, config, time, fresh, storage, keys,
 // records) → engine (shared internals, sealed state, clock check) →
-// session and sync → vault → the exported API below.
+// session and sync → attest (the platform attestor, over sync) → vault → the
+// exported API below.
+mod attest;
 mod calibrate;
 mod clock;
 mod config;
@@ -51,6 +53,9 @@ mod vault;
 // aliases keep one spelling for them inside the crate.
 use offline_auth_proto::{crypto, grant};
 
+pub use attest::{
+    enrolment_evidence, upload_message, AttestationEvidence, AttestorError, NoAttestor, PlatformAttestor, SignedBatch,
+};
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use calibrate::bench_internals;

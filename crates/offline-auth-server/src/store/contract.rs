@@ -47,6 +47,44 @@ pub struct DeviceState {
     pub cursor: SyncCursor,
 }
 
+/// What an attested enrolment proved, stored per device (the backend's
+/// `EnrolmentSummary` in storable form): read back to check upload
+/// signatures and to renew with the same window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceEvidence {
+    /// The evidence kind (`android_key_attestation`, `none`, ...).
+    pub kind: String,
+    /// The level proved (`strongbox`, `trusted_environment`, `software`, `unattested`).
+    pub level: String,
+    /// The policy preset it was accepted under (`production`, `development`).
+    pub policy: String,
+    /// The offline window its grants get, seconds.
+    pub window_secs: i64,
+    /// OS patch level `YYYYMM`, if attested.
+    pub os_patch_level: Option<i64>,
+    /// Verified boot state, if attested.
+    pub boot_state: Option<String>,
+    /// Whether the bootloader was locked, if attested.
+    pub device_locked: Option<bool>,
+    /// The attested app's package names, if attested.
+    pub app_id: Option<String>,
+    /// The upload key's kind and bytes (DER SPKI for `ecdsa_p256`), if any.
+    pub upload_key: Option<(String, Vec<u8>)>,
+}
+
+/// What taking a challenge found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeTaken {
+    /// Issued for this device, unexpired, unused: now marked used.
+    Fresh,
+    /// Issued for this device but expired (nothing changed).
+    Expired,
+    /// Already used by an enrolment (nothing changed).
+    Used,
+    /// Never issued for this device (or purged).
+    Unknown,
+}
+
 /// The outcome of an enrolment.
 #[derive(Debug)]
 pub enum Enrolled {
@@ -90,13 +128,39 @@ pub trait Store: Send + Sync {
     /// Enrols `device_id` for `user` with `sync_key` and a fresh cursor,
     /// unless it is enrolled for another user; `issue` runs with the device
     /// locked, given its last `iat` (0 if new), so `iat`s strictly increase.
+    /// `evidence` replaces the device's stored evidence summary in the same
+    /// transaction (`None`: attestation is off, any stored summary is dropped).
     fn enroll<'a>(
         &'a self,
         device_id: &'a str,
         user: &'a str,
         sync_key: &'a [u8],
+        evidence: Option<&'a DeviceEvidence>,
         issue: IssueGrant<'a>,
     ) -> StoreFuture<'a, Enrolled>;
+
+    /// Stores a challenge issued to `device_id`, usable until `expires_at`
+    /// (Unix seconds); drops challenges that expired a day before `now`.
+    fn put_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Takes a challenge for `device_id` at `now`, once: the first caller
+    /// of an unexpired one gets [`ChallengeTaken::Fresh`] (atomically, across
+    /// instances), every later one [`ChallengeTaken::Used`].
+    fn take_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        now: i64,
+    ) -> StoreFuture<'a, ChallengeTaken>;
+
+    /// The evidence summary stored at the device's last enrolment, if any.
+    fn device_evidence<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceEvidence>>;
 
     /// A new grant for a device enrolled for `user` (`None` otherwise),
     /// issued with the device locked like [`Store::enroll`].

@@ -14,9 +14,11 @@
 mod contract;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_evidence;
 pub mod sqlite;
 
 pub use contract::{
-    first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, NetEffect, Record, Store, StoreError,
-    StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant,
+    NetEffect, Record, Store, StoreError, StoreFuture,
 };

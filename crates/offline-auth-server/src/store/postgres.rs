@@ -9,18 +9,22 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use offline_auth_backend::{AppliedEntry, Revocation, SyncCursor, VerifiedBatch};
 use tokio_postgres::{NoTls, Row};
 
+use super::postgres_evidence as evidence;
+
 use super::contract::{
-    first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, Record,
+    Store, StoreError, StoreFuture,
 };
 
 /// The schema migrations, in order: (version, SQL). Each is applied once,
 /// in one transaction with its row in `schema_migrations`.
-/// Versions 3 and 4 are other changes' (merged separately): each version
-/// is applied if its own row is missing, whatever the highest one applied.
-pub const MIGRATIONS: [(i32, &str); 3] = [
+/// Each version is applied if its own row is missing, whatever the highest
+/// one applied.
+pub const MIGRATIONS: [(i32, &str); 4] = [
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_applied_chain.sql")),
-    (5, include_str!("../../migrations/0005_revocation.sql")),
+    (3, include_str!("../../migrations/0003_attestation.sql")),
+    (4, include_str!("../../migrations/0004_revocation.sql")),
 ];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.
@@ -155,6 +159,7 @@ impl Store for PgStore {
         device_id: &'a str,
         user: &'a str,
         sync_key: &'a [u8],
+        evidence: Option<&'a DeviceEvidence>,
         issue: IssueGrant<'a>,
     ) -> StoreFuture<'a, Enrolled> {
         Box::pin(async move {
@@ -186,6 +191,10 @@ impl Store for PgStore {
                 &[&device_id, &sync_key, &zero_mac, &iat, &grant],
             )
             .await?;
+            tx.execute("DELETE FROM device_evidence WHERE device_id = $1", &[&device_id]).await?;
+            if let Some(e) = evidence {
+                evidence::insert(&tx, device_id, e).await?;
+            }
             tx.commit().await?;
             Ok(Enrolled::Issued(grant))
         })
@@ -217,6 +226,29 @@ impl Store for PgStore {
             tx.commit().await?;
             Ok(Some(grant))
         })
+    }
+
+    fn put_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(evidence::put_challenge(&self.pool, device_id, challenge, expires_at, now))
+    }
+
+    fn take_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        now: i64,
+    ) -> StoreFuture<'a, ChallengeTaken> {
+        Box::pin(evidence::take_challenge(&self.pool, device_id, challenge, now))
+    }
+
+    fn device_evidence<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceEvidence>> {
+        Box::pin(evidence::device_evidence(&self.pool, device_id))
     }
 
     fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>> {

@@ -9,7 +9,8 @@ use offline_auth_backend::{AppliedEntry, Revocation, SyncCursor, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::contract::{
-    first_applied_seq, net_effect, Applied, DeviceState, Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, Record,
+    Store, StoreError, StoreFuture,
 };
 
 /// The server's state in one SQLite file.
@@ -59,7 +60,15 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS applied_chain (device_id TEXT NOT NULL, seq INTEGER NOT NULL, mac BLOB NOT NULL,
                                                        PRIMARY KEY (device_id, seq));
              CREATE TABLE IF NOT EXISTS revocations (device_id TEXT PRIMARY KEY, reason TEXT NOT NULL,
-                                                     revoked_at INTEGER NOT NULL);",
+                                                     revoked_at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS challenges (challenge BLOB PRIMARY KEY, device_id TEXT NOT NULL,
+                                                    expires_at INTEGER NOT NULL, used_at INTEGER);
+             CREATE INDEX IF NOT EXISTS challenges_by_expiry ON challenges (expires_at);
+             CREATE TABLE IF NOT EXISTS device_evidence (device_id TEXT PRIMARY KEY, kind TEXT NOT NULL, level TEXT NOT NULL,
+                                                         policy TEXT NOT NULL, window_secs INTEGER NOT NULL,
+                                                         os_patch_level INTEGER, boot_state TEXT, device_locked INTEGER,
+                                                         app_id TEXT, key_kind TEXT, upload_key BLOB,
+                                                         enrolled_at INTEGER NOT NULL);",
         )?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {
@@ -145,6 +154,36 @@ fn apply_in(tx: &Transaction<'_>, device_id: &str, user_id: &str, batch: &Verifi
     Ok(())
 }
 
+/// Challenges that expired more than this long ago are dropped when a new
+/// one is stored (until then a replay is told `Used`/`Expired`, not `Unknown`).
+const PURGE_AFTER_SECS: i64 = 24 * 3600;
+
+/// Replaces the device's evidence summary (or drops it: `None`).
+fn put_evidence(tx: &Transaction<'_>, device_id: &str, evidence: Option<&DeviceEvidence>) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM device_evidence WHERE device_id = ?1", [device_id])?;
+    let Some(e) = evidence else { return Ok(()) };
+    let (key_kind, key) = e.upload_key.clone().unzip();
+    tx.execute(
+        "INSERT INTO device_evidence (device_id, kind, level, policy, window_secs, os_patch_level, boot_state,
+                                      device_locked, app_id, key_kind, upload_key, enrolled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, strftime('%s', 'now'))",
+        params![
+            device_id,
+            e.kind,
+            e.level,
+            e.policy,
+            e.window_secs,
+            e.os_patch_level,
+            e.boot_state,
+            e.device_locked,
+            e.app_id,
+            key_kind,
+            key
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn issuer_key(&self, candidate: (String, Vec<u8>)) -> StoreFuture<'_, (String, Vec<u8>)> {
         Box::pin(async move {
@@ -162,6 +201,7 @@ impl Store for SqliteStore {
         device_id: &'a str,
         user: &'a str,
         sync_key: &'a [u8],
+        evidence: Option<&'a DeviceEvidence>,
         issue: IssueGrant<'a>,
     ) -> StoreFuture<'a, Enrolled> {
         Box::pin(async move {
@@ -179,6 +219,7 @@ impl Store for SqliteStore {
                  VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
                 params![device_id, user, sync_key, vec![0u8; 32], iat, grant],
             )?;
+            put_evidence(&tx, device_id, evidence)?;
             tx.commit()?;
             Ok(Enrolled::Issued(grant))
         })
@@ -203,6 +244,84 @@ impl Store for SqliteStore {
             )?;
             tx.commit()?;
             Ok(Some(grant))
+        })
+    }
+
+    fn put_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        expires_at: i64,
+        now: i64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let db = self.db();
+            db.execute("DELETE FROM challenges WHERE expires_at < ?1", [now.saturating_sub(PURGE_AFTER_SECS)])?;
+            db.execute(
+                "INSERT INTO challenges (challenge, device_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![challenge, device_id, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn take_challenge<'a>(
+        &'a self,
+        device_id: &'a str,
+        challenge: &'a [u8],
+        now: i64,
+    ) -> StoreFuture<'a, ChallengeTaken> {
+        Box::pin(async move {
+            let db = self.db();
+            let taken = db.execute(
+                "UPDATE challenges SET used_at = ?3
+                 WHERE challenge = ?1 AND device_id = ?2 AND used_at IS NULL AND expires_at > ?3",
+                params![challenge, device_id, now],
+            )?;
+            if taken == 1 {
+                return Ok(ChallengeTaken::Fresh);
+            }
+            let found: Option<Option<i64>> = db
+                .query_row(
+                    "SELECT used_at FROM challenges WHERE challenge = ?1 AND device_id = ?2",
+                    params![challenge, device_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match found {
+                None => ChallengeTaken::Unknown,
+                Some(Some(_)) => ChallengeTaken::Used,
+                Some(None) => ChallengeTaken::Expired,
+            })
+        })
+    }
+
+    fn device_evidence<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceEvidence>> {
+        Box::pin(async move {
+            let db = self.db();
+            Ok(db
+                .query_row(
+                    "SELECT kind, level, policy, window_secs, os_patch_level, boot_state, device_locked, app_id,
+                            key_kind, upload_key
+                     FROM device_evidence WHERE device_id = ?1",
+                    [device_id],
+                    |r| {
+                        let key_kind: Option<String> = r.get(8)?;
+                        let key: Option<Vec<u8>> = r.get(9)?;
+                        Ok(DeviceEvidence {
+                            kind: r.get(0)?,
+                            level: r.get(1)?,
+                            policy: r.get(2)?,
+                            window_secs: r.get(3)?,
+                            os_patch_level: r.get(4)?,
+                            boot_state: r.get(5)?,
+                            device_locked: r.get(6)?,
+                            app_id: r.get(7)?,
+                            upload_key: key_kind.zip(key),
+                        })
+                    },
+                )
+                .optional()?)
         })
     }
 
@@ -281,11 +400,12 @@ impl Store for SqliteStore {
             let db = self.db();
             let tables: i64 = db.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'
-                 AND name IN ('issuer', 'devices', 'records', 'receipts', 'applied_chain', 'revocations')",
+                 AND name IN ('issuer', 'devices', 'records', 'receipts', 'applied_chain', 'revocations',
+                              'challenges', 'device_evidence')",
                 [],
                 |r| r.get(0),
             )?;
-            if tables == 6 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
+            if tables == 8 && has_column(&db, "devices", "last_iat")? && has_column(&db, "devices", "grant_token")? {
                 Ok(())
             } else {
                 Err(StoreError::Unavailable("the schema is not the one this build expects".into()))

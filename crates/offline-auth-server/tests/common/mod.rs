@@ -69,6 +69,13 @@ impl Instance {
         Self::spawn(&["--postgres", url, "127.0.0.1:0"])
     }
 
+    /// Starts `offline-auth-server --postgres URL 127.0.0.1:0` with `extra` flags.
+    pub fn postgres_with(url: &str, extra: &[&str]) -> Self {
+        let mut args = extra.to_vec();
+        args.extend(["--postgres", url, "127.0.0.1:0"]);
+        Self::spawn(&args)
+    }
+
     /// Starts `offline-auth-server DB 127.0.0.1:0` (SQLite).
     pub fn sqlite(db: &std::path::Path) -> Self {
         Self::spawn(&[db.to_str().unwrap(), "127.0.0.1:0"])

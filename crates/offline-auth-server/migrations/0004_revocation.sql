@@ -1,4 +1,4 @@
--- offline-auth reference server, PostgreSQL schema version 5: revocation.
+-- offline-auth reference server, PostgreSQL schema version 4: revocation.
 -- (Versions 3 and 4 belong to other changes; each version is applied once,
 -- whichever order they arrive in.)
 --
