@@ -25,7 +25,7 @@
 #                    (its test binaries are the rust section's build: same features)
 #                    (a throwaway cluster run by an unprivileged user): several instances,
 #                    kill -9, database restart, failure paths
-#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=15: every cargo-fuzz target
+#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=10, dev profile: every cargo-fuzz target
 #                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
 #                    and cargo-fuzz (.ci/run installs them)
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
@@ -337,7 +337,7 @@ section doc           count_cargo    cargo test --workspace --doc --features "$R
 section example       count_check    cargo run --locked --example field_day
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
-section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" timeout 900 bash scripts/fuzz-smoke.sh
+section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
 section jvm-release   count_check    jvm_release
