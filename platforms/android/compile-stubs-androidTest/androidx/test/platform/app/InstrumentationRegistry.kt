@@ -2,8 +2,12 @@
 package androidx.test.platform.app
 
 import android.app.Instrumentation
+import android.os.Bundle
 
 object InstrumentationRegistry {
     @JvmStatic
     fun getInstrumentation(): Instrumentation = throw UnsupportedOperationException("compile-only stand-in")
+
+    @JvmStatic
+    fun getArguments(): Bundle = throw UnsupportedOperationException("compile-only stand-in")
 }
