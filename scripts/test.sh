@@ -270,7 +270,7 @@ no_generated() {
 }
 
 rust_tests() {
-    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked || return 1
+    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-fail-fast || return 1
     # The device crate's optional `log` feature: security events on the log facade.
     cargo test -p offline-auth --locked --features log --test security_events_are_logged
 }
@@ -282,7 +282,7 @@ rust_faketime() {
     local host_triple runner_var
     host_triple="$(rustc -vV | sed -n 's/^host: //p')"
     runner_var="CARGO_TARGET_$(printf '%s' "$host_triple" | tr 'a-z.-' 'A-Z__')_RUNNER"
-    env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked || return 1
+    env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-fail-fast || return 1
     faketime -f +365d date -u '+(tests ran at %F on the faked clock)'
 }
 

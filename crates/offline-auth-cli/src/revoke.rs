@@ -31,7 +31,14 @@ fn check_server(server: &str) -> Result<String, Failure> {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     };
-    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") || host.starts_with("127.") {
+    // The host must be a loopback address itself: `127.0.0.1.example.org`
+    // or `127.0.0.1@example.org` (userinfo) name another machine.
+    let bracketed = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let loopback = match bracketed {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback()),
+        None => host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()),
+    };
+    if loopback {
         return Ok(server.to_owned());
     }
     Err(Failure::usage("--server must be an https:// URL, or http:// to a loopback address"))
@@ -102,6 +109,9 @@ mod tests {
         assert!(check_server("http://[::1]:8787").is_ok());
         assert!(check_server("http://auth.example.org").is_err());
         assert!(check_server("http://127.0.0.1.example.org").is_err());
+        assert!(check_server("http://127.0.0.1@example.org").is_err());
+        assert!(check_server("http://127.0.0.1:80@example.org/").is_err());
+        assert!(check_server("http://127.9.9.9:8787").is_ok());
         assert!(check_server("ftp://127.0.0.1").is_err());
         assert_eq!(path_segment("tablet 7/a"), "tablet%207%2Fa");
     }
