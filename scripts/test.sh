@@ -18,7 +18,8 @@
 #                    offline-auth `log` feature test
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
-#   example          cargo run --locked --example field_day
+#   example          cargo run --locked --example field_day (the README's first command,
+#                    with the features of the shared build so that it reuses it)
 #   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
 #                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #   postgres         scripts/test-postgres.sh: the reference server on a real PostgreSQL
@@ -334,7 +335,7 @@ section module-cycles count_check module_cycles
 section rust          count_cargo    rust_tests
 section rust-faketime count_cargo    rust_faketime
 section doc           count_cargo    cargo test --workspace --doc --features "$RUST_FEATURES" --locked
-section example       count_check    cargo run --locked --example field_day
+section example       count_check    cargo run --locked --features "$RUST_FEATURES" --example field_day
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
 section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
