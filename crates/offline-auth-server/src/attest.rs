@@ -13,7 +13,11 @@
 //!   The challenge is taken (once, on every instance) before the evidence is
 //!   verified, so a refused attempt spends it too.
 //! - `POST /sync` carries the device signature in the
-//!   [`UPLOAD_SIGNATURE_HEADER`] header (base64 DER ECDSA).
+//!   [`UPLOAD_SIGNATURE_HEADER`] header (base64 DER ECDSA; for an App Attest
+//!   device, base64 of the CBOR assertion over the same message). An
+//!   assertion's counter is raised in the store by compare-and-set before
+//!   the upload is applied: a replayed one is refused (`assertion_replayed`)
+//!   on every instance.
 //!
 //! Every refusal is a JSON error whose `reason` is the refusal's `as_str`;
 //! upload refusals are counted on `/metrics` under that name.
@@ -42,6 +46,11 @@ use crate::{bad_request, ApiError, AppState};
 /// from Google's `android/keyattestation` repository's `roots.json` (a JSON
 /// array of PEM strings): the default trust anchors.
 pub const GOOGLE_ROOTS_JSON: &str = include_str!("../data/google-attestation-roots.json");
+
+/// Apple's App Attestation Root CA (ECDSA P-384, valid 2020-03-18 to
+/// 2045-03-15, from Apple's PKI page), the same form: the default App
+/// Attest trust anchor.
+pub const APPLE_APP_ATTEST_ROOTS_JSON: &str = include_str!("../data/apple-app-attest-roots.json");
 
 /// Longest challenge looked up (ours are `CHALLENGE_LEN` bytes).
 const MAX_CHALLENGE_LEN: usize = 4 * CHALLENGE_LEN;
@@ -232,6 +241,10 @@ fn stored(summary: &EnrolmentSummary) -> DeviceEvidence {
         device_locked: summary.device_locked,
         app_id: summary.app_id.clone(),
         upload_key: summary.upload_key.as_ref().map(|k| (k.kind().to_owned(), k.key_bytes().to_vec())),
+        app_attest_counter: match &summary.upload_key {
+            Some(UploadKey::AppleAppAttest { counter, .. }) => Some(i64::from(*counter)),
+            _ => None,
+        },
     }
 }
 
@@ -276,12 +289,30 @@ pub(crate) async fn check_upload(
     if signature.is_none() && !required {
         return Ok(());
     }
-    let evidence = state.store.device_evidence(device_id).await?;
-    let key = evidence.and_then(|e| e.upload_key).and_then(|(kind, key)| UploadKey::from_stored(&kind, &key));
+    let key = state.store.device_evidence(device_id).await?.and_then(stored_key);
     let (first_seq, entries) = span;
     let last_seq = first_seq.saturating_add(entries as u64).saturating_sub(1);
-    verify_upload_signature(key.as_ref(), signature.as_deref(), device_id, first_seq, last_seq, body, required)
-        .map_err(|refusal| upload_refused(device_id, refusal))
+    let counter =
+        verify_upload_signature(key.as_ref(), signature.as_deref(), device_id, first_seq, last_seq, body, required)
+            .map_err(|refusal| upload_refused(device_id, refusal))?;
+    // An App Attest assertion counts once: the one request that raises the
+    // stored counter goes on, on whichever instance.
+    if let Some(counter) = counter {
+        if !state.store.advance_app_attest_counter(device_id, i64::from(counter)).await? {
+            return Err(upload_refused(device_id, UploadRefusal::AssertionReplayed));
+        }
+    }
+    Ok(())
+}
+
+/// The upload key stored with `evidence`, if it has one the backend reads.
+fn stored_key(evidence: DeviceEvidence) -> Option<UploadKey> {
+    let (kind, key) = evidence.upload_key?;
+    if kind == "apple_app_attest" {
+        let counter = u32::try_from(evidence.app_attest_counter?).ok()?;
+        return UploadKey::from_stored_app_attest(&key, evidence.app_id.as_deref()?, counter);
+    }
+    UploadKey::from_stored(&kind, &key)
 }
 
 fn upload_refused(device_id: &str, refusal: UploadRefusal) -> ApiError {
@@ -289,16 +320,28 @@ fn upload_refused(device_id: &str, refusal: UploadRefusal) -> ApiError {
     ApiError::refused(StatusCode::FORBIDDEN, refusal.as_str(), refusal.as_str())
 }
 
+/// Apple App Attest in the server's configuration: the App ID (team id, a
+/// dot, bundle id) and the roots file (`None`: Apple's, built in).
+#[derive(Clone, Debug)]
+pub struct AppleAttestConfig {
+    /// `TEAMID.bundle.id`.
+    pub app_id: String,
+    /// A JSON array of PEM certificates.
+    pub roots: Option<std::path::PathBuf>,
+}
+
 /// A verifier under `policy` trusting the roots in `roots` (a JSON array of
 /// PEM certificates; `None`: Google's, built in) and refusing the serials of
-/// the status list in `revoked` (`None`: none).
+/// the status list in `revoked` (`None`: none); with `apple`, App Attest
+/// evidence for its App ID is verified too (refused otherwise).
 ///
 /// # Errors
-/// A message naming the file and what is wrong with it.
+/// A message naming the file and what is wrong with it, or the App ID.
 pub fn load_verifier(
     policy: AttestationPolicy,
     roots: Option<&std::path::Path>,
     revoked: Option<&std::path::Path>,
+    apple: Option<&AppleAttestConfig>,
 ) -> Result<EnrolmentVerifier, String> {
     let read = |path: &std::path::Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
     let anchors = match roots {
@@ -309,5 +352,15 @@ pub fn load_verifier(
         Some(path) => revoked_from_status_list(&read(path)?)?,
         None => RevokedSerials::none(),
     };
-    Ok(EnrolmentVerifier::new(anchors, revoked, policy))
+    let verifier = EnrolmentVerifier::new(anchors, revoked, policy);
+    let Some(apple) = apple else { return Ok(verifier) };
+    match apple.app_id.split_once('.') {
+        Some((team, bundle)) if !team.is_empty() && !bundle.is_empty() => {}
+        _ => return Err("apple app id: expected TEAMID.bundle.id".into()),
+    }
+    let anchors = match &apple.roots {
+        Some(path) => anchors_from_roots_json(&read(path)?)?,
+        None => anchors_from_roots_json(APPLE_APP_ATTEST_ROOTS_JSON.as_bytes())?,
+    };
+    Ok(verifier.with_apple_app_attest(anchors, apple.app_id.clone()))
 }

@@ -137,6 +137,20 @@ struct Config {
     #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_REFRESH_SECS", value_name = "S", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     attestation_refresh_secs: u64,
+    /// Accept Apple App Attest evidence for this App ID: the team id, a dot,
+    /// the bundle id (`ABCDE12345.org.example.fieldapp`). Without it, App
+    /// Attest enrolments are refused (`unsupported_evidence`).
+    #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_APPLE_APP_ID", value_name = "TEAM.BUNDLE")]
+    attestation_apple_app_id: Option<String>,
+    /// The App Attest roots: a JSON array of PEM certificates (default:
+    /// Apple's App Attestation Root CA, built in).
+    #[arg(
+        long,
+        env = "OFFLINE_AUTH_ATTESTATION_APPLE_ROOTS",
+        value_name = "FILE",
+        requires = "attestation_apple_app_id"
+    )]
+    attestation_apple_roots: Option<PathBuf>,
     /// Package names an attested app must have (comma-separated; default any).
     #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_PACKAGES", value_name = "NAMES", value_delimiter = ',')]
     attestation_packages: Vec<String>,
@@ -207,7 +221,11 @@ fn attestation(config: &Config) -> Result<Option<Arc<server::Attestation>>, Stri
         policy = policy.with_allowed_packages(config.attestation_packages.iter().cloned());
     }
     let (roots, revoked) = (config.attestation_roots.clone(), config.attestation_revoked.clone());
-    let verifier = server::attest::load_verifier(policy.clone(), roots.as_deref(), revoked.as_deref())?;
+    let apple = config
+        .attestation_apple_app_id
+        .clone()
+        .map(|app_id| server::attest::AppleAttestConfig { app_id, roots: config.attestation_apple_roots.clone() });
+    let verifier = server::attest::load_verifier(policy.clone(), roots.as_deref(), revoked.as_deref(), apple.as_ref())?;
     tracing::info!(?policy, "attestation on");
     let attestation = Arc::new(server::Attestation::new(verifier, Arc::new(offline_auth_backend::SystemServerClock)));
     if revoked.is_some() {
@@ -217,7 +235,12 @@ fn attestation(config: &Config) -> Result<Option<Arc<server::Attestation>>, Stri
             interval.tick().await; // the first tick is now: already read
             loop {
                 interval.tick().await;
-                match server::attest::load_verifier(policy.clone(), roots.as_deref(), revoked.as_deref()) {
+                match server::attest::load_verifier(
+                    policy.clone(),
+                    roots.as_deref(),
+                    revoked.as_deref(),
+                    apple.as_ref(),
+                ) {
                     Ok(verifier) => refreshed.replace_verifier(verifier),
                     Err(error) => tracing::warn!(%error, "revocation list not refreshed; keeping the last one"),
                 }

@@ -4,9 +4,13 @@
 
 use std::time::SystemTime;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use offline_auth_attestation::android::{AndroidEvidence, AndroidPolicy, AndroidVerifier, VerifiedBootState};
+use offline_auth_attestation::apple::{ApplePolicy, AppleVerifier};
 use offline_auth_attestation::{RevokedSerials, TrustAnchors, MAX_CERTIFICATE_LEN, MAX_CHAIN_LEN};
 use offline_auth_proto::crypto::random_bytes;
+use sha2::{Digest, Sha256};
 
 use super::policy::{AttestationPolicy, EvidenceLevel, PolicyMode};
 use super::refusal::EnrolmentRefusal;
@@ -22,6 +26,22 @@ pub const CHALLENGE_TTL_SECS: i64 = 300;
 
 /// Largest App Attest attestation object accepted (Apple's are about 5 KiB).
 const MAX_APPLE_OBJECT_LEN: usize = 64 * 1024;
+
+/// Longest App Attest key id accepted, base64 (Apple's: 44 characters for
+/// a 32-byte SHA-256).
+const MAX_APPLE_KEY_ID_LEN: usize = 128;
+
+/// The level an accepted App Attest key gets: a Secure Enclave key on a
+/// genuine Apple device, treated like a TEE key (App Attest says nothing
+/// about patch level or a jailbreak; decision 0012).
+pub const APP_ATTEST_LEVEL: EvidenceLevel = EvidenceLevel::TrustedEnvironment;
+
+/// What App Attest evidence is checked against: Apple's root and the App ID.
+#[derive(Clone, Debug)]
+struct AppleConfig {
+    verifier: AppleVerifier,
+    app_id: String,
+}
 
 /// A fresh single-use challenge from the operating system's RNG.
 ///
@@ -92,6 +112,7 @@ pub struct EnrolmentSummary {
 #[derive(Clone, Debug)]
 pub struct EnrolmentVerifier {
     android: AndroidVerifier,
+    apple: Option<AppleConfig>,
     policy: AttestationPolicy,
 }
 
@@ -100,7 +121,19 @@ impl EnrolmentVerifier {
     /// list), refusing `revoked` serials (the status list), deciding by
     /// `policy`. Build a new one when the roots or the list change.
     pub fn new(anchors: TrustAnchors, revoked: RevokedSerials, policy: AttestationPolicy) -> Self {
-        Self { android: AndroidVerifier::new(anchors, revoked), policy }
+        Self { android: AndroidVerifier::new(anchors, revoked), apple: None, policy }
+    }
+
+    /// Also accepts Apple App Attest evidence: chains to `anchors` (Apple's
+    /// App Attestation Root CA, or a test root) for `app_id` (team id, a
+    /// dot, bundle id). Keys from Apple's development environment are
+    /// accepted only under a development policy. Without this, App Attest
+    /// evidence is refused as [`EnrolmentRefusal::UnsupportedEvidence`].
+    #[must_use]
+    pub fn with_apple_app_attest(mut self, anchors: TrustAnchors, app_id: impl Into<String>) -> Self {
+        let verifier = AppleVerifier::new(anchors, RevokedSerials::none());
+        self.apple = Some(AppleConfig { verifier, app_id: app_id.into() });
+        self
     }
 
     /// The policy it decides by.
@@ -134,13 +167,12 @@ impl EnrolmentVerifier {
                     .map_err(EnrolmentRefusal::Attestation)?;
                 self.android_summary(evidence, &verified)?
             }
-            // Apple App Attest plugs in here (see the module essay).
             Evidence::AppleAppAttest { key_id, attestation_object } => {
                 if key_id.is_empty() || attestation_object.is_empty() || attestation_object.len() > MAX_APPLE_OBJECT_LEN
                 {
                     return Err(EnrolmentRefusal::MalformedEvidence { reason: "App Attest object size" });
                 }
-                return Err(EnrolmentRefusal::UnsupportedEvidence { kind: evidence.kind() });
+                self.apple_summary(evidence, key_id, attestation_object, challenge, at)?
             }
         };
         if self.policy.require_signed_uploads && summary.upload_key.is_none() {
@@ -170,6 +202,36 @@ impl EnrolmentVerifier {
             policy = policy.with_min_os_patch_level(patch);
         }
         policy
+    }
+
+    /// App Attest: the client data hash is SHA-256 of the challenge alone,
+    /// as the Android path binds the challenge alone (the challenge is
+    /// stored bound to the device id, so it names the enrolment).
+    fn apple_summary(
+        &self,
+        evidence: &Evidence,
+        key_id: &str,
+        attestation_object: &[u8],
+        challenge: &[u8],
+        at: SystemTime,
+    ) -> std::result::Result<EnrolmentSummary, EnrolmentRefusal> {
+        let Some(apple) = &self.apple else {
+            return Err(EnrolmentRefusal::UnsupportedEvidence { kind: evidence.kind() });
+        };
+        let key_id = Some(key_id)
+            .filter(|k| k.len() <= MAX_APPLE_KEY_ID_LEN)
+            .and_then(|k| STANDARD.decode(k).ok())
+            .ok_or(EnrolmentRefusal::MalformedEvidence { reason: "App Attest key id is not base64" })?;
+        let mut policy = ApplePolicy::new(apple.app_id.clone(), Sha256::digest(challenge).to_vec());
+        if self.policy.mode == PolicyMode::Development {
+            policy = policy.allowing_development();
+        }
+        let verified = apple
+            .verifier
+            .verify_attestation(attestation_object, &key_id, at, &policy)
+            .map_err(EnrolmentRefusal::Attestation)?;
+        let key = UploadKey::from_stored_app_attest(&verified.public_key_point, &apple.app_id, verified.counter);
+        self.summary(evidence, APP_ATTEST_LEVEL, None, None, None, Some(apple.app_id.clone()), key)
     }
 
     fn android_summary(

@@ -22,12 +22,15 @@
 //! stores them where every instance sees them, takes each once and refuses
 //! it after [`CHALLENGE_TTL_SECS`] (the reference server's store does this).
 //!
-//! # Where Apple App Attest plugs in
-//! [`Evidence::AppleAppAttest`] is the evidence kind, refused today with
-//! [`EnrolmentRefusal::UnsupportedEvidence`]; its verifier goes in the one
-//! `match` of [`EnrolmentVerifier::verify`] (in `enrolment.rs`), giving a
-//! summary with an [`UploadKey::AppleAppAttest`] whose assertions (with their
-//! counter) [`verify_upload_signature`] checks in its one `match`.
+//! # Apple App Attest
+//! [`Evidence::AppleAppAttest`] is verified when the verifier was given
+//! Apple's root and the App ID ([`EnrolmentVerifier::with_apple_app_attest`];
+//! refused with [`EnrolmentRefusal::UnsupportedEvidence`] otherwise), in the
+//! one `match` of [`EnrolmentVerifier::verify`] (in `enrolment.rs`): client
+//! data hash SHA-256 of the challenge, level [`APP_ATTEST_LEVEL`]. The
+//! summary's [`UploadKey::AppleAppAttest`] checks the assertions uploads
+//! carry, and [`verify_upload_signature`] returns each one's counter for the
+//! caller to store (compare-and-set) before it acts on the upload.
 
 mod enrolment;
 mod policy;
@@ -35,7 +38,8 @@ mod refusal;
 mod upload;
 
 pub use enrolment::{
-    generate_challenge, EnrolmentSummary, EnrolmentVerifier, Evidence, CHALLENGE_LEN, CHALLENGE_TTL_SECS,
+    generate_challenge, EnrolmentSummary, EnrolmentVerifier, Evidence, APP_ATTEST_LEVEL, CHALLENGE_LEN,
+    CHALLENGE_TTL_SECS,
 };
 pub use offline_auth_attestation::{RevokedSerials, TrustAnchors};
 pub use policy::{AttestationPolicy, EvidenceLevel, LevelWindows, PolicyMode};

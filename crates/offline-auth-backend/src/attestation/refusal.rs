@@ -31,7 +31,7 @@ pub enum EnrolmentRefusal {
     #[error("attestation refused: {0}")]
     Attestation(Refusal),
     /// The evidence is well-formed but of a kind this verifier does not
-    /// check yet (Apple App Attest before its verifier lands).
+    /// check (Apple App Attest on a verifier not given an App ID).
     #[error("evidence of kind {kind} is not supported")]
     UnsupportedEvidence {
         /// The kind's name.
@@ -95,6 +95,19 @@ fn attestation_label(refusal: &Refusal) -> &'static str {
         Refusal::PackageNotAllowed => "attestation_package_not_allowed",
         Refusal::SignerNotAllowed => "attestation_signer_not_allowed",
         Refusal::PatchLevelTooOld { .. } => "attestation_patch_level_too_old",
+        Refusal::MalformedAttestationObject { .. } => "attestation_malformed_attestation_object",
+        Refusal::UnsupportedAttestationFormat => "attestation_unsupported_format",
+        Refusal::MalformedAuthenticatorData => "attestation_malformed_authenticator_data",
+        Refusal::MissingNonce => "attestation_missing_nonce",
+        Refusal::MalformedNonce => "attestation_malformed_nonce",
+        Refusal::UnsupportedKey => "attestation_unsupported_key",
+        Refusal::NonceMismatch => "attestation_nonce_mismatch",
+        Refusal::KeyIdMismatch => "attestation_key_id_mismatch",
+        Refusal::CredentialIdMismatch => "attestation_credential_id_mismatch",
+        Refusal::AppIdMismatch => "attestation_app_id_mismatch",
+        Refusal::AttestationCounterNotZero { .. } => "attestation_counter_not_zero",
+        Refusal::UnknownAaguid => "attestation_unknown_aaguid",
+        Refusal::DevelopmentEnvironment => "attestation_development_environment",
         // `Refusal` is non-exhaustive: a reason added later is still named.
         _ => "attestation_refused",
     }
@@ -114,11 +127,16 @@ pub enum UploadRefusal {
     /// The signature does not verify under the stored key for this message.
     #[error("the upload signature does not verify")]
     SignatureInvalid,
+    /// An App Attest assertion whose counter did not rise above the last
+    /// one accepted for the device: a replayed (or reordered) assertion.
+    #[error("the upload's assertion counter did not increase")]
+    AssertionReplayed,
 }
 
 impl UploadRefusal {
     /// Every refusal, for metric labels made in advance.
-    pub const ALL: [Self; 3] = [Self::SignatureMissing, Self::NoAttestedKey, Self::SignatureInvalid];
+    pub const ALL: [Self; 4] =
+        [Self::SignatureMissing, Self::NoAttestedKey, Self::SignatureInvalid, Self::AssertionReplayed];
 
     /// A stable snake_case name.
     pub const fn as_str(self) -> &'static str {
@@ -126,6 +144,7 @@ impl UploadRefusal {
             Self::SignatureMissing => "signature_missing",
             Self::NoAttestedKey => "no_attested_key",
             Self::SignatureInvalid => "signature_invalid",
+            Self::AssertionReplayed => "assertion_replayed",
         }
     }
 }

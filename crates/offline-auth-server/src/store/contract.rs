@@ -68,8 +68,13 @@ pub struct DeviceEvidence {
     pub device_locked: Option<bool>,
     /// The attested app's package names, if attested.
     pub app_id: Option<String>,
-    /// The upload key's kind and bytes (DER SPKI for `ecdsa_p256`), if any.
+    /// The upload key's kind and bytes (DER SPKI for `ecdsa_p256`, the
+    /// uncompressed point for `apple_app_attest`), if any.
     pub upload_key: Option<(String, Vec<u8>)>,
+    /// The last App Attest assertion counter accepted (0 at enrolment), for
+    /// an `apple_app_attest` key; raised only by
+    /// [`Store::advance_app_attest_counter`].
+    pub app_attest_counter: Option<i64>,
 }
 
 /// What taking a challenge found.
@@ -161,6 +166,12 @@ pub trait Store: Send + Sync {
 
     /// The evidence summary stored at the device's last enrolment, if any.
     fn device_evidence<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceEvidence>>;
+
+    /// Raises the device's stored App Attest counter to `counter` if it is
+    /// still lower, in one statement (compare-and-set): `true` for the one
+    /// request, on any instance, that raised it; `false` when the stored
+    /// counter is already at or past it (a replay) or there is none.
+    fn advance_app_attest_counter<'a>(&'a self, device_id: &'a str, counter: i64) -> StoreFuture<'a, bool>;
 
     /// A new grant for a device enrolled for `user` (`None` otherwise),
     /// issued with the device locked like [`Store::enroll`].

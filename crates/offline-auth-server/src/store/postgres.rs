@@ -20,11 +20,12 @@ use super::contract::{
 /// in one transaction with its row in `schema_migrations`.
 /// Each version is applied if its own row is missing, whatever the highest
 /// one applied.
-pub const MIGRATIONS: [(i32, &str); 4] = [
+pub const MIGRATIONS: [(i32, &str); 5] = [
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_applied_chain.sql")),
     (3, include_str!("../../migrations/0003_attestation.sql")),
     (4, include_str!("../../migrations/0004_revocation.sql")),
+    (5, include_str!("../../migrations/0005_app_attest_counter.sql")),
 ];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.
@@ -249,6 +250,10 @@ impl Store for PgStore {
 
     fn device_evidence<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceEvidence>> {
         Box::pin(evidence::device_evidence(&self.pool, device_id))
+    }
+
+    fn advance_app_attest_counter<'a>(&'a self, device_id: &'a str, counter: i64) -> StoreFuture<'a, bool> {
+        Box::pin(evidence::advance_app_attest_counter(&self.pool, device_id, counter))
     }
 
     fn device<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<DeviceState>> {

@@ -1,5 +1,6 @@
-//! The PostgreSQL store's attestation tables (migration 0003): challenges
-//! taken once across every instance, and each device's evidence summary.
+//! The PostgreSQL store's attestation tables (migrations 0003 and 0005):
+//! challenges taken once across every instance, each device's evidence
+//! summary, and its App Attest counter raised by compare-and-set.
 
 use deadpool_postgres::{Pool, Transaction};
 
@@ -63,7 +64,7 @@ pub(crate) async fn device_evidence(pool: &Pool, device_id: &str) -> Result<Opti
     let row = client
         .query_opt(
             "SELECT kind, level, policy, window_secs, os_patch_level, boot_state, device_locked, app_id,
-                    key_kind, upload_key
+                    key_kind, upload_key, app_attest_counter
              FROM device_evidence WHERE device_id = $1",
             &[&device_id],
         )
@@ -81,7 +82,22 @@ pub(crate) async fn device_evidence(pool: &Pool, device_id: &str) -> Result<Opti
         device_locked: r.try_get(6)?,
         app_id: r.try_get(7)?,
         upload_key: key_kind.zip(key),
+        app_attest_counter: r.try_get(10)?,
     }))
+}
+
+/// One UPDATE: of instances accepting assertions with the same counter at
+/// once, exactly one sees a row changed.
+pub(crate) async fn advance_app_attest_counter(pool: &Pool, device_id: &str, counter: i64) -> Result<bool, StoreError> {
+    let client = pool.get().await?;
+    let raised = client
+        .execute(
+            "UPDATE device_evidence SET app_attest_counter = $2
+             WHERE device_id = $1 AND app_attest_counter < $2",
+            &[&device_id, &counter],
+        )
+        .await?;
+    Ok(raised == 1)
 }
 
 /// Stores `e` for `device_id` inside the enrolment's transaction (after the
@@ -90,8 +106,9 @@ pub(crate) async fn insert(tx: &Transaction<'_>, device_id: &str, e: &DeviceEvid
     let (key_kind, key) = e.upload_key.clone().unzip();
     tx.execute(
         "INSERT INTO device_evidence (device_id, kind, level, policy, window_secs, os_patch_level,
-                                      boot_state, device_locked, app_id, key_kind, upload_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                      boot_state, device_locked, app_id, key_kind, upload_key,
+                                      app_attest_counter)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             &device_id,
             &e.kind,
@@ -104,6 +121,7 @@ pub(crate) async fn insert(tx: &Transaction<'_>, device_id: &str, e: &DeviceEvid
             &e.app_id,
             &key_kind,
             &key,
+            &e.app_attest_counter,
         ],
     )
     .await?;

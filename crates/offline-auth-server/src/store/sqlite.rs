@@ -68,7 +68,7 @@ impl SqliteStore {
                                                          policy TEXT NOT NULL, window_secs INTEGER NOT NULL,
                                                          os_patch_level INTEGER, boot_state TEXT, device_locked INTEGER,
                                                          app_id TEXT, key_kind TEXT, upload_key BLOB,
-                                                         enrolled_at INTEGER NOT NULL);",
+                                                         enrolled_at INTEGER NOT NULL, app_attest_counter INTEGER);",
         )?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {
@@ -76,6 +76,9 @@ impl SqliteStore {
         }
         if !has_column(&conn, "devices", "grant_token")? {
             conn.execute_batch("ALTER TABLE devices ADD COLUMN grant_token TEXT")?;
+        }
+        if !has_column(&conn, "device_evidence", "app_attest_counter")? {
+            conn.execute_batch("ALTER TABLE device_evidence ADD COLUMN app_attest_counter INTEGER")?;
         }
         Ok(Self { db: Mutex::new(conn) })
     }
@@ -165,8 +168,8 @@ fn put_evidence(tx: &Transaction<'_>, device_id: &str, evidence: Option<&DeviceE
     let (key_kind, key) = e.upload_key.clone().unzip();
     tx.execute(
         "INSERT INTO device_evidence (device_id, kind, level, policy, window_secs, os_patch_level, boot_state,
-                                      device_locked, app_id, key_kind, upload_key, enrolled_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, strftime('%s', 'now'))",
+                                      device_locked, app_id, key_kind, upload_key, app_attest_counter, enrolled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, strftime('%s', 'now'))",
         params![
             device_id,
             e.kind,
@@ -178,7 +181,8 @@ fn put_evidence(tx: &Transaction<'_>, device_id: &str, evidence: Option<&DeviceE
             e.device_locked,
             e.app_id,
             key_kind,
-            key
+            key,
+            e.app_attest_counter
         ],
     )?;
     Ok(())
@@ -302,7 +306,7 @@ impl Store for SqliteStore {
             Ok(db
                 .query_row(
                     "SELECT kind, level, policy, window_secs, os_patch_level, boot_state, device_locked, app_id,
-                            key_kind, upload_key
+                            key_kind, upload_key, app_attest_counter
                      FROM device_evidence WHERE device_id = ?1",
                     [device_id],
                     |r| {
@@ -318,10 +322,22 @@ impl Store for SqliteStore {
                             device_locked: r.get(6)?,
                             app_id: r.get(7)?,
                             upload_key: key_kind.zip(key),
+                            app_attest_counter: r.get(10)?,
                         })
                     },
                 )
                 .optional()?)
+        })
+    }
+
+    fn advance_app_attest_counter<'a>(&'a self, device_id: &'a str, counter: i64) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let raised = self.db().execute(
+                "UPDATE device_evidence SET app_attest_counter = ?2
+                 WHERE device_id = ?1 AND app_attest_counter < ?2",
+                params![device_id, counter],
+            )?;
+            Ok(raised == 1)
         })
     }
 

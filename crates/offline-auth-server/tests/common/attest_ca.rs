@@ -24,8 +24,8 @@ const BASIC_CONSTRAINTS: const_oid::ObjectIdentifier = const_oid::ObjectIdentifi
 /// 2025-01-01T00:00:00Z: the fixed time the negative tests verify at.
 pub const AT_SECS: u64 = 1_735_689_600;
 /// 2020-01-01 and 2040-01-01: the CA certificates' validity.
-const CA_FROM: u64 = 1_577_836_800;
-const CA_UNTIL: u64 = 2_208_988_800;
+pub const CA_FROM: u64 = 1_577_836_800;
+pub const CA_UNTIL: u64 = 2_208_988_800;
 /// 2048-01-01: the notAfter Android leaves usually carry.
 const LEAF_UNTIL: u64 = 2_461_449_600;
 
@@ -182,13 +182,13 @@ pub fn leaf_key() -> SigningKey {
     key(1)
 }
 
-fn key(seed: u8) -> SigningKey {
+pub fn key(seed: u8) -> SigningKey {
     let mut bytes = [0x11u8; 32];
     bytes[31] = seed;
     SigningKey::from_slice(&bytes).unwrap()
 }
 
-fn spki(k: &SigningKey) -> SubjectPublicKeyInfoOwned {
+pub fn spki(k: &SigningKey) -> SubjectPublicKeyInfoOwned {
     use der::Decode;
     let doc = k.verifying_key().to_public_key_der().unwrap();
     SubjectPublicKeyInfoOwned::from_der(doc.as_bytes()).unwrap()
@@ -207,14 +207,14 @@ fn alg() -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid: ECDSA_SHA256, parameters: None }
 }
 
-fn basic_constraints(ca: bool) -> Extension {
+pub fn basic_constraints(ca: bool) -> Extension {
     // SEQUENCE { BOOLEAN TRUE } or an empty SEQUENCE (cA false).
     let value = if ca { vec![0x30, 0x03, 0x01, 0x01, 0xff] } else { vec![0x30, 0x00] };
     Extension { extn_id: BASIC_CONSTRAINTS, critical: true, extn_value: OctetString::new(value).unwrap() }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sign(
+pub fn sign(
     serial: u8,
     issuer: &str,
     subject: &str,
