@@ -70,6 +70,7 @@ mod local;
 pub mod admin;
 pub mod attest;
 mod handlers;
+pub mod kek;
 pub mod limits;
 mod listen;
 pub mod logs;
@@ -231,6 +232,7 @@ impl From<StoreError> for ApiError {
                 Self::retry_later(Unavailable::Database, "the database is unavailable; retry later")
             }
             StoreError::Failed(why) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {why}")),
+            StoreError::Key(error) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
         }
     }
 }
