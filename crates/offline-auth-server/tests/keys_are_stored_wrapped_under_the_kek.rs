@@ -200,3 +200,59 @@ fn a_device_keeps_uploading_across_a_kek_rotation_through_the_binary() {
     let server = Instance::spawn_with(&args, &[("OFFLINE_AUTH_KEK", NEW)]);
     upload(&server.addr, &mut device, &mut rng);
 }
+
+/// Runs `sql` (no parameters, no transaction) against `url`.
+#[cfg(feature = "postgres")]
+fn pg_execute(url: &str, sql: &str) {
+    block(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.unwrap();
+    });
+}
+
+/// PostgreSQL (OFFLINE_AUTH_PG_URL): the same raw check on the tables'
+/// contents through SQL, and a moved blob, in a database of its own (the
+/// other tests share one whose issuer key they expect in plain bytes).
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_tables_hold_no_sync_key_or_issuer_key_bytes_under_a_kek() {
+    use offline_auth_server::store::postgres::PgStore;
+    let Some(url) = common::pg_url("postgres_tables_hold_no_sync_key_or_issuer_key_bytes_under_a_kek") else {
+        return;
+    };
+    let name = format!("kek_{}", common::run_id().replace('-', "_"));
+    pg_execute(&url, &format!("CREATE DATABASE {name}"));
+    let own = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
+    let run = || {
+        // One runtime for the pool's connections and every call.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let pg: Arc<PgStore> = Arc::new(runtime.block_on(PgStore::connect(&own)).unwrap());
+        let store = SealedStore::new(pg, keks(OLD));
+        let issue = |_last: i64| Ok(("grant".to_owned(), 1));
+        runtime.block_on(async {
+            let (_, issuer) = store.issuer_key(("issuer-1".into(), ISSUER_KEY.to_vec())).await.unwrap();
+            assert_eq!(issuer, ISSUER_KEY);
+            for n in 0..5 {
+                let device = format!("dev-{n}");
+                store.enroll(&device, "alice", &key_of(n), None, &issue).await.unwrap();
+                assert_eq!(store.device(&device).await.unwrap().unwrap().sync_key, key_of(n));
+            }
+        });
+        let rows = common::pg_query(&own, "SELECT sync_key FROM devices UNION ALL SELECT private_key FROM issuer", &[]);
+        let raw: Vec<u8> = rows.iter().flat_map(|row| row.get::<_, Vec<u8>>(0)).collect();
+        assert_eq!(rows.len(), 6);
+        assert!(!contains(&raw, &ISSUER_KEY), "issuer private key bytes in the issuer table");
+        for n in 0..5 {
+            assert!(!contains(&raw, &key_of(n)), "dev-{n}'s sync key bytes in the devices table");
+        }
+        pg_execute(&own, "UPDATE devices SET sync_key = (SELECT sync_key FROM devices WHERE device_id = 'dev-0') WHERE device_id = 'dev-1'");
+        let moved = runtime.block_on(store.device("dev-1"));
+        assert!(matches!(moved, Err(StoreError::Key(KekError::DoesNotOpen))), "{moved:?}");
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    pg_execute(&url, &format!("DROP DATABASE {name} WITH (FORCE)"));
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
