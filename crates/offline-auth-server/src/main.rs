@@ -151,7 +151,7 @@ struct Config {
     /// The key-encryption keys themselves, `id:hex` separated by commas or
     /// lines: through the environment (a secret store), not the command line.
     #[arg(long, env = "OFFLINE_AUTH_KEK", value_name = "KEYS", hide_env_values = true)]
-    kek: Option<String>,
+    kek: Option<KekText>,
     /// At start, rewrap every stored key that is plain or under an older
     /// KEK, then serve (keys are otherwise rewrapped when first read).
     #[arg(long, env = "OFFLINE_AUTH_REWRAP_KEYS")]
@@ -179,6 +179,23 @@ impl std::str::FromStr for AdminToken {
     }
 }
 
+/// The KEK entries as given: never printed (`Config` is `Debug`).
+#[derive(Clone)]
+struct KekText(String);
+
+impl std::fmt::Debug for KekText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KekText(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for KekText {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
 /// Where the state is kept.
 enum Database {
     Sqlite(PathBuf),
@@ -192,6 +209,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (database, addr) = resolve(&config, &matches).unwrap_or_else(|error| error.exit());
     server::logs::init_logging(server::logs::wants_json(config.log_json)).map_err(|e| e.to_string())?;
     let limits = config.limits();
+    // Refused before anything is opened or created.
+    let kek = config
+        .kek()
+        .unwrap_or_else(|error| Config::command().error(ErrorKind::ValueValidation, error.to_string()).exit());
     // Signal handlers are installed before the port is announced, so a
     // SIGTERM sent as soon as the address is printed is a graceful stop.
     let shutdown = shutdown_signal()?;
@@ -200,7 +221,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Database::Postgres(url) => open_postgres(&url).await?,
         Database::Sqlite(db) => Arc::new(server::store::sqlite::SqliteStore::open(&db)?),
     };
-    let kek = config.kek()?;
     if kek.is_none() {
         tracing::warn!("no KEK configured (--kek-file or OFFLINE_AUTH_KEK): sync keys and the issuer key are stored in plain bytes; production must set one");
     }
@@ -256,7 +276,7 @@ impl Config {
         use server::kek::StaticKeks;
         Ok(match (&self.kek_file, &self.kek) {
             (Some(file), _) => Some(Arc::new(StaticKeks::from_file(file)?)),
-            (None, Some(text)) => Some(Arc::new(StaticKeks::from_text(text)?)),
+            (None, Some(text)) => Some(Arc::new(StaticKeks::from_text(&text.0)?)),
             (None, None) => None,
         })
     }

@@ -256,3 +256,51 @@ fn postgres_tables_hold_no_sync_key_or_issuer_key_bytes_under_a_kek() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// The binary with no `OFFLINE_AUTH_*` variable inherited from the test's environment.
+fn server_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_offline-auth-server"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OFFLINE_AUTH_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn a_server_without_a_kek_warns_at_start_and_a_bad_kek_is_refused_before_any_file_is_made() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let mut child = server_command()
+        .args([db.to_str().unwrap(), "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on "), "{line:?}");
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no KEK configured"), "{stderr}");
+
+    let other = dir.path().join("refused.db");
+    let secret = "kek-1:00112233445566778899aabbccddeeff0011223344556677";
+    let refused = server_command()
+        .args([other.to_str().unwrap(), "127.0.0.1:0"])
+        .env("OFFLINE_AUTH_KEK", secret)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("32 bytes") && !stderr.contains("00112233"), "{stderr}");
+    assert!(!other.exists(), "nothing is created for a refused KEK");
+
+    let help = server_command().arg("--help").env("OFFLINE_AUTH_KEK", NEW).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("OFFLINE_AUTH_KEK") && !help.contains("2222222222"), "{help}");
+}
