@@ -104,7 +104,7 @@ struct Config {
     /// The bearer token of the admin endpoint (`POST /admin/devices/{id}/revoke`);
     /// without one the endpoint is off. At least 22 bytes, no spaces.
     #[arg(long, env = "OFFLINE_AUTH_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
-    admin_token: Option<AdminToken>,
+    admin_token: Option<Secret>,
     /// Apply a revoked device's edits stamped before its revocation (work
     /// done before it was reported lost); by default every edit it uploads
     /// after the revocation is refused (and reported).
@@ -151,7 +151,7 @@ struct Config {
     /// The key-encryption keys themselves, `id:hex` separated by commas or
     /// lines: through the environment (a secret store), not the command line.
     #[arg(long, env = "OFFLINE_AUTH_KEK", value_name = "KEYS", hide_env_values = true)]
-    kek: Option<KekText>,
+    kek: Option<Secret>,
     /// At start, rewrap every stored key that is plain or under an older
     /// KEK, then serve (keys are otherwise rewrapped when first read).
     #[arg(long, env = "OFFLINE_AUTH_REWRAP_KEYS")]
@@ -162,37 +162,21 @@ struct Config {
     log_json: bool,
 }
 
-/// The admin token as given: never printed (`Config` is `Debug`).
+/// A secret value as given (the admin token, the KEK entries): never
+/// printed (`Config` is `Debug`).
 #[derive(Clone)]
-struct AdminToken(String);
+struct Secret(String);
 
-impl std::fmt::Debug for AdminToken {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
+        f.write_str("Secret(<redacted>)")
     }
 }
 
-impl std::str::FromStr for AdminToken {
+impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(token: &str) -> Result<Self, Self::Err> {
         Ok(Self(token.to_owned()))
-    }
-}
-
-/// The KEK entries as given: never printed (`Config` is `Debug`).
-#[derive(Clone)]
-struct KekText(String);
-
-impl std::fmt::Debug for KekText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KekText(<redacted>)")
-    }
-}
-
-impl std::str::FromStr for KekText {
-    type Err = std::convert::Infallible;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(Self(text.to_owned()))
     }
 }
 
