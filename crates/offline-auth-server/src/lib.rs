@@ -70,6 +70,7 @@ mod local;
 pub mod admin;
 pub mod attest;
 mod handlers;
+pub mod kek;
 pub mod limits;
 mod listen;
 pub mod logs;
@@ -231,6 +232,7 @@ impl From<StoreError> for ApiError {
                 Self::retry_later(Unavailable::Database, "the database is unavailable; retry later")
             }
             StoreError::Failed(why) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {why}")),
+            StoreError::Key(error) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
         }
     }
 }
@@ -265,6 +267,8 @@ fn bad_request(reason: &str) -> ApiError {
 impl AppState {
     /// Opens (or creates) the server's SQLite database; the issuer key is
     /// created once and kept there, so a restarted server honours its own grants.
+    /// Keys are kept in plain bytes (no KEK: see [`store::sealed::SealedStore`]
+    /// for keys at rest); a key wrapped under a KEK is refused, not misread.
     ///
     /// # Errors
     /// The database's, or the issuer's.
@@ -280,7 +284,8 @@ impl AppState {
         path: &Path,
         attestation: Option<Arc<Attestation>>,
     ) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
-        let store = Arc::new(store::sqlite::SqliteStore::open(path)?);
+        let rows = Arc::new(store::sqlite::SqliteStore::open(path)?);
+        let store = Arc::new(store::sealed::SealedStore::new(rows, None));
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         runtime.block_on(Self::with_store_and_attestation(store, attestation))
     }
@@ -292,8 +297,8 @@ impl AppState {
     /// The database's, or the issuer's.
     #[cfg(feature = "postgres")]
     pub async fn open_postgres(url: &str) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
-        let store = Arc::new(store::postgres::PgStore::connect(url).await?);
-        Self::with_store(store).await
+        let rows = Arc::new(store::postgres::PgStore::connect(url).await?);
+        Self::with_store(Arc::new(store::sealed::SealedStore::new(rows, None))).await
     }
 
     /// The state over `store`: its issuer key, stored now if it has none.

@@ -12,7 +12,10 @@
 //! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
 //! module and DEPLOYMENT.md), `--drain-secs S`, the admin endpoint's
 //! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`, and the
-//! escrow private keys (`--escrow-key-file FILE` or `OFFLINE_AUTH_ESCROW_KEYS`). The positional DB and
+//! escrow private keys (`--escrow-key-file FILE` or `OFFLINE_AUTH_ESCROW_KEYS`), the
+//! key-encryption keys (`--kek-file FILE` or `OFFLINE_AUTH_KEK`; without
+//! one the keys are stored in plain bytes and a warning is logged) and
+//! `--rewrap-keys`. The positional DB and
 //! ADDR (kept for the scripts that call the binary so) win over the
 //! environment; given with `--db` or `--addr` on the same command line they
 //! are refused. A bad value is refused with a message and exit code 2.
@@ -101,7 +104,7 @@ struct Config {
     /// The bearer token of the admin endpoint (`POST /admin/devices/{id}/revoke`);
     /// without one the endpoint is off. At least 22 bytes, no spaces.
     #[arg(long, env = "OFFLINE_AUTH_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
-    admin_token: Option<AdminToken>,
+    admin_token: Option<Secret>,
     /// Apply a revoked device's edits stamped before its revocation (work
     /// done before it was reported lost); by default every edit it uploads
     /// after the revocation is refused (and reported).
@@ -154,23 +157,37 @@ struct Config {
     /// Package names an attested app must have (comma-separated; default any).
     #[arg(long, env = "OFFLINE_AUTH_ATTESTATION_PACKAGES", value_name = "NAMES", value_delimiter = ',')]
     attestation_packages: Vec<String>,
+    /// A file of key-encryption keys, one `id:hex` (32 bytes) a line: the
+    /// last wraps new keys, older ones still open keys wrapped before (a
+    /// rotation). Sync keys and the issuer key are stored wrapped under it.
+    #[arg(long, env = "OFFLINE_AUTH_KEK_FILE", value_name = "FILE", conflicts_with = "kek")]
+    kek_file: Option<PathBuf>,
+    /// The key-encryption keys themselves, `id:hex` separated by commas or
+    /// lines: through the environment (a secret store), not the command line.
+    #[arg(long, env = "OFFLINE_AUTH_KEK", value_name = "KEYS", hide_env_values = true)]
+    kek: Option<Secret>,
+    /// At start, rewrap every stored key that is plain or under an older
+    /// KEK, then serve (keys are otherwise rewrapped when first read).
+    #[arg(long, env = "OFFLINE_AUTH_REWRAP_KEYS")]
+    rewrap_keys: bool,
     /// Logs as JSON lines instead of text (also `OFFLINE_AUTH_LOG=json`);
     /// `RUST_LOG` filters them (default `info`).
     #[arg(long)]
     log_json: bool,
 }
 
-/// The admin token as given: never printed (`Config` is `Debug`).
+/// A secret value as given (the admin token, the KEK entries): never
+/// printed (`Config` is `Debug`).
 #[derive(Clone)]
-struct AdminToken(String);
+struct Secret(String);
 
-impl std::fmt::Debug for AdminToken {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(<redacted>)")
+        f.write_str("Secret(<redacted>)")
     }
 }
 
-impl std::str::FromStr for AdminToken {
+impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(token: &str) -> Result<Self, Self::Err> {
         Ok(Self(token.to_owned()))
@@ -190,17 +207,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (database, addr) = resolve(&config, &matches).unwrap_or_else(|error| error.exit());
     server::logs::init_logging(server::logs::wants_json(config.log_json)).map_err(|e| e.to_string())?;
     let limits = config.limits();
+    // Refused before anything is opened or created.
+    let kek = config
+        .kek()
+        .unwrap_or_else(|error| Config::command().error(ErrorKind::ValueValidation, error.to_string()).exit());
     // Signal handlers are installed before the port is announced, so a
     // SIGTERM sent as soon as the address is printed is a graceful stop.
     let shutdown = shutdown_signal()?;
     let attestation = attestation(&config)?;
-    let state = match database {
-        Database::Postgres(url) => open_postgres(&url, attestation).await?,
-        Database::Sqlite(db) => {
-            let store = Arc::new(server::store::sqlite::SqliteStore::open(&db)?);
-            server::AppState::with_store_and_attestation(store, attestation).await?
-        }
+    let rows: Arc<dyn server::store::KeyRows> = match database {
+        Database::Postgres(url) => open_postgres(&url).await?,
+        Database::Sqlite(db) => Arc::new(server::store::sqlite::SqliteStore::open(&db)?),
     };
+    if kek.is_none() {
+        tracing::warn!("no KEK configured (--kek-file or OFFLINE_AUTH_KEK): sync keys and the issuer key are stored in plain bytes; production must set one");
+    }
+    let store = Arc::new(server::store::sealed::SealedStore::new(rows, kek));
+    if config.rewrap_keys {
+        let rewritten = store.rewrap_all().await?;
+        tracing::info!(rewritten, "--rewrap-keys: every stored sync key is under the current KEK");
+    }
+    let state = server::AppState::with_store_and_attestation(store, attestation).await?;
     let policy = server::RevocationPolicy { apply_edits_queued_before: config.apply_edits_queued_before_revocation };
     let admin = server::Admin::new(config.admin_token.as_ref().map(|t| t.0.clone()), policy)
         .unwrap_or_else(|message| Config::command().error(ErrorKind::ValueValidation, message).exit());
@@ -251,6 +278,16 @@ fn attestation(config: &Config) -> Result<Option<Arc<server::Attestation>>, Stri
 }
 
 impl Config {
+    /// The key-encryption keys, from the file or the variable, if given.
+    fn kek(&self) -> Result<Option<Arc<dyn server::kek::KekProvider>>, server::kek::KekError> {
+        use server::kek::StaticKeks;
+        Ok(match (&self.kek_file, &self.kek) {
+            (Some(file), _) => Some(Arc::new(StaticKeks::from_file(file)?)),
+            (None, Some(text)) => Some(Arc::new(StaticKeks::from_text(&text.0)?)),
+            (None, None) => None,
+        })
+    }
+
     /// The escrow private keys, from the file or the variable, if given.
     fn escrow_keys(&self) -> Result<Option<offline_auth_backend::StaticEscrowKeys>, Box<dyn std::error::Error>> {
         use offline_auth_backend::StaticEscrowKeys;
@@ -371,18 +408,11 @@ fn to_mib(bytes: usize) -> u64 {
 }
 
 #[cfg(feature = "postgres")]
-async fn open_postgres(
-    url: &str,
-    attestation: Option<Arc<server::Attestation>>,
-) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
-    let store = Arc::new(server::store::postgres::PgStore::connect(url).await?);
-    server::AppState::with_store_and_attestation(store, attestation).await
+async fn open_postgres(url: &str) -> Result<Arc<dyn server::store::KeyRows>, Box<dyn std::error::Error>> {
+    Ok(Arc::new(server::store::postgres::PgStore::connect(url).await?))
 }
 
 #[cfg(not(feature = "postgres"))]
-async fn open_postgres(
-    _url: &str,
-    _attestation: Option<Arc<server::Attestation>>,
-) -> Result<Arc<server::AppState>, Box<dyn std::error::Error>> {
+async fn open_postgres(_url: &str) -> Result<Arc<dyn server::store::KeyRows>, Box<dyn std::error::Error>> {
     Err("this build has no PostgreSQL support: build with --features postgres".into())
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::kek::KekError;
 use offline_auth_backend::{AppliedEntry, BackendError, Revocation, SyncCursor, SyncOperation, VerifiedBatch};
 
 /// A store call's future (boxed, so the trait can be used as `dyn Store`).
@@ -22,6 +23,8 @@ pub enum StoreError {
     Failed(String),
     /// Issuing the grant failed (inside an enrolment or renewal).
     Backend(BackendError),
+    /// A stored key could not be wrapped or opened under the KEK.
+    Key(KekError),
 }
 
 impl std::fmt::Display for StoreError {
@@ -30,6 +33,7 @@ impl std::fmt::Display for StoreError {
             Self::Unavailable(why) => write!(f, "database unavailable: {why}"),
             Self::Failed(why) => write!(f, "database: {why}"),
             Self::Backend(error) => write!(f, "{error}"),
+            Self::Key(error) => write!(f, "{error}"),
         }
     }
 }
@@ -211,6 +215,21 @@ pub trait Store: Send + Sync {
     /// The device's revocation, if it was revoked (read on every grant and
     /// upload, so a revocation through one instance holds on all).
     fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>>;
+}
+
+/// The stored key rows, as they are (wrapped or not): what the KEK layer
+/// ([`super::sealed::SealedStore`]) needs beyond [`Store`] to rewrap keys.
+pub trait KeyRows: Store {
+    /// Replaces the device's stored sync key `from` by `to` (the same key,
+    /// wrapped anew), unless it changed meanwhile; whether it was replaced.
+    fn replace_sync_key<'a>(&'a self, device_id: &'a str, from: &'a [u8], to: &'a [u8]) -> StoreFuture<'a, bool>;
+
+    /// Replaces the stored issuer private key `from` by `to`, likewise.
+    fn replace_issuer_key<'a>(&'a self, from: &'a [u8], to: &'a [u8]) -> StoreFuture<'a, bool>;
+
+    /// Up to `limit` devices whose id sorts after `after`, in id order,
+    /// with their stored sync keys (the walk of `--rewrap-keys`).
+    fn sync_keys_after<'a>(&'a self, after: &'a str, limit: u32) -> StoreFuture<'a, Vec<(String, Vec<u8>)>>;
 }
 
 /// What a batch's operations leave behind, in one step per key: the last

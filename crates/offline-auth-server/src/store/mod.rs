@@ -16,9 +16,13 @@ mod contract;
 pub mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_evidence;
+#[cfg(feature = "postgres")]
+mod postgres_keys;
+pub mod sealed;
 pub mod sqlite;
+mod sqlite_keys;
 
 pub use contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, KeyRows,
     NetEffect, Record, Store, StoreError, StoreFuture,
 };

@@ -40,7 +40,7 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The server's state in PostgreSQL, through a pool of connections.
 pub struct PgStore {
-    pool: Pool,
+    pub(super) pool: Pool,
 }
 
 impl From<tokio_postgres::Error> for StoreError {

@@ -46,6 +46,9 @@ impl SqliteStore {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Overwrite what is deleted or replaced (a key rewrapped under the
+        // KEK must not survive in a free page of the file).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS issuer (id INTEGER PRIMARY KEY CHECK (id = 1), kid TEXT NOT NULL, private_key BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, sync_key BLOB NOT NULL,
@@ -83,7 +86,7 @@ impl SqliteStore {
         Ok(Self { db: Mutex::new(conn) })
     }
 
-    fn db(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn db(&self) -> MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
