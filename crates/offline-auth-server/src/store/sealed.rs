@@ -149,6 +149,10 @@ impl Store for SealedStore {
         self.inner.device_evidence(device_id)
     }
 
+    fn advance_app_attest_counter<'a>(&'a self, device_id: &'a str, counter: i64) -> StoreFuture<'a, bool> {
+        self.inner.advance_app_attest_counter(device_id, counter)
+    }
+
     fn renew<'a>(&'a self, id: &'a str, user: &'a str, issue: IssueGrant<'a>) -> StoreFuture<'a, Option<String>> {
         self.inner.renew(id, user, issue)
     }
