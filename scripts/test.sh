@@ -14,8 +14,8 @@
 #                    (with the server's postgres feature: its code is linted here)
 #   module-cycles    no import cycles between the modules of any crate
 #                    (scripts/module-cycles.py)
-#   rust             cargo test --workspace --all-targets --locked, then the
-#                    offline-auth `log` feature test
+#   rust             cargo test --workspace --all-targets --locked (with the server's
+#                    postgres feature and the device crate's bench-internals and log features)
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day (the README's first command,
@@ -183,7 +183,7 @@ count_auto() {  # cargo's lines if any, else a closing "N passed, N failed" line
 # packages and features, so cargo builds each dependency once for all of
 # them (a different selection, such as `-p offline-auth-server --features
 # postgres`, re-resolves features and rebuilds much of the graph).
-RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals"
+RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log"
 export OFFLINE_AUTH_RUST_FEATURES="$RUST_FEATURES"
 
 # --- prerequisites (a fresh machine installs them here) ---
@@ -271,9 +271,9 @@ no_generated() {
 }
 
 rust_tests() {
-    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-fail-fast || return 1
-    # The device crate's optional `log` feature: security events on the log facade.
-    cargo test -p offline-auth --locked --features log --test security_events_are_logged
+    # RUST_FEATURES turns on the device crate's optional `log` feature, so
+    # security_events_are_logged (security events on the log facade) runs here.
+    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-fail-fast
 }
 
 rust_faketime() {

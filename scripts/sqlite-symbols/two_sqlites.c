@@ -80,6 +80,7 @@ static int offline_auth_sqlite(const char *path) {
     put_be(cfg, &n, 60, 8);                     /* grant_clock_skew_secs */
     put_be(cfg, &n, 0, 1);                      /* grant_issuer: None */
     put_be(cfg, &n, 0, 1);                      /* grant_audience: None */
+    put_be(cfg, &n, 0, 1);                      /* escrow_key: None */
 
     RustBuffer path_buf = rust_buffer((const uint8_t *)path, strlen(path), &status);
     if (!check("rustbuffer_from_bytes", &status)) return 0;
