@@ -230,6 +230,14 @@ setup() {
         mvn -v 2>/dev/null | head -n 1
     fi
     command -v strip >/dev/null || apt_install binutils || return 1
+    if wanted fuzz-smoke; then
+        # libFuzzer's sanitizer flags need a nightly toolchain; cargo-fuzz drives it.
+        if ! cargo +nightly --version >/dev/null 2>&1; then
+            command -v rustup >/dev/null || { echo "missing nightly toolchain: install rustup" >&2; return 1; }
+            rustup toolchain install nightly --profile minimal || return 1
+        fi
+        cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked || return 1
+    fi
     if wanted consumer; then
         # The system SQLite the consumer check links with `--no-default-features`.
         pkg-config --exists sqlite3 2>/dev/null || apt_install pkg-config libsqlite3-dev || return 1
