@@ -70,7 +70,10 @@ let package = Package(
         .target(
             name: "OfflineAuthApple",
             dependencies: ["OfflineAuth"],
-            path: apple + "/Sources/OfflineAuthApple"
+            path: apple + "/Sources/OfflineAuthApple",
+            // AppleClock reads the boot time (kern.boottime, mach_continuous_time):
+            // a required-reason API, declared here for the app's privacy report.
+            resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
     ]
 )

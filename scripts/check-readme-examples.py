@@ -6,8 +6,11 @@
 A fenced block right after a line `<!-- example: PATH -->` must equal the
 lines between the `readme:start` and `readme:end` marker comments of PATH (a
 test file that CI compiles or runs in its own section), and every file that
-carries those markers must be shown by the README. Exits non-zero, naming the
-first differing line, otherwise.
+carries those markers must be shown by the README. The region must be the
+whole file but a header of comments, blank lines and a package line: so the
+file that CI compiles is the README's block as a file of its own, and the
+block names every import it needs. Exits non-zero, naming the first
+differing line, otherwise.
 """
 import pathlib
 import re
@@ -16,6 +19,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"^<!-- example: (\S+) -->$")
+# What may stand outside a region: comments, blank lines, a package line.
+HEADER = re.compile(r"^\s*($|//|#|/\*|\*|package\s)")
 
 
 def region(path):
@@ -24,6 +29,12 @@ def region(path):
     ends = [i for i, line in enumerate(lines) if line.strip().endswith("readme:end")]
     if len(starts) != 1 or len(ends) != 1 or ends[0] <= starts[0]:
         sys.exit(f"{path}: needs exactly one readme:start ... readme:end region")
+    outside = [(i, line) for i, line in enumerate(lines) if not starts[0] <= i <= ends[0]]
+    code = [(i, line) for i, line in outside if not HEADER.match(line)]
+    if code:
+        i, line = code[0]
+        sys.exit(f"{path}:{i + 1}: code outside the readme region ({line.strip()!r}): the region must be "
+                 "the whole file, so that the README's block compiles as a file of its own")
     return lines[starts[0] + 1:ends[0]]
 
 

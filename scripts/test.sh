@@ -50,14 +50,16 @@
 #   jvm-demo         demos/jvm/run.sh against the reference sync server
 #   swift-demo       demos/swift/run.sh against the reference sync server (in the chroot)
 #   apple-target     platforms/apple: the OfflineAuthApple target builds (its pure-Swift
-#                    policy; the Security code needs Apple platforms)
+#                    policy; the Security code needs Apple platforms) with its privacy
+#                    manifest (scripts/check-privacy-manifest.py)
 #   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
 #                    hidden links into one C program beside Debian's libsqlite3.a, both work
 #   versions         scripts/check-versions.sh: every crate, pom, pyproject and Gradle
 #                    file carries the workspace version
 #   package-contents scripts/check-package-contents.sh: published crates ship only sources
 #   readme-examples  scripts/check-readme-examples.py: every README example is, word for
-#                    word, the region of a test file that its platform's section runs
+#                    word, the region of a test file that its platform's section runs,
+#                    and that region is the whole file (the block compiles on its own)
 #
 # Every section runs even after an earlier one failed. Each section's output is
 # shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
@@ -183,8 +185,21 @@ count_auto() {  # cargo's lines if any, else a closing "N passed, N failed" line
 # packages and features, so cargo builds each dependency once for all of
 # them (a different selection, such as `-p offline-auth-server --features
 # postgres`, re-resolves features and rebuilds much of the graph).
-RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log"
+RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi"
 export OFFLINE_AUTH_RUST_FEATURES="$RUST_FEATURES"
+
+# The platform sections (jvm, swift, python, android, the demos) need both
+# UniFFI libraries and the reference server. `cargo build --workspace
+# --all-targets` with the same features reuses the Rust sections' build (it
+# only links the libraries' cdylibs and the binaries); a build per crate with
+# its own features would resolve features anew and compile much of the
+# dependency graph a second time. Each section runs in its own subshell, so
+# each calls this (a no-op for cargo after the first).
+platform_build() {
+    cargo build --workspace --all-targets --features "$RUST_FEATURES" --locked || return 1
+    export OFFLINE_AUTH_PREBUILT_LIBS=1
+    export OFFLINE_AUTH_SERVER_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/offline-auth-server"
+}
 
 # --- prerequisites (a fresh machine installs them here) ---
 apt_updated=0
@@ -298,28 +313,34 @@ rust_faketime() {
 jvm() {
     # install = verify (generate-sources, compile, tests, jar) + the local
     # repository, where demos/jvm finds it as an app would.
+    platform_build || return 1
     (cd platforms/jvm && timeout 1200 mvn -B -ntp install) || return 1
     (cd platforms/jvm && timeout 300 jar-smoke/jar-smoke.sh --no-build)
 }
 
 swift_tests() {
+    platform_build || return 1
     bash platforms/apple/generate.sh || return 1
     timeout 1800 bash scripts/tooling/swift-chroot.sh run platforms/apple swift test --disable-swift-testing
 }
 
 python_tests() {
+    platform_build || return 1
     bash platforms/python/generate.sh || return 1
     (cd platforms/python && timeout 900 python3 -m pytest -p no:cacheprovider -q -s)
 }
 
 android_adapter() {
+    platform_build || return 1
     timeout 1200 mvn -B -ntp -f platforms/android/pom.xml install
 }
 
 jvm_release() {
+    platform_build || return 1
     timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
 }
 jvm_demo() {
+    platform_build || return 1
     # The jvm section has just installed the artifact; alone, the demo installs it.
     if wanted jvm; then
         OFFLINE_AUTH_DEMO_SKIP_INSTALL=1 timeout 900 bash demos/jvm/run.sh
@@ -329,8 +350,19 @@ jvm_demo() {
 }
 
 apple_target() {
+    python3 scripts/check-privacy-manifest.py || return 1
+    platform_build || return 1
     bash platforms/apple/generate.sh --device-only || return 1
     timeout 1200 bash scripts/tooling/swift-chroot.sh run platforms/apple swift build --target OfflineAuthApple
+}
+
+android_r8() {
+    platform_build || return 1
+    timeout 900 bash scripts/check-android-r8.sh
+}
+swift_demo() {
+    platform_build || return 1
+    timeout 1200 bash demos/swift/run.sh
 }
 
 overall_start=$(date +%s)
@@ -356,9 +388,9 @@ section python-wheel  count_check    timeout 1800 bash platforms/python/build-wh
 section android       count_surefire android_adapter
 section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
 section android-aar   count_check    bash scripts/check-aar-selftest.sh
-section android-r8    count_check    timeout 900 bash scripts/check-android-r8.sh
+section android-r8    count_check    android_r8
 section jvm-demo      count_check    jvm_demo
-section swift-demo    count_check    timeout 1200 bash demos/swift/run.sh
+section swift-demo    count_check    swift_demo
 section apple-target  count_check    apple_target
 section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
 section versions      count_check    bash scripts/check-versions.sh

@@ -35,6 +35,13 @@
 #   CARGO_BUILD_JOBS            passed through to cargo (1 on a shared 2-core machine)
 #   CARGO_TARGET_DIR            default: <repo>/target
 #   OFFLINE_AUTH_SKIP_BUILD=1   use the already-built library and bindgen as they are
+#   OFFLINE_AUTH_PREBUILT_LIBS=1
+#                               use the library a workspace build of the caller has just
+#                               written to the target directory (with at least the
+#                               features asked for); still build the bindgen.
+#                               scripts/test.sh sets it after one `cargo build
+#                               --workspace --all-targets` that the Rust tests share,
+#                               instead of a build per crate with its own features
 #
 # Library mode reads the metadata UniFFI puts in the cdylib's symbol table, so
 # the bindings come from the unstripped dev-profile build; only staged copies
@@ -113,8 +120,12 @@ if [[ -n "$lib_uniffi" && -n "$cli_uniffi" && "$lib_uniffi" != "$cli_uniffi" ]];
 fi
 
 if [[ "${OFFLINE_AUTH_SKIP_BUILD:-0}" != 1 ]]; then
-    log "cargo build -p $crate${features:+ --features $features} (library, dev profile: unstripped, as library mode needs)"
-    cargo build --locked --lib -p "$crate" ${features:+--features "$features"} --target-dir "$TARGET_DIR"
+    if [[ "${OFFLINE_AUTH_PREBUILT_LIBS:-0}" == 1 ]]; then
+        log "using $LIB of the caller's workspace build (OFFLINE_AUTH_PREBUILT_LIBS=1)"
+    else
+        log "cargo build -p $crate${features:+ --features $features} (library, dev profile: unstripped, as library mode needs)"
+        cargo build --locked --lib -p "$crate" ${features:+--features "$features"} --target-dir "$TARGET_DIR"
+    fi
     log "cargo build (tools/uniffi-bindgen)"
     cargo build --locked --manifest-path "$BINDGEN_MANIFEST" --target-dir "$TARGET_DIR"
 fi

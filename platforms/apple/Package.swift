@@ -116,7 +116,10 @@ let package = Package(
         .target(
             name: "OfflineAuthApple",
             dependencies: ["OfflineAuth"],
-            path: "Sources/OfflineAuthApple"
+            path: "Sources/OfflineAuthApple",
+            // AppleClock reads the boot time (kern.boottime, mach_continuous_time):
+            // a required-reason API, declared here for the app's privacy report.
+            resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
     ] + testTargets + adapterTestTargets
 )

@@ -1,5 +1,6 @@
 # Test plumbing, sourced by demos/jvm/run.sh and demos/swift/run.sh: builds the
-# reference sync server (crate offline-auth-server), starts it on a free
+# reference sync server (crate offline-auth-server; or takes the binary named by
+# OFFLINE_AUTH_SERVER_BIN), starts it on a free
 # loopback port with a fresh database, and stops it when the calling script
 # exits.
 #
@@ -27,9 +28,15 @@ stop_sync_server() {
 start_sync_server() {
     local work="$1" extra="${2:-}"
     local target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
-    (cd "$REPO_ROOT" && cargo build --quiet --locked -p offline-auth-server --bin offline-auth-server)
+    # OFFLINE_AUTH_SERVER_BIN: a server binary the caller has built (scripts/test.sh
+    # passes the one of its shared workspace build); otherwise build it here.
+    local bin="${OFFLINE_AUTH_SERVER_BIN:-}"
+    if [[ -z "$bin" ]]; then
+        (cd "$REPO_ROOT" && cargo build --quiet --locked -p offline-auth-server --bin offline-auth-server)
+        bin="$target/debug/offline-auth-server"
+    fi
     # Port 0: the kernel picks a free port; the server prints the one it bound.
-    "$target/debug/offline-auth-server" "$work/sync-server.db" 127.0.0.1:0 >"$work/sync-server.log" 2>&1 &
+    "$bin" "$work/sync-server.db" 127.0.0.1:0 >"$work/sync-server.log" 2>&1 &
     SYNC_SERVER_PID=$!
     # shellcheck disable=SC2064  # expand now: the trap must name this cleanup
     trap "stop_sync_server; $extra" EXIT

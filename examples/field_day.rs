@@ -2,7 +2,8 @@
 //! PIN, work, try to cheat the clock, come back online and sync; then a
 //! forgotten PIN the next morning, and the unsynced edits salvaged anyway.
 //!
-//! Run it with `cargo run --example field_day`. "Online" means talking HTTP
+//! Run it with `cargo run --example field_day` from the repository root
+//! (package `offline-auth-examples`). "Online" means talking HTTP
 //! to the reference sync server (`crates/offline-auth-server`), started here on a
 //! loopback port and stopped while the worker is offline. The device
 //! keystore is the in-memory `SoftwareKeystore` (not hardware-backed; on a

@@ -2,13 +2,16 @@
 // `android` CI section (a compile check: it needs a device to run; the
 // emulator tests of .github/workflows/android.yml run the same calls).
 // scripts/check-readme-examples.py keeps the README's block identical to the
-// region between the readme markers.
-package dev.offlineauth.android
+// region between the readme markers. It sits in an app's package of its own,
+// so the region names every import a new file needs.
+package com.example.fieldapp
 
 // readme:start
 import android.app.Application
 import dev.offlineauth.PinVault
 import dev.offlineauth.VaultConfig
+import dev.offlineauth.android.AndroidKeystore
+import dev.offlineauth.android.ForegroundActivity
 import dev.offlineauth.issuerKeysFromJwks
 import java.io.File
 
