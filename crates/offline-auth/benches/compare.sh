@@ -44,8 +44,11 @@ step "build (release, all benchmarks)"
 "${BENCH[@]}" --bench kdf --bench aead --bench durable --bench verify --bench unlock --bench calls --bench rss --no-run >&2
 
 # ---- baselines from OpenSSL, measured now ---------------------------------
-step "openssl speed -evp sha256 (16 KiB)"
-openssl speed -seconds "$OPENSSL_SECS" -bytes 16384 -evp sha256 2>/dev/null | tee "$WORK/sha256.txt" >&2
+# -elapsed: OpenSSL divides by wall-clock time, as criterion does. Without it
+# `openssl speed` divides by its own CPU time, which on a loaded machine
+# flatters OpenSSL against criterion's wall clock (one clock for both sides).
+step "openssl speed -elapsed -evp sha256 (16 KiB)"
+openssl speed -elapsed -seconds "$OPENSSL_SECS" -bytes 16384 -evp sha256 2>/dev/null | tee "$WORK/sha256.txt" >&2
 
 step "openssl kdf PBKDF2 (600 000 iterations; startup cost subtracted)"
 python3 - "$WORK/kdf.txt" <<'PY' >&2
@@ -62,9 +65,9 @@ open(sys.argv[1], "w").write(f"{(full - startup) * 1e3:.3f}\n")
 print(f"openssl kdf: 600k {full*1e3:.1f} ms, startup {startup*1e3:.1f} ms")
 PY
 
-step "openssl speed -evp aes-256-gcm (256 B, 4 KiB, 16 KiB)"
+step "openssl speed -elapsed -evp aes-256-gcm (256 B, 4 KiB, 16 KiB)"
 for size in 256 4096 16384; do
-  openssl speed -seconds "$OPENSSL_SECS" -bytes "$size" -evp aes-256-gcm 2>/dev/null | tail -1 | tee "$WORK/gcm-$size.txt" >&2
+  openssl speed -elapsed -seconds "$OPENSSL_SECS" -bytes "$size" -evp aes-256-gcm 2>/dev/null | tail -1 | tee "$WORK/gcm-$size.txt" >&2
 done
 
 # ---- our figures and the in-process baselines (criterion) -----------------
@@ -138,7 +141,7 @@ bound_ms = 2 * iters / comp_per_s * 1e3
 ossl_kdf = float(open(os.path.join(work, "kdf.txt")).read())
 rust_sha_bps = (256 * 64) / (median_ns("sha256_compress", "sha2_16KiB") / 1e9)
 row("PBKDF2-HMAC-SHA256, 600 000 it. (vs hardware bound)", f"{ours_kdf:.1f} ms", f"{bound_ms:.1f} ms (2 × it. ÷ {comp_per_s/1e6:.1f} M compressions/s)",
-    bound_ms / ours_kdf, 0.85, f"{CB} kdf; openssl speed -bytes 16384 -evp sha256")
+    bound_ms / ours_kdf, 0.85, f"{CB} kdf; openssl speed -elapsed -bytes 16384 -evp sha256")
 row("PBKDF2-HMAC-SHA256, 600 000 it. (vs OpenSSL)", f"{ours_kdf:.1f} ms", f"{ossl_kdf:.1f} ms (openssl kdf, startup subtracted)",
     ossl_kdf / ours_kdf, None, f"{CB} kdf; openssl kdf … iter:600000 PBKDF2")
 row("PBKDF2-HMAC-SHA256, 600 000 it. (vs RustCrypto pbkdf2 0.12)", f"{ours_kdf:.1f} ms", f"{crate_kdf:.1f} ms",
@@ -150,12 +153,12 @@ for size in (256, 4096, 16384):
         ns = median_ns(f"record_{op}", str(size))
         gbps = size / ns  # bytes per ns = GB/s
         row(f"record {op}, {size} B", f"{gbps:.2f} GB/s", f"{ossl/1e9:.2f} GB/s (openssl speed -evp aes-256-gcm, encrypt)",
-            gbps / (ossl / 1e9), 0.8, f"{CB} aead; openssl speed -bytes {size} -evp aes-256-gcm")
+            gbps / (ossl / 1e9), 0.8, f"{CB} aead; openssl speed -elapsed -bytes {size} -evp aes-256-gcm")
 for size in (256, 4096, 16384):
     ossl = first_float(f"gcm-{size}.txt", r"([\d.]+)k\s*$") * 1000
     gbps = size / median_ns("gcm_crate_encrypt", str(size))
     row(f"aes-gcm crate alone, {size} B (the bound under seal)", f"{gbps:.2f} GB/s", f"{ossl/1e9:.2f} GB/s (openssl speed -evp aes-256-gcm, encrypt)",
-        gbps / (ossl / 1e9), None, f"{CB} aead; openssl speed -bytes {size} -evp aes-256-gcm")
+        gbps / (ossl / 1e9), None, f"{CB} aead; openssl speed -elapsed -bytes {size} -evp aes-256-gcm")
 # 3. durable put
 put = 1e9 / median_ns("durable_put_256B", "ours")
 bare = 1e9 / median_ns("durable_put_256B", "rusqlite_wal_full")
@@ -259,7 +262,7 @@ with open(out, "w") as f:
     f.write(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, commit `{sh('git', 'rev-parse', '--short', 'HEAD')}`\n")
     f.write(f"- CPU: {cpu}, {os.cpu_count()} logical cores (shared with other work), flags: {' '.join(interesting)}\n")
     f.write(f"- {sh('rustc', '--version')}; {sh('openssl', 'version')}\n")
-    f.write(f"- criterion medians, warm-up {warm} s, measurement {measure} s; openssl speed {osecs} s per size\n")
+    f.write(f"- criterion medians, warm-up {warm} s, measurement {measure} s; openssl speed {osecs} s per size, with `-elapsed`; every figure on both sides is wall-clock time\n")
     load_start = open(os.path.join(work, "load-start.txt")).read().strip()
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
     f.write(f"- the machine was shared: other engineers' builds ran during this run (load average {load_start} at the start, "
