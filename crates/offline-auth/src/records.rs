@@ -88,8 +88,12 @@ pub const MAX_BULK_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A record's key and value, within a collection the call names.
 ///
-/// `Debug` shows the key and the value's length, never the value.
+/// `Debug` and `Display` show the key and the value's length, never the
+/// value; both are exported, so Python's `repr()` and `str()`, Kotlin's
+/// `toString()` and Swift's `description` redact the value too (the
+/// bindings' own would print it).
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct KeyValue {
     /// Key of the record within its collection.
     pub key: String,
@@ -100,6 +104,12 @@ pub struct KeyValue {
 impl std::fmt::Debug for KeyValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyValue").field("key", &self.key).field("value_len", &self.value.len()).finish()
+    }
+}
+
+impl std::fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
     }
 }
 
