@@ -137,7 +137,12 @@ for project in offline-auth offline-auth-backend; do
     newest="$(objdump -T "$lib" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -u -V | tail -n 1)"
     [[ "$(printf '%s\n%s\n' "$newest" "$max_glibc" | sort -V | tail -n 1)" == "$max_glibc" ]] ||
         die "lib$package.so needs GLIBC_$newest, more than $tag allows ($max_glibc)"
-    log "$(basename "$wheel"): $tag, py.typed, newest GLIBC symbol version $newest ($(du -h "$wheel" | cut -f1))"
+    # Package metadata a registry page shows: the README, the project's links, a licence.
+    metadata="$(find "$work/unpacked" -path '*.dist-info/METADATA')"
+    for field in 'Description-Content-Type: text/markdown' 'Project-URL: Source, ' 'License: MPL-2.0' 'Author: '; do
+        grep -q "^$field" "$metadata" || die "$(basename "$wheel"): METADATA has no '$field'"
+    done
+    log "$(basename "$wheel"): $tag, py.typed, metadata, newest GLIBC symbol version $newest ($(du -h "$wheel" | cut -f1))"
     wheels+=("$wheel")
 done
 
