@@ -5,10 +5,13 @@
 //! Skipped unless OFFLINE_AUTH_PG_URL is set (bash scripts/test-postgres.sh).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "common/apple_ca.rs"]
+#[allow(dead_code)]
+#[path = "../../offline-auth-attestation/tests/common/apple_ca.rs"]
 mod apple_ca;
-#[path = "common/attest_ca.rs"]
-mod attest_ca;
+// The attestation crate's test CA (with apple_ca.rs: one CA for both crates).
+#[allow(dead_code)]
+#[path = "../../offline-auth-attestation/tests/common/ca.rs"]
+mod ca;
 mod common;
 
 use std::sync::Arc;
@@ -29,13 +32,13 @@ struct FixedClock;
 
 impl ServerClock for FixedClock {
     fn now_unix_secs(&self) -> Result<i64, BackendError> {
-        Ok(attest_ca::AT_SECS as i64)
+        Ok(ca::AT_SECS as i64)
     }
 }
 
 /// An instance on `url` trusting the test CA for App Attest, production policy.
 fn instance(runtime: &tokio::runtime::Runtime, url: &str) -> LocalServer {
-    let root = attest_ca::root_cert(apple_ca::AppleSpec::default().root_seed);
+    let root = ca::root_cert(apple_ca::AppleSpec::default().root_seed);
     let anchors = || TrustAnchors::from_der_certificates([root.as_slice()]).unwrap();
     let verifier = EnrolmentVerifier::new(anchors(), RevokedSerials::none(), AttestationPolicy::production())
         .with_apple_app_attest(anchors(), apple_ca::APP_ID);

@@ -1,14 +1,17 @@
 //! Apple App Attest through the reference server (issue 24): enrolment with
 //! an attestation object from the tests' own App Attest CA
-//! (`common/apple_ca.rs`), then uploads carrying assertions whose counter
+//! (the attestation crate's `tests/common/apple_ca.rs`), then uploads carrying assertions whose counter
 //! must rise. The verifier's clock is fixed (never today's date: CI also
 //! runs a year ahead).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "common/apple_ca.rs"]
+#[allow(dead_code)]
+#[path = "../../offline-auth-attestation/tests/common/apple_ca.rs"]
 mod apple_ca;
-#[path = "common/attest_ca.rs"]
-mod attest_ca;
+// The attestation crate's test CA (with apple_ca.rs: one CA for both crates).
+#[allow(dead_code)]
+#[path = "../../offline-auth-attestation/tests/common/ca.rs"]
+mod ca;
 mod common;
 
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -75,14 +78,14 @@ impl PlatformAttestor for TestAppAttest {
 /// A server under `policy` trusting the test CA's root for Android and,
 /// with `app_id`, for App Attest; its clock at the CA's fixed time.
 fn server(policy: AttestationPolicy, app_id: Option<&str>) -> (LocalServer, tempfile::TempDir) {
-    let root = attest_ca::root_cert(apple_ca::AppleSpec::default().root_seed);
+    let root = ca::root_cert(apple_ca::AppleSpec::default().root_seed);
     let anchors = || TrustAnchors::from_der_certificates([root.as_slice()]).unwrap();
     let mut verifier = EnrolmentVerifier::new(anchors(), RevokedSerials::none(), policy);
     if let Some(app_id) = app_id {
         verifier = verifier.with_apple_app_attest(anchors(), app_id);
     }
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(FixedClock(AtomicI64::new(attest_ca::AT_SECS as i64)));
+    let clock = Arc::new(FixedClock(AtomicI64::new(ca::AT_SECS as i64)));
     let attestation = Arc::new(Attestation::new(verifier, clock));
     let state = AppState::open_with(&dir.path().join("server.db"), Some(attestation)).unwrap();
     (LocalServer::start_state(state, Limits::default()).unwrap(), dir)
@@ -188,7 +191,7 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
     let (status, refused) = post(&second.batch.bytes, &stale);
     assert_eq!((status, refused["error"].as_str()), (403, Some("assertion_replayed")), "{refused}");
     // An assertion by another key: invalid.
-    let stranger = attest_ca::key(0x42);
+    let stranger = ca::key(0x42);
     let theirs = apple_ca::assertion(&stranger, &message, apple_ca::APP_ID, 9);
     let (status, refused) = post(&second.batch.bytes, &theirs);
     assert_eq!((status, refused["error"].as_str()), (403, Some("signature_invalid")), "{refused}");

@@ -1,11 +1,13 @@
 //! Attested enrolment end to end (issue 24): a server with an attestation
 //! policy, a device SDK with a test attestor whose chains come from the
-//! tests' own CA (`common/attest_ca.rs`), and the verifier's clock fixed
+//! tests' own CA (`common/ca.rs`), and the verifier's clock fixed
 //! (never today's date: CI also runs a year ahead).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[path = "common/attest_ca.rs"]
-mod attest_ca;
+// The attestation crate's test CA (with apple_ca.rs: one CA for both crates).
+#[allow(dead_code)]
+#[path = "../../offline-auth-attestation/tests/common/ca.rs"]
+mod ca;
 mod common;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -43,12 +45,12 @@ struct TestAttestor {
 
 impl PlatformAttestor for TestAttestor {
     fn attest(&self, challenge: Vec<u8>) -> Result<AttestationEvidence, AttestorError> {
-        let spec = attest_ca::Spec { challenge, level: self.level, ..attest_ca::Spec::default() };
-        Ok(AttestationEvidence::AndroidKeyAttestation { chain: attest_ca::chain(&spec) })
+        let spec = ca::Spec { challenge, level: self.level, ..ca::Spec::default() };
+        Ok(AttestationEvidence::AndroidKeyAttestation { chain: ca::chain(&spec) })
     }
 
     fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, AttestorError> {
-        let signature: p256::ecdsa::Signature = attest_ca::leaf_key().sign(&message);
+        let signature: p256::ecdsa::Signature = ca::leaf_key().sign(&message);
         Ok(signature.to_der().as_bytes().to_vec())
     }
 }
@@ -61,9 +63,9 @@ struct Server {
 
 /// A server trusting the test CA's root under `policy`, its clock at the CA's fixed time.
 fn server(policy: AttestationPolicy) -> Server {
-    let root = attest_ca::root_cert(attest_ca::Spec::default().root_seed);
+    let root = ca::root_cert(ca::Spec::default().root_seed);
     let anchors = TrustAnchors::from_der_certificates([root.as_slice()]).unwrap();
-    server_with(EnrolmentVerifier::new(anchors, RevokedSerials::none(), policy), attest_ca::AT_SECS as i64)
+    server_with(EnrolmentVerifier::new(anchors, RevokedSerials::none(), policy), ca::AT_SECS as i64)
 }
 
 fn server_with(verifier: EnrolmentVerifier, at: i64) -> Server {
@@ -261,10 +263,10 @@ fn a_device_enrolled_before_attestation_was_on_cannot_renew_under_production() {
     let (status, _) = plain.post_json("/enroll", credentials("old-1").to_string().as_bytes()).unwrap();
     assert_eq!(status, 200);
     plain.stop().unwrap();
-    let root = attest_ca::root_cert(attest_ca::Spec::default().root_seed);
+    let root = ca::root_cert(ca::Spec::default().root_seed);
     let anchors = TrustAnchors::from_der_certificates([root.as_slice()]).unwrap();
     let verifier = EnrolmentVerifier::new(anchors, RevokedSerials::none(), AttestationPolicy::production());
-    let clock = Arc::new(TestClock(AtomicI64::new(attest_ca::AT_SECS as i64)));
+    let clock = Arc::new(TestClock(AtomicI64::new(ca::AT_SECS as i64)));
     let state = AppState::open_with(&db, Some(Arc::new(Attestation::new(verifier, clock)))).unwrap();
     let strict = LocalServer::start_state(state, Limits::default()).unwrap();
     let (status, answer) = strict.post_json("/renew", credentials("old-1").to_string().as_bytes()).unwrap();

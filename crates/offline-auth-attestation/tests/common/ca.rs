@@ -2,6 +2,10 @@
 //! description, intermediate, root) from fixed P-256 keys, so each negative
 //! case changes one thing. Certificates are encoded here with `der` derive
 //! types (test-only encoders; the crate under test only decodes).
+//!
+//! The reference server's attested-enrolment tests include this file and
+//! `apple_ca.rs` too (`#[path]`, as sibling modules `ca` and `apple_ca`), so
+//! that one test CA serves both crates.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -173,6 +177,11 @@ impl Default for Spec {
             root_name: ROOT_NAME.to_owned(),
         }
     }
+}
+
+/// The attested (leaf) key's private half: what a test attestor signs uploads with.
+pub fn leaf_key() -> SigningKey {
+    key(1)
 }
 
 pub fn key(seed: u8) -> SigningKey {
