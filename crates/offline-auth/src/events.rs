@@ -171,7 +171,7 @@ impl EventSink {
 }
 
 /// Delivers the events recorded on this thread, oldest first, to their
-/// listeners (and to the `log` facade with the `log` feature). Runs with no
+/// listeners (and to the `log` facade). Runs with no
 /// lock held; the list is taken before any listener runs, so a listener that
 /// calls the vault again delivers that call's events itself.
 pub(crate) fn deliver() {
@@ -192,8 +192,8 @@ pub(crate) fn deliver() {
 }
 
 /// The event on the `log` facade: target `offline_auth::security`, `warn`
-/// for an attack or a loss, `info` for a routine wrong PIN.
-#[cfg(feature = "log")]
+/// for an attack or a loss, `info` for a routine wrong PIN (see
+/// `diagnostics` for routing it to the app's logger).
 fn log_event(event: &SecurityEvent) {
     let level = match event {
         SecurityEvent::WrongPin { .. } => log::Level::Info,
@@ -201,6 +201,3 @@ fn log_event(event: &SecurityEvent) {
     };
     log::log!(target: "offline_auth::security", level, "{event}");
 }
-
-#[cfg(not(feature = "log"))]
-fn log_event(_event: &SecurityEvent) {}

@@ -26,7 +26,7 @@
 struct ReadmeExamples;
 
 // Layers, each depending only on those above it in this list:
-// platform and formats (error, events, clock, keystore, config, time, fresh, storage, keys,
+// platform and formats (error, events, diagnostics, clock, keystore, config, time, fresh, storage, keys,
 // records) → engine (shared internals, sealed state, clock check) →
 // session and sync → attest (the platform attestor, over sync) → vault → the
 // exported API below.
@@ -34,6 +34,7 @@ mod attest;
 mod calibrate;
 mod clock;
 mod config;
+mod diagnostics;
 mod engine;
 mod error;
 mod events;
@@ -61,6 +62,7 @@ pub use attest::{
 pub use calibrate::bench_internals;
 pub use calibrate::calibrate_pbkdf2_iterations;
 pub use clock::{Clock, ClockError, SystemClock};
+pub use diagnostics::{clear_log_sink, set_log_sink, LogLevel, LogSink, LogSinkError};
 pub use config::{
     VaultConfig, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS, DEFAULT_GRANT_CLOCK_SKEW_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
     DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_MIN_PIN_LENGTH, DEFAULT_PBKDF2_ITERATIONS, DEVICE_KEY_ROTATION_SECS,

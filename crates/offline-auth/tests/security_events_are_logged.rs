@@ -1,8 +1,6 @@
-//! With the `log` feature, every security event also goes to the `log`
-//! facade, at `info` for a wrong PIN and `warn` for the rest, without the
-//! PIN; with or without a listener. (`scripts/test.sh` section `rust` runs
-//! this with `--features log`.)
-#![cfg(feature = "log")]
+//! Every security event also goes to the `log` facade, at `info` for a
+//! wrong PIN and `warn` for the rest, without the PIN; with or without a
+//! listener.
 #![allow(clippy::unwrap_used)]
 
 mod common;
