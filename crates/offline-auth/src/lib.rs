@@ -62,12 +62,12 @@ pub use attest::{
 pub use calibrate::bench_internals;
 pub use calibrate::calibrate_pbkdf2_iterations;
 pub use clock::{Clock, ClockError, SystemClock};
-pub use diagnostics::{clear_log_sink, set_log_sink, LogLevel, LogSink, LogSinkError};
 pub use config::{
     VaultConfig, DEFAULT_CLOCK_ROLLBACK_TOLERANCE_SECS, DEFAULT_GRANT_CLOCK_SKEW_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
     DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_MIN_PIN_LENGTH, DEFAULT_PBKDF2_ITERATIONS, DEVICE_KEY_ROTATION_SECS,
     MAX_PBKDF2_ITERATIONS, MIN_PIN_LENGTH_FLOOR,
 };
+pub use diagnostics::{clear_log_sink, set_log_sink, LogLevel, LogSink, LogSinkError};
 pub use error::VaultError;
 pub use events::{BiometricLoss, SecurityEvent, SecurityEventListener, WipeReason};
 pub use ffi_types::issuer_keys_from_jwks;
