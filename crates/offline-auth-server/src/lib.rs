@@ -69,6 +69,7 @@ mod local;
 
 pub mod admin;
 pub mod attest;
+mod directives;
 mod handlers;
 pub mod kek;
 pub mod limits;
@@ -191,6 +192,12 @@ impl ApiError {
             error.extra.extend(fields);
         }
         error
+    }
+
+    /// The device's remote directives added to the answer (`directives`).
+    fn with_directives(mut self, directives: Vec<String>) -> Self {
+        self.extra.insert("directives".into(), json!(directives));
+        self
     }
 
     /// An answer after which the connection is closed (its request was not read whole).
@@ -377,6 +384,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .route("/challenge", post(handlers::challenge))
         .route("/renew", post(handlers::renew))
         .route("/admin/devices/{id}/revoke", post(admin::revoke))
+        .route("/admin/devices/{id}/directives", post(admin::directive))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     let sync = Router::new()

@@ -80,6 +80,7 @@ impl SqliteStore {
         if !has_column(&conn, "devices", "grant_token")? {
             conn.execute_batch("ALTER TABLE devices ADD COLUMN grant_token TEXT")?;
         }
+        super::sqlite_directives::create(&conn)?;
         if !has_column(&conn, "device_evidence", "app_attest_counter")? {
             conn.execute_batch("ALTER TABLE device_evidence ADD COLUMN app_attest_counter INTEGER")?;
         }

@@ -1,0 +1,70 @@
+//! [`Directives`] for SQLite: one row per queued directive, delivered until
+//! its device acknowledges it.
+
+use rusqlite::{params, Connection};
+
+use super::contract::{Directives, QueuedDirective, StoreFuture, MAX_DELIVERED_DIRECTIVES};
+use super::sqlite::SqliteStore;
+
+/// Creates the table (and its index) if missing.
+pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS directives (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,
+                                                jti TEXT NOT NULL UNIQUE, iat INTEGER NOT NULL,
+                                                action TEXT NOT NULL, token TEXT NOT NULL,
+                                                acknowledged_at INTEGER);
+         CREATE INDEX IF NOT EXISTS directives_pending ON directives (device_id, iat, id)
+             WHERE acknowledged_at IS NULL;",
+    )
+}
+
+impl Directives for SqliteStore {
+    fn queue_directive<'a>(&'a self, directive: &'a QueuedDirective) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            let known: i64 =
+                tx.query_row("SELECT count(*) FROM devices WHERE device_id = ?1", [&directive.device_id], |r| {
+                    r.get(0)
+                })?;
+            if known == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO directives (device_id, jti, iat, action, token) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![directive.device_id, directive.jti, directive.iat, directive.action, directive.token],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn pending_directives<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let db = self.db();
+            let mut stmt = db.prepare_cached(
+                "SELECT token FROM directives WHERE device_id = ?1 AND acknowledged_at IS NULL
+                 ORDER BY iat, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![device_id, i64::from(MAX_DELIVERED_DIRECTIVES)], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn acknowledge_directives<'a>(&'a self, device_id: &'a str, jtis: &'a [String], at: i64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut db = self.db();
+            let tx = db.transaction()?;
+            let mut acknowledged = 0u64;
+            for jti in jtis {
+                acknowledged += tx.execute(
+                    "UPDATE directives SET acknowledged_at = ?3
+                     WHERE device_id = ?1 AND jti = ?2 AND acknowledged_at IS NULL",
+                    params![device_id, jti, at],
+                )? as u64;
+            }
+            tx.commit()?;
+            Ok(acknowledged)
+        })
+    }
+}
