@@ -12,7 +12,8 @@ impl Directives for PgStore {
             let inserted = client
                 .execute(
                     "INSERT INTO directives (device_id, jti, iat, action, token)
-                     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM devices WHERE device_id = $1)",
+                     SELECT $1::TEXT, $2::TEXT, $3::BIGINT, $4::TEXT, $5::TEXT
+                     WHERE EXISTS (SELECT 1 FROM devices WHERE device_id = $1)",
                     &[&directive.device_id, &directive.jti, &directive.iat, &directive.action, &directive.token],
                 )
                 .await?;

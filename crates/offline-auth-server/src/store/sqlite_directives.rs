@@ -1,22 +1,11 @@
-//! [`Directives`] for SQLite: one row per queued directive, delivered until
-//! its device acknowledges it.
+//! [`Directives`] for SQLite: one row per queued directive (the table is
+//! created with the others in `sqlite.rs`), delivered until its device
+//! acknowledges it.
 
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 use super::contract::{Directives, QueuedDirective, StoreFuture, MAX_DELIVERED_DIRECTIVES};
 use super::sqlite::SqliteStore;
-
-/// Creates the table (and its index) if missing.
-pub(super) fn create(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS directives (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,
-                                                jti TEXT NOT NULL UNIQUE, iat INTEGER NOT NULL,
-                                                action TEXT NOT NULL, token TEXT NOT NULL,
-                                                acknowledged_at INTEGER);
-         CREATE INDEX IF NOT EXISTS directives_pending ON directives (device_id, iat, id)
-             WHERE acknowledged_at IS NULL;",
-    )
-}
 
 impl Directives for SqliteStore {
     fn queue_directive<'a>(&'a self, directive: &'a QueuedDirective) -> StoreFuture<'a, bool> {
