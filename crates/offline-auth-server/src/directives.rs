@@ -3,7 +3,8 @@
 //! renewal (`directives`: compact JWS strings, oldest first) until it
 //! acknowledges them, by `jti`, in a later request that proves it is the
 //! device: a renewal (`applied_directives` beside the credentials) or an
-//! upload whose batch verifies under its sync key (`?applied=jti,jti`).
+//! upload whose batch verifies under its sync key and carries edits not
+//! applied before (`?applied=jti,jti`; a replayed batch proves nothing).
 //! An acknowledgement that arrives with a request that proves nothing is
 //! ignored, so a stranger cannot stop a wipe from being delivered.
 

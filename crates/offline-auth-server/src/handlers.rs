@@ -325,10 +325,12 @@ pub(crate) async fn sync(
                 return Ok(response);
             }
         };
-        // The batch verified under the device's sync key: its
+        // The batch verified under the device's sync key and carries edits
+        // not applied before (a replayed batch proves nothing): its
         // acknowledgements are the device's (taken once per request).
         let directives = match delivered.take() {
             Some(directives) => directives,
+            None if verified.operations.is_empty() => directives::pending(&state, device_id).await?,
             None => directives::exchange(&state, device_id, &acknowledged).await?,
         };
         if let Some(revoked) = &revoked {

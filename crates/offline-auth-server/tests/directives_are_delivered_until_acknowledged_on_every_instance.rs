@@ -1,8 +1,9 @@
 //! Remote directives through the server binary: the admin endpoint (the
 //! revoke endpoint's token) queues one for an enrolled device; every sync
 //! answer delivers it, to that device only, until a verified upload of
-//! that device acknowledges its `jti`; an acknowledgement of an unknown id
-//! or of another device's directive changes nothing. With PostgreSQL
+//! that device acknowledges its `jti`; an acknowledgement of an unknown id,
+//! of another device's directive, or riding on a replayed batch changes
+//! nothing. With PostgreSQL
 //! (OFFLINE_AUTH_PG_URL), one queued through an instance is delivered by
 //! another, and acknowledged through one it is no longer delivered by any.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -69,7 +70,16 @@ fn a_directive_is_delivered_to_its_device_until_it_acknowledges_it() {
     // Unknown ids and another device's id acknowledge nothing.
     assert_eq!(sync(&server.addr, &mut device, &["0123", &other_jti]), delivered);
     assert_eq!(sync(&server.addr, &mut other, &[]).len(), 1);
-    // Its own id does.
+    // A replayed batch (it verifies, and proves nothing) acknowledges nothing.
+    device.edit(1, &mut Rng(5));
+    let batch = device.queue.next_batch(100).unwrap().unwrap();
+    let first = post(&server.addr, &device.sync_path(), "application/octet-stream", &batch.bytes).unwrap();
+    device.acknowledge(&first);
+    let path = format!("{}&applied={jti}", device.sync_path());
+    let replayed = post(&server.addr, &path, "application/octet-stream", &batch.bytes).unwrap();
+    assert_eq!((replayed.status, replayed.body["applied"].as_u64()), (200, Some(0)), "{replayed:?}");
+    assert_eq!(replayed.body["directives"].as_array().unwrap(), &delivered);
+    // Its own id on a new upload does.
     assert!(sync(&server.addr, &mut device, &[&jti]).is_empty());
     assert!(sync(&server.addr, &mut device, &[]).is_empty());
     // Malformed acknowledgements are refused before anything is read.
