@@ -76,6 +76,7 @@ pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod probes;
 mod revoked;
 mod salvage;
 pub mod store;
@@ -404,9 +405,9 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .merge(salvage)
         .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/.well-known/jwks.json", get(probes::jwks))
         .route("/metrics", get(metrics::serve))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
