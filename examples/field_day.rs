@@ -1,6 +1,8 @@
 //! A field worker's day, end to end: enrol online, go offline, mistype the
 //! PIN, work, try to cheat the clock, come back online and sync; then a
-//! forgotten PIN the next morning, and the unsynced edits salvaged anyway.
+//! forgotten PIN the next morning, and the unsynced edits salvaged anyway;
+//! weeks later, a tablet left on a bus is revoked and wiped at its next
+//! contact with the server.
 //!
 //! Run it with `cargo run --example field_day` from the repository root
 //! (package `offline-auth-examples`). "Online" means talking HTTP
@@ -22,7 +24,8 @@ use base64::Engine as _;
 use offline_auth::{
     issuer_keys_from_jwks, Clock, ClockError, PinVault, SoftwareKeystore, SystemClock, VaultConfig, VaultError,
 };
-use server::LocalServer;
+use serde_json::{json, Value};
+use server::{Admin, AppState, Limits, LocalServer, RevocationPolicy};
 
 /// The phone's clock: the system clock, plus whatever the user sets it to.
 struct PhoneClock {
@@ -47,10 +50,37 @@ const DAY: i64 = 24 * HOUR;
 
 const DEVICE: &str = "tablet-0042";
 
+/// The operator's admin token (in the server's secret store in production).
+const ADMIN_TOKEN: &str = "depot-admin-token-0123456789";
+
 fn credentials() -> Vec<u8> {
-    serde_json::json!({"user": "amira", "password": "correct horse battery", "device_id": DEVICE})
+    credentials_acknowledging(&[])
+}
+
+/// The credentials of a renewal, with the remote directives the device applied.
+fn credentials_acknowledging(applied: &[String]) -> Vec<u8> {
+    json!({"user": "amira", "password": "correct horse battery", "device_id": DEVICE, "applied_directives": applied})
         .to_string()
         .into_bytes()
+}
+
+/// The reference server on a loopback port: escrow keys and the admin endpoint on.
+fn start(db: &std::path::Path, escrow_line: &str) -> Result<LocalServer, Box<dyn std::error::Error>> {
+    let admin = Admin::new(Some(ADMIN_TOKEN.into()), RevocationPolicy::default())?;
+    let state = AppState::open(db)?.with_admin(admin);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    state.set_escrow_keys(offline_auth_backend::StaticEscrowKeys::from_text(escrow_line)?, i64::try_from(now)?)?;
+    LocalServer::start_state(state, Limits::default())
+}
+
+/// The operator's call `POST /admin/devices/{DEVICE}/{endpoint}`.
+fn admin(server: &LocalServer, endpoint: &str, body: &Value) -> Result<Value, Box<dyn std::error::Error>> {
+    let url = server.url(&format!("/admin/devices/{DEVICE}/{endpoint}"));
+    let mut response = ureq::post(&url)
+        .header("Content-Type", "application/json")
+        .header("Authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .send(body.to_string().as_bytes())?;
+    Ok(serde_json::from_str(&response.body_mut().read_to_string()?)?)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,10 +88,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server_db = dir.path().join("server.db");
     // The server's escrow key (kept in its secret store in production).
     let (escrow_line, _) = offline_auth_backend::generate_escrow_key("escrow-1")?;
-    let escrow_keys = || offline_auth_backend::StaticEscrowKeys::from_text(&escrow_line);
 
     // ── Morning, at the depot, online ────────────────────────────────────
-    let server = LocalServer::start_with_escrow(&server_db, escrow_keys()?)?;
+    let server = start(&server_db, &escrow_line)?;
     println!("1. Amira signs in online at the depot ({}).", server.url(""));
     let (status, enrolment) = server.post_json("/enroll", &credentials())?;
     if status != 200 {
@@ -130,7 +159,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     clock.user_offset_secs.store(0, Ordering::SeqCst);
 
     // ── Back at the depot, online ────────────────────────────────────────
-    let server = LocalServer::start_with_escrow(&server_db, escrow_keys()?)?;
+    let server = start(&server_db, &escrow_line)?;
     println!("5. Back online: the server renews the grant and the device syncs.");
     let (status, renewal) = server.post_json("/renew", &credentials())?;
     if status != 200 {
@@ -200,7 +229,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for record in salvaged {
         println!("     {}/{} = {} (nothing lost)", record["collection"], record["key"], record["value"]);
     }
-    println!("   She signs in online again to enrol with a new PIN.");
+
+    // ── Weeks later: the tablet is lost ──────────────────────────────────
+    let (status, enrolment) = server.post_json("/enroll", &credentials())?;
+    if status != 200 {
+        return Err(format!("enrolment refused: {enrolment}").into());
+    }
+    let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
+    let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
+    vault.enroll("739164".into(), grant, sync_key)?.lock();
+    println!("9. She enrols again online with a new PIN. Weeks later the tablet is left on a bus;");
+    admin(&server, "revoke", &json!({"reason": "left on a bus"}))?;
+    let queued = admin(&server, "directives", &json!({"action": "wipe"}))?;
+    println!("   the operator revokes it and queues a signed wipe (jti {}).", queued["jti"]);
+    // The app renews in the background whenever the network is in reach.
+    let (status, answer) = server.post_json("/renew", &credentials())?;
+    let directives: Vec<String> =
+        answer["directives"].as_array().into_iter().flatten().filter_map(|d| d.as_str().map(str::to_owned)).collect();
+    println!(
+        "   At its next contact the renewal is refused ({status}: {}), with {} directive:",
+        answer["error"],
+        directives.len()
+    );
+    for directive in directives {
+        let outcome = vault.apply_directive(directive)?;
+        println!(
+            "   applied {:?} (finished: {}): nothing was pending, so nothing is lost.",
+            outcome.action, outcome.finished
+        );
+    }
+    match vault.unlock("739164".into()) {
+        Err(VaultError::Wiped) => println!("   Whoever finds it gets Wiped: no keys, no records, no queue."),
+        other => return Err(format!("expected Wiped, got {other:?}").into()),
+    }
+    let (_, answer) = server.post_json("/renew", &credentials_acknowledging(&vault.applied_directives()?))?;
+    let still = answer["directives"].as_array().map_or(0, Vec::len);
+    println!("   The tablet acknowledges the wipe; the server delivers {still} directives to it now.");
     server.stop()?;
     Ok(())
 }

@@ -237,6 +237,19 @@ impl GrantIssuer {
     ) -> Result<String> {
         blocking::unblock(move || self.issue(user_id, device_id, scopes, issued_at, expires_at)).await
     }
+
+    /// [`issue_directive`](GrantIssuer::issue_directive) for the bindings:
+    /// `action` is `wipe`, `lock_until_renewal` or `biometrics_off`.
+    ///
+    /// # Errors
+    /// `InvalidInput` for another action or a bad device id; `Signer`.
+    #[uniffi::method(name = "issue_directive")]
+    pub fn ffi_issue_directive(&self, device_id: String, action: String, issued_at: i64) -> Result<String> {
+        let action: offline_auth_proto::directive::DirectiveAction =
+            serde_json::from_value(serde_json::Value::String(action))
+                .map_err(|_| BackendError::invalid("action must be wipe, lock_until_renewal or biometrics_off"))?;
+        self.issue_directive(&device_id, action, issued_at)
+    }
 }
 
 #[cfg(test)]

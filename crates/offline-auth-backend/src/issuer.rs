@@ -202,7 +202,7 @@ impl GrantIssuer {
     /// Signs a remote directive (`offline-directive+jwt`) telling
     /// `device_id` to take `action`, issued at `issued_at` (the backend's
     /// time) with a random `jti`. Devices verify it with the same issuer
-    /// keys as grants; applying it is not built yet (issue 25, section 3).
+    /// keys as grants and apply it with `PinVault::apply_directive` (decision 0015).
     ///
     /// # Errors
     /// `InvalidInput` for an empty or oversized device id; `Signer` if the

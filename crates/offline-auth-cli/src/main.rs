@@ -3,7 +3,8 @@
 //! Generates issuer key pairs (the private key file is written with mode
 //! 0600), prints the JWKS to publish, issues and inspects grants, and
 //! verifies a device's batch against its sync key and cursor; revokes a
-//! device through the reference server's admin endpoint (`revoke`). Output is JSON
+//! device or queues a remote directive for it through the reference
+//! server's admin endpoints (`revoke`, `directive`). Output is JSON
 //! on stdout; errors are one line on stderr (`--help` and `--version` print
 //! to stdout and exit 0).
 //!
@@ -12,7 +13,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | verification failed: the grant or batch was rejected (bad signature, broken MAC chain, malformed or oversized batch or grant); `revoke`: the server refused the revocation (wrong token, unknown device) |
+//! | 1 | verification failed: the grant or batch was rejected (bad signature, broken MAC chain, malformed or oversized batch or grant); `revoke`, `directive`: the server refused the revocation or the directive (wrong token, unknown device) |
 //! | 2 | usage error: unknown command or option, missing or conflicting arguments, an out-of-range number, a malformed `--sync-key` or `--cursor-mac`, an argument the library refuses (empty `--user`, bad `--kid`, …), stdin (`-`) named twice |
 //! | 3 | input/output error: a key, JWKS, batch or output file (or stdout) that cannot be read or written, a key or JWKS that is malformed or over its limit, or (on Unix) a private key or sync key file that group or others can access |
 //!
@@ -170,6 +171,23 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         token_file: PathBuf,
     },
+    /// Queue a remote directive for a device through the reference server's
+    /// admin endpoint: delivered in its next sync and renewal answers until
+    /// it acknowledges it. Prints the server's answer (with the `jti`).
+    Directive {
+        /// The server, `https://…` (or `http://` to a loopback address).
+        #[arg(long)]
+        server: String,
+        /// The device it is for.
+        #[arg(long)]
+        device: String,
+        /// `wipe`, `lock_until_renewal` or `biometrics_off`.
+        #[arg(long)]
+        action: String,
+        /// File holding the admin bearer token (mode 0600; `-` for stdin).
+        #[arg(long, value_name = "PATH")]
+        token_file: PathBuf,
+    },
 }
 
 /// A failure with its exit code and one-line reason.
@@ -280,6 +298,9 @@ fn run(command: Command) -> Result<String, Failure> {
         Command::Inspect { grant, jwks, now } => inspect(&grant, jwks.as_deref(), now),
         Command::Revoke { server, device, reason, token_file } => {
             revoke::revoke(&server, &device, &reason, &token_file)
+        }
+        Command::Directive { server, device, action, token_file } => {
+            revoke::directive(&server, &device, &action, &token_file)
         }
         Command::VerifyBatch { batch, jwks, sync_key_file, sync_key, cursor_seq, cursor_mac } => {
             // Arguments first (usage errors), then the files.

@@ -1,6 +1,8 @@
-//! `revoke`: an operator revokes a device in one call, through the
-//! reference server's admin endpoint (`POST /admin/devices/{id}/revoke`,
-//! DEPLOYMENT.md, "Revocation"). The bearer token is read from a private
+//! `revoke` and `directive`: an operator revokes a device, or queues a
+//! remote directive for it (wipe, lock until renewal, biometrics off), in
+//! one call, through the reference server's admin endpoints (`POST
+//! /admin/devices/{id}/revoke` and `…/directives`, DEPLOYMENT.md,
+//! "Revocation", "Remote directives"). The bearer token is read from a private
 //! file (mode 0600, like every secret this tool reads), never from the
 //! command line; it is sent over `https://`, or `http://` to a loopback
 //! address only (the reference server listens on loopback behind a TLS
@@ -59,6 +61,36 @@ fn path_segment(device: &str) -> String {
 pub(crate) fn revoke(server: &str, device: &str, reason: &str, token_file: &Path) -> Result<String, Failure> {
     // The arguments the backend would refuse are refused here, before any request.
     Revocation::new(device, reason, 0)?;
+    let body = serde_json::json!({ "reason": reason });
+    admin_post(server, device, "revoke", &body, token_file, "revocation")
+}
+
+/// The actions a directive may carry, as the server names them.
+const ACTIONS: [&str; 3] = ["wipe", "lock_until_renewal", "biometrics_off"];
+
+/// Queues a remote directive (`action`) for `device` at `server`; prints
+/// the server's answer (with the directive's `jti`).
+pub(crate) fn directive(server: &str, device: &str, action: &str, token_file: &Path) -> Result<String, Failure> {
+    if !ACTIONS.contains(&action) {
+        return Err(Failure::usage("--action must be wipe, lock_until_renewal or biometrics_off"));
+    }
+    if device.is_empty() || device.len() > 128 {
+        return Err(Failure::usage("--device must be 1 to 128 bytes"));
+    }
+    let body = serde_json::json!({ "action": action });
+    admin_post(server, device, "directives", &body, token_file, "directive")
+}
+
+/// POSTs `body` to `/admin/devices/{device}/{endpoint}` with the token of
+/// `token_file`; the answer on 200, a `REJECTED` failure naming `what` otherwise.
+fn admin_post(
+    server: &str,
+    device: &str,
+    endpoint: &str,
+    body: &serde_json::Value,
+    token_file: &Path,
+    what: &str,
+) -> Result<String, Failure> {
     let server = check_server(server)?;
     let input =
         Input { path: token_file, what: "admin token file", limit: TOKEN_FILE_LIMIT, oversize_code: IO, private: true };
@@ -69,8 +101,8 @@ pub(crate) fn revoke(server: &str, device: &str, reason: &str, token_file: &Path
     if token.is_empty() {
         return Err(Failure::io(format!("{}: empty", input.name())));
     }
-    let url = format!("{server}/admin/devices/{}/revoke", path_segment(device));
-    let body = serde_json::json!({ "reason": reason }).to_string();
+    let url = format!("{server}/admin/devices/{}/{endpoint}", path_segment(device));
+    let body = body.to_string();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(30)))
@@ -93,7 +125,7 @@ pub(crate) fn revoke(server: &str, device: &str, reason: &str, token_file: &Path
         Ok(answer.trim_end().to_owned())
     } else {
         let reason: String = answer.chars().filter(|c| !c.is_control()).take(300).collect();
-        Err(Failure::new(REJECTED, format!("the server refused the revocation ({status}): {reason}")))
+        Err(Failure::new(REJECTED, format!("the server refused the {what} ({status}): {reason}")))
     }
 }
 

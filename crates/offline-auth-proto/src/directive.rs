@@ -7,10 +7,12 @@
 //!
 //! Parse, then check: [`verify_directive`] checks the shape, the signature
 //! (EdDSA only, the key chosen by `kid` among the trusted issuers, no
-//! `crit`), the type and the audience. Deciding whether a directive is new
-//! (its `jti` not applied, its `iat` after the last applied) and applying
-//! it durably is the device's, and is not built yet (see
-//! docs/decisions/0014-fresh-renewal-and-revocation.md).
+//! `crit`), the type and the audience; [`verify_directive_signature`] all
+//! but the audience, for a device that reports "for another device" as its
+//! own refusal. Deciding whether a directive is new (its `jti` not applied,
+//! its `iat` not older than the last applied) and applying it durably is
+//! the device's (`offline-auth`, `vault/directive.rs`; see
+//! docs/decisions/0015-remote-directives.md).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -111,6 +113,19 @@ pub fn directive_signing_input(alg: &str, directive: &Directive) -> Result<Strin
 /// `DirectiveInvalid` naming the rule broken (never echoing more than a
 /// few characters of the token).
 pub fn verify_directive(token: &str, issuers: &TrustedIssuers, device_id: &str) -> Result<Directive> {
+    let directive = verify_directive_signature(token, issuers)?;
+    if directive.device_id != device_id {
+        return Err(invalid("the directive is for another device"));
+    }
+    Ok(directive)
+}
+
+/// Checks `token`'s shape, signature and type, not its audience: the
+/// caller compares [`Directive::device_id`] with its own.
+///
+/// # Errors
+/// `DirectiveInvalid` naming the rule broken.
+pub fn verify_directive_signature(token: &str, issuers: &TrustedIssuers) -> Result<Directive> {
     if token.len() > MAX_DIRECTIVE_LEN {
         return Err(invalid("directive is too long"));
     }
@@ -143,8 +158,8 @@ pub fn verify_directive(token: &str, issuers: &TrustedIssuers, device_id: &str) 
     if claims.jti.is_empty() || claims.jti.len() > MAX_CLAIM_LEN {
         return Err(invalid("jti is empty or too long"));
     }
-    if claims.aud != device_id {
-        return Err(invalid("the directive is for another device"));
+    if claims.aud.is_empty() || claims.aud.len() > MAX_CLAIM_LEN {
+        return Err(invalid("aud is empty or too long"));
     }
     Ok(Directive {
         device_id: claims.aud.to_owned(),

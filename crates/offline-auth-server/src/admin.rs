@@ -1,6 +1,10 @@
-//! The operator's endpoint: `POST /admin/devices/{id}/revoke`
-//! `{"reason": "…"}` with `Authorization: Bearer <token>` → `{device_id,
-//! reason, at, server_time}`.
+//! The operator's endpoints, with `Authorization: Bearer <token>`:
+//! - `POST /admin/devices/{id}/revoke` `{"reason": "…"}` → `{device_id,
+//!   reason, at, server_time}`;
+//! - `POST /admin/devices/{id}/directives` `{"action": "wipe" |
+//!   "lock_until_renewal" | "biometrics_off"}` → `{device_id, jti, action,
+//!   iat, server_time}`: a remote directive signed with the issuer key and
+//!   queued, delivered in the device's next answers (`directives.rs`).
 //!
 //! Off unless a token is configured (`--admin-token` /
 //! `OFFLINE_AUTH_ADMIN_TOKEN`): without one the path answers 404 like any
@@ -17,12 +21,16 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use offline_auth_backend::{Revocation, RevocationPolicy};
+use offline_auth_proto::directive::DirectiveAction;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::metrics::DbOp;
+use crate::store::QueuedDirective;
 use crate::{bad_request, body_or_error, now, require_content_type, ApiError, AppState};
 
 /// Shortest admin token accepted (bytes): 128 bits of base64 or hex.
@@ -101,4 +109,46 @@ pub(crate) async fn revoke(
     };
     tracing::warn!(device_id = stored.device_id, at = stored.at, reason = stored.reason, "device revoked");
     Ok(Json(json!({"device_id": stored.device_id, "reason": stored.reason, "at": stored.at, "server_time": now()})))
+}
+
+#[derive(Deserialize)]
+struct DirectiveBody {
+    action: DirectiveAction,
+}
+
+/// The `jti` of a directive the issuer just signed.
+fn jti_of(token: &str) -> Option<String> {
+    let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: Value = serde_json::from_slice(&claims).ok()?;
+    claims.get("jti")?.as_str().map(str::to_owned)
+}
+
+/// `POST /admin/devices/{id}/directives`.
+pub(crate) async fn directive(
+    State(state): State<Arc<AppState>>,
+    Path(device_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    state.admin.authorize(&headers)?;
+    require_content_type(&headers, "application/json")?;
+    let body: DirectiveBody = serde_json::from_slice(&body_or_error(body)?)
+        .map_err(|_| bad_request("expected JSON {action: wipe | lock_until_renewal | biometrics_off}"))?;
+    if device_id.is_empty() || device_id.len() > 128 {
+        return Err(bad_request("device_id must be 1 to 128 bytes"));
+    }
+    let iat = now();
+    let token = state.issuer.issue_directive(&device_id, body.action, iat)?;
+    let jti = jti_of(&token).ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "directive"))?;
+    let action = serde_json::to_value(body.action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "directive"))?;
+    let queued = QueuedDirective { device_id, jti, iat, action, token };
+    if !state.metrics.time_db(DbOp::Directive, state.store.queue_directive(&queued)).await? {
+        return Err(crate::directives::unknown_device());
+    }
+    tracing::warn!(device_id = queued.device_id, jti = queued.jti, action = queued.action, "directive queued");
+    Ok(Json(json!({"device_id": queued.device_id, "jti": queued.jti, "action": queued.action, "iat": iat,
+                   "server_time": now()})))
 }

@@ -20,13 +20,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::attest;
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
 use crate::revoked::{judge_revoked, refuse_revoked, revocation};
 use crate::store::{Applied, DeviceState, Enrolled};
+use crate::{attest, directives};
 use crate::{
-    bad_request, body_or_error, now, require_content_type, unknown_device, ApiError, AppState, JWKS_MAX_AGE_SECS,
-    OFFLINE_WINDOW_SECS, SCOPES, USERS,
+    bad_request, body_or_error, now, require_content_type, unknown_device, ApiError, AppState, OFFLINE_WINDOW_SECS,
+    SCOPES, USERS,
 };
 
 /// How many times an upload that keeps losing the race to other uploads of
@@ -42,6 +42,10 @@ struct Credentials {
     /// the device may repair its time from it (docs/TIME.md).
     #[serde(default)]
     nonce: Option<String>,
+    /// `/renew` only: the ids of the remote directives the device applied
+    /// (`PinVault::applied_directives`), so they are no longer delivered.
+    #[serde(default)]
+    applied_directives: Vec<String>,
 }
 
 fn check_password(user: &str, password: &str) -> Result<(), ApiError> {
@@ -63,6 +67,7 @@ fn parse_credentials(body: &Bytes) -> Result<Credentials, ApiError> {
     if credentials.nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > 128) {
         return Err(bad_request("nonce must be 1 to 128 bytes"));
     }
+    directives::check_acknowledgements(&credentials.applied_directives)?;
     check_password(&credentials.user, &credentials.password)?;
     Ok(credentials)
 }
@@ -145,7 +150,13 @@ pub(crate) async fn renew(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let credentials = json_credentials(&headers, body)?;
-    refuse_revoked(&state, &credentials.device_id).await?;
+    // The password proves the device's owner: its acknowledgements count,
+    // and its directives ride on the answer, a refusal included.
+    let device_id = credentials.device_id.as_str();
+    let directives = directives::exchange(&state, device_id, &credentials.applied_directives).await?;
+    if let Err(refused) = refuse_revoked(&state, device_id).await {
+        return Err(refused.with_directives(directives));
+    }
     // The window the device's attested level gets (read before the renewal's
     // transaction; a re-enrolment in between changes the device's sync key,
     // not what its owner may renew).
@@ -153,7 +164,7 @@ pub(crate) async fn renew(
     let issue_for = |last_iat| issue(&state, &credentials, window, last_iat);
     let renewed = state.store.renew(&credentials.device_id, &credentials.user, &issue_for);
     match state.metrics.time_db(DbOp::Renew, renewed).await? {
-        Some(grant) => Ok(Json(json!({"grant": grant, "server_time": now()}))),
+        Some(grant) => Ok(Json(json!({"grant": grant, "server_time": now(), "directives": directives}))),
         None => Err(ApiError::new(StatusCode::FORBIDDEN, "device is not enrolled for this user")),
     }
 }
@@ -161,6 +172,10 @@ pub(crate) async fn renew(
 #[derive(Deserialize)]
 pub(crate) struct DeviceQuery {
     pub(crate) device_id: String,
+    /// `/sync` only: ids of the remote directives the device applied,
+    /// comma-separated; counted only if the batch verifies.
+    #[serde(default)]
+    pub(crate) applied: Option<String>,
 }
 
 /// What verifying an upload gave: a batch to apply, or the answer to a
@@ -225,8 +240,9 @@ async fn verify(
     Ok(Verified::Batch(verified))
 }
 
-/// The answer to a verified upload, carrying its outcome for `/metrics`.
-fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
+/// The answer to a verified upload, carrying its outcome for `/metrics`
+/// and the device's pending remote directives.
+fn answer(device_id: &str, verified: &VerifiedBatch, directives: &[String]) -> Response {
     let outcome = if verified.operations.is_empty() {
         Upload::Duplicate { duplicates: verified.duplicates }
     } else {
@@ -253,6 +269,7 @@ fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
         "applied": verified.operations.len(),
         "duplicates": verified.duplicates,
         "server_time": now(),
+        "directives": directives,
     }))
     .into_response();
     response.extensions_mut().insert(outcome);
@@ -267,6 +284,8 @@ pub(crate) async fn sync(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| bad_request("expected ?device_id=…"))?;
     let device_id = query.device_id.as_str();
+    let acknowledged = directives::parse_acknowledgements(query.applied.as_deref())?;
+    let mut delivered: Option<Vec<String>> = None;
     require_content_type(&headers, "application/octet-stream")?;
     // The body has already been read whole, bounded in size, time and
     // memory (`limits.rs`); no lock or state is taken for this device id:
@@ -296,16 +315,29 @@ pub(crate) async fn sync(
         let verified = match verify(&state, device_id, &body, &from, span).await? {
             Verified::Batch(verified) => verified,
             // The device re-bases on this answer; nothing is applied.
-            Verified::Diverged(answer) => {
+            Verified::Diverged(mut answer) => {
+                let pending = directives::pending(&state, device_id).await?;
+                if let Value::Object(fields) = &mut answer.0 {
+                    fields.insert("directives".into(), json!(pending));
+                }
                 let mut response = answer.into_response();
                 response.extensions_mut().insert(Upload::Diverged);
                 return Ok(response);
             }
         };
+        // The batch verified under the device's sync key and carries edits
+        // not applied before (a replayed batch proves nothing): its
+        // acknowledgements are the device's (taken once per request).
+        let directives = match delivered.take() {
+            Some(directives) => directives,
+            None if verified.operations.is_empty() => directives::pending(&state, device_id).await?,
+            None => directives::exchange(&state, device_id, &acknowledged).await?,
+        };
         if let Some(revoked) = &revoked {
             if !verified.operations.is_empty() {
                 let verified = verified.clone();
-                if let Some(answer) = judge_revoked(&state, device_id, &from, revoked, verified).await? {
+                let judged = judge_revoked(&state, device_id, &from, revoked, verified).await;
+                if let Some(answer) = judged.map_err(|refused| refused.with_directives(directives.clone()))? {
                     return Ok(answer);
                 }
             }
@@ -313,13 +345,16 @@ pub(crate) async fn sync(
         if verified.operations.is_empty() {
             // Nothing new (a replay, or a race lost to an upload that
             // applied all of it): the receipt for the cursor as found.
-            return Ok(answer(device_id, &verified));
+            return Ok(answer(device_id, &verified, &directives));
         }
         match state.metrics.time_db(DbOp::Apply, state.store.apply(device_id, &from, &verified)).await? {
-            Applied::Done => return Ok(answer(device_id, &verified)),
+            Applied::Done => return Ok(answer(device_id, &verified, &directives)),
             // Another upload moved the cursor (or the device re-enrolled)
             // between our read and the lock: verify again from there.
-            Applied::Moved(now) => from = now,
+            Applied::Moved(now) => {
+                from = now;
+                delivered = Some(directives);
+            }
             Applied::Gone => return Err(unknown_device()),
         }
     }
@@ -353,37 +388,4 @@ pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderM
             .map(|r| json!({"collection": r.collection, "key": r.key, "value": String::from_utf8_lossy(&r.value)}))
             .collect(),
     )))
-}
-
-/// `GET /.well-known/jwks.json`: the issuer's public keys, for verifiers
-/// and devices that fetch them instead of taking them from enrolment. The
-/// reference holds one issuer key, so the set has one key; a server in the
-/// middle of a rotation (DEPLOYMENT.md) serves both. Cached for at most
-/// [`JWKS_MAX_AGE_SECS`], the least time between publishing a new key and
-/// signing with it.
-pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let jwks = jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?;
-    let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
-    Ok(([(header::CONTENT_TYPE, "application/jwk-set+json".to_owned()), (header::CACHE_CONTROL, cache)], jwks)
-        .into_response())
-}
-
-/// `GET /healthz`: the process is up and answering (nothing else is checked).
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "up"}))
-}
-
-/// `GET /readyz`: the database answers and every migration is applied;
-/// 503 with `Retry-After` otherwise (the detail goes to the log, not the client).
-pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    match state.metrics.time_db(DbOp::Ready, state.store.ready()).await {
-        Ok(()) => Ok(Json(json!({"status": "ready"}))),
-        Err(error) => {
-            tracing::warn!(%error, "not ready");
-            Err(ApiError::retry_later(
-                Unavailable::Database,
-                "not ready: the database is unreachable or its migrations are not applied",
-            ))
-        }
-    }
 }

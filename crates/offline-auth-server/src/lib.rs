@@ -69,12 +69,14 @@ mod local;
 
 pub mod admin;
 pub mod attest;
+mod directives;
 mod handlers;
 pub mod kek;
 pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod probes;
 mod revoked;
 mod salvage;
 pub mod store;
@@ -191,6 +193,12 @@ impl ApiError {
             error.extra.extend(fields);
         }
         error
+    }
+
+    /// The device's remote directives added to the answer (`directives`).
+    fn with_directives(mut self, directives: Vec<String>) -> Self {
+        self.extra.insert("directives".into(), json!(directives));
+        self
     }
 
     /// An answer after which the connection is closed (its request was not read whole).
@@ -377,6 +385,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .route("/challenge", post(handlers::challenge))
         .route("/renew", post(handlers::renew))
         .route("/admin/devices/{id}/revoke", post(admin::revoke))
+        .route("/admin/devices/{id}/directives", post(admin::directive))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     let sync = Router::new()
@@ -396,9 +405,9 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .merge(salvage)
         .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/.well-known/jwks.json", get(probes::jwks))
         .route("/metrics", get(metrics::serve))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {

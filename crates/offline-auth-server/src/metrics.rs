@@ -114,10 +114,11 @@ pub(crate) enum DbOp {
     Records,
     Ready,
     Revocation,
+    Directive,
 }
 
 impl DbOp {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Device,
         Self::Applied,
         Self::Apply,
@@ -126,6 +127,7 @@ impl DbOp {
         Self::Records,
         Self::Ready,
         Self::Revocation,
+        Self::Directive,
     ];
 
     fn as_str(self) -> &'static str {
@@ -138,6 +140,7 @@ impl DbOp {
             Self::Records => "records",
             Self::Ready => "ready",
             Self::Revocation => "revocation",
+            Self::Directive => "directive",
         }
     }
 }

@@ -139,6 +139,27 @@ pub enum VaultError {
         /// Seconds until the backend's clock accepts it.
         retry_after_secs: u64,
     },
+    /// A remote directive was refused: malformed, not signed by a trusted
+    /// issuer, or not typed as a directive. Nothing was changed.
+    #[error("remote directive rejected: {reason}")]
+    DirectiveInvalid {
+        /// Which rule it broke.
+        reason: String,
+    },
+    /// A remote directive names another device. Nothing was changed.
+    #[error("the remote directive is for another device")]
+    DirectiveForAnotherDevice,
+    /// A remote directive already applied here (same `jti`). Nothing was changed.
+    #[error("the remote directive was already applied")]
+    DirectiveReplayed,
+    /// A remote directive issued before the last one applied here. Nothing
+    /// was changed.
+    #[error("the remote directive is older than the last one applied")]
+    DirectiveOutdated,
+    /// A remote directive locked offline access: unlock online with a grant
+    /// the backend issued after it (`unlock_with_grant`).
+    #[error("offline access is locked by the backend; go online to renew the grant")]
+    LockedUntilRenewal,
 }
 
 /// The crate's internal error, converted to [`VaultError`] at the API edge.
@@ -192,6 +213,16 @@ pub(crate) enum Error {
     ReceiptInvalid(String),
     #[error("clock {ahead_secs} s ahead of the backend's")]
     ClockAhead { ahead_secs: u64, retry_after_secs: u64 },
+    #[error("directive invalid: {0}")]
+    DirectiveInvalid(String),
+    #[error("directive for another device")]
+    DirectiveForAnotherDevice,
+    #[error("directive replayed")]
+    DirectiveReplayed,
+    #[error("directive outdated")]
+    DirectiveOutdated,
+    #[error("locked until renewal")]
+    LockedUntilRenewal,
     #[error("encoding failed")]
     Encoding,
     #[error("the operating system's random number generator failed")]
@@ -228,6 +259,11 @@ impl From<Error> for VaultError {
             Error::ClockAhead { ahead_secs, retry_after_secs } => {
                 VaultError::ClockAhead { ahead_secs, retry_after_secs }
             }
+            Error::DirectiveInvalid(reason) => VaultError::DirectiveInvalid { reason },
+            Error::DirectiveForAnotherDevice => VaultError::DirectiveForAnotherDevice,
+            Error::DirectiveReplayed => VaultError::DirectiveReplayed,
+            Error::DirectiveOutdated => VaultError::DirectiveOutdated,
+            Error::LockedUntilRenewal => VaultError::LockedUntilRenewal,
             e @ (Error::Encoding | Error::Rng) => VaultError::Storage { reason: e.to_string() },
         }
     }
@@ -250,8 +286,7 @@ impl From<offline_auth_proto::ProtoError> for Error {
             P::InvalidInput(reason) => Error::InvalidInput(reason),
             P::Tampered => Error::Tampered,
             P::GrantInvalid(reason) => Error::GrantInvalid(reason),
-            // Directives are not applied on the device yet (issue 25 §3).
-            P::DirectiveInvalid(reason) => Error::GrantInvalid(format!("directive: {reason}")),
+            P::DirectiveInvalid(reason) => Error::DirectiveInvalid(reason),
             P::GrantExpired => Error::GrantExpired,
             // The device writes batches and never reads one.
             P::BatchRejected(_) => Error::Encoding,

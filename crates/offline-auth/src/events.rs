@@ -73,6 +73,37 @@ pub enum SecurityEvent {
         /// What the platform did to the key.
         reason: BiometricLoss,
     },
+    /// A remote directive from the backend, verified and new, was applied
+    /// (`PinVault::apply_directive`). A wipe is also reported as
+    /// [`SecurityEvent::Wiped`].
+    DirectiveApplied {
+        /// What it did.
+        action: DirectiveAction,
+        /// Its id (`jti`), to acknowledge to the backend.
+        jti: String,
+    },
+}
+
+/// What a remote directive tells the vault to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DirectiveAction {
+    /// Wipe the vault, once no pending edit can be lost by it.
+    Wipe,
+    /// Refuse offline unlock until an online renewal issued after it.
+    LockUntilRenewal,
+    /// Turn biometric unlock off (delete its key).
+    BiometricsOff,
+}
+
+impl From<offline_auth_proto::directive::DirectiveAction> for DirectiveAction {
+    fn from(action: offline_auth_proto::directive::DirectiveAction) -> Self {
+        use offline_auth_proto::directive::DirectiveAction as Wire;
+        match action {
+            Wire::Wipe => Self::Wipe,
+            Wire::LockUntilRenewal => Self::LockUntilRenewal,
+            Wire::BiometricsOff => Self::BiometricsOff,
+        }
+    }
 }
 
 /// Why a vault was wiped.
@@ -82,6 +113,8 @@ pub enum WipeReason {
     Requested,
     /// Too many wrong PINs: the attempt limit was reached.
     AttemptLimit,
+    /// A remote directive from the backend said so.
+    RemoteDirective,
 }
 
 /// What happened to the biometric keystore key.
@@ -104,6 +137,7 @@ impl fmt::Display for SecurityEvent {
             }
             Self::Wiped { reason: WipeReason::Requested } => f.write_str("vault wiped on request"),
             Self::Wiped { reason: WipeReason::AttemptLimit } => f.write_str("vault wiped: too many wrong PINs"),
+            Self::Wiped { reason: WipeReason::RemoteDirective } => f.write_str("vault wiped by a remote directive"),
             Self::ClockRollback => f.write_str("clock rollback detected; offline access locked until renewal"),
             Self::Tampered { operation } => write!(f, "stored data failed authentication in {operation}"),
             Self::BiometricsInvalidated { reason: BiometricLoss::Invalidated } => {
@@ -112,6 +146,7 @@ impl fmt::Display for SecurityEvent {
             Self::BiometricsInvalidated { reason: BiometricLoss::KeyMissing } => {
                 f.write_str("biometric key missing from the keystore; biometric unlock turned off")
             }
+            Self::DirectiveApplied { action, jti } => write!(f, "remote directive {jti} applied: {action:?}"),
         }
     }
 }

@@ -69,7 +69,7 @@ pub use config::{
 };
 pub use diagnostics::{clear_log_sink, set_log_sink, LogLevel, LogSink, LogSinkError};
 pub use error::VaultError;
-pub use events::{BiometricLoss, SecurityEvent, SecurityEventListener, WipeReason};
+pub use events::{BiometricLoss, DirectiveAction, SecurityEvent, SecurityEventListener, WipeReason};
 pub use ffi_types::issuer_keys_from_jwks;
 pub use fresh::FRESH_RENEWAL_MAX_SECS;
 pub use keystore::{KeyProtection, KeystoreError, PlatformKeystore, SoftwareKeystore};
@@ -80,6 +80,6 @@ pub use offline_auth_proto::limits::{
 pub use records::{KeyValue, MAX_BULK_BYTES, MAX_BULK_RECORDS};
 pub use session::OfflineSession;
 pub use sync::{SyncBatch, SyncQueue};
-pub use vault::{PinVault, SalvageUpload, VaultStatus};
+pub use vault::{DirectiveOutcome, PinVault, SalvageUpload, VaultStatus};
 
 uniffi::setup_scaffolding!();

@@ -127,8 +127,43 @@ pub struct Record {
     pub value: Vec<u8>,
 }
 
+/// A remote directive waiting for its device (issue 25, section 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedDirective {
+    /// The device it is for (its audience).
+    pub device_id: String,
+    /// Its id (`jti`): what the device acknowledges.
+    pub jti: String,
+    /// When it was issued (`iat`, the server's time).
+    pub iat: i64,
+    /// Its action, as the token names it (`wipe`, ...), for the operator.
+    pub action: String,
+    /// The signed compact JWS, delivered as it is.
+    pub token: String,
+}
+
+/// Most directives one answer carries (a device has seldom more than one).
+pub const MAX_DELIVERED_DIRECTIVES: u32 = 16;
+
+/// Where remote directives wait: queued by the operator, delivered in every
+/// answer to the device's sync and renewal, until the device acknowledges
+/// them (docs/decisions/0015-remote-directives.md).
+pub trait Directives {
+    /// Queues `directive` for an enrolled device; `false` for a device never
+    /// enrolled (nothing stored).
+    fn queue_directive<'a>(&'a self, directive: &'a QueuedDirective) -> StoreFuture<'a, bool>;
+
+    /// The device's directives not acknowledged, oldest first (by `iat`,
+    /// then as queued), at most [`MAX_DELIVERED_DIRECTIVES`]: their tokens.
+    fn pending_directives<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Vec<String>>;
+
+    /// Marks the device's directives among `jtis` acknowledged at `at`
+    /// (others' and unknown ids are ignored); returns how many were newly.
+    fn acknowledge_directives<'a>(&'a self, device_id: &'a str, jtis: &'a [String], at: i64) -> StoreFuture<'a, u64>;
+}
+
 /// The server's storage. Every method changes nothing when it fails.
-pub trait Store: Send + Sync {
+pub trait Store: Directives + Send + Sync {
     /// The issuer key (`kid`, private key): the stored one, or `candidate`
     /// stored now if there is none. Instances racing here all get the one
     /// that was stored first.

@@ -1,7 +1,8 @@
 //! Where the server keeps its state: the issuer key, per device its owner,
 //! sync key, cursor (seq and chain head), last grant and `iat`, the users'
 //! records, every receipt issued and each applied entry's chain MAC (so a
-//! device written back with an older copy is told where its queue parted).
+//! device written back with an older copy is told where its queue parted),
+//! and the remote directives waiting for each device ([`Directives`]).
 //! One trait, two implementations: SQLite (one file, one process: the
 //! default) and PostgreSQL (several
 //! stateless instances sharing one database; the `postgres` feature).
@@ -15,14 +16,17 @@ mod contract;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
+mod postgres_directives;
+#[cfg(feature = "postgres")]
 mod postgres_evidence;
 #[cfg(feature = "postgres")]
 mod postgres_keys;
 pub mod sealed;
 pub mod sqlite;
+mod sqlite_directives;
 mod sqlite_keys;
 
 pub use contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, KeyRows,
-    NetEffect, Record, Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Directives, Enrolled,
+    IssueGrant, KeyRows, NetEffect, QueuedDirective, Record, Store, StoreError, StoreFuture, MAX_DELIVERED_DIRECTIVES,
 };

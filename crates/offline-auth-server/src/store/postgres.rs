@@ -20,12 +20,13 @@ use super::contract::{
 /// in one transaction with its row in `schema_migrations`.
 /// Each version is applied if its own row is missing, whatever the highest
 /// one applied.
-pub const MIGRATIONS: [(i32, &str); 5] = [
+pub const MIGRATIONS: [(i32, &str); 6] = [
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_applied_chain.sql")),
     (3, include_str!("../../migrations/0003_attestation.sql")),
     (4, include_str!("../../migrations/0004_revocation.sql")),
     (5, include_str!("../../migrations/0005_app_attest_counter.sql")),
+    (6, include_str!("../../migrations/0006_directives.sql")),
 ];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.

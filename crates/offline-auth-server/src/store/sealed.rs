@@ -23,8 +23,8 @@ use std::sync::Arc;
 use offline_auth_backend::{AppliedEntry, Revocation, VerifiedBatch};
 
 use super::contract::{
-    Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, KeyRows, Record, Store, StoreError,
-    StoreFuture,
+    Applied, ChallengeTaken, DeviceEvidence, DeviceState, Directives, Enrolled, IssueGrant, KeyRows, QueuedDirective,
+    Record, Store, StoreError, StoreFuture,
 };
 use crate::kek::{is_wrapped, KekError, KekProvider};
 
@@ -204,5 +204,20 @@ impl Store for SealedStore {
 
     fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>> {
         self.inner.revocation(device_id)
+    }
+}
+
+/// Directives hold no key: forwarded as they are.
+impl Directives for SealedStore {
+    fn queue_directive<'a>(&'a self, directive: &'a QueuedDirective) -> StoreFuture<'a, bool> {
+        self.inner.queue_directive(directive)
+    }
+
+    fn pending_directives<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Vec<String>> {
+        self.inner.pending_directives(device_id)
+    }
+
+    fn acknowledge_directives<'a>(&'a self, device_id: &'a str, jtis: &'a [String], at: i64) -> StoreFuture<'a, u64> {
+        self.inner.acknowledge_directives(device_id, jtis, at)
     }
 }

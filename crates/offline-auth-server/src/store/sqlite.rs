@@ -71,7 +71,11 @@ impl SqliteStore {
                                                          policy TEXT NOT NULL, window_secs INTEGER NOT NULL,
                                                          os_patch_level INTEGER, boot_state TEXT, device_locked INTEGER,
                                                          app_id TEXT, key_kind TEXT, upload_key BLOB,
-                                                         enrolled_at INTEGER NOT NULL, app_attest_counter INTEGER);",
+                                                         enrolled_at INTEGER NOT NULL, app_attest_counter INTEGER);
+             CREATE TABLE IF NOT EXISTS directives (id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, jti TEXT NOT NULL UNIQUE,
+                                                    iat INTEGER NOT NULL, action TEXT NOT NULL, token TEXT NOT NULL,
+                                                    acknowledged_at INTEGER);
+             CREATE INDEX IF NOT EXISTS directives_pending ON directives (device_id, iat, id) WHERE acknowledged_at IS NULL;",
         )?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {

@@ -14,6 +14,7 @@
 //! missing key under a tagged alias (whose tag needs `DK`) turns it off.
 
 use super::epoch::unwrap_device_secret;
+use super::gate::GateGuard;
 use super::keystore_keys::purge_retired_keys;
 use super::shared::VaultShared;
 use crate::crypto::ct_eq;
@@ -139,6 +140,21 @@ pub(crate) fn enable(vault: &VaultShared, keys: &VaultKeys) -> Result<()> {
         return Err(error);
     }
     purge_retired_keys(vault, &gate)
+}
+
+/// Removes whatever biometric wrap the row holds and deletes its key, the
+/// gate held: a remote directive's `biometrics_off`, which needs no PIN and
+/// no device key. The purge never deletes the device key's alias (in use),
+/// whatever an edited row names.
+pub(crate) fn disable_under_gate(vault: &VaultShared, gate: &GateGuard<'_>) -> Result<()> {
+    vault.db.write(|tx| {
+        if let Some(VaultRow { bio: Some((alias, _)), .. }) = VaultRow::load(tx)? {
+            tables::retire_key(tx, &alias)?;
+            VaultRow::store_bio(tx, None)?;
+        }
+        Ok(())
+    })?;
+    purge_retired_keys(vault, gate)
 }
 
 /// `Tampered` if the row's biometric wrap (about to be replaced, its key

@@ -41,7 +41,8 @@ mod stored_state;
 
 pub(crate) use biometric_key::{
     check_proven_wrap as check_proven_biometric_wrap, disable_for_session as disable_biometrics_for_session,
-    enable as enable_biometrics, judge_loss as judge_biometric_loss, keystore_wrap as biometric_keystore_wrap,
+    disable_under_gate as disable_biometrics_under_gate, enable as enable_biometrics,
+    judge_loss as judge_biometric_loss, keystore_wrap as biometric_keystore_wrap,
 };
 pub(crate) use clock_check::{offline_window, LastUse};
 pub(crate) use epoch::{advance as advance_epoch, rewrite as rewrite_attempts, unwrap_device_secret, Attempts};

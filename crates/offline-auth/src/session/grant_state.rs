@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fresh::FRESH_RENEWAL_MAX_SECS;
 use crate::grant::{self, GrantClaims};
 use crate::keys::VaultKeys;
+use crate::storage::directives;
 use crate::time::Reading;
 
 /// A grant presented for installation, signature already verified.
@@ -55,15 +56,18 @@ pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<R
     let reading = vault.reading()?;
     // Errors decided after the state changed are returned only once the
     // change (time, boots, rollback lock) is committed.
-    let (was_locked, state, checked) = vault.db.write(|tx| {
+    let (was_locked, state, checked, locked) = vault.db.write(|tx| {
         let mut state = VaultState::load(tx, &keys)?;
         let was_locked = state.time().rollback_locked();
         let installed = match renewal {
             Some(renewal) => renewal.install(&vault, &keys, &mut state, &reading),
             None => Ok(false),
         };
+        let mut installed_iat = None;
         let checked = installed.and_then(|installed| {
-            if !installed {
+            if installed {
+                installed_iat = Some(state.current_grant()?.claims.iat);
+            } else {
                 state.check_clock(&vault, &reading)?;
             }
             let current = &state.current_grant()?.claims;
@@ -76,10 +80,19 @@ pub(super) fn resume(vault: Arc<VaultShared>, keys: VaultKeys, renewal: Option<R
             Ok(()) | Err(Error::ClockRollback | Error::GrantExpired) => state.store(tx, &keys)?,
             Err(error) => return Err(error),
         }
-        Ok((was_locked, state, checked))
+        // A remote lock (`vault/directive.rs`) holds until a grant the
+        // backend issued at or after it is installed.
+        if let Some(iat) = installed_iat {
+            directives::lift_locks(tx, iat)?;
+        }
+        let locked = directives::lock_in_force(tx)?.is_some();
+        Ok((was_locked, state, checked, locked))
     })?;
     vault.report_rollback(was_locked, &state);
     checked?;
+    if locked {
+        return Err(Error::LockedUntilRenewal);
+    }
     SessionCore::new(vault, keys, &state, &reading)
 }
 
@@ -99,6 +112,7 @@ pub(super) fn renew(session: &SessionCore, token: String) -> Result<()> {
         // The renewal lifted any rollback lock: only expiry is left to decide.
         offline_window(state.time(), state.current_grant()?.claims.exp)?;
         state.store(tx, &access.keys)?;
+        directives::lift_locks(tx, state.current_grant()?.claims.iat)?;
         Ok(Some(state))
     });
     match written {

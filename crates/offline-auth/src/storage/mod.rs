@@ -14,6 +14,7 @@
 //! for one short transaction and never calls out to the platform while
 //! holding it.
 
+pub(crate) mod directives;
 mod escrow;
 pub(crate) mod pin_shape;
 mod queue_moves;
@@ -82,6 +83,14 @@ const MIGRATIONS: &[&str] = &[
          blob      BLOB NOT NULL,
          UNIQUE (enrolment, seq)
      ) STRICT;",
+    // 3 -> 4: remote directives (`directives.rs`), by jti: the intent
+    // recorded before the action, the outcome after. No wipe deletes them.
+    "CREATE TABLE directives (
+         jti    TEXT PRIMARY KEY NOT NULL,
+         iat    INTEGER NOT NULL,
+         action TEXT NOT NULL CHECK (action IN ('wipe', 'lock_until_renewal', 'biometrics_off')),
+         state  TEXT NOT NULL CHECK (state IN ('pending', 'done', 'lifted'))
+     ) STRICT, WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

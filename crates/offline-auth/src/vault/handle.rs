@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::directive::{self, DirectiveOutcome};
 use super::salvage::{self, SalvageUpload};
 use super::status::{self, VaultStatus};
 use super::{attempt, biometric, lifecycle, renewal};
@@ -74,9 +75,11 @@ impl PinVault {
         config: VaultConfig,
     ) -> Result<Arc<Self>, VaultError> {
         let inner = Arc::new(VaultShared::open(&path, keystore, clock, config)?);
-        // Keys left by a crash; skipped while another handle is in the gate.
+        // Keys left by a crash, and directives a kill cut short (recorded,
+        // not finished); skipped while another handle is in the gate.
         if let Some(gate) = inner.try_gate() {
             engine::purge_retired_keys(&inner, &gate).ok();
+            directive::finish_pending(&inner, &gate).ok();
         }
         Ok(Arc::new(Self { inner }))
     }
@@ -238,6 +241,38 @@ impl PinVault {
     /// `Storage`.
     pub fn escrowed_count(&self) -> Result<u64, VaultError> {
         self.inner.events.report("escrowed_count", salvage::escrowed_count(&self.inner))
+    }
+
+    /// Applies a remote directive from the backend (one of the `directives`
+    /// of its answer to sync or renewal): verified with the issuer keys
+    /// trusted for grants, refused if it is for another device, already
+    /// applied, or older than the last applied; otherwise recorded first,
+    /// then applied (a kill in between finishes it at the next `open`), and
+    /// reported as a `DirectiveApplied` security event. Needs no PIN.
+    ///
+    /// `wipe` waits (`finished: false`) while a pending edit has no
+    /// escrowed copy: upload the queue and hand the directive over again.
+    /// `lock_until_renewal` refuses offline unlocks with `LockedUntilRenewal`
+    /// until `unlock_with_grant` installs a grant issued after it; sessions
+    /// already open stay open until locked. Acknowledge what
+    /// [`PinVault::applied_directives`] lists in the next request.
+    ///
+    /// # Errors
+    /// `DirectiveInvalid`, `DirectiveForAnotherDevice`, `DirectiveReplayed`,
+    /// `DirectiveOutdated` (nothing changed); `Keystore`, `Storage` (the
+    /// directive stays recorded and is finished later).
+    pub fn apply_directive(&self, directive: String) -> Result<DirectiveOutcome, VaultError> {
+        self.inner.events.report("apply_directive", directive::apply(&self.inner, &directive))
+    }
+
+    /// The ids (`jti`) of the remote directives applied, newest first (at
+    /// most 16): send them with the next sync or renewal so the backend
+    /// stops delivering them. Kept across wipes.
+    ///
+    /// # Errors
+    /// `Storage`.
+    pub fn applied_directives(&self) -> Result<Vec<String>, VaultError> {
+        self.inner.events.report("applied_directives", directive::applied(&self.inner))
     }
 
     /// Sets the listener that receives this handle's [`SecurityEvent`]s

@@ -13,7 +13,7 @@ use crate::grant;
 use crate::keys::{new_alias, wrap_vault_key, DeviceSecret, VaultKeys};
 use crate::keystore::KeyProtection;
 use crate::session::OfflineSession;
-use crate::storage::{pin_shape, tables, VaultRow};
+use crate::storage::{directives, pin_shape, tables, VaultRow};
 use crate::time::TimeState;
 
 /// Whether an enrolment exists.
@@ -41,6 +41,7 @@ pub(super) fn enroll(
     let reading = vault.reading()?;
     grant::check_for_device(&claims, &vault.config.device_id, reading.wall, vault.config.grant_clock_skew_secs)?;
     let time = TimeState::enrolled(&reading, claims.iat);
+    let grant_iat = claims.iat;
     offline_window(&time, claims.exp)?;
     purge_retired_keys(vault, &gate).ok();
 
@@ -77,6 +78,8 @@ pub(super) fn enroll(
             tables::clear_vault(tx, false)?;
             tables::forget_retired_key(tx, &device_alias)?;
             pin_shape::store(tx, PinShape::current(vault.config.min_pin_length).to_stored())?;
+            // A grant issued after a lock directive lifts it.
+            directives::lift_locks(tx, grant_iat)?;
             row.insert(tx)
         })?;
         Ok((keys, state))

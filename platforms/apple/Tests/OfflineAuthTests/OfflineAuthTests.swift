@@ -209,8 +209,10 @@ final class OfflineAuthTests: XCTestCase {
             .Storage(reason: "r"), .InvalidInput(reason: "r"),
             .UserCancelled, .ClockUnavailable(reason: "r"), .ReceiptInvalid(reason: "r"),
             .MalformedPin(reason: "r"), .DeviceKeyLost, .ClockAhead(aheadSecs: 3, retryAfterSecs: 2),
+            .DirectiveInvalid(reason: "r"), .DirectiveForAnotherDevice, .DirectiveReplayed, .DirectiveOutdated,
+            .LockedUntilRenewal,
         ]
-        XCTAssertEqual(Set(variants).count, 22)
+        XCTAssertEqual(Set(variants).count, 27)
         for variant in variants {
             let error: Error = variant
             XCTAssertFalse(error.localizedDescription.isEmpty)
@@ -241,9 +243,14 @@ final class OfflineAuthTests: XCTestCase {
             case .ReceiptInvalid: return "ReceiptInvalid"
             case .MalformedPin: return "MalformedPin"
             case .ClockAhead: return "ClockAhead"
+            case .DirectiveInvalid: return "DirectiveInvalid"
+            case .DirectiveForAnotherDevice: return "DirectiveForAnotherDevice"
+            case .DirectiveReplayed: return "DirectiveReplayed"
+            case .DirectiveOutdated: return "DirectiveOutdated"
+            case .LockedUntilRenewal: return "LockedUntilRenewal"
             }
         }
-        XCTAssertEqual(Set(variants.map(name)).count, 22)
+        XCTAssertEqual(Set(variants.map(name)).count, 27)
     }
 
     // MARK: 3. A callback that throws becomes VaultError.Keystore

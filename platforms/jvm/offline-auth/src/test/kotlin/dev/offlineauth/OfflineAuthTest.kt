@@ -255,11 +255,14 @@ class OfflineAuthTest {
             "Keystore", "SessionLocked", "Storage", "InvalidInput",
         )
         // ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin
-        // (input no PIN can match, nothing counted), DeviceKeyLost and ClockAhead (the
-        // backend's time is behind the edits). BatchRejected left with the verifier for
-        // the backend (BackendException.BatchRejected).
+        // (input no PIN can match, nothing counted), DeviceKeyLost, ClockAhead (the
+        // backend's time is behind the edits) and the remote directives' refusals and
+        // lock. BatchRejected left with the verifier for the backend
+        // (BackendException.BatchRejected).
         val all = contract + listOf(
             "UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost", "ClockAhead",
+            "DirectiveInvalid", "DirectiveForAnotherDevice", "DirectiveReplayed", "DirectiveOutdated",
+            "LockedUntilRenewal",
         )
         val variants = VaultException::class.java.declaredClasses
             .filter { VaultException::class.java.isAssignableFrom(it) }
