@@ -75,6 +75,7 @@ pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod rate;
 mod revoked;
 mod salvage;
 pub mod store;
@@ -93,7 +94,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-pub use limits::Limits;
+pub use limits::{Limits, Rate};
 #[doc(hidden)]
 pub use listen::Probe;
 pub use local::LocalServer;
@@ -155,7 +156,10 @@ pub(crate) fn now() -> i64 {
 pub struct ApiError {
     status: StatusCode,
     reason: String,
-    retry: bool,
+    /// `Retry-After` seconds, if the client should retry.
+    retry_after: Option<u64>,
+    /// For `/metrics`: the rate limit that refused it.
+    throttled: Option<metrics::Scope>,
     close: bool,
     /// For `/metrics`: why a 503 was made, and a refused upload's reason.
     cause: Option<Unavailable>,
@@ -167,12 +171,17 @@ pub struct ApiError {
 impl ApiError {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
         let extra = serde_json::Map::new();
-        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None, extra }
+        let (retry_after, throttled) = (None, None);
+        Self { status, reason: reason.into(), retry_after, throttled, close: false, cause: None, refusal: None, extra }
     }
 
     /// 503 with `Retry-After`, counted under `cause`.
     fn retry_later(cause: Unavailable, reason: impl Into<String>) -> Self {
-        Self { retry: true, cause: Some(cause), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason) }
+        Self {
+            retry_after: Some(RETRY_AFTER_SECS),
+            cause: Some(cause),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+        }
     }
 
     /// An upload refused by the server itself, counted under `label`
@@ -208,14 +217,17 @@ impl IntoResponse for ApiError {
         body.insert("server_time".into(), json!(now()));
         let mut response = (self.status, Json(serde_json::Value::Object(body))).into_response();
         let headers = response.headers_mut();
-        if self.retry {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(cause);
+        }
+        if let Some(scope) = self.throttled {
+            response.extensions_mut().insert(scope);
         }
         if let Some(label) = self.refusal {
             response.extensions_mut().insert(Refusal(label));
@@ -389,13 +401,18 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .route("/salvage", post(salvage::salvage))
         .layer(DefaultBodyLimit::max(offline_auth_proto::salvage::MAX_SALVAGE_BYTES))
         .route_layer(from_fn_with_state(reader(offline_auth_proto::salvage::MAX_SALVAGE_BYTES), limits::read_body));
-    let router = Router::new()
+    // Every route but the probes, the scrapers' and the JWKS: rate-limited per address.
+    let rate = rate::RateLimits::new(limits);
+    let limited = Router::new()
         .merge(enroll)
         .merge(json_routes)
         .merge(sync)
         .merge(salvage)
         .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
+        .route_layer(from_fn_with_state(rate.clone(), rate::per_address));
+    let router = Router::new()
+        .merge(limited)
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/.well-known/jwks.json", get(handlers::jwks))
@@ -408,7 +425,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .layer(from_fn_with_state(metrics.clone(), metrics::count_unavailable))
         .layer(logs::trace_layer())
         .layer(axum::middleware::from_fn(logs::request_id));
-    (router, Probe::new(budget, metrics))
+    (router, Probe::new(budget, metrics, rate))
 }
 
 /// The body, or a JSON error (413 past the limit) instead of axum's text.

@@ -9,7 +9,9 @@
 //! `env`; `--help` lists them with their defaults): `--db`, `--addr`,
 //! `--postgres`, the limits (`--max-connections N`, `--header-timeout-secs
 //! S`, `--body-timeout-secs S`, `--body-idle-secs S`, `--body-budget-mib M`,
-//! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
+//! `--per-address-body-mib M`, the rate limits `--address-rate N`,
+//! `--address-burst N`, `--device-rate N`, `--device-burst N` and
+//! `--address-from-forwarded-for`; defaults in `Limits`, see the `limits`
 //! module and DEPLOYMENT.md), `--drain-secs S`, the admin endpoint's
 //! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`, and the
 //! escrow private keys (`--escrow-key-file FILE` or `OFFLINE_AUTH_ESCROW_KEYS`), the
@@ -101,6 +103,27 @@ struct Config {
           default_value_t = server::Limits::default().drain_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     drain_secs: u64,
+    /// Requests a second one client address may make on average (0: no
+    /// limit); past it and its burst, 429 with `Retry-After`.
+    #[arg(long, env = "OFFLINE_AUTH_ADDRESS_RATE", value_name = "N",
+          default_value_t = server::limits::DEFAULT_ADDRESS_RATE.per_second)]
+    address_rate: u32,
+    /// Requests one client address may make at once after a quiet spell.
+    #[arg(long, env = "OFFLINE_AUTH_ADDRESS_BURST", value_name = "N",
+          default_value_t = server::limits::DEFAULT_ADDRESS_RATE.burst)]
+    address_burst: u32,
+    /// Uploads a second one enrolled device may make on average (0: no limit).
+    #[arg(long, env = "OFFLINE_AUTH_DEVICE_RATE", value_name = "N",
+          default_value_t = server::limits::DEFAULT_DEVICE_RATE.per_second)]
+    device_rate: u32,
+    /// Uploads one enrolled device may make at once after a quiet spell.
+    #[arg(long, env = "OFFLINE_AUTH_DEVICE_BURST", value_name = "N",
+          default_value_t = server::limits::DEFAULT_DEVICE_RATE.burst)]
+    device_burst: u32,
+    /// Take the client's address from the last `X-Forwarded-For` entry
+    /// (only behind a reverse proxy that appends it).
+    #[arg(long, env = "OFFLINE_AUTH_ADDRESS_FROM_FORWARDED_FOR")]
+    address_from_forwarded_for: bool,
     /// The bearer token of the admin endpoint (`POST /admin/devices/{id}/revoke`);
     /// without one the endpoint is off. At least 22 bytes, no spaces.
     #[arg(long, env = "OFFLINE_AUTH_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
@@ -307,6 +330,10 @@ impl Config {
             body_budget_bytes: mib(self.body_budget_mib),
             per_address_body_bytes: mib(self.per_address_body_mib),
             drain_timeout: Duration::from_secs(self.drain_secs),
+            address_rate: rate(self.address_rate, self.address_burst),
+            device_rate: rate(self.device_rate, self.device_burst),
+            address_from_forwarded_for: self.address_from_forwarded_for,
+            ..server::Limits::default()
         }
     }
 }
@@ -401,6 +428,11 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
 
 fn mib(n: u64) -> usize {
     usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+/// A rate limit, or none when either number is 0.
+fn rate(per_second: u32, burst: u32) -> Option<server::Rate> {
+    (per_second > 0 && burst > 0).then_some(server::Rate { per_second, burst })
 }
 
 fn to_mib(bytes: usize) -> u64 {

@@ -82,6 +82,24 @@ impl Unavailable {
     }
 }
 
+/// Which limit refused a request (a `/metrics` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Address,
+    Device,
+}
+
+impl Scope {
+    pub(crate) const ALL: [Self; 2] = [Self::Address, Self::Device];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Address => "address",
+            Self::Device => "device",
+        }
+    }
+}
+
 /// A refused upload's reason label, as a response extension: one of
 /// `RejectReason::as_str` or the server's own [`SERVER_REFUSALS`].
 #[derive(Clone, Copy, Debug)]
@@ -92,8 +110,9 @@ pub(crate) struct Refusal(pub &'static str);
 /// know (404), a request that is not an upload at all (400, 408, 415), an
 /// upload of a revoked device (403, its edits after the revocation), and,
 /// with attestation on, an upload without a valid device signature
-/// (`UploadRefusal::as_str`: 403).
-pub(crate) const SERVER_REFUSALS: [&str; 7] = [
+/// (`UploadRefusal::as_str`: 403), and a known device past its rate (429).
+pub(crate) const SERVER_REFUSALS: [&str; 8] = [
+    "rate_limited",
     "other_tenant",
     "unknown_device",
     "bad_request",
@@ -160,6 +179,11 @@ struct CauseLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabel {
+    scope: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -178,6 +202,7 @@ pub struct Metrics {
     refusals: Family<ReasonLabel, Counter>,
     enrolment_refusals: Family<ReasonLabel, Counter>,
     unavailable: Family<CauseLabel, Counter>,
+    rate_limited: Family<ScopeLabel, Counter>,
     clock_stretch: Counter,
     verification: Histogram,
     database: Family<OperationLabel, Histogram, fn() -> Histogram>,
@@ -211,6 +236,11 @@ impl Metrics {
         for cause in Unavailable::ALL {
             let _ = unavailable.get_or_create(&CauseLabel { cause: cause.as_str() });
         }
+        let rate_limited = Family::<ScopeLabel, Counter>::default();
+        for scope in Scope::ALL {
+            let _ = rate_limited.get_or_create(&ScopeLabel { scope: scope.as_str() });
+        }
+        registry.register("rate_limited", "429 answers by limit (address, device)", rate_limited.clone());
         let database = Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(latency_buckets);
         for op in DbOp::ALL {
             let _ = database.get_or_create(&OperationLabel { operation: op.as_str() });
@@ -251,6 +281,7 @@ impl Metrics {
             refusals,
             enrolment_refusals,
             unavailable,
+            rate_limited,
             clock_stretch,
             verification,
             database,
@@ -360,7 +391,7 @@ pub(crate) async fn observe_upload(
     response
 }
 
-/// Around every route: counts 503 answers by cause.
+/// Around every route: counts 503 answers by cause and 429s by limit.
 pub(crate) async fn count_unavailable(
     State(metrics): State<Arc<Metrics>>,
     request: Request<Body>,
@@ -369,6 +400,9 @@ pub(crate) async fn count_unavailable(
     let response = next.run(request).await;
     if let Some(cause) = response.extensions().get::<Unavailable>() {
         metrics.unavailable(*cause);
+    }
+    if let Some(scope) = response.extensions().get::<Scope>() {
+        metrics.rate_limited.get_or_create(&ScopeLabel { scope: scope.as_str() }).inc();
     }
     response
 }
