@@ -240,7 +240,16 @@ fn answer(device_id: &str, verified: &VerifiedBatch) -> Response {
             let (first, last) = (boots.clone().next(), boots.next_back());
             tracing::warn!(device_id, ?first, ?last, "boot count climbing while entry times barely move");
         }
-        Upload::Applied { entries: verified.operations.len() as u64, duplicates: verified.duplicates, stretched }
+        let newest = verified.operations.last().map(|op| {
+            let boots = verified.operations.iter().rev().find_map(|op| op.boots);
+            (op.time, boots)
+        });
+        Upload::Applied {
+            entries: verified.operations.len() as u64,
+            duplicates: verified.duplicates,
+            stretched,
+            newest,
+        }
     };
     tracing::info!(
         device_id,

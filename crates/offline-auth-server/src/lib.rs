@@ -75,6 +75,8 @@ pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod operator;
+mod operator_html;
 mod rate;
 mod revoked;
 mod salvage;
@@ -395,7 +397,15 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .route("/sync", post(handlers::sync))
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body))
-        .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload));
+        .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload))
+        .route_layer(from_fn_with_state(state.clone(), operator::note_upload));
+    // The operator's page (off without an admin token): its form posts are small.
+    let operator = Router::new()
+        .route("/operator", get(operator::show))
+        .route("/operator/login", post(operator::login))
+        .route("/operator/devices/{id}/{action}", post(operator::act))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     // A salvage upload has a batch's size limit, and the same body limits.
     let salvage = Router::new()
         .route("/salvage", post(salvage::salvage))
@@ -408,6 +418,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .merge(json_routes)
         .merge(sync)
         .merge(salvage)
+        .merge(operator)
         .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
         .route_layer(from_fn_with_state(rate.clone(), rate::per_address));

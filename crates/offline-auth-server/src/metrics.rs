@@ -49,7 +49,8 @@ pub const STRETCH_MAX_MINUTES_PER_BOOT: i64 = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Upload {
     /// New entries applied (and `duplicates` replayed ones skipped).
-    Applied { entries: u64, duplicates: u64, stretched: bool },
+    /// `newest`: the time and boot count of the newest entry applied.
+    Applied { entries: u64, duplicates: u64, stretched: bool, newest: Option<(i64, Option<u32>)> },
     /// Nothing new: a replay, or a race lost to an upload that applied it.
     Duplicate { duplicates: u64 },
     /// The device's queue parted from the applied chain; nothing applied.
@@ -133,10 +134,11 @@ pub(crate) enum DbOp {
     Records,
     Ready,
     Revocation,
+    Operator,
 }
 
 impl DbOp {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::Device,
         Self::Applied,
         Self::Apply,
@@ -145,6 +147,7 @@ impl DbOp {
         Self::Records,
         Self::Ready,
         Self::Revocation,
+        Self::Operator,
     ];
 
     fn as_str(self) -> &'static str {
@@ -157,6 +160,7 @@ impl DbOp {
             Self::Records => "records",
             Self::Ready => "ready",
             Self::Revocation => "revocation",
+            Self::Operator => "operator",
         }
     }
 }
@@ -363,7 +367,7 @@ pub(crate) async fn observe_upload(
     let response = next.run(request).await;
     let status = response.status();
     match response.extensions().get::<Upload>() {
-        Some(Upload::Applied { entries, duplicates, stretched }) => {
+        Some(Upload::Applied { entries, duplicates, stretched, .. }) => {
             metrics.upload("applied");
             metrics.entries_applied.inc_by(*entries);
             metrics.entries_duplicated.inc_by(*duplicates);

@@ -18,11 +18,14 @@ pub mod postgres;
 mod postgres_evidence;
 #[cfg(feature = "postgres")]
 mod postgres_keys;
+#[cfg(feature = "postgres")]
+mod postgres_operator;
 pub mod sealed;
 pub mod sqlite;
 mod sqlite_keys;
+mod sqlite_operator;
 
 pub use contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, KeyRows,
-    NetEffect, Record, Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, Contact, DeviceEvidence, DeviceState, DeviceSummary,
+    Enrolled, IssueGrant, KeyRows, NetEffect, Record, Store, StoreError, StoreFuture, REFUSALS_KEPT_SECS,
 };
