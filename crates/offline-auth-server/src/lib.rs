@@ -81,6 +81,7 @@ mod rate;
 mod revoked;
 mod salvage;
 pub mod store;
+mod stretch;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -28,7 +28,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use offline_auth_backend::{RejectReason, SyncOperation};
+use offline_auth_backend::RejectReason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -37,13 +37,7 @@ use prometheus_client::registry::Registry;
 
 use crate::AppState;
 
-/// The clock-stretching sign (docs/TIME.md): an upload whose new entries'
-/// boot count rises by at least this much...
-pub const STRETCH_MIN_BOOT_RISE: u32 = 3;
-/// ...while their times advance by less than this many minutes per boot.
-/// A restart takes a minute or two; an honest device that restarts often
-/// is also in use between restarts.
-pub const STRETCH_MAX_MINUTES_PER_BOOT: i64 = 10;
+pub use crate::stretch::{clock_stretch_suspected, STRETCH_MAX_MINUTES_PER_BOOT, STRETCH_MIN_BOOT_RISE};
 
 /// What an upload came to, as a response extension and a label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +203,7 @@ pub struct Metrics {
     rate_limited: Family<ScopeLabel, Counter>,
     clock_stretch: Counter,
     verification: Histogram,
+    sync_lag: Histogram,
     database: Family<OperationLabel, Histogram, fn() -> Histogram>,
 }
 
@@ -251,6 +246,13 @@ impl Metrics {
         }
         let (entries_applied, entries_duplicated, clock_stretch) = Default::default();
         let verification = latency_buckets();
+        // 1 s to about 48 days, ×4.
+        let sync_lag = Histogram::new(exponential_buckets(1.0, 4.0, 12));
+        registry.register(
+            "sync_lag_seconds",
+            "Cursor lag: server time minus the device time of the newest entry each applied upload brings",
+            sync_lag.clone(),
+        );
         registry.register("uploads", "Uploads to /sync by outcome", uploads.clone());
         registry.register("entries_applied", "Entries applied from uploads", Counter::clone(&entries_applied));
         registry.register(
@@ -288,6 +290,7 @@ impl Metrics {
             rate_limited,
             clock_stretch,
             verification,
+            sync_lag,
             database,
         }
     }
@@ -334,19 +337,6 @@ impl Metrics {
     }
 }
 
-/// Whether the new entries of one upload show the clock-stretching sign:
-/// between the first and the last entry that carry a boot count, the count
-/// rose by at least [`STRETCH_MIN_BOOT_RISE`] while the entry times
-/// advanced by less than [`STRETCH_MAX_MINUTES_PER_BOOT`] minutes per boot.
-pub fn clock_stretch_suspected(operations: &[SyncOperation]) -> bool {
-    let mut booted = operations.iter().filter_map(|op| op.boots.map(|boots| (boots, op.time)));
-    let Some((first_boots, first_time)) = booted.next() else { return false };
-    let Some((last_boots, last_time)) = booted.next_back() else { return false };
-    let rise = last_boots.saturating_sub(first_boots);
-    let advanced = last_time.saturating_sub(first_time);
-    rise >= STRETCH_MIN_BOOT_RISE && advanced < i64::from(rise).saturating_mul(STRETCH_MAX_MINUTES_PER_BOOT * 60)
-}
-
 /// `GET /metrics`.
 pub(crate) async fn serve(State(state): State<Arc<AppState>>) -> Response {
     let mut response = state.metrics.encode().into_response();
@@ -367,8 +357,12 @@ pub(crate) async fn observe_upload(
     let response = next.run(request).await;
     let status = response.status();
     match response.extensions().get::<Upload>() {
-        Some(Upload::Applied { entries, duplicates, stretched, .. }) => {
+        Some(Upload::Applied { entries, duplicates, stretched, newest }) => {
             metrics.upload("applied");
+            if let Some((time, _)) = newest {
+                // A device clock ahead of the server's counts as no lag.
+                metrics.sync_lag.observe(crate::now().saturating_sub(*time).max(0) as f64);
+            }
             metrics.entries_applied.inc_by(*entries);
             metrics.entries_duplicated.inc_by(*duplicates);
             if *stretched {
@@ -409,36 +403,4 @@ pub(crate) async fn count_unavailable(
         metrics.rate_limited.get_or_create(&ScopeLabel { scope: scope.as_str() }).inc();
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(boots: Option<u32>, time: i64) -> SyncOperation {
-        SyncOperation {
-            seq: 1,
-            time,
-            grant_id: "g".into(),
-            boots,
-            collection: "notes".into(),
-            key: "k".into(),
-            value: None,
-            mac: [0; 32],
-        }
-    }
-
-    #[test]
-    fn boots_climbing_while_time_stands_still_is_the_stretch_sign() {
-        let t = 1_800_000_000;
-        // Four restarts in five minutes.
-        assert!(clock_stretch_suspected(&[op(Some(2), t), op(Some(4), t + 120), op(Some(6), t + 300)]));
-        // Four restarts over a working day: honest.
-        assert!(!clock_stretch_suspected(&[op(Some(2), t), op(Some(6), t + 8 * 3600)]));
-        // Two restarts, however quick: under the threshold.
-        assert!(!clock_stretch_suspected(&[op(Some(2), t), op(Some(4), t + 10)]));
-        // No boot counts (first-release entries), or one entry: no sign.
-        assert!(!clock_stretch_suspected(&[op(None, t), op(None, t + 1)]));
-        assert!(!clock_stretch_suspected(&[op(Some(9), t)]));
-    }
 }
