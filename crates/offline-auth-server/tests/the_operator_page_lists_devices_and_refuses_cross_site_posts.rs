@@ -173,3 +173,49 @@ fn cross_site_posts_and_posts_without_the_csrf_token_are_refused() {
     assert!(page.text.contains("revoked ") && page.text.contains(": lost"), "{}", page.text);
     server.stop().unwrap();
 }
+
+/// The same rows from PostgreSQL (migration 0007): contact, refusals by
+/// reason, revocation through the page. Skipped without `OFFLINE_AUTH_PG_URL`
+/// (`bash scripts/test-postgres.sh` sets it).
+#[cfg(feature = "postgres")]
+#[test]
+fn the_page_reads_its_rows_from_postgres_too() {
+    let Some(url) = common::pg_url("the_page_reads_its_rows_from_postgres_too") else { return };
+    // Multi-threaded and kept to the end: the pool's first connections run on it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = runtime.block_on(offline_auth_server::AppState::open_postgres(&url)).unwrap();
+    let admin = Admin::new(Some(TOKEN.to_owned()), RevocationPolicy::default()).unwrap();
+    let server = LocalServer::start_state(state.with_admin(admin), Limits::default()).unwrap();
+    let addr = server.url("");
+    // "!" sorts before the other tests' ids: within the page's first 500.
+    let id = format!("!op-{}", common::run_id());
+    let mut rng = Rng::seeded();
+    let mut device = Device::enroll(&addr, &id, USERS[0]);
+    device.edit(2, &mut rng);
+    let batch = device.queue.next_batch(100).unwrap().unwrap().bytes;
+    let path = format!("/sync?device_id={}", percent(&id));
+    assert_eq!(post(&addr, &path, "application/octet-stream", &batch).unwrap().status, 200);
+    // Refused twice: a batch that is not one.
+    for _ in 0..2 {
+        assert_eq!(post(&addr, &path, "application/octet-stream", b"junk").unwrap().status, 422);
+    }
+    let cookie = sign_in(&server);
+    let page = get(&server, "/operator", Some(&cookie));
+    let row = page.text.split("<tr").find(|row| row.contains(&id)).unwrap_or_else(|| panic!("{}", page.text));
+    assert!(row.contains("malformed: 2") && row.contains("<td>2</td>"), "{row}");
+    let csrf = csrf_of(&page.text);
+    let own_origin = format!("http://{}", addr.trim_start_matches("http://"));
+    let form = format!("csrf={csrf}&reason=lost");
+    let done = post_form(
+        &server,
+        &format!("/operator/devices/{}/revoke", percent(&id)),
+        &form,
+        &[("Cookie", &cookie), ("Origin", &own_origin)],
+    );
+    assert_eq!(done.status, 303);
+    let page = get(&server, "/operator", Some(&cookie));
+    let row = page.text.split("<tr").find(|row| row.contains(&id)).unwrap();
+    assert!(row.contains("revoked ") && row.contains(": lost"), "{row}");
+    server.stop().unwrap();
+    drop(runtime);
+}
