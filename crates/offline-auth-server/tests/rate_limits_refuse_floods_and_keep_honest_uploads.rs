@@ -85,7 +85,9 @@ fn a_flood_from_one_address_gets_429_while_another_addresss_upload_goes_through(
     let answers: Vec<Raw> =
         (0..60).map(|i| post_from(flooder, &server, &format!("/sync?device_id=x{i}"), OCTETS, b"junk")).collect();
     let refused: Vec<&Raw> = answers.iter().filter(|a| a.status == 429).collect();
-    assert!(refused.len() >= 30, "the flood past its burst is refused: {answers:?}");
+    // (At least 10: a loaded machine that took 30 s for the flood refilled 30 tokens.)
+    assert!(refused.len() >= 10, "the flood past its burst is refused: {answers:?}");
+    assert!(answers.iter().all(|a| a.status == 404 || a.status == 429), "{answers:?}");
     assert!(answers.iter().take(20).all(|a| a.status == 404), "the burst itself is served");
     for answer in &refused {
         assert!(answer.retry_after.is_some_and(|s| s >= 1), "{answer:?}");
@@ -115,7 +117,7 @@ fn a_known_device_past_its_rate_gets_429_and_unknown_ids_keep_nothing() {
     let home = Ipv4Addr::LOCALHOST;
 
     let mut statuses = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..15 {
         let batch = next_batch(&mut busy, &mut rng);
         let answer = post_from(home, &server, &busy.sync_path(), OCTETS, &batch);
         if answer.status == 200 {
@@ -164,4 +166,28 @@ fn many_addresses_keep_at_most_the_stated_bound_of_buckets() {
     assert!(most >= bound / 2, "the map was used: {most}");
     println!("FIGURE test=many_addresses addresses=2000 bound={bound} most_tracked={most}");
     server.stop().unwrap();
+}
+
+/// The binary takes the rate limits from its environment (clap's `env`)
+/// and from flags: OFFLINE_AUTH_ADDRESS_RATE/BURST make the third request
+/// of one address a 429; `--address-rate 0` turns the limit off.
+#[test]
+fn the_binary_takes_its_rate_limits_from_the_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let envs = [("OFFLINE_AUTH_ADDRESS_RATE", "1"), ("OFFLINE_AUTH_ADDRESS_BURST", "2")];
+    let limited = common::Instance::spawn_with(&[db.to_str().unwrap(), "127.0.0.1:0"], &envs);
+    let statuses: Vec<u16> = (0..8)
+        .map(|i| common::post(&limited.addr, &format!("/sync?device_id=n{i}"), OCTETS, b"junk").unwrap().status)
+        .collect();
+    assert_eq!(&statuses[..2], &[404, 404], "{statuses:?}");
+    assert!(statuses[2..].contains(&429), "{statuses:?}");
+    drop(limited);
+
+    let args = [db.to_str().unwrap(), "127.0.0.1:0", "--address-rate", "0"];
+    let unlimited = common::Instance::spawn_with(&args, &envs);
+    for i in 0..6 {
+        let status = common::post(&unlimited.addr, &format!("/sync?device_id=n{i}"), OCTETS, b"junk").unwrap().status;
+        assert_eq!(status, 404, "the flag wins over the environment and 0 turns the limit off");
+    }
 }
