@@ -235,9 +235,10 @@ setup() {
     fi
     command -v strip >/dev/null || apt_install binutils || return 1
     if wanted operator-page; then
-        # The browser test drives Chromium through chromedriver's WebDriver API (Python's standard library).
+        # The browser test drives Chromium through chromedriver's WebDriver API (Python's standard
+        # library); a font, since apt_install leaves out what chromium only recommends.
         { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } ||
-            apt_install chromium chromium-driver || return 1
+            apt_install chromium chromium-driver fonts-liberation || return 1
         chromium --version || return 1
     fi
     if wanted fuzz-smoke; then
