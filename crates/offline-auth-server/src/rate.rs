@@ -199,6 +199,21 @@ mod tests {
     }
 
     #[test]
+    fn behind_a_proxy_the_address_is_the_last_forwarded_entry_and_never_the_clients_word() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let proxied = RateLimits::new(&Limits { address_from_forwarded_for: true, ..Limits::default() });
+        assert_eq!(proxied.address(Some(peer), &headers), Some("203.0.113.7".parse().unwrap()));
+        headers.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(proxied.address(Some(peer), &headers), Some(peer));
+        // Off (the default): the header is the client's word, ignored.
+        let direct = RateLimits::new(&Limits::default());
+        headers.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+        assert_eq!(direct.address(Some(peer), &headers), Some(peer));
+    }
+
+    #[test]
     fn no_rate_keeps_nothing() {
         let buckets = Buckets::<String>::new(None, 100);
         assert_eq!(buckets.take("a", Instant::now()), Ok(()));
