@@ -26,6 +26,10 @@
 #                    (its test binaries are the rust section's build: same features)
 #                    (a throwaway cluster run by an unprivileged user): several instances,
 #                    kill -9, database restart, failure paths
+#   operator-page    the reference server's operator page in headless Chromium (Debian's
+#                    chromium and chromium-driver, installed by setup only for this section):
+#                    sign-in, devices listed, a hostile device id shown escaped, a
+#                    cross-site form post refused (crates/offline-auth-server/tests/browser)
 #   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=10, dev profile: every cargo-fuzz target
 #                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
 #                    and cargo-fuzz (.ci/run installs them)
@@ -73,7 +77,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres fuzz-smoke bench-smoke
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page fuzz-smoke bench-smoke
           jvm jvm-release swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
           sqlite-symbols versions package-contents readme-examples)
 
@@ -245,6 +249,13 @@ setup() {
         mvn -v 2>/dev/null | head -n 1
     fi
     command -v strip >/dev/null || apt_install binutils || return 1
+    if wanted operator-page; then
+        # The browser test drives Chromium through chromedriver's WebDriver API (Python's standard
+        # library); a font, since apt_install leaves out what chromium only recommends.
+        { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } ||
+            apt_install chromium chromium-driver fonts-liberation || return 1
+        chromium --version || return 1
+    fi
     if wanted fuzz-smoke; then
         # libFuzzer's sanitizer flags need a nightly toolchain; cargo-fuzz drives it.
         if ! cargo +nightly --version >/dev/null 2>&1; then
@@ -308,6 +319,19 @@ rust_faketime() {
     runner_var="CARGO_TARGET_$(printf '%s' "$host_triple" | tr 'a-z.-' 'A-Z__')_RUNNER"
     env "$runner_var=faketime -f +365d" cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-fail-fast || return 1
     faketime -f +365d date -u '+(tests ran at %F on the faked clock)'
+}
+
+operator_page() {
+    # The server binary of the shared build (same features: nothing rebuilt after the rust section).
+    local binary
+    binary="$(cargo build --workspace --features "$RUST_FEATURES" --locked --bin offline-auth-server --message-format=json |
+              python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "offline-auth-server" and m.get("executable"):
+        print(m["executable"])')" || return 1
+    [[ -x "$binary" ]] || { echo "no offline-auth-server binary built" >&2; return 1; }
+    timeout 300 python3 crates/offline-auth-server/tests/browser/operator_page.py "$binary"
 }
 
 jvm() {
@@ -378,6 +402,7 @@ section doc           count_cargo    cargo test --workspace --doc --features "$R
 section example       count_check    cargo run --locked --features "$RUST_FEATURES" --example field_day
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
+section operator-page count_auto     operator_page
 section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm

@@ -65,17 +65,17 @@ impl Admin {
         Ok(Self { token: token.map(Arc::from), policy })
     }
 
-    /// Whether `headers` carry the admin token; 404 when the endpoint is off.
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    /// The token (`None`: the admin endpoint and the operator's page are off).
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Whether `given` is the admin token (compared in constant time); 404
+    /// when the endpoint is off, 401 otherwise.
+    pub(crate) fn check_token(&self, given: &[u8]) -> Result<(), ApiError> {
         let Some(token) = &self.token else {
             return Err(ApiError::new(StatusCode::NOT_FOUND, "no such endpoint"));
         };
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("")
-            .as_bytes();
         let same = given.len() == token.len() && bool::from(given.ct_eq(token.as_bytes()));
         if same {
             Ok(())
@@ -83,6 +83,17 @@ impl Admin {
             tracing::warn!("admin request refused: missing or wrong token");
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "admin bearer token required"))
         }
+    }
+
+    /// Whether `headers` carry the admin token as a bearer token.
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .as_bytes();
+        self.check_token(given)
     }
 }
 
@@ -102,13 +113,21 @@ pub(crate) async fn revoke(
     require_content_type(&headers, "application/json")?;
     let body: RevokeBody =
         serde_json::from_slice(&body_or_error(body)?).map_err(|_| bad_request("expected JSON {reason}"))?;
-    let revocation = Revocation::new(device_id, body.reason, now()).map_err(|e| bad_request(&e.to_string()))?;
+    let stored = revoke_device(&state, device_id, body.reason).await?;
+    Ok(Json(json!({"device_id": stored.device_id, "reason": stored.reason, "at": stored.at, "server_time": now()})))
+}
+
+/// Revokes `device_id` for `reason` now (the admin endpoint's and the
+/// operator page's one path): the revocation in force, 404 for a device
+/// never enrolled, 400 for a bad reason.
+pub(crate) async fn revoke_device(state: &AppState, device_id: String, reason: String) -> Result<Revocation, ApiError> {
+    let revocation = Revocation::new(device_id, reason, now()).map_err(|e| bad_request(&e.to_string()))?;
     let stored = state.metrics.time_db(DbOp::Revocation, state.store.revoke(&revocation)).await?;
     let Some(stored) = stored else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown device"));
     };
     tracing::warn!(device_id = stored.device_id, at = stored.at, reason = stored.reason, "device revoked");
-    Ok(Json(json!({"device_id": stored.device_id, "reason": stored.reason, "at": stored.at, "server_time": now()})))
+    Ok(stored)
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -21,6 +22,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use crate::metrics::{clock_stretch_suspected, DbOp, Unavailable, Upload};
+use crate::rate::RateLimits;
 use crate::revoked::{judge_revoked, refuse_revoked, revocation};
 use crate::store::{Applied, DeviceState, Enrolled};
 use crate::{attest, directives};
@@ -254,7 +256,16 @@ fn answer(device_id: &str, verified: &VerifiedBatch, directives: &[String]) -> R
             let (first, last) = (boots.clone().next(), boots.next_back());
             tracing::warn!(device_id, ?first, ?last, "boot count climbing while entry times barely move");
         }
-        Upload::Applied { entries: verified.operations.len() as u64, duplicates: verified.duplicates, stretched }
+        let newest = verified.operations.last().map(|op| {
+            let boots = verified.operations.iter().rev().find_map(|op| op.boots);
+            (op.time, boots)
+        });
+        Upload::Applied {
+            entries: verified.operations.len() as u64,
+            duplicates: verified.duplicates,
+            stretched,
+            newest,
+        }
     };
     tracing::info!(
         device_id,
@@ -279,6 +290,7 @@ fn answer(device_id: &str, verified: &VerifiedBatch, directives: &[String]) -> R
 pub(crate) async fn sync(
     State(state): State<Arc<AppState>>,
     query: Result<Query<DeviceQuery>, QueryRejection>,
+    rate: Option<Extension<Arc<RateLimits>>>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
@@ -295,6 +307,10 @@ pub(crate) async fn sync(
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the batch exceeds the size limit"))?;
     let mut from =
         state.metrics.time_db(DbOp::Device, state.store.device(device_id)).await?.ok_or_else(unknown_device)?;
+    // A device the store knows: its own rate limit (nothing kept for others).
+    if let Some(Extension(rate)) = rate {
+        rate.check_device(device_id)?;
+    }
     // Tenancy, before any MAC is computed: a batch is uploaded for the
     // device that made it (and the grants' user is checked after verifying).
     let mut reader = BatchReader::open(&body).map_err(|e| ApiError::from(BackendError::from(e)))?;

@@ -70,16 +70,21 @@ mod local;
 pub mod admin;
 pub mod attest;
 mod directives;
+mod error;
 mod handlers;
 pub mod kek;
 pub mod limits;
 mod listen;
 pub mod logs;
 pub mod metrics;
+mod operator;
+mod operator_html;
 mod probes;
+mod rate;
 mod revoked;
 mod salvage;
 pub mod store;
+mod stretch;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -90,23 +95,20 @@ pub use attest::Attestation;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-pub use limits::Limits;
+use axum::Router;
+pub use error::ApiError;
+pub(crate) use error::{bad_request, unknown_device};
+pub use limits::{Limits, Rate};
 #[doc(hidden)]
 pub use listen::Probe;
 pub use local::LocalServer;
 pub use metrics::Metrics;
-use metrics::{Refusal, Unavailable};
 pub use offline_auth_backend::RevocationPolicy;
-use offline_auth_backend::{
-    BackendError, GrantIssuer, RejectReason, Revocation, StaticEscrowKeys, SyncVerifier, MAX_BATCH_BYTES,
-};
-use serde_json::json;
-use store::{Store, StoreError};
+use offline_auth_backend::{GrantIssuer, StaticEscrowKeys, SyncVerifier, MAX_BATCH_BYTES};
+use store::Store;
 
 /// Collections a grant allows.
 pub const SCOPES: [&str; 2] = ["inspections", "notes"];
@@ -150,126 +152,6 @@ pub struct AppState {
 /// as `server_time`.
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// An error answer: status, reason, whether to tell the client to retry,
-/// and whether to close the connection after it.
-pub struct ApiError {
-    status: StatusCode,
-    reason: String,
-    retry: bool,
-    close: bool,
-    /// For `/metrics`: why a 503 was made, and a refused upload's reason.
-    cause: Option<Unavailable>,
-    refusal: Option<&'static str>,
-    /// Fields added to the JSON answer beside `error` and `server_time`.
-    extra: serde_json::Map<String, serde_json::Value>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        let extra = serde_json::Map::new();
-        Self { status, reason: reason.into(), retry: false, close: false, cause: None, refusal: None, extra }
-    }
-
-    /// 503 with `Retry-After`, counted under `cause`.
-    fn retry_later(cause: Unavailable, reason: impl Into<String>) -> Self {
-        Self { retry: true, cause: Some(cause), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, reason) }
-    }
-
-    /// An upload refused by the server itself, counted under `label`
-    /// (one of `metrics::SERVER_REFUSALS`).
-    fn refused(status: StatusCode, label: &'static str, reason: impl Into<String>) -> Self {
-        Self { refusal: Some(label), ..Self::new(status, reason) }
-    }
-
-    /// The refusal of a revoked device (403, `device_revoked`): its reason
-    /// and time in the answer, and any `extra` fields (what an upload
-    /// applied and refused).
-    fn revoked(revocation: &Revocation, extra: serde_json::Value) -> Self {
-        let mut error = Self::refused(StatusCode::FORBIDDEN, "device_revoked", "the device was revoked");
-        error.extra.insert("revoked".into(), json!({"reason": revocation.reason, "at": revocation.at}));
-        if let serde_json::Value::Object(fields) = extra {
-            error.extra.extend(fields);
-        }
-        error
-    }
-
-    /// The device's remote directives added to the answer (`directives`).
-    fn with_directives(mut self, directives: Vec<String>) -> Self {
-        self.extra.insert("directives".into(), json!(directives));
-        self
-    }
-
-    /// An answer after which the connection is closed (its request was not read whole).
-    fn closing(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self { close: true, ..Self::new(status, reason) }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        // Every answer carries the server's time, so a device whose clock
-        // runs ahead learns by how much (`PinVault::note_server_time`).
-        let mut body = self.extra;
-        body.insert("error".into(), json!(self.reason));
-        body.insert("server_time".into(), json!(now()));
-        let mut response = (self.status, Json(serde_json::Value::Object(body))).into_response();
-        let headers = response.headers_mut();
-        if self.retry {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-        }
-        if self.close {
-            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Some(cause) = self.cause {
-            response.extensions_mut().insert(cause);
-        }
-        if let Some(label) = self.refusal {
-            response.extensions_mut().insert(Refusal(label));
-        }
-        response
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Backend(error) => error.into(),
-            StoreError::Unavailable(_) => {
-                Self::retry_later(Unavailable::Database, "the database is unavailable; retry later")
-            }
-            StoreError::Failed(why) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {why}")),
-            StoreError::Key(error) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
-        }
-    }
-}
-
-impl From<BackendError> for ApiError {
-    fn from(error: BackendError) -> Self {
-        let status = match &error {
-            BackendError::BatchRejected { kind: RejectReason::TooLarge, .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            BackendError::DeviceRevoked { .. } => StatusCode::FORBIDDEN,
-            BackendError::Internal { .. } | BackendError::Signer { .. } | BackendError::Clock { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let refusal = match &error {
-            BackendError::BatchRejected { kind, .. } => Some(kind.as_str()),
-            _ => None,
-        };
-        Self { refusal, ..Self::new(status, error.to_string()) }
-    }
-}
-
-/// 404 for a device the store does not know (an upload refusal).
-pub(crate) fn unknown_device() -> ApiError {
-    ApiError::refused(StatusCode::NOT_FOUND, "unknown_device", "unknown device")
-}
-
-fn bad_request(reason: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, reason)
 }
 
 impl AppState {
@@ -392,19 +274,33 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .route("/sync", post(handlers::sync))
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .route_layer(from_fn_with_state(reader(MAX_BATCH_BYTES), limits::read_body))
-        .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload));
+        .route_layer(from_fn_with_state(metrics.clone(), metrics::observe_upload))
+        .route_layer(from_fn_with_state(state.clone(), operator::note_upload));
+    // The operator's page (off without an admin token): its form posts are small.
+    let operator = Router::new()
+        .route("/operator", get(operator::show))
+        .route("/operator/login", post(operator::login))
+        .route("/operator/devices/{id}/{action}", post(operator::act))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .route_layer(from_fn_with_state(reader(MAX_JSON_BYTES), limits::read_body));
     // A salvage upload has a batch's size limit, and the same body limits.
     let salvage = Router::new()
         .route("/salvage", post(salvage::salvage))
         .layer(DefaultBodyLimit::max(offline_auth_proto::salvage::MAX_SALVAGE_BYTES))
         .route_layer(from_fn_with_state(reader(offline_auth_proto::salvage::MAX_SALVAGE_BYTES), limits::read_body));
-    let router = Router::new()
+    // Every route but the probes, the scrapers' and the JWKS: rate-limited per address.
+    let rate = rate::RateLimits::new(limits);
+    let limited = Router::new()
         .merge(enroll)
         .merge(json_routes)
         .merge(sync)
         .merge(salvage)
+        .merge(operator)
         .route("/escrow-key", get(salvage::escrow_key))
         .route("/records", get(handlers::records))
+        .route_layer(from_fn_with_state(rate.clone(), rate::per_address));
+    let router = Router::new()
+        .merge(limited)
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/.well-known/jwks.json", get(probes::jwks))
@@ -417,7 +313,7 @@ fn router_and_probe(state: Arc<AppState>, limits: &Limits) -> (Router, Probe) {
         .layer(from_fn_with_state(metrics.clone(), metrics::count_unavailable))
         .layer(logs::trace_layer())
         .layer(axum::middleware::from_fn(logs::request_id));
-    (router, Probe::new(budget, metrics))
+    (router, Probe::new(budget, metrics, rate))
 }
 
 /// The body, or a JSON error (413 past the limit) instead of axum's text.

@@ -87,13 +87,41 @@ pub struct Limits {
     /// After shutdown is asked for (SIGTERM, Ctrl-C): how long requests in
     /// flight are given to finish before the connections left are cut.
     pub drain_timeout: Duration,
+    /// Requests one client address may make (`None`: no limit; `rate.rs`).
+    pub address_rate: Option<Rate>,
+    /// Uploads one known device may make (`None`: no limit; `rate.rs`).
+    pub device_rate: Option<Rate>,
+    /// Take the client address from the last `X-Forwarded-For` entry (set
+    /// only behind a reverse proxy that appends it; `rate.rs`).
+    pub address_from_forwarded_for: bool,
+    /// Most buckets each rate limit keeps (addresses; devices): the memory
+    /// bound of `rate.rs`, whatever a stranger names.
+    pub rate_tracked_max: usize,
 }
+
+/// A token bucket's refill rate and size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Tokens added a second (requests a second, on average).
+    pub per_second: u32,
+    /// The bucket's size: requests that may come at once after a quiet spell.
+    pub burst: u32,
+}
+
+/// Per address: 100 requests a second, bursts of 2000 (a depot of a few
+/// hundred devices behind one NAT, all syncing at the start of a shift).
+pub const DEFAULT_ADDRESS_RATE: Rate = Rate { per_second: 100, burst: 2000 };
+/// Per device: 10 uploads a second, bursts of 600. An honest device
+/// uploads one batch at a time and waits for its answer; one catching up
+/// after days offline sends batch after batch (a few a second at most).
+pub const DEFAULT_DEVICE_RATE: Rate = Rate { per_second: 10, burst: 600 };
 
 impl Default for Limits {
     /// 1024 connections; 10 s for a request head (and between keep-alive
     /// requests); 60 s for a body with no gap over 10 s (a 16 MiB batch
     /// needs about 280 kB/s); 128 MiB of bodies in flight, 32 MiB (two
-    /// largest batches) from one address; 30 s to drain at shutdown.
+    /// largest batches) from one address; 30 s to drain at shutdown;
+    /// [`DEFAULT_ADDRESS_RATE`] and [`DEFAULT_DEVICE_RATE`], the peer's address.
     fn default() -> Self {
         Self {
             max_connections: 1024,
@@ -103,6 +131,10 @@ impl Default for Limits {
             body_budget_bytes: 8 * MAX_BATCH_BYTES,
             per_address_body_bytes: 2 * MAX_BATCH_BYTES,
             drain_timeout: Duration::from_secs(30),
+            address_rate: Some(DEFAULT_ADDRESS_RATE),
+            device_rate: Some(DEFAULT_DEVICE_RATE),
+            address_from_forwarded_for: false,
+            rate_tracked_max: 65_536,
         }
     }
 }

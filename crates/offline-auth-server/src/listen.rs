@@ -19,6 +19,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::limits::{BodyBudget, Limits, MAX_READ_BUFFER_BYTES};
 use crate::metrics::{Metrics, Unavailable};
+use crate::rate::RateLimits;
 
 /// What a connection over the cap is told before it is closed.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 45\r\nConnection: close\r\n\r\n{\"error\":\"too many connections; retry later\"}";
@@ -33,11 +34,22 @@ pub struct Probe {
     open: Arc<AtomicUsize>,
     budget: Arc<BodyBudget>,
     metrics: Arc<Metrics>,
+    rate: Arc<RateLimits>,
 }
 
 impl Probe {
-    pub(crate) fn new(budget: Arc<BodyBudget>, metrics: Arc<Metrics>) -> Self {
-        Self { open: Arc::new(AtomicUsize::new(0)), budget, metrics }
+    pub(crate) fn new(budget: Arc<BodyBudget>, metrics: Arc<Metrics>, rate: Arc<RateLimits>) -> Self {
+        Self { open: Arc::new(AtomicUsize::new(0)), budget, metrics, rate }
+    }
+
+    /// Client addresses the per-address rate limit keeps a bucket for now.
+    pub fn rate_tracked_addresses(&self) -> usize {
+        self.rate.addresses.tracked()
+    }
+
+    /// Devices the per-device rate limit keeps a bucket for now.
+    pub fn rate_tracked_devices(&self) -> usize {
+        self.rate.devices.tracked()
     }
 
     /// Connections open now.

@@ -9,7 +9,9 @@
 //! `env`; `--help` lists them with their defaults): `--db`, `--addr`,
 //! `--postgres`, the limits (`--max-connections N`, `--header-timeout-secs
 //! S`, `--body-timeout-secs S`, `--body-idle-secs S`, `--body-budget-mib M`,
-//! `--per-address-body-mib M`; defaults in `Limits`, see the `limits`
+//! `--per-address-body-mib M`, the rate limits `--address-rate N`,
+//! `--address-burst N`, `--device-rate N`, `--device-burst N` and
+//! `--address-from-forwarded-for`; defaults in `Limits`, see the `limits`
 //! module and DEPLOYMENT.md), `--drain-secs S`, the admin endpoint's
 //! `--admin-token TOKEN` and `--apply-edits-queued-before-revocation`, and the
 //! escrow private keys (`--escrow-key-file FILE` or `OFFLINE_AUTH_ESCROW_KEYS`), the
@@ -32,6 +34,8 @@
 //! See the library's documentation for the endpoints.
 
 use offline_auth_server as server;
+
+mod limit_flags;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,43 +68,9 @@ struct Config {
     /// A PostgreSQL URL instead of SQLite (needs the `postgres` feature).
     #[arg(long, env = "OFFLINE_AUTH_POSTGRES", value_name = "URL", hide_env_values = true)]
     postgres: Option<String>,
-    /// Connections open at once; more are answered 503 and closed.
-    #[arg(long, env = "OFFLINE_AUTH_MAX_CONNECTIONS", value_name = "N",
-          default_value_t = server::Limits::default().max_connections,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    max_connections: u32,
-    /// Seconds to send a request head (and the idle wait between keep-alive requests).
-    #[arg(long, env = "OFFLINE_AUTH_HEADER_TIMEOUT_SECS", value_name = "S",
-          default_value_t = server::Limits::default().header_read_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    header_timeout_secs: u64,
-    /// Seconds to send a whole body (408 and closed past it).
-    #[arg(long, env = "OFFLINE_AUTH_BODY_TIMEOUT_SECS", value_name = "S",
-          default_value_t = server::Limits::default().body_read_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    body_timeout_secs: u64,
-    /// Longest silence, in seconds, between two chunks of a body (408 and closed past it).
-    #[arg(long, env = "OFFLINE_AUTH_BODY_IDLE_SECS", value_name = "S",
-          default_value_t = server::Limits::default().body_idle_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    body_idle_secs: u64,
-    /// MiB all bodies in flight may hold together (503 + Retry-After past it).
-    #[arg(long, env = "OFFLINE_AUTH_BODY_BUDGET_MIB", value_name = "M",
-          default_value_t = to_mib(server::Limits::default().body_budget_bytes),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    body_budget_mib: u64,
-    /// MiB the bodies in flight from one client address may hold (set it to
-    /// --body-budget-mib behind a proxy).
-    #[arg(long, env = "OFFLINE_AUTH_PER_ADDRESS_BODY_MIB", value_name = "M",
-          default_value_t = to_mib(server::Limits::default().per_address_body_bytes),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    per_address_body_mib: u64,
-    /// On SIGTERM or Ctrl-C: seconds the requests in flight get to finish
-    /// (no new connection is accepted meanwhile); then the rest are cut.
-    #[arg(long, env = "OFFLINE_AUTH_DRAIN_SECS", value_name = "S",
-          default_value_t = server::Limits::default().drain_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
-    drain_secs: u64,
+    /// The connection, body, drain and rate limits (`limit_flags.rs`).
+    #[command(flatten)]
+    limits: limit_flags::LimitFlags,
     /// The bearer token of the admin endpoint (`POST /admin/devices/{id}/revoke`);
     /// without one the endpoint is off. At least 22 bytes, no spaces.
     #[arg(long, env = "OFFLINE_AUTH_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
@@ -206,7 +176,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let (database, addr) = resolve(&config, &matches).unwrap_or_else(|error| error.exit());
     server::logs::init_logging(server::logs::wants_json(config.log_json)).map_err(|e| e.to_string())?;
-    let limits = config.limits();
+    let limits = config.limits.limits();
     // Refused before anything is opened or created.
     let kek = config
         .kek()
@@ -297,18 +267,6 @@ impl Config {
             (None, None) => None,
         })
     }
-
-    fn limits(&self) -> server::Limits {
-        server::Limits {
-            max_connections: self.max_connections,
-            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
-            body_read_timeout: Duration::from_secs(self.body_timeout_secs),
-            body_idle_timeout: Duration::from_secs(self.body_idle_secs),
-            body_budget_bytes: mib(self.body_budget_mib),
-            per_address_body_bytes: mib(self.per_address_body_mib),
-            drain_timeout: Duration::from_secs(self.drain_secs),
-        }
-    }
 }
 
 /// The database and address: the positional arguments (with `--postgres`
@@ -397,14 +355,6 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
             eprintln!("Ctrl-C: no new connections; draining the requests in flight");
         })
     }
-}
-
-fn mib(n: u64) -> usize {
-    usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
-}
-
-fn to_mib(bytes: usize) -> u64 {
-    (bytes / (1024 * 1024)) as u64
 }
 
 #[cfg(feature = "postgres")]

@@ -28,7 +28,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use offline_auth_backend::{RejectReason, SyncOperation};
+use offline_auth_backend::RejectReason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -37,19 +37,14 @@ use prometheus_client::registry::Registry;
 
 use crate::AppState;
 
-/// The clock-stretching sign (docs/TIME.md): an upload whose new entries'
-/// boot count rises by at least this much...
-pub const STRETCH_MIN_BOOT_RISE: u32 = 3;
-/// ...while their times advance by less than this many minutes per boot.
-/// A restart takes a minute or two; an honest device that restarts often
-/// is also in use between restarts.
-pub const STRETCH_MAX_MINUTES_PER_BOOT: i64 = 10;
+pub use crate::stretch::{clock_stretch_suspected, STRETCH_MAX_MINUTES_PER_BOOT, STRETCH_MIN_BOOT_RISE};
 
 /// What an upload came to, as a response extension and a label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Upload {
     /// New entries applied (and `duplicates` replayed ones skipped).
-    Applied { entries: u64, duplicates: u64, stretched: bool },
+    /// `newest`: the time and boot count of the newest entry applied.
+    Applied { entries: u64, duplicates: u64, stretched: bool, newest: Option<(i64, Option<u32>)> },
     /// Nothing new: a replay, or a race lost to an upload that applied it.
     Duplicate { duplicates: u64 },
     /// The device's queue parted from the applied chain; nothing applied.
@@ -82,6 +77,24 @@ impl Unavailable {
     }
 }
 
+/// Which limit refused a request (a `/metrics` label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Address,
+    Device,
+}
+
+impl Scope {
+    pub(crate) const ALL: [Self; 2] = [Self::Address, Self::Device];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Address => "address",
+            Self::Device => "device",
+        }
+    }
+}
+
 /// A refused upload's reason label, as a response extension: one of
 /// `RejectReason::as_str` or the server's own [`SERVER_REFUSALS`].
 #[derive(Clone, Copy, Debug)]
@@ -92,8 +105,9 @@ pub(crate) struct Refusal(pub &'static str);
 /// know (404), a request that is not an upload at all (400, 408, 415), an
 /// upload of a revoked device (403, its edits after the revocation), and,
 /// with attestation on, an upload without a valid device signature
-/// (`UploadRefusal::as_str`: 403).
-pub(crate) const SERVER_REFUSALS: [&str; 7] = [
+/// (`UploadRefusal::as_str`: 403), and a known device past its rate (429).
+pub(crate) const SERVER_REFUSALS: [&str; 8] = [
+    "rate_limited",
     "other_tenant",
     "unknown_device",
     "bad_request",
@@ -115,10 +129,11 @@ pub(crate) enum DbOp {
     Ready,
     Revocation,
     Directive,
+    Operator,
 }
 
 impl DbOp {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Device,
         Self::Applied,
         Self::Apply,
@@ -128,6 +143,7 @@ impl DbOp {
         Self::Ready,
         Self::Revocation,
         Self::Directive,
+        Self::Operator,
     ];
 
     fn as_str(self) -> &'static str {
@@ -141,6 +157,7 @@ impl DbOp {
             Self::Ready => "ready",
             Self::Revocation => "revocation",
             Self::Directive => "directive",
+            Self::Operator => "operator",
         }
     }
 }
@@ -163,6 +180,11 @@ struct CauseLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabel {
+    scope: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -181,8 +203,10 @@ pub struct Metrics {
     refusals: Family<ReasonLabel, Counter>,
     enrolment_refusals: Family<ReasonLabel, Counter>,
     unavailable: Family<CauseLabel, Counter>,
+    rate_limited: Family<ScopeLabel, Counter>,
     clock_stretch: Counter,
     verification: Histogram,
+    sync_lag: Histogram,
     database: Family<OperationLabel, Histogram, fn() -> Histogram>,
 }
 
@@ -214,12 +238,24 @@ impl Metrics {
         for cause in Unavailable::ALL {
             let _ = unavailable.get_or_create(&CauseLabel { cause: cause.as_str() });
         }
+        let rate_limited = Family::<ScopeLabel, Counter>::default();
+        for scope in Scope::ALL {
+            let _ = rate_limited.get_or_create(&ScopeLabel { scope: scope.as_str() });
+        }
+        registry.register("rate_limited", "429 answers by limit (address, device)", rate_limited.clone());
         let database = Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(latency_buckets);
         for op in DbOp::ALL {
             let _ = database.get_or_create(&OperationLabel { operation: op.as_str() });
         }
         let (entries_applied, entries_duplicated, clock_stretch) = Default::default();
         let verification = latency_buckets();
+        // 1 s to about 48 days, ×4.
+        let sync_lag = Histogram::new(exponential_buckets(1.0, 4.0, 12));
+        registry.register(
+            "sync_lag_seconds",
+            "Cursor lag: server time minus the device time of the newest entry each applied upload brings",
+            sync_lag.clone(),
+        );
         registry.register("uploads", "Uploads to /sync by outcome", uploads.clone());
         registry.register("entries_applied", "Entries applied from uploads", Counter::clone(&entries_applied));
         registry.register(
@@ -254,8 +290,10 @@ impl Metrics {
             refusals,
             enrolment_refusals,
             unavailable,
+            rate_limited,
             clock_stretch,
             verification,
+            sync_lag,
             database,
         }
     }
@@ -302,19 +340,6 @@ impl Metrics {
     }
 }
 
-/// Whether the new entries of one upload show the clock-stretching sign:
-/// between the first and the last entry that carry a boot count, the count
-/// rose by at least [`STRETCH_MIN_BOOT_RISE`] while the entry times
-/// advanced by less than [`STRETCH_MAX_MINUTES_PER_BOOT`] minutes per boot.
-pub fn clock_stretch_suspected(operations: &[SyncOperation]) -> bool {
-    let mut booted = operations.iter().filter_map(|op| op.boots.map(|boots| (boots, op.time)));
-    let Some((first_boots, first_time)) = booted.next() else { return false };
-    let Some((last_boots, last_time)) = booted.next_back() else { return false };
-    let rise = last_boots.saturating_sub(first_boots);
-    let advanced = last_time.saturating_sub(first_time);
-    rise >= STRETCH_MIN_BOOT_RISE && advanced < i64::from(rise).saturating_mul(STRETCH_MAX_MINUTES_PER_BOOT * 60)
-}
-
 /// `GET /metrics`.
 pub(crate) async fn serve(State(state): State<Arc<AppState>>) -> Response {
     let mut response = state.metrics.encode().into_response();
@@ -335,8 +360,12 @@ pub(crate) async fn observe_upload(
     let response = next.run(request).await;
     let status = response.status();
     match response.extensions().get::<Upload>() {
-        Some(Upload::Applied { entries, duplicates, stretched }) => {
+        Some(Upload::Applied { entries, duplicates, stretched, newest }) => {
             metrics.upload("applied");
+            if let Some((time, _)) = newest {
+                // A device clock ahead of the server's counts as no lag.
+                metrics.sync_lag.observe(crate::now().saturating_sub(*time).max(0) as f64);
+            }
             metrics.entries_applied.inc_by(*entries);
             metrics.entries_duplicated.inc_by(*duplicates);
             if *stretched {
@@ -363,7 +392,7 @@ pub(crate) async fn observe_upload(
     response
 }
 
-/// Around every route: counts 503 answers by cause.
+/// Around every route: counts 503 answers by cause and 429s by limit.
 pub(crate) async fn count_unavailable(
     State(metrics): State<Arc<Metrics>>,
     request: Request<Body>,
@@ -373,37 +402,8 @@ pub(crate) async fn count_unavailable(
     if let Some(cause) = response.extensions().get::<Unavailable>() {
         metrics.unavailable(*cause);
     }
+    if let Some(scope) = response.extensions().get::<Scope>() {
+        metrics.rate_limited.get_or_create(&ScopeLabel { scope: scope.as_str() }).inc();
+    }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(boots: Option<u32>, time: i64) -> SyncOperation {
-        SyncOperation {
-            seq: 1,
-            time,
-            grant_id: "g".into(),
-            boots,
-            collection: "notes".into(),
-            key: "k".into(),
-            value: None,
-            mac: [0; 32],
-        }
-    }
-
-    #[test]
-    fn boots_climbing_while_time_stands_still_is_the_stretch_sign() {
-        let t = 1_800_000_000;
-        // Four restarts in five minutes.
-        assert!(clock_stretch_suspected(&[op(Some(2), t), op(Some(4), t + 120), op(Some(6), t + 300)]));
-        // Four restarts over a working day: honest.
-        assert!(!clock_stretch_suspected(&[op(Some(2), t), op(Some(6), t + 8 * 3600)]));
-        // Two restarts, however quick: under the threshold.
-        assert!(!clock_stretch_suspected(&[op(Some(2), t), op(Some(4), t + 10)]));
-        // No boot counts (first-release entries), or one entry: no sign.
-        assert!(!clock_stretch_suspected(&[op(None, t), op(None, t + 1)]));
-        assert!(!clock_stretch_suspected(&[op(Some(9), t)]));
-    }
 }

@@ -207,3 +207,33 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
     assert_eq!(value(&after, "offline_auth_clock_stretch_suspected_uploads_total"), 1.0, "{text}");
     assert!(!text.contains("stretcher"), "{text}");
 }
+
+/// The cursor lag (issue 26 §2): one observation per applied upload (the
+/// server's time minus the device time of the newest entry it brings),
+/// none for a replay or a refusal.
+#[test]
+fn cursor_lag_is_observed_once_per_applied_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("server.db")).unwrap();
+    let (_, before) = scrape(&server);
+    assert_eq!(value(&before, "offline_auth_sync_lag_seconds_count"), 0.0, "the series exists from the start");
+    let mut rng = Rng::seeded();
+    let mut device = Device::enroll(&server.url(""), "lagging-tablet", USERS[0]);
+    for _ in 0..2 {
+        device.edit(2, &mut rng);
+        let batch = device.queue.next_batch(100).unwrap().unwrap().bytes;
+        let (status, answer) = server.post_batch(&device.sync_path(), &batch).unwrap();
+        assert_eq!(status, 200, "{answer}");
+        // The same batch again: a replay, no lag observed.
+        assert_eq!(server.post_batch(&device.sync_path(), &batch).unwrap().0, 200);
+        let receipt = answer["receipt"].as_str().unwrap();
+        use base64::Engine as _;
+        let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap();
+        device.queue.acknowledge(receipt).unwrap();
+    }
+    let (text, after) = scrape(&server);
+    assert_eq!(value(&after, "offline_auth_sync_lag_seconds_count"), 2.0, "{text}");
+    assert_eq!(value(&after, "offline_auth_sync_lag_seconds_bucket{le=\"+Inf\"}"), 2.0, "{text}");
+    assert!(value(&after, "offline_auth_sync_lag_seconds_sum") >= 0.0);
+    server.stop().unwrap();
+}

@@ -162,6 +162,52 @@ pub trait Directives {
     fn acknowledge_directives<'a>(&'a self, device_id: &'a str, jtis: &'a [String], at: i64) -> StoreFuture<'a, u64>;
 }
 
+/// A device as the operator's page lists it (`operator.rs`): what the
+/// store knows of it, its last upload, and its refusals of the last day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    /// The device id (device-supplied: escape it wherever it is shown).
+    pub device_id: String,
+    /// The user it is enrolled for.
+    pub user_id: String,
+    /// The last seq applied (its cursor).
+    pub acknowledged_seq: u64,
+    /// When it last uploaded (the server's time, seconds since the epoch).
+    pub last_contact: Option<i64>,
+    /// The time (the device's clock) of the newest entry applied.
+    pub newest_entry: Option<i64>,
+    /// The boot count of the newest entry that carried one, and the one
+    /// before that upload (the trend).
+    pub boots: Option<i64>,
+    /// The boot count as of the upload before the last one that carried one.
+    pub boots_before: Option<i64>,
+    /// When an upload last showed the clock-stretching sign (docs/TIME.md).
+    pub stretch_at: Option<i64>,
+    /// The attestation level of its last enrolment (`None`: attestation off).
+    pub level: Option<String>,
+    /// Its revocation, if revoked.
+    pub revoked: Option<Revocation>,
+    /// Its uploads refused since the time asked for, by reason.
+    pub refusals: Vec<(String, u64)>,
+}
+
+/// What an answered upload of a known device tells the operator's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contact<'a> {
+    /// The device.
+    pub device_id: &'a str,
+    /// The server's time of the answer.
+    pub at: i64,
+    /// The newest entry applied: its time (device clock) and boot count.
+    pub newest: Option<(i64, Option<u32>)>,
+    /// Whether the upload showed the clock-stretching sign.
+    pub stretched: bool,
+}
+
+/// How long the operator's page keeps a device's refusals: two days of
+/// hourly counts (it shows the last day).
+pub const REFUSALS_KEPT_SECS: i64 = 2 * 24 * 3600;
+
 /// The server's storage. Every method changes nothing when it fails.
 pub trait Store: Directives + Send + Sync {
     /// The issuer key (`kid`, private key): the stored one, or `candidate`
@@ -250,6 +296,20 @@ pub trait Store: Directives + Send + Sync {
     /// The device's revocation, if it was revoked (read on every grant and
     /// upload, so a revocation through one instance holds on all).
     fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>>;
+
+    /// Notes an answered upload of `contact.device_id` for the operator's
+    /// page (last contact, newest entry, boot count trend); nothing is
+    /// stored for a device the store does not know.
+    fn note_contact<'a>(&'a self, contact: &'a Contact<'a>) -> StoreFuture<'a, ()>;
+
+    /// Counts a refused upload of `device_id` for `reason` in the hour of
+    /// `at` (nothing for a device the store does not know), and drops the
+    /// device's counts older than [`REFUSALS_KEPT_SECS`].
+    fn note_refusal<'a>(&'a self, device_id: &'a str, reason: &'a str, at: i64) -> StoreFuture<'a, ()>;
+
+    /// Up to `limit` devices in id order, each with its refusals counted
+    /// since `since` (hourly counts: from the start of `since`'s hour).
+    fn device_summaries(&self, since: i64, limit: u32) -> StoreFuture<'_, Vec<DeviceSummary>>;
 }
 
 /// The stored key rows, as they are (wrapped or not): what the KEK layer

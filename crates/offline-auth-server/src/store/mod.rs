@@ -21,12 +21,16 @@ mod postgres_directives;
 mod postgres_evidence;
 #[cfg(feature = "postgres")]
 mod postgres_keys;
+#[cfg(feature = "postgres")]
+mod postgres_operator;
 pub mod sealed;
 pub mod sqlite;
 mod sqlite_directives;
 mod sqlite_keys;
+mod sqlite_operator;
 
 pub use contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Directives, Enrolled,
-    IssueGrant, KeyRows, NetEffect, QueuedDirective, Record, Store, StoreError, StoreFuture, MAX_DELIVERED_DIRECTIVES,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, Contact, DeviceEvidence, DeviceState, DeviceSummary,
+    Directives, Enrolled, IssueGrant, KeyRows, NetEffect, QueuedDirective, Record, Store, StoreError, StoreFuture,
+    MAX_DELIVERED_DIRECTIVES, REFUSALS_KEPT_SECS,
 };

@@ -12,21 +12,22 @@ use tokio_postgres::{NoTls, Row};
 use super::postgres_evidence as evidence;
 
 use super::contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, Record,
-    Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, Contact, DeviceEvidence, DeviceState, DeviceSummary,
+    Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
 };
 
 /// The schema migrations, in order: (version, SQL). Each is applied once,
 /// in one transaction with its row in `schema_migrations`.
 /// Each version is applied if its own row is missing, whatever the highest
 /// one applied.
-pub const MIGRATIONS: [(i32, &str); 6] = [
+pub const MIGRATIONS: [(i32, &str); 7] = [
     (1, include_str!("../../migrations/0001_initial.sql")),
     (2, include_str!("../../migrations/0002_applied_chain.sql")),
     (3, include_str!("../../migrations/0003_attestation.sql")),
     (4, include_str!("../../migrations/0004_revocation.sql")),
     (5, include_str!("../../migrations/0005_app_attest_counter.sql")),
     (6, include_str!("../../migrations/0006_directives.sql")),
+    (7, include_str!("../../migrations/0007_operator_page.sql")),
 ];
 
 /// Key of the advisory lock under which instances starting together migrate one at a time.
@@ -399,6 +400,18 @@ impl Store for PgStore {
             let client = self.pool.get().await?;
             revocation_row(client.query_opt(REVOCATION_SQL, &[&device_id]).await?, device_id)
         })
+    }
+
+    fn note_contact<'a>(&'a self, contact: &'a Contact<'a>) -> StoreFuture<'a, ()> {
+        Box::pin(self.note_contact_row(contact))
+    }
+
+    fn note_refusal<'a>(&'a self, device_id: &'a str, reason: &'a str, at: i64) -> StoreFuture<'a, ()> {
+        Box::pin(self.note_refusal_row(device_id, reason, at))
+    }
+
+    fn device_summaries(&self, since: i64, limit: u32) -> StoreFuture<'_, Vec<DeviceSummary>> {
+        Box::pin(self.device_summary_rows(since, limit))
     }
 
     fn ready(&self) -> StoreFuture<'_, ()> {

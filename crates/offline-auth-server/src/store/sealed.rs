@@ -23,8 +23,8 @@ use std::sync::Arc;
 use offline_auth_backend::{AppliedEntry, Revocation, VerifiedBatch};
 
 use super::contract::{
-    Applied, ChallengeTaken, DeviceEvidence, DeviceState, Directives, Enrolled, IssueGrant, KeyRows, QueuedDirective,
-    Record, Store, StoreError, StoreFuture,
+    Applied, ChallengeTaken, Contact, DeviceEvidence, DeviceState, DeviceSummary, Directives, Enrolled, IssueGrant,
+    KeyRows, QueuedDirective, Record, Store, StoreError, StoreFuture,
 };
 use crate::kek::{is_wrapped, KekError, KekProvider};
 
@@ -204,6 +204,18 @@ impl Store for SealedStore {
 
     fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>> {
         self.inner.revocation(device_id)
+    }
+
+    fn note_contact<'a>(&'a self, contact: &'a Contact<'a>) -> StoreFuture<'a, ()> {
+        self.inner.note_contact(contact)
+    }
+
+    fn note_refusal<'a>(&'a self, device_id: &'a str, reason: &'a str, at: i64) -> StoreFuture<'a, ()> {
+        self.inner.note_refusal(device_id, reason, at)
+    }
+
+    fn device_summaries(&self, since: i64, limit: u32) -> StoreFuture<'_, Vec<DeviceSummary>> {
+        self.inner.device_summaries(since, limit)
     }
 }
 

@@ -9,8 +9,8 @@ use offline_auth_backend::{AppliedEntry, Revocation, SyncCursor, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::contract::{
-    first_applied_seq, net_effect, Applied, ChallengeTaken, DeviceEvidence, DeviceState, Enrolled, IssueGrant, Record,
-    Store, StoreError, StoreFuture,
+    first_applied_seq, net_effect, Applied, ChallengeTaken, Contact, DeviceEvidence, DeviceState, DeviceSummary,
+    Enrolled, IssueGrant, Record, Store, StoreError, StoreFuture,
 };
 
 /// The server's state in one SQLite file.
@@ -77,6 +77,7 @@ impl SqliteStore {
                                                     acknowledged_at INTEGER);
              CREATE INDEX IF NOT EXISTS directives_pending ON directives (device_id, iat, id) WHERE acknowledged_at IS NULL;",
         )?;
+        conn.execute_batch(super::sqlite_operator::SCHEMA)?;
         // Databases from earlier releases get the newer columns.
         if !has_column(&conn, "devices", "last_iat")? {
             conn.execute_batch("ALTER TABLE devices ADD COLUMN last_iat INTEGER NOT NULL DEFAULT 0")?;
@@ -416,6 +417,18 @@ impl Store for SqliteStore {
 
     fn revocation<'a>(&'a self, device_id: &'a str) -> StoreFuture<'a, Option<Revocation>> {
         Box::pin(async move { Ok(revocation_in(&self.db(), device_id)?) })
+    }
+
+    fn note_contact<'a>(&'a self, contact: &'a Contact<'a>) -> StoreFuture<'a, ()> {
+        Box::pin(async move { Ok(super::sqlite_operator::note_contact(&self.db(), contact)?) })
+    }
+
+    fn note_refusal<'a>(&'a self, device_id: &'a str, reason: &'a str, at: i64) -> StoreFuture<'a, ()> {
+        Box::pin(async move { Ok(super::sqlite_operator::note_refusal(&self.db(), device_id, reason, at)?) })
+    }
+
+    fn device_summaries(&self, since: i64, limit: u32) -> StoreFuture<'_, Vec<DeviceSummary>> {
+        Box::pin(async move { Ok(super::sqlite_operator::device_summaries(&self.db(), since, limit)?) })
     }
 
     fn ready(&self) -> StoreFuture<'_, ()> {

@@ -292,8 +292,9 @@ pub struct Stats {
 
 /// Uploads `device`'s pending entries until all are acknowledged, starting
 /// at instance `*target`. A transport error (instance gone) moves to the
-/// next instance if `failover`, else fails; a 503 must carry `Retry-After`
-/// and a JSON reason, and is retried; any other non-200 fails.
+/// next instance if `failover`, else fails; a 503 (or a 429 of the rate
+/// limits) must carry `Retry-After` and a JSON reason, and is retried; any
+/// other non-200 fails.
 pub fn drain(device: &Device, addrs: &[String], target: &mut usize, failover: bool, stats: &Stats) {
     use std::sync::atomic::Ordering::SeqCst;
     while let Some(batch) = device.queue.next_batch(100).unwrap() {
@@ -308,7 +309,7 @@ pub fn drain(device: &Device, addrs: &[String], target: &mut usize, failover: bo
                 *target += 1;
             }
             Ok(answer) if answer.status == 200 => device.acknowledge(&answer),
-            Ok(answer) if answer.status == 503 => {
+            Ok(answer) if answer.status == 503 || answer.status == 429 => {
                 assert!(answer.retry_after.is_some() && answer.body["error"].is_string(), "{answer:?}");
                 stats.unavailable.fetch_add(1, SeqCst);
                 std::thread::sleep(Duration::from_millis(100));
