@@ -200,10 +200,11 @@ def test_every_contract_variant_is_a_vault_error_subclass():
         "GrantExpired", "ClockRollback", "Tampered", "BiometricsUnavailable", "BiometricsInvalidated",
         "Keystore", "SessionLocked", "Storage", "InvalidInput",
     ]
-    # ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin, DeviceKeyLost
-    # and ClockAhead (the backend's time is behind the pending edits).
+    # ... and the ones added since, up to ReceiptInvalid (acknowledge), MalformedPin, DeviceKeyLost,
+    # ClockAhead (the backend's time is behind the pending edits) and the remote directives' refusals.
     every = contract + ["UserCancelled", "ClockUnavailable", "ReceiptInvalid", "MalformedPin", "DeviceKeyLost",
-                        "ClockAhead"]
+                        "ClockAhead", "DirectiveInvalid", "DirectiveForAnotherDevice", "DirectiveReplayed",
+                        "DirectiveOutdated", "LockedUntilRenewal"]
     for name in every:
         variant = getattr(oa.VaultError, name)
         assert issubclass(variant, oa.VaultError) and issubclass(variant, Exception), name
