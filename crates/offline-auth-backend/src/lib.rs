@@ -33,6 +33,8 @@ mod events;
 #[cfg(feature = "ffi")]
 mod ffi;
 #[cfg(feature = "ffi")]
+mod ffi_attestation;
+#[cfg(feature = "ffi")]
 mod ffi_escrow;
 mod issuer;
 mod jwks;

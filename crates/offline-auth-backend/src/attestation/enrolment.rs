@@ -47,12 +47,14 @@ struct AppleConfig {
 ///
 /// # Errors
 /// `Internal` if the operating system's RNG fails.
+#[cfg_attr(feature = "ffi", uniffi::export)]
 pub fn generate_challenge() -> Result<Vec<u8>> {
     Ok(random_bytes(CHALLENGE_LEN)?)
 }
 
 /// What a device sends at enrolment (the device SDK's `AttestationEvidence`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum Evidence {
     /// Android Key Attestation: DER certificates, leaf first.
     AndroidKeyAttestation {

@@ -7,6 +7,7 @@ use std::fmt;
 /// How much a device proved at enrolment, weakest first, so
 /// `Unattested < Software < TrustedEnvironment < StrongBox`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum EvidenceLevel {
     /// No evidence at all (`SoftwareKeystore`, the JVM and Python test
     /// keystores, a script).
@@ -42,6 +43,7 @@ impl fmt::Display for EvidenceLevel {
 /// (kept in the evidence summary, so an enrolment accepted under a
 /// development policy is visible as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 pub enum PolicyMode {
     /// Hardware only, verified boot, signed uploads.
     Production,
@@ -62,6 +64,7 @@ impl PolicyMode {
 /// The longest offline window (seconds) granted per level; `None` refuses
 /// that level outright.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 pub struct LevelWindows {
     /// For a StrongBox key.
     pub strongbox: Option<i64>,

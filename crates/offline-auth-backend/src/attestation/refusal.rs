@@ -115,6 +115,8 @@ fn attestation_label(refusal: &Refusal) -> &'static str {
 
 /// Why an upload's device signature was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Error))]
+#[cfg_attr(feature = "ffi", uniffi::export(Display))]
 #[non_exhaustive]
 pub enum UploadRefusal {
     /// The policy requires a signature and the upload has none.
