@@ -20,6 +20,7 @@ impl SyncCursor {
 
 /// One verified edit, ready to apply. Its `Debug` output omits the value.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncOperation {
     /// The entry's seq.
     pub seq: u64,
@@ -45,6 +46,38 @@ pub struct SyncOperation {
     pub mac: [u8; 32],
 }
 
+impl SyncOperation {
+    /// An operation from its parts, with no boot count (for tests and for
+    /// operations rebuilt from storage; the verifier makes its own).
+    pub fn new(
+        seq: u64,
+        time: i64,
+        grant_id: impl Into<String>,
+        collection: impl Into<String>,
+        key: impl Into<String>,
+        value: Option<Vec<u8>>,
+        mac: [u8; 32],
+    ) -> Self {
+        Self {
+            seq,
+            time,
+            grant_id: grant_id.into(),
+            boots: None,
+            collection: collection.into(),
+            key: key.into(),
+            value,
+            mac,
+        }
+    }
+
+    /// The same operation with the device's boot count.
+    #[must_use]
+    pub fn with_boots(mut self, boots: Option<u32>) -> Self {
+        self.boots = boots;
+        self
+    }
+}
+
 /// An entry the backend applied, as it kept it: its seq and chain MAC
 /// ([`SyncOperation::mac`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +101,7 @@ impl std::fmt::Debug for SyncOperation {
 
 /// What the backend may apply, and the cursor to store afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedBatch {
     /// The device the batch came from (the grants' `dev`).
     pub device_id: String,

@@ -8,6 +8,7 @@ use crate::error::Result;
 /// The verified content of a grant, for backends and operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+#[non_exhaustive]
 pub struct GrantInfo {
     /// Id of the issuer key that signed it.
     pub kid: String,

@@ -20,6 +20,31 @@
 //! # let _ = (jwks, grant, sync_key); Ok(())
 //! # }
 //! ```
+//!
+//! # Types that grow
+//! Results, errors, reasons and options are `#[non_exhaustive]`: a later
+//! release may add a variant or a field without breaking a service. A
+//! `match` needs a `_` arm, and options start from `Default`:
+//!
+//! ```compile_fail
+//! # use offline_auth_backend::RejectReason;
+//! fn label(reason: RejectReason) -> &'static str {
+//!     match reason { // error: `_` not covered
+//!         RejectReason::TooLarge | RejectReason::Malformed | RejectReason::GrantRejected => "input",
+//!         RejectReason::SeqGap | RejectReason::ChainBroken | RejectReason::OutsideGrantWindow => "chain",
+//!         RejectReason::FromTheFuture | RejectReason::OutOfScope | RejectReason::OverLimit => "policy",
+//!     }
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! let options = offline_auth_backend::IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None };
+//! ```
+//!
+//! ```
+//! let options = offline_auth_backend::IssuerOptions::default().with_algorithm("Ed25519").with_issuer("https://auth.example");
+//! assert_eq!((options.algorithm.as_str(), options.issuer.as_deref()), ("Ed25519", Some("https://auth.example")));
+//! ```
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "attestation")]

@@ -42,6 +42,7 @@ pub struct Revocation {
 
 /// What a backend does with a revoked device's edits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RevocationPolicy {
     /// Apply the edits stamped before the revocation (work done before the
     /// device was reported lost); `false` refuses every edit uploaded
@@ -52,6 +53,7 @@ pub struct RevocationPolicy {
 /// Edits of a revoked device that were refused: reported to the operator
 /// and in the answer, and kept on the device (no receipt covers them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RefusedEdits {
     /// First refused seq.
     pub from_seq: u64,
@@ -63,12 +65,23 @@ pub struct RefusedEdits {
 
 /// A revoked device's upload, judged: what to apply, what was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RevokedUpload {
     /// The leading edits the policy admits, as a batch to apply like any
     /// other (its cursor and receipt cover them only); `None` if none.
     pub admitted: Option<VerifiedBatch>,
     /// The edits refused; `None` if every edit was admitted.
     pub refused: Option<RefusedEdits>,
+}
+
+impl RevocationPolicy {
+    /// Whether to apply the edits stamped before the revocation (the
+    /// default refuses them).
+    #[must_use]
+    pub const fn with_edits_queued_before(mut self, apply: bool) -> Self {
+        self.apply_edits_queued_before = apply;
+        self
+    }
 }
 
 impl Revocation {

@@ -131,16 +131,16 @@ fn issuer_refuses_bad_requests() {
 
 #[test]
 fn verified_operations_do_not_print_their_values() {
-    let op = offline_auth_backend::SyncOperation {
-        seq: 1,
-        time: T0,
-        grant_id: "g".into(),
-        boots: Some(0),
-        collection: "visits".into(),
-        key: "gate".into(),
-        value: Some(b"gate code 7731".to_vec()),
-        mac: [0; 32],
-    };
+    let op = offline_auth_backend::SyncOperation::new(
+        1,
+        T0,
+        "g",
+        "visits",
+        "gate",
+        Some(b"gate code 7731".to_vec()),
+        [0; 32],
+    )
+    .with_boots(Some(0));
     let shown = format!("{op:?}");
     assert!(!shown.contains("7731") && !shown.contains("55, 55, 51, 49"), "{shown}");
     assert!(shown.contains("14 bytes redacted"), "{shown}");
@@ -174,20 +174,15 @@ impl GrantSigner for RemoteSigner {
 #[test]
 fn grants_signed_through_an_external_signer_verify_and_bad_signatures_never_leave_the_issuer() {
     let key = Ed25519Signer::generate("kms-1".into()).unwrap();
-    let issuer = GrantIssuer::with_signer(
-        Arc::new(RemoteSigner { key: key.clone(), corrupt: false }),
-        IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None },
-    )
-    .unwrap();
+    let issuer =
+        GrantIssuer::with_signer(Arc::new(RemoteSigner { key: key.clone(), corrupt: false }), IssuerOptions::default())
+            .unwrap();
     let grant = issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap();
     assert_eq!(verify_grant(grant, vec![issuer.issuer_key()]).unwrap().kid, "kms-1");
     assert!(matches!(issuer.private_key(), Err(BackendError::InvalidInput { .. })));
 
-    let broken = GrantIssuer::with_signer(
-        Arc::new(RemoteSigner { key, corrupt: true }),
-        IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None },
-    )
-    .unwrap();
+    let broken =
+        GrantIssuer::with_signer(Arc::new(RemoteSigner { key, corrupt: true }), IssuerOptions::default()).unwrap();
     let refused = broken.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY);
     assert!(matches!(refused, Err(BackendError::Signer { .. })), "{refused:?}");
 }

@@ -52,7 +52,7 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
     let claims = json!({"sub": USER, "dev": DEVICE, "iat": T0, "exp": T0 + DAY, "scope": ["visits"], "jti": "py-1"});
     let scopes = vec!["visits".to_owned(), "notes".to_owned()];
     let eddsa = issuer.issue(USER.into(), DEVICE.into(), scopes.clone(), T0, T0 + DAY).unwrap();
-    let options = IssuerOptions { algorithm: "Ed25519".into(), issuer: None, audience: None };
+    let options = IssuerOptions::default().with_algorithm("Ed25519");
     let ed25519 = GrantIssuer::with_options(issuer.kid(), issuer.private_key().unwrap(), options)
         .unwrap()
         .issue(USER.into(), DEVICE.into(), scopes, T0, T0 + DAY)

@@ -55,6 +55,7 @@ pub fn generate_challenge() -> Result<Vec<u8>> {
 /// What a device sends at enrolment (the device SDK's `AttestationEvidence`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum Evidence {
     /// Android Key Attestation: DER certificates, leaf first.
     AndroidKeyAttestation {

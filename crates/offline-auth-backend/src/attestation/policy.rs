@@ -8,6 +8,7 @@ use std::fmt;
 /// `Unattested < Software < TrustedEnvironment < StrongBox`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum EvidenceLevel {
     /// No evidence at all (`SoftwareKeystore`, the JVM and Python test
     /// keystores, a script).
@@ -44,6 +45,7 @@ impl fmt::Display for EvidenceLevel {
 /// development policy is visible as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
 pub enum PolicyMode {
     /// Hardware only, verified boot, signed uploads.
     Production,
@@ -65,6 +67,7 @@ impl PolicyMode {
 /// that level outright.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+#[non_exhaustive]
 pub struct LevelWindows {
     /// For a StrongBox key.
     pub strongbox: Option<i64>,
@@ -74,6 +77,26 @@ pub struct LevelWindows {
     pub software: Option<i64>,
     /// For no evidence at all.
     pub unattested: Option<i64>,
+}
+
+impl LevelWindows {
+    /// No window for any level (every level refused): start here and give
+    /// each accepted level its window with [`LevelWindows::with`].
+    pub const fn refusing_all() -> Self {
+        Self { strongbox: None, trusted_environment: None, software: None, unattested: None }
+    }
+
+    /// The same windows with `level`'s set to `secs` (`None` refuses it).
+    #[must_use]
+    pub const fn with(mut self, level: EvidenceLevel, secs: Option<i64>) -> Self {
+        match level {
+            EvidenceLevel::StrongBox => self.strongbox = secs,
+            EvidenceLevel::TrustedEnvironment => self.trusted_environment = secs,
+            EvidenceLevel::Software => self.software = secs,
+            EvidenceLevel::Unattested => self.unattested = secs,
+        }
+        self
+    }
 }
 
 /// 72 hours: the window a StrongBox device gets by default.
@@ -212,6 +235,17 @@ mod tests {
         let tee = policy.window_secs(EvidenceLevel::TrustedEnvironment).unwrap_or(0);
         let strongbox = policy.window_secs(EvidenceLevel::StrongBox).unwrap_or(0);
         assert!(0 < tee && tee < strongbox);
+    }
+
+    #[test]
+    fn level_windows_are_built_level_by_level_from_refusing_all() {
+        let windows = LevelWindows::refusing_all()
+            .with(EvidenceLevel::StrongBox, Some(STRONGBOX_WINDOW_SECS))
+            .with(EvidenceLevel::TrustedEnvironment, Some(TEE_WINDOW_SECS));
+        assert_eq!(windows, AttestationPolicy::production().windows);
+        let policy = AttestationPolicy::development().with_windows(windows.with(EvidenceLevel::StrongBox, None));
+        assert_eq!(policy.window_secs(EvidenceLevel::StrongBox), None);
+        assert_eq!(policy.window_secs(EvidenceLevel::Software), None);
     }
 
     #[test]
