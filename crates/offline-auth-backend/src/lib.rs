@@ -69,7 +69,7 @@ mod verifier;
 
 pub use chain::MAX_APPLIED_ENTRIES;
 pub use clock::{FixedServerClock, ServerClock, SystemServerClock};
-pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
+pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, SyncOperationRef, VerifiedBatch, VerifiedBatchRef};
 pub use error::{BackendError, RejectReason, Result};
 pub use escrow::{generate_escrow_key, EscrowKeyProvider, SalvageOpener, StaticEscrowKeys};
 pub use issuer::{GrantIssuer, IssuerOptions};

@@ -294,12 +294,12 @@ fn run(command: Command) -> Result<String, Failure> {
                 Some(mac) => decode_key(mac.as_bytes()).map_err(|why| Failure::usage(format!("--cursor-mac {why}")))?,
                 None => Zeroizing::new(vec![0; KEY_LEN]),
             };
-            let mut bytes =
+            let bytes =
                 Input { path: &batch, what: "batch", limit: MAX_BATCH_BYTES, oversize_code: REJECTED, private: false }
                     .read()?;
             let verifier = SyncVerifier::new(read_jwks(&jwks)?)?;
             let cursor = SyncCursor { last_seq: cursor_seq, last_mac: last_mac.to_vec() };
-            let verified = verifier.verify(std::mem::take(&mut *bytes), sync_key.to_vec(), cursor)?;
+            let verified = verifier.verify(&bytes, &sync_key, &cursor)?;
             let operations: Vec<_> = verified
                 .operations
                 .iter()

@@ -85,13 +85,12 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
     let both_keys =
         SyncVerifier::with_clock(vec![old.issuer_key(), new.issuer_key()], Arc::new(FixedServerClock(T0 + 365 * DAY)))
             .unwrap();
-    let verified =
-        both_keys.verify(batch.bytes.clone(), device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = both_keys.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     // With the old kid removed, that batch no longer verifies…
     let new_only =
         SyncVerifier::with_clock(vec![new.issuer_key()], Arc::new(FixedServerClock(T0 + 365 * DAY))).unwrap();
-    let refused = new_only.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    let refused = new_only.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial());
     assert!(
         matches!(refused, Err(BackendError::BatchRejected { kind: RejectReason::GrantRejected, .. })),
         "{refused:?}"

@@ -283,11 +283,7 @@ fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
             policy,
         )
         .unwrap()
-        .verify(
-            batch.bytes.clone(),
-            device.backend.sync_key.clone(),
-            offline_auth_backend::SyncCursor::initial(),
-        )
+        .verify(&batch.bytes, &device.backend.sync_key, &offline_auth_backend::SyncCursor::initial())
     };
     let pinned_policy = offline_auth::GrantPolicy {
         issuer: Some("https://auth.example".into()),

@@ -131,7 +131,7 @@ fn batch_memory_child() {
     let baseline = status_kib("VmRSS:");
     let started = Instant::now();
     let len = bytes.len();
-    let outcome = verifier.verify(bytes, backend.sync_key.clone(), SyncCursor::initial());
+    let outcome = verifier.verify(&bytes, &backend.sync_key, &SyncCursor::initial());
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
     let verdict = match &outcome {
