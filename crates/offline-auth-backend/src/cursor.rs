@@ -12,6 +12,7 @@
 /// Where the backend is in a device's chain. Store it per device after each
 /// accepted batch; start from [`SyncCursor::initial`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SyncCursor {
     /// Seq of the last entry applied (0 before the first).
     pub last_seq: u64,
@@ -29,6 +30,7 @@ impl SyncCursor {
 /// One verified edit, ready to apply. Its `Debug` output omits the value.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SyncOperation {
     /// The entry's seq.
     pub seq: u64,
@@ -90,6 +92,7 @@ impl SyncOperation {
 /// omits the value.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SyncOperationRef<'a> {
     /// The entry's seq.
     pub seq: u64,
@@ -139,6 +142,7 @@ impl std::fmt::Debug for SyncOperationRef<'_> {
 /// An entry the backend applied, as it kept it: its seq and chain MAC
 /// ([`SyncOperation::mac`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AppliedEntry {
     /// The entry's seq.
     pub seq: u64,
@@ -160,6 +164,7 @@ impl std::fmt::Debug for SyncOperation {
 /// What the backend may apply, and the cursor to store afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VerifiedBatch {
     /// The device the batch came from (the grants' `dev`).
     pub device_id: String,
@@ -181,6 +186,7 @@ pub struct VerifiedBatch {
 /// id and each operation's grant id, names and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct VerifiedBatchRef<'a> {
     /// The device the batch came from (the grants' `dev`).
     pub device_id: &'a str,

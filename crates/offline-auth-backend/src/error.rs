@@ -8,6 +8,8 @@ use offline_auth_proto::ProtoError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum RejectReason {
     /// Larger than `MAX_BATCH_BYTES`; refused before it was read.
     TooLarge,
@@ -79,6 +81,8 @@ impl std::fmt::Display for RejectReason {
 #[cfg_attr(feature = "ffi", derive(uniffi::Error))]
 #[cfg_attr(feature = "ffi", uniffi::export(Display))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum BackendError {
     /// An argument was rejected (wrong key length, empty or oversized id, …).
     #[error("invalid input: {reason}")]

@@ -38,6 +38,7 @@ pub struct GrantIssuer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IssuerOptions {
     /// `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
     /// (RFC 9864); the signature is the same.

@@ -9,6 +9,7 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GrantInfo {
     /// Id of the issuer key that signed it.
     pub kid: String,

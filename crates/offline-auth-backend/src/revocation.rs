@@ -31,6 +31,7 @@ pub const MAX_REVOCATION_REASON_LEN: usize = 256;
 
 /// A device revoked by an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Revocation {
     /// The device.
     pub device_id: String,
@@ -43,6 +44,7 @@ pub struct Revocation {
 /// What a backend does with a revoked device's edits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RevocationPolicy {
     /// Apply the edits stamped before the revocation (work done before the
     /// device was reported lost); `false` refuses every edit uploaded
@@ -54,6 +56,7 @@ pub struct RevocationPolicy {
 /// and in the answer, and kept on the device (no receipt covers them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RefusedEdits {
     /// First refused seq.
     pub from_seq: u64,
@@ -66,6 +69,7 @@ pub struct RefusedEdits {
 /// A revoked device's upload, judged: what to apply, what was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RevokedUpload {
     /// The leading edits the policy admits, as a batch to apply like any
     /// other (its cursor and receipt cover them only); `None` if none.

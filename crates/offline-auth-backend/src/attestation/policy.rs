@@ -9,6 +9,8 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EvidenceLevel {
     /// No evidence at all (`SoftwareKeystore`, the JVM and Python test
     /// keystores, a script).
@@ -19,6 +21,7 @@ pub enum EvidenceLevel {
     /// A key in a trusted execution environment beside the main processor.
     TrustedEnvironment,
     /// A key in a separate secure element (StrongBox).
+    #[cfg_attr(feature = "serde", serde(rename = "strongbox"))]
     StrongBox,
 }
 
@@ -46,6 +49,8 @@ impl fmt::Display for EvidenceLevel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PolicyMode {
     /// Hardware only, verified boot, signed uploads.
     Production,
@@ -68,6 +73,7 @@ impl PolicyMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LevelWindows {
     /// For a StrongBox key.
     pub strongbox: Option<i64>,
@@ -109,6 +115,7 @@ pub const DEVELOPMENT_WINDOW_SECS: i64 = 3600;
 /// What an enrolment must prove, and what it then gets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttestationPolicy {
     /// Which preset this policy started from.
     pub mode: PolicyMode,
