@@ -14,7 +14,7 @@
 //! use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, GrantIssuer};
 //! # fn main() -> Result<(), offline_auth_backend::BackendError> {
 //! let issuer = GrantIssuer::generate("2026-11".into())?;
-//! let jwks = jwks_from_issuer_keys(vec![issuer.issuer_key()])?; // publish it
+//! let jwks = jwks_from_issuer_keys(&[issuer.issuer_key()])?; // publish it
 //! let grant = issuer.issue("amira".into(), "tablet-42".into(), vec!["inspections".into()], 1_800_000_000, 1_800_259_200)?;
 //! let sync_key = generate_sync_key()?; // store it with the device
 //! # let _ = (jwks, grant, sync_key); Ok(())

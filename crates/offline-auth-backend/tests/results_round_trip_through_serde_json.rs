@@ -30,7 +30,7 @@ fn round_trip<V: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(val
 /// A batch of a put and a delete, MAC-chained under `sync_key`.
 fn batch(issuer: &GrantIssuer, sync_key: &[u8]) -> (Vec<u8>, GrantInfo) {
     let token = issuer.issue("amira".into(), "tablet-42".into(), vec!["visits".into()], T, T + 3600).unwrap();
-    let info = verify_grant(token.clone(), vec![issuer.issuer_key()]).unwrap();
+    let info = verify_grant(&token, &[issuer.issuer_key()]).unwrap();
     let key = MacKey::new(&SecretKey::from_slice(sync_key).unwrap());
     let ops = [
         Operation::Put { collection: "visits".into(), key: "gate".into(), value: b"sealed".to_vec() },

@@ -128,7 +128,7 @@ pub(crate) async fn enroll(
         Enrolled::Issued(grant) => grant,
         Enrolled::OtherUser => return Err(ApiError::new(StatusCode::CONFLICT, "device is enrolled for another user")),
     };
-    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
+    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(&[state.issuer.issuer_key()])?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
     let attestation = evidence.map(|e| json!({"level": e.level, "window_secs": e.window_secs}));
     let answer = match attestation {
@@ -365,7 +365,7 @@ pub(crate) async fn records(State(state): State<Arc<AppState>>, headers: HeaderM
 /// [`JWKS_MAX_AGE_SECS`], the least time between publishing a new key and
 /// signing with it.
 pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let jwks = jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?;
+    let jwks = jwks_from_issuer_keys(&[state.issuer.issuer_key()])?;
     let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
     Ok(([(header::CONTENT_TYPE, "application/jwk-set+json".to_owned()), (header::CACHE_CONTROL, cache)], jwks)
         .into_response())

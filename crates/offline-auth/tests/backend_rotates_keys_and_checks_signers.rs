@@ -17,7 +17,7 @@ use std::sync::Arc;
 fn jwks_round_trips_and_is_standard() {
     let a = GrantIssuer::generate("2026-11".into()).unwrap();
     let b = GrantIssuer::generate("2026-12".into()).unwrap();
-    let jwks = jwks_from_issuer_keys(vec![a.issuer_key(), b.issuer_key()]).unwrap();
+    let jwks = jwks_from_issuer_keys(&[a.issuer_key(), b.issuer_key()]).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&jwks).unwrap();
     let first = &doc["keys"][0];
     assert_eq!((first["kty"].as_str(), first["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
@@ -33,7 +33,7 @@ fn jwks_round_trips_and_is_standard() {
 #[test]
 fn jwks_from_a_mixed_key_set_keeps_only_ed25519_signing_keys() {
     let a = GrantIssuer::generate("ed".into()).unwrap();
-    let x = jwks_from_issuer_keys(vec![a.issuer_key()]).unwrap();
+    let x = jwks_from_issuer_keys(&[a.issuer_key()]).unwrap();
     let x = serde_json::from_str::<serde_json::Value>(&x).unwrap()["keys"][0]["x"].clone();
     let mixed = serde_json::json!({"keys": [
         {"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"},
@@ -96,8 +96,8 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
         "{refused:?}"
     );
     // …and a device configured without it refuses grants signed by it.
-    assert!(matches!(verify_grant(old_grant, vec![new.issuer_key()]), Err(BackendError::GrantInvalid { .. })));
-    let info = verify_grant(new_grant, vec![new.issuer_key()]).unwrap();
+    assert!(matches!(verify_grant(&old_grant, &[new.issuer_key()]), Err(BackendError::GrantInvalid { .. })));
+    let info = verify_grant(&new_grant, &[new.issuer_key()]).unwrap();
     assert_eq!((info.kid.as_str(), info.user_id.as_str(), info.device_id.as_str()), ("2026-11", USER, DEVICE));
     assert_eq!((info.issued_at, info.expires_at, info.scopes), (T0 + HOUR, T0 + DAY, vec!["visits".to_string()]));
     drop((session, vault));
@@ -177,7 +177,7 @@ fn grants_signed_through_an_external_signer_verify_and_bad_signatures_never_leav
         GrantIssuer::with_signer(Arc::new(RemoteSigner { key: key.clone(), corrupt: false }), IssuerOptions::default())
             .unwrap();
     let grant = issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap();
-    assert_eq!(verify_grant(grant, vec![issuer.issuer_key()]).unwrap().kid, "kms-1");
+    assert_eq!(verify_grant(&grant, &[issuer.issuer_key()]).unwrap().kid, "kms-1");
     assert!(matches!(issuer.private_key(), Err(BackendError::InvalidInput { .. })));
 
     let broken =

@@ -57,7 +57,7 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
         .unwrap()
         .issue(USER.into(), DEVICE.into(), scopes, T0, T0 + DAY)
         .unwrap();
-    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![issuer.issuer_key()]).unwrap()).unwrap();
+    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(&[issuer.issuer_key()]).unwrap()).unwrap();
     let answer = run_pyjwt(&json!({
         "private_key_hex": hex::encode(issuer.private_key().unwrap()),
         "kid": issuer.kid(),
