@@ -17,7 +17,7 @@ export CARGO_TERM_COLOR=never
 # scripts/test.sh's rust section: the smoke run reuses that build instead of
 # compiling everything again for the bench profile. Figures come from
 # benches/compare.sh, which uses the bench profile.
-features="${OFFLINE_AUTH_RUST_FEATURES:-offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi}"
+features="${OFFLINE_AUTH_RUST_FEATURES:-offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi,offline-auth-backend/serde}"
 BENCH=(cargo bench --locked --workspace --profile dev --features "$features")
 CRIT=(-- --warm-up-time 0.05 --measurement-time 0.1 --noplot)
 CRITERION_BENCHES=(kdf aead durable verify unlock calls)

@@ -21,7 +21,7 @@ pg_cluster_start
 # The same packages and features as scripts/test.sh's rust section, so a CI
 # run builds nothing here: the server's test binaries are taken from that
 # build. (Its clippy section lints the postgres code.)
-features="${OFFLINE_AUTH_RUST_FEATURES:-offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi}"
+features="${OFFLINE_AUTH_RUST_FEATURES:-offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi,offline-auth-backend/serde}"
 echo "== build (workspace, features $features) =="
 binaries="$(cargo test --workspace --all-targets --features "$features" --locked --no-run --message-format=json |
   python3 -c '

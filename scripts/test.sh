@@ -15,7 +15,8 @@
 #   module-cycles    no import cycles between the modules of any crate
 #                    (scripts/module-cycles.py)
 #   rust             cargo test --workspace --all-targets --locked (with the server's
-#                    postgres feature and the device crate's bench-internals and log features)
+#                    postgres feature, the device crate's bench-internals and log features
+#                    and the backend's serde feature)
 #   rust-faketime    the same with the wall clock a year ahead (libfaketime as cargo's runner)
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day (the README's first command,
@@ -188,8 +189,10 @@ count_auto() {  # cargo's lines if any, else a closing "N passed, N failed" line
 # clippy, rust, rust-faketime, doc, postgres and bench-smoke select the same
 # packages and features, so cargo builds each dependency once for all of
 # them (a different selection, such as `-p offline-auth-server --features
-# postgres`, re-resolves features and rebuilds much of the graph).
-RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi"
+# postgres`, re-resolves features and rebuilds much of the graph). The
+# backend's serde feature is here so that its JSON round-trip test runs in
+# that build (serde itself is already compiled for it).
+RUST_FEATURES="offline-auth-server/postgres,offline-auth/bench-internals,offline-auth/log,offline-auth-backend/ffi,offline-auth-backend/serde"
 export OFFLINE_AUTH_RUST_FEATURES="$RUST_FEATURES"
 
 # The platform sections (jvm, swift, python, android, the demos) need both

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     let bytes = if mode % 2 == 1 { [b"OASB".as_slice(), rest].concat() } else { rest.to_vec() };
     let cursor = if mode & 2 == 0 { SyncCursor::initial() } else { SyncCursor { last_seq: 3, last_mac: vec![1; 32] } };
-    match verifier().verify(bytes, vec![0x5a; 32], cursor) {
+    match verifier().verify(&bytes, &[0x5a; 32], &cursor) {
         Ok(verified) => panic!("a fuzzed batch verified: {verified:?}"),
         Err(BackendError::BatchRejected { .. }) => {}
         Err(other) => panic!("unexpected error for a bad batch: {other:?}"),

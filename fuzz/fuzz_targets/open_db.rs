@@ -63,7 +63,7 @@ fn world() -> &'static World {
             let queue = session.clone().sync_queue();
             let batch = queue.next_batch(3).unwrap().unwrap();
             let verifier = offline_auth_backend::SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
-            let verified = verifier.verify(batch.bytes, vec![0x5a; 32], offline_auth_backend::SyncCursor::initial()).unwrap();
+            let verified = verifier.verify(&batch.bytes, &[0x5a; 32], &offline_auth_backend::SyncCursor::initial()).unwrap();
             queue.acknowledge(verified.receipt).unwrap();
             session.delete("visits".into(), "station-5".into()).unwrap();
             values.remove("station-5");

@@ -7,6 +7,9 @@ use offline_auth_proto::ProtoError;
 /// and nothing in it may be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum RejectReason {
     /// Larger than `MAX_BATCH_BYTES`; refused before it was read.
     TooLarge,
@@ -77,6 +80,9 @@ impl std::fmt::Display for RejectReason {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Error))]
 #[cfg_attr(feature = "ffi", uniffi::export(Display))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum BackendError {
     /// An argument was rejected (wrong key length, empty or oversized id, …).
     #[error("invalid input: {reason}")]
@@ -165,9 +171,9 @@ impl From<ProtoError> for BackendError {
             ProtoError::DirectiveInvalid(reason) => Self::GrantInvalid { reason: format!("directive: {reason}") },
             ProtoError::GrantExpired => Self::GrantInvalid { reason: "grant expired".into() },
             ProtoError::BatchRejected(reason) => Self::rejected(RejectReason::Malformed, reason),
-            e @ (ProtoError::Tampered | ProtoError::ReceiptInvalid(_) | ProtoError::Encoding | ProtoError::Rng) => {
-                Self::Internal { reason: e.to_string() }
-            }
+            // Tampered, ReceiptInvalid, Encoding, Rng, and any failure added
+            // later (`ProtoError` is non-exhaustive).
+            e => Self::Internal { reason: e.to_string() },
         }
     }
 }

@@ -167,9 +167,9 @@ impl SalvageOpener {
     pub fn verify(
         &self,
         upload: &[u8],
-        sync_key: Vec<u8>,
-        cursor: SyncCursor,
-        applied: Vec<AppliedEntry>,
+        sync_key: &[u8],
+        cursor: &SyncCursor,
+        applied: &[AppliedEntry],
     ) -> Result<VerifiedBatch> {
         if upload.len() > MAX_SALVAGE_BYTES {
             return Err(reject(RejectReason::TooLarge, "salvage upload exceeds the size limit"));
@@ -194,7 +194,8 @@ impl SalvageOpener {
             entries.push(opened.entry);
         }
         let batch = Batch { device_id: device_id.to_owned(), grants, entries }.to_bytes()?;
-        self.verifier.verify_with_chain(batch, sync_key, cursor, applied)
+        // The batch is built here from the opened entries: the result owns its copies.
+        Ok(self.verifier.verify_with_chain(&batch, sync_key, cursor, applied)?.into_owned())
     }
 }
 

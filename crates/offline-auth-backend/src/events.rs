@@ -5,11 +5,11 @@
 //! a grant token or a value: none of them is in a `BackendError`, and
 //! nothing else is logged.
 
-use crate::cursor::VerifiedBatch;
+use crate::cursor::VerifiedBatchRef;
 use crate::error::{BackendError, Result};
 
 /// The event for a verification's result.
-pub(crate) fn verified(result: &Result<VerifiedBatch>) {
+pub(crate) fn verified(result: &Result<VerifiedBatchRef<'_>>) {
     match result {
         Ok(verified) => {
             tracing::debug!(new_entries = verified.operations.len(), duplicates = verified.duplicates, "batch verified")

@@ -137,6 +137,37 @@ impl TryFrom<cursor::SyncOperation> for SyncOperation {
     }
 }
 
+/// The bindings' owned operation, copied once from the borrowing one.
+impl TryFrom<&cursor::SyncOperationRef<'_>> for SyncOperation {
+    type Error = BackendError;
+    fn try_from(op: &cursor::SyncOperationRef<'_>) -> Result<Self> {
+        Ok(Self {
+            seq: to_i64(op.seq, "an entry seq")?,
+            time: op.time,
+            grant_id: op.grant_id.to_owned(),
+            boots: op.boots.map(i64::from),
+            collection: op.collection.to_owned(),
+            key: op.key.to_owned(),
+            value: op.value.map(<[u8]>::to_vec),
+            mac: op.mac.to_vec(),
+        })
+    }
+}
+
+impl TryFrom<cursor::VerifiedBatchRef<'_>> for VerifiedBatch {
+    type Error = BackendError;
+    fn try_from(b: cursor::VerifiedBatchRef<'_>) -> Result<Self> {
+        Ok(Self {
+            device_id: b.device_id.to_owned(),
+            user_id: b.user_id,
+            operations: b.operations.iter().map(SyncOperation::try_from).collect::<Result<_>>()?,
+            duplicates: to_i64(b.duplicates, "the duplicate count")?,
+            cursor: b.cursor.try_into()?,
+            receipt: b.receipt,
+        })
+    }
+}
+
 impl TryFrom<cursor::VerifiedBatch> for VerifiedBatch {
     type Error = BackendError;
     fn try_from(b: cursor::VerifiedBatch) -> Result<Self> {
@@ -164,7 +195,7 @@ impl SyncVerifier {
     /// time; `BatchRejected` with the reason for anything wrong with the batch.
     #[uniffi::method(name = "verify")]
     pub fn ffi_verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch> {
-        self.verify(batch, sync_key, cursor.try_into()?)?.try_into()
+        self.verify(&batch, &sync_key, &cursor.try_into()?)?.try_into()
     }
 
     /// [`verify`](Self::ffi_verify), shown the applied entries the batch
@@ -183,8 +214,8 @@ impl SyncVerifier {
         cursor: SyncCursor,
         applied: Vec<AppliedEntry>,
     ) -> Result<VerifiedBatch> {
-        let applied = applied.into_iter().map(cursor::AppliedEntry::try_from).collect::<Result<_>>()?;
-        self.verify_with_chain(batch, sync_key, cursor.try_into()?, applied)?.try_into()
+        let applied = applied.into_iter().map(cursor::AppliedEntry::try_from).collect::<Result<Vec<_>>>()?;
+        self.verify_with_chain(&batch, &sync_key, &cursor.try_into()?, &applied)?.try_into()
     }
 
     /// The receipt for a stored `cursor` of `device_id`: for answering an
@@ -195,7 +226,7 @@ impl SyncVerifier {
     /// negative cursor seq.
     #[uniffi::method(name = "receipt")]
     pub fn ffi_receipt(&self, device_id: String, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<Vec<u8>> {
-        self.receipt(device_id, sync_key, cursor.try_into()?)
+        self.receipt(&device_id, &sync_key, &cursor.try_into()?)
     }
 
     /// [`verify`](Self::ffi_verify) off the caller's thread: a Kotlin

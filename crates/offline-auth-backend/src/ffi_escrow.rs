@@ -81,7 +81,7 @@ impl SalvageOpener {
         cursor: SyncCursor,
         applied: Vec<AppliedEntry>,
     ) -> Result<VerifiedBatch> {
-        let applied = applied.into_iter().map(cursor::AppliedEntry::try_from).collect::<Result<_>>()?;
-        self.verify(&upload, sync_key, cursor.try_into()?, applied)?.try_into()
+        let applied = applied.into_iter().map(cursor::AppliedEntry::try_from).collect::<Result<Vec<_>>>()?;
+        self.verify(&upload, &sync_key, &cursor.try_into()?, &applied)?.try_into()
     }
 }

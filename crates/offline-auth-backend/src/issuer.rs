@@ -37,6 +37,8 @@ pub struct GrantIssuer {
 /// `iss`/`aud` claims it adds (for verifiers that pin them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IssuerOptions {
     /// `EdDSA` (RFC 8037, what most JOSE libraries know) or `Ed25519`
     /// (RFC 9864); the signature is the same.
@@ -53,6 +55,31 @@ pub struct IssuerOptions {
 impl Default for IssuerOptions {
     fn default() -> Self {
         Self { algorithm: ALG.into(), issuer: None, audience: None }
+    }
+}
+
+impl IssuerOptions {
+    /// Names the algorithm `EdDSA` or `Ed25519` in the header (options are
+    /// built from [`IssuerOptions::default`] and these, so that a new option
+    /// is not a breaking change).
+    #[must_use]
+    pub fn with_algorithm(mut self, algorithm: impl Into<String>) -> Self {
+        self.algorithm = algorithm.into();
+        self
+    }
+
+    /// Adds the `iss` claim.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Adds the `aud` claim.
+    #[must_use]
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
     }
 }
 

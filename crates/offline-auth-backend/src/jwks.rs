@@ -8,6 +8,8 @@ use crate::error::Result;
 /// The verified content of a grant, for backends and operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GrantInfo {
     /// Id of the issuer key that signed it.
     pub kid: String,
@@ -31,8 +33,8 @@ pub struct GrantInfo {
 /// # Errors
 /// `InvalidInput` if a key is malformed or a `kid` repeats.
 #[cfg_attr(feature = "ffi", uniffi::export)]
-pub fn jwks_from_issuer_keys(keys: Vec<IssuerKey>) -> Result<String> {
-    Ok(jwks::to_jwks(&keys)?)
+pub fn jwks_from_issuer_keys(keys: &[IssuerKey]) -> Result<String> {
+    Ok(jwks::to_jwks(keys)?)
 }
 
 /// The Ed25519 signing keys of a JWKS document, to put in
@@ -42,8 +44,8 @@ pub fn jwks_from_issuer_keys(keys: Vec<IssuerKey>) -> Result<String> {
 /// `InvalidInput` for malformed JSON, a usable-looking key without `kid` or
 /// with a bad `x`, a private key (`d`) in the set, or no Ed25519 key at all.
 #[cfg_attr(feature = "ffi", uniffi::export)]
-pub fn issuer_keys_from_jwks(jwks: String) -> Result<Vec<IssuerKey>> {
-    Ok(jwks::parse_jwks(&jwks)?)
+pub fn issuer_keys_from_jwks(jwks: &str) -> Result<Vec<IssuerKey>> {
+    Ok(jwks::parse_jwks(jwks)?)
 }
 
 /// Verifies a grant's signature against `issuer_keys` (not its time or
@@ -53,9 +55,9 @@ pub fn issuer_keys_from_jwks(jwks: String) -> Result<Vec<IssuerKey>> {
 /// `InvalidInput` for bad issuer keys; `GrantInvalid` for a malformed or
 /// badly signed grant, or an unknown `kid`.
 #[cfg_attr(feature = "ffi", uniffi::export)]
-pub fn verify_grant(grant: String, issuer_keys: Vec<IssuerKey>) -> Result<GrantInfo> {
-    let issuers = TrustedIssuers::new(&issuer_keys)?;
-    let claims = grant::verify_signature(&grant, &issuers, &GrantPolicy::default())?;
+pub fn verify_grant(grant: &str, issuer_keys: &[IssuerKey]) -> Result<GrantInfo> {
+    let issuers = TrustedIssuers::new(issuer_keys)?;
+    let claims = grant::verify_signature(grant, &issuers, &GrantPolicy::default())?;
     Ok(GrantInfo {
         kid: claims.kid,
         user_id: claims.sub,

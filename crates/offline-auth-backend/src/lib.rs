@@ -14,11 +14,36 @@
 //! use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, GrantIssuer};
 //! # fn main() -> Result<(), offline_auth_backend::BackendError> {
 //! let issuer = GrantIssuer::generate("2026-11".into())?;
-//! let jwks = jwks_from_issuer_keys(vec![issuer.issuer_key()])?; // publish it
+//! let jwks = jwks_from_issuer_keys(&[issuer.issuer_key()])?; // publish it
 //! let grant = issuer.issue("amira".into(), "tablet-42".into(), vec!["inspections".into()], 1_800_000_000, 1_800_259_200)?;
 //! let sync_key = generate_sync_key()?; // store it with the device
 //! # let _ = (jwks, grant, sync_key); Ok(())
 //! # }
+//! ```
+//!
+//! # Types that grow
+//! Results, errors, reasons and options are `#[non_exhaustive]`: a later
+//! release may add a variant or a field without breaking a service. A
+//! `match` needs a `_` arm, and options start from `Default`:
+//!
+//! ```compile_fail
+//! # use offline_auth_backend::RejectReason;
+//! fn label(reason: RejectReason) -> &'static str {
+//!     match reason { // error: `_` not covered
+//!         RejectReason::TooLarge | RejectReason::Malformed | RejectReason::GrantRejected => "input",
+//!         RejectReason::SeqGap | RejectReason::ChainBroken | RejectReason::OutsideGrantWindow => "chain",
+//!         RejectReason::FromTheFuture | RejectReason::OutOfScope | RejectReason::OverLimit => "policy",
+//!     }
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! let options = offline_auth_backend::IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None };
+//! ```
+//!
+//! ```
+//! let options = offline_auth_backend::IssuerOptions::default().with_algorithm("Ed25519").with_issuer("https://auth.example");
+//! assert_eq!((options.algorithm.as_str(), options.issuer.as_deref()), ("Ed25519", Some("https://auth.example")));
 //! ```
 #![forbid(unsafe_code)]
 
@@ -33,6 +58,8 @@ mod events;
 #[cfg(feature = "ffi")]
 mod ffi;
 #[cfg(feature = "ffi")]
+mod ffi_attestation;
+#[cfg(feature = "ffi")]
 mod ffi_escrow;
 mod issuer;
 mod jwks;
@@ -42,7 +69,7 @@ mod verifier;
 
 pub use chain::MAX_APPLIED_ENTRIES;
 pub use clock::{FixedServerClock, ServerClock, SystemServerClock};
-pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
+pub use cursor::{AppliedEntry, SyncCursor, SyncOperation, SyncOperationRef, VerifiedBatch, VerifiedBatchRef};
 pub use error::{BackendError, RejectReason, Result};
 pub use escrow::{generate_escrow_key, EscrowKeyProvider, SalvageOpener, StaticEscrowKeys};
 pub use issuer::{GrantIssuer, IssuerOptions};

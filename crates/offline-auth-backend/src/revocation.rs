@@ -31,6 +31,7 @@ pub const MAX_REVOCATION_REASON_LEN: usize = 256;
 
 /// A device revoked by an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Revocation {
     /// The device.
     pub device_id: String,
@@ -42,6 +43,8 @@ pub struct Revocation {
 
 /// What a backend does with a revoked device's edits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RevocationPolicy {
     /// Apply the edits stamped before the revocation (work done before the
     /// device was reported lost); `false` refuses every edit uploaded
@@ -52,6 +55,8 @@ pub struct RevocationPolicy {
 /// Edits of a revoked device that were refused: reported to the operator
 /// and in the answer, and kept on the device (no receipt covers them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RefusedEdits {
     /// First refused seq.
     pub from_seq: u64,
@@ -63,12 +68,24 @@ pub struct RefusedEdits {
 
 /// A revoked device's upload, judged: what to apply, what was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RevokedUpload {
     /// The leading edits the policy admits, as a batch to apply like any
     /// other (its cursor and receipt cover them only); `None` if none.
     pub admitted: Option<VerifiedBatch>,
     /// The edits refused; `None` if every edit was admitted.
     pub refused: Option<RefusedEdits>,
+}
+
+impl RevocationPolicy {
+    /// Whether to apply the edits stamped before the revocation (the
+    /// default refuses them).
+    #[must_use]
+    pub const fn with_edits_queued_before(mut self, apply: bool) -> Self {
+        self.apply_edits_queued_before = apply;
+        self
+    }
 }
 
 impl Revocation {

@@ -24,7 +24,7 @@ use offline_auth_proto::receipt::Receipt;
 
 use crate::chain::KnownChain;
 use crate::clock::{ServerClock, SystemServerClock};
-use crate::cursor::{AppliedEntry, SyncCursor, SyncOperation, VerifiedBatch};
+use crate::cursor::{AppliedEntry, SyncCursor, SyncOperationRef, VerifiedBatchRef};
 use crate::error::{BackendError as Error, RejectReason, Result};
 use crate::events;
 
@@ -94,16 +94,17 @@ impl SyncVerifier {
 // Not exported as such: the bindings see `crate::ffi`'s JVM-friendly forms.
 impl SyncVerifier {
     /// Verifies `batch` for the device whose sync key is `sync_key`, starting
-    /// from the `cursor` stored for it. Returns the new operations in order,
-    /// the cursor to store once they are applied, and the receipt to answer
-    /// with once that is committed.
+    /// from the `cursor` stored for it. Returns the new operations in order
+    /// (borrowing their names and values from `batch`; `into_owned` for a
+    /// copy), the cursor to store once they are applied, and the receipt to
+    /// answer with once that is committed.
     ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
     /// `ClockUnavailable` if the server's clock cannot tell the time;
     /// `BatchRejected` with the reason for anything wrong with the batch.
-    pub fn verify(&self, batch: Vec<u8>, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<VerifiedBatch> {
-        self.verify_batch(&batch, sync_key, &cursor, &[])
+    pub fn verify<'a>(&self, batch: &'a [u8], sync_key: &[u8], cursor: &SyncCursor) -> Result<VerifiedBatchRef<'a>> {
+        self.verify_batch(batch, sync_key, cursor, &[])
     }
 
     /// Like [`verify`](Self::verify), shown the entries already applied
@@ -119,14 +120,14 @@ impl SyncVerifier {
     /// range it lost) when the batch parts from the applied chain;
     /// `InvalidInput` for `applied` entries that are too many, past the
     /// cursor, not 32 bytes, or contradict the cursor.
-    pub fn verify_with_chain(
+    pub fn verify_with_chain<'a>(
         &self,
-        batch: Vec<u8>,
-        sync_key: Vec<u8>,
-        cursor: SyncCursor,
-        applied: Vec<AppliedEntry>,
-    ) -> Result<VerifiedBatch> {
-        self.verify_batch(&batch, sync_key, &cursor, &applied)
+        batch: &'a [u8],
+        sync_key: &[u8],
+        cursor: &SyncCursor,
+        applied: &[AppliedEntry],
+    ) -> Result<VerifiedBatchRef<'a>> {
+        self.verify_batch(batch, sync_key, cursor, applied)
     }
 
     /// The receipt for a stored `cursor` of `device_id`: for answering an
@@ -135,14 +136,14 @@ impl SyncVerifier {
     ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes.
-    pub fn receipt(&self, device_id: String, sync_key: Vec<u8>, cursor: SyncCursor) -> Result<Vec<u8>> {
+    pub fn receipt(&self, device_id: &str, sync_key: &[u8], cursor: &SyncCursor) -> Result<Vec<u8>> {
         let sync_key = sync_mac_key(sync_key)?;
-        receipt_bytes(device_id, &sync_key, &cursor_mac(&cursor)?, cursor.last_seq)
+        receipt_bytes(device_id.to_owned(), &sync_key, &cursor_mac(cursor)?, cursor.last_seq)
     }
 }
 
-fn sync_mac_key(sync_key: Vec<u8>) -> Result<MacKey> {
-    Ok(MacKey::new(&SecretKey::from_vec(sync_key).map_err(|_| Error::invalid("the sync key must be 32 bytes"))?))
+fn sync_mac_key(sync_key: &[u8]) -> Result<MacKey> {
+    Ok(MacKey::new(&SecretKey::from_slice(sync_key).map_err(|_| Error::invalid("the sync key must be 32 bytes"))?))
 }
 
 fn cursor_mac(cursor: &SyncCursor) -> Result<Mac32> {
@@ -165,13 +166,13 @@ impl SyncVerifier {
     /// reason ([`RejectReason::as_str`]) and detail, or what was verified.
     /// Nothing secret is recorded: no key, MAC, grant token or value (the
     /// details of `BatchRejected` never carry one).
-    fn verify_batch(
+    fn verify_batch<'a>(
         &self,
-        bytes: &[u8],
-        sync_key: Vec<u8>,
+        bytes: &'a [u8],
+        sync_key: &[u8],
         cursor: &SyncCursor,
         applied: &[AppliedEntry],
-    ) -> Result<VerifiedBatch> {
+    ) -> Result<VerifiedBatchRef<'a>> {
         let span = tracing::info_span!(
             "verify_batch",
             device_id = tracing::field::Empty,
@@ -186,13 +187,13 @@ impl SyncVerifier {
         result
     }
 
-    fn check_batch(
+    fn check_batch<'a>(
         &self,
-        bytes: &[u8],
-        sync_key: Vec<u8>,
+        bytes: &'a [u8],
+        sync_key: &[u8],
         cursor: &SyncCursor,
         applied: &[AppliedEntry],
-    ) -> Result<VerifiedBatch> {
+    ) -> Result<VerifiedBatchRef<'a>> {
         let sync_key = sync_mac_key(sync_key)?;
         let cursor_mac = cursor_mac(cursor)?;
         let chain = KnownChain::new(applied, cursor.last_seq, cursor_mac)?;
@@ -300,17 +301,17 @@ impl SyncVerifier {
             return Err(reject(RejectReason::GrantRejected, "the batch carries a grant no entry uses"));
         }
         let last_mac = if last_seq == cursor.last_seq { cursor_mac } else { prev_mac.unwrap_or(cursor_mac) };
-        let device_id = reader.device_id.to_owned();
+        let device_id = reader.device_id;
         // A batch that ends before the cursor, every entry of it on the
         // applied chain: the answer says so (a plain receipt would name a
         // seq this queue may never have held).
         let receipt = match agreed {
             Some(common) if common.0 < cursor.last_seq && expected_seq.saturating_sub(1) == common.0 => {
-                chain.position(&device_id, &sync_key, common, None)?
+                chain.position(device_id, &sync_key, common, None)?
             }
-            _ => receipt_bytes(device_id.clone(), &sync_key, &last_mac, last_seq)?,
+            _ => receipt_bytes(device_id.to_owned(), &sync_key, &last_mac, last_seq)?,
         };
-        Ok(VerifiedBatch {
+        Ok(VerifiedBatchRef {
             receipt,
             device_id,
             user_id: std::mem::take(&mut grants.user_id),
@@ -375,18 +376,18 @@ impl SyncVerifier {
     }
 }
 
-fn operation(entry: &EntryRef<'_>) -> SyncOperation {
+fn operation<'a>(entry: &EntryRef<'a>) -> SyncOperationRef<'a> {
     let (collection, key, value) = match entry.op {
-        OpRef::Put { collection, key, value } => (collection, key, Some(value.to_vec())),
+        OpRef::Put { collection, key, value } => (collection, key, Some(value)),
         OpRef::Delete { collection, key } => (collection, key, None),
     };
-    SyncOperation {
+    SyncOperationRef {
         seq: entry.seq,
         time: entry.time,
-        grant_id: entry.grant_id.to_owned(),
+        grant_id: entry.grant_id,
         boots: entry.boots,
-        collection: collection.to_owned(),
-        key: key.to_owned(),
+        collection,
+        key,
         value,
         mac: entry.mac,
     }

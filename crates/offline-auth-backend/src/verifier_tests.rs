@@ -39,8 +39,8 @@ fn chain(fx: &Fixture, boots: &[Option<u32>]) -> Vec<QueueEntry> {
         .collect()
 }
 
-fn verify(fx: &Fixture, bytes: &[u8]) -> Result<VerifiedBatch> {
-    fx.verifier.verify_batch(bytes, fx.sync_key.to_vec().to_vec(), &SyncCursor::initial(), &[])
+fn verify<'a>(fx: &Fixture, bytes: &'a [u8]) -> Result<VerifiedBatchRef<'a>> {
+    fx.verifier.verify_batch(bytes, &fx.sync_key.to_vec(), &SyncCursor::initial(), &[])
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn entries_stamped_after_the_servers_time_are_refused() {
     for (server_now, accepted) in [(T - 50, true), (T - 51, false), (T + 3_000, true)] {
         let verifier =
             SyncVerifier::with_clock(vec![fx.issuer_key.clone()], Arc::new(FixedServerClock(server_now))).unwrap();
-        let outcome = verifier.verify_batch(&bytes, key(), &SyncCursor::initial(), &[]);
+        let outcome = verifier.verify_batch(&bytes, &key(), &SyncCursor::initial(), &[]);
         assert_eq!(outcome.is_ok(), accepted, "server at T{:+}: {outcome:?}", server_now - T);
     }
 }
@@ -120,7 +120,10 @@ fn a_queue_parting_from_the_applied_chain_is_diverged_with_the_lost_range() {
         Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap()
     };
     let key = || fx.sync_key.to_vec().to_vec();
-    let verified = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &applied_of(&applied));
+    let verified = fx
+        .verifier
+        .verify_batch(&batch(device.clone()), &key(), &cursor, &applied_of(&applied))
+        .map(VerifiedBatchRef::into_owned);
     let Err(Error::Diverged { lost_from, lost_through, lost_count, answer }) = verified else { panic!("{verified:?}") };
     assert_eq!((lost_from, lost_through, lost_count), (3, 5, 3));
     let position = match offline_auth_proto::receipt::Answer::verify(&answer, &MacKey::new(&fx.sync_key)).unwrap() {
@@ -133,18 +136,49 @@ fn a_queue_parting_from_the_applied_chain_is_diverged_with_the_lost_range() {
     // An entry altered on the path (no sync key) cannot claim a divergence.
     let mut altered = device.clone();
     altered[2].body.op = Operation::Put { collection: "visits".into(), key: "evil".into(), value: vec![2] };
-    let refused = fx.verifier.verify_batch(&batch(altered), key(), &cursor, &applied_of(&applied));
+    let refused = fx
+        .verifier
+        .verify_batch(&batch(altered), &key(), &cursor, &applied_of(&applied))
+        .map(VerifiedBatchRef::into_owned);
     assert!(matches!(refused, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{refused:?}");
 
     // Without the applied chain, the old refusal at the cursor stays.
-    let plain = fx.verifier.verify_batch(&batch(forked_chain(&fx, 5, 3, "device-")), key(), &cursor, &[]);
+    let plain = fx
+        .verifier
+        .verify_batch(&batch(forked_chain(&fx, 5, 3, "device-")), &key(), &cursor, &[])
+        .map(VerifiedBatchRef::into_owned);
     assert!(matches!(plain, Err(Error::BatchRejected { kind: RejectReason::ChainBroken, .. })), "{plain:?}");
 
     // Applied entries that contradict the cursor, or lie past it, are the caller's error.
     let mut wrong = applied_of(&applied);
     wrong[4].mac = vec![0; 32];
-    let refused = fx.verifier.verify_batch(&batch(device.clone()), key(), &cursor, &wrong);
+    let refused =
+        fx.verifier.verify_batch(&batch(device.clone()), &key(), &cursor, &wrong).map(VerifiedBatchRef::into_owned);
     assert!(matches!(refused, Err(Error::InvalidInput { .. })), "{refused:?}");
     let past = vec![AppliedEntry { seq: 6, mac: vec![0; 32] }];
-    assert!(matches!(fx.verifier.verify_batch(&batch(device), key(), &cursor, &past), Err(Error::InvalidInput { .. })));
+    assert!(matches!(
+        fx.verifier.verify_batch(&batch(device), &key(), &cursor, &past),
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+#[test]
+fn verified_operations_borrow_their_names_and_values_from_the_batch_bytes() {
+    let fx = fixture();
+    let entries = chain(&fx, &[Some(0), Some(1)]);
+    let bytes = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+    let verified = verify(&fx, &bytes).unwrap();
+    let inside = |p: *const u8| bytes.as_ptr_range().contains(&p);
+    assert!(inside(verified.device_id.as_ptr()));
+    for op in &verified.operations {
+        assert!(inside(op.grant_id.as_ptr()) && inside(op.collection.as_ptr()) && inside(op.key.as_ptr()));
+        assert!(op.value.is_some_and(|v| inside(v.as_ptr())), "{op:?}");
+    }
+    let owned = verified.clone().into_owned();
+    assert_eq!(owned.operations.len(), 2);
+    for (op, copy) in verified.operations.iter().zip(&owned.operations) {
+        assert_eq!(&op.to_owned_operation(), copy);
+        assert_eq!((copy.key.as_str(), copy.value.as_deref()), (op.key, op.value));
+    }
+    assert_eq!((owned.device_id.as_str(), owned.cursor, owned.receipt), ("d", verified.cursor, verified.receipt));
 }

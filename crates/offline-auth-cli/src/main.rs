@@ -278,11 +278,12 @@ fn run(command: Command) -> Result<String, Failure> {
         Command::Keygen { kid, out } => {
             let issuer = GrantIssuer::generate(kid)?;
             keyfile::write_new(&out, &issuer)?;
-            Ok(jwks_from_issuer_keys(vec![issuer.issuer_key()])?)
+            Ok(jwks_from_issuer_keys(&[issuer.issuer_key()])?)
         }
         Command::Jwks { keys } => {
-            let keys = keys.iter().map(|path| Ok(keyfile::read(path)?.issuer_key())).collect::<Result<_, Failure>>()?;
-            Ok(jwks_from_issuer_keys(keys)?)
+            let keys =
+                keys.iter().map(|path| Ok(keyfile::read(path)?.issuer_key())).collect::<Result<Vec<_>, Failure>>()?;
+            Ok(jwks_from_issuer_keys(&keys)?)
         }
         Command::Issue { key, user, device, scopes, valid_for, issued_at } => {
             let now = match issued_at {
@@ -315,12 +316,12 @@ fn run(command: Command) -> Result<String, Failure> {
                 Some(mac) => decode_key(mac.as_bytes()).map_err(|why| Failure::usage(format!("--cursor-mac {why}")))?,
                 None => Zeroizing::new(vec![0; KEY_LEN]),
             };
-            let mut bytes =
+            let bytes =
                 Input { path: &batch, what: "batch", limit: MAX_BATCH_BYTES, oversize_code: REJECTED, private: false }
                     .read()?;
             let verifier = SyncVerifier::new(read_jwks(&jwks)?)?;
             let cursor = SyncCursor { last_seq: cursor_seq, last_mac: last_mac.to_vec() };
-            let verified = verifier.verify(std::mem::take(&mut *bytes), sync_key.to_vec(), cursor)?;
+            let verified = verifier.verify(&bytes, &sync_key, &cursor)?;
             let operations: Vec<_> = verified
                 .operations
                 .iter()
@@ -392,7 +393,7 @@ fn inspect(grant: &str, jwks: Option<&Path>, now: Option<i64>) -> Result<String,
     let verified = match keys {
         None => json!(null),
         Some(keys) => {
-            let info = verify_grant(grant.to_owned(), keys)?;
+            let info = verify_grant(grant, &keys)?;
             json!({"kid": info.kid, "signature": "valid"})
         }
     };
@@ -439,7 +440,7 @@ fn grant_status(iat: Option<i64>, exp: Option<i64>, now: i64, signature_checked:
 fn read_jwks(path: &Path) -> Result<Vec<IssuerKey>, Failure> {
     let input = Input { path, what: "JWKS", limit: JWKS_LIMIT, oversize_code: IO, private: false };
     let bytes = input.read()?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| Failure::io(format!("{}: not UTF-8", input.name())))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Failure::io(format!("{}: not UTF-8", input.name())))?;
     issuer_keys_from_jwks(text).map_err(|e| Failure::io(format!("{}: {e}", input.name())))
 }
 

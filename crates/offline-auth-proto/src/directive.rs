@@ -30,6 +30,7 @@ pub const MAX_DIRECTIVE_LEN: usize = 4 * 1024;
 /// What a directive tells the device to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DirectiveAction {
     /// Wipe the vault, once what is pending has been uploaded (or salvaged).
     Wipe,

@@ -3,6 +3,7 @@
 /// Why a format could not be read or written, or a check failed. No variant
 /// carries a key or plaintext; the strings say which rule was broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtoError {
     /// An argument was rejected (wrong key length, empty or oversized name, …).
     #[error("invalid input: {0}")]

@@ -68,6 +68,7 @@ pub struct ChainPosition {
 
 /// The backend's authenticated answers: a receipt, or a chain position.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Answer {
     /// Every entry through a seq is applied (version 1).
     Applied(Receipt),

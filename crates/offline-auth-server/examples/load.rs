@@ -81,8 +81,8 @@ fn prepare(agent: &ureq::Agent, addr: &str, device_id: &str, count: usize, size:
         post(agent, &format!("{addr}/enroll"), "application/json", credentials.to_string().as_bytes());
     assert_eq!(status, 200, "{enrolment}");
     let grant = enrolment["grant"].as_str().unwrap().to_owned();
-    let keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
-    let info = verify_grant(grant.clone(), keys).unwrap();
+    let keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
+    let info = verify_grant(&grant, &keys).unwrap();
     let sync_key = SecretKey::from_vec(hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap()).unwrap();
     let mac_key = MacKey::new(&sync_key);
     let (mut prev, mut seq) = ([0u8; 32], 0u64);

@@ -135,7 +135,7 @@ pub(crate) async fn enroll(
         Enrolled::Issued(grant) => grant,
         Enrolled::OtherUser => return Err(ApiError::new(StatusCode::CONFLICT, "device is enrolled for another user")),
     };
-    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?)
+    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(&[state.issuer.issuer_key()])?)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "jwks"))?;
     let attestation = evidence.map(|e| json!({"level": e.level, "window_secs": e.window_secs}));
     let answer = match attestation {
@@ -208,14 +208,17 @@ async fn verify(
         Vec::new()
     };
     let verifier = state.verifier.clone();
-    let (bytes, key, cursor) = (Vec::from(body.as_ref()), from.sync_key.clone(), from.cursor.clone());
+    // `Bytes` is shared, not copied; the operations are copied out of it
+    // once (`into_owned`) to outlive the blocking task.
+    let (bytes, key, cursor) = (body.clone(), from.sync_key.clone(), from.cursor.clone());
     let started = Instant::now();
     // The backend's `verify_batch` span, under this request's span.
     let span = tracing::Span::current();
-    let verified =
-        tokio::task::spawn_blocking(move || span.in_scope(|| verifier.verify_with_chain(bytes, key, cursor, applied)))
-            .await
-            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
+    let verified = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| verifier.verify_with_chain(&bytes, &key, &cursor, &applied).map(|v| v.into_owned()))
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
     state.metrics.verified_in(started);
     let verified = match verified {
         Err(BackendError::Diverged { lost_from, lost_through, lost_count, answer }) => {

@@ -198,7 +198,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(rewritten, "--rewrap-keys: every stored sync key is under the current KEK");
     }
     let state = server::AppState::with_store_and_attestation(store, attestation).await?;
-    let policy = server::RevocationPolicy { apply_edits_queued_before: config.apply_edits_queued_before_revocation };
+    let policy =
+        server::RevocationPolicy::default().with_edits_queued_before(config.apply_edits_queued_before_revocation);
     let admin = server::Admin::new(config.admin_token.as_ref().map(|t| t.0.clone()), policy)
         .unwrap_or_else(|message| Config::command().error(ErrorKind::ValueValidation, message).exit());
     let state = state.with_admin(admin);

@@ -21,7 +21,7 @@ use crate::{ApiError, AppState, JWKS_MAX_AGE_SECS};
 /// [`JWKS_MAX_AGE_SECS`], the least time between publishing a new key and
 /// signing with it.
 pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let jwks = jwks_from_issuer_keys(vec![state.issuer.issuer_key()])?;
+    let jwks = jwks_from_issuer_keys(&[state.issuer.issuer_key()])?;
     let cache = format!("public, max-age={JWKS_MAX_AGE_SECS}");
     Ok(([(header::CONTENT_TYPE, "application/jwk-set+json".to_owned()), (header::CACHE_CONTROL, cache)], jwks)
         .into_response())

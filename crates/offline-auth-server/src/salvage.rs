@@ -132,7 +132,7 @@ async fn verify(
     let (key, cursor) = (from.sync_key.clone(), from.cursor.clone());
     let started = Instant::now();
     let span = tracing::Span::current();
-    let verified = tokio::task::spawn_blocking(move || span.in_scope(|| opener.verify(&body, key, cursor, applied)))
+    let verified = tokio::task::spawn_blocking(move || span.in_scope(|| opener.verify(&body, &key, &cursor, &applied)))
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "verification failed"))?;
     state.metrics.verified_in(started);

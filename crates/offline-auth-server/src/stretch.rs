@@ -30,16 +30,7 @@ mod tests {
     use super::*;
 
     fn op(boots: Option<u32>, time: i64) -> SyncOperation {
-        SyncOperation {
-            seq: 1,
-            time,
-            grant_id: "g".into(),
-            boots,
-            collection: "notes".into(),
-            key: "k".into(),
-            value: None,
-            mac: [0; 32],
-        }
+        SyncOperation::new(1, time, "g", "notes", "k", None, [0; 32]).with_boots(boots)
     }
 
     #[test]

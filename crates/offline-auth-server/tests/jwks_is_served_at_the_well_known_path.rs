@@ -50,7 +50,7 @@ fn the_well_known_jwks_verifies_the_grants_the_server_issues() {
 
     // Another key under the same kid: the grant's signature is what is checked.
     let stranger = offline_auth_backend::GrantIssuer::generate(set["keys"][0]["kid"].as_str().unwrap().into()).unwrap();
-    let other = offline_auth_backend::jwks_from_issuer_keys(vec![stranger.issuer_key()]).unwrap();
+    let other = offline_auth_backend::jwks_from_issuer_keys(&[stranger.issuer_key()]).unwrap();
     let refused = enrol_with(&other, grant, sync_key.clone(), "jwks-1").expect_err("a grant verified with another key");
     assert!(refused.contains("signature does not verify"), "{refused}");
 

@@ -43,7 +43,7 @@ fn main() {
     let mut drained = 0u64;
     while let Some(batch) = queue.next_batch(1_000).unwrap() {
         drained += u64::from(batch.entry_count);
-        let verified = verifier.verify(batch.bytes, fixture.sync_key.clone(), cursor).unwrap();
+        let verified = verifier.verify(&batch.bytes, &fixture.sync_key, &cursor).unwrap();
         cursor = verified.cursor;
         queue.acknowledge(verified.receipt).unwrap();
     }

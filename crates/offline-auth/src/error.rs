@@ -293,6 +293,9 @@ impl From<offline_auth_proto::ProtoError> for Error {
             P::ReceiptInvalid(reason) => Error::ReceiptInvalid(reason),
             P::Encoding => Error::Encoding,
             P::Rng => Error::Rng,
+            // `ProtoError` is non-exhaustive: a failure added later is at
+            // worst a format the device could not write.
+            _ => Error::Encoding,
         }
     }
 }

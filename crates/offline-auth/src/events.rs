@@ -95,13 +95,17 @@ pub enum DirectiveAction {
     BiometricsOff,
 }
 
-impl From<offline_auth_proto::directive::DirectiveAction> for DirectiveAction {
-    fn from(action: offline_auth_proto::directive::DirectiveAction) -> Self {
+impl DirectiveAction {
+    /// The action of a verified directive, or `None` for one this version of
+    /// the library does not know (the wire format may grow: it is refused as
+    /// invalid, never guessed at).
+    pub(crate) fn from_wire(action: offline_auth_proto::directive::DirectiveAction) -> Option<Self> {
         use offline_auth_proto::directive::DirectiveAction as Wire;
         match action {
-            Wire::Wipe => Self::Wipe,
-            Wire::LockUntilRenewal => Self::LockUntilRenewal,
-            Wire::BiometricsOff => Self::BiometricsOff,
+            Wire::Wipe => Some(Self::Wipe),
+            Wire::LockUntilRenewal => Some(Self::LockUntilRenewal),
+            Wire::BiometricsOff => Some(Self::BiometricsOff),
+            _ => None,
         }
     }
 }

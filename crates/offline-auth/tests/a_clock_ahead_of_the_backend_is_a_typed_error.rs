@@ -36,7 +36,7 @@ fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
     // Today's refusal: the whole batch, for the entry from the future.
     let everything = queue.next_batch(100).unwrap().unwrap();
     assert_eq!(everything.entry_count, 2, "before the backend's time is known, the queue cannot tell");
-    let refused = backend.verify(everything.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    let refused = backend.verify(&everything.bytes, &device.backend.sync_key, &SyncCursor::initial());
     assert!(
         matches!(refused, Err(BackendError::BatchRejected { kind: RejectReason::FromTheFuture, .. })),
         "{refused:?}"
@@ -46,7 +46,7 @@ fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
     vault.note_server_time(real).unwrap();
     let batch = queue.next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.entry_count), (1, 1), "only what the backend will take");
-    let verified = backend.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = backend.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     queue.acknowledge(verified.receipt).unwrap();
 
     match queue.next_batch(100) {
@@ -73,7 +73,7 @@ fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
     let backend = backend_at(&device, device.clock.now());
-    backend.verify(batch.bytes, device.backend.sync_key.clone(), verified.cursor).unwrap();
+    backend.verify(&batch.bytes, &device.backend.sync_key, &verified.cursor).unwrap();
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 fn jwks_round_trips_and_is_standard() {
     let a = GrantIssuer::generate("2026-11".into()).unwrap();
     let b = GrantIssuer::generate("2026-12".into()).unwrap();
-    let jwks = jwks_from_issuer_keys(vec![a.issuer_key(), b.issuer_key()]).unwrap();
+    let jwks = jwks_from_issuer_keys(&[a.issuer_key(), b.issuer_key()]).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&jwks).unwrap();
     let first = &doc["keys"][0];
     assert_eq!((first["kty"].as_str(), first["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
@@ -33,7 +33,7 @@ fn jwks_round_trips_and_is_standard() {
 #[test]
 fn jwks_from_a_mixed_key_set_keeps_only_ed25519_signing_keys() {
     let a = GrantIssuer::generate("ed".into()).unwrap();
-    let x = jwks_from_issuer_keys(vec![a.issuer_key()]).unwrap();
+    let x = jwks_from_issuer_keys(&[a.issuer_key()]).unwrap();
     let x = serde_json::from_str::<serde_json::Value>(&x).unwrap()["keys"][0]["x"].clone();
     let mixed = serde_json::json!({"keys": [
         {"kty": "RSA", "kid": "rsa", "n": "AQAB", "e": "AQAB"},
@@ -85,20 +85,19 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
     let both_keys =
         SyncVerifier::with_clock(vec![old.issuer_key(), new.issuer_key()], Arc::new(FixedServerClock(T0 + 365 * DAY)))
             .unwrap();
-    let verified =
-        both_keys.verify(batch.bytes.clone(), device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = both_keys.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     // With the old kid removed, that batch no longer verifies…
     let new_only =
         SyncVerifier::with_clock(vec![new.issuer_key()], Arc::new(FixedServerClock(T0 + 365 * DAY))).unwrap();
-    let refused = new_only.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    let refused = new_only.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial());
     assert!(
         matches!(refused, Err(BackendError::BatchRejected { kind: RejectReason::GrantRejected, .. })),
         "{refused:?}"
     );
     // …and a device configured without it refuses grants signed by it.
-    assert!(matches!(verify_grant(old_grant, vec![new.issuer_key()]), Err(BackendError::GrantInvalid { .. })));
-    let info = verify_grant(new_grant, vec![new.issuer_key()]).unwrap();
+    assert!(matches!(verify_grant(&old_grant, &[new.issuer_key()]), Err(BackendError::GrantInvalid { .. })));
+    let info = verify_grant(&new_grant, &[new.issuer_key()]).unwrap();
     assert_eq!((info.kid.as_str(), info.user_id.as_str(), info.device_id.as_str()), ("2026-11", USER, DEVICE));
     assert_eq!((info.issued_at, info.expires_at, info.scopes), (T0 + HOUR, T0 + DAY, vec!["visits".to_string()]));
     drop((session, vault));
@@ -131,16 +130,16 @@ fn issuer_refuses_bad_requests() {
 
 #[test]
 fn verified_operations_do_not_print_their_values() {
-    let op = offline_auth_backend::SyncOperation {
-        seq: 1,
-        time: T0,
-        grant_id: "g".into(),
-        boots: Some(0),
-        collection: "visits".into(),
-        key: "gate".into(),
-        value: Some(b"gate code 7731".to_vec()),
-        mac: [0; 32],
-    };
+    let op = offline_auth_backend::SyncOperation::new(
+        1,
+        T0,
+        "g",
+        "visits",
+        "gate",
+        Some(b"gate code 7731".to_vec()),
+        [0; 32],
+    )
+    .with_boots(Some(0));
     let shown = format!("{op:?}");
     assert!(!shown.contains("7731") && !shown.contains("55, 55, 51, 49"), "{shown}");
     assert!(shown.contains("14 bytes redacted"), "{shown}");
@@ -174,20 +173,15 @@ impl GrantSigner for RemoteSigner {
 #[test]
 fn grants_signed_through_an_external_signer_verify_and_bad_signatures_never_leave_the_issuer() {
     let key = Ed25519Signer::generate("kms-1".into()).unwrap();
-    let issuer = GrantIssuer::with_signer(
-        Arc::new(RemoteSigner { key: key.clone(), corrupt: false }),
-        IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None },
-    )
-    .unwrap();
+    let issuer =
+        GrantIssuer::with_signer(Arc::new(RemoteSigner { key: key.clone(), corrupt: false }), IssuerOptions::default())
+            .unwrap();
     let grant = issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap();
-    assert_eq!(verify_grant(grant, vec![issuer.issuer_key()]).unwrap().kid, "kms-1");
+    assert_eq!(verify_grant(&grant, &[issuer.issuer_key()]).unwrap().kid, "kms-1");
     assert!(matches!(issuer.private_key(), Err(BackendError::InvalidInput { .. })));
 
-    let broken = GrantIssuer::with_signer(
-        Arc::new(RemoteSigner { key, corrupt: true }),
-        IssuerOptions { algorithm: "EdDSA".into(), issuer: None, audience: None },
-    )
-    .unwrap();
+    let broken =
+        GrantIssuer::with_signer(Arc::new(RemoteSigner { key, corrupt: true }), IssuerOptions::default()).unwrap();
     let refused = broken.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY);
     assert!(matches!(refused, Err(BackendError::Signer { .. })), "{refused:?}");
 }

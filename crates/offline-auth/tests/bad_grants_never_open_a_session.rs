@@ -219,7 +219,7 @@ fn the_algorithm_may_be_named_ed25519() {
     let issued = offline_auth_backend::GrantIssuer::with_options(
         "k1".into(),
         device.backend.issuer.private_key().unwrap(),
-        offline_auth_backend::IssuerOptions { algorithm: "Ed25519".into(), issuer: None, audience: None },
+        offline_auth_backend::IssuerOptions::default().with_algorithm("Ed25519"),
     )
     .unwrap()
     .issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY)
@@ -232,7 +232,7 @@ fn the_algorithm_may_be_named_ed25519() {
         issued,
     )
     .unwrap();
-    let other = offline_auth_backend::IssuerOptions { algorithm: "ES256".into(), issuer: None, audience: None };
+    let other = offline_auth_backend::IssuerOptions::default().with_algorithm("ES256");
     assert!(offline_auth_backend::GrantIssuer::with_options("k1".into(), vec![1; 32], other).is_err());
 }
 
@@ -255,11 +255,7 @@ fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
     let pinned = offline_auth_backend::GrantIssuer::with_options(
         "k1".into(),
         device.backend.issuer.private_key().unwrap(),
-        offline_auth_backend::IssuerOptions {
-            algorithm: "EdDSA".into(),
-            issuer: Some("https://auth.example".into()),
-            audience: Some("field-app".into()),
-        },
+        offline_auth_backend::IssuerOptions::default().with_issuer("https://auth.example").with_audience("field-app"),
     )
     .unwrap();
     let grant = |issuer: &offline_auth_backend::GrantIssuer| {
@@ -287,11 +283,7 @@ fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
             policy,
         )
         .unwrap()
-        .verify(
-            batch.bytes.clone(),
-            device.backend.sync_key.clone(),
-            offline_auth_backend::SyncCursor::initial(),
-        )
+        .verify(&batch.bytes, &device.backend.sync_key, &offline_auth_backend::SyncCursor::initial())
     };
     let pinned_policy = offline_auth::GrantPolicy {
         issuer: Some("https://auth.example".into()),

@@ -187,15 +187,15 @@ fn wrong_length_sync_keys_are_invalid_input() {
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
     let verifier = device.backend.verifier();
     for len in [0, 31, 33] {
-        let result = verifier.verify(batch.bytes.clone(), vec![0x5a; len], SyncCursor::initial());
+        let result = verifier.verify(&batch.bytes, &vec![0x5a; len], &SyncCursor::initial());
         is_backend_invalid_input(result, &format!("verifier with a {len}-byte sync key"));
     }
     for len in [0, 31, 33] {
         let cursor = SyncCursor { last_seq: 0, last_mac: vec![0; len] };
-        let result = verifier.verify(batch.bytes.clone(), device.backend.sync_key.clone(), cursor);
+        let result = verifier.verify(&batch.bytes, &device.backend.sync_key, &cursor);
         is_backend_invalid_input(result, &format!("cursor with a {len}-byte MAC"));
     }
-    let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 1);
 }
 
@@ -436,7 +436,9 @@ fn sync_verifier_rejects_garbage_truncated_and_empty_batches() {
     session.delete("visits".into(), "v1".into()).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap().bytes;
     let verifier = device.backend.verifier();
-    let verify = |bytes: Vec<u8>| verifier.verify(bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    let verify = |bytes: Vec<u8>| {
+        verifier.verify(&bytes, &device.backend.sync_key, &SyncCursor::initial()).map(|v| v.into_owned())
+    };
     assert_eq!(verify(batch.clone()).unwrap().operations.len(), 3, "the untouched batch verifies");
 
     let mut garbage_seed = 0x2545_f491_4f6c_dd1d_u64;
@@ -478,7 +480,7 @@ fn sync_verifier_rejects_garbage_truncated_and_empty_batches() {
         let result = verify(bytes);
         assert!(matches!(result, Err(BackendError::BatchRejected { .. })), "{what}: {result:?}");
     }
-    let result = verifier.verify(batch, vec![0x5b; 32], SyncCursor::initial());
+    let result = verifier.verify(&batch, &[0x5b; 32], &SyncCursor::initial());
     assert!(
         matches!(result, Err(BackendError::BatchRejected { kind: RejectReason::ChainBroken, .. })),
         "another device's sync key: {result:?}"
@@ -537,8 +539,8 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
     let mut altered = batch.bytes.clone();
     let at = altered.windows(SECRET_VALUE.len()).position(|w| w == SECRET_VALUE).unwrap();
     altered[at] ^= 0x01;
-    keep(&mut errors, verifier.verify(altered, device.backend.sync_key.clone(), SyncCursor::initial()).map(drop));
-    keep(&mut errors, verifier.verify(batch.bytes, vec![0x5a; 31], SyncCursor::initial()).map(drop));
+    keep(&mut errors, verifier.verify(&altered, &device.backend.sync_key, &SyncCursor::initial()).map(drop));
+    keep(&mut errors, verifier.verify(&batch.bytes, &[0x5a; 31], &SyncCursor::initial()).map(drop));
     // Session locked, lockout, wipe.
     session.lock();
     keep(&mut errors, session.get("visits".into(), "v1".into()).map(drop));

@@ -47,10 +47,10 @@ fn put_many_writes_every_record_and_queues_every_edit_in_order() {
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.last_seq), (1, 5));
     let verified =
-        device.backend.verifier().verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
-    let keys: Vec<&str> = verified.operations.iter().map(|o| o.key.as_str()).collect();
+        device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
+    let keys: Vec<&str> = verified.operations.iter().map(|o| o.key).collect();
     assert_eq!(keys, ["a", "c", "a", "b", "d"]);
-    assert_eq!(verified.operations[2].value.as_deref(), Some(&b"new a"[..]));
+    assert_eq!(verified.operations[2].value, Some(&b"new a"[..]));
 
     // A later single put continues the chain; a reopened session reads the same.
     assert_eq!(session.put("visits".into(), "e".into(), b"5".to_vec()).unwrap(), 6);

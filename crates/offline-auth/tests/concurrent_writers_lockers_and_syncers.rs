@@ -57,9 +57,13 @@ struct Backend {
 impl Backend {
     /// Verifies and applies; returns the receipt.
     fn apply(&mut self, bytes: Vec<u8>) -> Vec<u8> {
-        let verified = self.verifier.verify(bytes, self.sync_key.clone(), self.cursor.clone()).unwrap();
+        let verified = self.verifier.verify(&bytes, &self.sync_key, &self.cursor).unwrap();
         for op in verified.operations {
-            assert!(self.applied.insert(op.seq, (op.key, op.value)).is_none(), "seq {} applied twice", op.seq);
+            assert!(
+                self.applied.insert(op.seq, (op.key.to_owned(), op.value.map(<[u8]>::to_vec))).is_none(),
+                "seq {} applied twice",
+                op.seq
+            );
         }
         self.cursor = verified.cursor;
         verified.receipt

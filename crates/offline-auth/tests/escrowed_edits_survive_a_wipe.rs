@@ -71,7 +71,7 @@ impl EscrowBackend {
     /// Verifies `upload` from the stored cursor and, if it verifies, applies
     /// it (stores the new cursor), as a server does.
     fn salvage(&mut self, backend: &Backend, upload: &[u8]) -> Result<VerifiedBatch, BackendError> {
-        let verified = self.opener.verify(upload, backend.sync_key.clone(), self.cursor.clone(), Vec::new())?;
+        let verified = self.opener.verify(upload, &backend.sync_key, &self.cursor, &[])?;
         self.cursor = verified.cursor.clone();
         Ok(verified)
     }
@@ -272,8 +272,7 @@ fn escrow_rows_written_back_after_their_receipt_are_not_applied_again() {
     let session = vault.unlock(PIN.into()).unwrap();
     let queue = session.sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
-    let verified =
-        device.backend.verifier().verify(batch.bytes, device.backend.sync_key.clone(), escrow.cursor.clone()).unwrap();
+    let verified = device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &escrow.cursor).unwrap();
     assert_eq!(verified.operations.len(), 4);
     escrow.cursor = verified.cursor.clone();
     queue.acknowledge(verified.receipt).unwrap();
@@ -339,7 +338,7 @@ fn escrowed_copies_follow_a_re_based_queue_and_a_salvage_applies_each_edit_once(
     let mut upload = |escrow: &mut EscrowBackend, bytes: Vec<u8>, first_seq: u64| -> Vec<u8> {
         let overlapped: Vec<AppliedEntry> =
             applied.iter().filter(|a| a.seq + 1 >= first_seq && a.seq <= escrow.cursor.last_seq).cloned().collect();
-        match verifier.verify_with_chain(bytes, device.backend.sync_key.clone(), escrow.cursor.clone(), overlapped) {
+        match verifier.verify_with_chain(&bytes, &device.backend.sync_key, &escrow.cursor, &overlapped) {
             Ok(verified) => {
                 applied.extend(verified.operations.iter().map(|op| AppliedEntry { seq: op.seq, mac: op.mac.to_vec() }));
                 escrow.cursor = verified.cursor;

@@ -52,12 +52,12 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
     let claims = json!({"sub": USER, "dev": DEVICE, "iat": T0, "exp": T0 + DAY, "scope": ["visits"], "jti": "py-1"});
     let scopes = vec!["visits".to_owned(), "notes".to_owned()];
     let eddsa = issuer.issue(USER.into(), DEVICE.into(), scopes.clone(), T0, T0 + DAY).unwrap();
-    let options = IssuerOptions { algorithm: "Ed25519".into(), issuer: None, audience: None };
+    let options = IssuerOptions::default().with_algorithm("Ed25519");
     let ed25519 = GrantIssuer::with_options(issuer.kid(), issuer.private_key().unwrap(), options)
         .unwrap()
         .issue(USER.into(), DEVICE.into(), scopes, T0, T0 + DAY)
         .unwrap();
-    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(vec![issuer.issuer_key()]).unwrap()).unwrap();
+    let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(&[issuer.issuer_key()]).unwrap()).unwrap();
     let answer = run_pyjwt(&json!({
         "private_key_hex": hex::encode(issuer.private_key().unwrap()),
         "kid": issuer.kid(),

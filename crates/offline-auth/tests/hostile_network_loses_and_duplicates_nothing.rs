@@ -25,9 +25,13 @@ struct Server {
 impl Server {
     /// Verifies and applies an upload; returns the receipt (or the refusal).
     fn upload(&mut self, bytes: Vec<u8>) -> Result<Vec<u8>, BackendError> {
-        let verified = self.verifier.verify(bytes, self.sync_key.clone(), self.cursor.clone())?;
+        let verified = self.verifier.verify(&bytes, &self.sync_key, &self.cursor)?;
         for op in verified.operations {
-            assert!(self.applied.insert(op.seq, (op.key, op.value)).is_none(), "seq {} applied twice", op.seq);
+            assert!(
+                self.applied.insert(op.seq, (op.key.to_owned(), op.value.map(<[u8]>::to_vec))).is_none(),
+                "seq {} applied twice",
+                op.seq
+            );
         }
         self.cursor = verified.cursor;
         Ok(verified.receipt)

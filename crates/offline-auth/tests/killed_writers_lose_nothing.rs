@@ -292,9 +292,9 @@ fn crash_child() {
             out("BEGIN batch");
             if let Some(batch) = queue.next_batch(10_000).unwrap() {
                 let mut backend = BackendState::load(&dir);
-                let verified = verifier.verify(batch.bytes, SYNC_KEY.to_vec(), backend.cursor()).unwrap();
+                let verified = verifier.verify(&batch.bytes, &SYNC_KEY, &backend.cursor()).unwrap();
                 for op in verified.operations {
-                    backend.ops.push((op.seq, op.key, op.value.map(hex::encode)));
+                    backend.ops.push((op.seq, op.key.to_owned(), op.value.map(hex::encode)));
                 }
                 backend.last_seq = verified.cursor.last_seq;
                 backend.last_mac = hex::encode(&verified.cursor.last_mac);
@@ -499,11 +499,15 @@ fn check_after_kill(dir: &Path, reported: &Reported, expected: &Expected, figure
         Some(batch) => {
             assert_eq!(u64::from(batch.entry_count), pending, "the batch holds every pending entry");
             let verifier = SyncVerifier::new(vec![issuer().issuer_key()]).unwrap();
-            let verified = verifier.verify(batch.bytes, SYNC_KEY.to_vec(), backend.cursor()).expect("chain verifies");
+            let verified = verifier.verify(&batch.bytes, &SYNC_KEY, &backend.cursor()).expect("chain verifies");
             assert_eq!(verified.cursor.last_seq, batch.last_seq.max(backend.last_seq));
             for op in verified.operations {
                 let value = op.value.map(hex::encode);
-                assert!(all.insert(op.seq, (op.key, value)).is_none(), "seq {} both applied and queued", op.seq);
+                assert!(
+                    all.insert(op.seq, (op.key.to_owned(), value)).is_none(),
+                    "seq {} both applied and queued",
+                    op.seq
+                );
             }
         }
         None => assert_eq!(pending, 0),

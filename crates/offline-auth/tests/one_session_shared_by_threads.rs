@@ -127,10 +127,10 @@ fn drain(session: &Arc<OfflineSession>, device: &Device) -> Vec<offline_auth_bac
     let mut cursor = SyncCursor::initial();
     let mut operations = Vec::new();
     while let Some(batch) = queue.next_batch(37).unwrap() {
-        let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), cursor).unwrap();
+        let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &cursor).unwrap();
         assert_eq!(verified.duplicates, 0);
         assert_eq!(verified.operations.len(), batch.entry_count as usize);
-        operations.extend(verified.operations);
+        operations.extend(verified.operations.iter().map(|op| op.to_owned_operation()));
         cursor = verified.cursor;
         queue.acknowledge(verified.receipt).unwrap();
     }

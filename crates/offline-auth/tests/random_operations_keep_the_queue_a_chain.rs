@@ -68,8 +68,12 @@ struct BackendModel {
 impl BackendModel {
     /// Verifies `bytes` from the stored cursor; returns the new operations and cursor.
     fn verify(&self, bytes: Vec<u8>, sync_key: &[u8]) -> (Vec<(u64, Edit)>, SyncCursor, Vec<u8>) {
-        let verified = self.verifier.verify(bytes, sync_key.to_vec(), self.cursor.clone()).unwrap();
-        let ops = verified.operations.into_iter().map(|op| (op.seq, (op.key, op.value))).collect();
+        let verified = self.verifier.verify(&bytes, sync_key, &self.cursor).unwrap();
+        let ops = verified
+            .operations
+            .into_iter()
+            .map(|op| (op.seq, (op.key.to_owned(), op.value.map(<[u8]>::to_vec))))
+            .collect();
         (ops, verified.cursor, verified.receipt)
     }
 }

@@ -123,7 +123,7 @@ fn a_wipe_with_unescrowed_edits_waits_for_their_upload_and_loses_none() {
     let (verifier, mut cursor, mut applied) = (device.backend.verifier(), SyncCursor::initial(), Vec::new());
     let queue = session.clone().sync_queue();
     while let Some(batch) = queue.next_batch(2).unwrap() {
-        let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), cursor).unwrap();
+        let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &cursor).unwrap().into_owned();
         applied.extend(verified.operations.iter().map(|op| op.key.clone()));
         cursor = verified.cursor;
         queue.acknowledge(verified.receipt).unwrap();
@@ -154,8 +154,7 @@ fn a_wipe_with_escrowed_edits_runs_at_once_and_salvage_delivers_every_edit() {
     let keys = Arc::new(StaticEscrowKeys::from_text(&line).unwrap());
     let opener = SalvageOpener::new(device.backend.verifier(), keys);
     let upload = vault.salvage(100).unwrap().unwrap();
-    let verified =
-        opener.verify(&upload.bytes, device.backend.sync_key.clone(), SyncCursor::initial(), Vec::new()).unwrap();
+    let verified = opener.verify(&upload.bytes, &device.backend.sync_key, &SyncCursor::initial(), &[]).unwrap();
     let delivered: Vec<String> = verified.operations.iter().map(|op| op.key.clone()).collect();
     assert_eq!(delivered, ["v0", "v1", "v2"]);
 }

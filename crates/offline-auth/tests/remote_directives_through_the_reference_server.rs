@@ -54,7 +54,7 @@ fn directives(answer: &Value) -> Vec<String> {
 
 /// A server with its admin endpoint, and a vault enrolled through it.
 fn enrolled(dir: &tempfile::TempDir) -> (LocalServer, Arc<PinVault>, Arc<OfflineSession>) {
-    let policy = RevocationPolicy { apply_edits_queued_before: true };
+    let policy = RevocationPolicy::default().with_edits_queued_before(true);
     let server = LocalServer::start_admin(
         &dir.path().join("server.db"),
         Limits::default(),

@@ -13,7 +13,7 @@ mod common;
 use common::wire::*;
 use common::*;
 use offline_auth::{OfflineSession, VaultError};
-use offline_auth_backend::{BackendError, SyncCursor, SyncVerifier, VerifiedBatch};
+use offline_auth_backend::{BackendError, SyncCursor, SyncVerifier, VerifiedBatch, VerifiedBatchRef};
 use std::sync::Arc;
 
 fn verifier(device: &Device) -> Arc<SyncVerifier> {
@@ -21,7 +21,7 @@ fn verifier(device: &Device) -> Arc<SyncVerifier> {
 }
 
 fn verify(device: &Device, bytes: &[u8], cursor: SyncCursor) -> Result<VerifiedBatch, BackendError> {
-    verifier(device).verify(bytes.to_vec(), device.backend.sync_key.clone(), cursor)
+    verifier(device).verify(bytes, &device.backend.sync_key, &cursor).map(VerifiedBatchRef::into_owned)
 }
 
 fn three_edits(session: &Arc<OfflineSession>) {
@@ -30,7 +30,7 @@ fn three_edits(session: &Arc<OfflineSession>) {
     assert_eq!(session.delete("visits".into(), "v1".into()).unwrap(), 3);
 }
 
-fn assert_rejected(result: Result<VerifiedBatch, BackendError>, what: &str) {
+fn assert_rejected<T: std::fmt::Debug>(result: Result<T, BackendError>, what: &str) {
     assert!(matches!(result, Err(BackendError::BatchRejected { .. })), "{what}: {result:?}");
 }
 
@@ -135,7 +135,7 @@ fn reordered_cut_or_altered_batches_are_rejected() {
     entries(&mut late_start).remove(0);
     assert_rejected(verify(&device, &encode(&late_start), SyncCursor::initial()), "gap after the cursor");
 
-    let wrong_key = verifier(&device).verify(batch.bytes.clone(), vec![0x11; 32], SyncCursor::initial());
+    let wrong_key = verifier(&device).verify(&batch.bytes, &[0x11; 32], &SyncCursor::initial());
     assert_rejected(wrong_key, "another device's sync key");
 
     // Every single-byte flip anywhere in the batch is refused.
@@ -194,7 +194,7 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
     let queue = session.clone().sync_queue();
     let receipt = |through: u64, mac: Vec<u8>| {
         verifier(&device)
-            .receipt(DEVICE.into(), device.backend.sync_key.clone(), SyncCursor { last_seq: through, last_mac: mac })
+            .receipt(DEVICE, &device.backend.sync_key, &SyncCursor { last_seq: through, last_mac: mac })
             .unwrap()
     };
     let never_sent = queue.acknowledge(receipt(1, vec![7; 32]));

@@ -173,7 +173,7 @@ fn setup() -> Fixture {
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(2).unwrap().unwrap();
     let verifier = device.backend.verifier();
-    let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
     queue.acknowledge(verified.receipt).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 6);
@@ -462,10 +462,10 @@ fn assert_intact(fx: &Fixture, original: &Snapshot) {
     let batch = fx.session.clone().sync_queue().next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.last_seq), (3, 8));
     let verifier = fx.device.backend.verifier();
-    let verified = verifier.verify(batch.bytes, fx.device.backend.sync_key.clone(), fx.cursor.clone()).unwrap();
+    let verified = verifier.verify(&batch.bytes, &fx.device.backend.sync_key, &fx.cursor).unwrap();
     assert_eq!(verified.operations.len(), 6);
     let last = verified.operations.last().unwrap();
-    assert_eq!((last.collection.as_str(), last.key.as_str(), last.value.as_deref()), ("notes", "n3", None));
+    assert_eq!((last.collection, last.key, last.value), ("notes", "n3", None));
 
     assert_eq!(fx.vault.status().unwrap().failed_attempts, 1, "no tampered unlock counted an attempt");
     let by_bio = fx.vault.unlock_with_biometrics().unwrap();

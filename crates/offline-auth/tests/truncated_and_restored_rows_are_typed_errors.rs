@@ -165,10 +165,13 @@ impl World {
         let queue = session.clone().sync_queue();
         let pending = match queue.next_batch(100)? {
             Some(batch) => {
-                let verified =
-                    self.verifier.verify(batch.bytes, self.device.backend.sync_key.clone(), self.cursor.clone());
+                let verified = self.verifier.verify(&batch.bytes, &self.device.backend.sync_key, &self.cursor);
                 let verified = verified?;
-                verified.operations.into_iter().map(|o| (o.seq, o.key, o.value)).collect()
+                verified
+                    .operations
+                    .into_iter()
+                    .map(|o| (o.seq, o.key.to_owned(), o.value.map(<[u8]>::to_vec)))
+                    .collect()
             }
             None => Vec::new(),
         };
@@ -225,7 +228,7 @@ fn truncated_older_and_resurrected_rows_give_typed_errors_or_documented_outcomes
         let queue = session.clone().sync_queue();
         let batch = queue.next_batch(3).unwrap().unwrap();
         let verified =
-            world.verifier.verify(batch.bytes, world.device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+            world.verifier.verify(&batch.bytes, &world.device.backend.sync_key, &SyncCursor::initial()).unwrap();
         world.cursor = verified.cursor;
         queue.acknowledge(verified.receipt).unwrap();
         session.renew_grant(world.device.backend.grant(world.device.clock.now(), 7)).unwrap();

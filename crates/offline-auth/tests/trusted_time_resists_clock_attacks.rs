@@ -229,7 +229,7 @@ fn a_reboot_restarts_the_backoff_wait_in_full() {
 fn verified_boots(device: &Device, session: &Arc<OfflineSession>) -> Vec<Option<u32>> {
     let batch = session.clone().sync_queue().next_batch(1000).unwrap().unwrap();
     let verifier = device.backend.verifier();
-    let verified = verifier.verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial()).unwrap();
+    let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     verified.operations.iter().map(|op| op.boots).collect()
 }
 

@@ -363,8 +363,7 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
     };
     let batch = queue.next_batch(2).unwrap().unwrap();
-    let verified =
-        device.backend.verifier().verify(batch.bytes, device.backend.sync_key.clone(), SyncCursor::initial());
+    let verified = device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial());
     queue.acknowledge(verified.unwrap().receipt).unwrap();
     assert_eq!((queue.pending_count().unwrap(), vault.status().unwrap().pending_entries), (1, 1));
     // The acknowledged rows written back, and a foreign row added.

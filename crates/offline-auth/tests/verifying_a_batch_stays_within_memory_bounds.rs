@@ -64,7 +64,7 @@ fn encode(batch: &Batch) -> Vec<u8> {
 /// A valid batch of `count` entries with `value_len`-byte values.
 fn honest(backend: &Backend, count: u64, value_len: usize) -> Vec<u8> {
     let grant = backend.grant(T0, 7);
-    let jti = offline_auth_backend::verify_grant(grant.clone(), vec![backend.issuer.issuer_key()]).unwrap().grant_id;
+    let jti = offline_auth_backend::verify_grant(&grant, &[backend.issuer.issuer_key()]).unwrap().grant_id;
     let mut prev = [0u8; 32];
     let entries = (1..=count)
         .map(|seq| {
@@ -131,7 +131,7 @@ fn batch_memory_child() {
     let baseline = status_kib("VmRSS:");
     let started = Instant::now();
     let len = bytes.len();
-    let outcome = verifier.verify(bytes, backend.sync_key.clone(), SyncCursor::initial());
+    let outcome = verifier.verify(&bytes, &backend.sync_key, &SyncCursor::initial());
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
     let verdict = match &outcome {

@@ -59,8 +59,7 @@ impl Server {
     /// Verifies and applies an upload; the answer for the device.
     fn upload(&mut self, bytes: Vec<u8>, first_seq: u64) -> Result<Vec<u8>, BackendError> {
         let applied = self.overlapped(first_seq);
-        let verified = match self.verifier.verify_with_chain(bytes, self.sync_key.clone(), self.cursor.clone(), applied)
-        {
+        let verified = match self.verifier.verify_with_chain(&bytes, &self.sync_key, &self.cursor, &applied) {
             Ok(verified) => verified,
             Err(BackendError::Diverged { lost_from, lost_through, lost_count, answer }) => {
                 self.reported.push((lost_from, lost_through, lost_count));
@@ -69,7 +68,7 @@ impl Server {
             Err(error) => return Err(error),
         };
         for op in verified.operations {
-            let applied = Applied { key: op.key, value: op.value, mac: op.mac.to_vec() };
+            let applied = Applied { key: op.key.to_owned(), value: op.value.map(<[u8]>::to_vec), mac: op.mac.to_vec() };
             assert!(self.applied.insert(op.seq, applied).is_none(), "seq {} applied twice", op.seq);
         }
         self.cursor = verified.cursor;

@@ -47,12 +47,17 @@ struct AppleConfig {
 ///
 /// # Errors
 /// `Internal` if the operating system's RNG fails.
+#[cfg_attr(feature = "ffi", uniffi::export)]
 pub fn generate_challenge() -> Result<Vec<u8>> {
     Ok(random_bytes(CHALLENGE_LEN)?)
 }
 
 /// What a device sends at enrolment (the device SDK's `AttestationEvidence`).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Evidence {
     /// Android Key Attestation: DER certificates, leaf first.
     AndroidKeyAttestation {
@@ -85,6 +90,7 @@ impl Evidence {
 /// backend stores per device and logs (public data only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct EnrolmentSummary {
     /// The evidence's kind ([`Evidence::kind`]).
     pub kind: &'static str,

@@ -7,6 +7,10 @@ use std::fmt;
 /// How much a device proved at enrolment, weakest first, so
 /// `Unattested < Software < TrustedEnvironment < StrongBox`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EvidenceLevel {
     /// No evidence at all (`SoftwareKeystore`, the JVM and Python test
     /// keystores, a script).
@@ -17,6 +21,7 @@ pub enum EvidenceLevel {
     /// A key in a trusted execution environment beside the main processor.
     TrustedEnvironment,
     /// A key in a separate secure element (StrongBox).
+    #[cfg_attr(feature = "serde", serde(rename = "strongbox"))]
     StrongBox,
 }
 
@@ -42,6 +47,10 @@ impl fmt::Display for EvidenceLevel {
 /// (kept in the evidence summary, so an enrolment accepted under a
 /// development policy is visible as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Enum))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PolicyMode {
     /// Hardware only, verified boot, signed uploads.
     Production,
@@ -62,6 +71,9 @@ impl PolicyMode {
 /// The longest offline window (seconds) granted per level; `None` refuses
 /// that level outright.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Record))]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LevelWindows {
     /// For a StrongBox key.
     pub strongbox: Option<i64>,
@@ -71,6 +83,26 @@ pub struct LevelWindows {
     pub software: Option<i64>,
     /// For no evidence at all.
     pub unattested: Option<i64>,
+}
+
+impl LevelWindows {
+    /// No window for any level (every level refused): start here and give
+    /// each accepted level its window with [`LevelWindows::with`].
+    pub const fn refusing_all() -> Self {
+        Self { strongbox: None, trusted_environment: None, software: None, unattested: None }
+    }
+
+    /// The same windows with `level`'s set to `secs` (`None` refuses it).
+    #[must_use]
+    pub const fn with(mut self, level: EvidenceLevel, secs: Option<i64>) -> Self {
+        match level {
+            EvidenceLevel::StrongBox => self.strongbox = secs,
+            EvidenceLevel::TrustedEnvironment => self.trusted_environment = secs,
+            EvidenceLevel::Software => self.software = secs,
+            EvidenceLevel::Unattested => self.unattested = secs,
+        }
+        self
+    }
 }
 
 /// 72 hours: the window a StrongBox device gets by default.
@@ -83,6 +115,7 @@ pub const DEVELOPMENT_WINDOW_SECS: i64 = 3600;
 /// What an enrolment must prove, and what it then gets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AttestationPolicy {
     /// Which preset this policy started from.
     pub mode: PolicyMode,
@@ -209,6 +242,17 @@ mod tests {
         let tee = policy.window_secs(EvidenceLevel::TrustedEnvironment).unwrap_or(0);
         let strongbox = policy.window_secs(EvidenceLevel::StrongBox).unwrap_or(0);
         assert!(0 < tee && tee < strongbox);
+    }
+
+    #[test]
+    fn level_windows_are_built_level_by_level_from_refusing_all() {
+        let windows = LevelWindows::refusing_all()
+            .with(EvidenceLevel::StrongBox, Some(STRONGBOX_WINDOW_SECS))
+            .with(EvidenceLevel::TrustedEnvironment, Some(TEE_WINDOW_SECS));
+        assert_eq!(windows, AttestationPolicy::production().windows);
+        let policy = AttestationPolicy::development().with_windows(windows.with(EvidenceLevel::StrongBox, None));
+        assert_eq!(policy.window_secs(EvidenceLevel::StrongBox), None);
+        assert_eq!(policy.window_secs(EvidenceLevel::Software), None);
     }
 
     #[test]

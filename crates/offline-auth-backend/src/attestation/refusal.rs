@@ -68,6 +68,19 @@ impl EnrolmentRefusal {
     }
 }
 
+/// With `serde`: `{"reason": as_str, "message": the text}` (the
+/// attestation verifier's own refusal has no serde form of its own).
+#[cfg(feature = "serde")]
+impl serde::Serialize for EnrolmentRefusal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut fields = serializer.serialize_struct("EnrolmentRefusal", 2)?;
+        fields.serialize_field("reason", self.as_str())?;
+        fields.serialize_field("message", &self.to_string())?;
+        fields.end()
+    }
+}
+
 /// The stable name of an attestation verifier's refusal.
 fn attestation_label(refusal: &Refusal) -> &'static str {
     match refusal {
@@ -115,7 +128,11 @@ fn attestation_label(refusal: &Refusal) -> &'static str {
 
 /// Why an upload's device signature was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "ffi", derive(uniffi::Error))]
+#[cfg_attr(feature = "ffi", uniffi::export(Display))]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum UploadRefusal {
     /// The policy requires a signature and the upload has none.
     #[error("the upload is not signed by the device's attested key")]

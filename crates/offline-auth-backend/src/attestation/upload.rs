@@ -24,6 +24,8 @@ const MAX_SIGNATURE_LEN: usize = 72;
 /// The key a device signs uploads with, as stored at enrolment.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum UploadKey {
     /// An EC P-256 key (DER `SubjectPublicKeyInfo`): Android Keystore's
     /// attested key; signatures are DER ECDSA with SHA-256

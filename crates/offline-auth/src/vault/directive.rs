@@ -65,7 +65,8 @@ pub(super) fn apply(vault: &VaultShared, token: &str) -> Result<DirectiveOutcome
     if directive.device_id != vault.config.device_id {
         return Err(Error::DirectiveForAnotherDevice);
     }
-    let action = DirectiveAction::from(directive.action);
+    let action = DirectiveAction::from_wire(directive.action)
+        .ok_or_else(|| Error::DirectiveInvalid("an action this version does not know".into()))?;
     let gate = vault.gate()?;
     let row = vault.db.write(|tx| {
         if let Some(row) = DirectiveRow::get(tx, &directive.jti)? {
