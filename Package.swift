@@ -49,6 +49,19 @@ let ffiTarget: Target = useLocalBinary
 let ffiLinkerSettings: [LinkerSetting] = []
 #endif
 
+// AppleClock reads the boot time (kern.boottime, mach_continuous_time): a
+// required-reason API, declared in the adapter's privacy manifest for the
+// app's privacy report. Apple platforms only: on Linux, where the adapter
+// compiles to nothing, a resource in it drops the package's other test
+// targets from `swift test` (SwiftPM 6.0), so the file is excluded there.
+#if os(Linux)
+let appleAdapterResources: [Resource] = []
+let appleAdapterExcluded = ["PrivacyInfo.xcprivacy"]
+#else
+let appleAdapterResources: [Resource] = [.copy("PrivacyInfo.xcprivacy")]
+let appleAdapterExcluded: [String] = []
+#endif
+
 let package = Package(
     name: "OfflineAuth",
     platforms: [
@@ -71,9 +84,8 @@ let package = Package(
             name: "OfflineAuthApple",
             dependencies: ["OfflineAuth"],
             path: apple + "/Sources/OfflineAuthApple",
-            // AppleClock reads the boot time (kern.boottime, mach_continuous_time):
-            // a required-reason API, declared here for the app's privacy report.
-            resources: [.copy("PrivacyInfo.xcprivacy")]
+            exclude: appleAdapterExcluded,
+            resources: appleAdapterResources
         ),
     ]
 )

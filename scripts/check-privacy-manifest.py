@@ -34,7 +34,7 @@ def main():
     if manifest.get("NSPrivacyAccessedAPITypes") != EXPECTED_APIS:
         problems.append(f"NSPrivacyAccessedAPITypes must be {EXPECTED_APIS}")
     for package in ("Package.swift", "platforms/apple/Package.swift"):
-        if '.copy("PrivacyInfo.xcprivacy")' not in (ROOT / package).read_text(encoding="utf-8"):
+        if 'appleAdapterResources: [Resource] = [.copy("PrivacyInfo.xcprivacy")]' not in (ROOT / package).read_text(encoding="utf-8"):
             problems.append(f"{package}: OfflineAuthApple must copy PrivacyInfo.xcprivacy as a resource")
     for problem in problems:
         print(f"{MANIFEST.relative_to(ROOT)}: {problem}")

@@ -93,6 +93,19 @@ let adapterTestTargets: [Target] = [
     ),
 ]
 
+// AppleClock reads the boot time (kern.boottime, mach_continuous_time): a
+// required-reason API, declared in the adapter's privacy manifest for the
+// app's privacy report. Apple platforms only: on Linux, where the adapter
+// compiles to nothing, a resource in it drops the package's other test
+// targets from `swift test` (SwiftPM 6.0), so the file is excluded there.
+#if os(Linux)
+let appleAdapterResources: [Resource] = []
+let appleAdapterExcluded = ["PrivacyInfo.xcprivacy"]
+#else
+let appleAdapterResources: [Resource] = [.copy("PrivacyInfo.xcprivacy")]
+let appleAdapterExcluded: [String] = []
+#endif
+
 let package = Package(
     name: "OfflineAuth",
     platforms: [
@@ -117,9 +130,8 @@ let package = Package(
             name: "OfflineAuthApple",
             dependencies: ["OfflineAuth"],
             path: "Sources/OfflineAuthApple",
-            // AppleClock reads the boot time (kern.boottime, mach_continuous_time):
-            // a required-reason API, declared here for the app's privacy report.
-            resources: [.copy("PrivacyInfo.xcprivacy")]
+            exclude: appleAdapterExcluded,
+            resources: appleAdapterResources
         ),
     ] + testTargets + adapterTestTargets
 )
