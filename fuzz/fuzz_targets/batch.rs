@@ -13,7 +13,7 @@ use offline_auth_backend::{BackendError, GrantIssuer, SyncCursor, SyncVerifier};
 fn verifier() -> &'static Arc<SyncVerifier> {
     static VERIFIER: OnceLock<Arc<SyncVerifier>> = OnceLock::new();
     VERIFIER.get_or_init(|| {
-        let issuer = GrantIssuer::new("k1".into(), vec![7; 32]).unwrap();
+        let issuer = GrantIssuer::new("k1", vec![7; 32]).unwrap();
         SyncVerifier::new(vec![issuer.issuer_key()]).unwrap()
     })
 }

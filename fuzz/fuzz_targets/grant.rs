@@ -23,7 +23,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let issuer = GrantIssuer::new("k1".into(), vec![7; 32]).unwrap();
+        let issuer = GrantIssuer::new("k1", vec![7; 32]).unwrap();
         let config = VaultConfig::new("device-1", vec![issuer.issuer_key()]);
         let path = dir.path().join("v.db").to_string_lossy().into_owned();
         let vault = PinVault::open(path, SoftwareKeystore::new(), config).unwrap();

@@ -44,12 +44,12 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let issuer = GrantIssuer::new("k1".into(), vec![7; 32]).unwrap();
+        let issuer = GrantIssuer::new("k1", vec![7; 32]).unwrap();
         let config = VaultConfig::new("device-1", vec![issuer.issuer_key()]);
         let keystore = Arc::new(KeepingKeystore(SoftwareKeystore::new()));
         let path = dir.path().join("template.db").to_string_lossy().into_owned();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        let grant = issuer.issue("worker-7".into(), "device-1".into(), vec!["visits".into()], now, now + 30 * 86_400);
+        let grant = issuer.issue("worker-7", "device-1", &["visits".to_owned()], now, now + 30 * 86_400);
         let mut values = BTreeMap::new();
         {
             let vault = PinVault::open(path.clone(), keystore.clone(), config.clone()).unwrap();

@@ -266,7 +266,7 @@ impl GrantIssuer {
         issued_at: i64,
         expires_at: i64,
     ) -> Result<String> {
-        blocking::unblock(move || self.issue(user_id, device_id, scopes, issued_at, expires_at)).await
+        blocking::unblock(move || self.issue(&user_id, &device_id, &scopes, issued_at, expires_at)).await
     }
 
     /// [`issue_directive`](GrantIssuer::issue_directive) for the bindings:

@@ -92,12 +92,14 @@ impl std::fmt::Debug for GrantIssuer {
 #[cfg_attr(feature = "ffi", uniffi::export)]
 impl GrantIssuer {
     /// An issuer from a 32-byte Ed25519 private key (seed) and its key id.
+    /// The key is taken by value, so that the library wipes its copy; every
+    /// other argument of the issuer is borrowed.
     ///
     /// # Errors
     /// `InvalidInput` for a key that is not 32 bytes or an empty or
     /// oversized `kid`.
     #[cfg_attr(feature = "ffi", uniffi::constructor)]
-    pub fn new(kid: String, private_key: Vec<u8>) -> Result<Arc<Self>> {
+    pub fn new(kid: &str, private_key: Vec<u8>) -> Result<Arc<Self>> {
         Self::with_options(kid, private_key, IssuerOptions::default())
     }
 
@@ -107,7 +109,7 @@ impl GrantIssuer {
     /// As [`GrantIssuer::new`]; `InvalidInput` for another algorithm or an
     /// empty or oversized `iss`/`aud`.
     #[cfg_attr(feature = "ffi", uniffi::constructor)]
-    pub fn with_options(kid: String, private_key: Vec<u8>, options: IssuerOptions) -> Result<Arc<Self>> {
+    pub fn with_options(kid: &str, private_key: Vec<u8>, options: IssuerOptions) -> Result<Arc<Self>> {
         let signer = Ed25519Signer::new(kid, private_key)?;
         Self::build(signer.clone(), Some(signer), options)
     }
@@ -117,7 +119,7 @@ impl GrantIssuer {
     /// # Errors
     /// `InvalidInput` for a bad `kid`; `Internal` if the RNG fails.
     #[cfg_attr(feature = "ffi", uniffi::constructor)]
-    pub fn generate(kid: String) -> Result<Arc<Self>> {
+    pub fn generate(kid: &str) -> Result<Arc<Self>> {
         let signer = Ed25519Signer::generate(kid)?;
         Self::build(signer.clone(), Some(signer), IssuerOptions::default())
     }
@@ -165,9 +167,9 @@ impl GrantIssuer {
     /// signature that does not verify.
     pub fn issue(
         &self,
-        user_id: String,
-        device_id: String,
-        scopes: Vec<String>,
+        user_id: &str,
+        device_id: &str,
+        scopes: &[String],
         issued_at: i64,
         expires_at: i64,
     ) -> Result<String> {
@@ -184,9 +186,9 @@ impl GrantIssuer {
     /// As [`GrantIssuer::issue`]; `InvalidInput` for an empty or oversized nonce.
     pub fn issue_renewal(
         &self,
-        user_id: String,
-        device_id: String,
-        scopes: Vec<String>,
+        user_id: &str,
+        device_id: &str,
+        scopes: &[String],
         issued_at: i64,
         expires_at: i64,
         nonce: Option<String>,
@@ -194,11 +196,11 @@ impl GrantIssuer {
         let nonce = grant::nonce_claim(nonce)
             .map_err(|_| BackendError::invalid(format!("the renewal nonce must be 1 to {MAX_CLAIM_LEN} bytes")))?;
         let claims = GrantClaims {
-            sub: user_id,
-            dev: device_id,
+            sub: user_id.to_owned(),
+            dev: device_id.to_owned(),
             iat: issued_at,
             exp: expires_at,
-            scope: scopes,
+            scope: scopes.to_vec(),
             jti: hex::encode(random_array::<16>()?),
             kid: self.kid.clone(),
             nbf: None,

@@ -13,9 +13,9 @@
 //! ```
 //! use offline_auth_backend::{generate_sync_key, jwks_from_issuer_keys, GrantIssuer};
 //! # fn main() -> Result<(), offline_auth_backend::BackendError> {
-//! let issuer = GrantIssuer::generate("2026-11".into())?;
+//! let issuer = GrantIssuer::generate("2026-11")?;
 //! let jwks = jwks_from_issuer_keys(&[issuer.issuer_key()])?; // publish it
-//! let grant = issuer.issue("amira".into(), "tablet-42".into(), vec!["inspections".into()], 1_800_000_000, 1_800_259_200)?;
+//! let grant = issuer.issue("amira", "tablet-42", &["inspections".to_owned()], 1_800_000_000, 1_800_259_200)?;
 //! let sync_key = generate_sync_key()?; // store it with the device
 //! # let _ = (jwks, grant, sync_key); Ok(())
 //! # }

@@ -48,7 +48,7 @@ impl Ed25519Signer {
     /// `InvalidInput` for a key that is not 32 bytes or an empty or
     /// oversized `kid`.
     #[cfg_attr(feature = "ffi", uniffi::constructor)]
-    pub fn new(kid: String, private_key: Vec<u8>) -> Result<Arc<Self>> {
+    pub fn new(kid: &str, private_key: Vec<u8>) -> Result<Arc<Self>> {
         let seed = SecretKey::from_vec(private_key)
             .map_err(|_| BackendError::invalid("the issuer private key must be 32 bytes"))?;
         Ok(Arc::new(Self::from_seed(kid, &seed)?))
@@ -59,7 +59,7 @@ impl Ed25519Signer {
     /// # Errors
     /// `InvalidInput` for a bad `kid`; `Internal` if the RNG fails.
     #[cfg_attr(feature = "ffi", uniffi::constructor)]
-    pub fn generate(kid: String) -> Result<Arc<Self>> {
+    pub fn generate(kid: &str) -> Result<Arc<Self>> {
         Ok(Arc::new(Self::from_seed(kid, &SecretKey::generate()?)?))
     }
 
@@ -71,12 +71,12 @@ impl Ed25519Signer {
 }
 
 impl Ed25519Signer {
-    fn from_seed(kid: String, seed: &SecretKey) -> Result<Self> {
+    fn from_seed(kid: &str, seed: &SecretKey) -> Result<Self> {
         if kid.is_empty() || kid.len() > MAX_CLAIM_LEN {
             return Err(BackendError::invalid(format!("kid must be 1 to {MAX_CLAIM_LEN} bytes")));
         }
         let seed = Zeroizing::new(*seed.as_bytes());
-        Ok(Self { key: SigningKey::from_bytes(&seed), kid })
+        Ok(Self { key: SigningKey::from_bytes(&seed), kid: kid.to_owned() })
     }
 }
 

@@ -16,8 +16,8 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let issuer = GrantIssuer::generate("k".into()).unwrap();
-    let token = issuer.issue("u".into(), "d".into(), vec!["visits".into()], T, T + 3600).unwrap();
+    let issuer = GrantIssuer::generate("k").unwrap();
+    let token = issuer.issue("u", "d", &["visits".to_owned()], T, T + 3600).unwrap();
     let verifier = SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
     let jti = grant::verify_signature(&token, &verifier.issuers, &GrantPolicy::default()).unwrap().jti;
     Fixture { verifier, issuer_key: issuer.issuer_key(), token, jti, sync_key: SecretKey::generate().unwrap() }

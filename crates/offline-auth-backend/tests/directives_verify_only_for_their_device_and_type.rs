@@ -34,7 +34,7 @@ fn with_claims(token: &str, claims: &str) -> String {
 
 #[test]
 fn a_directive_verifies_for_its_device_with_its_action_id_and_time() {
-    let issuer = GrantIssuer::generate("k1".into()).unwrap();
+    let issuer = GrantIssuer::generate("k1").unwrap();
     for action in [DirectiveAction::Wipe, DirectiveAction::LockUntilRenewal, DirectiveAction::BiometricsOff] {
         let token = issuer.issue_directive("tablet-1", action, NOW).unwrap();
         let directive = verify_directive(&token, &trusted(&issuer), "tablet-1").unwrap();
@@ -52,15 +52,15 @@ fn a_directive_verifies_for_its_device_with_its_action_id_and_time() {
 
 #[test]
 fn forged_tampered_other_device_and_malformed_directives_are_refused() {
-    let issuer = GrantIssuer::generate("k1".into()).unwrap();
+    let issuer = GrantIssuer::generate("k1").unwrap();
     let issuers = trusted(&issuer);
     let token = issuer.issue_directive("tablet-1", DirectiveAction::LockUntilRenewal, NOW).unwrap();
 
     refused(&token, &issuers, "tablet-2", "another device's directive");
-    let forger = GrantIssuer::generate("k1".into()).unwrap();
+    let forger = GrantIssuer::generate("k1").unwrap();
     let forged = forger.issue_directive("tablet-1", DirectiveAction::Wipe, NOW).unwrap();
     refused(&forged, &issuers, "tablet-1", "a directive signed by an untrusted key under a trusted kid");
-    let unknown = GrantIssuer::generate("k9".into()).unwrap().issue_directive("tablet-1", DirectiveAction::Wipe, NOW);
+    let unknown = GrantIssuer::generate("k9").unwrap().issue_directive("tablet-1", DirectiveAction::Wipe, NOW);
     refused(&unknown.unwrap(), &issuers, "tablet-1", "an unknown kid");
     let upgraded = with_claims(&token, &format!(r#"{{"aud":"tablet-1","jti":"x","iat":{NOW},"act":"wipe"}}"#));
     refused(&upgraded, &issuers, "tablet-1", "claims changed under the signature");
@@ -75,9 +75,9 @@ fn forged_tampered_other_device_and_malformed_directives_are_refused() {
 
 #[test]
 fn a_grant_is_never_a_directive_and_a_directive_is_never_a_grant() {
-    let issuer = GrantIssuer::generate("k1".into()).unwrap();
+    let issuer = GrantIssuer::generate("k1").unwrap();
     let issuers = trusted(&issuer);
-    let grant = issuer.issue("u".into(), "tablet-1".into(), vec!["notes".into()], NOW, NOW + 3600).unwrap();
+    let grant = issuer.issue("u", "tablet-1", &["notes".to_owned()], NOW, NOW + 3600).unwrap();
     refused(&grant, &issuers, "tablet-1", "a grant presented as a directive");
     let directive = issuer.issue_directive("tablet-1", DirectiveAction::Wipe, NOW).unwrap();
     let as_grant = verify_signature(&directive, &issuers, &GrantPolicy::default());

@@ -29,7 +29,7 @@ fn round_trip<V: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(val
 
 /// A batch of a put and a delete, MAC-chained under `sync_key`.
 fn batch(issuer: &GrantIssuer, sync_key: &[u8]) -> (Vec<u8>, GrantInfo) {
-    let token = issuer.issue("amira".into(), "tablet-42".into(), vec!["visits".into()], T, T + 3600).unwrap();
+    let token = issuer.issue("amira", "tablet-42", &["visits".to_owned()], T, T + 3600).unwrap();
     let info = verify_grant(&token, &[issuer.issuer_key()]).unwrap();
     let key = MacKey::new(&SecretKey::from_slice(sync_key).unwrap());
     let ops = [
@@ -51,7 +51,7 @@ fn batch(issuer: &GrantIssuer, sync_key: &[u8]) -> (Vec<u8>, GrantInfo) {
 
 #[test]
 fn a_verified_batch_and_its_grant_info_round_trip_through_serde_json() {
-    let issuer = GrantIssuer::generate("k1".into()).unwrap();
+    let issuer = GrantIssuer::generate("k1").unwrap();
     let sync_key = [7u8; 32];
     let (bytes, info) = batch(&issuer, &sync_key);
     let verifier = SyncVerifier::with_clock(vec![issuer.issuer_key()], Arc::new(FixedServerClock(T + 100))).unwrap();
@@ -73,7 +73,7 @@ fn refusals_round_trip_with_their_as_str_names() {
     for reason in RejectReason::ALL {
         assert_eq!(round_trip(&reason), format!("\"{}\"", reason.as_str()));
     }
-    let issuer = GrantIssuer::generate("k1".into()).unwrap();
+    let issuer = GrantIssuer::generate("k1").unwrap();
     let (mut bytes, _) = batch(&issuer, &[7; 32]);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;

@@ -65,7 +65,7 @@ pub(crate) fn read(path: &Path) -> Result<Arc<GrantIssuer>, Failure> {
         return Err(bad("not an Ed25519 key (kty OKP, crv Ed25519)"));
     }
     let seed = Zeroizing::new(URL_SAFE_NO_PAD.decode(jwk.d.as_bytes()).map_err(|_| bad("d is not base64url"))?);
-    let issuer = GrantIssuer::new(jwk.kid, seed.to_vec()).map_err(|e| bad(&e.to_string()))?;
+    let issuer = GrantIssuer::new(&jwk.kid, seed.to_vec()).map_err(|e| bad(&e.to_string()))?;
     if let Some(x) = jwk.x {
         if URL_SAFE_NO_PAD.decode(x.as_bytes()).ok() != Some(issuer.issuer_key().public_key) {
             return Err(bad("x does not match the private key"));

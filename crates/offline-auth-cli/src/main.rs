@@ -276,7 +276,7 @@ fn parse_issue_time(text: &str) -> Result<i64, String> {
 fn run(command: Command) -> Result<String, Failure> {
     match command {
         Command::Keygen { kid, out } => {
-            let issuer = GrantIssuer::generate(kid)?;
+            let issuer = GrantIssuer::generate(&kid)?;
             keyfile::write_new(&out, &issuer)?;
             Ok(jwks_from_issuer_keys(&[issuer.issuer_key()])?)
         }
@@ -294,7 +294,7 @@ fn run(command: Command) -> Result<String, Failure> {
                 Failure::usage(format!("--issued-at {now} plus --valid-for {valid_for} is past the largest time"))
             })?;
             let issuer = keyfile::read(&key)?;
-            Ok(issuer.issue(user, device, scopes, now, expires_at)?)
+            Ok(issuer.issue(&user, &device, &scopes, now, expires_at)?)
         }
         Command::Inspect { grant, jwks, now } => inspect(&grant, jwks.as_deref(), now),
         Command::Revoke { server, device, reason, token_file } => {

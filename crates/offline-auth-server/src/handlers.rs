@@ -84,12 +84,12 @@ fn issue(
     window_secs: i64,
     last_iat: i64,
 ) -> Result<(String, i64), BackendError> {
-    let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
+    let scopes: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
     let iat = now().max(last_iat.saturating_add(1));
     let grant = state.issuer.issue_renewal(
-        credentials.user.clone(),
-        credentials.device_id.clone(),
-        scopes,
+        &credentials.user,
+        &credentials.device_id,
+        &scopes,
         iat,
         iat.saturating_add(window_secs),
         credentials.nonce.clone(),

@@ -207,9 +207,9 @@ impl AppState {
         store: Arc<dyn Store>,
         attestation: Option<Arc<Attestation>>,
     ) -> Result<Arc<Self>, Box<dyn std::error::Error>> {
-        let candidate = GrantIssuer::generate("reference-server-1".into())?;
+        let candidate = GrantIssuer::generate("reference-server-1")?;
         let (kid, key) = store.issuer_key((candidate.kid(), candidate.private_key()?)).await?;
-        let issuer = GrantIssuer::new(kid, key)?;
+        let issuer = GrantIssuer::new(&kid, key)?;
         let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
         let (escrow, metrics) = (std::sync::OnceLock::new(), Arc::new(Metrics::new()));
         Ok(Arc::new(Self { store, issuer, verifier, metrics, admin: Admin::default(), escrow, attestation }))

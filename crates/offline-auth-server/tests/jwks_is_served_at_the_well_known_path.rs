@@ -49,7 +49,7 @@ fn the_well_known_jwks_verifies_the_grants_the_server_issues() {
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
 
     // Another key under the same kid: the grant's signature is what is checked.
-    let stranger = offline_auth_backend::GrantIssuer::generate(set["keys"][0]["kid"].as_str().unwrap().into()).unwrap();
+    let stranger = offline_auth_backend::GrantIssuer::generate(set["keys"][0]["kid"].as_str().unwrap()).unwrap();
     let other = offline_auth_backend::jwks_from_issuer_keys(&[stranger.issuer_key()]).unwrap();
     let refused = enrol_with(&other, grant, sync_key.clone(), "jwks-1").expect_err("a grant verified with another key");
     assert!(refused.contains("signature does not verify"), "{refused}");

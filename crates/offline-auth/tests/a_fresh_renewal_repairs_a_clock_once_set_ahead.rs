@@ -17,7 +17,7 @@ const WINDOW: i64 = 8 * HOUR;
 /// [`WINDOW`], carrying `nonce`.
 fn renewal(device: &Device, iat: i64, nonce: Option<String>) -> String {
     let scopes = vec!["visits".into(), "notes".into()];
-    device.backend.issuer.issue_renewal(USER.into(), DEVICE.into(), scopes, iat, iat + WINDOW, nonce).unwrap()
+    device.backend.issuer.issue_renewal(USER, DEVICE, &scopes, iat, iat + WINDOW, nonce).unwrap()
 }
 
 /// Enrols at real time `T0`, then the user sets the clock `ahead` and opens
@@ -175,9 +175,9 @@ fn a_withheld_fresh_grant_gains_nothing() {
     let nonce = vault.renewal_nonce().unwrap();
     let iat = device.clock.now();
     let grant = device.backend.issuer.issue_renewal(
-        USER.into(),
-        DEVICE.into(),
-        vec!["visits".into()],
+        USER,
+        DEVICE,
+        &["visits".to_owned()],
         iat,
         iat + 3 * HOUR + 60,
         Some(nonce),

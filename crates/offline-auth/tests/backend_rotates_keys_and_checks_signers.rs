@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 #[test]
 fn jwks_round_trips_and_is_standard() {
-    let a = GrantIssuer::generate("2026-11".into()).unwrap();
-    let b = GrantIssuer::generate("2026-12".into()).unwrap();
+    let a = GrantIssuer::generate("2026-11").unwrap();
+    let b = GrantIssuer::generate("2026-12").unwrap();
     let jwks = jwks_from_issuer_keys(&[a.issuer_key(), b.issuer_key()]).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&jwks).unwrap();
     let first = &doc["keys"][0];
@@ -32,7 +32,7 @@ fn jwks_round_trips_and_is_standard() {
 
 #[test]
 fn jwks_from_a_mixed_key_set_keeps_only_ed25519_signing_keys() {
-    let a = GrantIssuer::generate("ed".into()).unwrap();
+    let a = GrantIssuer::generate("ed").unwrap();
     let x = jwks_from_issuer_keys(&[a.issuer_key()]).unwrap();
     let x = serde_json::from_str::<serde_json::Value>(&x).unwrap()["keys"][0]["x"].clone();
     let mixed = serde_json::json!({"keys": [
@@ -66,17 +66,17 @@ fn bad_jwks_documents_are_refused() {
 
 #[test]
 fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
-    let old = GrantIssuer::generate("2026-10".into()).unwrap();
-    let new = GrantIssuer::generate("2026-11".into()).unwrap();
+    let old = GrantIssuer::generate("2026-10").unwrap();
+    let new = GrantIssuer::generate("2026-11").unwrap();
     let device = Device::new();
     let both = VaultConfig::new(DEVICE, vec![old.issuer_key(), new.issuer_key()]);
     let vault = device.open_with(both).unwrap();
-    let old_grant = old.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap();
+    let old_grant = old.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY).unwrap();
     let session = vault.enroll(PIN.into(), old_grant.clone(), device.backend.sync_key.clone()).unwrap();
     session.put("visits".into(), "v1".into(), b"under the old key".to_vec()).unwrap();
     // Renewed under the new key while both are trusted.
     device.clock.set(T0 + HOUR);
-    let new_grant = new.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0 + HOUR, T0 + DAY).unwrap();
+    let new_grant = new.issue(USER, DEVICE, &["visits".to_owned()], T0 + HOUR, T0 + DAY).unwrap();
     session.renew_grant(new_grant.clone()).unwrap();
     session.put("visits".into(), "v2".into(), b"under the new key".to_vec()).unwrap();
 
@@ -104,14 +104,14 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
 
     let second = Device::new();
     let vault = second.open_with(VaultConfig::new(DEVICE, vec![new.issuer_key()])).unwrap();
-    let grant = old.issue(USER.into(), DEVICE.into(), vec![], T0, T0 + DAY).unwrap();
+    let grant = old.issue(USER, DEVICE, &[], T0, T0 + DAY).unwrap();
     let refused = vault.enroll(PIN.into(), grant, second.backend.sync_key.clone());
     assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })));
 }
 
 #[test]
 fn issuer_refuses_bad_requests() {
-    let issuer = GrantIssuer::generate("k".into()).unwrap();
+    let issuer = GrantIssuer::generate("k").unwrap();
     let bad = [
         ("", DEVICE, vec![], T0, T0 + 1),
         (USER, "", vec![], T0, T0 + 1),
@@ -120,11 +120,11 @@ fn issuer_refuses_bad_requests() {
         (USER, DEVICE, vec![], T0, T0),
     ];
     for (user, device, scopes, iat, exp) in bad {
-        let result = issuer.issue(user.into(), device.into(), scopes, iat, exp);
+        let result = issuer.issue(user, device, &scopes, iat, exp);
         assert!(matches!(result, Err(BackendError::InvalidInput { .. })), "{user:?} {device:?} {iat} {exp}");
     }
-    assert!(matches!(GrantIssuer::generate(String::new()), Err(BackendError::InvalidInput { .. })));
-    let same = GrantIssuer::new("k".into(), issuer.private_key().unwrap()).unwrap();
+    assert!(matches!(GrantIssuer::generate(""), Err(BackendError::InvalidInput { .. })));
+    let same = GrantIssuer::new("k", issuer.private_key().unwrap()).unwrap();
     assert_eq!(same.issuer_key(), issuer.issuer_key());
 }
 
@@ -172,16 +172,16 @@ impl GrantSigner for RemoteSigner {
 
 #[test]
 fn grants_signed_through_an_external_signer_verify_and_bad_signatures_never_leave_the_issuer() {
-    let key = Ed25519Signer::generate("kms-1".into()).unwrap();
+    let key = Ed25519Signer::generate("kms-1").unwrap();
     let issuer =
         GrantIssuer::with_signer(Arc::new(RemoteSigner { key: key.clone(), corrupt: false }), IssuerOptions::default())
             .unwrap();
-    let grant = issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap();
+    let grant = issuer.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY).unwrap();
     assert_eq!(verify_grant(&grant, &[issuer.issuer_key()]).unwrap().kid, "kms-1");
     assert!(matches!(issuer.private_key(), Err(BackendError::InvalidInput { .. })));
 
     let broken =
         GrantIssuer::with_signer(Arc::new(RemoteSigner { key, corrupt: true }), IssuerOptions::default()).unwrap();
-    let refused = broken.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY);
+    let refused = broken.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY);
     assert!(matches!(refused, Err(BackendError::Signer { .. })), "{refused:?}");
 }

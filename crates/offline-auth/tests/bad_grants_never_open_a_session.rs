@@ -217,12 +217,12 @@ fn the_algorithm_may_be_named_ed25519() {
     let header = json!({"alg": "Ed25519", "typ": TYP, "kid": "k1"});
     enrol_with(&device, ed25519_token(&issuer_key(&device), &header, &claims(T0, T0 + DAY, DEVICE))).unwrap();
     let issued = offline_auth_backend::GrantIssuer::with_options(
-        "k1".into(),
+        "k1",
         device.backend.issuer.private_key().unwrap(),
         offline_auth_backend::IssuerOptions::default().with_algorithm("Ed25519"),
     )
     .unwrap()
-    .issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY)
+    .issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY)
     .unwrap();
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(issued.split('.').next().unwrap()).unwrap()).unwrap();
@@ -233,7 +233,7 @@ fn the_algorithm_may_be_named_ed25519() {
     )
     .unwrap();
     let other = offline_auth_backend::IssuerOptions::default().with_algorithm("ES256");
-    assert!(offline_auth_backend::GrantIssuer::with_options("k1".into(), vec![1; 32], other).is_err());
+    assert!(offline_auth_backend::GrantIssuer::with_options("k1", vec![1; 32], other).is_err());
 }
 
 #[test]
@@ -253,13 +253,13 @@ fn a_grant_not_valid_yet_is_invalid() {
 fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
     let device = Device::new();
     let pinned = offline_auth_backend::GrantIssuer::with_options(
-        "k1".into(),
+        "k1",
         device.backend.issuer.private_key().unwrap(),
         offline_auth_backend::IssuerOptions::default().with_issuer("https://auth.example").with_audience("field-app"),
     )
     .unwrap();
     let grant = |issuer: &offline_auth_backend::GrantIssuer| {
-        issuer.issue(USER.into(), DEVICE.into(), vec!["visits".into()], T0, T0 + DAY).unwrap()
+        issuer.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY).unwrap()
     };
     let mut config = device.backend.config();
     config.grant_issuer = Some("https://auth.example".into());

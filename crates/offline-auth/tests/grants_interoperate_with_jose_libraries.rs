@@ -51,11 +51,11 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
     let issuer = &device.backend.issuer;
     let claims = json!({"sub": USER, "dev": DEVICE, "iat": T0, "exp": T0 + DAY, "scope": ["visits"], "jti": "py-1"});
     let scopes = vec!["visits".to_owned(), "notes".to_owned()];
-    let eddsa = issuer.issue(USER.into(), DEVICE.into(), scopes.clone(), T0, T0 + DAY).unwrap();
+    let eddsa = issuer.issue(USER, DEVICE, &scopes, T0, T0 + DAY).unwrap();
     let options = IssuerOptions::default().with_algorithm("Ed25519");
-    let ed25519 = GrantIssuer::with_options(issuer.kid(), issuer.private_key().unwrap(), options)
+    let ed25519 = GrantIssuer::with_options(&issuer.kid(), issuer.private_key().unwrap(), options)
         .unwrap()
-        .issue(USER.into(), DEVICE.into(), scopes, T0, T0 + DAY)
+        .issue(USER, DEVICE, &scopes, T0, T0 + DAY)
         .unwrap();
     let jwks: Value = serde_json::from_str(&jwks_from_issuer_keys(&[issuer.issuer_key()]).unwrap()).unwrap();
     let answer = run_pyjwt(&json!({

@@ -96,7 +96,7 @@ impl Rng {
 }
 
 fn issuer() -> Arc<GrantIssuer> {
-    GrantIssuer::new("crash-k1".into(), vec![7; 32]).unwrap()
+    GrantIssuer::new("crash-k1", vec![7; 32]).unwrap()
 }
 
 fn config() -> VaultConfig {
@@ -244,8 +244,7 @@ fn crash_child() {
     if !vault.is_enrolled().unwrap() {
         let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
             .unwrap();
-        let grant =
-            issuer().issue(USER.into(), DEVICE.into(), vec![COLLECTION.into()], now, now + 30 * 86_400).unwrap();
+        let grant = issuer().issue(USER, DEVICE, &[COLLECTION.to_owned()], now, now + 30 * 86_400).unwrap();
         out("BEGIN enroll");
         vault.enroll(PIN.into(), grant, SYNC_KEY.to_vec()).unwrap().lock();
         out("ENROLLED");

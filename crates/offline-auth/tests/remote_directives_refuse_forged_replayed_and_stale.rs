@@ -50,7 +50,7 @@ fn a_forged_directive_is_refused_and_changes_nothing() {
     let (vault, _session) = device.enrolled();
     let before = snapshot(&device);
     // Another key under the trusted kid: the signature does not verify.
-    let forger = GrantIssuer::generate("k1".into()).unwrap();
+    let forger = GrantIssuer::generate("k1").unwrap();
     let forged = forger.issue_directive(DEVICE, Wire::Wipe, T0).unwrap();
     assert!(is_invalid(vault.apply_directive(forged)));
     // A genuine directive with one claim changed (lock → wipe).

@@ -49,9 +49,8 @@ impl Fixture {
 
     fn enrol_with(path: &Path, escrowed: bool) -> Self {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-        let issuer = GrantIssuer::generate("issuer-1".into()).unwrap();
-        let grant =
-            issuer.issue("amira".into(), "tablet-42".into(), vec![COLLECTION.into()], now, now + 30 * 86_400).unwrap();
+        let issuer = GrantIssuer::generate("issuer-1").unwrap();
+        let grant = issuer.issue("amira", "tablet-42", &[COLLECTION.to_owned()], now, now + 30 * 86_400).unwrap();
         let sync_key = generate_sync_key().unwrap();
         let mut config = VaultConfig::new("tablet-42", vec![issuer.issuer_key()]);
         if escrowed {

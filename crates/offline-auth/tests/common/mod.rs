@@ -161,18 +161,18 @@ pub struct Backend {
 
 impl Backend {
     pub fn new() -> Self {
-        Self { issuer: GrantIssuer::generate("k1".into()).unwrap(), sync_key: vec![0x5a; 32] }
+        Self { issuer: GrantIssuer::generate("k1").unwrap(), sync_key: vec![0x5a; 32] }
     }
     /// The same backend in every process (a fixed issuer key).
     pub fn fixed() -> Self {
-        Self { issuer: GrantIssuer::new("k1".into(), vec![0x17; 32]).unwrap(), sync_key: vec![0x5a; 32] }
+        Self { issuer: GrantIssuer::new("k1", vec![0x17; 32]).unwrap(), sync_key: vec![0x5a; 32] }
     }
     /// A grant for DEVICE/USER on "visits" and "notes", valid `days` from `iat`.
     pub fn grant(&self, iat: i64, days: i64) -> String {
         self.grant_for(USER, DEVICE, iat, iat + days * DAY)
     }
     pub fn grant_for(&self, user: &str, device: &str, iat: i64, exp: i64) -> String {
-        self.issuer.issue(user.into(), device.into(), vec!["visits".into(), "notes".into()], iat, exp).unwrap()
+        self.issuer.issue(user, device, &["visits".to_owned(), "notes".to_owned()], iat, exp).unwrap()
     }
     pub fn config(&self) -> VaultConfig {
         VaultConfig::new(DEVICE, vec![self.issuer.issuer_key()])
