@@ -61,6 +61,8 @@ mod ffi;
 mod ffi_attestation;
 #[cfg(feature = "ffi")]
 mod ffi_escrow;
+#[cfg(feature = "ffi")]
+mod ffi_revocation;
 mod issuer;
 mod jwks;
 mod revocation;
