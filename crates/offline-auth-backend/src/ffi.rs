@@ -35,7 +35,12 @@ pub struct SyncCursor {
 }
 
 /// One verified edit, ready to apply.
+///
+/// Its `Debug` and `Display` (exported: Python's `repr()` and `str()`,
+/// Kotlin's `toString()`) show the seq, time and collection, never the key
+/// or the value.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::export(Debug, Display)]
 pub struct SyncOperation {
     /// The entry's seq (at least 1).
     pub seq: i64,
@@ -80,6 +85,12 @@ impl std::fmt::Debug for SyncOperation {
             .field("time", &self.time)
             .field("collection", &self.collection)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Display for SyncOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
     }
 }
 

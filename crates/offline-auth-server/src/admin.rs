@@ -25,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use offline_auth_backend::{Revocation, RevocationPolicy};
 use offline_auth_proto::directive::DirectiveAction;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -97,6 +98,20 @@ impl Admin {
     }
 }
 
+/// An admin request's JSON body, once its bearer token is checked (before
+/// the body is parsed): `expected` is the 400's text for a body that is not
+/// the `T` asked for.
+fn admin_json<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    expected: &str,
+) -> Result<T, ApiError> {
+    state.admin.authorize(headers)?;
+    require_content_type(headers, "application/json")?;
+    serde_json::from_slice(&body_or_error(body)?).map_err(|_| bad_request(expected))
+}
+
 #[derive(Deserialize)]
 struct RevokeBody {
     reason: String,
@@ -109,10 +124,7 @@ pub(crate) async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    state.admin.authorize(&headers)?;
-    require_content_type(&headers, "application/json")?;
-    let body: RevokeBody =
-        serde_json::from_slice(&body_or_error(body)?).map_err(|_| bad_request("expected JSON {reason}"))?;
+    let body: RevokeBody = admin_json(&state, &headers, body, "expected JSON {reason}")?;
     let stored = revoke_device(&state, device_id, body.reason).await?;
     Ok(Json(json!({"device_id": stored.device_id, "reason": stored.reason, "at": stored.at, "server_time": now()})))
 }
@@ -149,10 +161,8 @@ pub(crate) async fn directive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    state.admin.authorize(&headers)?;
-    require_content_type(&headers, "application/json")?;
-    let body: DirectiveBody = serde_json::from_slice(&body_or_error(body)?)
-        .map_err(|_| bad_request("expected JSON {action: wipe | lock_until_renewal | biometrics_off}"))?;
+    let body: DirectiveBody =
+        admin_json(&state, &headers, body, "expected JSON {action: wipe | lock_until_renewal | biometrics_off}")?;
     if device_id.is_empty() || device_id.len() > 128 {
         return Err(bad_request("device_id must be 1 to 128 bytes"));
     }
