@@ -2,14 +2,23 @@
 # Build the two wheels of the Python bindings, offline-auth (device SDK) and
 # offline-auth-backend, check them, and smoke-test them together in a fresh venv.
 #
-#   platforms/python/build-wheel.sh [OUT_DIR]     (default: platforms/python/dist)
+#   platforms/python/build-wheel.sh [--target TRIPLE]... [--no-test] [OUT_DIR]
+#                                         (default: platforms/python/dist)
+#
+# --target: the Rust targets to build for (default: this machine's,
+# x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu); each wheel is
+# tagged with its target's CPU. --no-test: build and check only (the smoke
+# test and the tests run against the wheels of this machine's CPU; the
+# aarch64 ones run under qemu-user in scripts/test-aarch64.sh).
+# scripts/build-release-natives.sh calls this for both Linux targets: the
+# libraries in these wheels are the release natives of every package.
 #
 # Each wheel is built by maturin (`bindings = "uniffi"`, see the pyproject.toml
-# files) with `--release --zig`: cargo builds the crate's cdylib in the
+# files) with `--release --zig --target TRIPLE`: cargo builds the crate's cdylib in the
 # release profile, linked by zig against glibc 2.17, and maturin packs it
 # with the module uniffi-bindgen generates from it; the script then strips the
-# library's debug info. The wheels are tagged py3-none-manylinux_2_17_x86_64
-# (the `compatibility` of the pyprojects).
+# library's debug info. The wheels are tagged py3-none-manylinux_2_17_<cpu>
+# (the `compatibility` of the pyprojects; x86_64 or aarch64).
 #
 # The tools come from platforms/python/requirements-wheel.txt (exact pins),
 # installed into a venv of their own under the cargo target dir, reused while
@@ -35,6 +44,19 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 mkdir -p "$TARGET_DIR"
 TARGET_DIR="$(cd "$TARGET_DIR" && pwd)"
 export CARGO_TARGET_DIR="$TARGET_DIR"
+host_target="$(uname -m)-unknown-linux-gnu"
+targets=()
+run_tests=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --target) targets+=("${2:?--target needs a Rust target}"); shift ;;
+        --no-test) run_tests=0 ;;
+        -*) echo "unknown option: $1" >&2; exit 2 ;;
+        *) break ;;
+    esac
+    shift
+done
+[[ ${#targets[@]} -gt 0 ]] || targets=("$host_target")
 OUT="${1:-$PY_DIR/dist}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -93,32 +115,36 @@ export PATH="$work/bin:$TOOLS/bin:$PATH"
 
 version="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["workspace"]["package"]["version"])' "$REPO_ROOT/Cargo.toml")"
 
-wheels=()
+wheels=()       # this machine's, for the tests below
+for target in "${targets[@]}"; do
 for project in offline-auth offline-auth-backend; do
     package="${project//-/_}"
     # The tag maturin is told to build for, e.g. manylinux_2_17 -> glibc 2.17 at most.
     compat="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["tool"]["maturin"]["compatibility"])' "$PY_DIR/$project/pyproject.toml")"
     [[ "$compat" =~ ^manylinux_([0-9]+)_([0-9]+)$ ]] || die "$project: compatibility $compat is not manylinux_X_Y"
     max_glibc="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
-    tag="${compat}_$(uname -m)"
+    tag="${compat}_${target%%-*}"
 
-    rm -f "$OUT/$package"-*.whl
-    log "maturin build --release --zig ($project, $tag)"
+    rm -f "$OUT/$package"-*"$tag"*.whl
+    log "maturin build --release --zig --target $target ($project, $tag)"
     # strip = none: rustc's release default (strip = "debuginfo") reaches zig
     # as --strip-debug, which zig takes as a full strip, and uniffi-bindgen
     # reads the UniFFI metadata from the symbol table (.symtab). The debug info
     # that std brings along is stripped below instead.
     rm -rf "$work/maturin" "$work/unpacked"
     (cd "$PY_DIR/$project" &&
-        CARGO_PROFILE_RELEASE_STRIP=none maturin build --release --locked --zig --out "$work/maturin")
+        CARGO_PROFILE_RELEASE_STRIP=none maturin build --release --locked --zig --target "$target" --out "$work/maturin")
     # Repack with the library's debug info stripped (the symbol tables stay;
     # ctypes needs only the dynamic one): 15 MB of library down to 4.
     wheel unpack --dest "$work/unpacked" "$work/maturin/$package"-*.whl
     lib="$(find "$work/unpacked" -name "lib$package.so")"
     [[ -n "$lib" ]] || die "no lib$package.so in the wheel"
-    strip --strip-debug "$lib"
+    # The host's strip reads only its own CPU's ELF (Debian's binutils-<cpu>-linux-gnu: the others).
+    strip_tool=strip
+    [[ "$target" == "$host_target" ]] || strip_tool="${target%%-*}-linux-gnu-strip"
+    "$strip_tool" --strip-debug "$lib"
     wheel pack --dest-dir "$OUT" "$work/unpacked/$package-$version"
-    wheel="$(ls "$OUT/$package"-*.whl)"
+    wheel="$(ls "$OUT/$package"-*"$tag"*.whl)"
     [[ "$(basename "$wheel")" == "$package-$version-py3-none-"*"$tag"*.whl ]] ||
         die "$(basename "$wheel"): expected version $version and tag $tag"
 
@@ -143,8 +169,13 @@ for project in offline-auth offline-auth-backend; do
         grep -q "^$field" "$metadata" || die "$(basename "$wheel"): METADATA has no '$field'"
     done
     log "$(basename "$wheel"): $tag, py.typed, metadata, newest GLIBC symbol version $newest ($(du -h "$wheel" | cut -f1))"
-    wheels+=("$wheel")
+    [[ "$target" != "$host_target" ]] || wheels+=("$wheel")
 done
+done
+if [[ $run_tests == 0 || ${#wheels[@]} -eq 0 ]]; then
+    log "built and checked; not tested here (--no-test, or no wheel for this machine's CPU)"
+    exit 0
+fi
 
 # Smoke test: install both into an empty venv and call into both libraries
 # from outside the source tree: the backend issues a key and publishes it as
