@@ -2,7 +2,8 @@
 # What `cargo package` would publish for each published crate: its manifest,
 # its sources, its README and UniFFI config; never tests, benches, examples,
 # demos, platform folders or fixtures. Fails listing any other file.
-# Also checks each published crate carries the crates.io metadata.
+# Also checks each published crate carries the crates.io metadata, and that
+# `cargo package --workspace` (as `cargo publish` packages) succeeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
@@ -30,4 +31,14 @@ print(" ".join(missing))' "$crate")
   [ "$status" = 0 ] && echo "ok   $crate: $(wc -l <<<"$list") files, metadata complete"
   [ "$before" = 0 ] || status=1
 done
+# The published crates package together as `cargo publish --workspace` would
+# (each one's manifest rewritten and its dependencies resolved against the
+# registry's index, the workspace's own crates from a local overlay): a
+# dependency that cannot be published, declared with a version, fails here.
+# Needs the index (network); no compilation (--no-verify).
+if out=$(timeout 300 cargo package --workspace --locked --allow-dirty --no-verify 2>&1); then
+  echo "ok   cargo package --workspace: $(grep -c '^ *Packaged ' <<<"$out") crates packaged"
+else
+  echo "FAIL cargo package --workspace:"; grep -v '^warning: ignoring' <<<"$out" | tail -n 8 | sed 's/^/  /'; status=1
+fi
 exit "$status"
