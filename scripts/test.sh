@@ -39,13 +39,20 @@
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
 #                    (bindings generated, tests, jars), jar smoke test of both jars
 #   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
-#                    stripped natives; sources and javadoc jars), then the jar smoke test on them
+#                    stripped natives for linux-x86-64 and linux-aarch64 from
+#                    scripts/build-release-natives.sh, the one release build of every package:
+#                    the manylinux wheels for both CPUs, zig, glibc 2.17; sources and javadoc
+#                    jars), then the jar smoke test on them
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
 #   python-wheel     platforms/python/build-wheel.sh: both manylinux wheels built (maturin, zig;
-#                    its own pinned tools), checked (auditwheel, glibc, py.typed), installed
-#                    in a fresh venv, smoke test and pytest against them
+#                    its own pinned tools; cargo's release build is jvm-release's), checked
+#                    (auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
+#                    pytest against them
+#   aarch64          scripts/test-aarch64.sh: the aarch64 wheels and the release jars under
+#                    qemu-user: pytest in an aarch64 CPython, the jar smoke test in an aarch64
+#                    JVM (Debian's arm64 packages unpacked under the target dir by setup)
 #   android          platforms/android: mvn install against android-all, JVM unit tests
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
 #   android-aar      scripts/check-aar-selftest.sh: the AAR layout and 16 KB ELF alignment
@@ -60,7 +67,10 @@
 #   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
 #                    hidden links into one C program beside Debian's libsqlite3.a, both work
 #   versions         scripts/check-versions.sh: every crate, pom, pyproject and Gradle
-#                    file carries the workspace version
+#                    file carries the workspace version; scripts/check-release-checksum.sh:
+#                    a release tag's Package.swift has a real checksum (and its self-test,
+#                    both ways); the workflows pass actionlint (built by setup from its Go
+#                    module) and release.yml has the jobs and gates it promises
 #   package-contents scripts/check-package-contents.sh: published crates ship only sources
 #   readme-examples  scripts/check-readme-examples.py: every README example is, word for
 #                    word, the region of a test file that its platform's section runs,
@@ -79,7 +89,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page fuzz-smoke bench-smoke
-          jvm jvm-release swift python python-wheel android android-app android-aar android-r8 jvm-demo swift-demo apple-target
+          jvm jvm-release swift python python-wheel aarch64 android android-app android-aar android-r8 jvm-demo swift-demo apple-target
           sqlite-symbols versions package-contents readme-examples)
 
 only=()
@@ -209,6 +219,7 @@ platform_build() {
 }
 
 # --- prerequisites (a fresh machine installs them here) ---
+ACTIONLINT_VERSION=v1.7.12   # the workflows' linter (setup builds it with go install)
 apt_updated=0
 apt_install() {
     export DEBIAN_FRONTEND=noninteractive
@@ -245,7 +256,25 @@ setup() {
     if wanted rust-faketime; then
         command -v faketime >/dev/null || apt_install faketime || return 1
     fi
-    if wanted_any jvm android android-app jvm-demo; then
+    if wanted_any jvm-release aarch64; then
+        # The natives for Linux aarch64 (scripts/build-release-natives.sh); the
+        # aarch64 section's CPython and JVM (Debian's arm64 packages) and qemu-user.
+        if wanted aarch64; then
+            bash scripts/test-aarch64.sh setup || return 1
+        else
+            bash scripts/test-aarch64.sh setup-toolchain || return 1
+        fi
+    fi
+    if wanted versions; then
+        # actionlint, from its Go module (pinned), into the target dir.
+        local lint_dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/workflow-lint"
+        if [[ "$("$lint_dir/actionlint" -version 2>/dev/null | head -n 1)" != "$ACTIONLINT_VERSION" ]]; then
+            command -v go >/dev/null || apt_install golang-go || return 1
+            GOBIN="$lint_dir" timeout 600 go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" || return 1
+        fi
+        python3 -c 'import yaml' 2>/dev/null || pip_install pyyaml || return 1
+    fi
+    if wanted_any jvm jvm-release aarch64 android android-app jvm-demo; then
         command -v javac >/dev/null || apt_install openjdk-17-jdk-headless || return 1
         command -v mvn >/dev/null || apt_install maven || return 1
         java -version 2>&1 | head -n 1
@@ -276,7 +305,8 @@ setup() {
     fi
     local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
                    platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
-    scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh scripts/fuzz-smoke.sh)
+    scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh scripts/fuzz-smoke.sh
+              scripts/build-release-natives.sh scripts/test-aarch64.sh scripts/check-release-checksum.sh)
     bash -n "${scripts[@]}" || return 1
     echo "prerequisites ready"
 }
@@ -380,6 +410,31 @@ jvm_release() {
     platform_build || return 1
     timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
 }
+aarch64_tests() {
+    platform_build || return 1
+    # The jvm-release section has just built the jars and natives; alone, this builds them.
+    if wanted jvm-release; then
+        OFFLINE_AUTH_RELEASE_JARS_BUILT=1 timeout 900 bash scripts/test-aarch64.sh run
+    else
+        timeout 2400 bash scripts/test-aarch64.sh run
+    fi
+}
+count_aarch64() {  # pytest's counts, and the jar smoke test as one more
+    local counts passed failed
+    counts="$(count_pytest "$1")"; passed="${counts% *}"; failed="${counts#* }"
+    if grep -q '^jar smoke test: ok' "$1"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    echo "$passed $failed"
+}
+versions_checks() {
+    local ok=0
+    bash scripts/check-versions.sh || ok=1
+    bash scripts/check-release-checksum.sh || ok=1
+    bash scripts/check-release-checksum.sh --self-test || ok=1
+    "${CARGO_TARGET_DIR:-$REPO_ROOT/target}/workflow-lint/actionlint" -shellcheck= -pyflakes= -verbose .github/workflows/*.yml || ok=1
+    python3 scripts/check-release-workflow.py || ok=1
+    python3 scripts/check-release-workflow.py --self-test || ok=1
+    return $ok
+}
 jvm_demo() {
     platform_build || return 1
     # The jvm section has just installed the artifact; alone, the demo installs it.
@@ -427,6 +482,7 @@ section jvm-release   count_check    jvm_release
 section swift         count_xctest   swift_tests
 section python        count_pytest   python_tests
 section python-wheel  count_check    timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
+section aarch64       count_aarch64  aarch64_tests
 section android       count_surefire android_adapter
 section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
 section android-aar   count_check    bash scripts/check-aar-selftest.sh
@@ -435,7 +491,7 @@ section jvm-demo      count_check    jvm_demo
 section swift-demo    count_check    swift_demo
 section apple-target  count_check    apple_target
 section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
-section versions      count_check    bash scripts/check-versions.sh
+section versions      count_check    versions_checks
 section package-contents count_check bash scripts/check-package-contents.sh
 section readme-examples count_check python3 scripts/check-readme-examples.py
 
