@@ -79,7 +79,7 @@ for target in "${TARGETS[@]}"; do
         staged="$OUT/jna/$module/$prefix/$lib"
         machine="$(readelf -h "$staged" | sed -n 's/^ *Machine: *//p')"
         [[ "$machine" == "${MACHINE[$prefix]}" ]] || die "$staged: machine '$machine', not ${MACHINE[$prefix]}"
-        if readelf -S "$staged" | grep -q '\.debug_info'; then die "$staged still has debug info"; fi
+        if grep -q '\.debug_info' <<<"$(readelf -S "$staged")"; then die "$staged still has debug info"; fi
         newest="$(objdump -T "$staged" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -u -V | tail -n 1)"
         [[ "$(printf '%s\n%s\n' "$newest" "$MAX_GLIBC" | sort -V | tail -n 1)" == "$MAX_GLIBC" ]] ||
             die "$staged needs GLIBC_$newest, more than $MAX_GLIBC"

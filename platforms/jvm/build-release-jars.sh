@@ -33,6 +33,7 @@ version=$(python3 -c 'import xml.etree.ElementTree as E; print(E.parse("pom.xml"
 # needs the backend jar in test scope, so the backend goes first).
 mvn -B -ntp -N install -DskipTests
 for module in offline-auth-backend offline-auth; do
+    rm -rf "$module"/target/classes/{linux,darwin,win32}-*   # no other build's natives in the jar
     mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.native.platform=. -DskipTests install
 done
 
@@ -56,7 +57,7 @@ for module in offline-auth offline-auth-backend; do
         if ! unzip -p "$jar" "$platform/$lib" > "$NATIVES/$module.check" 2>/dev/null ||
             ! cmp -s "$NATIVES/$module.check" "$stage/$module/$platform/$lib"; then
             echo "FAIL $jar: $platform/$lib is not the staged release-profile build"; status=1
-        elif [[ $platform == linux-* ]] && readelf -S "$NATIVES/$module.check" | grep -q '\.debug_info'; then
+        elif [[ $platform == linux-* ]] && grep -q '\.debug_info' <<<"$(readelf -S "$NATIVES/$module.check")"; then
             echo "FAIL $jar: $platform/$lib still has debug info"; status=1
         else
             echo "ok   $jar: $platform/$lib, release ($(du -h "$stage/$module/$platform/$lib" | cut -f1))"
@@ -72,4 +73,7 @@ for module in offline-auth offline-auth-backend; do
     grep -q '\.kt$' <<<"$listing" || { echo "FAIL ${jar%.jar}-sources.jar has no Kotlin sources"; status=1; }
     [[ $status -ne 0 ]] || echo "ok   $jar: ${#platforms[@]} platforms (${platforms[*]}), sources and javadoc jars"
 done
+# Nor these natives in a later development build of the same tree (which packs
+# target/classes whole): the jars are made.
+for module in offline-auth offline-auth-backend; do rm -rf "$module"/target/classes/{linux,darwin,win32}-*; done
 exit "$status"
