@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The README's examples are tested code, word for word.
 
-    python3 scripts/check-readme-examples.py [README]
+    python3 scripts/check-readme-examples.py [README ...]   (default: the project's and each Python package's)
 
 A fenced block right after a line `<!-- example: PATH -->` must equal the
 lines between the `readme:start` and `readme:end` marker comments of PATH (a
@@ -54,27 +54,35 @@ def readme_examples(readme):
     return examples
 
 
+# The READMEs whose examples are tested: the project's and each Python
+# package's (the long description a package index shows).
+READMES = ["README.md", "platforms/python/offline-auth/README.md", "platforms/python/offline-auth-backend/README.md"]
+
+
 def main():
-    readme = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "README.md"
-    examples = readme_examples(readme)
-    if not examples:
-        sys.exit(f"{readme.name}: no <!-- example: PATH --> blocks")
+    readmes = [pathlib.Path(a) for a in sys.argv[1:]] or [ROOT / r for r in READMES]
     failures = 0
-    for path, (first_line, shown) in examples.items():
-        tested = region(path)
-        if shown != tested:
-            failures += 1
-            at = next((k for k, (a, b) in enumerate(zip(shown, tested)) if a != b), min(len(shown), len(tested)))
-            print(f"{readme.name}:{first_line + at}: differs from {path}:\n"
-                  f"  README: {shown[at] if at < len(shown) else '<end>'}\n"
-                  f"  tested: {tested[at] if at < len(tested) else '<end>'}")
-        else:
-            print(f"ok: {path} ({len(shown)} lines)")
+    shown_anywhere = set()
+    for readme in readmes:
+        examples = readme_examples(readme)
+        if not examples:
+            sys.exit(f"{readme}: no <!-- example: PATH --> blocks")
+        for path, (first_line, shown) in examples.items():
+            shown_anywhere.add(path)
+            tested = region(path)
+            if shown != tested:
+                failures += 1
+                at = next((k for k, (a, b) in enumerate(zip(shown, tested)) if a != b), min(len(shown), len(tested)))
+                print(f"{readme}:{first_line + at}: differs from {path}:\n"
+                      f"  README: {shown[at] if at < len(shown) else '<end>'}\n"
+                      f"  tested: {tested[at] if at < len(tested) else '<end>'}")
+            else:
+                print(f"ok: {readme.name if readme.parent == ROOT else readme.relative_to(ROOT)}: {path} ({len(shown)} lines)")
     tracked = subprocess.run(["git", "grep", "-l", "readme:start", "--", ":!scripts/check-readme-examples.py"],
                              cwd=ROOT, capture_output=True, text=True).stdout.split()
-    for path in sorted(set(tracked) - set(examples)):
+    for path in sorted(set(tracked) - shown_anywhere):
         failures += 1
-        print(f"{path}: has a readme region that {readme.name} does not show")
+        print(f"{path}: has a readme region that no README shows")
     if failures:
         sys.exit(f"{failures} README example(s) out of step with their tests")
 

@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
 """Make every foreign exception carry the Rust error's message.
 
-    tools/error-messages.py LANG FILE      (LANG: kotlin | swift | python)
+    tools/error-messages.py LANG FILE      (LANG: kotlin | swift)
 
 Our error enums export their Rust `Display` through UniFFI
 (`#[uniffi::export(Display)]`), but UniFFI 0.32 wires it into only part of
 each language's error API: Kotlin gets `toString()` while `message` stays a
 `field=value` list (or empty), Swift gets a `description` property without
 declaring `CustomStringConvertible` (so `localizedDescription` and
-`"\\(error)"` print the case name), and Python ignores it (`str(e)` is empty
-or `reason='...'`). tools/generate-bindings.sh runs this on each generated
-file, in place, for the error types that export `Display` (and only those):
+`"\\(error)"` print the case name). tools/generate-bindings.sh runs this on
+each generated Kotlin and Swift file, in place, for the error types that
+export `Display` (and only those):
 
   kotlin  each variant's `message` returns the Rust message (`toString()`);
   swift   the error enum declares `CustomStringConvertible`, so `description`,
-          `localizedDescription` and string interpolation carry the message;
-  python  `str(e)` is the Rust message; `repr(e)` keeps the typed fields.
+          `localizedDescription` and string interpolation carry the message.
+
+Python ignores it too (`str(e)` is empty or `reason='...'`); the Python
+packages fix that when they are imported, in their own source
+(platforms/python/*/python/*/_error_messages.py), because maturin writes
+their module from a source install without running this script.
 
 The typed fields stay as UniFFI made them. Every edit is checked: if UniFFI's
 output changes shape, this fails instead of producing half-adapted bindings.
@@ -31,9 +35,7 @@ def fail(message):
 def display_types(text, lang):
     """Names of the error types whose generated code calls a Display export."""
     names = set(m.group(1) for m in re.finditer(r"fn_method_(\w+?)_uniffi_trait_display", text))
-    if lang == "python":
-        classes = re.findall(r"^class (\w+)\(Exception\):", text, re.M)
-    elif lang == "kotlin":
+    if lang == "kotlin":
         classes = re.findall(r"^(?:public )?sealed class (\w+)\s*:\s*kotlin\.Exception\(\)", text, re.M)
     else:
         classes = re.findall(r"^(?:public )?enum (\w+): Swift\.Error\b", text, re.M)
@@ -69,47 +71,13 @@ def swift(text):
     return text, len(names)
 
 
-PYTHON_TAIL = '''
-
-# Added by tools/error-messages.py: str(e) is the Rust error's message (its
-# Display); repr(e) keeps the typed fields.
-def _uniffi_install_error_message(base, display_fn, converter):
-    def __str__(self):
-        try:
-            return _UniffiFfiConverterString.lift(_uniffi_rust_call(display_fn, converter.lower(self)))
-        except Exception:  # fields of the wrong type, set by Python code: keep UniFFI's own text
-            return Exception.__str__(self)
-
-    def __repr__(self):
-        return "{}.{}({})".format(base.__name__, type(self).__name__, ", ".join(self.args))
-
-    base.__str__ = __str__
-    for variant in base.__subclasses__():
-        variant.__repr__ = __repr__
-'''
-
-
-def python(text):
-    names = display_types(text, "python")
-    calls = []
-    for name in names:
-        fn = re.search(rf"_UniffiLib\.(uniffi_\w+_fn_method_{name.lower()}_uniffi_trait_display)\.restype", text)
-        converter = f"_UniffiFfiConverterType{name}"
-        if not fn or f"class {converter}(" not in text:
-            fail(f"{name}: no Display function or converter found")
-        calls.append(f"_uniffi_install_error_message({name}, _UniffiLib.{fn.group(1)}, {converter})\n")
-    if calls and "_uniffi_install_error_message" not in text:
-        text += PYTHON_TAIL + "".join(calls)
-    return text, len(names)
-
-
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("kotlin", "swift", "python"):
-        fail("usage: error-messages.py kotlin|swift|python FILE")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("kotlin", "swift"):
+        fail("usage: error-messages.py kotlin|swift FILE")
     lang, path = sys.argv[1], sys.argv[2]
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    text, count = {"kotlin": kotlin, "swift": swift, "python": python}[lang](text)
+    text, count = {"kotlin": kotlin, "swift": swift}[lang](text)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     print(f"error-messages.py: {count} error type(s) carry the Rust message in {path}", file=sys.stderr)

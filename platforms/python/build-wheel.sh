@@ -5,33 +5,35 @@
 #   platforms/python/build-wheel.sh [--target TRIPLE]... [--no-test] [OUT_DIR]
 #                                         (default: platforms/python/dist)
 #
-# --target: the Rust targets to build for (default: this machine's,
+# --target: the Rust targets to build the wheels for (default: this machine's,
 # x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu); each wheel is
-# tagged with its target's CPU. --no-test: build and check only (the smoke
-# test and the tests run against the wheels of this machine's CPU; the
-# aarch64 ones run under qemu-user in scripts/test-aarch64.sh).
-# scripts/build-release-natives.sh calls this for both Linux targets: the
-# libraries in these wheels are the release natives of every package.
+# tagged with its target's CPU. --no-test: build and check the wheels only
+# (the smoke test, the tests and the source installs run for this machine's
+# CPU; the aarch64 wheels' tests run under qemu-user in
+# scripts/test-aarch64.sh). scripts/build-release-natives.sh calls this for
+# both Linux targets: the libraries in these wheels are the release natives of
+# every package.
 #
-# Each wheel is built by maturin (`bindings = "uniffi"`, see the pyproject.toml
-# files) with `--release --zig --target TRIPLE`: cargo builds the crate's cdylib in the
-# release profile, linked by zig against glibc 2.17, and maturin packs it
-# with the module uniffi-bindgen generates from it; the script then strips the
+# Each wheel is built by `pip wheel` of the package directory, the PEP 517
+# path a user's `pip install` takes: maturin (`bindings = "uniffi"`, see the
+# pyproject.toml files) builds the crate's cdylib in the release profile,
+# runs the crate's own `uniffi-bindgen` binary (feature `uniffi-cli`: the
+# library's exact UniFFI version; a mismatch would fail the smoke test, as the
+# generated module checks the library's contract version and checksums when
+# it is imported) and packs the module with the library. Here it links with
+# zig against glibc 2.17 (MATURIN_PEP517_ARGS); the script then strips the
 # library's debug info. The wheels are tagged py3-none-manylinux_2_17_<cpu>
-# (the `compatibility` of the pyprojects; x86_64 or aarch64).
+# (x86_64 or aarch64).
 #
 # The tools come from platforms/python/requirements-wheel.txt (exact pins),
 # installed into a venv of their own under the cargo target dir, reused while
-# that file is unchanged. maturin has no uniffi-bindgen of its own: it runs the
-# one on the PATH, here tools/uniffi-bindgen (built first), which pins the
-# exact UniFFI version of the library (a mismatch would fail the smoke test:
-# the generated module checks the library's contract version and checksums
-# when it is imported).
+# that file is unchanged; it is also the build environment of the wheels.
 #
 # Checked for each wheel, failing the script otherwise: `auditwheel show`
-# finds it consistent with exactly the manylinux tag of its pyproject; the
+# finds it consistent with exactly the published manylinux tag; the
 # library needs no GLIBC_ symbol version above what that tag allows (objdump
-# -T); the version is the workspace's; py.typed (PEP 561) is in the package.
+# -T); the version is the workspace's; py.typed (PEP 561) and the typed
+# error view (_errors.pyi) are in the package.
 # Then both are installed into an empty venv and used from outside the source
 # tree: the smoke test below, then the binding tests (tests/) against them.
 #
@@ -78,62 +80,38 @@ if ! cmp -s "$REQS" "$TOOLS/requirements-wheel.txt"; then
     cp "$REQS" "$TOOLS/requirements-wheel.txt"
 fi
 
-# --- uniffi-bindgen of this repository, the only one on maturin's PATH ---
-log "cargo build (tools/uniffi-bindgen)"
-cargo build --locked --manifest-path "$REPO_ROOT/tools/uniffi-bindgen/Cargo.toml"
-# A wrapper, so that the Python maturin packs is what tools/generate-bindings.sh
-# writes: the pinned CLI, then tools/error-messages.py on the module (every
-# exception's str() is the Rust message).
-mkdir -p "$work/bin"
-cat > "$work/bin/uniffi-bindgen" <<EOF
-#!/usr/bin/env bash
-set -euo pipefail
-"$TARGET_DIR/debug/uniffi-bindgen" "\$@"
-out="" lang=""
-while [[ \$# -gt 0 ]]; do
-    case "\$1" in
-        --out-dir|-o) out="\$2"; shift ;;
-        --out-dir=*) out="\${1#--out-dir=}" ;;
-        --language|-l) lang="\$2"; shift ;;
-        --language=*) lang="\${1#--language=}" ;;
-    esac
-    shift
-done
-if [[ "\$lang" == python && -z "\$out" ]]; then
-    echo "uniffi-bindgen wrapper: no --out-dir in the call; maturin's invocation changed" >&2; exit 1
-fi
-if [[ "\$lang" == python ]]; then
-    for f in "\$out"/*.py; do
-        [[ "\$(basename "\$f")" == __init__.py ]] || python3 "$REPO_ROOT/tools/error-messages.py" python "\$f"
-    done
-fi
-EOF
-chmod +x "$work/bin/uniffi-bindgen"
 # The tools venv's python3 comes before the system's: cargo-zigbuild (inside
 # maturin) finds zig as `python3 -m ziglang`.
-export PATH="$work/bin:$TOOLS/bin:$PATH"
+export PATH="$TOOLS/bin:$PATH"
+
+# The published tag: glibc 2.17 at most (zig links against that version).
+COMPAT=manylinux_2_17
+[[ "$COMPAT" =~ ^manylinux_([0-9]+)_([0-9]+)$ ]] || die "$COMPAT is not manylinux_X_Y"
+max_glibc="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
 version="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["workspace"]["package"]["version"])' "$REPO_ROOT/Cargo.toml")"
 
 wheels=()       # this machine's, for the tests below
 for target in "${targets[@]}"; do
+tag="${COMPAT}_${target%%-*}"
 for project in offline-auth offline-auth-backend; do
     package="${project//-/_}"
-    # The tag maturin is told to build for, e.g. manylinux_2_17 -> glibc 2.17 at most.
-    compat="$(python3 -c 'import tomllib, sys; print(tomllib.load(open(sys.argv[1], "rb"))["tool"]["maturin"]["compatibility"])' "$PY_DIR/$project/pyproject.toml")"
-    [[ "$compat" =~ ^manylinux_([0-9]+)_([0-9]+)$ ]] || die "$project: compatibility $compat is not manylinux_X_Y"
-    max_glibc="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
-    tag="${compat}_${target%%-*}"
 
     rm -f "$OUT/$package"-*"$tag"*.whl
-    log "maturin build --release --zig --target $target ($project, $tag)"
+    # `pip wheel` of the package directory: the PEP 517 path a user's `pip
+    # install` takes (maturin finds the crate's own uniffi-bindgen; no script
+    # of ours runs inside it), told through MATURIN_PEP517_ARGS to link with
+    # zig for the published tag. The tools venv is the build environment
+    # (--no-build-isolation), where maturin and zig are pinned.
     # strip = none: rustc's release default (strip = "debuginfo") reaches zig
     # as --strip-debug, which zig takes as a full strip, and uniffi-bindgen
     # reads the UniFFI metadata from the symbol table (.symtab). The debug info
     # that std brings along is stripped below instead.
+    log "pip wheel $project (maturin --release --zig --target $target, $tag)"
     rm -rf "$work/maturin" "$work/unpacked"
-    (cd "$PY_DIR/$project" &&
-        CARGO_PROFILE_RELEASE_STRIP=none maturin build --release --locked --zig --target "$target" --out "$work/maturin")
+    CARGO_PROFILE_RELEASE_STRIP=none MATURIN_PEP517_ARGS="--locked --zig --target $target --compatibility $COMPAT" \
+        python3 -m pip wheel --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+        --wheel-dir "$work/maturin" "$PY_DIR/$project"
     # Repack with the library's debug info stripped (the symbol tables stay;
     # ctypes needs only the dynamic one): 15 MB of library down to 4.
     wheel unpack --dest "$work/unpacked" "$work/maturin/$package"-*.whl
@@ -157,7 +135,9 @@ for project in offline-auth offline-auth-backend; do
     # The packed wheel's files: py.typed in the package, and its library's glibc needs.
     rm -rf "$work/unpacked"
     python3 -m zipfile -e "$wheel" "$work/unpacked"
-    [[ -f "$work/unpacked/$package/py.typed" ]] || die "$(basename "$wheel"): no $package/py.typed"
+    for f in py.typed _errors.pyi _error_messages.py; do
+        [[ -f "$work/unpacked/$package/$f" ]] || die "$(basename "$wheel"): no $package/$f"
+    done
     lib="$(find "$work/unpacked" -name "lib$package.so")"
     [[ -n "$lib" ]] || die "$(basename "$wheel"): no lib$package.so"
     newest="$(objdump -T "$lib" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/^GLIBC_//' | sort -u -V | tail -n 1)"
@@ -215,3 +195,44 @@ PY
 "$work/venv/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_DIR/requirements-test.txt"
 (cd "$work" && OFFLINE_AUTH_TEST_INSTALLED=1 timeout 600 "$work/venv/bin/python" -m pytest \
     -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "$PY_DIR/tests")
+
+# --- source installs, as a user without this repository's scripts runs them ---
+# `pip install` of each package directory, and of each package's sdist (made
+# by `maturin sdist`), into empty venvs, with pip's build isolation (maturin
+# from the package index, as the pyproject asks), no zig and no
+# MATURIN_PEP517_ARGS: maturin must find the crate's own uniffi-bindgen, and
+# the wheel is tagged for this machine's glibc. The sdist must carry what its
+# build needs (the lock file, the bindgen's source, the typed error view).
+sdists="$work/sdist"
+for project in offline-auth offline-auth-backend; do
+    package="${project//-/_}"
+    # (maturin first asks cargo for a Cargo.toml in the working directory and
+    # prints cargo's "does not exist" before reading the pyproject's
+    # manifest-path: that line alone is dropped.)
+    (cd "$PY_DIR/$project" && maturin sdist --out "$sdists" 2>&1 | { grep -v '^error: manifest path `Cargo.toml` does not exist$' || true; })
+    sdist="$(ls "$sdists/$package"-*.tar.gz)"
+    listing="$(tar tzf "$sdist")"
+    for f in Cargo.lock pyproject.toml "crates/$project/src/bin/uniffi-bindgen.rs" "python/$package/_errors.pyi" "python/$package/py.typed"; do
+        grep -qx "$package-$version/$f" <<<"$listing" || die "$(basename "$sdist") has no $f"
+    done
+    log "$(basename "$sdist"): $(wc -l <<<"$listing") files"
+done
+for source in directory sdist; do
+    venv="$work/venv-$source"
+    python3 -m venv "$venv"
+    if [[ "$source" == directory ]]; then
+        targets=("$PY_DIR/offline-auth" "$PY_DIR/offline-auth-backend")
+    else
+        targets=("$sdists"/*.tar.gz)
+    fi
+    log "pip install (${source}): ${targets[*]##*/}"
+    (cd "$work" && timeout 1200 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir "${targets[@]}")
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_DIR/requirements-test.txt"
+    # Every test for the sdist; for the directory install (the path the wheels above
+    # already took), the tests of the packaging itself: typing, messages, the README's.
+    if [[ "$source" == sdist ]]; then tests=("$PY_DIR/tests"); else
+        tests=("$PY_DIR/tests/test_error_types_are_typed.py" "$PY_DIR/tests/test_error_messages.py" "$PY_DIR/tests/test_readme_example.py")
+    fi
+    (cd "$work" && OFFLINE_AUTH_TEST_INSTALLED=1 timeout 600 "$venv/bin/python" -m pytest \
+        -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "${tests[@]}")
+done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Writes both Python packages (git-ignored; scripts/test.sh and build-wheel.sh
-# run this): the UniFFI-generated module, its __init__.py and the native
-# library, for the device SDK and for the backend.
+# Writes both Python packages for the tests (git-ignored; scripts/test.sh
+# runs this), laid out as in the wheel: the package's own Python source
+# (python/<package>/: __init__.py, the error-message and logging modules, the
+# typing stubs, py.typed) with the UniFFI-generated module and the native
+# library in its _uniffi/ subpackage.
 #
 #   platforms/python/generate.sh
 #
@@ -10,14 +12,14 @@
 set -euo pipefail
 PY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GEN="$PY_DIR/../../tools/generate-bindings.sh"
-bash "$GEN" python "$PY_DIR/offline-auth/offline_auth" --crate offline-auth
-bash "$GEN" python "$PY_DIR/offline-auth-backend/offline_auth_backend" --crate offline-auth-backend --features ffi
-# The device package's hand-written module (python/offline_auth/ in the wheel,
-# beside _uniffi/) joins the generated package here too, so the tests see the
-# package's whole API: route_logs_to_python_logging.
-cp "$PY_DIR/offline-auth/python/offline_auth/_logging.py" "$PY_DIR/offline-auth/offline_auth/_logging.py"
-cat >> "$PY_DIR/offline-auth/offline_auth/__init__.py" <<'PY'
-from ._logging import PythonLoggingSink, route_logs_to_python_logging  # noqa: F401,E402
 
-__all__ = [*__all__, "PythonLoggingSink", "route_logs_to_python_logging"]
-PY
+write_package() {
+    local project="$1" package="$2"; shift 2
+    local out="$PY_DIR/$project/$package"
+    # A tree written before the _uniffi/ layout had the module at the top.
+    rm -f "$out/$package.py" "$out"/lib*.so
+    bash "$GEN" python "$out/_uniffi" "$@"
+    cp -p "$PY_DIR/$project/python/$package"/* "$out/"
+}
+write_package offline-auth offline_auth --crate offline-auth
+write_package offline-auth-backend offline_auth_backend --crate offline-auth-backend --features ffi

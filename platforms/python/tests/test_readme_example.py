@@ -25,3 +25,16 @@ def test_the_readme_backend_example_verifies_a_real_device_batch(vault_path):
     assert cursor.last_seq == 1
     queue.acknowledge(receipt)
     assert queue.pending_count() == 0
+
+
+def test_the_device_readme_example_enrols_stores_and_refuses_a_wrong_pin(tmp_path, monkeypatch, capsys):
+    from readme_device import first_shift
+
+    issuer = oa.GrantIssuer.generate("readme-device")
+    grant = issuer.issue("amira", "tablet-42", ["inspections"], int(time.time()), int(time.time()) + 3600)
+    monkeypatch.chdir(tmp_path)
+
+    first_shift(oa.jwks_from_issuer_keys([issuer.issuer_key()]), DictKeystore(), grant, oa.generate_sync_key(), "482915")
+
+    assert (tmp_path / "vault.db").exists()
+    assert capsys.readouterr().out == ""  # the right PIN: no refusal printed
