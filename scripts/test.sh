@@ -41,7 +41,8 @@
 #                    platforms/jvm/standalone-install/check.sh: the README's Java example
 #                    builds and runs with only the backend installed (its POM has no <parent>)
 #   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
-#                    stripped natives; sources and javadoc jars), then the jar smoke test on them
+#                    stripped natives; sources jars; Dokka javadoc jars, refused by
+#                    platforms/jvm/check-javadoc-jar.sh if a placeholder), then the jar smoke test
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
@@ -383,6 +384,7 @@ android_adapter() {
 
 jvm_release() {
     platform_build || return 1
+    bash platforms/jvm/check-javadoc-jar.sh --self-test || return 1
     timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
 }
 jvm_demo() {
