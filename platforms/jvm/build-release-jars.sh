@@ -30,7 +30,7 @@ version=$(python3 -c 'import xml.etree.ElementTree as E; print(E.parse("pom.xml"
 # needs the backend jar in test scope, so the backend goes first).
 mvn -B -ntp -N install -DskipTests
 for module in offline-auth-backend offline-auth; do
-    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.javadoc.skip=false -DskipTests install
+    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.javadoc.phase=package -DskipTests install
 done
 
 status=0
