@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The jars to publish: each carries its release-profile native library,
 # stripped, at linux-x86-64/ (JNA's resource prefix), beside a sources jar and
-# a javadoc jar. Checks the layout of what it built.
+# a javadoc jar (Dokka, check-javadoc-jar.sh). Checks the layout of what it built.
 #
 #   platforms/jvm/build-release-jars.sh     (installs both artifacts into ~/.m2)
 #
@@ -30,7 +30,7 @@ version=$(python3 -c 'import xml.etree.ElementTree as E; print(E.parse("pom.xml"
 # needs the backend jar in test scope, so the backend goes first).
 mvn -B -ntp -N install -DskipTests
 for module in offline-auth-backend offline-auth; do
-    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -DskipTests install
+    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.javadoc.phase=package -DskipTests install
 done
 
 status=0
@@ -53,5 +53,8 @@ for module in offline-auth offline-auth-backend; do
     # fail the pipeline through unzip's SIGPIPE on a long listing).
     listing="$(unzip -l "${jar%.jar}-sources.jar" 2>/dev/null || true)"
     grep -q '\.kt$' <<<"$listing" || { echo "FAIL ${jar%.jar}-sources.jar has no Kotlin sources"; status=1; }
+    # Dokka's Javadoc pages, not a placeholder.
+    package_path=dev/offlineauth; [[ $module == offline-auth-backend ]] && package_path=dev/offlineauth/backend
+    bash "$JVM_DIR/check-javadoc-jar.sh" "${jar%.jar}-javadoc.jar" "$package_path" || status=1
 done
 exit "$status"
