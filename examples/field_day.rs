@@ -98,21 +98,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
-    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string())?;
+    let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string())?;
     // The server's escrow key, signed by its issuer: every edit is also
     // sealed to it, so a wipe cannot lose what is not synced yet.
     let (_, escrow) = server.get("/escrow-key")?;
     let escrow_key = escrow["escrow_key"].as_str().ok_or("no escrow key")?.to_owned();
-    let config = VaultConfig { escrow_key: Some(escrow_key), ..VaultConfig::new(DEVICE, issuer_keys) };
+    let config = VaultConfig::new(DEVICE, issuer_keys).with_escrow_key(escrow_key);
 
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let clock = Arc::new(PhoneClock { system: SystemClock::new(), user_offset_secs: AtomicI64::new(0) });
     let vault = PinVault::open_with_clock(path, SoftwareKeystore::new(), clock.clone(), config)?;
-    match vault.enroll("1234".into(), grant.clone(), sync_key.clone()) {
+    match vault.enroll("1234".into(), &grant, sync_key.clone()) {
         Err(VaultError::WeakPin { reason }) => println!("   PIN 1234 refused: {reason}."),
         other => return Err(format!("expected a weak-PIN refusal, got {other:?}").into()),
     }
-    let session = vault.enroll("482915".into(), grant, sync_key)?;
+    let session = vault.enroll("482915".into(), &grant, sync_key)?;
     let window_hours = (session.expires_at()? - clock.now_unix_secs()?) / HOUR;
     println!("   Enrolled with a 6-digit PIN; offline access for {window_hours} h on {:?}.", session.scopes()?);
     session.lock();
@@ -133,21 +133,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("3. Inspections are recorded, each one durable and queued for sync:");
     for (key, value) in [("station-4", "pressure 6.1 bar, seal ok"), ("station-5", "valve 2 leaking")] {
-        let seq = session.put("inspections".into(), key.into(), value.as_bytes().to_vec())?;
+        let seq = session.put("inspections", key, value.as_bytes())?;
         println!("   put inspections/{key} → queue seq {seq}");
     }
-    let seq = session.put("notes".into(), "todo".into(), b"order valve kit".to_vec())?;
+    let seq = session.put("notes", "todo", b"order valve kit")?;
     println!("   put notes/todo → queue seq {seq}");
-    let seq = session.delete("notes".into(), "todo".into())?;
+    let seq = session.delete("notes", "todo")?;
     println!("   delete notes/todo (kit found in the van) → queue seq {seq}");
-    match session.put("payroll".into(), "amira".into(), b"+overtime".to_vec()) {
+    match session.put("payroll", "amira", b"+overtime") {
         Err(VaultError::InvalidInput { reason }) => println!("   payroll edit refused: {reason}"),
         other => return Err(format!("expected a scope refusal, got {other:?}").into()),
     }
 
     println!("4. Someone sets the tablet clock back two days to stretch the offline window.");
     clock.user_offset_secs.store(-2 * DAY, Ordering::SeqCst);
-    match session.get("inspections".into(), "station-4".into()) {
+    match session.get("inspections", "station-4") {
         Err(VaultError::ClockRollback) => println!("   Caught: ClockRollback. Offline access is locked until renewal."),
         other => return Err(format!("expected ClockRollback, got {other:?}").into()),
     }
@@ -165,7 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if status != 200 {
         return Err(format!("renewal refused: {renewal}").into());
     }
-    let session = vault.unlock_with_grant("482915".into(), renewal["grant"].as_str().ok_or("no grant")?.into())?;
+    let session = vault.unlock_with_grant("482915".into(), renewal["grant"].as_str().ok_or("no grant")?)?;
     let queue = session.clone().sync_queue();
     println!("   {} edits waiting.", queue.pending_count()?);
     let sync_path = format!("/sync?device_id={DEVICE}");
@@ -182,7 +182,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Only the server's receipt deletes entries: a batch cut short on the
         // way is acknowledged only as far as the server applied it.
         let receipt = URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().ok_or("no receipt")?)?;
-        queue.acknowledge(receipt)?;
+        queue.acknowledge(&receipt)?;
         first_batch.get_or_insert(batch.bytes);
     }
     println!("   Acknowledged; {} edits waiting. The server now holds:", queue.pending_count()?);
@@ -199,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("7. Two more inspections before the shift ends, not synced yet; the tablet is locked.");
     for (key, value) in [("station-6", "meter replaced"), ("station-7", "fence repaired")] {
-        session.put("inspections".into(), key.into(), value.as_bytes().to_vec())?;
+        session.put("inspections", key, value.as_bytes())?;
     }
     session.lock();
     println!("   Session locked: the vault key is gone from memory until the next unlock.");
@@ -221,7 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "   POST /salvage seq {}..={}: applied {}, already applied {}",
             upload.first_seq, upload.last_seq, answer["applied"], answer["duplicates"]
         );
-        vault.forget_salvaged(upload.enrolment, answer["acknowledged_seq"].as_u64().ok_or("no seq")?)?;
+        vault.forget_salvaged(&upload.enrolment, answer["acknowledged_seq"].as_u64().ok_or("no seq")?)?;
     }
     let (_, records) = server.get_as("/records", "amira", "correct horse battery")?;
     let salvaged =
@@ -237,7 +237,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let sync_key = hex::decode(enrolment["sync_key"].as_str().ok_or("no sync key")?)?;
     let grant = enrolment["grant"].as_str().ok_or("no grant")?.to_owned();
-    vault.enroll("739164".into(), grant, sync_key)?.lock();
+    vault.enroll("739164".into(), &grant, sync_key)?.lock();
     println!("9. She enrols again online with a new PIN. Weeks later the tablet is left on a bus;");
     admin(&server, "revoke", &json!({"reason": "left on a bus"}))?;
     let queued = admin(&server, "directives", &json!({"action": "wipe"}))?;
@@ -252,7 +252,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         directives.len()
     );
     for directive in directives {
-        let outcome = vault.apply_directive(directive)?;
+        let outcome = vault.apply_directive(&directive)?;
         println!(
             "   applied {:?} (finished: {}): nothing was pending, so nothing is lost.",
             outcome.action, outcome.finished

@@ -37,12 +37,15 @@
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
 #                    compiling and running; no figures; the dev profile, reusing that build)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
-#                    (bindings generated, tests, jars), jar smoke test of both jars
+#                    (bindings generated, tests, jars), jar smoke test of both jars, and
+#                    platforms/jvm/standalone-install/check.sh: the README's Java example
+#                    builds and runs with only the backend installed (its POM has no <parent>)
 #   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
 #                    stripped natives for linux-x86-64 and linux-aarch64 from
 #                    scripts/build-release-natives.sh, the one release build of every package:
-#                    the manylinux wheels for both CPUs, zig, glibc 2.17; sources and javadoc
-#                    jars), then the jar smoke test on them
+#                    the manylinux wheels for both CPUs, zig, glibc 2.17; sources jars; Dokka
+#                    javadoc jars, refused by platforms/jvm/check-javadoc-jar.sh if a
+#                    placeholder), then the jar smoke test on them
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
@@ -304,7 +307,7 @@ setup() {
         bash scripts/tooling/swift-chroot.sh ensure || return 1
     fi
     local scripts=(tools/generate-bindings.sh scripts/tooling/*.sh platforms/*/*.sh
-                   platforms/jvm/jar-smoke/jar-smoke.sh demos/*/run.sh "$0")
+                   platforms/jvm/jar-smoke/jar-smoke.sh platforms/jvm/standalone-install/check.sh demos/*/run.sh "$0")
     scripts+=(scripts/check-consumer.sh scripts/test-postgres.sh scripts/bench-smoke.sh scripts/fuzz-smoke.sh
               scripts/build-release-natives.sh scripts/test-aarch64.sh scripts/check-release-checksum.sh)
     bash -n "${scripts[@]}" || return 1
@@ -372,7 +375,10 @@ jvm() {
     # repository, where demos/jvm finds it as an app would.
     platform_build || return 1
     (cd platforms/jvm && timeout 1200 mvn -B -ntp install) || return 1
-    (cd platforms/jvm && timeout 300 jar-smoke/jar-smoke.sh --no-build)
+    (cd platforms/jvm && timeout 300 jar-smoke/jar-smoke.sh --no-build) || return 1
+    # One module's install is enough: the README's Java example against the
+    # backend alone (no parent POM) in a local repository, offline, in seconds.
+    timeout 300 bash platforms/jvm/standalone-install/check.sh
 }
 
 swift_tests() {
@@ -408,6 +414,7 @@ android_adapter() {
 
 jvm_release() {
     platform_build || return 1
+    bash platforms/jvm/check-javadoc-jar.sh --self-test || return 1
     timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
 }
 aarch64_tests() {

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         let mut next = || URL_SAFE_NO_PAD.encode(parts.next().unwrap_or_default());
         format!("{}.{}.{}", next(), next(), next())
     };
-    match world().vault.enroll("482915".into(), token, vec![0x5a; 32]) {
+    match world().vault.enroll("482915".into(), &token, vec![0x5a; 32]) {
         // A fuzzer cannot forge an Ed25519 signature by the configured key.
         Ok(_) => panic!("a fuzzed grant was accepted"),
         Err(VaultError::GrantInvalid { .. } | VaultError::GrantExpired | VaultError::InvalidInput { .. }) => {}

@@ -53,19 +53,19 @@ fn world() -> &'static World {
         let mut values = BTreeMap::new();
         {
             let vault = PinVault::open(path.clone(), keystore.clone(), config.clone()).unwrap();
-            let session = vault.enroll("482915".into(), grant.unwrap(), vec![0x5a; 32]).unwrap();
+            let session = vault.enroll("482915".into(), &grant.unwrap(), vec![0x5a; 32]).unwrap();
             session.enable_biometrics().unwrap();
             for i in 0..6u8 {
                 let (key, value) = (format!("station-{i}"), vec![i; 40 + usize::from(i)]);
-                session.put("visits".into(), key.clone(), value.clone()).unwrap();
+                session.put("visits", &key, &value).unwrap();
                 values.insert(key, value);
             }
             let queue = session.clone().sync_queue();
             let batch = queue.next_batch(3).unwrap().unwrap();
             let verifier = offline_auth_backend::SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
             let verified = verifier.verify(&batch.bytes, &[0x5a; 32], &offline_auth_backend::SyncCursor::initial()).unwrap();
-            queue.acknowledge(verified.receipt).unwrap();
-            session.delete("visits".into(), "station-5".into()).unwrap();
+            queue.acknowledge(&verified.receipt).unwrap();
+            session.delete("visits", "station-5").unwrap();
             values.remove("station-5");
             session.lock();
         }
@@ -104,15 +104,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = vault.is_enrolled();
     let _ = vault.status();
     let Ok(session) = vault.unlock_with_biometrics() else { return };
-    if let Ok(keys) = session.keys("visits".into()) {
+    if let Ok(keys) = session.keys("visits") {
         for key in keys {
-            if let Ok(Some(value)) = session.get("visits".into(), key.clone()) {
+            if let Ok(Some(value)) = session.get("visits", &key) {
                 assert_eq!(world.values.get(&key), Some(&value), "{key} read back altered");
             }
         }
     }
     for key in world.values.keys() {
-        if let Ok(Some(value)) = session.get("visits".into(), key.clone()) {
+        if let Ok(Some(value)) = session.get("visits", key) {
             assert_eq!(world.values.get(key), Some(&value), "{key} read back altered");
         }
     }

@@ -3,7 +3,8 @@
 # stripped, for every platform staged by scripts/build-release-natives.sh
 # (linux-x86-64/ and linux-aarch64/ here, plus darwin-aarch64/, darwin-x86-64/
 # and win32-x86-64/ in the hosted release workflow: JNA's resource prefixes),
-# beside a sources jar and a javadoc jar. Checks the layout of what it built.
+# beside a sources jar and a javadoc jar (Dokka, check-javadoc-jar.sh). Checks
+# the layout of what it built.
 #
 #   platforms/jvm/build-release-jars.sh [--from DIR]...   (installs both artifacts into ~/.m2)
 #
@@ -34,7 +35,8 @@ version=$(python3 -c 'import xml.etree.ElementTree as E; print(E.parse("pom.xml"
 mvn -B -ntp -N install -DskipTests
 for module in offline-auth-backend offline-auth; do
     rm -rf "$module"/target/classes/{linux,darwin,win32}-*   # no other build's natives in the jar
-    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.native.platform=. -DskipTests install
+    mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.native.platform=. \
+        -Doffline-auth.javadoc.phase=package -DskipTests install
 done
 
 status=0
@@ -71,6 +73,9 @@ for module in offline-auth offline-auth-backend; do
     # fail the pipeline through unzip's SIGPIPE on a long listing).
     listing="$(unzip -l "${jar%.jar}-sources.jar" 2>/dev/null || true)"
     grep -q '\.kt$' <<<"$listing" || { echo "FAIL ${jar%.jar}-sources.jar has no Kotlin sources"; status=1; }
+    # Dokka's Javadoc pages, not a placeholder.
+    package_path=dev/offlineauth; [[ $module == offline-auth-backend ]] && package_path=dev/offlineauth/backend
+    bash "$JVM_DIR/check-javadoc-jar.sh" "${jar%.jar}-javadoc.jar" "$package_path" || status=1
     [[ $status -ne 0 ]] || echo "ok   $jar: ${#platforms[@]} platforms (${platforms[*]}), sources and javadoc jars"
 done
 # Nor these natives in a later development build of the same tree (which packs

@@ -32,7 +32,7 @@ fn keygen_writes_a_private_file_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let key = path(dir.path(), "issuer.jwk");
     let jwks = stdout(&tool(&["keygen", "--kid", "2026-11", "--out", &key]));
-    let keys = issuer_keys_from_jwks(jwks.clone()).unwrap();
+    let keys = issuer_keys_from_jwks(&jwks).unwrap();
     assert_eq!(keys[0].kid, "2026-11");
     assert!(!jwks.contains("\"d\""), "the public output carries no private key");
     #[cfg(unix)]
@@ -44,7 +44,7 @@ fn keygen_writes_a_private_file_and_never_overwrites() {
     one_line_error(&tool(&["keygen", "--kid", "other", "--out", &key]), 3);
     assert_eq!(std::fs::read(&key).unwrap(), before);
     // `jwks` prints the same public key from the file.
-    assert_eq!(issuer_keys_from_jwks(stdout(&tool(&["jwks", &key]))).unwrap(), keys);
+    assert_eq!(issuer_keys_from_jwks(&stdout(&tool(&["jwks", &key]))).unwrap(), keys);
 }
 
 #[test]
@@ -76,11 +76,11 @@ fn issue_inspect_and_verify_a_device_batch() {
 
     // A device enrols with it and makes two edits.
     let sync_key = [7u8; 32];
-    let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(jwks_text).unwrap());
+    let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(&jwks_text).unwrap());
     let vault = PinVault::open(path(dir.path(), "vault.db"), SoftwareKeystore::new(), config).unwrap();
-    let session = vault.enroll("482915".into(), grant.into(), sync_key.to_vec()).unwrap();
-    session.put("visits".into(), "v1".into(), b"ok".to_vec()).unwrap();
-    session.delete("visits".into(), "v0".into()).unwrap();
+    let session = vault.enroll("482915".into(), grant, sync_key.to_vec()).unwrap();
+    session.put("visits", "v1", b"ok").unwrap();
+    session.delete("visits", "v0").unwrap();
     let batch = session.sync_queue().next_batch(10).unwrap().unwrap();
     let batch_file = path(dir.path(), "batch.bin");
     std::fs::write(&batch_file, &batch.bytes).unwrap();
@@ -186,11 +186,11 @@ fn fixture(dir: &Path) -> Fixture {
     let grant = stdout(&tool(&["issue", "--key", &key, "--user", "amira", "--device", "tab-1", "--scope", "visits"]));
     let grant = grant.trim().to_owned();
     let sync_key = [7u8; 32];
-    let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(jwks_text).unwrap());
+    let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(&jwks_text).unwrap());
     let vault = PinVault::open(path(dir, "vault.db"), SoftwareKeystore::new(), config).unwrap();
-    let session = vault.enroll("482915".into(), grant.clone(), sync_key.to_vec()).unwrap();
-    session.put("visits".into(), "v1".into(), b"ok".to_vec()).unwrap();
-    session.delete("visits".into(), "v0".into()).unwrap();
+    let session = vault.enroll("482915".into(), &grant, sync_key.to_vec()).unwrap();
+    session.put("visits", "v1", b"ok").unwrap();
+    session.delete("visits", "v0").unwrap();
     let batch = session.sync_queue().next_batch(10).unwrap().unwrap().bytes;
     Fixture { key, jwks, grant, batch, sync_key }
 }
@@ -245,7 +245,7 @@ fn every_path_exits_with_its_documented_code() {
     };
 
     // 0: success, and help and version.
-    assert_eq!(issuer_keys_from_jwks(stdout(&tool(&["jwks", &key]))).unwrap()[0].kid, "k1");
+    assert_eq!(issuer_keys_from_jwks(&stdout(&tool(&["jwks", &key]))).unwrap()[0].kid, "k1");
     assert!(stdout(&tool(&["--help"])).contains("verify-batch"));
     assert!(stdout(&tool(&["--version"])).contains("offline-auth"));
 
@@ -429,10 +429,10 @@ fn inputs_are_refused_as_soon_as_they_pass_their_limit() {
 
     // Key files have small fixed limits.
     let big_key = path(dir.path(), "big.jwk");
-    write_private(&big_key, &vec![b' '; 8 * 1024 + 1]);
+    write_private(&big_key, &[b' '; 8 * 1024 + 1]);
     assert!(one_line_error(&tool(&["jwks", &big_key]), 3).contains("larger than 8192 bytes"));
     let big_sync_key = path(dir.path(), "big.key");
-    write_private(&big_sync_key, &vec![b'0'; 1025]);
+    write_private(&big_sync_key, &[b'0'; 1025]);
     let args = ["verify-batch", "--batch", "-", "--jwks", &jwks, "--sync-key-file", &big_sync_key];
     assert!(one_line_error(&tool(&args), 3).contains("larger than 1024 bytes"));
 }

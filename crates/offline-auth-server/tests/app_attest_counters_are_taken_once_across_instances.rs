@@ -79,16 +79,16 @@ fn one_assertion_sent_to_two_instances_at_once_is_applied_once() {
     assert_eq!(rows[0].get::<_, Option<i64>>(0), Some(0));
 
     // A real device's batches, each with an assertion with the next counter.
-    let keys = issuer_keys_from_jwks(answer["jwks"].to_string()).unwrap();
+    let keys = issuer_keys_from_jwks(&answer["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(answer["sync_key"].as_str().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(&device_id, keys)).unwrap();
-    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap(), sync_key).unwrap();
     let queue = session.clone().sync_queue();
     let sync = format!("/sync?device_id={device_id}");
     for round in 1..=4u32 {
-        session.put("inspections".into(), format!("{device_id}/k{round}"), b"v".to_vec()).unwrap();
+        session.put("inspections", &format!("{device_id}/k{round}"), b"v").unwrap();
         let batch = queue.next_batch(100).unwrap().unwrap();
         let message = offline_auth::upload_message(&batch).unwrap();
         let assertion =
@@ -104,7 +104,7 @@ fn one_assertion_sent_to_two_instances_at_once_is_applied_once() {
         assert_eq!(statuses, [200, 403], "round {round}: {x:?} {y:?}");
         let (accepted, refused) = if x.0 == 200 { (&x.1, &y.1) } else { (&y.1, &x.1) };
         assert_eq!(refused["error"], "assertion_replayed", "round {round}: {refused}");
-        queue.acknowledge(URL_SAFE_NO_PAD.decode(accepted["receipt"].as_str().unwrap()).unwrap()).unwrap();
+        queue.acknowledge(&URL_SAFE_NO_PAD.decode(accepted["receipt"].as_str().unwrap()).unwrap()).unwrap();
         let rows = pg_query(&url, "SELECT app_attest_counter FROM device_evidence WHERE device_id = $1", &[&device_id]);
         assert_eq!(rows[0].get::<_, Option<i64>>(0), Some(i64::from(round)), "round {round}");
     }

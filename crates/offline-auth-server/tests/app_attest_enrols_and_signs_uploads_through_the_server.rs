@@ -120,12 +120,12 @@ fn grant_window(answer: &Value) -> i64 {
 
 /// A real device vault enrolled with the answer.
 fn device(device_id: &str, answer: &Value) -> (Arc<OfflineSession>, Arc<SyncQueue>, tempfile::TempDir) {
-    let keys = issuer_keys_from_jwks(answer["jwks"].to_string()).unwrap();
+    let keys = issuer_keys_from_jwks(&answer["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(answer["sync_key"].as_str().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(device_id, keys)).unwrap();
-    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap(), sync_key).unwrap();
     let queue = session.clone().sync_queue();
     (session, queue, dir)
 }
@@ -168,8 +168,8 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
         s.post_batch_with(path, bytes, &[(UPLOAD_SIGNATURE_HEADER, &STANDARD.encode(assertion))]).unwrap()
     };
 
-    session.put("inspections".into(), "iphone-4/k0".into(), b"v".to_vec()).unwrap();
-    session.put("inspections".into(), "iphone-4/k1".into(), b"v".to_vec()).unwrap();
+    session.put("inspections", "iphone-4/k0", b"v").unwrap();
+    session.put("inspections", "iphone-4/k1", b"v").unwrap();
     let first = queue.next_signed_batch(100, attestor.clone()).unwrap().unwrap();
     let assertion = first.signature.clone().unwrap();
     // Unsigned: refused under production.
@@ -178,12 +178,12 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
     // Assertion counter 1: applied.
     let (status, applied) = post(&first.batch.bytes, &assertion);
     assert_eq!((status, applied["applied"].as_u64()), (200, Some(2)), "{applied}");
-    queue.acknowledge(URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    queue.acknowledge(&URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
     // The same assertion again (counter 1 again): refused before the batch is read.
     let (status, refused) = post(&first.batch.bytes, &assertion);
     assert_eq!((status, refused["error"].as_str()), (403, Some("assertion_replayed")), "{refused}");
 
-    session.put("inspections".into(), "iphone-4/k2".into(), b"v".to_vec()).unwrap();
+    session.put("inspections", "iphone-4/k2", b"v").unwrap();
     let second = queue.next_signed_batch(100, attestor).unwrap().unwrap();
     // A valid assertion over the new batch, but with the spent counter 1: refused.
     let message = offline_auth::upload_message(&second.batch).unwrap();
@@ -196,7 +196,7 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
     let (status, refused) = post(&second.batch.bytes, &theirs);
     assert_eq!((status, refused["error"].as_str()), (403, Some("signature_invalid")), "{refused}");
     // The fresh one (counter 2): applied.
-    let (status, applied) = post(&second.batch.bytes, &second.signature.clone().unwrap());
+    let (status, applied) = post(&second.batch.bytes, &second.signature.unwrap());
     assert_eq!((status, applied["applied"].as_u64()), (200, Some(1)), "{applied}");
     assert_eq!(s.get_as("/records", USER.0, USER.1).unwrap().1.as_array().unwrap().len(), 3);
 }

@@ -96,6 +96,7 @@ fn evidence_json(evidence: &AttestationEvidence) -> Value {
             json!({"kind": "apple_app_attest", "key_id": key_id, "attestation_object": STANDARD.encode(attestation_object)})
         }
         AttestationEvidence::None => json!({"kind": "none"}),
+        &_ => todo!(),
     }
 }
 
@@ -122,14 +123,14 @@ fn grant_window(answer: &Value) -> i64 {
 
 /// A real device vault enrolled with the answer, with `edits` edits queued.
 fn device(device_id: &str, answer: &Value, edits: u32) -> (Arc<OfflineSession>, Arc<SyncQueue>, tempfile::TempDir) {
-    let keys = issuer_keys_from_jwks(answer["jwks"].to_string()).unwrap();
+    let keys = issuer_keys_from_jwks(&answer["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(answer["sync_key"].as_str().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(device_id, keys)).unwrap();
-    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap(), sync_key).unwrap();
     for i in 0..edits {
-        session.put("inspections".into(), format!("{device_id}/k{i}"), b"v".to_vec()).unwrap();
+        session.put("inspections", &format!("{device_id}/k{i}"), b"v").unwrap();
     }
     let queue = session.clone().sync_queue();
     (session, queue, dir)
@@ -244,7 +245,7 @@ fn an_upload_without_a_valid_device_signature_is_refused_and_a_signed_one_is_app
     // Signed by the attested key: applied.
     let (status, applied) = s.server.post_batch_with(path, &signed.batch.bytes, &[(header, &signature)]).unwrap();
     assert_eq!((status, applied["applied"].as_u64()), (200, Some(3)), "{applied}");
-    queue.acknowledge(URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    queue.acknowledge(&URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 0);
 
     // Each refusal was counted under its reason.

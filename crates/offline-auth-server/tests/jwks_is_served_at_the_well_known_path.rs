@@ -17,9 +17,9 @@ use serde_json::json;
 fn enrol_with(jwks: &str, grant: &str, sync_key: Vec<u8>, device_id: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
-    let keys = issuer_keys_from_jwks(jwks.to_owned()).unwrap();
+    let keys = issuer_keys_from_jwks(jwks).unwrap();
     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(device_id, keys)).unwrap();
-    vault.enroll(common::PIN.into(), grant.into(), sync_key).map(drop).map_err(|error| error.to_string())
+    vault.enroll(common::PIN.into(), grant, sync_key).map(drop).map_err(|error| error.to_string())
 }
 
 #[test]

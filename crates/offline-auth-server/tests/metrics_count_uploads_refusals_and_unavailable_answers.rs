@@ -83,7 +83,7 @@ fn metrics_count_uploads_refusals_and_unavailable_answers() {
     assert_eq!((status, answer["duplicates"].as_u64()), (200, Some(5)), "{answer}");
     {
         use base64::Engine as _;
-        device.queue.acknowledge(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap()).unwrap();
+        device.queue.acknowledge(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap()).unwrap();
     }
 
     // The next batch with its last MAC altered: refused, chain broken.
@@ -96,7 +96,7 @@ fn metrics_count_uploads_refusals_and_unavailable_answers() {
     let (status, answer) = server.post_batch("/sync?device_id=nobody", &first).unwrap();
     assert_eq!(status, 404, "{answer}");
     // A body past this address's share of the budget: 503, nothing kept.
-    let (status, answer) = server.post_batch(&sync, &vec![0u8; 200 * 1024]).unwrap();
+    let (status, answer) = server.post_batch(&sync, &[0u8; 200 * 1024]).unwrap();
     assert_eq!(status, 503, "{answer}");
     // Two connections held open, a third over the cap: 503 and closed
     // (once the clients' earlier connections are gone).
@@ -178,7 +178,7 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
     // The device's clock starts at the server's time (relative, never a date).
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let clock = Arc::new(RebootingClock { wall: now.into(), boot: 1.into(), elapsed_ms: 60_000.into() });
-    let keys = offline_auth::issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let keys = offline_auth::issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = offline_auth::PinVault::open_with_clock(
         path,
@@ -189,8 +189,8 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
     .unwrap();
     let grant = enrolment["grant"].as_str().unwrap().to_owned();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
-    let mut session = vault.enroll(common::PIN.into(), grant, sync_key).unwrap();
-    session.put("notes".into(), "k0".into(), b"before".to_vec()).unwrap();
+    let mut session = vault.enroll(common::PIN.into(), &grant, sync_key).unwrap();
+    session.put("notes", "k0", b"before").unwrap();
     // Four restarts, five seconds each, an edit after each: the boot count
     // climbs by four while the entry times move by seconds.
     for n in 1..=4 {
@@ -198,7 +198,7 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
         clock.boot.fetch_add(1, SeqCst);
         clock.elapsed_ms.store(5_000, SeqCst);
         session = vault.unlock(common::PIN.into()).unwrap();
-        session.put("notes".into(), format!("k{n}"), b"after a restart".to_vec()).unwrap();
+        session.put("notes", &format!("k{n}"), b"after a restart").unwrap();
     }
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap().bytes;
     let (status, answer) = server.post_batch("/sync?device_id=stretcher", &batch).unwrap();
@@ -229,7 +229,7 @@ fn cursor_lag_is_observed_once_per_applied_upload() {
         let receipt = answer["receipt"].as_str().unwrap();
         use base64::Engine as _;
         let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap();
-        device.queue.acknowledge(receipt).unwrap();
+        device.queue.acknowledge(&receipt).unwrap();
     }
     let (text, after) = scrape(&server);
     assert_eq!(value(&after, "offline_auth_sync_lag_seconds_count"), 2.0, "{text}");

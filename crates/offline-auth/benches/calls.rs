@@ -15,28 +15,28 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 fn calls(c: &mut Criterion) {
     let dir = common::scratch_dir();
     let fixture = common::Fixture::enrol(&dir.path().join("vault.db"));
-    fixture.session.put(common::COLLECTION.into(), common::key(0), common::value(256, 0)).unwrap();
+    fixture.session.put(common::COLLECTION, &common::key(0), &common::value(256, 0)).unwrap();
     let ten: Vec<offline_auth::KeyValue> =
         (0..10).map(|i| offline_auth::KeyValue { key: common::key(i), value: common::value(256, i) }).collect();
-    fixture.session.put_many(common::COLLECTION.into(), ten.clone()).unwrap();
+    fixture.session.put_many(common::COLLECTION, &ten).unwrap();
     let ten_keys: Vec<String> = ten.iter().map(|kv| kv.key.clone()).collect();
     let mut group = c.benchmark_group("calls_rust");
     group.bench_function("is_unlocked", |b| b.iter(|| black_box(fixture.session.is_unlocked())));
     group.bench_function("get_256B", |b| {
-        b.iter(|| fixture.session.get(common::COLLECTION.into(), common::key(0)).unwrap().unwrap())
+        b.iter(|| fixture.session.get(common::COLLECTION, &common::key(0)).unwrap().unwrap())
     });
     // The bulk calls (one FFI crossing for one screen): 10 records of 256 B.
     group.bench_function("get_many_10x256B", |b| {
-        b.iter(|| fixture.session.get_many(common::COLLECTION.into(), ten_keys.clone()).unwrap())
+        b.iter(|| fixture.session.get_many(common::COLLECTION, &ten_keys).unwrap())
     });
     group.bench_function("get_x10_256B", |b| {
         b.iter(|| {
             for key in &ten_keys {
-                black_box(fixture.session.get(common::COLLECTION.into(), key.clone()).unwrap());
+                black_box(fixture.session.get(common::COLLECTION, key).unwrap());
             }
         })
     });
-    group.bench_function("entries_10x256B", |b| b.iter(|| fixture.session.entries(common::COLLECTION.into()).unwrap()));
+    group.bench_function("entries_10x256B", |b| b.iter(|| fixture.session.entries(common::COLLECTION).unwrap()));
     group.finish();
 
     // A 100-field form: 64-byte fields, keys "field-000".."field-099".
@@ -44,26 +44,26 @@ fn calls(c: &mut Criterion) {
         .map(|i| offline_auth::KeyValue { key: format!("field-{i:03}"), value: common::value(64, i) })
         .collect();
     let form_keys: Vec<String> = form.iter().map(|kv| kv.key.clone()).collect();
-    fixture.session.put_many(common::COLLECTION.into(), form.clone()).unwrap();
+    fixture.session.put_many(common::COLLECTION, &form).unwrap();
     let mut group = c.benchmark_group("form_rust");
     group.sample_size(10);
     group.bench_function("read_100_one_call", |b| {
-        b.iter(|| fixture.session.get_many(common::COLLECTION.into(), form_keys.clone()).unwrap())
+        b.iter(|| fixture.session.get_many(common::COLLECTION, &form_keys).unwrap())
     });
     group.bench_function("read_100_calls", |b| {
         b.iter(|| {
             for key in &form_keys {
-                black_box(fixture.session.get(common::COLLECTION.into(), key.clone()).unwrap());
+                black_box(fixture.session.get(common::COLLECTION, key).unwrap());
             }
         })
     });
     group.bench_function("write_100_one_call", |b| {
-        b.iter(|| fixture.session.put_many(common::COLLECTION.into(), form.clone()).unwrap())
+        b.iter(|| fixture.session.put_many(common::COLLECTION, &form).unwrap())
     });
     group.bench_function("write_100_calls", |b| {
         b.iter(|| {
             for kv in &form {
-                fixture.session.put(common::COLLECTION.into(), kv.key.clone(), kv.value.clone()).unwrap();
+                fixture.session.put(common::COLLECTION, &kv.key, &kv.value).unwrap();
             }
         })
     });

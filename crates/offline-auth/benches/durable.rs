@@ -27,7 +27,7 @@ fn durable(c: &mut Criterion) {
     group.bench_function("ours", |b| {
         b.iter(|| {
             i += 1;
-            fixture.session.put(common::COLLECTION.into(), common::key(i % 10_000), value.clone()).unwrap()
+            fixture.session.put(common::COLLECTION, &common::key(i % 10_000), &value).unwrap()
         })
     });
 
@@ -38,7 +38,7 @@ fn durable(c: &mut Criterion) {
     group.bench_function("ours_escrowed", |b| {
         b.iter(|| {
             e += 1;
-            escrowed.session.put(common::COLLECTION.into(), common::key(e % 10_000), value.clone()).unwrap()
+            escrowed.session.put(common::COLLECTION, &common::key(e % 10_000), &value).unwrap()
         })
     });
     report_escrow_bytes(&dir.path().join("escrowed.db"));
@@ -104,15 +104,15 @@ fn durable(c: &mut Criterion) {
                     k += 1;
                     KeyValue { key: common::key(k % 10_000), value: value.clone() }
                 })
-                .collect();
-            fixture.session.put_many(common::COLLECTION.into(), records).unwrap()
+                .collect::<Vec<_>>();
+            fixture.session.put_many(common::COLLECTION, &records).unwrap()
         })
     });
     group.bench_function("put_x100", |b| {
         b.iter(|| {
             for _ in 0..BULK {
                 k += 1;
-                fixture.session.put(common::COLLECTION.into(), common::key(k % 10_000), value.clone()).unwrap();
+                fixture.session.put(common::COLLECTION, &common::key(k % 10_000), &value).unwrap();
             }
         })
     });

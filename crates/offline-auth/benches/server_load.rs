@@ -53,16 +53,16 @@ fn honest_load(server: &LocalServer, dir: &std::path::Path, tag: &str) -> Vec<Du
                     let credentials =
                         json!({"user": "amira", "password": "correct horse battery", "device_id": device}).to_string();
                     let (_, enrolment) = server.post_json("/enroll", credentials.as_bytes()).unwrap();
-                    let keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+                    let keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
                     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
                     let path = dir.join(format!("{device}.db")).to_string_lossy().into_owned();
                     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(&device, keys)).unwrap();
                     let session =
-                        vault.enroll("482915".into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
+                        vault.enroll("482915".into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
                     let queue = session.clone().sync_queue();
                     let mut latencies = Vec::new();
                     for i in 0..ROUNDS {
-                        session.put("inspections".into(), format!("s{i}"), vec![b'x'; 200]).unwrap();
+                        session.put("inspections", &format!("s{i}"), &[b'x'; 200]).unwrap();
                         let batch = queue.next_batch(100).unwrap().unwrap();
                         let started = Instant::now();
                         let (status, answer) =
@@ -73,7 +73,7 @@ fn honest_load(server: &LocalServer, dir: &std::path::Path, tag: &str) -> Vec<Du
                         let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD
                             .decode(answer["receipt"].as_str().unwrap())
                             .unwrap();
-                        queue.acknowledge(receipt).unwrap();
+                        queue.acknowledge(&receipt).unwrap();
                     }
                     latencies
                 })

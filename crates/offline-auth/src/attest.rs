@@ -36,6 +36,7 @@ const CHALLENGE_LEN: std::ops::RangeInclusive<usize> = 16..=128;
 
 /// What the platform proves about its key at enrolment.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
 pub enum AttestationEvidence {
     /// Android Key Attestation: the attested key's certificate chain, DER,
     /// leaf first (`KeyStore.getCertificateChain`).
@@ -59,6 +60,7 @@ pub enum AttestationEvidence {
 /// Errors a [`PlatformAttestor`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
+#[non_exhaustive]
 pub enum AttestorError {
     /// This platform (or this attestor) cannot attest or sign: the upload
     /// goes unsigned and the backend's policy decides.
@@ -134,6 +136,7 @@ impl PlatformAttestor for NoAttestor {
 
 /// A batch and its device signature.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct SignedBatch {
     /// The batch, as `next_batch` gives it.
     pub batch: SyncBatch,

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Errors a [`Clock`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
 pub enum ClockError {
     /// The platform could not tell the time.
     #[error("{reason}")]

@@ -30,9 +30,35 @@ pub const DEFAULT_GRANT_CLOCK_SKEW_SECS: u64 = 60;
 /// Highest PBKDF2 iteration count accepted (a typo guard: ~10 s on a phone).
 pub const MAX_PBKDF2_ITERATIONS: u32 = 100_000_000;
 
-/// How a vault behaves. Build one with [`VaultConfig::new`] in Rust; the
-/// foreign languages get the same defaults as default arguments.
+/// How a vault behaves. Build one with [`VaultConfig::new`] and the `with_*`
+/// methods in Rust (new fields may come: the struct is `#[non_exhaustive]`);
+/// the foreign languages get the same defaults as default arguments.
+///
+/// ```
+/// # use offline_auth::VaultConfig;
+/// let config = VaultConfig::new("tablet-42", vec![]).with_max_failed_attempts(5).with_grant_audience("field-app");
+/// assert_eq!((config.max_failed_attempts, config.pbkdf2_iterations), (5, 600_000));
+/// ```
+///
+/// A struct expression would break when a field is added, so it does not compile:
+///
+/// ```compile_fail,E0639
+/// let config = offline_auth::VaultConfig {
+///     device_id: "tablet-42".into(),
+///     issuer_keys: vec![],
+///     max_failed_attempts: 10,
+///     pbkdf2_iterations: 600_000,
+///     min_pin_length: 6,
+///     idle_timeout_secs: 300,
+///     clock_rollback_tolerance_secs: 300,
+///     grant_clock_skew_secs: 60,
+///     grant_issuer: None,
+///     grant_audience: None,
+///     escrow_key: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct VaultConfig {
     /// This device's id, as the backend puts it in the grant's `dev` claim.
     pub device_id: String,
@@ -88,6 +114,69 @@ impl VaultConfig {
             grant_audience: None,
             escrow_key: None,
         }
+    }
+
+    /// With `max_failed_attempts` consecutive wrong PINs before the vault wipes itself.
+    #[must_use]
+    pub fn with_max_failed_attempts(mut self, attempts: u32) -> Self {
+        self.max_failed_attempts = attempts;
+        self
+    }
+
+    /// With `iterations` of PBKDF2 for new PIN wraps.
+    #[must_use]
+    pub fn with_pbkdf2_iterations(mut self, iterations: u32) -> Self {
+        self.pbkdf2_iterations = iterations;
+        self
+    }
+
+    /// With PINs of at least `length` characters.
+    #[must_use]
+    pub fn with_min_pin_length(mut self, length: u32) -> Self {
+        self.min_pin_length = length;
+        self
+    }
+
+    /// With sessions locking after `secs` without a call.
+    #[must_use]
+    pub fn with_idle_timeout_secs(mut self, secs: u64) -> Self {
+        self.idle_timeout_secs = secs;
+        self
+    }
+
+    /// With the wall clock allowed `secs` behind the trusted time.
+    #[must_use]
+    pub fn with_clock_rollback_tolerance_secs(mut self, secs: u64) -> Self {
+        self.clock_rollback_tolerance_secs = secs;
+        self
+    }
+
+    /// With grants accepted up to `secs` in the future.
+    #[must_use]
+    pub fn with_grant_clock_skew_secs(mut self, secs: u64) -> Self {
+        self.grant_clock_skew_secs = secs;
+        self
+    }
+
+    /// Demanding grants from this issuer (`iss`).
+    #[must_use]
+    pub fn with_grant_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.grant_issuer = Some(issuer.into());
+        self
+    }
+
+    /// Demanding grants for this audience (`aud`).
+    #[must_use]
+    pub fn with_grant_audience(mut self, audience: impl Into<String>) -> Self {
+        self.grant_audience = Some(audience.into());
+        self
+    }
+
+    /// Escrowing every queued edit to this signed escrow key (`escrow-key+jwt`).
+    #[must_use]
+    pub fn with_escrow_key(mut self, escrow_key: impl Into<String>) -> Self {
+        self.escrow_key = Some(escrow_key.into());
+        self
     }
 
     /// What the device demands of a grant: typed, and the pinned `iss`/`aud`.

@@ -21,6 +21,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 /// How much of the library's logging reaches the sink: this level and the
 /// more severe ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[non_exhaustive]
 pub enum LogLevel {
     /// Failures the library reports to the app anyway.
     Error,
@@ -73,6 +74,7 @@ pub trait LogSink: Send + Sync {
 /// Why [`set_log_sink`] did not route the library's logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
+#[non_exhaustive]
 pub enum LogSinkError {
     /// The process already has a `log` logger that is not this bridge (a
     /// Rust app's own): the library's records already go there.

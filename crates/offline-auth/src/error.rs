@@ -19,6 +19,7 @@ use crate::keystore::KeystoreError;
 /// Python `str(e)`); the typed fields stay readable beside it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
+#[non_exhaustive]
 pub enum VaultError {
     /// No enrolment in this vault: sign in online and call `enroll`.
     #[error("the vault is not enrolled")]

@@ -35,6 +35,7 @@ use crate::error::{Error, Result, VaultError};
 /// the vault they came from), once per occurrence, after the change it
 /// reports is committed.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
 pub enum SecurityEvent {
     /// A wrong PIN was entered (to `unlock`, `unlock_with_grant` or
     /// `change_pin`); the attempt is counted. Not sent for the attempt that
@@ -86,6 +87,7 @@ pub enum SecurityEvent {
 
 /// What a remote directive tells the vault to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
 pub enum DirectiveAction {
     /// Wipe the vault, once no pending edit can be lost by it.
     Wipe,
@@ -111,7 +113,22 @@ impl DirectiveAction {
 }
 
 /// Why a vault was wiped.
+///
+/// Like every public enum that will grow, it is `#[non_exhaustive]`: a match
+/// outside this crate needs a `_` arm, so a new reason is not a breaking
+/// change.
+///
+/// ```compile_fail,E0004
+/// fn label(reason: offline_auth::WipeReason) -> &'static str {
+///     match reason {
+///         offline_auth::WipeReason::Requested => "requested",
+///         offline_auth::WipeReason::AttemptLimit => "attempt limit",
+///         offline_auth::WipeReason::RemoteDirective => "remote directive",
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
 pub enum WipeReason {
     /// The app called `wipe`.
     Requested,
@@ -123,6 +140,7 @@ pub enum WipeReason {
 
 /// What happened to the biometric keystore key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
 pub enum BiometricLoss {
     /// The platform invalidated it (new fingerprint or face enrolled).
     Invalidated,

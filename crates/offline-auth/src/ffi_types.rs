@@ -15,6 +15,6 @@ offline_auth_proto::uniffi_remote_grant_types!();
 /// `InvalidInput` for malformed JSON, a usable-looking key without `kid` or
 /// with a bad `x`, a private key (`d`) in the set, or no Ed25519 key at all.
 #[uniffi::export]
-pub fn issuer_keys_from_jwks(jwks: String) -> Result<Vec<IssuerKey>, VaultError> {
-    Ok(offline_auth_proto::jwks::parse_jwks(&jwks).map_err(crate::error::Error::from)?)
+pub fn issuer_keys_from_jwks(jwks: &str) -> Result<Vec<IssuerKey>, VaultError> {
+    Ok(offline_auth_proto::jwks::parse_jwks(jwks).map_err(crate::error::Error::from)?)
 }

@@ -29,6 +29,7 @@ use crate::crypto::{open, seal, Aad, AadKind, Sealed, SecretKey};
 
 /// How the platform must protect the key behind an alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[non_exhaustive]
 pub enum KeyProtection {
     /// Usable by this app on this device without user presence
     /// (Android: `AndroidKeyStore`, StrongBox when available,
@@ -46,6 +47,7 @@ pub enum KeyProtection {
 /// Its `Display` text is exported to the bindings, as for `VaultError`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
+#[non_exhaustive]
 pub enum KeystoreError {
     /// The key was permanently invalidated: for a biometric key, biometrics
     /// were re-enrolled; for a device key, the lock screen or passcode was
@@ -158,8 +160,8 @@ impl SoftwareKeystore {
     }
 
     /// Whether a key exists under `alias`.
-    pub fn contains_key(&self, alias: String) -> bool {
-        self.lock_keys().contains_key(&alias)
+    pub fn contains_key(&self, alias: &str) -> bool {
+        self.lock_keys().contains_key(alias)
     }
 }
 

@@ -25,7 +25,7 @@ fn renewal(device: &Device, iat: i64, nonce: Option<String>) -> String {
 /// the future. Returns the vault and the real time now.
 fn clock_once_set_ahead(device: &Device, ahead: i64) -> (std::sync::Arc<PinVault>, i64) {
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     session.lock();
     device.clock.advance(60);
     let real = device.clock.now();
@@ -49,7 +49,7 @@ fn usable_minutes(device: &Device, vault: &PinVault, exp: i64) -> i64 {
         device.clock.advance(at - device.clock.now());
         match vault.unlock(PIN.into()) {
             Ok(session) => {
-                assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+                assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"a");
                 session.lock();
                 usable = minute;
             }
@@ -70,8 +70,8 @@ fn one_fresh_renewal_gives_back_the_full_window_after_the_clock_was_set_ahead() 
         let nonce = vault.renewal_nonce().unwrap();
         device.clock.advance(2); // the round trip to the backend
         let iat = real + 2;
-        let session = vault.unlock_with_grant(PIN.into(), renewal(&device, iat, Some(nonce))).unwrap();
-        session.put("visits".into(), "v2".into(), b"b".to_vec()).unwrap();
+        let session = vault.unlock_with_grant(PIN.into(), &renewal(&device, iat, Some(nonce))).unwrap();
+        session.put("visits", "v2", b"b").unwrap();
         session.lock();
 
         let usable = usable_minutes(&device, &vault, iat + WINDOW);
@@ -84,17 +84,17 @@ fn one_fresh_renewal_gives_back_the_full_window_after_the_clock_was_set_ahead() 
 fn a_fresh_renewal_through_an_open_session_repairs_the_time_too() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     device.clock.advance(5);
     let real = device.clock.now();
     device.clock.set(real + DAY);
-    session.get("visits".into(), "v1".into()).unwrap();
+    session.get("visits", "v1").unwrap();
     device.clock.set(real);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
 
     let nonce = session.renewal_nonce().unwrap();
-    session.renew_grant(renewal(&device, real, Some(nonce))).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+    session.renew_grant(&renewal(&device, real, Some(nonce))).unwrap();
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"a");
     session.lock();
     assert_eq!(usable_minutes(&device, &vault, real + WINDOW), WINDOW / 60 - 1);
 }
@@ -103,7 +103,7 @@ fn a_fresh_renewal_through_an_open_session_repairs_the_time_too() {
 /// as the test says) is refused as expired: it repaired nothing.
 fn repairs_nothing(device: &Device, vault: &PinVault, real: i64, nonce: Option<String>) {
     let grant = renewal(device, real, nonce);
-    assert_eq!(vault.unlock_with_grant(PIN.into(), grant).err(), Some(VaultError::GrantExpired));
+    assert_eq!(vault.unlock_with_grant(PIN.into(), &grant).err(), Some(VaultError::GrantExpired));
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn a_replayed_nonce_repairs_nothing() {
     let device = Device::new();
     let (vault, real) = clock_once_set_ahead(&device, DAY);
     let nonce = vault.renewal_nonce().unwrap();
-    vault.unlock_with_grant(PIN.into(), renewal(&device, real, Some(nonce.clone()))).unwrap().lock();
+    vault.unlock_with_grant(PIN.into(), &renewal(&device, real, Some(nonce.clone()))).unwrap().lock();
     // The clock is set ahead once more; a second grant with the same nonce,
     // still within the bound, is not fresh.
     device.clock.advance(10);
@@ -129,7 +129,7 @@ fn a_replayed_nonce_repairs_nothing() {
     repairs_nothing(&device, &vault, real, Some(nonce));
     // A new nonce does.
     let nonce = vault.renewal_nonce().unwrap();
-    vault.unlock_with_grant(PIN.into(), renewal(&device, real + 1, Some(nonce))).unwrap();
+    vault.unlock_with_grant(PIN.into(), &renewal(&device, real + 1, Some(nonce))).unwrap();
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn a_nonce_older_than_the_bound_repairs_nothing() {
     let iat = device.clock.now();
     let grant = renewal(&device, iat, Some(nonce));
     device.clock.advance(i64::try_from(FRESH_RENEWAL_MAX_SECS).unwrap() + 1);
-    assert_eq!(vault.unlock_with_grant(PIN.into(), grant).err(), Some(VaultError::GrantExpired));
+    assert_eq!(vault.unlock_with_grant(PIN.into(), &grant).err(), Some(VaultError::GrantExpired));
 }
 
 #[test]
@@ -184,12 +184,12 @@ fn a_withheld_fresh_grant_gains_nothing() {
     );
     device.clock.advance(3 * HOUR);
     device.clock.set(iat);
-    let session = vault.unlock_with_grant(PIN.into(), grant.unwrap()).unwrap();
+    let session = vault.unlock_with_grant(PIN.into(), &grant.unwrap()).unwrap();
     // Not fresh: the trusted time stays at real time (iat + 3 h), so one
     // minute of the window is left, not 3 h.
     device.clock.advance(61);
     device.clock.set(iat + 3 * HOUR + 61);
-    assert_eq!(session.put("visits".into(), "v".into(), b"x".to_vec()), Err(VaultError::GrantExpired));
+    assert_eq!(session.put("visits", "v", b"x"), Err(VaultError::GrantExpired));
 }
 
 #[test]
@@ -197,6 +197,6 @@ fn the_async_nonce_is_as_fresh_as_the_blocking_one() {
     let device = Device::new();
     let (vault, real) = clock_once_set_ahead(&device, DAY);
     let nonce = block_on(vault.clone().renewal_nonce_async()).unwrap();
-    let session = vault.unlock_with_grant(PIN.into(), renewal(&device, real, Some(nonce))).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+    let session = vault.unlock_with_grant(PIN.into(), &renewal(&device, real, Some(nonce))).unwrap();
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"a");
 }

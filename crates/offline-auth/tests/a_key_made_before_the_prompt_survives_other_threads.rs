@@ -62,7 +62,7 @@ fn enrolled() -> (Device, Arc<KeyFirstKeystore>, Arc<PinVault>, Arc<PinVault>) {
     };
     let (vault, other_handle) = (open(), open());
     let grant = device.backend.grant(device.clock.now(), 7);
-    vault.enroll(PIN.into(), grant, device.backend.sync_key.clone()).unwrap().lock();
+    vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap().lock();
     (device, keystore, vault, other_handle)
 }
 
@@ -85,7 +85,7 @@ fn enable_with_the_prompt_up(
     shown_rx.recv().unwrap();
     *keystore.prompt.lock().unwrap() = None;
     let alias = keystore.last_biometric.lock().unwrap().clone().unwrap();
-    assert!(keystore.inner.contains_key(alias.clone()), "the key exists while the prompt is up");
+    assert!(keystore.inner.contains_key(&alias), "the key exists while the prompt is up");
     (alias, release_tx, enabling)
 }
 
@@ -100,7 +100,7 @@ fn biometrics_work(
     release.send(()).unwrap();
     enabling.join().unwrap().unwrap();
     assert!(vault.status().unwrap().biometrics_enabled);
-    assert!(keystore.inner.contains_key(alias.to_owned()), "the prompt's key was deleted");
+    assert!(keystore.inner.contains_key(alias), "the prompt's key was deleted");
     vault.unlock_with_biometrics().unwrap().lock();
     assert_eq!(keystore.inner.key_count(), 2, "one device key, one biometric key");
 }
@@ -111,11 +111,11 @@ fn a_pin_unlock_wrong_pin_or_lock_on_another_thread_of_the_same_handle_keeps_the
     let (alias, release, enabling) = enable_with_the_prompt_up(&keystore, &vault);
     // Each purges retired keys under the gate, on this same handle.
     assert!(matches!(vault.unlock("730264".into()), Err(VaultError::WrongPin { .. })));
-    assert!(keystore.inner.contains_key(alias.clone()), "a wrong PIN deleted the prompt's key");
+    assert!(keystore.inner.contains_key(&alias), "a wrong PIN deleted the prompt's key");
     let session = vault.unlock(PIN.into()).unwrap();
-    assert!(keystore.inner.contains_key(alias.clone()), "a PIN unlock deleted the prompt's key");
+    assert!(keystore.inner.contains_key(&alias), "a PIN unlock deleted the prompt's key");
     session.lock();
-    assert!(keystore.inner.contains_key(alias.clone()), "lock() deleted the prompt's key");
+    assert!(keystore.inner.contains_key(&alias), "lock() deleted the prompt's key");
     biometrics_work(&keystore, &vault, &alias, &release, enabling);
 }
 
@@ -125,7 +125,7 @@ fn a_pin_unlock_or_lock_on_another_handle_of_the_process_keeps_the_prompts_key()
     let (alias, release, enabling) = enable_with_the_prompt_up(&keystore, &vault);
     let session = other.unlock(PIN.into()).unwrap();
     session.lock();
-    assert!(keystore.inner.contains_key(alias.clone()), "the other handle deleted the prompt's key");
+    assert!(keystore.inner.contains_key(&alias), "the other handle deleted the prompt's key");
     biometrics_work(&keystore, &vault, &alias, &release, enabling);
 }
 
@@ -138,7 +138,7 @@ fn once_the_enable_is_over_the_handle_purges_biometric_keys_again() {
     biometrics_work(&keystore, &vault, &alias, &release, enabling);
     let session = other.unlock(PIN.into()).unwrap();
     session.enable_biometrics().unwrap();
-    assert!(!keystore.inner.contains_key(alias.clone()), "the replaced key was kept");
+    assert!(!keystore.inner.contains_key(&alias), "the replaced key was kept");
     assert_eq!(keystore.inner.key_count(), 2);
     session.lock();
     vault.unlock_with_biometrics().unwrap().lock();

@@ -61,8 +61,8 @@ impl Enrolled for Phone {
     fn enrolled_with_biometrics(&self) -> Arc<PinVault> {
         let vault = self.open();
         let session =
-            vault.enroll(PIN.into(), self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
-        session.put("visits".into(), "v1".into(), b"gate code".to_vec()).unwrap();
+            vault.enroll(PIN.into(), &self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
+        session.put("visits", "v1", b"gate code").unwrap();
         session.enable_biometrics().unwrap();
         session.lock();
         vault
@@ -141,12 +141,12 @@ fn after_device_key_lost_a_wipe_and_a_new_enrolment_work() {
     let phone = phone();
     let vault = phone.open();
     let session =
-        vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), b"unsynced".to_vec()).unwrap();
+        vault.enroll(PIN.into(), &phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", b"unsynced").unwrap();
     phone.keystore.lose_device_key(KeystoreError::KeyInvalidated);
 
     // The session opened before the loss still reads and exports its queue.
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"unsynced");
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"unsynced");
     assert!(session.clone().sync_queue().next_batch(100).unwrap().is_some(), "the pending edits can still be sent");
     session.lock();
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::DeviceKeyLost));
@@ -154,7 +154,7 @@ fn after_device_key_lost_a_wipe_and_a_new_enrolment_work() {
     vault.wipe().unwrap();
     *phone.keystore.device_error.lock().unwrap() = None;
     let session =
-        vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
+        vault.enroll(PIN.into(), &phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
     session.lock();
     vault.unlock(PIN.into()).unwrap();
 }

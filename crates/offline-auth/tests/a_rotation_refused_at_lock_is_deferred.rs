@@ -67,7 +67,7 @@ fn a_rotation_refused_at_lock_is_done_at_the_next_status_call() {
     let phone = phone();
     let vault = phone.open();
     let session =
-        vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
+        vault.enroll(PIN.into(), &phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
     let during_session = phone.device_alias();
 
     phone.keystore.screen_locked.store(true, Ordering::SeqCst);
@@ -80,7 +80,7 @@ fn a_rotation_refused_at_lock_is_done_at_the_next_status_call() {
     vault.status().unwrap();
     let after = phone.device_alias();
     assert_ne!(after, during_session, "the deferred rotation ran at the next call");
-    assert!(!phone.keystore.inner.contains_key(during_session), "a copy taken in the session names a deleted key");
+    assert!(!phone.keystore.inner.contains_key(&during_session), "a copy taken in the session names a deleted key");
     assert_eq!(phone.keystore.inner.key_count(), 1);
 
     // Done once: a later call does not rotate again, and the PIN still works.
@@ -94,7 +94,7 @@ fn a_deferred_rotation_is_settled_by_the_next_unlock_and_not_repeated() {
     let phone = phone();
     let vault = phone.open();
     let session =
-        vault.enroll(PIN.into(), phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
+        vault.enroll(PIN.into(), &phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
     phone.keystore.screen_locked.store(true, Ordering::SeqCst);
     session.lock();
     phone.keystore.screen_locked.store(false, Ordering::SeqCst);

@@ -27,7 +27,7 @@ fn jwks_round_trips_and_is_standard() {
     );
     assert_eq!(first["x"].as_str().unwrap().len(), 43, "32 bytes in unpadded base64url");
     assert!(!jwks.contains("\"d\""));
-    assert_eq!(issuer_keys_from_jwks(jwks).unwrap(), vec![a.issuer_key(), b.issuer_key()]);
+    assert_eq!(issuer_keys_from_jwks(&jwks).unwrap(), vec![a.issuer_key(), b.issuer_key()]);
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn jwks_from_a_mixed_key_set_keeps_only_ed25519_signing_keys() {
         {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc", "x": x},
         {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": x},
     ]});
-    assert_eq!(issuer_keys_from_jwks(mixed.to_string()).unwrap(), vec![a.issuer_key()]);
+    assert_eq!(issuer_keys_from_jwks(&mixed.to_string()).unwrap(), vec![a.issuer_key()]);
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn bad_jwks_documents_are_refused() {
             "duplicate kid",
         ),
     ] {
-        assert!(matches!(issuer_keys_from_jwks(doc), Err(VaultError::InvalidInput { .. })), "{what}");
+        assert!(matches!(issuer_keys_from_jwks(&doc), Err(VaultError::InvalidInput { .. })), "{what}");
     }
 }
 
@@ -72,13 +72,13 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
     let both = VaultConfig::new(DEVICE, vec![old.issuer_key(), new.issuer_key()]);
     let vault = device.open_with(both).unwrap();
     let old_grant = old.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY).unwrap();
-    let session = vault.enroll(PIN.into(), old_grant.clone(), device.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), b"under the old key".to_vec()).unwrap();
+    let session = vault.enroll(PIN.into(), &old_grant, device.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", b"under the old key").unwrap();
     // Renewed under the new key while both are trusted.
     device.clock.set(T0 + HOUR);
     let new_grant = new.issue(USER, DEVICE, &["visits".to_owned()], T0 + HOUR, T0 + DAY).unwrap();
-    session.renew_grant(new_grant.clone()).unwrap();
-    session.put("visits".into(), "v2".into(), b"under the new key".to_vec()).unwrap();
+    session.renew_grant(&new_grant).unwrap();
+    session.put("visits", "v2", b"under the new key").unwrap();
 
     // The backend verifies a batch that spans both keys.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
@@ -105,7 +105,7 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
     let second = Device::new();
     let vault = second.open_with(VaultConfig::new(DEVICE, vec![new.issuer_key()])).unwrap();
     let grant = old.issue(USER, DEVICE, &[], T0, T0 + DAY).unwrap();
-    let refused = vault.enroll(PIN.into(), grant, second.backend.sync_key.clone());
+    let refused = vault.enroll(PIN.into(), &grant, second.backend.sync_key.clone());
     assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })));
 }
 

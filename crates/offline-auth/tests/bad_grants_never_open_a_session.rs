@@ -30,7 +30,7 @@ fn ed25519_token(key: &SigningKey, header: &serde_json::Value, claims: &serde_js
 
 fn enrol_with(device: &Device, grant: String) -> Result<(), VaultError> {
     let vault = device.open();
-    let result = vault.enroll(PIN.into(), grant, device.backend.sync_key.clone()).map(|_| ());
+    let result = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).map(|_| ());
     assert_eq!(vault.is_enrolled().unwrap(), result.is_ok(), "a refused grant leaves nothing enrolled");
     result
 }
@@ -180,9 +180,9 @@ fn scope_may_be_a_space_separated_string() {
     let claims = json!({"sub": USER, "dev": DEVICE, "iat": T0, "exp": T0 + DAY, "scope": "visits notes", "jti": "g"});
     let token =
         ed25519_token(&issuer_key(&device), &json!({"alg": "EdDSA", "typ": "offline-grant+jwt", "kid": "k1"}), &claims);
-    let session = device.open().enroll(PIN.into(), token, device.backend.sync_key.clone()).unwrap();
+    let session = device.open().enroll(PIN.into(), &token, device.backend.sync_key.clone()).unwrap();
     assert_eq!(session.scopes().unwrap(), ["visits", "notes"]);
-    assert!(matches!(session.put("payroll".into(), "x".into(), vec![1]), Err(VaultError::InvalidInput { .. })));
+    assert!(matches!(session.put("payroll", "x", &[1]), Err(VaultError::InvalidInput { .. })));
 }
 
 const TYP: &str = "offline-grant+jwt";
@@ -265,14 +265,14 @@ fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
     config.grant_issuer = Some("https://auth.example".into());
     config.grant_audience = Some("field-app".into());
     let open = |config: &offline_auth::VaultConfig| device.open_with(config.clone()).unwrap();
-    let refused = open(&config).enroll(PIN.into(), grant(&device.backend.issuer), device.backend.sync_key.clone());
+    let refused = open(&config).enroll(PIN.into(), &grant(&device.backend.issuer), device.backend.sync_key.clone());
     assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })), "no iss/aud: {refused:?}");
     let mut wrong = config.clone();
     wrong.grant_audience = Some("other-app".into());
-    let refused = open(&wrong).enroll(PIN.into(), grant(&pinned), device.backend.sync_key.clone());
+    let refused = open(&wrong).enroll(PIN.into(), &grant(&pinned), device.backend.sync_key.clone());
     assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })), "other audience: {refused:?}");
-    let session = open(&config).enroll(PIN.into(), grant(&pinned), device.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), b"x".to_vec()).unwrap();
+    let session = open(&config).enroll(PIN.into(), &grant(&pinned), device.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", b"x").unwrap();
 
     // The backend's verifier pins them as well.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();

@@ -78,7 +78,7 @@ fn is_storage<T: std::fmt::Debug>(result: Result<T, VaultError>, what: &str) -> 
 fn enrolled_with_data() -> (Device, Arc<PinVault>, Arc<OfflineSession>) {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), SECRET_VALUE.to_vec()).unwrap();
+    session.put("visits", "v1", SECRET_VALUE).unwrap();
     (device, vault, session)
 }
 
@@ -102,34 +102,34 @@ fn bad_names_values_and_queue_requests_are_invalid_input_and_change_nothing() {
     ];
     for (collection, key) in &bad_names {
         let what = format!("({} bytes, {} bytes)", collection.len(), key.len());
-        is_invalid_input(session.get(collection.clone(), key.clone()), &format!("get {what}"));
-        is_invalid_input(session.put(collection.clone(), key.clone(), b"x".to_vec()), &format!("put {what}"));
-        is_invalid_input(session.delete(collection.clone(), key.clone()), &format!("delete {what}"));
+        is_invalid_input(session.get(collection, key), &format!("get {what}"));
+        is_invalid_input(session.put(collection, key, b"x"), &format!("put {what}"));
+        is_invalid_input(session.delete(collection, key), &format!("delete {what}"));
     }
     for collection in [String::new(), long_collection] {
-        is_invalid_input(session.keys(collection.clone()), &format!("keys of {} bytes", collection.len()));
+        is_invalid_input(session.keys(&collection), &format!("keys of {} bytes", collection.len()));
     }
-    let oversized = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
-    is_invalid_input(session.put("visits".into(), "v2".into(), oversized), "value one byte over the limit");
-    is_invalid_input(session.put("payroll".into(), "p1".into(), b"x".to_vec()), "collection outside the grant");
-    is_invalid_input(session.delete("payroll".into(), "p1".into()), "delete outside the grant");
+    let oversized: Vec<u8> = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
+    is_invalid_input(session.put("visits", "v2", &oversized), "value one byte over the limit");
+    is_invalid_input(session.put("payroll", "p1", b"x"), "collection outside the grant");
+    is_invalid_input(session.delete("payroll", "p1"), "delete outside the grant");
     let queue = session.clone().sync_queue();
     is_invalid_input(queue.next_batch(0), "a batch of zero entries");
-    let forged = queue.acknowledge(b"OASR not a receipt from the backend".to_vec());
+    let forged = queue.acknowledge(b"OASR not a receipt from the backend");
     assert!(matches!(forged, Err(VaultError::ReceiptInvalid { .. })), "{forged:?}");
 
     assert_eq!(stored(&device), before, "no bad call changed the database or the keystore");
     assert!(session.is_unlocked());
     assert_eq!(queue.pending_count().unwrap(), 1);
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
 
     // Exactly at the limits is fine.
     let key = "k".repeat(MAX_KEY_LEN);
     let value = vec![7; MAX_VALUE_LEN];
-    assert_eq!(session.put("visits".into(), key.clone(), value.clone()).unwrap(), 2);
-    assert_eq!(session.get("visits".into(), key).unwrap(), Some(value));
-    assert_eq!(session.get("c".repeat(MAX_COLLECTION_LEN), "k".into()).unwrap(), None);
-    assert_eq!(session.keys("c".repeat(MAX_COLLECTION_LEN)).unwrap(), Vec::<String>::new());
+    assert_eq!(session.put("visits", &key, &value).unwrap(), 2);
+    assert_eq!(session.get("visits", &key).unwrap(), Some(value));
+    assert_eq!(session.get(&"c".repeat(MAX_COLLECTION_LEN), "k").unwrap(), None);
+    assert_eq!(session.keys(&"c".repeat(MAX_COLLECTION_LEN)).unwrap(), Vec::<String>::new());
 }
 
 /// Malformed grants at enrolment: `GrantInvalid`, and the vault stays empty —
@@ -161,13 +161,13 @@ fn malformed_grants_are_refused_at_enrolment_and_nothing_is_stored() {
     ];
     for grant in cases {
         let shown: String = grant.chars().take(30).collect();
-        let result = vault.enroll(PIN.into(), grant, device.backend.sync_key.clone());
+        let result = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone());
         assert!(matches!(result, Err(VaultError::GrantInvalid { .. })), "{shown:?}: {result:?}");
         assert!(!vault.is_enrolled().unwrap());
         assert_eq!(stored(&device), before, "{shown:?} left something behind");
     }
     assert_eq!(device.keystore.calls.load(Ordering::SeqCst), 0, "a bad grant never reaches the keystore");
-    vault.enroll(PIN.into(), good, device.backend.sync_key.clone()).unwrap();
+    vault.enroll(PIN.into(), &good, device.backend.sync_key.clone()).unwrap();
 }
 
 /// Sync keys that are not 32 bytes: `InvalidInput` at enrolment (nothing
@@ -178,12 +178,12 @@ fn wrong_length_sync_keys_are_invalid_input() {
     let vault = device.open();
     let before = stored(&device);
     for len in [0, 16, 31, 33, 64] {
-        let result = vault.enroll(PIN.into(), device.backend.grant(T0, 7), vec![0x5a; len]);
+        let result = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), vec![0x5a; len]);
         is_invalid_input(result, &format!("{len}-byte sync key"));
         assert_eq!(stored(&device), before);
     }
-    let session = vault.enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), SECRET_VALUE.to_vec()).unwrap();
+    let session = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", SECRET_VALUE).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
     let verifier = device.backend.verifier();
     for len in [0, 31, 33] {
@@ -210,7 +210,7 @@ fn bad_configuration_and_backend_keys_are_invalid_input_before_any_file_is_touch
     drop((vault, session));
     let good = device.backend.config();
     let key = device.backend.issuer.issuer_key();
-    let with_keys = |keys: Vec<IssuerKey>| VaultConfig { issuer_keys: keys, ..good.clone() };
+    let with_keys = |keys: Vec<IssuerKey>| VaultConfig::new(good.device_id.clone(), keys);
     let public = |bytes: Vec<u8>| IssuerKey { kid: "k1".into(), public_key: bytes };
     let mut identity = vec![0; 32];
     identity[0] = 1;
@@ -222,15 +222,15 @@ fn bad_configuration_and_backend_keys_are_invalid_input_before_any_file_is_touch
         ("no issuer keys", with_keys(vec![])),
         ("duplicate kid", with_keys(vec![key.clone(), key.clone()])),
         ("empty kid", with_keys(vec![IssuerKey { kid: String::new(), ..key.clone() }])),
-        ("pbkdf2 599 999", VaultConfig { pbkdf2_iterations: 599_999, ..good.clone() }),
-        ("pbkdf2 0", VaultConfig { pbkdf2_iterations: 0, ..good.clone() }),
-        ("pbkdf2 u32::MAX", VaultConfig { pbkdf2_iterations: u32::MAX, ..good.clone() }),
-        ("0 attempts", VaultConfig { max_failed_attempts: 0, ..good.clone() }),
-        ("101 attempts", VaultConfig { max_failed_attempts: 101, ..good.clone() }),
-        ("3-digit PINs", VaultConfig { min_pin_length: 3, ..good.clone() }),
-        ("no idle timeout", VaultConfig { idle_timeout_secs: 0, ..good.clone() }),
-        ("empty device id", VaultConfig { device_id: String::new(), ..good.clone() }),
-        ("oversized device id", VaultConfig { device_id: "d".repeat(257), ..good.clone() }),
+        ("pbkdf2 599 999", good.clone().with_pbkdf2_iterations(599_999)),
+        ("pbkdf2 0", good.clone().with_pbkdf2_iterations(0)),
+        ("pbkdf2 u32::MAX", good.clone().with_pbkdf2_iterations(u32::MAX)),
+        ("0 attempts", good.clone().with_max_failed_attempts(0)),
+        ("101 attempts", good.clone().with_max_failed_attempts(101)),
+        ("3-digit PINs", good.clone().with_min_pin_length(3)),
+        ("no idle timeout", good.clone().with_idle_timeout_secs(0)),
+        ("empty device id", VaultConfig::new(String::new(), good.issuer_keys.clone())),
+        ("oversized device id", VaultConfig::new("d".repeat(257), good.issuer_keys.clone())),
     ];
     let before = files(device.dir.path());
     let fresh = device.dir.path().join("fresh.db").to_string_lossy().into_owned();
@@ -245,7 +245,7 @@ fn bad_configuration_and_backend_keys_are_invalid_input_before_any_file_is_touch
         "empty path",
     );
     let unlocked = device.open_with(good).unwrap().unlock(PIN.into()).unwrap();
-    assert_eq!(unlocked.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(unlocked.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
 
     for len in [0, 31, 33, 64] {
         is_backend_invalid_input(GrantIssuer::new("k1", vec![7; len]), &format!("{len}-byte issuer private key"));
@@ -314,7 +314,7 @@ fn a_newer_schema_is_a_storage_error_and_stays_untouched() {
 
     Connection::open(device.path()).unwrap().pragma_update(None, "user_version", version).unwrap();
     let session = device.open().unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
 }
 
 /// Our own file, damaged on disk (each page in turn overwritten): whatever
@@ -343,9 +343,9 @@ fn a_corrupted_file_gives_typed_errors_never_other_data() {
                 "page {page}: {status:?}"
             );
             let session = vault.unlock_with_biometrics()?;
-            let value = session.get("visits".into(), "v1".into())?;
+            let value = session.get("visits", "v1")?;
             assert_eq!(value.as_deref(), Some(SECRET_VALUE), "page {page}: the record read back differently");
-            assert_eq!(session.keys("visits".into())?, ["v1"], "page {page}");
+            assert_eq!(session.keys("visits")?, ["v1"], "page {page}");
             Ok(())
         });
         let outcome = match result {
@@ -362,7 +362,7 @@ fn a_corrupted_file_gives_typed_errors_never_other_data() {
     assert!(outcomes.keys().any(|o| o != "read back intact"), "damage was noticed at least once");
     std::fs::write(device.path(), &pristine).unwrap();
     let session = device.open().unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
 }
 
 /// A keystore whose every callback throws: each call that needs it returns
@@ -392,14 +392,14 @@ fn a_throwing_keystore_is_a_keystore_error_and_counts_no_attempt() {
     other.keystore.fail_all.store(true, Ordering::SeqCst);
     let other_vault = other.open();
     let empty = stored(&other);
-    let result = other_vault.enroll(PIN.into(), other.backend.grant(T0, 7), other.backend.sync_key.clone());
+    let result = other_vault.enroll(PIN.into(), &other.backend.grant(T0, 7), other.backend.sync_key.clone());
     is_keystore(result.map(drop), "enroll");
     assert!(!other_vault.is_enrolled().unwrap());
     assert_eq!(stored(&other), empty);
 
     device.keystore.fail_all.store(false, Ordering::SeqCst);
     let again = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(again.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(again.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
     assert!(vault.unlock_with_biometrics().is_ok());
     assert_eq!(vault.status().unwrap().failed_attempts, 0);
 }
@@ -419,7 +419,7 @@ fn a_keystore_that_cannot_delete_blocks_unlock_without_counting_retries() {
     assert!(vault.status().unwrap().failed_attempts <= 1);
     device.keystore.fail_delete.store(false, Ordering::SeqCst);
     let session = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), SECRET_VALUE);
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), SECRET_VALUE);
     assert_eq!(vault.status().unwrap().failed_attempts, 0);
 }
 
@@ -429,8 +429,8 @@ fn a_keystore_that_cannot_delete_blocks_unlock_without_counting_retries() {
 #[test]
 fn sync_verifier_rejects_garbage_truncated_and_empty_batches() {
     let (device, _vault, session) = enrolled_with_data();
-    session.put("notes".into(), "n1".into(), b"second edit".to_vec()).unwrap();
-    session.delete("visits".into(), "v1".into()).unwrap();
+    session.put("notes", "n1", b"second edit").unwrap();
+    session.delete("visits", "v1").unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap().bytes;
     let verifier = device.backend.verifier();
     let verify = |bytes: Vec<u8>| {
@@ -503,16 +503,19 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
     keep(&mut errors, vault.unlock(WRONG_PIN.into()).map(drop));
     keep(&mut errors, vault.change_pin(PIN.into(), "111111".into()));
     keep(&mut errors, vault.change_pin(WRONG_PIN.into(), "951847".into()));
-    keep(&mut errors, vault.enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).map(drop));
+    keep(
+        &mut errors,
+        vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).map(drop),
+    );
     let fresh = Device::new();
     keep(
         &mut errors,
-        fresh.open().enroll(PIN.into(), format!("{PIN}.{PIN}.{PIN}"), fresh.backend.sync_key.clone()).map(drop),
+        fresh.open().enroll(PIN.into(), &format!("{PIN}.{PIN}.{PIN}"), fresh.backend.sync_key.clone()).map(drop),
     );
-    let oversized = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
-    keep(&mut errors, session.put("visits".into(), "v2".into(), oversized).map(drop));
-    keep(&mut errors, session.put("payroll".into(), "v2".into(), SECRET_VALUE.to_vec()).map(drop));
-    keep(&mut errors, session.clone().sync_queue().acknowledge(SECRET_VALUE.to_vec()));
+    let oversized: Vec<u8> = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
+    keep(&mut errors, session.put("visits", "v2", &oversized).map(drop));
+    keep(&mut errors, session.put("payroll", "v2", SECRET_VALUE).map(drop));
+    keep(&mut errors, session.clone().sync_queue().acknowledge(SECRET_VALUE));
 
     // Tampered: flip a byte of the record's ciphertext.
     {
@@ -522,7 +525,7 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
         let last = flipped.len() - 1;
         flipped[last] ^= 0x01;
         db.execute("UPDATE records SET body = ?1", [&flipped]).unwrap();
-        keep(&mut errors, session.get("visits".into(), "v1".into()).map(drop));
+        keep(&mut errors, session.get("visits", "v1").map(drop));
         db.execute("UPDATE records SET body = ?1", [&body]).unwrap();
     }
     // Keystore failures.
@@ -540,19 +543,15 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
     keep(&mut errors, verifier.verify(&batch.bytes, &[0x5a; 31], &SyncCursor::initial()).map(drop));
     // Session locked, lockout, wipe.
     session.lock();
-    keep(&mut errors, session.get("visits".into(), "v1".into()).map(drop));
+    keep(&mut errors, session.get("visits", "v1").map(drop));
     for _ in 0..3 {
         keep(&mut errors, vault.unlock(WRONG_PIN.into()).map(drop));
     }
     keep(&mut errors, vault.unlock(WRONG_PIN.into()).map(drop)); // LockedOut: backoff after 4 failures
     keep(
         &mut errors,
-        PinVault::open(
-            device.path_str(),
-            device.keystore.clone(),
-            VaultConfig { pbkdf2_iterations: 1, ..device.backend.config() },
-        )
-        .map(drop),
+        PinVault::open(device.path_str(), device.keystore.clone(), device.backend.config().with_pbkdf2_iterations(1))
+            .map(drop),
     );
     vault.wipe().unwrap();
     keep(&mut errors, vault.unlock(PIN.into()).map(drop));

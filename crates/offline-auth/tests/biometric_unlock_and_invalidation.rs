@@ -15,13 +15,13 @@ fn enable_then_unlock_with_biometrics() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
-    session.put("visits".into(), "v1".into(), b"bio".to_vec()).unwrap();
+    session.put("visits", "v1", b"bio").unwrap();
     session.enable_biometrics().unwrap();
     assert!(vault.status().unwrap().biometrics_enabled);
     session.lock();
 
     let session = vault.unlock_with_biometrics().unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"bio");
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"bio");
 
     // Re-enabling replaces the key: exactly one device and one biometric key remain.
     session.enable_biometrics().unwrap();

@@ -11,7 +11,7 @@ use offline_auth::VaultError;
 fn rollback_beyond_tolerance_locks_until_renewal() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     session.lock();
 
     // Back by 4 minutes: within the 5-minute tolerance.
@@ -30,8 +30,8 @@ fn rollback_beyond_tolerance_locks_until_renewal() {
     assert!(matches!(vault.unlock_with_biometrics(), Err(VaultError::BiometricsUnavailable)));
 
     // An online renewal lifts it.
-    let session = vault.unlock_with_grant(PIN.into(), device.backend.grant(T0 + 60, 7)).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+    let session = vault.unlock_with_grant(PIN.into(), &device.backend.grant(T0 + 60, 7)).unwrap();
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"a");
     session.lock();
     vault.unlock(PIN.into()).unwrap();
 }
@@ -41,12 +41,12 @@ fn rollback_during_a_session_is_caught_and_persisted() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     device.clock.set(T0 + 2 * HOUR);
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     device.clock.set(T0 + HOUR);
-    assert_eq!(session.put("visits".into(), "v2".into(), b"b".to_vec()), Err(VaultError::ClockRollback));
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.put("visits", "v2", b"b"), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     device.clock.set(T0 + 3 * HOUR);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback), "stays locked");
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback), "stays locked");
     // Sync still works, so the device can go online and recover.
     assert_eq!(session.clone().sync_queue().pending_count().unwrap(), 1);
     session.lock();
@@ -60,24 +60,24 @@ fn forward_is_fine_and_trusted_time_only_grows() {
     device.clock.advance(3 * DAY);
     session.lock();
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     // Back to two days after enrolment: more than the tolerance behind the trusted time.
     device.clock.set(T0 + 2 * DAY);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
 }
 
 #[test]
 fn an_expired_grant_never_yields_a_session() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
     assert_eq!(session.expires_at().unwrap(), T0 + 7 * DAY);
 
     // The window ends while the session is open (wall clock only: the
     // monotonic clock stays, so the idle timeout does not interfere).
     device.clock.set(T0 + 7 * DAY);
-    assert_eq!(session.put("visits".into(), "v2".into(), b"b".to_vec()), Err(VaultError::GrantExpired));
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::GrantExpired));
+    assert_eq!(session.put("visits", "v2", b"b"), Err(VaultError::GrantExpired));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::GrantExpired));
     session.lock();
 
     device.clock.advance(HOUR);
@@ -90,10 +90,10 @@ fn an_expired_grant_never_yields_a_session() {
     // A renewal signed before the old one is refused; a fresh one works.
     device.clock.set(T0 + 7 * DAY + 2 * HOUR);
     let stale = device.backend.grant(T0 - DAY, 30);
-    assert!(matches!(vault.unlock_with_grant(PIN.into(), stale), Err(VaultError::GrantInvalid { .. })));
+    assert!(matches!(vault.unlock_with_grant(PIN.into(), &stale), Err(VaultError::GrantInvalid { .. })));
     let fresh = device.backend.grant(T0 + 7 * DAY + 2 * HOUR, 7);
-    let session = vault.unlock_with_grant(PIN.into(), fresh).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"a");
+    let session = vault.unlock_with_grant(PIN.into(), &fresh).unwrap();
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"a");
 }
 
 #[test]
@@ -101,14 +101,14 @@ fn renew_grant_in_a_session_extends_the_window() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
     device.clock.set(T0 + 6 * DAY);
-    session.renew_grant(device.backend.grant(device.clock.now(), 7)).unwrap();
+    session.renew_grant(&device.backend.grant(device.clock.now(), 7)).unwrap();
     assert_eq!(session.expires_at().unwrap(), T0 + 13 * DAY);
     device.clock.set(T0 + 8 * DAY);
-    session.put("visits".into(), "v1".into(), b"a".to_vec()).unwrap();
+    session.put("visits", "v1", b"a").unwrap();
 
     let other_user = device.backend.grant_for("someone-else", DEVICE, device.clock.now(), device.clock.now() + DAY);
-    assert!(matches!(session.renew_grant(other_user), Err(VaultError::GrantInvalid { .. })));
+    assert!(matches!(session.renew_grant(&other_user), Err(VaultError::GrantInvalid { .. })));
     let other_device = device.backend.grant_for(USER, "device-2", device.clock.now(), device.clock.now() + DAY);
-    assert!(matches!(session.renew_grant(other_device), Err(VaultError::GrantInvalid { .. })));
+    assert!(matches!(session.renew_grant(&other_device), Err(VaultError::GrantInvalid { .. })));
     assert_eq!(session.expires_at().unwrap(), T0 + 13 * DAY);
 }

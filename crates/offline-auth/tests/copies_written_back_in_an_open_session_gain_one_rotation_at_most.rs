@@ -74,8 +74,8 @@ fn write_back_and_reboot(loops: usize, read_secs: i64) -> Outcome {
     let device = Device::new();
     let vault = device.open();
     let grant = device.backend.grant_for(USER, DEVICE, T0, T0 + HOUR);
-    let session = vault.enroll(PIN.into(), grant, device.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     session.lock();
     drop((session, vault));
     let exp = T0 + HOUR;
@@ -91,7 +91,7 @@ fn write_back_and_reboot(loops: usize, read_secs: i64) -> Outcome {
         for _ in 0..(read_secs / 30) {
             device.clock.advance(30);
             real += 30;
-            if session.get("visits".into(), "v1".into()).is_ok() {
+            if session.get("visits", "v1").is_ok() {
                 last_access = Some(real);
                 reboots_before_last_access = reboots;
             }
@@ -142,14 +142,14 @@ fn a_copy_written_back_just_before_each_rotation_gains_at_most_one_rotation_per_
 fn an_open_session_moves_the_device_key_once_per_rotation_interval() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     let copy = FilesCopy::take(&device);
     let calls = || device.keystore.calls.load(Ordering::SeqCst);
     let before = calls();
     // An hour of reading, one read every 10 s.
     for _ in 0..360 {
         device.clock.advance(10);
-        session.get("visits".into(), "v1".into()).unwrap();
+        session.get("visits", "v1").unwrap();
     }
     let per_hour = calls() - before;
     let rotations = HOUR / ROTATION;

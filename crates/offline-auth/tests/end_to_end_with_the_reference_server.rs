@@ -47,8 +47,8 @@ fn credentials(device: &str) -> Vec<u8> {
 fn device_records(session: &Arc<OfflineSession>) -> Value {
     let mut all = Vec::new();
     for collection in server::SCOPES {
-        for key in session.keys(collection.into()).unwrap() {
-            let value = session.get(collection.into(), key.clone()).unwrap().unwrap();
+        for key in session.keys(collection).unwrap() {
+            let value = session.get(collection, &key).unwrap().unwrap();
             all.push(json!({"collection": collection, "key": key, "value": String::from_utf8(value).unwrap()}));
         }
     }
@@ -64,21 +64,21 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     // Online: enrol through HTTP.
     let (status, enrolment) = post(&server, "/enroll", &credentials(DEVICE));
     assert_eq!(status, 200, "{enrolment}");
-    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
     let vault_path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(vault_path, SoftwareKeystore::new(), VaultConfig::new(DEVICE, issuer_keys)).unwrap();
-    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
     session.lock();
 
     // Offline: the server is gone.
     server.stop().unwrap();
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("inspections".into(), "station-4".into(), b"seal ok".to_vec()).unwrap();
-    session.put("inspections".into(), "station-5".into(), b"valve leaking".to_vec()).unwrap();
-    session.put("notes".into(), "todo".into(), b"order valve kit".to_vec()).unwrap();
-    session.delete("notes".into(), "todo".into()).unwrap();
-    session.put("inspections".into(), "station-4".into(), b"seal replaced".to_vec()).unwrap();
+    session.put("inspections", "station-4", b"seal ok").unwrap();
+    session.put("inspections", "station-5", b"valve leaking").unwrap();
+    session.put("notes", "todo", b"order valve kit").unwrap();
+    session.delete("notes", "todo").unwrap();
+    session.put("inspections", "station-4", b"seal replaced").unwrap();
 
     // Back online: same server state, restarted.
     let server = start(&server_db);
@@ -88,7 +88,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
         let (status, answer) = post(&server, &format!("/sync?device_id={DEVICE}"), &batch.bytes);
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["acknowledged_seq"], batch.last_seq);
-        queue.acknowledge(receipt(&answer)).unwrap();
+        queue.acknowledge(&receipt(&answer)).unwrap();
         sent.push(batch);
     }
     assert_eq!(sent.len(), 3);
@@ -108,7 +108,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let (status, renewed) = post(&server, "/renew", &credentials(DEVICE));
     assert_eq!(status, 200, "{renewed}");
-    session.renew_grant(renewed["grant"].as_str().unwrap().into()).unwrap();
+    session.renew_grant(renewed["grant"].as_str().unwrap()).unwrap();
     assert!(session.expires_at().unwrap() > before);
     server.stop().unwrap();
 }
@@ -122,17 +122,17 @@ fn bad_requests_get_4xx_and_apply_nothing() {
     assert_eq!(post(&server, "/enroll", b"{not json").0, 400);
     let wrong = json!({"user": USER, "password": "guess", "device_id": DEVICE}).to_string();
     assert_eq!(post(&server, "/enroll", wrong.as_bytes()).0, 401);
-    assert_eq!(post(&server, "/enroll", &vec![b' '; 64 * 1024]).0, 413);
+    assert_eq!(post(&server, "/enroll", &[b' '; 64 * 1024]).0, 413);
     assert_eq!(post(&server, "/renew", &credentials(DEVICE)).0, 403, "not enrolled yet");
     assert_eq!(post(&server, &sync_url, b"OASB").0, 404, "unknown device");
 
     let (_, enrolment) = post(&server, "/enroll", &credentials(DEVICE));
-    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
     let vault_path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(vault_path, SoftwareKeystore::new(), VaultConfig::new(DEVICE, issuer_keys)).unwrap();
-    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
-    session.put("inspections".into(), "station-4".into(), b"seal ok".to_vec()).unwrap();
+    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
+    session.put("inspections", "station-4", b"seal ok").unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
 
     for (what, body) in [
@@ -176,10 +176,10 @@ fn bad_requests_get_4xx_and_apply_nothing() {
     let (status, answer) = server.post_batch("/sync", &batch.bytes).unwrap();
     assert_eq!(status, 400);
     json_error(status, &answer, "no device_id");
-    let (status, answer) = server.post_batch(&sync_url, &vec![0; offline_auth::MAX_BATCH_BYTES + 1]).unwrap();
+    let (status, answer) = server.post_batch(&sync_url, &[0; offline_auth::MAX_BATCH_BYTES + 1]).unwrap();
     assert_eq!(status, 413);
     json_error(status, &answer, "batch over the limit");
-    let (status, answer) = server.post_json("/enroll", &vec![b' '; 64 * 1024]).unwrap();
+    let (status, answer) = server.post_json("/enroll", &[b' '; 64 * 1024]).unwrap();
     assert_eq!(status, 413);
     json_error(status, &answer, "JSON over the limit");
     let (status, answer) = server.post_json("/nowhere", b"{}").unwrap();

@@ -32,13 +32,13 @@ fn a_fresh_renewal_over_http_gives_back_the_window_and_the_answers_carry_the_ser
     assert_eq!(status, 200, "{enrolment}");
     // The device's clock starts right: at the server's time.
     let clock = TestClock::new(server_time(&enrolment));
-    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault =
         PinVault::open_with_clock(path, TestKeystore::new(), clock.clone(), VaultConfig::new(DEVICE, issuer_keys))
             .unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
-    vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap().lock();
+    vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap().lock();
 
     // The clock once 30 days ahead, then put right: the window is gone.
     let real = clock.now();
@@ -50,7 +50,7 @@ fn a_fresh_renewal_over_http_gives_back_the_window_and_the_answers_carry_the_ser
     // A renewal without a nonce repairs nothing.
     let (status, plain) = server.post_json("/renew", &credentials(None)).unwrap();
     assert_eq!(status, 200, "{plain}");
-    let refused = vault.unlock_with_grant(PIN.into(), plain["grant"].as_str().unwrap().into());
+    let refused = vault.unlock_with_grant(PIN.into(), plain["grant"].as_str().unwrap());
     assert_eq!(refused.err(), Some(VaultError::GrantExpired));
 
     // With the device's nonce it does.
@@ -58,9 +58,9 @@ fn a_fresh_renewal_over_http_gives_back_the_window_and_the_answers_carry_the_ser
     let (status, renewed) = server.post_json("/renew", &credentials(Some(nonce))).unwrap();
     assert_eq!(status, 200, "{renewed}");
     vault.note_server_time(server_time(&renewed)).unwrap();
-    let session = vault.unlock_with_grant(PIN.into(), renewed["grant"].as_str().unwrap().into()).unwrap();
+    let session = vault.unlock_with_grant(PIN.into(), renewed["grant"].as_str().unwrap()).unwrap();
     assert!(session.expires_at().unwrap() >= real + OFFLINE_WINDOW_SECS);
-    session.put("inspections".into(), "station-4".into(), b"seal ok".to_vec()).unwrap();
+    session.put("inspections", "station-4", b"seal ok").unwrap();
 
     // The edit is stamped right, so it uploads.
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();

@@ -89,7 +89,7 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
     for attack in ["none", "hs256_public_key", "unknown_kid", "other_device", "untyped"] {
         let vault = device.open();
         let token = answer[attack].as_str().unwrap().to_owned();
-        let refused = vault.enroll(PIN.into(), token, device.backend.sync_key.clone());
+        let refused = vault.enroll(PIN.into(), &token, device.backend.sync_key.clone());
         assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })), "{attack}: {refused:?}");
         assert!(!vault.is_enrolled().unwrap());
     }
@@ -98,7 +98,7 @@ fn pyjwt_joserfc_and_offline_auth_understand_each_other() {
     for made_by in ["eddsa", "ed25519", "joserfc_eddsa", "joserfc_ed25519"] {
         let device = Device { backend: Backend { issuer: issuer.clone(), ..Backend::new() }, ..Device::new() };
         let vault = device.open();
-        let grant = answer[made_by].as_str().unwrap().into();
+        let grant = answer[made_by].as_str().unwrap();
         let session = vault.enroll(PIN.into(), grant, device.backend.sync_key.clone()).unwrap();
         assert_eq!(session.user_id().unwrap(), USER, "{made_by}");
         assert_eq!(session.scopes().unwrap(), ["visits"]);

@@ -26,7 +26,7 @@ fn acceptable(outcome: &Result<(), VaultError>) -> bool {
 fn many_handles_and_threads_with_a_slow_keystore_never_brick_the_vault() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"kept".to_vec()).unwrap();
+    session.put("visits", "v1", b"kept").unwrap();
     session.enable_biometrics().unwrap();
     session.lock();
     drop(vault);
@@ -55,7 +55,7 @@ fn many_handles_and_threads_with_a_slow_keystore_never_brick_the_vault() {
         for worker in workers {
             worker.join().unwrap();
         }
-        let check = device.open().unlock_with_biometrics().and_then(|s| s.get("visits".into(), "v1".into()));
+        let check = device.open().unlock_with_biometrics().and_then(|s| s.get("visits", "v1"));
         if check != Ok(Some(b"kept".to_vec())) {
             bricked += 1;
             println!("trial {trial}: {check:?}");
@@ -63,7 +63,7 @@ fn many_handles_and_threads_with_a_slow_keystore_never_brick_the_vault() {
     }
     println!("{trials} trials of {handles} handles x {threads_per_handle} threads: {bricked} bricked vaults");
     assert_eq!(bricked, 0);
-    assert_eq!(device.open().unlock(PIN.into()).unwrap().get("visits".into(), "v1".into()).unwrap().unwrap(), b"kept");
+    assert_eq!(device.open().unlock(PIN.into()).unwrap().get("visits", "v1").unwrap().unwrap(), b"kept");
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn handles_child() {
     for _ in 0..40 {
         match vault.unlock_with_biometrics() {
             Ok(session) => {
-                assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"kept");
+                assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"kept");
                 session.lock();
             }
             Err(other) => panic!("{other:?}"),
@@ -210,8 +210,8 @@ fn several_processes_on_one_file_never_brick_the_vault() {
     let backend = Backend::fixed();
     {
         let vault = open_shared(dir.path());
-        let session = vault.enroll(PIN.into(), backend.grant(T0, 7), backend.sync_key.clone()).unwrap();
-        session.put("visits".into(), "v1".into(), b"kept".to_vec()).unwrap();
+        let session = vault.enroll(PIN.into(), &backend.grant(T0, 7), backend.sync_key.clone()).unwrap();
+        session.put("visits", "v1", b"kept").unwrap();
         session.enable_biometrics().unwrap();
         session.lock();
     }
@@ -234,7 +234,7 @@ fn several_processes_on_one_file_never_brick_the_vault() {
         .inspect(|out| println!("{}", String::from_utf8_lossy(&out.stdout)))
         .count();
     let vault = open_shared(dir.path());
-    let intact = vault.unlock(PIN.into()).and_then(|s| s.get("visits".into(), "v1".into()));
+    let intact = vault.unlock(PIN.into()).and_then(|s| s.get("visits", "v1"));
     println!("4 processes x 40 biometric unlocks and locks: {failed} failed, vault intact: {}", intact.is_ok());
     assert_eq!(failed, 0);
     assert_eq!(intact, Ok(Some(b"kept".to_vec())));

@@ -246,7 +246,7 @@ fn crash_child() {
             .unwrap();
         let grant = issuer().issue(USER, DEVICE, &[COLLECTION.to_owned()], now, now + 30 * 86_400).unwrap();
         out("BEGIN enroll");
-        vault.enroll(PIN.into(), grant, SYNC_KEY.to_vec()).unwrap().lock();
+        vault.enroll(PIN.into(), &grant, SYNC_KEY.to_vec()).unwrap().lock();
         out("ENROLLED");
     }
     let mut rng = Rng(Rng::seed_from(CHILD_SEED_ENV));
@@ -274,14 +274,14 @@ fn crash_child() {
             if rng.below(5) == 0 && !mine.is_empty() {
                 let key = mine.swap_remove(usize::try_from(rng.below(mine.len() as u64)).unwrap());
                 out("BEGIN delete");
-                let seq = session.delete(COLLECTION.into(), key.clone()).unwrap();
+                let seq = session.delete(COLLECTION, &key).unwrap();
                 out(format!("DEL {seq} {key}"));
             } else {
                 let key = format!("k{pid}-{round}-{i}");
                 let len = usize::try_from(rng.below(64) + 1).unwrap();
                 let value: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                 out("BEGIN put");
-                let seq = session.put(COLLECTION.into(), key.clone(), value.clone()).unwrap();
+                let seq = session.put(COLLECTION, &key, &value).unwrap();
                 out(format!("PUT {seq} {key} {}", hex::encode(&value)));
                 mine.push(key);
             }
@@ -300,7 +300,7 @@ fn crash_child() {
                 write_atomic(&BackendState::path(&dir), &serde_json::to_vec(&backend).unwrap());
                 out(format!("SYNCED {}", backend.last_seq));
                 out("BEGIN ack");
-                queue.acknowledge(verified.receipt).unwrap();
+                queue.acknowledge(&verified.receipt).unwrap();
                 out(format!("ACK {}", batch.last_seq));
             } else {
                 out("NOBATCH");
@@ -528,9 +528,9 @@ fn check_after_kill(dir: &Path, reported: &Reported, expected: &Expected, figure
             None => model.remove(key),
         };
     }
-    assert_eq!(session.keys(COLLECTION.into()).unwrap(), model.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(session.keys(COLLECTION).unwrap(), model.keys().cloned().collect::<Vec<_>>());
     for (key, value) in &model {
-        let stored = session.get(COLLECTION.into(), key.clone()).unwrap().map(hex::encode);
+        let stored = session.get(COLLECTION, key).unwrap().map(hex::encode);
         assert_eq!(stored.as_ref(), Some(value), "record {key} differs from the replay");
     }
     session.lock();

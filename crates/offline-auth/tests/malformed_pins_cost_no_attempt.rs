@@ -52,7 +52,7 @@ fn refused_untouched(device: &Device, vault: &PinVault, what: &str, pin: &str) {
     let calls = device.keystore.calls.load(Ordering::SeqCst);
     is_malformed(vault.unlock(pin.into()), &format!("unlock with {what}"));
     let grant = device.backend.grant(device.clock.now(), 7);
-    is_malformed(vault.unlock_with_grant(pin.into(), grant), &format!("unlock_with_grant with {what}"));
+    is_malformed(vault.unlock_with_grant(pin.into(), &grant), &format!("unlock_with_grant with {what}"));
     is_malformed(vault.change_pin(pin.into(), "730264".into()), &format!("change_pin from {what}"));
     assert_eq!(device.keystore.calls.load(Ordering::SeqCst), calls, "{what}: a keystore call was made");
     assert_eq!(vault.status().unwrap().failed_attempts, 0, "{what}: an attempt was counted");
@@ -104,7 +104,7 @@ fn the_shape_stored_at_enrolment_decides_not_todays_configuration() {
     let mut short = device.backend.config();
     short.min_pin_length = 4;
     let vault = device.open_with(short).unwrap();
-    vault.enroll("4829".into(), device.backend.grant(device.clock.now(), 7), device.backend.sync_key.clone()).unwrap();
+    vault.enroll("4829".into(), &device.backend.grant(device.clock.now(), 7), device.backend.sync_key.clone()).unwrap();
     drop(vault);
     // The app now asks for 8: the enrolled PIN still unlocks, a 3-digit input is refused.
     let mut long = device.backend.config();

@@ -71,7 +71,7 @@ fn enrolled_with_biometrics() -> (Device, std::sync::Arc<offline_auth::PinVault>
 
 fn keys_of(device: &Device, s: &Stored) -> (u64, bool, bool) {
     let ks = &device.keystore.inner;
-    (ks.key_count(), ks.contains_key(s.device_alias.clone()), ks.contains_key(s.bio_alias.clone()))
+    (ks.key_count(), ks.contains_key(&s.device_alias), ks.contains_key(&s.bio_alias))
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn an_edited_biometric_alias_or_wrap_is_tampered_when_the_keystore_reports_the_k
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsInvalidated));
     assert!(!vault.status().unwrap().biometrics_enabled);
     assert_eq!(device.keystore.inner.key_count(), 1, "only the device key is left");
-    assert!(!device.keystore.inner.contains_key(s.bio_alias.clone()));
+    assert!(!device.keystore.inner.contains_key(&s.bio_alias));
     vault.unlock(PIN.into()).unwrap();
 }
 
@@ -122,8 +122,8 @@ fn disabling_or_replacing_an_edited_biometric_wrap_is_tampered_and_deletes_no_ke
         assert_eq!(session.enable_biometrics().err(), Some(VaultError::Tampered), "enable, {what}");
         assert!(all_rows(&device.path()) == rows, "{what}: the database changed");
         assert_eq!(device.keystore.inner.key_count(), count, "{what}: a key was deleted or left behind");
-        assert!(device.keystore.inner.contains_key(now.device_alias.clone()), "{what}: the device key was deleted");
-        assert!(device.keystore.inner.contains_key(s.bio_alias.clone()), "{what}: the biometric key was deleted");
+        assert!(device.keystore.inner.contains_key(&now.device_alias), "{what}: the device key was deleted");
+        assert!(device.keystore.inner.contains_key(&s.bio_alias), "{what}: the biometric key was deleted");
         session.lock();
         set_bio(&device, &s.bio_alias, &s.bio_wrap);
     }

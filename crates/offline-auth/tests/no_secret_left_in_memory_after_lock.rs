@@ -165,8 +165,8 @@ fn keys_and_pin_leave_memory_after_lock_and_drop() {
     let vault =
         PinVault::open_with_clock(device.path_str(), keystore.clone(), device.clock.clone(), device.backend.config())
             .unwrap();
-    let session = vault.enroll(pin_string(&pin), device.backend.grant(T0, 7), sk_vec).unwrap();
-    session.put("visits".into(), "station-4".into(), b"seal ok".to_vec()).unwrap();
+    let session = vault.enroll(pin_string(&pin), &device.backend.grant(T0, 7), sk_vec).unwrap();
+    session.put("visits", "station-4", b"seal ok").unwrap();
     session.enable_biometrics().unwrap();
 
     let captured = keystore.captured.lock().unwrap().clone();
@@ -197,11 +197,11 @@ fn keys_and_pin_leave_memory_after_lock_and_drop() {
     // A PIN unlock, a wrong PIN, a biometric unlock; lock and drop each.
     assert!(matches!(vault.unlock("135792468024".into()), Err(VaultError::WrongPin { .. })));
     let session = vault.unlock(pin_string(&pin)).unwrap();
-    session.get("visits".into(), "station-4".into()).unwrap();
+    session.get("visits", "station-4").unwrap();
     session.lock();
     drop(session);
     let session = vault.unlock_with_biometrics().unwrap();
-    session.put("visits".into(), "station-5".into(), b"ok".to_vec()).unwrap();
+    session.put("visits", "station-5", b"ok").unwrap();
     let queue = session.clone().sync_queue();
     queue.next_batch(10).unwrap();
     session.lock();

@@ -81,14 +81,14 @@ fn worker(session: &OfflineSession, me: usize, unlocks_done: &AtomicBool) -> Vec
             break;
         }
         let (key, value) = (worker_key(me, i), worker_value(me, i));
-        let seq = session.put("visits".into(), key.clone(), value.clone()).unwrap();
-        assert_eq!(session.get("visits".into(), key.clone()).unwrap(), Some(value.clone()), "read-your-write");
+        let seq = session.put("visits", &key, &value).unwrap();
+        assert_eq!(session.get("visits", &key).unwrap(), Some(value.clone()), "read-your-write");
         writes.push(Write { seq, collection: "visits", key, value });
 
-        let theirs = session.get("visits".into(), worker_key(neighbour, i)).unwrap();
+        let theirs = session.get("visits", &worker_key(neighbour, i)).unwrap();
         assert!(theirs.is_none() || theirs == Some(worker_value(neighbour, i)), "w{me} read {theirs:?}");
         if i % 5 == 4 {
-            let listed = session.keys("visits".into()).unwrap();
+            let listed = session.keys("visits").unwrap();
             for mine in &writes {
                 assert!(listed.contains(&mine.key), "{} missing from keys()", mine.key);
             }
@@ -110,11 +110,11 @@ fn unlocker(vault: &PinVault) -> Vec<Write> {
         }
         let session = vault.unlock(PIN.into()).unwrap();
         let (key, value) = (format!("unlock-{round}"), format!("written by unlock round {round}").into_bytes());
-        let seq = session.put("notes".into(), key.clone(), value.clone()).unwrap();
-        assert_eq!(session.get("notes".into(), key.clone()).unwrap(), Some(value.clone()));
+        let seq = session.put("notes", &key, &value).unwrap();
+        assert_eq!(session.get("notes", &key).unwrap(), Some(value.clone()));
         session.lock();
-        assert_eq!(session.get("notes".into(), key.clone()), Err(VaultError::SessionLocked));
-        assert_eq!(session.put("notes".into(), "late".into(), vec![1]), Err(VaultError::SessionLocked));
+        assert_eq!(session.get("notes", &key), Err(VaultError::SessionLocked));
+        assert_eq!(session.put("notes", "late", &[1]), Err(VaultError::SessionLocked));
         writes.push(Write { seq, collection: "notes", key, value });
     }
     writes
@@ -132,7 +132,7 @@ fn drain(session: &Arc<OfflineSession>, device: &Device) -> Vec<offline_auth_bac
         assert_eq!(verified.operations.len(), batch.entry_count as usize);
         operations.extend(verified.operations.iter().map(|op| op.to_owned_operation()));
         cursor = verified.cursor;
-        queue.acknowledge(verified.receipt).unwrap();
+        queue.acknowledge(&verified.receipt).unwrap();
     }
     assert_eq!(queue.pending_count().unwrap(), 0);
     operations
@@ -153,7 +153,7 @@ fn eight_threads_share_a_session_while_another_unlocks_and_locks() {
         let device = Device::new();
         let (vault, session) = device.enrolled();
         // Something for the keystore callback to read; worker 0 writes it again.
-        let first_seq = session.put("visits".into(), worker_key(0, 0), worker_value(0, 0)).unwrap();
+        let first_seq = session.put("visits", &worker_key(0, 0), &worker_value(0, 0)).unwrap();
         let first = Write { seq: first_seq, collection: "visits", key: worker_key(0, 0), value: worker_value(0, 0) };
 
         // Every keystore call (each unlock makes several) calls back into the
@@ -171,7 +171,7 @@ fn eight_threads_share_a_session_while_another_unlocks_and_locks() {
                     };
                 }
                 if let Some(session) = session.upgrade() {
-                    match session.get("visits".into(), "w0-000".into()) {
+                    match session.get("visits", "w0-000") {
                         Ok(Some(value)) if value == worker_value(0, 0) => log.session_ok.fetch_add(1, Ordering::SeqCst),
                         _ => log.failures.fetch_add(1, Ordering::SeqCst),
                     };
@@ -211,15 +211,15 @@ fn eight_threads_share_a_session_while_another_unlocks_and_locks() {
         assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>(), "every put got its own seq, without gaps");
         assert!(session.is_unlocked(), "the shared session survived the other thread's locks");
         for w in &writes {
-            assert_eq!(session.get(w.collection.into(), w.key.clone()).unwrap().as_ref(), Some(&w.value), "{}", w.key);
+            assert_eq!(session.get(w.collection, &w.key).unwrap().as_ref(), Some(&w.value), "{}", w.key);
         }
         let mut visit_keys: Vec<String> =
             writes.iter().filter(|w| w.collection == "visits").map(|w| w.key.clone()).collect();
         visit_keys.sort();
         visit_keys.dedup();
-        assert_eq!(session.keys("visits".into()).unwrap(), visit_keys);
+        assert_eq!(session.keys("visits").unwrap(), visit_keys);
         let notes: Vec<String> = (0..UNLOCK_ROUNDS).map(|r| format!("unlock-{r}")).collect();
-        assert_eq!(session.keys("notes".into()).unwrap(), notes);
+        assert_eq!(session.keys("notes").unwrap(), notes);
         let queue = session.clone().sync_queue();
         assert_eq!(queue.pending_count().unwrap(), n as u64);
         assert_eq!(vault.status().unwrap().failed_attempts, 0);
@@ -274,7 +274,7 @@ fn threads_racing_on_the_real_clock_never_see_a_rollback() {
     )
     .unwrap();
     let now = offline_auth::Clock::now_unix_secs(offline_auth::SystemClock::new().as_ref()).unwrap();
-    let session = vault.enroll(PIN.into(), backend.grant(now, 1), backend.sync_key.clone()).unwrap();
+    let session = vault.enroll(PIN.into(), &backend.grant(now, 1), backend.sync_key.clone()).unwrap();
     let failures: u32 = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..8)
             .map(|t| {
@@ -283,9 +283,9 @@ fn threads_racing_on_the_real_clock_never_see_a_rollback() {
                     let mut failures = 0;
                     for i in 0..100 {
                         let outcome = if i % 2 == 0 {
-                            session.put("visits".into(), format!("t{t}-{i}"), vec![1]).map(|_| ())
+                            session.put("visits", &format!("t{t}-{i}"), &[1]).map(|_| ())
                         } else {
-                            session.get("visits".into(), format!("t{t}-{}", i - 1)).map(|_| ())
+                            session.get("visits", &format!("t{t}-{}", i - 1)).map(|_| ())
                         };
                         if outcome.is_err() {
                             failures += 1;
@@ -298,5 +298,5 @@ fn threads_racing_on_the_real_clock_never_see_a_rollback() {
         workers.into_iter().map(|w| w.join().unwrap()).sum()
     });
     assert_eq!(failures, 0);
-    assert!(session.get("visits".into(), "t0-0".into()).is_ok());
+    assert!(session.get("visits", "t0-0").is_ok());
 }

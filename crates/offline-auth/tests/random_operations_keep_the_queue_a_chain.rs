@@ -101,7 +101,7 @@ impl World {
         let before = self.history.len();
         match op {
             Op::Put(k, v) => {
-                let result = self.session.put(COLLECTION.into(), key(*k), v.clone());
+                let result = self.session.put(COLLECTION, &key(*k), v);
                 if self.unlocked {
                     assert_eq!(result.unwrap(), before as u64 + 1, "seq is previous + 1");
                     self.history.push((key(*k), Some(v.clone())));
@@ -110,7 +110,7 @@ impl World {
                 }
             }
             Op::Delete(k) => {
-                let result = self.session.delete(COLLECTION.into(), key(*k));
+                let result = self.session.delete(COLLECTION, &key(*k));
                 if self.unlocked {
                     assert_eq!(result.unwrap(), before as u64 + 1, "seq is previous + 1");
                     self.history.push((key(*k), None));
@@ -123,7 +123,7 @@ impl World {
                 let batch = queue.next_batch(*max);
                 if !self.unlocked {
                     assert_eq!(batch, Err(VaultError::SessionLocked));
-                    assert_eq!(queue.acknowledge(vec![1]), Err(VaultError::SessionLocked));
+                    assert_eq!(queue.acknowledge(&[1]), Err(VaultError::SessionLocked));
                     return;
                 }
                 let Some(batch) = batch.unwrap() else {
@@ -138,7 +138,7 @@ impl World {
                 if *ack {
                     // The receipt covers what the backend applied, which may
                     // be more than this batch (an earlier unacknowledged one).
-                    queue.acknowledge(receipt).unwrap();
+                    queue.acknowledge(&receipt).unwrap();
                     self.acked = self.backend.cursor.last_seq.max(self.acked);
                 }
             }
@@ -190,9 +190,9 @@ impl World {
                 None => replay.remove(k),
             };
         }
-        assert_eq!(self.session.keys(COLLECTION.into()).unwrap(), replay.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(self.session.keys(COLLECTION).unwrap(), replay.keys().cloned().collect::<Vec<_>>());
         for k in 0..6 {
-            assert_eq!(self.session.get(COLLECTION.into(), key(k)).unwrap(), replay.get(&key(k)).cloned());
+            assert_eq!(self.session.get(COLLECTION, &key(k)).unwrap(), replay.get(&key(k)).cloned());
         }
     }
 }

@@ -64,25 +64,25 @@ fn enrolled(dir: &tempfile::TempDir) -> (LocalServer, Arc<PinVault>, Arc<Offline
     let (status, enrolment) = server.post_json("/enroll", &credentials(PASSWORD, &[])).unwrap();
     assert_eq!(status, 200, "{enrolment}");
     let clock = TestClock::new(enrolment["server_time"].as_i64().unwrap());
-    let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+    let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
     let path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault =
         PinVault::open_with_clock(path, TestKeystore::new(), clock, VaultConfig::new(DEVICE, issuer_keys)).unwrap();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
-    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
+    let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
     (server, vault, session)
 }
 
 /// One edit uploaded with `applied` acknowledged; the answer (receipt acknowledged).
 fn sync_one_edit(server: &LocalServer, session: &Arc<OfflineSession>, key: &str, applied: &[String]) -> Value {
-    session.put("inspections".into(), key.into(), b"seal ok".to_vec()).unwrap();
+    session.put("inspections", key, b"seal ok").unwrap();
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
     let path = format!("/sync?device_id={DEVICE}&applied={}", applied.join(","));
     let (status, answer) = server.post_batch(&path, &batch.bytes).unwrap();
     assert_eq!(status, 200, "{answer}");
     let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap();
-    queue.acknowledge(receipt).unwrap();
+    queue.acknowledge(&receipt).unwrap();
     answer
 }
 
@@ -102,7 +102,7 @@ fn a_queued_directive_is_delivered_by_sync_applied_and_no_longer_delivered_once_
     // Delivered with the next sync answer; applied.
     let delivered = directives(&sync_one_edit(&server, &session, "station-2", &[]));
     assert_eq!(delivered.len(), 1);
-    let outcome = vault.apply_directive(delivered[0].clone()).unwrap();
+    let outcome = vault.apply_directive(&delivered[0].clone()).unwrap();
     assert_eq!(
         (outcome.jti.clone(), outcome.action, outcome.finished),
         (jti.clone(), DirectiveAction::LockUntilRenewal, true)
@@ -128,7 +128,7 @@ fn a_queued_directive_is_delivered_by_sync_applied_and_no_longer_delivered_once_
     let (status, renewed) = server.post_json("/renew", &credentials(PASSWORD, &acknowledged)).unwrap();
     assert_eq!(status, 200, "{renewed}");
     assert!(directives(&renewed).is_empty());
-    vault.unlock_with_grant(PIN.into(), renewed["grant"].as_str().unwrap().into()).unwrap();
+    vault.unlock_with_grant(PIN.into(), renewed["grant"].as_str().unwrap()).unwrap();
     server.stop().unwrap();
 }
 
@@ -150,7 +150,7 @@ fn a_revoked_tablet_is_wiped_at_its_next_contact_after_its_edits_are_uploaded() 
     assert_eq!((status, refused["error"].as_str()), (403, Some("the device was revoked")), "{refused}");
     let delivered = directives(&refused);
     assert_eq!(delivered.len(), 1);
-    assert!(vault.apply_directive(delivered[0].clone()).unwrap().finished, "nothing was pending");
+    assert!(vault.apply_directive(&delivered[0].clone()).unwrap().finished, "nothing was pending");
     assert!(vault.status().unwrap().wiped);
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::Wiped));
 

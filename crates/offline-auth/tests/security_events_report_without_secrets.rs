@@ -65,7 +65,7 @@ fn locked_with_recorder() -> (Device, Arc<PinVault>, Arc<Recorder>) {
 }
 
 fn config_with_attempts(device: &Device, max_failed_attempts: u32) -> VaultConfig {
-    VaultConfig { max_failed_attempts, ..device.backend.config() }
+    device.backend.config().with_max_failed_attempts(max_failed_attempts)
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn the_fourth_wrong_pin_starts_a_lockout_and_refused_attempts_report_nothing() {
 fn reaching_the_attempt_limit_reports_an_automatic_wipe_after_it_is_committed() {
     let device = Device::new();
     let vault = device.open_with(config_with_attempts(&device, 2)).unwrap();
-    vault.enroll(PIN.into(), device.backend.grant(device.clock.now(), 7), device.backend.sync_key.clone()).unwrap();
+    vault.enroll(PIN.into(), &device.backend.grant(device.clock.now(), 7), device.backend.sync_key.clone()).unwrap();
     // The listener looks at the vault when told: the wipe is already there.
     let status_at_event = Arc::new(Mutex::new(Vec::new()));
     let listener = Arc::new(StatusProbe { vault: Arc::downgrade(&vault), seen: status_at_event.clone() });
@@ -162,13 +162,13 @@ fn a_clock_set_back_in_a_session_reports_one_rollback() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     let recorder = Recorder::on(&vault);
-    session.put("visits".into(), "v1".into(), b"seal ok".to_vec()).unwrap();
+    session.put("visits", "v1", b"seal ok").unwrap();
 
     device.clock.set(device.clock.now() - DAY);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     assert_eq!(recorder.take(), vec![SecurityEvent::ClockRollback]);
     // Every later refusal, and an unlock under the lock, is the same rollback.
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     session.lock();
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::ClockRollback));
     assert_eq!(recorder.take(), vec![]);
@@ -186,7 +186,7 @@ fn a_clock_set_back_between_sessions_is_reported_by_the_unlock() {
 fn tampered_records_report_the_operation_that_found_them() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"seal ok".to_vec()).unwrap();
+    session.put("visits", "v1", b"seal ok").unwrap();
     let recorder = Recorder::on(&vault);
 
     let db = rusqlite::Connection::open(device.path()).unwrap();
@@ -195,7 +195,7 @@ fn tampered_records_report_the_operation_that_found_them() {
     body[last] ^= 1;
     db.execute("UPDATE records SET body = ?1", [&body]).unwrap();
 
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Tampered));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::Tampered));
     let events = recorder.take();
     assert_eq!(events, vec![SecurityEvent::Tampered { operation: "get".into() }]);
     assert!(!format!("{events:?}").contains("seal ok"), "no record contents");
@@ -303,7 +303,7 @@ fn a_panicking_listener_changes_no_result_and_poisons_nothing() {
 
     assert_eq!(vault.unlock(WRONG.into()).err(), Some(VaultError::WrongPin { attempts_remaining: 9 }));
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits".into(), "v1".into(), b"after".to_vec()).unwrap();
+    session.put("visits", "v1", b"after").unwrap();
     session.lock();
     // The listener can be replaced and the next event arrives.
     let recorder = Recorder::on(&vault);

@@ -154,7 +154,7 @@ fn setup() -> Fixture {
     ];
     for &(collection, key, value) in writes {
         let before = locations(&db);
-        session.put(collection.into(), key.into(), value.to_vec()).unwrap();
+        session.put(collection, key, value).unwrap();
         let rec = Rec { collection, key, value: value.to_vec() };
         match locations(&db).difference(&before).next() {
             Some(new) => assert!(records.insert(new.clone(), rec).is_none()),
@@ -164,7 +164,7 @@ fn setup() -> Fixture {
             }
         }
     }
-    session.delete("notes".into(), "n3".into()).unwrap();
+    session.delete("notes", "n3").unwrap();
     let remaining = locations(&db);
     records.retain(|location, _| remaining.contains(location));
     assert_eq!(records.len(), 5);
@@ -175,7 +175,7 @@ fn setup() -> Fixture {
     let verifier = device.backend.verifier();
     let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
-    queue.acknowledge(verified.receipt).unwrap();
+    queue.acknowledge(&verified.receipt).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 6);
 
     session.enable_biometrics().unwrap();
@@ -242,7 +242,7 @@ struct Expect<'a> {
 /// may fail, and no read may return data other than what was written.
 fn check_records(fx: &Fixture, tally: &mut Tally, expect: &Expect<'_>) -> Result<(), String> {
     for rec in fx.records.values() {
-        let got = fx.session.get(rec.collection.into(), rec.key.into());
+        let got = fx.session.get(rec.collection, rec.key);
         let what = format!("get({}, {})", rec.collection, rec.key);
         if expect.broken.contains(&rec) {
             tally.expect_err(&what, got, &["Tampered"])?;
@@ -261,7 +261,7 @@ fn check_records(fx: &Fixture, tally: &mut Tally, expect: &Expect<'_>) -> Result
         }
     }
     for collection in ["visits", "notes"] {
-        let listed = fx.session.keys(collection.into());
+        let listed = fx.session.keys(collection);
         let what = format!("keys({collection})");
         // A listing that misses (or finds extra) rows of its collection is
         // refused by the authenticated record set.
@@ -348,11 +348,9 @@ fn check_vault(fx: &Fixture, tally: &mut Tally, reads: &[VaultRead]) -> Result<(
                 fx.vault.unlock_with_biometrics(),
                 &["Tampered", "Keystore", "DeviceKeyLost"],
             )?,
-            VaultRead::Put => tally.expect_err(
-                "put(visits, v9)",
-                fx.session.put("visits".into(), "v9".into(), b"new".to_vec()),
-                &["Tampered"],
-            )?,
+            VaultRead::Put => {
+                tally.expect_err("put(visits, v9)", fx.session.put("visits", "v9", b"new"), &["Tampered"])?
+            }
             VaultRead::Batch => check_queue(fx, tally)?,
         }
     }
@@ -455,10 +453,10 @@ fn report(name: &str, tally: &Tally, started: Instant) {
 fn assert_intact(fx: &Fixture, original: &Snapshot) {
     assert!(snapshot(&fx.db) == *original, "every mutation was restored");
     for rec in fx.records.values() {
-        assert_eq!(fx.session.get(rec.collection.into(), rec.key.into()).unwrap(), Some(rec.value.clone()));
+        assert_eq!(fx.session.get(rec.collection, rec.key).unwrap(), Some(rec.value.clone()));
     }
-    assert_eq!(fx.session.keys("visits".into()).unwrap(), ["v1", "v2", "v3"]);
-    assert_eq!(fx.session.keys("notes".into()).unwrap(), ["n1", "n2"]);
+    assert_eq!(fx.session.keys("visits").unwrap(), ["v1", "v2", "v3"]);
+    assert_eq!(fx.session.keys("notes").unwrap(), ["n1", "n2"]);
     let batch = fx.session.clone().sync_queue().next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.last_seq), (3, 8));
     let verifier = fx.device.backend.verifier();
@@ -469,9 +467,9 @@ fn assert_intact(fx: &Fixture, original: &Snapshot) {
 
     assert_eq!(fx.vault.status().unwrap().failed_attempts, 1, "no tampered unlock counted an attempt");
     let by_bio = fx.vault.unlock_with_biometrics().unwrap();
-    assert_eq!(by_bio.get("notes".into(), "n1".into()).unwrap().unwrap(), b"call the depot back on Tuesday");
+    assert_eq!(by_bio.get("notes", "n1").unwrap().unwrap(), b"call the depot back on Tuesday");
     let by_pin = fx.vault.unlock(PIN.into()).unwrap();
-    assert_eq!(by_pin.get("visits".into(), "v2".into()).unwrap().unwrap(), b"valve 12 replaced");
+    assert_eq!(by_pin.get("visits", "v2").unwrap().unwrap(), b"valve 12 replaced");
     assert_eq!(fx.vault.status().unwrap().failed_attempts, 0);
 }
 
@@ -703,27 +701,27 @@ fn deleted_queue_entries_are_tampered() {
 fn an_older_copy_of_a_record_or_a_deleted_row_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first version".to_vec()).unwrap();
+    session.put("visits", "v1", b"first version").unwrap();
     let db = Connection::open(device.path()).unwrap();
     let (location, old): (Vec<u8>, Vec<u8>) =
         db.query_row("SELECT location, body FROM records", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    session.put("visits".into(), "v2".into(), b"other".to_vec()).unwrap();
-    session.put("visits".into(), "v1".into(), b"second version".to_vec()).unwrap();
+    session.put("visits", "v2", b"other").unwrap();
+    session.put("visits", "v1", b"second version").unwrap();
 
     // Put the first version back.
     db.execute("UPDATE records SET body = ?1 WHERE location = ?2", params![old, location]).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Tampered));
-    assert_eq!(session.keys("visits".into()), Err(VaultError::Tampered));
-    assert_eq!(session.put("visits".into(), "v1".into(), b"third".to_vec()), Err(VaultError::Tampered));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::Tampered));
+    assert_eq!(session.keys("visits"), Err(VaultError::Tampered));
+    assert_eq!(session.put("visits", "v1", b"third"), Err(VaultError::Tampered));
     // Still refused by a fresh process-level view of the file.
     session.lock();
     drop((session, vault));
     let vault = device.open();
     let session = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v2".into()), Err(VaultError::Tampered), "the whole set fails to verify");
+    assert_eq!(session.get("visits", "v2"), Err(VaultError::Tampered), "the whole set fails to verify");
 
     // Deleting the row instead is refused too.
     db.execute("DELETE FROM records WHERE location = ?1", [&location]).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Tampered));
-    assert_eq!(session.get("visits".into(), "v2".into()), Err(VaultError::Tampered));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::Tampered));
+    assert_eq!(session.get("visits", "v2"), Err(VaultError::Tampered));
 }

@@ -26,15 +26,14 @@ const MINUTE: i64 = 60;
 fn enrol_for_an_hour(device: &Device) -> (Arc<PinVault>, Arc<OfflineSession>, String) {
     let vault = device.open();
     let grant = device.backend.grant_for(USER, DEVICE, T0, T0 + HOUR);
-    let session = vault.enroll(PIN.into(), grant.clone(), device.backend.sync_key.clone()).unwrap();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     (vault, session, grant)
 }
 
 /// A read and a write: what the attacker wants to keep doing.
 fn use_data(session: &OfflineSession, n: i64) -> bool {
-    session.get("visits".into(), "v1".into()).is_ok()
-        && session.put("visits".into(), format!("late-{n}"), b"x".to_vec()).is_ok()
+    session.get("visits", "v1").is_ok() && session.put("visits", &format!("late-{n}"), b"x").is_ok()
 }
 
 fn minutes_after(exp: i64, last_access: Option<i64>) -> f64 {
@@ -61,7 +60,7 @@ fn creep_inside_one_session_gains_nothing_past_the_tolerance() {
     println!("creep inside one session: {extra:.1} min of access after exp (bound {} min)", TOLERANCE / MINUTE);
     assert!(last_access.is_some(), "the honest part of the window worked");
     assert!(extra * 60.0 <= TOLERANCE as f64);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
 }
 
 #[test]
@@ -101,7 +100,7 @@ fn creep_across_sessions_gains_nothing_past_the_tolerance() {
 fn a_rollback_after_read_only_sessions_is_caught() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     session.enable_biometrics().unwrap();
     session.lock();
     drop(vault);
@@ -119,7 +118,7 @@ fn a_rollback_after_read_only_sessions_is_caught() {
                 if round > 0 {
                     opened_while_behind += 1;
                 }
-                assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"first");
+                assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"first");
                 session.lock();
             }
             Err(VaultError::ClockRollback) => {}
@@ -142,26 +141,26 @@ fn the_grant_in_force_presented_again_does_not_lift_a_rollback_lock() {
     // Four minutes on (inside the idle timeout), the clock two minutes before enrolment.
     device.clock.advance(4 * MINUTE);
     device.clock.set(T0 - 2 * MINUTE);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     // The clock put right again; the lock holds until a newer grant, on
     // every path: the session's renewal and an unlock with a grant.
     device.clock.set(T0 + 4 * MINUTE);
-    assert_eq!(session.renew_grant(grant.clone()), Err(VaultError::ClockRollback));
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.renew_grant(&grant), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     session.lock();
-    assert_eq!(vault.unlock_with_grant(PIN.into(), grant).err(), Some(VaultError::ClockRollback));
+    assert_eq!(vault.unlock_with_grant(PIN.into(), &grant).err(), Some(VaultError::ClockRollback));
     // Not strictly newer: the same iat under another jti, or an older one.
     let same_iat = device.backend.grant_for(USER, DEVICE, T0, T0 + 2 * HOUR);
     let older = device.backend.grant_for(USER, DEVICE, T0 - HOUR, T0 + 2 * HOUR);
     for (what, grant) in [("same iat", same_iat), ("older", older)] {
-        let refused = vault.unlock_with_grant(PIN.into(), grant);
+        let refused = vault.unlock_with_grant(PIN.into(), &grant);
         assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })), "{what}: {refused:?}");
     }
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::ClockRollback));
     // A strictly newer grant does.
     let newer = device.backend.grant_for(USER, DEVICE, T0 + 5 * MINUTE, T0 + 2 * HOUR);
-    let session = vault.unlock_with_grant(PIN.into(), newer).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"first");
+    let session = vault.unlock_with_grant(PIN.into(), &newer).unwrap();
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"first");
 }
 
 #[test]
@@ -174,7 +173,7 @@ fn a_withheld_grant_presented_late_does_not_rewind_time() {
     device.clock.advance(3 * HOUR);
     // Three hours later, with the wall clock at the kept grant's iat.
     device.clock.set(T0 + MINUTE);
-    let outcome = vault.unlock_with_grant(PIN.into(), kept);
+    let outcome = vault.unlock_with_grant(PIN.into(), &kept);
     assert_eq!(outcome.err(), Some(VaultError::GrantExpired), "real time is past the kept grant's exp");
 }
 
@@ -286,8 +285,8 @@ fn each_reboot_gains_at_most_its_own_duration_and_a_minute_and_is_counted() {
     device.clock.set(real);
     let vault = device.open();
     let session =
-        vault.unlock_with_grant(PIN.into(), device.backend.grant_for(USER, DEVICE, real, real + HOUR)).unwrap();
-    session.put("visits".into(), "after".into(), b"y".to_vec()).unwrap();
+        vault.unlock_with_grant(PIN.into(), &device.backend.grant_for(USER, DEVICE, real, real + HOUR)).unwrap();
+    session.put("visits", "after", b"y").unwrap();
     let boots = verified_boots(&device, &session);
     assert_eq!(boots.first(), Some(&Some(0)), "the enrolment's boot");
     assert!(boots.windows(2).all(|w| w[0] <= w[1]));
@@ -327,14 +326,14 @@ fn write_record_rows(device: &Device, rows: &[(Vec<u8>, Vec<u8>, Vec<u8>)]) {
 fn an_older_state_row_written_back_after_an_unlock_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     session.lock();
     let before_lock = state_cells(&device);
 
     // The rollback lock is set and stored; then the older state comes back.
     let session = vault.unlock(PIN.into()).unwrap();
     device.clock.set(T0 - HOUR);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     session.lock();
     device.clock.set(T0 + MINUTE);
     write_state_cells(&device, &before_lock);
@@ -347,23 +346,23 @@ fn an_older_state_row_written_back_after_an_unlock_is_tampered() {
     let old = state_cells(&device);
     let session = vault.unlock(PIN.into()).unwrap();
     write_state_cells(&device, &old);
-    assert_eq!(session.put("visits".into(), "v2".into(), b"x".to_vec()), Err(VaultError::Tampered));
+    assert_eq!(session.put("visits", "v2", b"x"), Err(VaultError::Tampered));
 }
 
 #[test]
 fn an_older_record_row_with_its_older_state_row_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"old value".to_vec()).unwrap();
+    session.put("visits", "v1", b"old value").unwrap();
     session.lock();
     let (old_state, old_records) = (state_cells(&device), record_rows(&device));
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits".into(), "v1".into(), b"new value".to_vec()).unwrap();
+    session.put("visits", "v1", b"new value").unwrap();
     session.lock();
 
     write_state_cells(&device, &old_state);
     write_record_rows(&device, &old_records);
-    let outcome = device.open().unlock(PIN.into()).and_then(|s| s.get("visits".into(), "v1".into()));
+    let outcome = device.open().unlock(PIN.into()).and_then(|s| s.get("visits", "v1"));
     assert_eq!(outcome, Err(VaultError::Tampered), "never the old value");
 }
 
@@ -371,10 +370,10 @@ fn an_older_record_row_with_its_older_state_row_is_tampered() {
 fn a_copy_taken_while_unlocked_is_stale_once_the_session_locks() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     let during = state_cells(&device);
     device.clock.set(T0 - HOUR);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::ClockRollback));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     session.lock();
     // The lock moved the device key: the copy from the open epoch is stale.
     write_state_cells(&device, &during);
@@ -406,13 +405,13 @@ fn keystore_calls_per_unlock_and_lock() {
 fn an_hour_of_reading_stores_the_time_about_once_a_minute() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+    session.put("visits", "v1", b"first").unwrap();
     let mut last = state_cells(&device);
     let mut writes = 0;
     // One read every 10 s for an hour.
     for _ in 0..360 {
         device.clock.advance(10);
-        session.get("visits".into(), "v1".into()).unwrap();
+        session.get("visits", "v1").unwrap();
         let now = state_cells(&device);
         if now != last {
             writes += 1;
@@ -489,8 +488,8 @@ fn a_clock_that_throws_or_lies_gets_a_typed_error_and_no_access() {
         )
         .unwrap();
         let grant = device.backend.grant(T0, 7);
-        let session = vault.enroll(PIN.into(), grant, device.backend.sync_key.clone()).unwrap();
-        session.put("visits".into(), "v1".into(), b"first".to_vec()).unwrap();
+        let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
+        session.put("visits", "v1", b"first").unwrap();
         device.clock.advance(MINUTE);
         let before = std::fs::read(device.path()).unwrap();
         *clock.lie.lock().unwrap() = lie;
@@ -503,9 +502,9 @@ fn a_clock_that_throws_or_lies_gets_a_typed_error_and_no_access() {
             Err(e) => format!("{e:?}").split([' ', '{', '(']).next().unwrap().to_owned(),
         };
         for (what, outcome) in [
-            ("get", session.get("visits".into(), "v1".into()).map(|_| ())),
-            ("put", session.put("visits".into(), "v2".into(), b"x".to_vec()).map(|_| ())),
-            ("keys", session.keys("visits".into()).map(|_| ())),
+            ("get", session.get("visits", "v1").map(|_| ())),
+            ("put", session.put("visits", "v2", b"x").map(|_| ())),
+            ("keys", session.keys("visits").map(|_| ())),
         ] {
             assert!(expected.contains(&name(outcome).as_str()), "{lie:?}: {what}");
         }

@@ -25,24 +25,24 @@ fn enrol_unlock_lock_reopen_keeps_data() {
     assert!(vault.is_enrolled().unwrap());
     assert_eq!(session.user_id().unwrap(), USER);
     assert_eq!(session.scopes().unwrap(), ["visits", "notes"]);
-    session.put("visits".into(), "v1".into(), b"pump station 4: ok".to_vec()).unwrap();
-    session.put("notes".into(), "n1".into(), vec![]).unwrap();
+    session.put("visits", "v1", b"pump station 4: ok").unwrap();
+    session.put("notes", "n1", &[]).unwrap();
     session.lock();
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::SessionLocked));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::SessionLocked));
     assert!(!session.is_unlocked());
 
     let session = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"pump station 4: ok");
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"pump station 4: ok");
     session.lock();
     drop((session, vault));
 
     let vault = device.open();
     assert!(vault.is_enrolled().unwrap());
     let session = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"pump station 4: ok");
-    assert_eq!(session.get("notes".into(), "n1".into()).unwrap().unwrap(), b"");
-    assert_eq!(session.get("visits".into(), "missing".into()).unwrap(), None);
-    assert_eq!(session.keys("visits".into()).unwrap(), ["v1"]);
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"pump station 4: ok");
+    assert_eq!(session.get("notes", "n1").unwrap().unwrap(), b"");
+    assert_eq!(session.get("visits", "missing").unwrap(), None);
+    assert_eq!(session.keys("visits").unwrap(), ["v1"]);
     assert_eq!(vault.status().unwrap().pending_entries, 2);
 }
 
@@ -50,10 +50,10 @@ fn enrol_unlock_lock_reopen_keeps_data() {
 fn enrol_twice_is_refused_and_idle_sessions_lock() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    let again = vault.enroll("730264".into(), device.backend.grant(T0, 7), device.backend.sync_key.clone());
+    let again = vault.enroll("730264".into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone());
     assert_eq!(again.err(), Some(VaultError::AlreadyEnrolled));
     device.clock.advance(301);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::SessionLocked));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::SessionLocked));
 }
 
 /// Test 2: wrong PINs count down, survive reopening and a failure between
@@ -63,7 +63,7 @@ fn enrol_twice_is_refused_and_idle_sessions_lock() {
 fn wrong_pins_count_down_back_off_and_wipe() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"secret visit".to_vec()).unwrap();
+    session.put("visits", "v1", b"secret visit").unwrap();
     drop(session);
 
     for remaining in [9, 8, 7] {
@@ -140,12 +140,12 @@ fn wipe_deletes_keys_and_ends_sessions() {
     assert_eq!(device.keystore.inner.key_count(), 2);
     vault.wipe().unwrap();
     assert_eq!(device.keystore.inner.key_count(), 0);
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::Wiped));
-    assert_eq!(session.get("visits".into(), "v1".into()), Err(VaultError::SessionLocked));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::Wiped));
+    assert_eq!(session.get("visits", "v1"), Err(VaultError::SessionLocked));
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::Wiped));
     // A new online enrolment brings the vault back.
-    let session = vault.enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
-    assert_eq!(session.keys("visits".into()).unwrap(), Vec::<String>::new());
+    let session = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
+    assert_eq!(session.keys("visits").unwrap(), Vec::<String>::new());
     assert!(!vault.status().unwrap().wiped);
 }
 
@@ -154,7 +154,7 @@ fn wipe_deletes_keys_and_ends_sessions() {
 fn stolen_files_reveal_nothing_without_the_keystore() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "site-alpha".into(), b"gate code 7731".to_vec()).unwrap();
+    session.put("visits", "site-alpha", b"gate code 7731").unwrap();
     session.lock();
     drop((session, vault));
 
@@ -190,8 +190,8 @@ fn stolen_files_reveal_nothing_without_the_keystore() {
 fn change_pin_rewraps_without_reencrypting() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits".into(), "v1".into(), b"one".to_vec()).unwrap();
-    session.put("notes".into(), "n1".into(), b"two".to_vec()).unwrap();
+    session.put("visits", "v1", b"one").unwrap();
+    session.put("notes", "n1", b"two").unwrap();
     session.lock();
     let before = record_bodies(&device);
 
@@ -205,7 +205,7 @@ fn change_pin_rewraps_without_reencrypting() {
 
     assert_eq!(vault.unlock(PIN.into()).err(), Some(VaultError::WrongPin { attempts_remaining: 9 }));
     let session = vault.unlock("730264".into()).unwrap();
-    assert_eq!(session.get("visits".into(), "v1".into()).unwrap().unwrap(), b"one");
+    assert_eq!(session.get("visits", "v1").unwrap().unwrap(), b"one");
     assert_eq!(record_bodies(&device), before, "record ciphertexts are untouched");
 }
 
@@ -215,7 +215,7 @@ fn weak_pins_are_refused_at_enrolment() {
     let device = Device::new();
     let vault = device.open();
     for pin in ["12345", "000000", "111111", "121212", "123456", "654321", "890123", "147258", "112233", "2580"] {
-        let result = vault.enroll(pin.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone());
+        let result = vault.enroll(pin.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone());
         match result {
             Err(VaultError::WeakPin { reason }) => assert!(!reason.contains(pin), "{reason}"),
             other => panic!("{pin}: {other:?}"),
@@ -223,7 +223,7 @@ fn weak_pins_are_refused_at_enrolment() {
         assert!(!vault.is_enrolled().unwrap());
     }
     assert_eq!(device.keystore.inner.key_count(), 0, "no key is made for a refused PIN");
-    vault.enroll("730264".into(), device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
+    vault.enroll("730264".into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
 }
 
 #[test]
@@ -286,7 +286,7 @@ fn a_key_created_just_before_a_crash_is_not_left_behind() {
     };
     let vault = open().unwrap();
     vault
-        .enroll(PIN.into(), device.backend.grant(T0, 7), device.backend.sync_key.clone())
+        .enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone())
         .unwrap()
         .enable_biometrics()
         .unwrap();
@@ -320,7 +320,7 @@ fn a_wipe_leaves_no_sealed_row_in_the_database_or_its_log() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     for i in 0..20 {
-        session.put("visits".into(), format!("v{i}"), vec![i; 300]).unwrap();
+        session.put("visits", &format!("v{i}"), &[i; 300]).unwrap();
     }
     // Everything sealed that the vault stored: wraps, state, records, queue.
     let sealed: Vec<Vec<u8>> = {
@@ -354,7 +354,7 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     for i in 0..3 {
-        session.put("visits".into(), format!("v{i}"), b"x".to_vec()).unwrap();
+        session.put("visits", &format!("v{i}"), b"x").unwrap();
     }
     let queue = session.clone().sync_queue();
     let acked: Vec<(i64, Vec<u8>)> = {
@@ -364,7 +364,7 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
     };
     let batch = queue.next_batch(2).unwrap().unwrap();
     let verified = device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial());
-    queue.acknowledge(verified.unwrap().receipt).unwrap();
+    queue.acknowledge(&verified.unwrap().receipt).unwrap();
     assert_eq!((queue.pending_count().unwrap(), vault.status().unwrap().pending_entries), (1, 1));
     // The acknowledged rows written back, and a foreign row added.
     let db = Connection::open(device.path()).unwrap();

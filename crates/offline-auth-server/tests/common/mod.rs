@@ -181,12 +181,12 @@ impl Device {
             assert_eq!(answer.status, 200, "{answer:?}");
             break answer.body;
         };
-        let issuer_keys = issuer_keys_from_jwks(enrolment["jwks"].to_string()).unwrap();
+        let issuer_keys = issuer_keys_from_jwks(&enrolment["jwks"].to_string()).unwrap();
         let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault.db").to_string_lossy().into_owned();
         let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(id, issuer_keys)).unwrap();
-        let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap().into(), sync_key).unwrap();
+        let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
         let queue = session.clone().sync_queue();
         Self { id: id.to_owned(), user, session, queue, edits: 0, _dir: dir }
     }
@@ -197,10 +197,10 @@ impl Device {
             let key = format!("{}/k{}", self.id, rng.below(6));
             let collection = offline_auth_server::SCOPES[rng.below(2)].to_owned();
             if rng.below(5) == 0 {
-                self.session.delete(collection, key).unwrap();
+                self.session.delete(&collection, &key).unwrap();
             } else {
                 let value = format!("v{}-{}", self.edits, rng.next() % 1000);
-                self.session.put(collection, key, value.into_bytes()).unwrap();
+                self.session.put(&collection, &key, &value.into_bytes()).unwrap();
             }
             self.edits += 1;
         }
@@ -210,10 +210,10 @@ impl Device {
     pub fn records(&self) -> Vec<Value> {
         let mut all = Vec::new();
         for collection in offline_auth_server::SCOPES {
-            let mut keys = self.session.keys(collection.into()).unwrap();
+            let mut keys = self.session.keys(collection).unwrap();
             keys.sort();
             for key in keys {
-                let value = self.session.get(collection.into(), key.clone()).unwrap().unwrap();
+                let value = self.session.get(collection, &key).unwrap().unwrap();
                 all.push(json!({"collection": collection, "key": key, "value": String::from_utf8(value).unwrap()}));
             }
         }
@@ -229,7 +229,7 @@ impl Device {
         use base64::Engine as _;
         let receipt =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer.body["receipt"].as_str().unwrap()).unwrap();
-        self.queue.acknowledge(receipt).unwrap();
+        self.queue.acknowledge(&receipt).unwrap();
     }
 }
 

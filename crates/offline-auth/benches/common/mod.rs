@@ -59,7 +59,7 @@ impl Fixture {
         }
         let keystore: Arc<dyn PlatformKeystore> = SoftwareKeystore::new();
         let vault = PinVault::open(path.to_string_lossy().into_owned(), keystore.clone(), config.clone()).unwrap();
-        let session = vault.enroll(PIN.into(), grant, sync_key.clone()).unwrap();
+        let session = vault.enroll(PIN.into(), &grant, sync_key.clone()).unwrap();
         Self { issuer, keystore, config, sync_key, vault, session }
     }
 }

@@ -59,8 +59,8 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`,
     /// `Tampered` (the row was modified or moved), `Storage`.
-    pub fn get(&self, collection: String, key: String) -> Result<Option<Vec<u8>>, VaultError> {
-        self.report("get", records::get(&self.core, &collection, &key))
+    pub fn get(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        self.report("get", records::get(&self.core, collection, key))
     }
 
     /// Stores `value` under `(collection, key)` and queues the edit for sync,
@@ -70,7 +70,7 @@ impl OfflineSession {
     /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`
     /// (empty or oversized names or value, collection outside the grant's
     /// scope), `Tampered`, `Storage`.
-    pub fn put(&self, collection: String, key: String, value: Vec<u8>) -> Result<u64, VaultError> {
+    pub fn put(&self, collection: &str, key: &str, value: &[u8]) -> Result<u64, VaultError> {
         self.report("put", records::put(&self.core, collection, key, value))
     }
 
@@ -79,7 +79,7 @@ impl OfflineSession {
     ///
     /// # Errors
     /// As [`OfflineSession::put`].
-    pub fn delete(&self, collection: String, key: String) -> Result<u64, VaultError> {
+    pub fn delete(&self, collection: &str, key: &str) -> Result<u64, VaultError> {
         self.report("delete", records::delete(&self.core, collection, key))
     }
 
@@ -87,8 +87,8 @@ impl OfflineSession {
     ///
     /// # Errors
     /// As [`OfflineSession::get`].
-    pub fn keys(&self, collection: String) -> Result<Vec<String>, VaultError> {
-        self.report("keys", records::keys(&self.core, &collection))
+    pub fn keys(&self, collection: &str) -> Result<Vec<String>, VaultError> {
+        self.report("keys", records::keys(&self.core, collection))
     }
 
     /// The values stored under `keys` in `collection`, in the order asked
@@ -101,8 +101,8 @@ impl OfflineSession {
     /// # Errors
     /// As [`OfflineSession::get`]; `InvalidInput` for too many keys, or
     /// values adding up to more than the byte limit (then nothing is returned).
-    pub fn get_many(&self, collection: String, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
-        self.report("get_many", records::get_many(&self.core, &collection, &keys))
+    pub fn get_many(&self, collection: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
+        self.report("get_many", records::get_many(&self.core, collection, keys))
     }
 
     /// Stores every record of `records` in `collection` and queues each edit
@@ -117,7 +117,7 @@ impl OfflineSession {
     ///
     /// # Errors
     /// As [`OfflineSession::put`]; `InvalidInput` for the limits above.
-    pub fn put_many(&self, collection: String, records: Vec<KeyValue>) -> Result<u64, VaultError> {
+    pub fn put_many(&self, collection: &str, records: &[KeyValue]) -> Result<u64, VaultError> {
         self.report("put_many", records::put_many(&self.core, collection, records))
     }
 
@@ -129,8 +129,8 @@ impl OfflineSession {
     /// more than [`MAX_BULK_RECORDS`](crate::MAX_BULK_RECORDS) records or
     /// [`MAX_BULK_BYTES`](crate::MAX_BULK_BYTES) of keys and values (then use
     /// [`OfflineSession::keys`] and [`OfflineSession::get_many`]).
-    pub fn entries(&self, collection: String) -> Result<Vec<KeyValue>, VaultError> {
-        self.report("entries", records::entries(&self.core, &collection))
+    pub fn entries(&self, collection: &str) -> Result<Vec<KeyValue>, VaultError> {
+        self.report("entries", records::entries(&self.core, collection))
     }
 
     /// Wraps the vault key under a new biometric keystore key, so
@@ -174,8 +174,8 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`, `GrantInvalid` (bad signature, unknown `kid`, another
     /// device or user, older than the grant in force), `GrantExpired`, `Storage`.
-    pub fn renew_grant(&self, grant: String) -> Result<(), VaultError> {
-        self.report("renew_grant", grant_state::renew(&self.core, grant))
+    pub fn renew_grant(&self, grant: &str) -> Result<(), VaultError> {
+        self.report("renew_grant", grant_state::renew(&self.core, grant.to_owned()))
     }
 
     /// A nonce to send with a renewal request (`/renew`), for the backend to

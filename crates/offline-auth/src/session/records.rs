@@ -52,18 +52,18 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
 }
 
 /// `OfflineSession::put`.
-pub(super) fn put(session: &SessionCore, collection: String, key: String, value: Vec<u8>) -> Result<u64> {
-    check_names(&collection, &key)?;
-    check_value(&value)?;
-    let op = Operation::Put { collection: collection.clone(), key, value };
-    write(session, &collection, vec![op])
+pub(super) fn put(session: &SessionCore, collection: &str, key: &str, value: &[u8]) -> Result<u64> {
+    check_names(collection, key)?;
+    check_value(value)?;
+    let op = Operation::Put { collection: collection.to_owned(), key: key.to_owned(), value: value.to_vec() };
+    write(session, collection, vec![op])
 }
 
 /// `OfflineSession::delete`.
-pub(super) fn delete(session: &SessionCore, collection: String, key: String) -> Result<u64> {
-    check_names(&collection, &key)?;
-    let op = Operation::Delete { collection: collection.clone(), key };
-    write(session, &collection, vec![op])
+pub(super) fn delete(session: &SessionCore, collection: &str, key: &str) -> Result<u64> {
+    check_names(collection, key)?;
+    let op = Operation::Delete { collection: collection.to_owned(), key: key.to_owned() };
+    write(session, collection, vec![op])
 }
 
 /// `OfflineSession::get_many`: the values of `keys` in `collection`, in the
@@ -122,15 +122,15 @@ pub(super) fn entries(session: &SessionCore, collection: &str) -> Result<Vec<Key
 /// `OfflineSession::put_many`: every record stored and every edit queued,
 /// in one durable transaction, all or nothing. Every argument is checked
 /// before anything is written; a key may appear once.
-pub(super) fn put_many(session: &SessionCore, collection: String, records: Vec<KeyValue>) -> Result<u64> {
+pub(super) fn put_many(session: &SessionCore, collection: &str, records: &[KeyValue]) -> Result<u64> {
     if records.is_empty() {
         return Err(Error::InvalidInput("put_many needs at least one record".into()));
     }
     let bytes: u64 = records.iter().map(|r| (r.key.len() + r.value.len()) as u64).sum();
     check_bulk(records.len(), bytes, "put_many")?;
     let mut seen = HashSet::with_capacity(records.len());
-    for record in &records {
-        check_names(&collection, &record.key)?;
+    for record in records {
+        check_names(collection, &record.key)?;
         check_value(&record.value)?;
         if !seen.insert(record.key.as_str()) {
             return Err(Error::InvalidInput(format!("put_many: key {:?} appears twice", record.key)));
@@ -138,10 +138,14 @@ pub(super) fn put_many(session: &SessionCore, collection: String, records: Vec<K
     }
     drop(seen);
     let ops = records
-        .into_iter()
-        .map(|KeyValue { key, value }| Operation::Put { collection: collection.clone(), key, value })
+        .iter()
+        .map(|record| Operation::Put {
+            collection: collection.to_owned(),
+            key: record.key.clone(),
+            value: record.value.to_vec(),
+        })
         .collect();
-    write(session, &collection, ops)
+    write(session, collection, ops)
 }
 
 /// Applies `ops` (all in `collection`, each to a different record) to the

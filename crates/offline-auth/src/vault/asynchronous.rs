@@ -27,7 +27,7 @@ impl PinVault {
         grant: String,
         sync_key: Vec<u8>,
     ) -> Result<Arc<OfflineSession>, VaultError> {
-        offload::run(move || self.enroll(pin, grant, sync_key)).await
+        offload::run(move || self.enroll(pin, &grant, sync_key)).await
     }
 
     /// [`PinVault::renewal_nonce`] off the caller's thread (it calls the
@@ -58,7 +58,7 @@ impl PinVault {
         pin: String,
         grant: String,
     ) -> Result<Arc<OfflineSession>, VaultError> {
-        offload::run(move || self.unlock_with_grant(pin, grant)).await
+        offload::run(move || self.unlock_with_grant(pin, &grant)).await
     }
 
     /// [`PinVault::unlock_with_biometrics`] off the caller's thread (it waits

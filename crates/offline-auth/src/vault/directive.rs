@@ -48,6 +48,7 @@ pub(crate) const MAX_ACKNOWLEDGED: u32 = 16;
 
 /// What applying a directive did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct DirectiveOutcome {
     /// The directive's id (`jti`): acknowledge it to the backend once
     /// `finished` (`applied_directives` lists them).

@@ -98,8 +98,8 @@ impl PinVault {
     /// # Errors
     /// `AlreadyEnrolled`, `WeakPin`, `GrantInvalid`, `GrantExpired`,
     /// `InvalidInput` (sync key length), `Keystore`, `Storage`.
-    pub fn enroll(&self, pin: String, grant: String, sync_key: Vec<u8>) -> Result<Arc<OfflineSession>, VaultError> {
-        self.inner.events.report("enroll", lifecycle::enroll(&self.inner, pin, grant, sync_key))
+    pub fn enroll(&self, pin: String, grant: &str, sync_key: Vec<u8>) -> Result<Arc<OfflineSession>, VaultError> {
+        self.inner.events.report("enroll", lifecycle::enroll(&self.inner, pin, grant.to_owned(), sync_key))
     }
 
     /// Unlocks with the PIN. The attempt is counted durably before the PIN
@@ -125,8 +125,8 @@ impl PinVault {
     /// # Errors
     /// As [`PinVault::unlock`]; `GrantInvalid` if the grant is for another
     /// user or device.
-    pub fn unlock_with_grant(&self, pin: String, grant: String) -> Result<Arc<OfflineSession>, VaultError> {
-        self.inner.events.report("unlock_with_grant", attempt::unlock(&self.inner, pin, Some(grant)))
+    pub fn unlock_with_grant(&self, pin: String, grant: &str) -> Result<Arc<OfflineSession>, VaultError> {
+        self.inner.events.report("unlock_with_grant", attempt::unlock(&self.inner, pin, Some(grant.to_owned())))
     }
 
     /// A nonce to send with the renewal request that fetches the grant for
@@ -230,8 +230,8 @@ impl PinVault {
     ///
     /// # Errors
     /// `InvalidInput` for an empty or oversized `enrolment`, `Storage`.
-    pub fn forget_salvaged(&self, enrolment: Vec<u8>, through_seq: u64) -> Result<u64, VaultError> {
-        self.inner.events.report("forget_salvaged", salvage::forget_salvaged(&self.inner, &enrolment, through_seq))
+    pub fn forget_salvaged(&self, enrolment: &[u8], through_seq: u64) -> Result<u64, VaultError> {
+        self.inner.events.report("forget_salvaged", salvage::forget_salvaged(&self.inner, enrolment, through_seq))
     }
 
     /// How many edits are escrowed (of every enrolment), waiting for a
@@ -261,8 +261,8 @@ impl PinVault {
     /// `DirectiveInvalid`, `DirectiveForAnotherDevice`, `DirectiveReplayed`,
     /// `DirectiveOutdated` (nothing changed); `Keystore`, `Storage` (the
     /// directive stays recorded and is finished later).
-    pub fn apply_directive(&self, directive: String) -> Result<DirectiveOutcome, VaultError> {
-        self.inner.events.report("apply_directive", directive::apply(&self.inner, &directive))
+    pub fn apply_directive(&self, directive: &str) -> Result<DirectiveOutcome, VaultError> {
+        self.inner.events.report("apply_directive", directive::apply(&self.inner, directive))
     }
 
     /// The ids (`jti`) of the remote directives applied, newest first (at

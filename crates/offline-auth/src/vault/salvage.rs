@@ -26,6 +26,7 @@ const SALVAGE_HEADROOM: usize = 64 * 1024;
 
 /// A salvage upload ready to send (`POST /salvage` on the reference server).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct SalvageUpload {
     /// The versioned upload (`docs/BATCH_FORMAT.md`, "Salvage upload").
     pub bytes: Vec<u8>,

@@ -8,6 +8,7 @@ use crate::time::Reading;
 
 /// What a vault looks like from the outside, without unlocking it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[non_exhaustive]
 pub struct VaultStatus {
     /// An enrolment exists.
     pub enrolled: bool,

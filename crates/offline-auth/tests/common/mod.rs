@@ -223,7 +223,7 @@ impl<K: PlatformKeystore + 'static> Device<K> {
     pub fn enrolled(&self) -> (Arc<PinVault>, Arc<OfflineSession>) {
         let vault = self.open();
         let session =
-            vault.enroll(PIN.into(), self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
+            vault.enroll(PIN.into(), &self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
         (vault, session)
     }
 }
