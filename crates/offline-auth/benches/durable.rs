@@ -27,7 +27,7 @@ fn durable(c: &mut Criterion) {
     group.bench_function("ours", |b| {
         b.iter(|| {
             i += 1;
-            fixture.session.put(common::COLLECTION, &common::key(i % 10_000), &value).unwrap()
+            fixture.session.put(common::COLLECTION, &common::key(i % 10_000), value.clone()).unwrap()
         })
     });
 
@@ -38,7 +38,7 @@ fn durable(c: &mut Criterion) {
     group.bench_function("ours_escrowed", |b| {
         b.iter(|| {
             e += 1;
-            escrowed.session.put(common::COLLECTION, &common::key(e % 10_000), &value).unwrap()
+            escrowed.session.put(common::COLLECTION, &common::key(e % 10_000), value.clone()).unwrap()
         })
     });
     report_escrow_bytes(&dir.path().join("escrowed.db"));
@@ -112,7 +112,7 @@ fn durable(c: &mut Criterion) {
         b.iter(|| {
             for _ in 0..BULK {
                 k += 1;
-                fixture.session.put(common::COLLECTION, &common::key(k % 10_000), &value).unwrap();
+                fixture.session.put(common::COLLECTION, &common::key(k % 10_000), value.clone()).unwrap();
             }
         })
     });

@@ -70,7 +70,7 @@ impl OfflineSession {
     /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`
     /// (empty or oversized names or value, collection outside the grant's
     /// scope), `Tampered`, `Storage`.
-    pub fn put(&self, collection: &str, key: &str, value: &[u8]) -> Result<u64, VaultError> {
+    pub fn put(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<u64, VaultError> {
         self.report("put", records::put(&self.core, collection, key, value))
     }
 

@@ -52,10 +52,10 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
 }
 
 /// `OfflineSession::put`.
-pub(super) fn put(session: &SessionCore, collection: &str, key: &str, value: &[u8]) -> Result<u64> {
+pub(super) fn put(session: &SessionCore, collection: &str, key: &str, value: Vec<u8>) -> Result<u64> {
     check_names(collection, key)?;
-    check_value(value)?;
-    let op = Operation::Put { collection: collection.to_owned(), key: key.to_owned(), value: value.to_vec() };
+    check_value(&value)?;
+    let op = Operation::Put { collection: collection.to_owned(), key: key.to_owned(), value };
     write(session, collection, vec![op])
 }
 
