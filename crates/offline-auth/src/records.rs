@@ -70,6 +70,60 @@ enum RecordWireRef<'a> {
     V1(&'a RecordBody),
 }
 
+/// Borrowing reader of [`RecordWire`]: the same bytes (postcard writes a
+/// `Vec<u8>` as its length and its bytes, which is what `&[u8]` reads), with
+/// the names and the value borrowed from the opened plaintext.
+#[derive(Deserialize)]
+enum RecordWireBorrowed<'a> {
+    V1(#[serde(borrow)] RecordBodyRef<'a>),
+}
+
+#[derive(Deserialize)]
+struct RecordBodyRef<'a> {
+    collection: &'a str,
+    key: &'a str,
+    value: &'a [u8],
+    version: u64,
+}
+
+impl RecordBody {
+    /// Opens the sealed body of the row that the caller found at `location`,
+    /// the row key it blinded from `(collection, key)`; `row_tag` is the
+    /// row's stored collection tag. Returns `take` of the value, and the
+    /// version.
+    ///
+    /// The same guarantee as [`RecordBody::open`] at a third of its cost (no
+    /// MAC computed here, no copy of the row, names not copied): the
+    /// associated data binds the body to `location` and `row_tag`, which only
+    /// a holder of the vault key can seal, and the vault seals a body only at
+    /// the row key and tag its own names blind to. So a body that opens here
+    /// and holds `(collection, key)` is that record's, and `row_tag` is that
+    /// collection's tag. A body that holds other names is `Tampered`.
+    pub(crate) fn open_known<T>(
+        keys: &VaultKeys,
+        location: &[u8; 32],
+        row_tag: &[u8],
+        sealed: &[u8],
+        (collection, key): (&str, &str),
+        take: impl FnOnce(&[u8]) -> T,
+    ) -> Result<(T, u64)> {
+        let mut place = [0u8; 64];
+        let (at, tag) = place.split_at_mut(32);
+        at.copy_from_slice(location);
+        let row_tag: &[u8; 32] = row_tag.try_into().map_err(|_| Error::Tampered)?;
+        tag.copy_from_slice(row_tag);
+        let bytes = keys.open(AadKind::Record, &place, sealed)?;
+        let body = match postcard::from_bytes::<RecordWireBorrowed<'_>>(&bytes) {
+            Ok(RecordWireBorrowed::V1(body)) => body,
+            Err(_) => return Err(Error::Tampered),
+        };
+        if !ct_eq(body.collection.as_bytes(), collection.as_bytes()) || !ct_eq(body.key.as_bytes(), key.as_bytes()) {
+            return Err(Error::Tampered);
+        }
+        Ok((take(body.value), body.version))
+    }
+}
+
 /// Rejects empty or oversized names.
 pub(crate) fn check_names(collection: &str, key: &str) -> Result<()> {
     Ok(limits::check_names(collection, key)?)
@@ -122,4 +176,45 @@ pub(crate) fn check_bulk(count: usize, bytes: u64, what: &str) -> Result<()> {
         return Err(Error::InvalidInput(format!("{what}: at most {MAX_BULK_BYTES} bytes of keys and values per call")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Mac32, SecretKey};
+
+    fn sealed(keys: &VaultKeys, names: (&str, &str), at: (&str, &str)) -> (Mac32, Mac32, Vec<u8>) {
+        let body = RecordBody { collection: names.0.into(), key: names.1.into(), value: vec![7; 300], version: 42 };
+        let (location, tag) = (keys.record_location(at.0, at.1), keys.collection_tag(at.0));
+        let bytes = body.seal(keys, &location, &tag).unwrap();
+        (location, tag, bytes)
+    }
+
+    #[test]
+    fn the_borrowing_reader_opens_what_the_owned_form_sealed() {
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
+        let (location, tag, bytes) = sealed(&keys, ("forms", "a"), ("forms", "a"));
+        let (value, version) =
+            RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), <[u8]>::to_vec).unwrap();
+        assert_eq!((value, version), (vec![7; 300], 42));
+        // And the full open agrees.
+        let row = RecordRow { location: location.to_vec(), collection: tag.to_vec(), body: bytes };
+        assert_eq!(RecordBody::open(&keys, &row).unwrap().version, 42);
+    }
+
+    #[test]
+    fn a_known_read_of_a_body_holding_other_names_or_under_another_tag_is_tampered() {
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
+        // Sealed (by a bug, say) at the row of ("forms", "a") but holding "b".
+        let (location, tag, bytes) = sealed(&keys, ("forms", "b"), ("forms", "a"));
+        let read = RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), |_| ());
+        assert!(matches!(read, Err(Error::Tampered)));
+        // The right body, with its row's collection tag edited.
+        let (location, _, bytes) = sealed(&keys, ("forms", "a"), ("forms", "a"));
+        let other = keys.collection_tag("other");
+        let read = RecordBody::open_known(&keys, &location, &other, &bytes, ("forms", "a"), |_| ());
+        assert!(matches!(read, Err(Error::Tampered)));
+        let read = RecordBody::open_known(&keys, &location, &other[..31], &bytes, ("forms", "a"), |_| ());
+        assert!(matches!(read, Err(Error::Tampered)));
+    }
 }

@@ -2,31 +2,44 @@
 //! durable transaction as the record change, each read checked against the
 //! authenticated record set (`engine/record_index.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::live::{Need, SessionCore};
 use crate::crypto::Mac32;
-use crate::engine::{offline_window, VaultState};
+use crate::engine::{offline_window, RecordVersions, VaultState};
 use crate::error::{Error, Result};
 use crate::records::{check_bulk, check_names, check_value, KeyValue, RecordBody};
-use crate::storage::{QueueRow, RecordRow};
+use crate::storage::{QueueRow, RecordReader, RecordRow};
 use crate::sync::{escrow_entry, SealedEntry};
 use offline_auth_proto::entry::Operation;
 
 /// `OfflineSession::get`: the value, checked against the record set.
+///
+/// One MAC per call (the row key); the collection tag is the row's own,
+/// authenticated by the body's associated data (`RecordBody::open_known`),
+/// and computed only when there is no row.
 pub(super) fn get(session: &SessionCore, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
     check_names(collection, key)?;
     let access = session.access(Need::Data)?;
     let keys = &access.keys;
     let location = keys.record_location(collection, key);
-    let tag = keys.collection_tag(collection);
-    let body = session.vault().db.read(|c| {
-        let body = RecordRow::get(c, &location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
-        let found = body.as_ref().map(|b| b.version);
-        session.vault().record_index.check(c, keys, |index| index.version(&tag, &location) == found)?;
-        Ok(body)
-    })?;
-    Ok(body.map(|mut body| std::mem::take(&mut body.value)))
+    session.vault().db.read(|c| {
+        let found = RecordReader::new(c)?.read(&location, |row_tag, sealed| {
+            let (value, version) =
+                RecordBody::open_known(keys, &location, row_tag, sealed, (collection, key), <[u8]>::to_vec)?;
+            Ok((value, version, mac32(row_tag)?))
+        })?;
+        let (tag, version) = match &found {
+            Some((_, version, tag)) => (*tag, Some(*version)),
+            None => (keys.collection_tag(collection), None),
+        };
+        session.vault().record_index.check(c, keys, |index| index.version(&tag, &location) == version)?;
+        Ok(found.map(|(value, _, _)| value))
+    })
+}
+
+fn mac32(bytes: &[u8]) -> Result<Mac32> {
+    bytes.try_into().map_err(|_| Error::Tampered)
 }
 
 /// `OfflineSession::keys`: the collection's keys, sorted; the whole
@@ -37,7 +50,7 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
     let keys = &access.keys;
     let tag = keys.collection_tag(collection);
     let mut names = session.vault().db.read(|c| {
-        let mut found = HashMap::new();
+        let mut found = RecordVersions::default();
         let mut names = Vec::new();
         for row in RecordRow::in_collection(c, &tag)? {
             let mut body = RecordBody::open(keys, &row)?;
@@ -67,7 +80,9 @@ pub(super) fn delete(session: &SessionCore, collection: String, key: String) -> 
 }
 
 /// `OfflineSession::get_many`: the values of `keys` in `collection`, in the
-/// order asked, each checked against the record set; one database read.
+/// order asked, each checked against the record set; one read transaction,
+/// one prepared statement, and per record one MAC (its row key), one open
+/// and one copy of the value (`RecordBody::open_known`).
 pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
     let names: u64 = keys.iter().map(|k| k.len() as u64).sum();
     check_bulk(keys.len(), names, "get_many")?;
@@ -77,21 +92,31 @@ pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String])
     let access = session.access(Need::Data)?;
     let vault_keys = &access.keys;
     let tag = vault_keys.collection_tag(collection);
-    let locations: Vec<Mac32> = keys.iter().map(|key| vault_keys.record_location(collection, key)).collect();
-    let mut values = session.vault().db.read(|c| {
-        let mut values = Vec::with_capacity(locations.len());
+    session.vault().db.read(|c| {
+        // One snapshot for the whole call (and one transaction, not one per row).
+        let snapshot = c.unchecked_transaction()?;
+        let mut reader = RecordReader::new(&snapshot)?;
+        let mut values = Vec::with_capacity(keys.len());
+        let mut versions = Vec::with_capacity(keys.len());
         let mut total = 0u64;
-        for location in &locations {
-            let body = RecordRow::get(c, location)?.map(|row| RecordBody::open(vault_keys, &row)).transpose()?;
-            let found = body.as_ref().map(|b| b.version);
-            session.vault().record_index.check(c, vault_keys, |index| index.version(&tag, location) == found)?;
-            total += body.as_ref().map_or(0, |b| b.value.len() as u64);
+        for key in keys {
+            let location = vault_keys.record_location(collection, key);
+            // A body that opens and holds these names is at `tag`'s row (`open_known`).
+            let found = reader.read(&location, |row_tag, sealed| {
+                RecordBody::open_known(vault_keys, &location, row_tag, sealed, (collection, key), <[u8]>::to_vec)
+            })?;
+            total += found.as_ref().map_or(0, |(value, _)| value.len() as u64);
             check_bulk(values.len(), total, "get_many")?;
-            values.push(body);
+            versions.push((location, found.as_ref().map(|(_, version)| *version)));
+            values.push(found.map(|(value, _)| value));
         }
+        drop(reader);
+        session.vault().record_index.check(&snapshot, vault_keys, |index| {
+            versions.iter().all(|(location, version)| index.version(&tag, location) == *version)
+        })?;
+        snapshot.finish()?;
         Ok(values)
-    })?;
-    Ok(values.iter_mut().map(|body| body.as_mut().map(|body| std::mem::take(&mut body.value))).collect())
+    })
 }
 
 /// `OfflineSession::entries`: every record of `collection` with its value,
@@ -102,7 +127,7 @@ pub(super) fn entries(session: &SessionCore, collection: &str) -> Result<Vec<Key
     let keys = &access.keys;
     let tag = keys.collection_tag(collection);
     let mut entries = session.vault().db.read(|c| {
-        let mut found = HashMap::new();
+        let mut found = RecordVersions::default();
         let mut entries = Vec::new();
         let mut total = 0u64;
         for row in RecordRow::in_collection(c, &tag)? {
@@ -175,9 +200,12 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
             let seq = state.next_seq()?;
 
             // The version this write replaces must be the one the record set says.
-            let old = RecordRow::get(tx, location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
-            let old_version = old.as_ref().map(|body| body.version);
-            drop(old);
+            let names = match &op {
+                Operation::Put { key, .. } | Operation::Delete { key, .. } => (collection, key.as_str()),
+            };
+            let old_version = RecordReader::new(tx)?.read(location, |row_tag, sealed| {
+                Ok(RecordBody::open_known(keys, location, row_tag, sealed, names, |_| ())?.1)
+            })?;
             vault.record_index.check(tx, keys, |index| index.version(&tag, location) == old_version)?;
             if let Some(old_version) = old_version {
                 state.remove_record(keys, location, old_version)?;

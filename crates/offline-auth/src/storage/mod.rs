@@ -18,6 +18,7 @@ pub(crate) mod directives;
 mod escrow;
 pub(crate) mod pin_shape;
 mod queue_moves;
+mod record_reader;
 pub(crate) mod server_time;
 pub(crate) mod tables;
 
@@ -27,6 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub(crate) use escrow::EscrowRow;
+pub(crate) use record_reader::RecordReader;
 pub(crate) use tables::{QueueRow, RecordRow, VaultRow};
 
 use crate::error::{Error, Result};

@@ -309,17 +309,6 @@ impl RecordRow {
         Ok(Self { location: r.get(0)?, collection: r.get(1)?, body: r.get(2)? })
     }
 
-    /// The record at `location`, if any.
-    pub(crate) fn get(conn: &Connection, location: &[u8]) -> Result<Option<Self>> {
-        Ok(query_row(
-            conn,
-            "SELECT location, collection, body FROM records WHERE location = ?1",
-            params![location],
-            Self::from_row,
-        )
-        .optional()?)
-    }
-
     /// Every record whose blinded collection is `collection`.
     pub(crate) fn in_collection(conn: &Connection, collection: &[u8]) -> Result<Vec<Self>> {
         let mut stmt = conn.prepare_cached("SELECT location, collection, body FROM records WHERE collection = ?1")?;
