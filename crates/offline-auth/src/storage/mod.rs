@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
          action TEXT NOT NULL CHECK (action IN ('wipe', 'lock_until_renewal', 'biometrics_off')),
          state  TEXT NOT NULL CHECK (state IN ('pending', 'done', 'lifted'))
      ) STRICT, WITHOUT ROWID;",
+    // 4 -> 5: the pending queue bounds move from two `meta` rows into the
+    // vault row, beside the sealed state they follow, so a durable write
+    // dirties one page fewer (`VaultRow::store_state`). NULL until stored.
+    "ALTER TABLE vault ADD COLUMN queue_acked INTEGER;
+     ALTER TABLE vault ADD COLUMN queue_head INTEGER;
+     UPDATE vault SET queue_acked = (SELECT value FROM meta WHERE key = 'queue_acked'),
+                      queue_head = (SELECT value FROM meta WHERE key = 'queue_head');
+     DELETE FROM meta WHERE key IN ('queue_acked', 'queue_head');",
 ];
 
 /// The schema version this build writes.
