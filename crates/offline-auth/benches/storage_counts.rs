@@ -18,6 +18,10 @@
 //! the session's AES-256-GCM open of it), `get_many` (`get_many` of the 100)
 //! and `bare_get_many` (the same 100 SELECTs + opens in one read transaction).
 //!
+//! Native (`cpu N`): thread CPU time per record of `get` and `get_many`
+//! beside their bare baselines, in N interleaved rounds (medians), for the
+//! SHA-NI this CPU has and valgrind's does not; noisy, unlike the counts.
+//!
 //! WAL (`wal`, run natively): frames and bytes the log grows by per durable
 //! `put` of a 256-B value, and per durable commit of one 256-B row in a bare
 //! WAL, `synchronous=FULL` table; both deterministic.
@@ -75,6 +79,7 @@ fn main() {
                 }
             });
         }
+        "cpu" => cpu(dir.path(), n),
         "wal" => wal(dir.path(), n),
         "wal_pages" => wal_pages(dir.path(), Path::new(&args.next().expect("a directory to copy the files to"))),
         other => panic!("unknown mode {other}"),
@@ -227,4 +232,61 @@ fn wal_pages(dir: &Path, out: &Path) {
         fixture.session.put(common::COLLECTION.into(), key.as_str().into(), value.clone()).unwrap();
         std::fs::copy(path.with_extension("db-wal"), out.join(format!("{label}.db-wal-copy"))).unwrap();
     }
+}
+
+/// Thread CPU time of `f`, in nanoseconds.
+fn cpu_ns(f: &mut dyn FnMut()) -> u64 {
+    use rustix::time::{clock_gettime, ClockId};
+    let start = clock_gettime(ClockId::ThreadCPUTime);
+    f();
+    let end = clock_gettime(ClockId::ThreadCPUTime);
+    ((end.tv_sec - start.tv_sec) * 1_000_000_000 + (end.tv_nsec - start.tv_nsec)) as u64
+}
+
+/// `rounds` interleaved rounds of: 100 `get`s, 100 bare reads, one
+/// `get_many` of 100, the bare 100 in one transaction; medians per record.
+fn cpu(dir: &Path, rounds: u64) {
+    let fixture = enrol(&dir.join("vault.db"));
+    let keys: Vec<String> = (0..RECORDS).map(common::key).collect();
+    for (i, key) in keys.iter().enumerate() {
+        fixture.session.put(common::COLLECTION.into(), key.as_str().into(), common::value(256, i as u64)).unwrap();
+    }
+    let (conn, sealer, locations) = bare_records(&dir.join("bare.db"));
+    let mut samples = [vec![], vec![], vec![], vec![]];
+    for _ in 0..rounds {
+        samples[0].push(cpu_ns(&mut || {
+            for key in &keys {
+                black_box(fixture.session.get(common::COLLECTION.into(), key.as_str().into()).unwrap());
+            }
+        }));
+        samples[1].push(cpu_ns(&mut || {
+            for location in &locations {
+                let mut select = conn.prepare_cached("SELECT body FROM records WHERE location = ?1").unwrap();
+                let body: Vec<u8> = select.query_row([location], |r| r.get(0)).unwrap();
+                black_box(sealer.open(&body).unwrap());
+            }
+        }));
+        samples[2].push(cpu_ns(&mut || {
+            black_box(fixture.session.get_many(common::COLLECTION.into(), keys.clone()).unwrap());
+        }));
+        samples[3].push(cpu_ns(&mut || {
+            let mut select = conn.prepare_cached("SELECT body FROM records WHERE location = ?1").unwrap();
+            conn.execute_batch("BEGIN").unwrap();
+            for location in &locations {
+                let body: Vec<u8> = select.query_row([location], |r| r.get(0)).unwrap();
+                black_box(sealer.open(&body).unwrap());
+            }
+            conn.execute_batch("COMMIT").unwrap();
+        }));
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2] as f64 / RECORDS as f64
+    };
+    let [get, bare_get, many, bare_many] = samples.each_mut().map(median);
+    println!("get: {get:.0} ns CPU per record, bare SELECT + open {bare_get:.0} ns: {:.2}x", get / bare_get);
+    println!(
+        "get_many(100): {many:.0} ns CPU per record, bare (one transaction) {bare_many:.0} ns: {:.2}x",
+        many / bare_many
+    );
 }
