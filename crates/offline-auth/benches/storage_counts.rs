@@ -79,6 +79,20 @@ fn main() {
                 }
             });
         }
+        "open_16k" | "open_16k_copied" => {
+            // Record open through the bench wrapper, and as the wrapper did
+            // before issue 28 (a second copy, then the plaintext wiped).
+            let sealer = RecordSealer::new().unwrap();
+            let sealed = sealer.seal(&common::value(16 * 1024, 1)).unwrap();
+            measured(&mode, n, &|| {
+                let plaintext = sealer.open(black_box(&sealed)).unwrap();
+                if mode == "open_16k_copied" {
+                    black_box(zeroize::Zeroizing::new(plaintext).to_vec());
+                } else {
+                    black_box(plaintext);
+                }
+            });
+        }
         "cpu" => cpu(dir.path(), n),
         "wal" => wal(dir.path(), n),
         "wal_pages" => wal_pages(dir.path(), Path::new(&args.next().expect("a directory to copy the files to"))),

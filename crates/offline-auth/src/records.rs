@@ -9,7 +9,9 @@
 
 use offline_auth_proto::limits;
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use std::ops::Range;
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::{ct_eq, AadKind};
 use crate::error::{Error, Result};
@@ -89,7 +91,8 @@ struct RecordBodyRef<'a> {
 impl RecordBody {
     /// Opens the sealed body of the row that the caller found at `location`,
     /// the row key it blinded from `(collection, key)`; `row_tag` is the
-    /// row's stored collection tag. Returns `take` of the value, and the
+    /// row's stored collection tag. Returns `take` of the opened plaintext
+    /// with the range of the value in it (see [`value_in_place`]), and the
     /// version.
     ///
     /// The same guarantee as [`RecordBody::open`] at a third of its cost (no
@@ -105,7 +108,7 @@ impl RecordBody {
         row_tag: &[u8],
         sealed: &[u8],
         (collection, key): (&str, &str),
-        take: impl FnOnce(&[u8]) -> T,
+        take: impl FnOnce(Zeroizing<Vec<u8>>, Range<usize>) -> T,
     ) -> Result<(T, u64)> {
         let mut place = [0u8; 64];
         let (at, tag) = place.split_at_mut(32);
@@ -120,8 +123,41 @@ impl RecordBody {
         if !ct_eq(body.collection.as_bytes(), collection.as_bytes()) || !ct_eq(body.key.as_bytes(), key.as_bytes()) {
             return Err(Error::Tampered);
         }
-        Ok((take(body.value), body.version))
+        let start = body.value.as_ptr().addr().checked_sub(bytes.as_ptr().addr()).ok_or(Error::Tampered)?;
+        let value = start..start + body.value.len();
+        let version = body.version;
+        Ok((take(bytes, value), version))
     }
+}
+
+/// The value of an opened record body, made from the plaintext buffer
+/// itself ([`move_value_to_front`], then cut to the value's length): no copy
+/// of the value is made and none left to wipe, so a `get` copies a record
+/// once, from SQLite's page into the buffer it decrypts and returns. The
+/// spare capacity keeps only zeros, bytes of the value and the version.
+pub(crate) fn value_in_place(mut plaintext: Zeroizing<Vec<u8>>, value: Range<usize>) -> Vec<u8> {
+    let mut bytes = std::mem::take(&mut *plaintext);
+    let len = move_value_to_front(&mut bytes, value);
+    bytes.truncate(len);
+    bytes
+}
+
+/// Wipes the bytes before `value` in `buffer` (the record's names), then
+/// moves the value to the front; returns its length. A range outside the
+/// buffer (not made by `open_known`) leaves an empty value, all wiped.
+fn move_value_to_front(buffer: &mut [u8], value: Range<usize>) -> usize {
+    let Some(names) = buffer.get_mut(..value.start) else {
+        buffer.zeroize();
+        return 0;
+    };
+    names.zeroize();
+    if value.end > buffer.len() || value.start > value.end {
+        buffer.zeroize();
+        return 0;
+    }
+    let len = value.len();
+    buffer.copy_within(value, 0);
+    len
 }
 
 /// Rejects empty or oversized names.
@@ -195,7 +231,7 @@ mod tests {
         let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
         let (location, tag, bytes) = sealed(&keys, ("forms", "a"), ("forms", "a"));
         let (value, version) =
-            RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), <[u8]>::to_vec).unwrap();
+            RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), value_in_place).unwrap();
         assert_eq!((value, version), (vec![7; 300], 42));
         // And the full open agrees.
         let row = RecordRow { location: location.to_vec(), collection: tag.to_vec(), body: bytes };
@@ -207,14 +243,38 @@ mod tests {
         let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
         // Sealed (by a bug, say) at the row of ("forms", "a") but holding "b".
         let (location, tag, bytes) = sealed(&keys, ("forms", "b"), ("forms", "a"));
-        let read = RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), |_| ());
+        let read = RecordBody::open_known(&keys, &location, &tag, &bytes, ("forms", "a"), |_, _| ());
         assert!(matches!(read, Err(Error::Tampered)));
         // The right body, with its row's collection tag edited.
         let (location, _, bytes) = sealed(&keys, ("forms", "a"), ("forms", "a"));
         let other = keys.collection_tag("other");
-        let read = RecordBody::open_known(&keys, &location, &other, &bytes, ("forms", "a"), |_| ());
+        let read = RecordBody::open_known(&keys, &location, &other, &bytes, ("forms", "a"), |_, _| ());
         assert!(matches!(read, Err(Error::Tampered)));
-        let read = RecordBody::open_known(&keys, &location, &other[..31], &bytes, ("forms", "a"), |_| ());
+        let read = RecordBody::open_known(&keys, &location, &other[..31], &bytes, ("forms", "a"), |_, _| ());
         assert!(matches!(read, Err(Error::Tampered)));
+    }
+}
+
+#[cfg(test)]
+mod in_place_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_moved_in_place_leaves_no_byte_of_the_names_behind() {
+        // Names longer than the value: moving it covers part of them only.
+        let mut buffer = b"NNNNNNNNNNNNNNNNNNNNvalue!V".to_vec();
+        assert_eq!(move_value_to_front(&mut buffer, 20..26), 6);
+        assert_eq!(&buffer[..6], b"value!");
+        assert!(!buffer.contains(&b'N'), "{buffer:?}");
+        // Names shorter than the value.
+        let mut buffer = b"NNvalue-longer-than-namesV".to_vec();
+        assert_eq!(move_value_to_front(&mut buffer, 2..25), 23);
+        assert_eq!(&buffer[..23], b"value-longer-than-names");
+        assert!(!buffer.contains(&b'N'));
+        // A range not from the decoder: nothing returned, everything wiped.
+        let mut buffer = b"NNNvalue".to_vec();
+        assert_eq!(move_value_to_front(&mut buffer, 3..40), 0);
+        assert_eq!(buffer, vec![0; 8]);
+        assert_eq!(value_in_place(Zeroizing::new(b"NNvalueV".to_vec()), 2..7), b"value");
     }
 }

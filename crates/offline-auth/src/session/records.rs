@@ -8,7 +8,7 @@ use super::live::{Need, SessionCore};
 use crate::crypto::Mac32;
 use crate::engine::{offline_window, RecordVersions, VaultState};
 use crate::error::{Error, Result};
-use crate::records::{check_bulk, check_names, check_value, KeyValue, RecordBody};
+use crate::records::{check_bulk, check_names, check_value, value_in_place, KeyValue, RecordBody};
 use crate::storage::{QueueRow, RecordReader, RecordRow};
 use crate::sync::{escrow_entry, SealedEntry};
 use offline_auth_proto::entry::Operation;
@@ -26,7 +26,7 @@ pub(super) fn get(session: &SessionCore, collection: &str, key: &str) -> Result<
     session.vault().db.read(|c| {
         let found = RecordReader::new(c)?.read(&location, |row_tag, sealed| {
             let (value, version) =
-                RecordBody::open_known(keys, &location, row_tag, sealed, (collection, key), <[u8]>::to_vec)?;
+                RecordBody::open_known(keys, &location, row_tag, sealed, (collection, key), value_in_place)?;
             Ok((value, version, mac32(row_tag)?))
         })?;
         let (tag, version) = match &found {
@@ -81,8 +81,8 @@ pub(super) fn delete(session: &SessionCore, collection: String, key: String) -> 
 
 /// `OfflineSession::get_many`: the values of `keys` in `collection`, in the
 /// order asked, each checked against the record set; one read transaction,
-/// one prepared statement, and per record one MAC (its row key), one open
-/// and one copy of the value (`RecordBody::open_known`).
+/// one prepared statement, and per record one MAC (its row key) and one open,
+/// the value decrypted where it is returned (`records::value_in_place`).
 pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
     let names: u64 = keys.iter().map(|k| k.len() as u64).sum();
     check_bulk(keys.len(), names, "get_many")?;
@@ -103,7 +103,7 @@ pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String])
             let location = vault_keys.record_location(collection, key);
             // A body that opens and holds these names is at `tag`'s row (`open_known`).
             let found = reader.read(&location, |row_tag, sealed| {
-                RecordBody::open_known(vault_keys, &location, row_tag, sealed, (collection, key), <[u8]>::to_vec)
+                RecordBody::open_known(vault_keys, &location, row_tag, sealed, (collection, key), value_in_place)
             })?;
             total += found.as_ref().map_or(0, |(value, _)| value.len() as u64);
             check_bulk(values.len(), total, "get_many")?;
@@ -204,7 +204,8 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
                 Operation::Put { key, .. } | Operation::Delete { key, .. } => (collection, key.as_str()),
             };
             let old_version = RecordReader::new(tx)?.read(location, |row_tag, sealed| {
-                Ok(RecordBody::open_known(keys, location, row_tag, sealed, names, |_| ())?.1)
+                // The old value is wiped when its buffer drops.
+                Ok(RecordBody::open_known(keys, location, row_tag, sealed, names, |_, _| ())?.1)
             })?;
             vault.record_index.check(tx, keys, |index| index.version(&tag, location) == old_version)?;
             if let Some(old_version) = old_version {
