@@ -222,8 +222,13 @@ fn wal(dir: &Path, n: u64) {
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)").unwrap();
-    per_commit("bare one-row commit", &bare, &mut |i| {
+    per_commit("bare one-row commit, a row replaced", &bare, &mut |i| {
         conn.execute("INSERT OR REPLACE INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![i as i64 % 10, value])
+            .unwrap();
+    });
+    // As durable.rs's `rusqlite_wal_full` does: new rows at increasing keys.
+    per_commit("bare one-row commit, a row appended", &bare, &mut |i| {
+        conn.execute("INSERT OR REPLACE INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![100 + i as i64, value])
             .unwrap();
     });
 }

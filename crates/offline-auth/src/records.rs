@@ -90,8 +90,8 @@ struct RecordBodyRef<'a> {
 
 impl RecordBody {
     /// Opens the sealed body of the row that the caller found at `location`,
-    /// the row key it blinded from `(collection, key)`; `row_tag` is the
-    /// row's stored collection tag. Returns `take` of the opened plaintext
+    /// the row key it blinded from `(collection, key)`, under the collection
+    /// tag `row_tag` (the row's stored tag, part of its key). Returns `take` of the opened plaintext
     /// with the range of the value in it (see [`value_in_place`]), and the
     /// version.
     ///

@@ -1,6 +1,7 @@
 //! A durable write dirties few pages, and the format change that made it so
 //! (schema 5: the pending queue bounds in the vault row instead of two
-//! `meta` rows) keeps every earlier vault readable.
+//! `meta` rows, records keyed by collection tag and row key instead of a
+//! separate collection index) keeps every earlier vault readable.
 //!
 //! Page counts are read from the write-ahead log itself: after a truncating
 //! checkpoint the log grows by one frame (a 24-byte header and a page) per
@@ -61,8 +62,25 @@ fn a_durable_edit_writes_at_most_three_and_a_half_wal_frames_on_average() {
     assert!(frames * 2 <= 7 * EDITS, "{frames} frames for {EDITS} edits: more than 3.5 per edit");
 }
 
+/// A new record, in a vault small enough that no b-tree splits, writes
+/// exactly three pages: the records' leaf, the queue's and the vault row's.
+/// Before schema 5 it also wrote the collection index's leaf and the `meta`
+/// leaf: five.
+#[test]
+fn a_new_record_writes_exactly_three_wal_frames_when_nothing_splits() {
+    let device = Device::new();
+    let (_vault, session) = device.enrolled();
+    put(&session, "first", &[1; 16]);
+    checkpoint(&device.path());
+    for key in ["second", "third", "fourth"] {
+        put(&session, key, &[2; 16]);
+    }
+    assert_eq!(wal_frames(&device.path()), 3 * 3);
+}
+
 /// A vault as schema 4 stored it (the queue bounds in `meta`, no bounds
-/// columns in the vault row) opens, migrates, and keeps its records and its
+/// columns in the vault row, records keyed by row key with a collection
+/// index) opens, migrates, and keeps its records (read and listed) and its
 /// pending count, which comes from the migrated bounds (not from counting
 /// the queue's rows: here they differ).
 #[test]
@@ -84,6 +102,15 @@ fn a_schema_4_vault_opens_with_its_records_and_its_pending_bounds() {
             "INSERT INTO meta (key, value) VALUES ('queue_acked', 1), ('queue_head', 3);
              ALTER TABLE vault DROP COLUMN queue_acked;
              ALTER TABLE vault DROP COLUMN queue_head;
+             CREATE TABLE records_4 (
+                 location   BLOB PRIMARY KEY NOT NULL,
+                 collection BLOB NOT NULL,
+                 body       BLOB NOT NULL
+             ) STRICT, WITHOUT ROWID;
+             INSERT INTO records_4 SELECT location, collection, body FROM records;
+             DROP TABLE records;
+             ALTER TABLE records_4 RENAME TO records;
+             CREATE INDEX records_by_collection ON records (collection);
              PRAGMA user_version = 4;",
         )
         .unwrap();
@@ -96,12 +123,16 @@ fn a_schema_4_vault_opens_with_its_records_and_its_pending_bounds() {
         db.query_row("SELECT queue_acked, queue_head FROM vault", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     let meta: i64 =
         db.query_row("SELECT count(*) FROM meta WHERE key IN ('queue_acked', 'queue_head')", [], |r| r.get(0)).unwrap();
-    assert_eq!((version, bounds, meta), (5, (1, 3), 0));
+    let index: i64 = db
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'records_by_collection'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((version, bounds, meta, index), (5, (1, 3), 0, 0));
 
     let session = vault.unlock(PIN.into()).unwrap();
     for i in 0..3u8 {
         assert_eq!(get(&session, &format!("site-{i}")), Some(vec![i; 40]));
     }
+    assert_eq!(session.keys("visits".into()).unwrap(), ["site-0", "site-1", "site-2"]);
     // The next write stores the state's own bounds there: nothing acked yet.
     put(&session, "site-3", &[3; 40]);
     assert_eq!(vault.status().unwrap().pending_entries, 4);

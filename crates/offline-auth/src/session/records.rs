@@ -13,33 +13,23 @@ use crate::storage::{QueueRow, RecordReader, RecordRow};
 use crate::sync::{escrow_entry, SealedEntry};
 use offline_auth_proto::entry::Operation;
 
-/// `OfflineSession::get`: the value, checked against the record set.
-///
-/// One MAC per call (the row key); the collection tag is the row's own,
-/// authenticated by the body's associated data (`RecordBody::open_known`),
-/// and computed only when there is no row.
+/// `OfflineSession::get`: the value, checked against the record set. Two
+/// MACs (the row key and the collection tag, which together key the row),
+/// one read, one open (`RecordBody::open_known`).
 pub(super) fn get(session: &SessionCore, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
     check_names(collection, key)?;
     let access = session.access(Need::Data)?;
     let keys = &access.keys;
     let location = keys.record_location(collection, key);
+    let tag = keys.collection_tag(collection);
     session.vault().db.read(|c| {
-        let found = RecordReader::new(c)?.read(&location, |row_tag, sealed| {
-            let (value, version) =
-                RecordBody::open_known(keys, &location, row_tag, sealed, (collection, key), value_in_place)?;
-            Ok((value, version, mac32(row_tag)?))
+        let found = RecordReader::new(c)?.read(&tag, &location, |sealed| {
+            RecordBody::open_known(keys, &location, &tag, sealed, (collection, key), value_in_place)
         })?;
-        let (tag, version) = match &found {
-            Some((_, version, tag)) => (*tag, Some(*version)),
-            None => (keys.collection_tag(collection), None),
-        };
+        let version = found.as_ref().map(|(_, version)| *version);
         session.vault().record_index.check(c, keys, |index| index.version(&tag, &location) == version)?;
-        Ok(found.map(|(value, _, _)| value))
+        Ok(found.map(|(value, _)| value))
     })
-}
-
-fn mac32(bytes: &[u8]) -> Result<Mac32> {
-    bytes.try_into().map_err(|_| Error::Tampered)
 }
 
 /// `OfflineSession::keys`: the collection's keys, sorted; the whole
@@ -101,9 +91,8 @@ pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String])
         let mut total = 0u64;
         for key in keys {
             let location = vault_keys.record_location(collection, key);
-            // A body that opens and holds these names is at `tag`'s row (`open_known`).
-            let found = reader.read(&location, |row_tag, sealed| {
-                RecordBody::open_known(vault_keys, &location, row_tag, sealed, (collection, key), value_in_place)
+            let found = reader.read(&tag, &location, |sealed| {
+                RecordBody::open_known(vault_keys, &location, &tag, sealed, (collection, key), value_in_place)
             })?;
             total += found.as_ref().map_or(0, |(value, _)| value.len() as u64);
             check_bulk(values.len(), total, "get_many")?;
@@ -203,9 +192,9 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
             let names = match &op {
                 Operation::Put { key, .. } | Operation::Delete { key, .. } => (collection, key.as_str()),
             };
-            let old_version = RecordReader::new(tx)?.read(location, |row_tag, sealed| {
+            let old_version = RecordReader::new(tx)?.read(&tag, location, |sealed| {
                 // The old value is wiped when its buffer drops.
-                Ok(RecordBody::open_known(keys, location, row_tag, sealed, names, |_, _| ())?.1)
+                Ok(RecordBody::open_known(keys, location, &tag, sealed, names, |_, _| ())?.1)
             })?;
             vault.record_index.check(tx, keys, |index| index.version(&tag, location) == old_version)?;
             if let Some(old_version) = old_version {
@@ -232,7 +221,7 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
                     Some(seq)
                 }
                 Operation::Delete { .. } => {
-                    RecordRow::delete(tx, location)?;
+                    RecordRow::delete(tx, &tag, location)?;
                     None
                 }
             };

@@ -15,20 +15,24 @@ pub(crate) struct RecordReader<'c>(CachedStatement<'c>);
 impl<'c> RecordReader<'c> {
     /// Prepares (or takes from the connection's cache) the statement.
     pub(crate) fn new(conn: &'c Connection) -> Result<Self> {
-        Ok(Self(conn.prepare_cached("SELECT collection, body FROM records WHERE location = ?1")?))
+        Ok(Self(conn.prepare_cached("SELECT body FROM records WHERE collection = ?1 AND location = ?2")?))
     }
 
-    /// Calls `f` with the collection tag and sealed body of the row at
-    /// `location`, borrowed; `None` if there is no such row. A column that is
-    /// not a blob (the table is STRICT, so only an edited file has one) is
-    /// `Tampered`.
-    pub(crate) fn read<T>(&mut self, location: &[u8], f: impl FnOnce(&[u8], &[u8]) -> Result<T>) -> Result<Option<T>> {
-        let mut rows = self.0.query([location])?;
+    /// Calls `f` with the sealed body of the row at `location` in the
+    /// collection tagged `collection`, borrowed; `None` if there is no such
+    /// row. A body that is not a blob (the table is STRICT, so only an edited
+    /// file has one) is `Tampered`.
+    pub(crate) fn read<T>(
+        &mut self,
+        collection: &[u8],
+        location: &[u8],
+        f: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut rows = self.0.query([collection, location])?;
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let tag = row.get_ref(0)?.as_blob().map_err(|_| Error::Tampered)?;
-        let body = row.get_ref(1)?.as_blob().map_err(|_| Error::Tampered)?;
-        f(tag, body).map(Some)
+        let body = row.get_ref(0)?.as_blob().map_err(|_| Error::Tampered)?;
+        f(body).map(Some)
     }
 }

@@ -332,23 +332,24 @@ impl RecordRow {
         Ok(())
     }
 
-    /// Inserts the record at its location, or replaces its body. An edit
-    /// leaves the collection index alone (the row key fixes the collection):
-    /// `INSERT OR REPLACE` deleted and re-inserted the index entry, one more
-    /// page in every durable write.
+    /// Inserts the record at its location, or replaces its body in place
+    /// (`INSERT OR REPLACE` deleted and re-inserted the row, and before
+    /// schema 5 its collection index entry too: one more page per write).
     pub(crate) fn upsert(&self, tx: &Transaction<'_>) -> Result<()> {
         execute(
             tx,
             "INSERT INTO records (location, collection, body) VALUES (?1, ?2, ?3)
-             ON CONFLICT (location) DO UPDATE SET body = excluded.body",
+             ON CONFLICT (collection, location) DO UPDATE SET body = excluded.body",
             params![self.location, self.collection, self.body],
         )?;
         Ok(())
     }
 
-    /// Deletes the record at `location`; returns whether one existed.
-    pub(crate) fn delete(tx: &Transaction<'_>, location: &[u8]) -> Result<bool> {
-        Ok(execute(tx, "DELETE FROM records WHERE location = ?1", params![location])? == 1)
+    /// Deletes the record at `location` in the collection tagged
+    /// `collection`; returns whether one existed.
+    pub(crate) fn delete(tx: &Transaction<'_>, collection: &[u8], location: &[u8]) -> Result<bool> {
+        let sql = "DELETE FROM records WHERE collection = ?1 AND location = ?2";
+        Ok(execute(tx, sql, params![collection, location])? == 1)
     }
 }
 
