@@ -35,7 +35,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn user_id(&self) -> Result<String, VaultError> {
-        self.report("user_id", self.core.access(Need::Handle).map(|access| access.claims.sub))
+        self.report("user_id", self.core.access(Need::Handle).map(|access| access.claims.sub.clone()))
     }
 
     /// End of the offline window (the grant's `exp`, seconds since the epoch).
@@ -51,7 +51,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn scopes(&self) -> Result<Vec<String>, VaultError> {
-        self.report("scopes", self.core.access(Need::Handle).map(|access| access.claims.scope))
+        self.report("scopes", self.core.access(Need::Handle).map(|access| access.claims.scope.clone()))
     }
 
     /// The value stored under `(collection, key)`, if any.
