@@ -47,16 +47,13 @@ fn main() {
             let fixture = enrol(&dir.path().join("vault.db"));
             let keys: Vec<String> = (0..RECORDS).map(common::key).collect();
             for (i, key) in keys.iter().enumerate() {
-                fixture
-                    .session
-                    .put(common::COLLECTION.into(), key.as_str().into(), common::value(256, i as u64))
-                    .unwrap();
+                fixture.session.put(common::COLLECTION, key.as_str(), common::value(256, i as u64)).unwrap();
             }
             // The first read builds the record index (once per process).
-            fixture.session.get(common::COLLECTION.into(), keys[0].as_str().into()).unwrap();
+            fixture.session.get(common::COLLECTION, keys[0].as_str()).unwrap();
             measured(&mode, n, &|| {
                 if mode == "get" {
-                    black_box(fixture.session.get(common::COLLECTION.into(), keys[7].as_str().into()).unwrap());
+                    black_box(fixture.session.get(common::COLLECTION, keys[7].as_str()).unwrap());
                 } else {
                     black_box(fixture.session.get_many(common::COLLECTION, &keys).unwrap());
                 }
@@ -185,7 +182,7 @@ fn wal(dir: &Path, n: u64) {
     let fixture = common::Fixture::enrol(&path);
     let value = common::value(256, 3);
     for i in 0..RECORDS {
-        fixture.session.put(common::COLLECTION.into(), common::key(i).as_str().into(), value.clone()).unwrap();
+        fixture.session.put(common::COLLECTION, common::key(i).as_str(), value.clone()).unwrap();
     }
     let per_commit = |label: &str, db: &Path, commit: &mut dyn FnMut(u64)| {
         let side = rusqlite::Connection::open(db).unwrap();
@@ -206,16 +203,10 @@ fn wal(dir: &Path, n: u64) {
         );
     };
     per_commit("put, existing key", &path, &mut |i| {
-        fixture
-            .session
-            .put(common::COLLECTION.into(), common::key(i % RECORDS).as_str().into(), value.clone())
-            .unwrap();
+        fixture.session.put(common::COLLECTION, common::key(i % RECORDS).as_str(), value.clone()).unwrap();
     });
     per_commit("put, new key", &path, &mut |i| {
-        fixture
-            .session
-            .put(common::COLLECTION.into(), common::key(RECORDS + i).as_str().into(), value.clone())
-            .unwrap();
+        fixture.session.put(common::COLLECTION, common::key(RECORDS + i).as_str(), value.clone()).unwrap();
     });
     let bare = dir.join("bare.db");
     let conn = rusqlite::Connection::open(&bare).unwrap();
@@ -241,14 +232,14 @@ fn wal_pages(dir: &Path, out: &Path) {
     let fixture = common::Fixture::enrol(&path);
     let value = common::value(256, 3);
     for i in 0..RECORDS {
-        fixture.session.put(common::COLLECTION.into(), common::key(i).as_str().into(), value.clone()).unwrap();
+        fixture.session.put(common::COLLECTION, common::key(i).as_str(), value.clone()).unwrap();
     }
     for (label, key) in [("existing", common::key(7)), ("new", common::key(RECORDS + 1))] {
         let side = rusqlite::Connection::open(&path).unwrap();
         side.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
         drop(side);
         std::fs::copy(&path, out.join(format!("{label}.db"))).unwrap();
-        fixture.session.put(common::COLLECTION.into(), key.as_str().into(), value.clone()).unwrap();
+        fixture.session.put(common::COLLECTION, key.as_str(), value.clone()).unwrap();
         std::fs::copy(path.with_extension("db-wal"), out.join(format!("{label}.db-wal-copy"))).unwrap();
     }
 }
@@ -268,14 +259,14 @@ fn cpu(dir: &Path, rounds: u64) {
     let fixture = enrol(&dir.join("vault.db"));
     let keys: Vec<String> = (0..RECORDS).map(common::key).collect();
     for (i, key) in keys.iter().enumerate() {
-        fixture.session.put(common::COLLECTION.into(), key.as_str().into(), common::value(256, i as u64)).unwrap();
+        fixture.session.put(common::COLLECTION, key.as_str(), common::value(256, i as u64)).unwrap();
     }
     let (conn, sealer, locations) = bare_records(&dir.join("bare.db"));
     let mut samples = [vec![], vec![], vec![], vec![]];
     for _ in 0..rounds {
         samples[0].push(cpu_ns(&mut || {
             for key in &keys {
-                black_box(fixture.session.get(common::COLLECTION.into(), key.as_str().into()).unwrap());
+                black_box(fixture.session.get(common::COLLECTION, key.as_str()).unwrap());
             }
         }));
         samples[1].push(cpu_ns(&mut || {

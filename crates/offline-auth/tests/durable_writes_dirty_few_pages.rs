@@ -17,11 +17,11 @@ use rusqlite::Connection;
 
 /// `put` and `get` in "visits" (`into()` takes owned or borrowed arguments).
 fn put(session: &OfflineSession, key: &str, value: &[u8]) {
-    session.put("visits".into(), key.into(), value.into()).unwrap();
+    session.put("visits", key, value.into()).unwrap();
 }
 
 fn get(session: &OfflineSession, key: &str) -> Option<Vec<u8>> {
-    session.get("visits".into(), key.into()).unwrap()
+    session.get("visits", key).unwrap()
 }
 
 /// Frames the WAL of `path` holds (its size after a truncating checkpoint
@@ -132,7 +132,7 @@ fn a_schema_4_vault_opens_with_its_records_and_its_pending_bounds() {
     for i in 0..3u8 {
         assert_eq!(get(&session, &format!("site-{i}")), Some(vec![i; 40]));
     }
-    assert_eq!(session.keys("visits".into()).unwrap(), ["site-0", "site-1", "site-2"]);
+    assert_eq!(session.keys("visits").unwrap(), ["site-0", "site-1", "site-2"]);
     // The next write stores the state's own bounds there: nothing acked yet.
     put(&session, "site-3", &[3; 40]);
     assert_eq!(vault.status().unwrap().pending_entries, 4);
