@@ -133,14 +133,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("3. Inspections are recorded, each one durable and queued for sync:");
     for (key, value) in [("station-4", "pressure 6.1 bar, seal ok"), ("station-5", "valve 2 leaking")] {
-        let seq = session.put("inspections", key, value.as_bytes())?;
+        let seq = session.put("inspections", key, value.as_bytes().to_vec())?;
         println!("   put inspections/{key} → queue seq {seq}");
     }
-    let seq = session.put("notes", "todo", b"order valve kit")?;
+    let seq = session.put("notes", "todo", b"order valve kit".to_vec())?;
     println!("   put notes/todo → queue seq {seq}");
     let seq = session.delete("notes", "todo")?;
     println!("   delete notes/todo (kit found in the van) → queue seq {seq}");
-    match session.put("payroll", "amira", b"+overtime") {
+    match session.put("payroll", "amira", b"+overtime".to_vec()) {
         Err(VaultError::InvalidInput { reason }) => println!("   payroll edit refused: {reason}"),
         other => return Err(format!("expected a scope refusal, got {other:?}").into()),
     }
@@ -182,7 +182,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Only the server's receipt deletes entries: a batch cut short on the
         // way is acknowledged only as far as the server applied it.
         let receipt = URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().ok_or("no receipt")?)?;
-        queue.acknowledge(&receipt)?;
+        queue.acknowledge(receipt)?;
         first_batch.get_or_insert(batch.bytes);
     }
     println!("   Acknowledged; {} edits waiting. The server now holds:", queue.pending_count()?);
@@ -199,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("7. Two more inspections before the shift ends, not synced yet; the tablet is locked.");
     for (key, value) in [("station-6", "meter replaced"), ("station-7", "fence repaired")] {
-        session.put("inspections", key, value.as_bytes())?;
+        session.put("inspections", key, value.as_bytes().to_vec())?;
     }
     session.lock();
     println!("   Session locked: the vault key is gone from memory until the next unlock.");
@@ -221,7 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "   POST /salvage seq {}..={}: applied {}, already applied {}",
             upload.first_seq, upload.last_seq, answer["applied"], answer["duplicates"]
         );
-        vault.forget_salvaged(&upload.enrolment, answer["acknowledged_seq"].as_u64().ok_or("no seq")?)?;
+        vault.forget_salvaged(upload.enrolment, answer["acknowledged_seq"].as_u64().ok_or("no seq")?)?;
     }
     let (_, records) = server.get_as("/records", "amira", "correct horse battery")?;
     let salvaged =

@@ -57,14 +57,14 @@ fn world() -> &'static World {
             session.enable_biometrics().unwrap();
             for i in 0..6u8 {
                 let (key, value) = (format!("station-{i}"), vec![i; 40 + usize::from(i)]);
-                session.put("visits", &key, &value).unwrap();
+                session.put("visits", &key, value.clone()).unwrap();
                 values.insert(key, value);
             }
             let queue = session.clone().sync_queue();
             let batch = queue.next_batch(3).unwrap().unwrap();
             let verifier = offline_auth_backend::SyncVerifier::new(vec![issuer.issuer_key()]).unwrap();
             let verified = verifier.verify(&batch.bytes, &[0x5a; 32], &offline_auth_backend::SyncCursor::initial()).unwrap();
-            queue.acknowledge(&verified.receipt).unwrap();
+            queue.acknowledge(verified.receipt).unwrap();
             session.delete("visits", "station-5").unwrap();
             values.remove("station-5");
             session.lock();

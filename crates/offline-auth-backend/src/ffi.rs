@@ -34,6 +34,15 @@ pub struct SyncCursor {
     pub last_mac: Vec<u8>,
 }
 
+/// The cursor of a device that never synced, where every chain starts (the
+/// bindings' form of [`cursor::SyncCursor::initial`]: Python
+/// `SyncCursor.initial()`, Java `OfflineAuthBackend.initialCursor()`).
+#[uniffi::export]
+pub fn initial_sync_cursor() -> SyncCursor {
+    let initial = cursor::SyncCursor::initial();
+    SyncCursor { last_seq: 0, last_mac: initial.last_mac }
+}
+
 /// One verified edit, ready to apply.
 ///
 /// Its `Debug` and `Display` (exported: Python's `repr()` and `str()`,

@@ -79,7 +79,7 @@ fn issue_inspect_and_verify_a_device_batch() {
     let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(&jwks_text).unwrap());
     let vault = PinVault::open(path(dir.path(), "vault.db"), SoftwareKeystore::new(), config).unwrap();
     let session = vault.enroll("482915".into(), grant, sync_key.to_vec()).unwrap();
-    session.put("visits", "v1", b"ok").unwrap();
+    session.put("visits", "v1", b"ok".to_vec()).unwrap();
     session.delete("visits", "v0").unwrap();
     let batch = session.sync_queue().next_batch(10).unwrap().unwrap();
     let batch_file = path(dir.path(), "batch.bin");
@@ -189,7 +189,7 @@ fn fixture(dir: &Path) -> Fixture {
     let config = VaultConfig::new("tab-1", issuer_keys_from_jwks(&jwks_text).unwrap());
     let vault = PinVault::open(path(dir, "vault.db"), SoftwareKeystore::new(), config).unwrap();
     let session = vault.enroll("482915".into(), &grant, sync_key.to_vec()).unwrap();
-    session.put("visits", "v1", b"ok").unwrap();
+    session.put("visits", "v1", b"ok".to_vec()).unwrap();
     session.delete("visits", "v0").unwrap();
     let batch = session.sync_queue().next_batch(10).unwrap().unwrap().bytes;
     Fixture { key, jwks, grant, batch, sync_key }

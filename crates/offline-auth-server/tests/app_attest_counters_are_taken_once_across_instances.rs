@@ -88,7 +88,7 @@ fn one_assertion_sent_to_two_instances_at_once_is_applied_once() {
     let queue = session.clone().sync_queue();
     let sync = format!("/sync?device_id={device_id}");
     for round in 1..=4u32 {
-        session.put("inspections", &format!("{device_id}/k{round}"), b"v").unwrap();
+        session.put("inspections", &format!("{device_id}/k{round}"), b"v".to_vec()).unwrap();
         let batch = queue.next_batch(100).unwrap().unwrap();
         let message = offline_auth::upload_message(&batch).unwrap();
         let assertion =
@@ -104,7 +104,7 @@ fn one_assertion_sent_to_two_instances_at_once_is_applied_once() {
         assert_eq!(statuses, [200, 403], "round {round}: {x:?} {y:?}");
         let (accepted, refused) = if x.0 == 200 { (&x.1, &y.1) } else { (&y.1, &x.1) };
         assert_eq!(refused["error"], "assertion_replayed", "round {round}: {refused}");
-        queue.acknowledge(&URL_SAFE_NO_PAD.decode(accepted["receipt"].as_str().unwrap()).unwrap()).unwrap();
+        queue.acknowledge(URL_SAFE_NO_PAD.decode(accepted["receipt"].as_str().unwrap()).unwrap()).unwrap();
         let rows = pg_query(&url, "SELECT app_attest_counter FROM device_evidence WHERE device_id = $1", &[&device_id]);
         assert_eq!(rows[0].get::<_, Option<i64>>(0), Some(i64::from(round)), "round {round}");
     }

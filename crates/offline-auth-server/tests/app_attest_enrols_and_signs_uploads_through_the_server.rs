@@ -168,8 +168,8 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
         s.post_batch_with(path, bytes, &[(UPLOAD_SIGNATURE_HEADER, &STANDARD.encode(assertion))]).unwrap()
     };
 
-    session.put("inspections", "iphone-4/k0", b"v").unwrap();
-    session.put("inspections", "iphone-4/k1", b"v").unwrap();
+    session.put("inspections", "iphone-4/k0", b"v".to_vec()).unwrap();
+    session.put("inspections", "iphone-4/k1", b"v".to_vec()).unwrap();
     let first = queue.next_signed_batch(100, attestor.clone()).unwrap().unwrap();
     let assertion = first.signature.clone().unwrap();
     // Unsigned: refused under production.
@@ -178,12 +178,12 @@ fn a_replayed_assertion_is_refused_and_a_fresh_one_is_applied() {
     // Assertion counter 1: applied.
     let (status, applied) = post(&first.batch.bytes, &assertion);
     assert_eq!((status, applied["applied"].as_u64()), (200, Some(2)), "{applied}");
-    queue.acknowledge(&URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    queue.acknowledge(URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
     // The same assertion again (counter 1 again): refused before the batch is read.
     let (status, refused) = post(&first.batch.bytes, &assertion);
     assert_eq!((status, refused["error"].as_str()), (403, Some("assertion_replayed")), "{refused}");
 
-    session.put("inspections", "iphone-4/k2", b"v").unwrap();
+    session.put("inspections", "iphone-4/k2", b"v".to_vec()).unwrap();
     let second = queue.next_signed_batch(100, attestor).unwrap().unwrap();
     // A valid assertion over the new batch, but with the spent counter 1: refused.
     let message = offline_auth::upload_message(&second.batch).unwrap();

@@ -130,7 +130,7 @@ fn device(device_id: &str, answer: &Value, edits: u32) -> (Arc<OfflineSession>, 
     let vault = PinVault::open(path, SoftwareKeystore::new(), VaultConfig::new(device_id, keys)).unwrap();
     let session = vault.enroll(common::PIN.into(), answer["grant"].as_str().unwrap(), sync_key).unwrap();
     for i in 0..edits {
-        session.put("inspections", &format!("{device_id}/k{i}"), b"v").unwrap();
+        session.put("inspections", &format!("{device_id}/k{i}"), b"v".to_vec()).unwrap();
     }
     let queue = session.clone().sync_queue();
     (session, queue, dir)
@@ -245,7 +245,7 @@ fn an_upload_without_a_valid_device_signature_is_refused_and_a_signed_one_is_app
     // Signed by the attested key: applied.
     let (status, applied) = s.server.post_batch_with(path, &signed.batch.bytes, &[(header, &signature)]).unwrap();
     assert_eq!((status, applied["applied"].as_u64()), (200, Some(3)), "{applied}");
-    queue.acknowledge(&URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    queue.acknowledge(URL_SAFE_NO_PAD.decode(applied["receipt"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 0);
 
     // Each refusal was counted under its reason.

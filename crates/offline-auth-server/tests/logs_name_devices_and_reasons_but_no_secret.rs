@@ -89,7 +89,7 @@ fn logs_name_devices_and_reasons_but_no_secret() {
     let other = enroll(&server, "logs-tablet-8", USERS[1]);
     let values = ["first confidential finding 4471", "second confidential finding 9382"];
     for (n, value) in values.iter().enumerate() {
-        device.session.put("inspections", &format!("k{n}"), value.as_bytes()).unwrap();
+        device.session.put("inspections", &format!("k{n}"), value.as_bytes().to_vec()).unwrap();
     }
     let batch = device.queue.next_batch(100).unwrap().unwrap().bytes;
     let sync = "/sync?device_id=logs-tablet-7";
@@ -97,8 +97,8 @@ fn logs_name_devices_and_reasons_but_no_secret() {
     assert_eq!((status, answer["applied"].as_u64()), (200, Some(2)), "{answer}");
     let (status, _) = server.post_batch(sync, &batch).unwrap();
     assert_eq!(status, 200);
-    device.queue.acknowledge(&URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap()).unwrap();
-    device.session.put("notes", "k3", b"third confidential finding 1290").unwrap();
+    device.queue.acknowledge(URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap()).unwrap();
+    device.session.put("notes", "k3", b"third confidential finding 1290".to_vec()).unwrap();
     let next = device.queue.next_batch(100).unwrap().unwrap().bytes;
     let mut tampered = next.clone();
     *tampered.last_mut().unwrap() ^= 1;

@@ -83,7 +83,7 @@ fn metrics_count_uploads_refusals_and_unavailable_answers() {
     assert_eq!((status, answer["duplicates"].as_u64()), (200, Some(5)), "{answer}");
     {
         use base64::Engine as _;
-        device.queue.acknowledge(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap()).unwrap();
+        device.queue.acknowledge(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap()).unwrap();
     }
 
     // The next batch with its last MAC altered: refused, chain broken.
@@ -190,7 +190,7 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
     let grant = enrolment["grant"].as_str().unwrap().to_owned();
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
     let mut session = vault.enroll(common::PIN.into(), &grant, sync_key).unwrap();
-    session.put("notes", "k0", b"before").unwrap();
+    session.put("notes", "k0", b"before".to_vec()).unwrap();
     // Four restarts, five seconds each, an edit after each: the boot count
     // climbs by four while the entry times move by seconds.
     for n in 1..=4 {
@@ -198,7 +198,7 @@ fn rebooting_again_and_again_within_minutes_is_counted_as_clock_stretching() {
         clock.boot.fetch_add(1, SeqCst);
         clock.elapsed_ms.store(5_000, SeqCst);
         session = vault.unlock(common::PIN.into()).unwrap();
-        session.put("notes", &format!("k{n}"), b"after a restart").unwrap();
+        session.put("notes", &format!("k{n}"), b"after a restart".to_vec()).unwrap();
     }
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap().bytes;
     let (status, answer) = server.post_batch("/sync?device_id=stretcher", &batch).unwrap();
@@ -229,7 +229,7 @@ fn cursor_lag_is_observed_once_per_applied_upload() {
         let receipt = answer["receipt"].as_str().unwrap();
         use base64::Engine as _;
         let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(receipt).unwrap();
-        device.queue.acknowledge(&receipt).unwrap();
+        device.queue.acknowledge(receipt).unwrap();
     }
     let (text, after) = scrape(&server);
     assert_eq!(value(&after, "offline_auth_sync_lag_seconds_count"), 2.0, "{text}");

@@ -76,7 +76,7 @@ fn a_salvage_after_a_wipe_applies_each_unacknowledged_edit_once() {
     let sync_key = hex::decode(enrolment["sync_key"].as_str().unwrap()).unwrap();
     let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
     for i in 1..=3 {
-        session.put("inspections", &format!("salvage-1/k{i}"), &format!("value {i}").into_bytes()).unwrap();
+        session.put("inspections", &format!("salvage-1/k{i}"), format!("value {i}").into_bytes()).unwrap();
     }
 
     // The first edit syncs as usual: its receipt clears its escrowed copy.
@@ -85,7 +85,7 @@ fn a_salvage_after_a_wipe_applies_each_unacknowledged_edit_once() {
     let synced = post(addr, "/sync?device_id=salvage-1", "application/octet-stream", &batch.bytes).unwrap();
     assert_eq!(synced.status, 200, "{:?}", synced.body);
     let receipt = base64_decode(synced.body["receipt"].as_str().unwrap());
-    queue.acknowledge(&receipt).unwrap();
+    queue.acknowledge(receipt).unwrap();
     assert_eq!(vault.escrowed_count().unwrap(), 2);
 
     vault.wipe().unwrap();
@@ -94,7 +94,7 @@ fn a_salvage_after_a_wipe_applies_each_unacknowledged_edit_once() {
     let answer = post(addr, "/salvage?device_id=salvage-1", "application/octet-stream", &upload.bytes).unwrap();
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!((answer.body["applied"].as_u64(), answer.body["acknowledged_seq"].as_u64()), (Some(2), Some(3)));
-    vault.forget_salvaged(&upload.enrolment, answer.body["acknowledged_seq"].as_u64().unwrap()).unwrap();
+    vault.forget_salvaged(upload.enrolment, answer.body["acknowledged_seq"].as_u64().unwrap()).unwrap();
     assert_eq!(vault.escrowed_count().unwrap(), 0);
 
     let replay = post(addr, "/salvage?device_id=salvage-1", "application/octet-stream", &upload.bytes).unwrap();

@@ -15,7 +15,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 fn calls(c: &mut Criterion) {
     let dir = common::scratch_dir();
     let fixture = common::Fixture::enrol(&dir.path().join("vault.db"));
-    fixture.session.put(common::COLLECTION, &common::key(0), &common::value(256, 0)).unwrap();
+    fixture.session.put(common::COLLECTION, &common::key(0), common::value(256, 0)).unwrap();
     let ten: Vec<offline_auth::KeyValue> =
         (0..10).map(|i| offline_auth::KeyValue { key: common::key(i), value: common::value(256, i) }).collect();
     fixture.session.put_many(common::COLLECTION, &ten).unwrap();
@@ -63,7 +63,7 @@ fn calls(c: &mut Criterion) {
     group.bench_function("write_100_calls", |b| {
         b.iter(|| {
             for kv in &form {
-                fixture.session.put(common::COLLECTION, &kv.key, &kv.value).unwrap();
+                fixture.session.put(common::COLLECTION, &kv.key, kv.value.clone()).unwrap();
             }
         })
     });

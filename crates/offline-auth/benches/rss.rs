@@ -33,7 +33,7 @@ fn main() {
 
     let start = std::time::Instant::now();
     for i in 0..records {
-        fixture.session.put(common::COLLECTION, &common::key(i), &common::value(176, i)).unwrap();
+        fixture.session.put(common::COLLECTION, &common::key(i), common::value(176, i)).unwrap();
     }
     let (write_peak, _) = memory_kib();
 
@@ -45,7 +45,7 @@ fn main() {
         drained += u64::from(batch.entry_count);
         let verified = verifier.verify(&batch.bytes, &fixture.sync_key, &cursor).unwrap();
         cursor = verified.cursor;
-        queue.acknowledge(&verified.receipt).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
     }
     assert_eq!(drained, records);
     assert_eq!(queue.pending_count().unwrap(), 0);

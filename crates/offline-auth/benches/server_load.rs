@@ -62,7 +62,7 @@ fn honest_load(server: &LocalServer, dir: &std::path::Path, tag: &str) -> Vec<Du
                     let queue = session.clone().sync_queue();
                     let mut latencies = Vec::new();
                     for i in 0..ROUNDS {
-                        session.put("inspections", &format!("s{i}"), &[b'x'; 200]).unwrap();
+                        session.put("inspections", &format!("s{i}"), vec![b'x'; 200]).unwrap();
                         let batch = queue.next_batch(100).unwrap().unwrap();
                         let started = Instant::now();
                         let (status, answer) =
@@ -73,7 +73,7 @@ fn honest_load(server: &LocalServer, dir: &std::path::Path, tag: &str) -> Vec<Du
                         let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD
                             .decode(answer["receipt"].as_str().unwrap())
                             .unwrap();
-                        queue.acknowledge(&receipt).unwrap();
+                        queue.acknowledge(receipt).unwrap();
                     }
                     latencies
                 })

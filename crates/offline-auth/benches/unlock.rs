@@ -16,7 +16,7 @@ fn filled_vault(records: u64, disk: &std::path::Path) -> Arc<PinVault> {
     let path = scratch.path().join("vault.db");
     let common::Fixture { keystore, config, vault, session, .. } = common::Fixture::enrol(&path);
     for i in 0..records {
-        session.put(common::COLLECTION, &common::key(i), &common::value(176, i)).unwrap();
+        session.put(common::COLLECTION, &common::key(i), common::value(176, i)).unwrap();
     }
     session.lock();
     drop(session);

@@ -21,7 +21,7 @@ fn verify(c: &mut Criterion) {
     let dir = common::scratch_dir();
     let fixture = common::Fixture::enrol(&dir.path().join("vault.db"));
     for i in 0..ENTRIES {
-        fixture.session.put(common::COLLECTION, &common::key(i), &common::value(176, i)).unwrap();
+        fixture.session.put(common::COLLECTION, &common::key(i), common::value(176, i)).unwrap();
     }
     let batch = fixture.session.clone().sync_queue().next_batch(ENTRIES as u32).unwrap().unwrap();
     assert_eq!(u64::from(batch.entry_count), ENTRIES);

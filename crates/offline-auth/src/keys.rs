@@ -10,6 +10,7 @@
 //!   wrap, so editing either is detected before a PIN is checked.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -37,6 +38,9 @@ pub(crate) struct VaultKeys {
     aead: SessionAead,
     location_key: MacKey,
     collection_key: MacKey,
+    /// The last collection tagged and its tag (a session works in one
+    /// collection at a time; a `get` would otherwise pay an HMAC for it).
+    last_tag: Mutex<Option<(String, Mac32)>>,
     version_key: MacKey,
     binding: StateBinding,
     /// The highest device key epoch seen under these keys: a row from an
@@ -61,6 +65,7 @@ impl VaultKeys {
             vault_id: vault_id.to_vec(),
             location_key: subkey(b"record-location")?,
             collection_key: subkey(b"record-collection")?,
+            last_tag: Mutex::new(None),
             version_key: subkey(b"record-version")?,
             aead: SessionAead::new(&vk),
             vk,
@@ -127,7 +132,16 @@ impl VaultKeys {
 
     /// The blinded collection tag used to list a collection's records.
     pub(crate) fn collection_tag(&self, collection: &str) -> Mac32 {
-        self.collection_key.mac(&[collection.as_bytes()])
+        // A poisoned lock still holds a whole (name, tag) pair or nothing.
+        let mut last = self.last_tag.lock().unwrap_or_else(PoisonError::into_inner);
+        match last.as_ref() {
+            Some((name, tag)) if name == collection => *tag,
+            _ => {
+                let tag = self.collection_key.mac(&[collection.as_bytes()]);
+                *last = Some((collection.to_owned(), tag));
+                tag
+            }
+        }
     }
 
     /// The term a record contributes to the record-set digest: a PRF of its
@@ -399,5 +413,15 @@ mod tests {
         let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
         assert_ne!(keys.record_location("ab", "c"), keys.record_location("a", "bc"));
         assert_ne!(keys.collection_tag("a").to_vec(), keys.record_location("a", "").to_vec());
+    }
+
+    #[test]
+    fn the_remembered_collection_tag_is_the_tag_of_the_collection_asked() {
+        let keys = VaultKeys::unbound(b"v", SecretKey::generate().unwrap()).unwrap();
+        let (a, b) = (keys.collection_tag("a"), keys.collection_tag("b"));
+        assert_ne!(a, b);
+        assert_eq!(keys.collection_tag("a"), a);
+        assert_eq!(keys.collection_tag("b"), b);
+        assert_eq!(a, keys.collection_key.mac(&[b"a"]));
     }
 }

@@ -74,8 +74,28 @@ impl Reading {
         if !(0..=MAX_WALL_SECS).contains(&wall) {
             return Err(unavailable("wall-clock time out of range"));
         }
-        Ok(Self { wall, boot: Sha256::digest(boot_id.as_bytes()).into(), elapsed_ms })
+        Ok(Self { wall, boot: boot_digest(&boot_id), elapsed_ms })
     }
+}
+
+/// SHA-256 of a boot id, remembered per thread for the last id seen: every
+/// call reads the clock, and the id changes only with a reboot (or with
+/// another clock), so the hash is computed about once per thread.
+fn boot_digest(boot_id: &str) -> BootId {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, BootId)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((id, digest)) if id == boot_id => *digest,
+            _ => {
+                let digest: BootId = Sha256::digest(boot_id.as_bytes()).into();
+                *last = Some((boot_id.to_owned(), digest));
+                digest
+            }
+        }
+    })
 }
 
 /// A point of one boot at which the floor was known.

@@ -152,3 +152,13 @@ fn system_clock_is_sane() {
     assert_eq!(a.boot, b.boot);
     assert!(b.elapsed_ms >= a.elapsed_ms);
 }
+
+#[test]
+fn the_remembered_boot_digest_follows_the_boot_id() {
+    // The per-thread cache must never hand one boot's digest to another id.
+    let first = boot_digest("boot-one");
+    let second = boot_digest("boot-two");
+    assert_ne!(first, second);
+    assert_eq!(boot_digest("boot-one"), first);
+    assert_eq!(first, <[u8; 32]>::from(Sha256::digest(b"boot-one")));
+}

@@ -23,12 +23,12 @@ fn backend_at(device: &Device, now: i64) -> Arc<SyncVerifier> {
 fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "on-time", b"a").unwrap();
+    session.put("visits", "on-time", b"a".to_vec()).unwrap();
     // The user sets the clock a day ahead; the next edit is stamped then.
     device.clock.advance(60);
     let real = device.clock.now();
     device.clock.set(real + DAY);
-    session.put("visits", "ahead", b"b").unwrap();
+    session.put("visits", "ahead", b"b".to_vec()).unwrap();
     device.clock.set(real);
     let queue = session.clone().sync_queue();
     let backend = backend_at(&device, real);
@@ -47,7 +47,7 @@ fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
     let batch = queue.next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.entry_count), (1, 1), "only what the backend will take");
     let verified = backend.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
-    queue.acknowledge(&verified.receipt).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
 
     match queue.next_batch(100) {
         Err(VaultError::ClockAhead { ahead_secs, retry_after_secs }) => {
@@ -80,7 +80,7 @@ fn a_device_a_day_ahead_of_the_backend_is_told_so_and_uploads_what_it_can() {
 fn a_server_time_out_of_range_is_invalid_input_and_stores_nothing() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v", b"a").unwrap();
+    session.put("visits", "v", b"a".to_vec()).unwrap();
     for bad in [-1, i64::MAX, 253_402_300_800] {
         assert!(matches!(vault.note_server_time(bad), Err(VaultError::InvalidInput { .. })), "{bad}");
     }

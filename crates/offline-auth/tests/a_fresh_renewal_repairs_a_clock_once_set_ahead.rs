@@ -25,7 +25,7 @@ fn renewal(device: &Device, iat: i64, nonce: Option<String>) -> String {
 /// the future. Returns the vault and the real time now.
 fn clock_once_set_ahead(device: &Device, ahead: i64) -> (std::sync::Arc<PinVault>, i64) {
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     session.lock();
     device.clock.advance(60);
     let real = device.clock.now();
@@ -71,7 +71,7 @@ fn one_fresh_renewal_gives_back_the_full_window_after_the_clock_was_set_ahead() 
         device.clock.advance(2); // the round trip to the backend
         let iat = real + 2;
         let session = vault.unlock_with_grant(PIN.into(), &renewal(&device, iat, Some(nonce))).unwrap();
-        session.put("visits", "v2", b"b").unwrap();
+        session.put("visits", "v2", b"b".to_vec()).unwrap();
         session.lock();
 
         let usable = usable_minutes(&device, &vault, iat + WINDOW);
@@ -84,7 +84,7 @@ fn one_fresh_renewal_gives_back_the_full_window_after_the_clock_was_set_ahead() 
 fn a_fresh_renewal_through_an_open_session_repairs_the_time_too() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     device.clock.advance(5);
     let real = device.clock.now();
     device.clock.set(real + DAY);
@@ -189,7 +189,7 @@ fn a_withheld_fresh_grant_gains_nothing() {
     // minute of the window is left, not 3 h.
     device.clock.advance(61);
     device.clock.set(iat + 3 * HOUR + 61);
-    assert_eq!(session.put("visits", "v", b"x"), Err(VaultError::GrantExpired));
+    assert_eq!(session.put("visits", "v", b"x".to_vec()), Err(VaultError::GrantExpired));
 }
 
 #[test]

@@ -62,7 +62,7 @@ impl Enrolled for Phone {
         let vault = self.open();
         let session =
             vault.enroll(PIN.into(), &self.backend.grant(self.clock.now(), 7), self.backend.sync_key.clone()).unwrap();
-        session.put("visits", "v1", b"gate code").unwrap();
+        session.put("visits", "v1", b"gate code".to_vec()).unwrap();
         session.enable_biometrics().unwrap();
         session.lock();
         vault
@@ -142,7 +142,7 @@ fn after_device_key_lost_a_wipe_and_a_new_enrolment_work() {
     let vault = phone.open();
     let session =
         vault.enroll(PIN.into(), &phone.backend.grant(phone.clock.now(), 7), phone.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", b"unsynced").unwrap();
+    session.put("visits", "v1", b"unsynced".to_vec()).unwrap();
     phone.keystore.lose_device_key(KeystoreError::KeyInvalidated);
 
     // The session opened before the loss still reads and exports its queue.

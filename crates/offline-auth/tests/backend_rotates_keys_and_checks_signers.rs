@@ -73,12 +73,12 @@ fn rotation_trusts_several_keys_and_a_removed_kid_stops_working() {
     let vault = device.open_with(both).unwrap();
     let old_grant = old.issue(USER, DEVICE, &["visits".to_owned()], T0, T0 + DAY).unwrap();
     let session = vault.enroll(PIN.into(), &old_grant, device.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", b"under the old key").unwrap();
+    session.put("visits", "v1", b"under the old key".to_vec()).unwrap();
     // Renewed under the new key while both are trusted.
     device.clock.set(T0 + HOUR);
     let new_grant = new.issue(USER, DEVICE, &["visits".to_owned()], T0 + HOUR, T0 + DAY).unwrap();
     session.renew_grant(&new_grant).unwrap();
-    session.put("visits", "v2", b"under the new key").unwrap();
+    session.put("visits", "v2", b"under the new key".to_vec()).unwrap();
 
     // The backend verifies a batch that spans both keys.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();

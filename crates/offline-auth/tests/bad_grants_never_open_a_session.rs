@@ -182,7 +182,7 @@ fn scope_may_be_a_space_separated_string() {
         ed25519_token(&issuer_key(&device), &json!({"alg": "EdDSA", "typ": "offline-grant+jwt", "kid": "k1"}), &claims);
     let session = device.open().enroll(PIN.into(), &token, device.backend.sync_key.clone()).unwrap();
     assert_eq!(session.scopes().unwrap(), ["visits", "notes"]);
-    assert!(matches!(session.put("payroll", "x", &[1]), Err(VaultError::InvalidInput { .. })));
+    assert!(matches!(session.put("payroll", "x", vec![1]), Err(VaultError::InvalidInput { .. })));
 }
 
 const TYP: &str = "offline-grant+jwt";
@@ -272,7 +272,7 @@ fn a_pinned_issuer_and_audience_are_required_on_device_and_backend() {
     let refused = open(&wrong).enroll(PIN.into(), &grant(&pinned), device.backend.sync_key.clone());
     assert!(matches!(refused, Err(VaultError::GrantInvalid { .. })), "other audience: {refused:?}");
     let session = open(&config).enroll(PIN.into(), &grant(&pinned), device.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", b"x").unwrap();
+    session.put("visits", "v1", b"x".to_vec()).unwrap();
 
     // The backend's verifier pins them as well.
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();

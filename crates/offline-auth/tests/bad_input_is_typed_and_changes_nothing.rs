@@ -78,7 +78,7 @@ fn is_storage<T: std::fmt::Debug>(result: Result<T, VaultError>, what: &str) -> 
 fn enrolled_with_data() -> (Device, Arc<PinVault>, Arc<OfflineSession>) {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", SECRET_VALUE).unwrap();
+    session.put("visits", "v1", SECRET_VALUE.to_vec()).unwrap();
     (device, vault, session)
 }
 
@@ -103,19 +103,19 @@ fn bad_names_values_and_queue_requests_are_invalid_input_and_change_nothing() {
     for (collection, key) in &bad_names {
         let what = format!("({} bytes, {} bytes)", collection.len(), key.len());
         is_invalid_input(session.get(collection, key), &format!("get {what}"));
-        is_invalid_input(session.put(collection, key, b"x"), &format!("put {what}"));
+        is_invalid_input(session.put(collection, key, b"x".to_vec()), &format!("put {what}"));
         is_invalid_input(session.delete(collection, key), &format!("delete {what}"));
     }
     for collection in [String::new(), long_collection] {
         is_invalid_input(session.keys(&collection), &format!("keys of {} bytes", collection.len()));
     }
     let oversized: Vec<u8> = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
-    is_invalid_input(session.put("visits", "v2", &oversized), "value one byte over the limit");
-    is_invalid_input(session.put("payroll", "p1", b"x"), "collection outside the grant");
+    is_invalid_input(session.put("visits", "v2", oversized), "value one byte over the limit");
+    is_invalid_input(session.put("payroll", "p1", b"x".to_vec()), "collection outside the grant");
     is_invalid_input(session.delete("payroll", "p1"), "delete outside the grant");
     let queue = session.clone().sync_queue();
     is_invalid_input(queue.next_batch(0), "a batch of zero entries");
-    let forged = queue.acknowledge(b"OASR not a receipt from the backend");
+    let forged = queue.acknowledge(b"OASR not a receipt from the backend".to_vec());
     assert!(matches!(forged, Err(VaultError::ReceiptInvalid { .. })), "{forged:?}");
 
     assert_eq!(stored(&device), before, "no bad call changed the database or the keystore");
@@ -126,7 +126,7 @@ fn bad_names_values_and_queue_requests_are_invalid_input_and_change_nothing() {
     // Exactly at the limits is fine.
     let key = "k".repeat(MAX_KEY_LEN);
     let value = vec![7; MAX_VALUE_LEN];
-    assert_eq!(session.put("visits", &key, &value).unwrap(), 2);
+    assert_eq!(session.put("visits", &key, value.clone()).unwrap(), 2);
     assert_eq!(session.get("visits", &key).unwrap(), Some(value));
     assert_eq!(session.get(&"c".repeat(MAX_COLLECTION_LEN), "k").unwrap(), None);
     assert_eq!(session.keys(&"c".repeat(MAX_COLLECTION_LEN)).unwrap(), Vec::<String>::new());
@@ -183,7 +183,7 @@ fn wrong_length_sync_keys_are_invalid_input() {
         assert_eq!(stored(&device), before);
     }
     let session = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", SECRET_VALUE).unwrap();
+    session.put("visits", "v1", SECRET_VALUE.to_vec()).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
     let verifier = device.backend.verifier();
     for len in [0, 31, 33] {
@@ -429,7 +429,7 @@ fn a_keystore_that_cannot_delete_blocks_unlock_without_counting_retries() {
 #[test]
 fn sync_verifier_rejects_garbage_truncated_and_empty_batches() {
     let (device, _vault, session) = enrolled_with_data();
-    session.put("notes", "n1", b"second edit").unwrap();
+    session.put("notes", "n1", b"second edit".to_vec()).unwrap();
     session.delete("visits", "v1").unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap().bytes;
     let verifier = device.backend.verifier();
@@ -513,9 +513,9 @@ fn errors_never_show_the_pin_the_sync_key_or_plaintext() {
         fresh.open().enroll(PIN.into(), &format!("{PIN}.{PIN}.{PIN}"), fresh.backend.sync_key.clone()).map(drop),
     );
     let oversized: Vec<u8> = SECRET_VALUE.iter().copied().cycle().take(MAX_VALUE_LEN + 1).collect();
-    keep(&mut errors, session.put("visits", "v2", &oversized).map(drop));
-    keep(&mut errors, session.put("payroll", "v2", SECRET_VALUE).map(drop));
-    keep(&mut errors, session.clone().sync_queue().acknowledge(SECRET_VALUE));
+    keep(&mut errors, session.put("visits", "v2", oversized).map(drop));
+    keep(&mut errors, session.put("payroll", "v2", SECRET_VALUE.to_vec()).map(drop));
+    keep(&mut errors, session.clone().sync_queue().acknowledge(SECRET_VALUE.to_vec()));
 
     // Tampered: flip a byte of the record's ciphertext.
     {

@@ -15,7 +15,7 @@ fn enable_then_unlock_with_biometrics() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     assert_eq!(vault.unlock_with_biometrics().err(), Some(VaultError::BiometricsUnavailable));
-    session.put("visits", "v1", b"bio").unwrap();
+    session.put("visits", "v1", b"bio".to_vec()).unwrap();
     session.enable_biometrics().unwrap();
     assert!(vault.status().unwrap().biometrics_enabled);
     session.lock();

@@ -26,7 +26,7 @@ fn rows(device: &Device) -> Vec<(String, Vec<Vec<Value>>)> {
 fn put_many_writes_every_record_and_queues_every_edit_in_order() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "a", b"old a").unwrap();
+    session.put("visits", "a", b"old a".to_vec()).unwrap();
     let last =
         session.put_many("visits", &[kv("c", b"3"), kv("a", b"new a"), kv("b", b""), kv("d", &[7; 1000])]).unwrap();
     assert_eq!(last, 5, "one seq per record, consecutive after the put's 1");
@@ -52,7 +52,7 @@ fn put_many_writes_every_record_and_queues_every_edit_in_order() {
     assert_eq!(verified.operations[2].value, Some(&b"new a"[..]));
 
     // A later single put continues the chain; a reopened session reads the same.
-    assert_eq!(session.put("visits", "e", b"5").unwrap(), 6);
+    assert_eq!(session.put("visits", "e", b"5".to_vec()).unwrap(), 6);
     session.lock();
     let session = device.open().unlock(PIN.into()).unwrap();
     assert_eq!(session.get_many("visits", &["a".into(), "e".into()]).unwrap().len(), 2);
@@ -63,7 +63,7 @@ fn put_many_writes_every_record_and_queues_every_edit_in_order() {
 fn put_many_refuses_bad_input_before_writing_anything() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "kept", b"v").unwrap();
+    session.put("visits", "kept", b"v".to_vec()).unwrap();
     let before = rows(&device);
     let ok = || kv("fine", b"ok");
     let too_many: Vec<KeyValue> = (0..=MAX_BULK_RECORDS).map(|i| kv(&format!("k{i}"), b"")).collect();

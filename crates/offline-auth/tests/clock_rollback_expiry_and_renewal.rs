@@ -11,7 +11,7 @@ use offline_auth::VaultError;
 fn rollback_beyond_tolerance_locks_until_renewal() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     session.lock();
 
     // Back by 4 minutes: within the 5-minute tolerance.
@@ -41,9 +41,9 @@ fn rollback_during_a_session_is_caught_and_persisted() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     device.clock.set(T0 + 2 * HOUR);
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     device.clock.set(T0 + HOUR);
-    assert_eq!(session.put("visits", "v2", b"b"), Err(VaultError::ClockRollback));
+    assert_eq!(session.put("visits", "v2", b"b".to_vec()), Err(VaultError::ClockRollback));
     assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
     device.clock.set(T0 + 3 * HOUR);
     assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback), "stays locked");
@@ -60,7 +60,7 @@ fn forward_is_fine_and_trusted_time_only_grows() {
     device.clock.advance(3 * DAY);
     session.lock();
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     // Back to two days after enrolment: more than the tolerance behind the trusted time.
     device.clock.set(T0 + 2 * DAY);
     assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
@@ -70,13 +70,13 @@ fn forward_is_fine_and_trusted_time_only_grows() {
 fn an_expired_grant_never_yields_a_session() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     assert_eq!(session.expires_at().unwrap(), T0 + 7 * DAY);
 
     // The window ends while the session is open (wall clock only: the
     // monotonic clock stays, so the idle timeout does not interfere).
     device.clock.set(T0 + 7 * DAY);
-    assert_eq!(session.put("visits", "v2", b"b"), Err(VaultError::GrantExpired));
+    assert_eq!(session.put("visits", "v2", b"b".to_vec()), Err(VaultError::GrantExpired));
     assert_eq!(session.get("visits", "v1"), Err(VaultError::GrantExpired));
     session.lock();
 
@@ -104,7 +104,7 @@ fn renew_grant_in_a_session_extends_the_window() {
     session.renew_grant(&device.backend.grant(device.clock.now(), 7)).unwrap();
     assert_eq!(session.expires_at().unwrap(), T0 + 13 * DAY);
     device.clock.set(T0 + 8 * DAY);
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
 
     let other_user = device.backend.grant_for("someone-else", DEVICE, device.clock.now(), device.clock.now() + DAY);
     assert!(matches!(session.renew_grant(&other_user), Err(VaultError::GrantInvalid { .. })));

@@ -111,7 +111,7 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
                             let key = format!("t{t}-k{}", i % 16);
                             let value = format!("t{t}-i{i}").into_bytes();
                             loop {
-                                match slot.get().put(COLLECTION, &key, &value) {
+                                match slot.get().put(COLLECTION, &key, value.clone()) {
                                     Ok(seq) => {
                                         written.lock().unwrap().push((seq, key, value));
                                         counters.puts.fetch_add(1, Ordering::Relaxed);
@@ -153,7 +153,7 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
                         Ok(Some(batch)) => {
                             counters.batches.fetch_add(1, Ordering::Relaxed);
                             let receipt = backend.lock().unwrap().apply(batch.bytes);
-                            match queue.acknowledge(&receipt) {
+                            match queue.acknowledge(receipt) {
                                 Ok(()) => {
                                     counters.acks.fetch_add(1, Ordering::Relaxed);
                                 }
@@ -205,7 +205,7 @@ fn threads_put_sync_lock_and_unlock_without_deadlock_or_lost_writes() {
     let mut backend = backend.into_inner().unwrap();
     if let Some(batch) = queue.next_batch(10_000).unwrap() {
         let receipt = backend.apply(batch.bytes);
-        queue.acknowledge(&receipt).unwrap();
+        queue.acknowledge(receipt).unwrap();
     }
     assert_eq!(queue.pending_count().unwrap(), 0);
     let written = written.into_inner().unwrap();

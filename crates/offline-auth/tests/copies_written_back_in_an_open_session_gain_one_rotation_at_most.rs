@@ -75,7 +75,7 @@ fn write_back_and_reboot(loops: usize, read_secs: i64) -> Outcome {
     let vault = device.open();
     let grant = device.backend.grant_for(USER, DEVICE, T0, T0 + HOUR);
     let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     session.lock();
     drop((session, vault));
     let exp = T0 + HOUR;
@@ -142,7 +142,7 @@ fn a_copy_written_back_just_before_each_rotation_gains_at_most_one_rotation_per_
 fn an_open_session_moves_the_device_key_once_per_rotation_interval() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     let copy = FilesCopy::take(&device);
     let calls = || device.keystore.calls.load(Ordering::SeqCst);
     let before = calls();

@@ -74,11 +74,11 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
     // Offline: the server is gone.
     server.stop().unwrap();
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("inspections", "station-4", b"seal ok").unwrap();
-    session.put("inspections", "station-5", b"valve leaking").unwrap();
-    session.put("notes", "todo", b"order valve kit").unwrap();
+    session.put("inspections", "station-4", b"seal ok".to_vec()).unwrap();
+    session.put("inspections", "station-5", b"valve leaking".to_vec()).unwrap();
+    session.put("notes", "todo", b"order valve kit".to_vec()).unwrap();
     session.delete("notes", "todo").unwrap();
-    session.put("inspections", "station-4", b"seal replaced").unwrap();
+    session.put("inspections", "station-4", b"seal replaced".to_vec()).unwrap();
 
     // Back online: same server state, restarted.
     let server = start(&server_db);
@@ -88,7 +88,7 @@ fn enrol_go_offline_edit_come_back_sync_and_replay() {
         let (status, answer) = post(&server, &format!("/sync?device_id={DEVICE}"), &batch.bytes);
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["acknowledged_seq"], batch.last_seq);
-        queue.acknowledge(&receipt(&answer)).unwrap();
+        queue.acknowledge(receipt(&answer)).unwrap();
         sent.push(batch);
     }
     assert_eq!(sent.len(), 3);
@@ -132,7 +132,7 @@ fn bad_requests_get_4xx_and_apply_nothing() {
     let vault_path = dir.path().join("vault.db").to_string_lossy().into_owned();
     let vault = PinVault::open(vault_path, SoftwareKeystore::new(), VaultConfig::new(DEVICE, issuer_keys)).unwrap();
     let session = vault.enroll(PIN.into(), enrolment["grant"].as_str().unwrap(), sync_key).unwrap();
-    session.put("inspections", "station-4", b"seal ok").unwrap();
+    session.put("inspections", "station-4", b"seal ok".to_vec()).unwrap();
     let batch = session.clone().sync_queue().next_batch(10).unwrap().unwrap();
 
     for (what, body) in [

@@ -87,7 +87,7 @@ fn escrowing_device<K: PlatformKeystore + 'static>(
     let grant = device.backend.grant(device.clock.now(), 7);
     let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
     for i in 0..edits {
-        session.put("visits", &format!("v{i}"), SECRET_VALUE).unwrap();
+        session.put("visits", &format!("v{i}"), SECRET_VALUE.to_vec()).unwrap();
     }
     session.delete("visits", "v0").unwrap();
     vault
@@ -108,7 +108,7 @@ fn every_edit(edits: u32) -> Vec<(String, bool)> {
 fn salvage_everything(vault: &PinVault, escrow: &mut EscrowBackend, backend: &Backend) -> VerifiedBatch {
     let upload = vault.salvage(100).unwrap().unwrap();
     let verified = escrow.salvage(backend, &upload.bytes).unwrap();
-    vault.forget_salvaged(&upload.enrolment, verified.cursor.last_seq).unwrap();
+    vault.forget_salvaged(upload.enrolment, verified.cursor.last_seq).unwrap();
     verified
 }
 
@@ -170,7 +170,7 @@ fn a_salvage_in_parts_delivers_every_edit_once_in_order() {
         assert!(upload.entry_count <= 2);
         let verified = escrow.salvage(&device.backend, &upload.bytes).unwrap();
         delivered.extend(keys_of(&verified));
-        vault.forget_salvaged(&upload.enrolment, verified.cursor.last_seq).unwrap();
+        vault.forget_salvaged(upload.enrolment, verified.cursor.last_seq).unwrap();
     }
     assert_eq!(delivered, every_edit(6));
 }
@@ -275,7 +275,7 @@ fn escrow_rows_written_back_after_their_receipt_are_not_applied_again() {
     let verified = device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &escrow.cursor).unwrap();
     assert_eq!(verified.operations.len(), 4);
     escrow.cursor = verified.cursor.clone();
-    queue.acknowledge(&verified.receipt).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
     assert_eq!(vault.escrowed_count().unwrap(), 0, "the receipt cleared the escrow in the same transaction");
 
     // The old rows written back, then the vault wiped and salvaged.
@@ -300,7 +300,7 @@ fn escrow_rows_written_back_after_their_receipt_are_not_applied_again() {
 fn without_an_escrow_key_nothing_is_escrowed_and_a_wipe_loses_unsynced_edits() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", SECRET_VALUE).unwrap();
+    session.put("visits", "v1", SECRET_VALUE.to_vec()).unwrap();
     assert_eq!(vault.escrowed_count().unwrap(), 0);
     vault.wipe().unwrap();
     assert_eq!(vault.salvage(100).unwrap(), None);
@@ -350,11 +350,11 @@ fn escrowed_copies_follow_a_re_based_queue_and_a_salvage_applies_each_edit_once(
     };
     let vault = device.open_with(escrow.config(&device.backend)).unwrap();
     let session = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
-    let put = |key: &str| session.put("visits", key, b"v").unwrap();
+    let put = |key: &str| session.put("visits", key, b"v".to_vec()).unwrap();
     let sync = |escrow: &mut EscrowBackend, upload: &mut Upload<'_>| {
         let queue = session.clone().sync_queue();
         while let Some(batch) = queue.next_batch(10).unwrap() {
-            queue.acknowledge(&upload(escrow, batch.bytes, batch.first_seq)).unwrap();
+            queue.acknowledge(upload(escrow, batch.bytes, batch.first_seq)).unwrap();
         }
     };
     put("before-0");
@@ -377,13 +377,13 @@ fn escrowed_copies_follow_a_re_based_queue_and_a_salvage_applies_each_edit_once(
     device.clock.advance(60);
     let vault = device.open_with(escrow.config(&device.backend)).unwrap();
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits", "new-0", b"x").unwrap();
-    session.put("visits", "new-1", b"y").unwrap();
+    session.put("visits", "new-0", b"x".to_vec()).unwrap();
+    session.put("visits", "new-1", b"y".to_vec()).unwrap();
     // One batch, answered with the backend's chain position: the queue
     // re-bases the new edits after the backend's head (seqs 5-6).
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(10).unwrap().unwrap();
-    queue.acknowledge(&upload(&mut escrow, batch.bytes, batch.first_seq)).unwrap();
+    queue.acknowledge(upload(&mut escrow, batch.bytes, batch.first_seq)).unwrap();
     assert_eq!(escrow.cursor.last_seq, 4, "nothing was applied from the diverged batch");
 
     // Wiped before the re-based edits were sent: the salvage carries them

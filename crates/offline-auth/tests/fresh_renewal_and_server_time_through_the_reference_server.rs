@@ -60,7 +60,7 @@ fn a_fresh_renewal_over_http_gives_back_the_window_and_the_answers_carry_the_ser
     vault.note_server_time(server_time(&renewed)).unwrap();
     let session = vault.unlock_with_grant(PIN.into(), renewed["grant"].as_str().unwrap()).unwrap();
     assert!(session.expires_at().unwrap() >= real + OFFLINE_WINDOW_SECS);
-    session.put("inspections", "station-4", b"seal ok").unwrap();
+    session.put("inspections", "station-4", b"seal ok".to_vec()).unwrap();
 
     // The edit is stamped right, so it uploads.
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();

@@ -26,7 +26,7 @@ fn acceptable(outcome: &Result<(), VaultError>) -> bool {
 fn many_handles_and_threads_with_a_slow_keystore_never_brick_the_vault() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"kept").unwrap();
+    session.put("visits", "v1", b"kept".to_vec()).unwrap();
     session.enable_biometrics().unwrap();
     session.lock();
     drop(vault);
@@ -211,7 +211,7 @@ fn several_processes_on_one_file_never_brick_the_vault() {
     {
         let vault = open_shared(dir.path());
         let session = vault.enroll(PIN.into(), &backend.grant(T0, 7), backend.sync_key.clone()).unwrap();
-        session.put("visits", "v1", b"kept").unwrap();
+        session.put("visits", "v1", b"kept".to_vec()).unwrap();
         session.enable_biometrics().unwrap();
         session.lock();
     }

@@ -70,7 +70,7 @@ fn a_hostile_proxy_loses_no_edit_and_none_is_applied_twice() {
         for _ in 0..rng.below(3) {
             let key = format!("k{}", rng.below(40));
             let value = round.to_be_bytes().to_vec();
-            let seq = session.put("visits", &key, &value).unwrap();
+            let seq = session.put("visits", &key, value.clone()).unwrap();
             written.insert(seq, (key, Some(value)));
         }
         let Some(batch) = queue.next_batch(1 + rng.below(12) as u32).unwrap() else {
@@ -94,7 +94,7 @@ fn a_hostile_proxy_loses_no_edit_and_none_is_applied_twice() {
                 let mut receipt = server.upload(batch.bytes).unwrap();
                 let i = rng.below(receipt.len() as u64) as usize;
                 receipt[i] ^= 1 << rng.below(8);
-                let refused = queue.acknowledge(&receipt);
+                let refused = queue.acknowledge(receipt);
                 assert!(matches!(refused, Err(VaultError::ReceiptInvalid { .. })), "{refused:?}");
                 None
             }
@@ -102,7 +102,7 @@ fn a_hostile_proxy_loses_no_edit_and_none_is_applied_twice() {
             _ => server.upload(batch.bytes).ok(),
         };
         if let Some(receipt) = receipt {
-            queue.acknowledge(&receipt).unwrap();
+            queue.acknowledge(receipt.clone()).unwrap();
             old_receipts.push(receipt);
         }
         // Nothing the backend has not applied is ever gone from the device.
@@ -116,7 +116,7 @@ fn a_hostile_proxy_loses_no_edit_and_none_is_applied_twice() {
     // Back on an honest network: everything left arrives, once.
     while let Some(batch) = queue.next_batch(100).unwrap() {
         let receipt = server.upload(batch.bytes).unwrap();
-        queue.acknowledge(&receipt).unwrap();
+        queue.acknowledge(receipt).unwrap();
     }
     let lost = written.keys().filter(|seq| !server.applied.contains_key(seq)).count();
     println!("hostile proxy, 300 rounds {tally:?}: {} edits written, {lost} lost, 0 applied twice", written.len());

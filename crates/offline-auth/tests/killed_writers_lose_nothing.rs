@@ -281,7 +281,7 @@ fn crash_child() {
                 let len = usize::try_from(rng.below(64) + 1).unwrap();
                 let value: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                 out("BEGIN put");
-                let seq = session.put(COLLECTION, &key, &value).unwrap();
+                let seq = session.put(COLLECTION, &key, value.clone()).unwrap();
                 out(format!("PUT {seq} {key} {}", hex::encode(&value)));
                 mine.push(key);
             }
@@ -300,7 +300,7 @@ fn crash_child() {
                 write_atomic(&BackendState::path(&dir), &serde_json::to_vec(&backend).unwrap());
                 out(format!("SYNCED {}", backend.last_seq));
                 out("BEGIN ack");
-                queue.acknowledge(&verified.receipt).unwrap();
+                queue.acknowledge(verified.receipt).unwrap();
                 out(format!("ACK {}", batch.last_seq));
             } else {
                 out("NOBATCH");

@@ -166,7 +166,7 @@ fn keys_and_pin_leave_memory_after_lock_and_drop() {
         PinVault::open_with_clock(device.path_str(), keystore.clone(), device.clock.clone(), device.backend.config())
             .unwrap();
     let session = vault.enroll(pin_string(&pin), &device.backend.grant(T0, 7), sk_vec).unwrap();
-    session.put("visits", "station-4", b"seal ok").unwrap();
+    session.put("visits", "station-4", b"seal ok".to_vec()).unwrap();
     session.enable_biometrics().unwrap();
 
     let captured = keystore.captured.lock().unwrap().clone();
@@ -201,7 +201,7 @@ fn keys_and_pin_leave_memory_after_lock_and_drop() {
     session.lock();
     drop(session);
     let session = vault.unlock_with_biometrics().unwrap();
-    session.put("visits", "station-5", b"ok").unwrap();
+    session.put("visits", "station-5", b"ok".to_vec()).unwrap();
     let queue = session.clone().sync_queue();
     queue.next_batch(10).unwrap();
     session.lock();

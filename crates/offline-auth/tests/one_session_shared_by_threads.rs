@@ -81,7 +81,7 @@ fn worker(session: &OfflineSession, me: usize, unlocks_done: &AtomicBool) -> Vec
             break;
         }
         let (key, value) = (worker_key(me, i), worker_value(me, i));
-        let seq = session.put("visits", &key, &value).unwrap();
+        let seq = session.put("visits", &key, value.clone()).unwrap();
         assert_eq!(session.get("visits", &key).unwrap(), Some(value.clone()), "read-your-write");
         writes.push(Write { seq, collection: "visits", key, value });
 
@@ -110,11 +110,11 @@ fn unlocker(vault: &PinVault) -> Vec<Write> {
         }
         let session = vault.unlock(PIN.into()).unwrap();
         let (key, value) = (format!("unlock-{round}"), format!("written by unlock round {round}").into_bytes());
-        let seq = session.put("notes", &key, &value).unwrap();
+        let seq = session.put("notes", &key, value.clone()).unwrap();
         assert_eq!(session.get("notes", &key).unwrap(), Some(value.clone()));
         session.lock();
         assert_eq!(session.get("notes", &key), Err(VaultError::SessionLocked));
-        assert_eq!(session.put("notes", "late", &[1]), Err(VaultError::SessionLocked));
+        assert_eq!(session.put("notes", "late", vec![1]), Err(VaultError::SessionLocked));
         writes.push(Write { seq, collection: "notes", key, value });
     }
     writes
@@ -132,7 +132,7 @@ fn drain(session: &Arc<OfflineSession>, device: &Device) -> Vec<offline_auth_bac
         assert_eq!(verified.operations.len(), batch.entry_count as usize);
         operations.extend(verified.operations.iter().map(|op| op.to_owned_operation()));
         cursor = verified.cursor;
-        queue.acknowledge(&verified.receipt).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
     }
     assert_eq!(queue.pending_count().unwrap(), 0);
     operations
@@ -153,7 +153,7 @@ fn eight_threads_share_a_session_while_another_unlocks_and_locks() {
         let device = Device::new();
         let (vault, session) = device.enrolled();
         // Something for the keystore callback to read; worker 0 writes it again.
-        let first_seq = session.put("visits", &worker_key(0, 0), &worker_value(0, 0)).unwrap();
+        let first_seq = session.put("visits", &worker_key(0, 0), worker_value(0, 0)).unwrap();
         let first = Write { seq: first_seq, collection: "visits", key: worker_key(0, 0), value: worker_value(0, 0) };
 
         // Every keystore call (each unlock makes several) calls back into the
@@ -283,7 +283,7 @@ fn threads_racing_on_the_real_clock_never_see_a_rollback() {
                     let mut failures = 0;
                     for i in 0..100 {
                         let outcome = if i % 2 == 0 {
-                            session.put("visits", &format!("t{t}-{i}"), &[1]).map(|_| ())
+                            session.put("visits", &format!("t{t}-{i}"), vec![1]).map(|_| ())
                         } else {
                             session.get("visits", &format!("t{t}-{}", i - 1)).map(|_| ())
                         };

@@ -101,7 +101,7 @@ impl World {
         let before = self.history.len();
         match op {
             Op::Put(k, v) => {
-                let result = self.session.put(COLLECTION, &key(*k), v);
+                let result = self.session.put(COLLECTION, &key(*k), v.to_vec());
                 if self.unlocked {
                     assert_eq!(result.unwrap(), before as u64 + 1, "seq is previous + 1");
                     self.history.push((key(*k), Some(v.clone())));
@@ -123,7 +123,7 @@ impl World {
                 let batch = queue.next_batch(*max);
                 if !self.unlocked {
                     assert_eq!(batch, Err(VaultError::SessionLocked));
-                    assert_eq!(queue.acknowledge(&[1]), Err(VaultError::SessionLocked));
+                    assert_eq!(queue.acknowledge(vec![1]), Err(VaultError::SessionLocked));
                     return;
                 }
                 let Some(batch) = batch.unwrap() else {
@@ -138,7 +138,7 @@ impl World {
                 if *ack {
                     // The receipt covers what the backend applied, which may
                     // be more than this batch (an earlier unacknowledged one).
-                    queue.acknowledge(&receipt).unwrap();
+                    queue.acknowledge(receipt).unwrap();
                     self.acked = self.backend.cursor.last_seq.max(self.acked);
                 }
             }

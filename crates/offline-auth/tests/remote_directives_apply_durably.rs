@@ -111,7 +111,7 @@ fn a_wipe_with_unescrowed_edits_waits_for_their_upload_and_loses_none() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     for i in 0..3 {
-        session.put("visits", &format!("v{i}"), b"field work").unwrap();
+        session.put("visits", &format!("v{i}"), b"field work".to_vec()).unwrap();
     }
     let wipe = device.backend.issuer.issue_directive(DEVICE, Wire::Wipe, T0).unwrap();
     let outcome = vault.apply_directive(&wipe).unwrap();
@@ -126,7 +126,7 @@ fn a_wipe_with_unescrowed_edits_waits_for_their_upload_and_loses_none() {
         let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &cursor).unwrap().into_owned();
         applied.extend(verified.operations.iter().map(|op| op.key.clone()));
         cursor = verified.cursor;
-        queue.acknowledge(&verified.receipt).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
     }
     assert_eq!(applied, ["v0", "v1", "v2"]);
     assert!(vault.apply_directive(&wipe).unwrap().finished);
@@ -144,7 +144,7 @@ fn a_wipe_with_escrowed_edits_runs_at_once_and_salvage_delivers_every_edit() {
     let vault = device.open_with(config).unwrap();
     let session = vault.enroll(PIN.into(), &device.backend.grant(T0, 7), device.backend.sync_key.clone()).unwrap();
     for i in 0..3 {
-        session.put("visits", &format!("v{i}"), b"field work").unwrap();
+        session.put("visits", &format!("v{i}"), b"field work".to_vec()).unwrap();
     }
     let wipe = device.backend.issuer.issue_directive(DEVICE, Wire::Wipe, T0).unwrap();
     assert!(vault.apply_directive(&wipe).unwrap().finished, "every pending edit has an escrowed copy");

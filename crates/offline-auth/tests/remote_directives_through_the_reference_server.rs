@@ -75,14 +75,14 @@ fn enrolled(dir: &tempfile::TempDir) -> (LocalServer, Arc<PinVault>, Arc<Offline
 
 /// One edit uploaded with `applied` acknowledged; the answer (receipt acknowledged).
 fn sync_one_edit(server: &LocalServer, session: &Arc<OfflineSession>, key: &str, applied: &[String]) -> Value {
-    session.put("inspections", key, b"seal ok").unwrap();
+    session.put("inspections", key, b"seal ok".to_vec()).unwrap();
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
     let path = format!("/sync?device_id={DEVICE}&applied={}", applied.join(","));
     let (status, answer) = server.post_batch(&path, &batch.bytes).unwrap();
     assert_eq!(status, 200, "{answer}");
     let receipt = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap();
-    queue.acknowledge(&receipt).unwrap();
+    queue.acknowledge(receipt).unwrap();
     answer
 }
 

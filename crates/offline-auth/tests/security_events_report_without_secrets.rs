@@ -162,7 +162,7 @@ fn a_clock_set_back_in_a_session_reports_one_rollback() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     let recorder = Recorder::on(&vault);
-    session.put("visits", "v1", b"seal ok").unwrap();
+    session.put("visits", "v1", b"seal ok".to_vec()).unwrap();
 
     device.clock.set(device.clock.now() - DAY);
     assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
@@ -186,7 +186,7 @@ fn a_clock_set_back_between_sessions_is_reported_by_the_unlock() {
 fn tampered_records_report_the_operation_that_found_them() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"seal ok").unwrap();
+    session.put("visits", "v1", b"seal ok".to_vec()).unwrap();
     let recorder = Recorder::on(&vault);
 
     let db = rusqlite::Connection::open(device.path()).unwrap();
@@ -303,7 +303,7 @@ fn a_panicking_listener_changes_no_result_and_poisons_nothing() {
 
     assert_eq!(vault.unlock(WRONG.into()).err(), Some(VaultError::WrongPin { attempts_remaining: 9 }));
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits", "v1", b"after").unwrap();
+    session.put("visits", "v1", b"after".to_vec()).unwrap();
     session.lock();
     // The listener can be replaced and the next event arrives.
     let recorder = Recorder::on(&vault);

@@ -25,8 +25,8 @@ fn verify(device: &Device, bytes: &[u8], cursor: SyncCursor) -> Result<VerifiedB
 }
 
 fn three_edits(session: &Arc<OfflineSession>) {
-    assert_eq!(session.put("visits", "v1", b"first").unwrap(), 1);
-    assert_eq!(session.put("notes", "n1", b"second").unwrap(), 2);
+    assert_eq!(session.put("visits", "v1", b"first".to_vec()).unwrap(), 1);
+    assert_eq!(session.put("notes", "n1", b"second".to_vec()).unwrap(), 2);
     assert_eq!(session.delete("visits", "v1").unwrap(), 3);
 }
 
@@ -153,7 +153,7 @@ fn reordered_cut_or_altered_batches_are_rejected() {
 fn verifier_enforces_grant_window_and_scope_even_with_a_valid_chain() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "v1", b"x").unwrap();
+    session.put("visits", "v1", b"x".to_vec()).unwrap();
     let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();
     let original = decode(&batch.bytes);
     let key = device.backend.sync_key.clone();
@@ -197,17 +197,17 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
             .receipt(DEVICE, &device.backend.sync_key, &SyncCursor { last_seq: through, last_mac: mac })
             .unwrap()
     };
-    let never_sent = queue.acknowledge(&receipt(1, vec![7; 32]));
+    let never_sent = queue.acknowledge(receipt(1, vec![7; 32]));
     assert!(matches!(never_sent, Err(VaultError::ReceiptInvalid { .. })), "never sent: {never_sent:?}");
     let batch = queue.next_batch(2).unwrap().unwrap();
     let verified = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
-    let not_batched = queue.acknowledge(&receipt(3, vec![7; 32]));
+    let not_batched = queue.acknowledge(receipt(3, vec![7; 32]));
     assert!(matches!(not_batched, Err(VaultError::ReceiptInvalid { .. })), "3 was not in a batch");
-    let wrong_chain = queue.acknowledge(&receipt(2, vec![7; 32]));
+    let wrong_chain = queue.acknowledge(receipt(2, vec![7; 32]));
     assert!(matches!(wrong_chain, Err(VaultError::ReceiptInvalid { .. })), "another chain's MAC");
     assert_eq!(queue.pending_count().unwrap(), 3, "no refused receipt deleted anything");
-    queue.acknowledge(&verified.receipt).unwrap();
-    queue.acknowledge(&verified.receipt).unwrap();
+    queue.acknowledge(verified.receipt.clone()).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 1);
     session.lock();
     assert_eq!(queue.pending_count(), Err(VaultError::SessionLocked));
@@ -216,13 +216,13 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
     let vault = device.open();
     assert_eq!(vault.status().unwrap().pending_entries, 1);
     let session = vault.unlock(PIN.into()).unwrap();
-    assert_eq!(session.put("notes", "n2", b"after reopen").unwrap(), 4);
+    assert_eq!(session.put("notes", "n2", b"after reopen".to_vec()).unwrap(), 4);
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
     assert_eq!((batch.first_seq, batch.last_seq), (3, 4));
     let next = verify(&device, &batch.bytes, verified.cursor).unwrap();
     assert_eq!(next.operations.iter().map(|o| o.seq).collect::<Vec<_>>(), [3, 4]);
-    queue.acknowledge(&next.receipt).unwrap();
+    queue.acknowledge(next.receipt).unwrap();
     assert_eq!(queue.next_batch(100).unwrap(), None);
     assert_eq!(queue.pending_count().unwrap(), 0);
     let conn = rusqlite::Connection::open(device.path()).unwrap();
@@ -234,10 +234,10 @@ fn acknowledge_is_durable_and_the_chain_continues_across_reopen() {
 fn grants_travel_with_the_entries_they_cover() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "v1", b"a").unwrap();
+    session.put("visits", "v1", b"a".to_vec()).unwrap();
     device.clock.set(T0 + DAY);
     session.renew_grant(&device.backend.grant(T0 + DAY, 7)).unwrap();
-    session.put("visits", "v2", b"b").unwrap();
+    session.put("visits", "v2", b"b".to_vec()).unwrap();
     let queue = session.clone().sync_queue();
     let batch = queue.next_batch(100).unwrap().unwrap();
     let Batch { grants, entries, .. } = decode(&batch.bytes);
@@ -245,8 +245,8 @@ fn grants_travel_with_the_entries_they_cover() {
     assert_ne!(entries[0].body.grant_id, entries[1].body.grant_id);
     let verified = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
-    queue.acknowledge(&verified.receipt).unwrap();
-    session.put("visits", "v3", b"c").unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
+    session.put("visits", "v3", b"c".to_vec()).unwrap();
     let Batch { grants, .. } = decode(&queue.next_batch(100).unwrap().unwrap().bytes);
     assert_eq!(grants.len(), 1, "the first grant is dropped once its entries are acknowledged");
 }

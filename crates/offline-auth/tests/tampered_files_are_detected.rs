@@ -154,7 +154,7 @@ fn setup() -> Fixture {
     ];
     for &(collection, key, value) in writes {
         let before = locations(&db);
-        session.put(collection, key, value).unwrap();
+        session.put(collection, key, value.to_vec()).unwrap();
         let rec = Rec { collection, key, value: value.to_vec() };
         match locations(&db).difference(&before).next() {
             Some(new) => assert!(records.insert(new.clone(), rec).is_none()),
@@ -175,7 +175,7 @@ fn setup() -> Fixture {
     let verifier = device.backend.verifier();
     let verified = verifier.verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial()).unwrap();
     assert_eq!(verified.operations.len(), 2);
-    queue.acknowledge(&verified.receipt).unwrap();
+    queue.acknowledge(verified.receipt).unwrap();
     assert_eq!(queue.pending_count().unwrap(), 6);
 
     session.enable_biometrics().unwrap();
@@ -323,6 +323,10 @@ fn vault_reads(column: &str) -> &'static [VaultRead] {
         "failed_attempts" => &[PinCounter],
         "bio_alias" | "bio_wrap" => &[Biometric],
         "state" => &[Put, Batch, Biometric],
+        // The pending queue bounds (schema 5; `meta` rows before): a hint
+        // for `status()`'s pending count, which the sealed state overrides
+        // at its next store; no read trusts them.
+        "queue_acked" | "queue_head" => &[],
         other => panic!("vault column {other} is not covered by this test: add it"),
     }
 }
@@ -349,7 +353,7 @@ fn check_vault(fx: &Fixture, tally: &mut Tally, reads: &[VaultRead]) -> Result<(
                 &["Tampered", "Keystore", "DeviceKeyLost"],
             )?,
             VaultRead::Put => {
-                tally.expect_err("put(visits, v9)", fx.session.put("visits", "v9", b"new"), &["Tampered"])?
+                tally.expect_err("put(visits, v9)", fx.session.put("visits", "v9", b"new".to_vec()), &["Tampered"])?
             }
             VaultRead::Batch => check_queue(fx, tally)?,
         }
@@ -701,18 +705,18 @@ fn deleted_queue_entries_are_tampered() {
 fn an_older_copy_of_a_record_or_a_deleted_row_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first version").unwrap();
+    session.put("visits", "v1", b"first version".to_vec()).unwrap();
     let db = Connection::open(device.path()).unwrap();
     let (location, old): (Vec<u8>, Vec<u8>) =
         db.query_row("SELECT location, body FROM records", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    session.put("visits", "v2", b"other").unwrap();
-    session.put("visits", "v1", b"second version").unwrap();
+    session.put("visits", "v2", b"other".to_vec()).unwrap();
+    session.put("visits", "v1", b"second version".to_vec()).unwrap();
 
     // Put the first version back.
     db.execute("UPDATE records SET body = ?1 WHERE location = ?2", params![old, location]).unwrap();
     assert_eq!(session.get("visits", "v1"), Err(VaultError::Tampered));
     assert_eq!(session.keys("visits"), Err(VaultError::Tampered));
-    assert_eq!(session.put("visits", "v1", b"third"), Err(VaultError::Tampered));
+    assert_eq!(session.put("visits", "v1", b"third".to_vec()), Err(VaultError::Tampered));
     // Still refused by a fresh process-level view of the file.
     session.lock();
     drop((session, vault));

@@ -39,7 +39,7 @@ impl PlatformAttestor for Recording {
 fn a_software_keystore_gives_no_evidence_and_unsigned_batches() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "a", b"1").unwrap();
+    session.put("visits", "a", b"1".to_vec()).unwrap();
     let attestor = NoAttestor::new();
     assert_eq!(enrolment_evidence(attestor.clone(), vec![7; 32]).unwrap(), AttestationEvidence::None);
     let signed = session.clone().sync_queue().next_signed_batch(10, attestor).unwrap().unwrap();
@@ -52,7 +52,7 @@ fn each_batch_is_signed_over_its_device_range_and_bytes() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
     for key in ["a", "b", "c"] {
-        session.put("visits", key, b"1").unwrap();
+        session.put("visits", key, b"1".to_vec()).unwrap();
     }
     let attestor = Arc::new(Recording::default());
     let signed = session.clone().sync_queue().next_signed_batch(2, attestor).unwrap().unwrap();
@@ -76,7 +76,7 @@ fn the_challenge_passes_through_and_bad_challenges_or_failures_are_typed() {
 
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "a", b"1").unwrap();
+    session.put("visits", "a", b"1".to_vec()).unwrap();
     let gone = Arc::new(Recording { fail_with: Some(AttestorError::KeyGone), ..Recording::default() });
     match session.clone().sync_queue().next_signed_batch(10, gone) {
         Err(VaultError::Keystore { reason }) => assert!(reason.starts_with("attestor:"), "{reason}"),

@@ -217,28 +217,28 @@ fn truncated_older_and_resurrected_rows_give_typed_errors_or_documented_outcomes
         let grant = world.device.backend.grant(T0, 7);
         let session = vault.enroll(PIN.into(), &grant, world.device.backend.sync_key.clone()).unwrap();
         for (k, v) in [("k1", "one"), ("k2", "two"), ("k3", "three")] {
-            session.put("visits", k, v.as_bytes()).unwrap();
+            session.put("visits", k, v.as_bytes().to_vec()).unwrap();
         }
         session.lock();
         let snap1 = with_conn(&world, rows);
         world.device.clock.advance(HOUR);
         let session = vault.unlock(PIN.into()).unwrap();
-        session.put("visits", "k1", b"one-v2").unwrap();
+        session.put("visits", "k1", b"one-v2".to_vec()).unwrap();
         session.delete("visits", "k3").unwrap();
         let queue = session.clone().sync_queue();
         let batch = queue.next_batch(3).unwrap().unwrap();
         let verified =
             world.verifier.verify(&batch.bytes, &world.device.backend.sync_key, &SyncCursor::initial()).unwrap();
         world.cursor = verified.cursor;
-        queue.acknowledge(&verified.receipt).unwrap();
+        queue.acknowledge(verified.receipt).unwrap();
         session.renew_grant(&world.device.backend.grant(world.device.clock.now(), 7)).unwrap();
         session.enable_biometrics().unwrap();
-        session.put("visits", "k2", b"two-v2").unwrap();
+        session.put("visits", "k2", b"two-v2".to_vec()).unwrap();
         session.lock();
         assert!(matches!(vault.unlock("135792".into()), Err(VaultError::WrongPin { .. })));
         let snap2 = with_conn(&world, rows);
         let session = vault.unlock(PIN.into()).unwrap();
-        session.put("visits", "k4", b"four").unwrap();
+        session.put("visits", "k4", b"four".to_vec()).unwrap();
         session.lock();
         (snap1, snap2)
     }; // every handle on the vault is closed here

@@ -27,13 +27,13 @@ fn enrol_for_an_hour(device: &Device) -> (Arc<PinVault>, Arc<OfflineSession>, St
     let vault = device.open();
     let grant = device.backend.grant_for(USER, DEVICE, T0, T0 + HOUR);
     let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     (vault, session, grant)
 }
 
 /// A read and a write: what the attacker wants to keep doing.
 fn use_data(session: &OfflineSession, n: i64) -> bool {
-    session.get("visits", "v1").is_ok() && session.put("visits", &format!("late-{n}"), b"x").is_ok()
+    session.get("visits", "v1").is_ok() && session.put("visits", &format!("late-{n}"), b"x".to_vec()).is_ok()
 }
 
 fn minutes_after(exp: i64, last_access: Option<i64>) -> f64 {
@@ -100,7 +100,7 @@ fn creep_across_sessions_gains_nothing_past_the_tolerance() {
 fn a_rollback_after_read_only_sessions_is_caught() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     session.enable_biometrics().unwrap();
     session.lock();
     drop(vault);
@@ -286,7 +286,7 @@ fn each_reboot_gains_at_most_its_own_duration_and_a_minute_and_is_counted() {
     let vault = device.open();
     let session =
         vault.unlock_with_grant(PIN.into(), &device.backend.grant_for(USER, DEVICE, real, real + HOUR)).unwrap();
-    session.put("visits", "after", b"y").unwrap();
+    session.put("visits", "after", b"y".to_vec()).unwrap();
     let boots = verified_boots(&device, &session);
     assert_eq!(boots.first(), Some(&Some(0)), "the enrolment's boot");
     assert!(boots.windows(2).all(|w| w[0] <= w[1]));
@@ -326,7 +326,7 @@ fn write_record_rows(device: &Device, rows: &[(Vec<u8>, Vec<u8>, Vec<u8>)]) {
 fn an_older_state_row_written_back_after_an_unlock_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     session.lock();
     let before_lock = state_cells(&device);
 
@@ -346,18 +346,18 @@ fn an_older_state_row_written_back_after_an_unlock_is_tampered() {
     let old = state_cells(&device);
     let session = vault.unlock(PIN.into()).unwrap();
     write_state_cells(&device, &old);
-    assert_eq!(session.put("visits", "v2", b"x"), Err(VaultError::Tampered));
+    assert_eq!(session.put("visits", "v2", b"x".to_vec()), Err(VaultError::Tampered));
 }
 
 #[test]
 fn an_older_record_row_with_its_older_state_row_is_tampered() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"old value").unwrap();
+    session.put("visits", "v1", b"old value".to_vec()).unwrap();
     session.lock();
     let (old_state, old_records) = (state_cells(&device), record_rows(&device));
     let session = vault.unlock(PIN.into()).unwrap();
-    session.put("visits", "v1", b"new value").unwrap();
+    session.put("visits", "v1", b"new value".to_vec()).unwrap();
     session.lock();
 
     write_state_cells(&device, &old_state);
@@ -370,7 +370,7 @@ fn an_older_record_row_with_its_older_state_row_is_tampered() {
 fn a_copy_taken_while_unlocked_is_stale_once_the_session_locks() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     let during = state_cells(&device);
     device.clock.set(T0 - HOUR);
     assert_eq!(session.get("visits", "v1"), Err(VaultError::ClockRollback));
@@ -405,7 +405,7 @@ fn keystore_calls_per_unlock_and_lock() {
 fn an_hour_of_reading_stores_the_time_about_once_a_minute() {
     let device = Device::new();
     let (_vault, session) = device.enrolled();
-    session.put("visits", "v1", b"first").unwrap();
+    session.put("visits", "v1", b"first".to_vec()).unwrap();
     let mut last = state_cells(&device);
     let mut writes = 0;
     // One read every 10 s for an hour.
@@ -489,7 +489,7 @@ fn a_clock_that_throws_or_lies_gets_a_typed_error_and_no_access() {
         .unwrap();
         let grant = device.backend.grant(T0, 7);
         let session = vault.enroll(PIN.into(), &grant, device.backend.sync_key.clone()).unwrap();
-        session.put("visits", "v1", b"first").unwrap();
+        session.put("visits", "v1", b"first".to_vec()).unwrap();
         device.clock.advance(MINUTE);
         let before = std::fs::read(device.path()).unwrap();
         *clock.lie.lock().unwrap() = lie;
@@ -503,7 +503,7 @@ fn a_clock_that_throws_or_lies_gets_a_typed_error_and_no_access() {
         };
         for (what, outcome) in [
             ("get", session.get("visits", "v1").map(|_| ())),
-            ("put", session.put("visits", "v2", b"x").map(|_| ())),
+            ("put", session.put("visits", "v2", b"x".to_vec()).map(|_| ())),
             ("keys", session.keys("visits").map(|_| ())),
         ] {
             assert!(expected.contains(&name(outcome).as_str()), "{lie:?}: {what}");

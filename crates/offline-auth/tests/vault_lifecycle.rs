@@ -25,8 +25,8 @@ fn enrol_unlock_lock_reopen_keeps_data() {
     assert!(vault.is_enrolled().unwrap());
     assert_eq!(session.user_id().unwrap(), USER);
     assert_eq!(session.scopes().unwrap(), ["visits", "notes"]);
-    session.put("visits", "v1", b"pump station 4: ok").unwrap();
-    session.put("notes", "n1", &[]).unwrap();
+    session.put("visits", "v1", b"pump station 4: ok".to_vec()).unwrap();
+    session.put("notes", "n1", vec![]).unwrap();
     session.lock();
     assert_eq!(session.get("visits", "v1"), Err(VaultError::SessionLocked));
     assert!(!session.is_unlocked());
@@ -63,7 +63,7 @@ fn enrol_twice_is_refused_and_idle_sessions_lock() {
 fn wrong_pins_count_down_back_off_and_wipe() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"secret visit").unwrap();
+    session.put("visits", "v1", b"secret visit".to_vec()).unwrap();
     drop(session);
 
     for remaining in [9, 8, 7] {
@@ -154,7 +154,7 @@ fn wipe_deletes_keys_and_ends_sessions() {
 fn stolen_files_reveal_nothing_without_the_keystore() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "site-alpha", b"gate code 7731").unwrap();
+    session.put("visits", "site-alpha", b"gate code 7731".to_vec()).unwrap();
     session.lock();
     drop((session, vault));
 
@@ -190,8 +190,8 @@ fn stolen_files_reveal_nothing_without_the_keystore() {
 fn change_pin_rewraps_without_reencrypting() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
-    session.put("visits", "v1", b"one").unwrap();
-    session.put("notes", "n1", b"two").unwrap();
+    session.put("visits", "v1", b"one".to_vec()).unwrap();
+    session.put("notes", "n1", b"two".to_vec()).unwrap();
     session.lock();
     let before = record_bodies(&device);
 
@@ -320,7 +320,7 @@ fn a_wipe_leaves_no_sealed_row_in_the_database_or_its_log() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     for i in 0..20 {
-        session.put("visits", &format!("v{i}"), &[i; 300]).unwrap();
+        session.put("visits", &format!("v{i}"), vec![i; 300]).unwrap();
     }
     // Everything sealed that the vault stored: wraps, state, records, queue.
     let sealed: Vec<Vec<u8>> = {
@@ -354,7 +354,7 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
     let device = Device::new();
     let (vault, session) = device.enrolled();
     for i in 0..3 {
-        session.put("visits", &format!("v{i}"), b"x").unwrap();
+        session.put("visits", &format!("v{i}"), b"x".to_vec()).unwrap();
     }
     let queue = session.clone().sync_queue();
     let acked: Vec<(i64, Vec<u8>)> = {
@@ -364,7 +364,7 @@ fn status_counts_only_the_pending_entries_the_sealed_state_names() {
     };
     let batch = queue.next_batch(2).unwrap().unwrap();
     let verified = device.backend.verifier().verify(&batch.bytes, &device.backend.sync_key, &SyncCursor::initial());
-    queue.acknowledge(&verified.unwrap().receipt).unwrap();
+    queue.acknowledge(verified.unwrap().receipt).unwrap();
     assert_eq!((queue.pending_count().unwrap(), vault.status().unwrap().pending_entries), (1, 1));
     // The acknowledged rows written back, and a foreign row added.
     let db = Connection::open(device.path()).unwrap();

@@ -95,7 +95,7 @@ fn sync_all_by(session: &Arc<OfflineSession>, server: &mut Server, max: u32) {
             return;
         };
         let answer = server.upload(batch.bytes, batch.first_seq).unwrap();
-        queue.acknowledge(&answer).unwrap();
+        queue.acknowledge(answer).unwrap();
     }
     panic!("the queue is stuck: {} entries still pending", queue.pending_count().unwrap());
 }
@@ -122,7 +122,7 @@ fn write_back(copy: &[(PathBuf, Option<Vec<u8>>)]) {
 }
 
 fn put(session: &OfflineSession, key: &str, value: &str) {
-    session.put("visits", key, value.as_bytes()).unwrap();
+    session.put("visits", key, value.as_bytes().to_vec()).unwrap();
 }
 
 /// Enrols, syncs `synced` edits, makes `pending` more, copies the files
@@ -251,17 +251,17 @@ fn a_replayed_or_forged_answer_re_bases_nothing() {
     let mut flipped = answer.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
-    assert!(matches!(queue.acknowledge(&flipped), Err(VaultError::ReceiptInvalid { .. })));
+    assert!(matches!(queue.acknowledge(flipped), Err(VaultError::ReceiptInvalid { .. })));
     assert_eq!(queue.next_batch(10).unwrap().unwrap().first_seq, batch.first_seq, "nothing moved");
 
-    queue.acknowledge(&answer).unwrap();
+    queue.acknowledge(answer.clone()).unwrap();
     let moved = queue.next_batch(10).unwrap().unwrap();
     // Replayed, before and after the re-based edit is applied: nothing moves again.
-    queue.acknowledge(&answer).unwrap();
+    queue.acknowledge(answer.clone()).unwrap();
     assert_eq!(queue.next_batch(10).unwrap().unwrap(), moved);
     let receipt = server.upload(moved.bytes, moved.first_seq).unwrap();
-    queue.acknowledge(&receipt).unwrap();
-    queue.acknowledge(&answer).unwrap();
+    queue.acknowledge(receipt).unwrap();
+    queue.acknowledge(answer).unwrap();
     assert_eq!(queue.next_batch(10).unwrap(), None);
     assert_eq!(server.times_applied("new-0", b"x"), 1);
     assert_eq!(server.applied.len(), 6);
@@ -291,7 +291,7 @@ fn the_reference_server_re_bases_a_written_back_device_end_to_end() {
     let keystore = SoftwareKeystore::new();
     let open = || PinVault::open(path.to_string_lossy().into_owned(), keystore.clone(), config.clone()).unwrap();
     let note = |session: &OfflineSession, key: &str, value: &str| {
-        session.put("notes", key, value.as_bytes()).unwrap();
+        session.put("notes", key, value.as_bytes().to_vec()).unwrap();
     };
     // Sends everything pending; returns the `diverged` reports seen.
     let sync = |session: &Arc<OfflineSession>| -> Vec<Value> {
@@ -309,7 +309,7 @@ fn the_reference_server_re_bases_a_written_back_device_end_to_end() {
             }
             let receipt =
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer["receipt"].as_str().unwrap()).unwrap();
-            queue.acknowledge(&receipt).unwrap();
+            queue.acknowledge(receipt).unwrap();
         }
         panic!("the queue is stuck");
     };

@@ -73,10 +73,14 @@ class FixedClock(backend.ServerClock):
         return self.now
 
 
+def test_the_initial_cursor_is_where_every_chain_starts():
+    assert backend.initial_sync_cursor() == backend.SyncCursor(last_seq=0, last_mac=bytes(32))
+
+
 def test_verifier_on_a_python_clock_and_typed_rejections():
     issuer = backend.GrantIssuer.generate("kid-1")
     verifier = backend.SyncVerifier.with_clock([issuer.issuer_key()], FixedClock(NOW))
-    cursor = backend.SyncCursor(last_seq=0, last_mac=bytes(32))
+    cursor = backend.initial_sync_cursor()
     with pytest.raises(backend.BackendError.BatchRejected) as rejected:
         verifier.verify(b"junk", bytes(32), cursor)
     assert rejected.value.kind == backend.RejectReason.MALFORMED

@@ -200,7 +200,7 @@ impl Device {
                 self.session.delete(&collection, &key).unwrap();
             } else {
                 let value = format!("v{}-{}", self.edits, rng.next() % 1000);
-                self.session.put(&collection, &key, &value.into_bytes()).unwrap();
+                self.session.put(&collection, &key, value.into_bytes()).unwrap();
             }
             self.edits += 1;
         }
@@ -229,7 +229,7 @@ impl Device {
         use base64::Engine as _;
         let receipt =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(answer.body["receipt"].as_str().unwrap()).unwrap();
-        self.queue.acknowledge(&receipt).unwrap();
+        self.queue.acknowledge(receipt).unwrap();
     }
 }
 

@@ -49,5 +49,6 @@ pub(crate) use epoch::{advance as advance_epoch, rewrite as rewrite_attempts, un
 pub(crate) use epoch_deferral::{end_deferred as end_deferred_epoch, end_on_lock_or_defer as end_epoch_on_lock};
 pub(crate) use gate::GateGuard;
 pub(crate) use keystore_keys::{purge_retired_keys, wrap_with_new_key};
+pub(crate) use record_index::RecordVersions;
 pub(crate) use shared::VaultShared;
 pub(crate) use state::VaultState;

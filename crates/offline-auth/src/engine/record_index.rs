@@ -22,6 +22,7 @@
 //! hash lookup per record read; about 100 bytes of memory per record.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
@@ -33,10 +34,39 @@ use crate::keys::VaultKeys;
 use crate::records::RecordBody;
 use crate::storage::RecordRow;
 
+/// Record versions by row key, as the index and a listing hold them.
+pub(crate) type RecordVersions = HashMap<Mac32, u64, BuildHasherDefault<PrfKeyHasher>>;
+
+/// Hashes a 32-byte key by its first eight bytes. Every key in these maps is
+/// a PRF output under a vault-key subkey (a row key or a collection tag of a
+/// record that opened), so no one without the key can choose keys that
+/// collide, and a keyed hash of them (SipHash, the default) would only cost
+/// time on every read.
+#[derive(Default)]
+pub(crate) struct PrfKeyHasher(u64);
+
+impl Hasher for PrfKeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        for (dst, src) in word.iter_mut().zip(bytes) {
+            *dst = *src;
+        }
+        self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(word);
+    }
+
+    fn write_usize(&mut self, _length: usize) {
+        // The length prefix of a `[u8; 32]` key: always 32, adds nothing.
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Versions of the live records of one enrolment, by collection tag and row key.
 pub(crate) struct RecordIndex {
     vault_id: Vec<u8>,
-    by_collection: HashMap<Mac32, HashMap<Mac32, u64>>,
+    by_collection: HashMap<Mac32, RecordVersions, BuildHasherDefault<PrfKeyHasher>>,
 }
 
 fn mac32(bytes: &[u8]) -> Result<Mac32> {
@@ -48,7 +78,7 @@ impl RecordIndex {
     fn build(conn: &Connection, keys: &VaultKeys, state: &VaultState) -> Result<Self> {
         let mut digest = [0u8; 32];
         let mut count = 0u64;
-        let mut by_collection: HashMap<Mac32, HashMap<Mac32, u64>> = HashMap::new();
+        let mut by_collection: HashMap<Mac32, RecordVersions, _> = HashMap::default();
         RecordRow::for_each(conn, |row| {
             let body = RecordBody::open(keys, &row)?;
             let location = mac32(&row.location)?;
@@ -69,7 +99,7 @@ impl RecordIndex {
     }
 
     /// Whether `found` (row key → version) is exactly `collection`'s records.
-    pub(crate) fn collection_is(&self, collection: &Mac32, found: &HashMap<Mac32, u64>) -> bool {
+    pub(crate) fn collection_is(&self, collection: &Mac32, found: &RecordVersions) -> bool {
         match self.by_collection.get(collection) {
             Some(records) => records == found,
             None => found.is_empty(),

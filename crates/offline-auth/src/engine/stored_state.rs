@@ -10,7 +10,7 @@ use super::state::{HeldGrant, VaultState};
 use crate::crypto::{AadKind, Mac32};
 use crate::error::{Error, Result};
 use crate::keys::VaultKeys;
-use crate::storage::{tables, VaultRow};
+use crate::storage::VaultRow;
 use crate::time::{TimeState, TimeStateV2};
 
 /// The location the state is sealed to.
@@ -150,8 +150,8 @@ impl VaultState {
             return Err(Error::Wiped);
         }
         let sealed = self.seal(keys)?;
-        tables::set_queue_bounds(tx, self.acked_through, self.head_seq)?;
-        VaultRow::store_state(tx, &sealed, &keys.bind(&device_alias, key_epoch, &sealed))
+        let bounds = (self.acked_through, self.head_seq);
+        VaultRow::store_state(tx, &sealed, &keys.bind(&device_alias, key_epoch, &sealed), bounds)
     }
 }
 

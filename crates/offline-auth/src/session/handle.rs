@@ -35,7 +35,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn user_id(&self) -> Result<String, VaultError> {
-        self.report("user_id", self.core.access(Need::Handle).map(|access| access.claims.sub))
+        self.report("user_id", self.core.access(Need::Handle).map(|access| access.claims.sub.clone()))
     }
 
     /// End of the offline window (the grant's `exp`, seconds since the epoch).
@@ -51,7 +51,7 @@ impl OfflineSession {
     /// # Errors
     /// `SessionLocked`.
     pub fn scopes(&self) -> Result<Vec<String>, VaultError> {
-        self.report("scopes", self.core.access(Need::Handle).map(|access| access.claims.scope))
+        self.report("scopes", self.core.access(Need::Handle).map(|access| access.claims.scope.clone()))
     }
 
     /// The value stored under `(collection, key)`, if any.
@@ -70,7 +70,7 @@ impl OfflineSession {
     /// `SessionLocked`, `GrantExpired`, `ClockRollback`, `InvalidInput`
     /// (empty or oversized names or value, collection outside the grant's
     /// scope), `Tampered`, `Storage`.
-    pub fn put(&self, collection: &str, key: &str, value: &[u8]) -> Result<u64, VaultError> {
+    pub fn put(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<u64, VaultError> {
         self.report("put", records::put(&self.core, collection, key, value))
     }
 

@@ -27,8 +27,9 @@ use crate::time::{Reading, TimeState};
 /// What an unlocked session knows in memory.
 struct Live {
     keys: Arc<VaultKeys>,
-    /// Claims of the grant in force.
-    claims: GrantClaims,
+    /// Claims of the grant in force (shared with each call's `Access`
+    /// rather than copied: every call takes them).
+    claims: Arc<GrantClaims>,
     /// The vault's time as this session sees it (every call observes it).
     time: TimeState,
     /// The time as last stored: `time` is stored again once it has moved a
@@ -63,7 +64,7 @@ pub(crate) struct Access {
     /// The vault key and its subkeys.
     pub(crate) keys: Arc<VaultKeys>,
     /// Claims of the grant in force.
-    pub(crate) claims: GrantClaims,
+    pub(crate) claims: Arc<GrantClaims>,
     /// The session's time at the start of the call (already observed).
     pub(crate) time: TimeState,
 }
@@ -80,7 +81,7 @@ impl SessionCore {
         let claims = state.current_grant()?.claims.clone();
         let live = Live {
             keys: Arc::new(keys),
-            claims,
+            claims: Arc::new(claims),
             time: state.time().clone(),
             stored_time: state.time().clone(),
             last_used: LastUse::at(reading),
@@ -224,7 +225,7 @@ impl SessionCore {
             live.time = state.time().clone();
             live.stored_time = state.time().clone();
             if let Some(claims) = claims {
-                live.claims = claims;
+                live.claims = Arc::new(claims);
             }
         }
     }

@@ -2,31 +2,34 @@
 //! durable transaction as the record change, each read checked against the
 //! authenticated record set (`engine/record_index.rs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::live::{Need, SessionCore};
 use crate::crypto::Mac32;
-use crate::engine::{offline_window, VaultState};
+use crate::engine::{offline_window, RecordVersions, VaultState};
 use crate::error::{Error, Result};
-use crate::records::{check_bulk, check_names, check_value, KeyValue, RecordBody};
-use crate::storage::{QueueRow, RecordRow};
+use crate::records::{check_bulk, check_names, check_value, value_in_place, KeyValue, RecordBody};
+use crate::storage::{QueueRow, RecordReader, RecordRow};
 use crate::sync::{escrow_entry, SealedEntry};
 use offline_auth_proto::entry::Operation;
 
-/// `OfflineSession::get`: the value, checked against the record set.
+/// `OfflineSession::get`: the value, checked against the record set. Two
+/// MACs (the row key and the collection tag, which together key the row),
+/// one read, one open (`RecordBody::open_known`).
 pub(super) fn get(session: &SessionCore, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
     check_names(collection, key)?;
     let access = session.access(Need::Data)?;
     let keys = &access.keys;
     let location = keys.record_location(collection, key);
     let tag = keys.collection_tag(collection);
-    let body = session.vault().db.read(|c| {
-        let body = RecordRow::get(c, &location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
-        let found = body.as_ref().map(|b| b.version);
-        session.vault().record_index.check(c, keys, |index| index.version(&tag, &location) == found)?;
-        Ok(body)
-    })?;
-    Ok(body.map(|mut body| std::mem::take(&mut body.value)))
+    session.vault().db.read(|c| {
+        let found = RecordReader::new(c)?.read(&tag, &location, |sealed| {
+            RecordBody::open_known(keys, &location, &tag, sealed, (collection, key), value_in_place)
+        })?;
+        let version = found.as_ref().map(|(_, version)| *version);
+        session.vault().record_index.check(c, keys, |index| index.version(&tag, &location) == version)?;
+        Ok(found.map(|(value, _)| value))
+    })
 }
 
 /// `OfflineSession::keys`: the collection's keys, sorted; the whole
@@ -37,7 +40,7 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
     let keys = &access.keys;
     let tag = keys.collection_tag(collection);
     let mut names = session.vault().db.read(|c| {
-        let mut found = HashMap::new();
+        let mut found = RecordVersions::default();
         let mut names = Vec::new();
         for row in RecordRow::in_collection(c, &tag)? {
             let mut body = RecordBody::open(keys, &row)?;
@@ -52,10 +55,10 @@ pub(super) fn keys(session: &SessionCore, collection: &str) -> Result<Vec<String
 }
 
 /// `OfflineSession::put`.
-pub(super) fn put(session: &SessionCore, collection: &str, key: &str, value: &[u8]) -> Result<u64> {
+pub(super) fn put(session: &SessionCore, collection: &str, key: &str, value: Vec<u8>) -> Result<u64> {
     check_names(collection, key)?;
-    check_value(value)?;
-    let op = Operation::Put { collection: collection.to_owned(), key: key.to_owned(), value: value.to_vec() };
+    check_value(&value)?;
+    let op = Operation::Put { collection: collection.to_owned(), key: key.to_owned(), value };
     write(session, collection, vec![op])
 }
 
@@ -67,7 +70,9 @@ pub(super) fn delete(session: &SessionCore, collection: &str, key: &str) -> Resu
 }
 
 /// `OfflineSession::get_many`: the values of `keys` in `collection`, in the
-/// order asked, each checked against the record set; one database read.
+/// order asked, each checked against the record set; one read transaction,
+/// one prepared statement, and per record one MAC (its row key) and one open,
+/// the value decrypted where it is returned (`records::value_in_place`).
 pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
     let names: u64 = keys.iter().map(|k| k.len() as u64).sum();
     check_bulk(keys.len(), names, "get_many")?;
@@ -77,21 +82,30 @@ pub(super) fn get_many(session: &SessionCore, collection: &str, keys: &[String])
     let access = session.access(Need::Data)?;
     let vault_keys = &access.keys;
     let tag = vault_keys.collection_tag(collection);
-    let locations: Vec<Mac32> = keys.iter().map(|key| vault_keys.record_location(collection, key)).collect();
-    let mut values = session.vault().db.read(|c| {
-        let mut values = Vec::with_capacity(locations.len());
+    session.vault().db.read(|c| {
+        // One snapshot for the whole call (and one transaction, not one per row).
+        let snapshot = c.unchecked_transaction()?;
+        let mut reader = RecordReader::new(&snapshot)?;
+        let mut values = Vec::with_capacity(keys.len());
+        let mut versions = Vec::with_capacity(keys.len());
         let mut total = 0u64;
-        for location in &locations {
-            let body = RecordRow::get(c, location)?.map(|row| RecordBody::open(vault_keys, &row)).transpose()?;
-            let found = body.as_ref().map(|b| b.version);
-            session.vault().record_index.check(c, vault_keys, |index| index.version(&tag, location) == found)?;
-            total += body.as_ref().map_or(0, |b| b.value.len() as u64);
+        for key in keys {
+            let location = vault_keys.record_location(collection, key);
+            let found = reader.read(&tag, &location, |sealed| {
+                RecordBody::open_known(vault_keys, &location, &tag, sealed, (collection, key), value_in_place)
+            })?;
+            total += found.as_ref().map_or(0, |(value, _)| value.len() as u64);
             check_bulk(values.len(), total, "get_many")?;
-            values.push(body);
+            versions.push((location, found.as_ref().map(|(_, version)| *version)));
+            values.push(found.map(|(value, _)| value));
         }
+        drop(reader);
+        session.vault().record_index.check(&snapshot, vault_keys, |index| {
+            versions.iter().all(|(location, version)| index.version(&tag, location) == *version)
+        })?;
+        snapshot.finish()?;
         Ok(values)
-    })?;
-    Ok(values.iter_mut().map(|body| body.as_mut().map(|body| std::mem::take(&mut body.value))).collect())
+    })
 }
 
 /// `OfflineSession::entries`: every record of `collection` with its value,
@@ -102,7 +116,7 @@ pub(super) fn entries(session: &SessionCore, collection: &str) -> Result<Vec<Key
     let keys = &access.keys;
     let tag = keys.collection_tag(collection);
     let mut entries = session.vault().db.read(|c| {
-        let mut found = HashMap::new();
+        let mut found = RecordVersions::default();
         let mut entries = Vec::new();
         let mut total = 0u64;
         for row in RecordRow::in_collection(c, &tag)? {
@@ -179,9 +193,13 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
             let seq = state.next_seq()?;
 
             // The version this write replaces must be the one the record set says.
-            let old = RecordRow::get(tx, location)?.map(|row| RecordBody::open(keys, &row)).transpose()?;
-            let old_version = old.as_ref().map(|body| body.version);
-            drop(old);
+            let names = match &op {
+                Operation::Put { key, .. } | Operation::Delete { key, .. } => (collection, key.as_str()),
+            };
+            let old_version = RecordReader::new(tx)?.read(&tag, location, |sealed| {
+                // The old value is wiped when its buffer drops.
+                Ok(RecordBody::open_known(keys, location, &tag, sealed, names, |_, _| ())?.1)
+            })?;
             vault.record_index.check(tx, keys, |index| index.version(&tag, location) == old_version)?;
             if let Some(old_version) = old_version {
                 state.remove_record(keys, location, old_version)?;
@@ -207,7 +225,7 @@ fn write(session: &SessionCore, collection: &str, ops: Vec<Operation>) -> Result
                     Some(seq)
                 }
                 Operation::Delete { .. } => {
-                    RecordRow::delete(tx, location)?;
+                    RecordRow::delete(tx, &tag, location)?;
                     None
                 }
             };

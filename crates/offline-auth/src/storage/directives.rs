@@ -159,11 +159,7 @@ pub(crate) fn lift_locks(tx: &Transaction<'_>, grant_iat: i64) -> Result<usize> 
 /// Queue entries pending by the stored bounds that have no escrowed copy
 /// for `enrolment`: what a wipe now would lose.
 pub(crate) fn unescrowed_pending(conn: &Connection, enrolment: &[u8]) -> Result<u64> {
-    let bound = |key: &str| -> Result<Option<i64>> {
-        let mut stmt = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?;
-        Ok(stmt.query_row([key], |r| r.get(0)).optional()?)
-    };
-    let (acked, head) = (bound("queue_acked")?.unwrap_or(0), bound("queue_head")?.unwrap_or(i64::MAX));
+    let (acked, head) = super::tables::queue_bounds(conn)?.unwrap_or((0, i64::MAX));
     let mut stmt = conn.prepare_cached(
         "SELECT count(*) FROM queue AS q WHERE q.seq > ?1 AND q.seq <= ?2
          AND NOT EXISTS (SELECT 1 FROM escrow AS e WHERE e.enrolment = ?3 AND e.seq = q.seq)",

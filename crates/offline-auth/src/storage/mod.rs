@@ -18,6 +18,7 @@ pub(crate) mod directives;
 mod escrow;
 pub(crate) mod pin_shape;
 mod queue_moves;
+mod record_reader;
 pub(crate) mod server_time;
 pub(crate) mod tables;
 
@@ -27,6 +28,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub(crate) use escrow::EscrowRow;
+pub(crate) use record_reader::RecordReader;
 pub(crate) use tables::{QueueRow, RecordRow, VaultRow};
 
 use crate::error::{Error, Result};
@@ -91,6 +93,26 @@ const MIGRATIONS: &[&str] = &[
          action TEXT NOT NULL CHECK (action IN ('wipe', 'lock_until_renewal', 'biometrics_off')),
          state  TEXT NOT NULL CHECK (state IN ('pending', 'done', 'lifted'))
      ) STRICT, WITHOUT ROWID;",
+    // 4 -> 5: fewer pages per durable write (issue 28). The pending queue
+    // bounds move from two `meta` rows into the vault row, beside the sealed
+    // state they follow (`VaultRow::store_state`; NULL until stored). The
+    // records are keyed by (collection tag, row key), which lists a
+    // collection without the `records_by_collection` index that every new
+    // record also had to write (same columns, same order).
+    "ALTER TABLE vault ADD COLUMN queue_acked INTEGER;
+     ALTER TABLE vault ADD COLUMN queue_head INTEGER;
+     UPDATE vault SET queue_acked = (SELECT value FROM meta WHERE key = 'queue_acked'),
+                      queue_head = (SELECT value FROM meta WHERE key = 'queue_head');
+     DELETE FROM meta WHERE key IN ('queue_acked', 'queue_head');
+     CREATE TABLE records_5 (
+         location   BLOB NOT NULL,
+         collection BLOB NOT NULL,
+         body       BLOB NOT NULL,
+         PRIMARY KEY (collection, location)
+     ) STRICT, WITHOUT ROWID;
+     INSERT INTO records_5 (location, collection, body) SELECT location, collection, body FROM records;
+     DROP TABLE records;
+     ALTER TABLE records_5 RENAME TO records;",
 ];
 
 /// The schema version this build writes.

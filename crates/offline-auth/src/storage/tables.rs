@@ -201,9 +201,16 @@ impl VaultRow {
         row.map(|(vault_id, alias, epoch)| Ok((vault_id, alias, to_u64(epoch)?))).transpose()
     }
 
-    /// Rewrites the sealed session state and its binding.
-    pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8], state_mac: &[u8]) -> Result<()> {
-        expect_one(execute(tx, "UPDATE vault SET state = ?1, state_mac = ?2 WHERE id = 1", params![state, state_mac])?)
+    /// Rewrites the sealed session state and its binding, with the queue
+    /// bounds `(acked, head]` it holds (see [`pending_queue_rows`]): one row,
+    /// one page.
+    pub(crate) fn store_state(tx: &Transaction<'_>, state: &[u8], state_mac: &[u8], bounds: (u64, u64)) -> Result<()> {
+        let (acked, head) = (to_i64(bounds.0)?, to_i64(bounds.1)?);
+        expect_one(execute(
+            tx,
+            "UPDATE vault SET state = ?1, state_mac = ?2, queue_acked = ?3, queue_head = ?4 WHERE id = 1",
+            params![state, state_mac, acked, head],
+        )?)
     }
 }
 
@@ -238,10 +245,7 @@ pub(crate) fn is_wiped(conn: &Connection) -> Result<bool> {
 
 /// Deletes the enrolment, its records and queue; marks the vault wiped or not.
 pub(crate) fn clear_vault(tx: &Transaction<'_>, mark_wiped: bool) -> Result<()> {
-    tx.execute_batch(
-        "DELETE FROM vault; DELETE FROM records; DELETE FROM queue;
-         DELETE FROM meta WHERE key IN ('queue_acked', 'queue_head');",
-    )?;
+    tx.execute_batch("DELETE FROM vault; DELETE FROM records; DELETE FROM queue;")?;
     if mark_wiped {
         execute(tx, "INSERT OR REPLACE INTO meta (key, value) VALUES ('wiped', 1)", [])?;
     } else {
@@ -250,30 +254,32 @@ pub(crate) fn clear_vault(tx: &Transaction<'_>, mark_wiped: bool) -> Result<()> 
     Ok(())
 }
 
-/// Stores which queue seqs are pending, `(acked, head]`, beside the sealed
-/// state that is the authority on them, so `status()` can count them
+/// The pending queue seqs `(acked, head]` as last stored beside the sealed
+/// state, which is the authority on them, so `status()` can count them
 /// without the vault key (and without counting rows written back or added).
-pub(crate) fn set_queue_bounds(tx: &Transaction<'_>, acked: u64, head: u64) -> Result<()> {
-    let sql = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-    execute(tx, sql, params!["queue_acked", to_i64(acked)?])?;
-    execute(tx, sql, params!["queue_head", to_i64(head)?])?;
-    Ok(())
+/// `None` before this version first stored the state.
+pub(crate) fn queue_bounds(conn: &Connection) -> Result<Option<(i64, i64)>> {
+    let bounds = query_row(conn, "SELECT queue_acked, queue_head FROM vault WHERE id = 1", [], |r| {
+        Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+    })
+    .optional()?;
+    Ok(match bounds {
+        Some((Some(acked), Some(head))) => Some((acked, head)),
+        _ => None,
+    })
 }
 
 /// Entries pending by the stored bounds (every entry, for a vault whose
 /// state was never stored by this version).
 pub(crate) fn pending_queue_rows(conn: &Connection) -> Result<u64> {
-    let bound = |key: &str| -> Result<Option<i64>> {
-        Ok(query_row(conn, "SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
-    };
-    match (bound("queue_acked")?, bound("queue_head")?) {
-        (Some(acked), Some(head)) => to_u64(query_row(
+    match queue_bounds(conn)? {
+        Some((acked, head)) => to_u64(query_row(
             conn,
             "SELECT count(*) FROM queue WHERE seq > ?1 AND seq <= ?2",
             params![acked, head],
             |r| r.get(0),
         )?),
-        _ => QueueRow::count(conn),
+        None => QueueRow::count(conn),
     }
 }
 
@@ -309,17 +315,6 @@ impl RecordRow {
         Ok(Self { location: r.get(0)?, collection: r.get(1)?, body: r.get(2)? })
     }
 
-    /// The record at `location`, if any.
-    pub(crate) fn get(conn: &Connection, location: &[u8]) -> Result<Option<Self>> {
-        Ok(query_row(
-            conn,
-            "SELECT location, collection, body FROM records WHERE location = ?1",
-            params![location],
-            Self::from_row,
-        )
-        .optional()?)
-    }
-
     /// Every record whose blinded collection is `collection`.
     pub(crate) fn in_collection(conn: &Connection, collection: &[u8]) -> Result<Vec<Self>> {
         let mut stmt = conn.prepare_cached("SELECT location, collection, body FROM records WHERE collection = ?1")?;
@@ -337,19 +332,24 @@ impl RecordRow {
         Ok(())
     }
 
-    /// Inserts or replaces the record at its location.
+    /// Inserts the record at its location, or replaces its body in place
+    /// (`INSERT OR REPLACE` deleted and re-inserted the row, and before
+    /// schema 5 its collection index entry too: one more page per write).
     pub(crate) fn upsert(&self, tx: &Transaction<'_>) -> Result<()> {
         execute(
             tx,
-            "INSERT OR REPLACE INTO records (location, collection, body) VALUES (?1, ?2, ?3)",
+            "INSERT INTO records (location, collection, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (collection, location) DO UPDATE SET body = excluded.body",
             params![self.location, self.collection, self.body],
         )?;
         Ok(())
     }
 
-    /// Deletes the record at `location`; returns whether one existed.
-    pub(crate) fn delete(tx: &Transaction<'_>, location: &[u8]) -> Result<bool> {
-        Ok(execute(tx, "DELETE FROM records WHERE location = ?1", params![location])? == 1)
+    /// Deletes the record at `location` in the collection tagged
+    /// `collection`; returns whether one existed.
+    pub(crate) fn delete(tx: &Transaction<'_>, collection: &[u8], location: &[u8]) -> Result<bool> {
+        let sql = "DELETE FROM records WHERE collection = ?1 AND location = ?2";
+        Ok(execute(tx, sql, params![collection, location])? == 1)
     }
 }
 

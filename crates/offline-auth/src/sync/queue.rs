@@ -106,8 +106,8 @@ impl SyncQueue {
     /// for another device, names a seq never sent in a batch, or a chain
     /// or queue that is not this one's; nothing is deleted or moved),
     /// `SessionLocked`, `Tampered`, `Storage`.
-    pub fn acknowledge(&self, receipt: &[u8]) -> Result<(), VaultError> {
-        self.report("acknowledge", self.acknowledge_receipt(receipt))
+    pub fn acknowledge(&self, receipt: Vec<u8>) -> Result<(), VaultError> {
+        self.report("acknowledge", self.acknowledge_receipt(&receipt))
     }
 }
 

@@ -230,8 +230,8 @@ impl PinVault {
     ///
     /// # Errors
     /// `InvalidInput` for an empty or oversized `enrolment`, `Storage`.
-    pub fn forget_salvaged(&self, enrolment: &[u8], through_seq: u64) -> Result<u64, VaultError> {
-        self.inner.events.report("forget_salvaged", salvage::forget_salvaged(&self.inner, enrolment, through_seq))
+    pub fn forget_salvaged(&self, enrolment: Vec<u8>, through_seq: u64) -> Result<u64, VaultError> {
+        self.inner.events.report("forget_salvaged", salvage::forget_salvaged(&self.inner, &enrolment, through_seq))
     }
 
     /// How many edits are escrowed (of every enrolment), waiting for a

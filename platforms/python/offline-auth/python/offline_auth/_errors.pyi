@@ -1,4 +1,5 @@
-"""Typed view of the error types, for type checkers (mypy, pyright).
+"""Typed view of the error types, for type checkers (mypy, pyright): UniFFI's
+module declares each twice, which hides their variants.
 
 Written by hand beside the UniFFI module; test_error_types_are_typed.py checks
 that every variant and field here exists at run time and the other way round."""
