@@ -53,12 +53,11 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
-# UniFFI's CLI as the device crate's `uniffi-bindgen` binary (feature
-# uniffi-cli): same lock file, so the same UniFFI as the libraries. It is the
-# binary maturin runs for the Python wheels, built with the same command line
-# (so cargo builds it once for both). Library mode reads any of this
-# workspace's libraries with it.
-BINDGEN_MANIFEST="$REPO_ROOT/crates/offline-auth/Cargo.toml"
+# UniFFI's CLI: the `uniffi-bindgen` binary of crates/offline-auth-proto
+# (feature uniffi-cli), from the workspace's lock file, so the same UniFFI as
+# the libraries. It is the binary maturin runs for the Python wheels, built
+# with the same command line from the workspace root (so cargo builds it once
+# for both). Library mode reads either library with it.
 BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
 # Gives every foreign exception the Rust error's message (see its docstring).
 ERROR_MESSAGES="$REPO_ROOT/tools/error-messages.py"
@@ -120,8 +119,8 @@ if [[ "${OFFLINE_AUTH_SKIP_BUILD:-0}" != 1 ]]; then
         log "cargo build -p $crate${features:+ --features $features} (library, dev profile: unstripped, as library mode needs)"
         cargo build --locked --lib -p "$crate" ${features:+--features "$features"} --target-dir "$TARGET_DIR"
     fi
-    log "cargo build --bin uniffi-bindgen (crates/offline-auth, feature uniffi-cli)"
-    cargo build --locked --bin uniffi-bindgen --manifest-path "$BINDGEN_MANIFEST" --features uniffi-cli --target-dir "$TARGET_DIR"
+    log "cargo build --bin uniffi-bindgen --features uniffi-cli (crates/offline-auth-proto)"
+    cargo build --locked --bin uniffi-bindgen --features uniffi-cli --target-dir "$TARGET_DIR"
 fi
 [[ -f "$LIB" ]] || die "$LIB not found (is $crate a cdylib crate of this workspace?)"
 [[ -x "$BINDGEN" ]] || die "$BINDGEN not found"

@@ -17,7 +17,8 @@
 # Each wheel is built by `pip wheel` of the package directory, the PEP 517
 # path a user's `pip install` takes: maturin (`bindings = "uniffi"`, see the
 # pyproject.toml files) builds the crate's cdylib in the release profile,
-# runs the crate's own `uniffi-bindgen` binary (feature `uniffi-cli`: the
+# runs the workspace's `uniffi-bindgen` binary (offline-auth-proto, feature
+# `uniffi-cli`: the
 # library's exact UniFFI version; a mismatch would fail the smoke test, as the
 # generated module checks the library's contract version and checksums when
 # it is imported) and packs the module with the library. Here it links with
@@ -99,7 +100,7 @@ for project in offline-auth offline-auth-backend; do
 
     rm -f "$OUT/$package"-*"$tag"*.whl
     # `pip wheel` of the package directory: the PEP 517 path a user's `pip
-    # install` takes (maturin finds the crate's own uniffi-bindgen; no script
+    # install` takes (maturin finds the workspace's uniffi-bindgen; no script
     # of ours runs inside it), told through MATURIN_PEP517_ARGS to link with
     # zig for the published tag. The tools venv is the build environment
     # (--no-build-isolation), where maturin and zig are pinned.
@@ -200,7 +201,7 @@ PY
 # `pip install` of each package directory, and of each package's sdist (made
 # by `maturin sdist`), into empty venvs, with pip's build isolation (maturin
 # from the package index, as the pyproject asks), no zig and no
-# MATURIN_PEP517_ARGS: maturin must find the crate's own uniffi-bindgen, and
+# MATURIN_PEP517_ARGS: maturin must find the workspace's uniffi-bindgen, and
 # the wheel is tagged for this machine's glibc. The sdist must carry what its
 # build needs (the lock file, the bindgen's source, the typed error view).
 sdists="$work/sdist"
@@ -212,7 +213,7 @@ for project in offline-auth offline-auth-backend; do
     (cd "$PY_DIR/$project" && maturin sdist --out "$sdists" 2>&1 | { grep -v '^error: manifest path `Cargo.toml` does not exist$' || true; })
     sdist="$(ls "$sdists/$package"-*.tar.gz)"
     listing="$(tar tzf "$sdist")"
-    for f in Cargo.lock pyproject.toml "crates/$project/src/bin/uniffi-bindgen.rs" "python/$package/_errors.pyi" "python/$package/py.typed"; do
+    for f in Cargo.lock pyproject.toml "crates/offline-auth-proto/src/bin/uniffi-bindgen.rs" "python/$package/_errors.pyi" "python/$package/py.typed"; do
         grep -qx "$package-$version/$f" <<<"$listing" || die "$(basename "$sdist") has no $f"
     done
     log "$(basename "$sdist"): $(wc -l <<<"$listing") files"
