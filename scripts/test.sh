@@ -31,7 +31,7 @@
 #                    chromium and chromium-driver, installed by setup only for this section):
 #                    sign-in, devices listed, a hostile device id shown escaped, a
 #                    cross-site form post refused (crates/offline-auth-server/tests/browser)
-#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=10, dev profile: every cargo-fuzz target
+#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=5, dev profile: every cargo-fuzz target
 #                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
 #                    and cargo-fuzz (.ci/run installs them)
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
@@ -482,7 +482,7 @@ section example       count_check    cargo run --locked --features "$RUST_FEATUR
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
 section operator-page count_auto     operator_page
-section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
+section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
 section jvm-release   count_check    jvm_release
