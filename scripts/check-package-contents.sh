@@ -2,7 +2,7 @@
 # What `cargo package` would publish for each published crate: its manifest,
 # its sources, its README and UniFFI config; never tests, benches, examples,
 # demos, platform folders or fixtures. Fails listing any other file.
-# Also checks each published crate carries the crates.io metadata, and that
+# Also checks each published crate carries the package registry's metadata, and that
 # `cargo package --workspace` (as `cargo publish` packages) succeeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
