@@ -36,7 +36,7 @@ pub struct SyncCursor {
 
 /// The cursor of a device that never synced, where every chain starts (the
 /// bindings' form of [`cursor::SyncCursor::initial`]: Python
-/// `SyncCursor.initial()`, Java `OfflineAuthBackend.initialCursor()`).
+/// `SyncCursor.initial()`, Java `OfflineAuthBackend.initialSyncCursor()`).
 #[uniffi::export]
 pub fn initial_sync_cursor() -> SyncCursor {
     let initial = cursor::SyncCursor::initial();

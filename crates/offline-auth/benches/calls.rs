@@ -18,7 +18,7 @@ fn calls(c: &mut Criterion) {
     fixture.session.put(common::COLLECTION, &common::key(0), common::value(256, 0)).unwrap();
     let ten: Vec<offline_auth::KeyValue> =
         (0..10).map(|i| offline_auth::KeyValue { key: common::key(i), value: common::value(256, i) }).collect();
-    fixture.session.put_many(common::COLLECTION, &ten).unwrap();
+    fixture.session.put_many(common::COLLECTION, ten.clone()).unwrap();
     let ten_keys: Vec<String> = ten.iter().map(|kv| kv.key.clone()).collect();
     let mut group = c.benchmark_group("calls_rust");
     group.bench_function("is_unlocked", |b| b.iter(|| black_box(fixture.session.is_unlocked())));
@@ -44,7 +44,7 @@ fn calls(c: &mut Criterion) {
         .map(|i| offline_auth::KeyValue { key: format!("field-{i:03}"), value: common::value(64, i) })
         .collect();
     let form_keys: Vec<String> = form.iter().map(|kv| kv.key.clone()).collect();
-    fixture.session.put_many(common::COLLECTION, &form).unwrap();
+    fixture.session.put_many(common::COLLECTION, form.clone()).unwrap();
     let mut group = c.benchmark_group("form_rust");
     group.sample_size(10);
     group.bench_function("read_100_one_call", |b| {
@@ -58,7 +58,7 @@ fn calls(c: &mut Criterion) {
         })
     });
     group.bench_function("write_100_one_call", |b| {
-        b.iter(|| fixture.session.put_many(common::COLLECTION, &form).unwrap())
+        b.iter(|| fixture.session.put_many(common::COLLECTION, form.clone()).unwrap())
     });
     group.bench_function("write_100_calls", |b| {
         b.iter(|| {

@@ -106,7 +106,7 @@ fn durable(c: &mut Criterion) {
                     KeyValue { key: common::key(k % 10_000), value: value.clone() }
                 })
                 .collect::<Vec<_>>();
-            fixture.session.put_many(common::COLLECTION, &records).unwrap()
+            fixture.session.put_many(common::COLLECTION, records).unwrap()
         })
     });
     group.bench_function("put_x100", |b| {

@@ -28,7 +28,7 @@ fn put_many_writes_every_record_and_queues_every_edit_in_order() {
     let (_vault, session) = device.enrolled();
     session.put("visits", "a", b"old a".to_vec()).unwrap();
     let last =
-        session.put_many("visits", &[kv("c", b"3"), kv("a", b"new a"), kv("b", b""), kv("d", &[7; 1000])]).unwrap();
+        session.put_many("visits", vec![kv("c", b"3"), kv("a", b"new a"), kv("b", b""), kv("d", &[7; 1000])]).unwrap();
     assert_eq!(last, 5, "one seq per record, consecutive after the put's 1");
     assert_eq!(
         session.get_many("visits", &["a".into(), "zz".into(), "d".into(), "b".into(), "c".into()]).unwrap(),
@@ -82,7 +82,7 @@ fn put_many_refuses_bad_input_before_writing_anything() {
         ("collection outside the grant's scope", "payroll".into(), vec![ok(), kv("x", b"y")]),
     ];
     for (what, collection, records) in cases {
-        let result = session.put_many(&collection, &records);
+        let result = session.put_many(&collection, records);
         assert!(matches!(result, Err(VaultError::InvalidInput { .. })), "{what}: {result:?}");
         assert!(rows(&device) == before, "{what}: the file changed");
     }
@@ -106,7 +106,7 @@ fn get_many_and_entries_are_bounded_and_typed() {
         let records: Vec<KeyValue> =
             (0..per_call).map(|i| kv(&format!("r{round}-{i:03}"), &[round as u8; MAX_VALUE_LEN])).collect();
         names.extend(records.iter().map(|r| r.key.clone()));
-        session.put_many("notes", &records).unwrap();
+        session.put_many("notes", records).unwrap();
     }
     assert!(matches!(session.entries("notes"), Err(VaultError::InvalidInput { .. })));
     assert!(matches!(session.get_many("notes", &names), Err(VaultError::InvalidInput { .. })));
@@ -116,7 +116,7 @@ fn get_many_and_entries_are_bounded_and_typed() {
     // Locked: SessionLocked, as every data call.
     session.lock();
     assert!(matches!(session.get_many("visits", &["a".into()]), Err(VaultError::SessionLocked)));
-    assert!(matches!(session.put_many("visits", &[kv("a", b"")]), Err(VaultError::SessionLocked)));
+    assert!(matches!(session.put_many("visits", vec![kv("a", b"")]), Err(VaultError::SessionLocked)));
     assert!(matches!(session.entries("visits"), Err(VaultError::SessionLocked)));
 }
 

@@ -220,7 +220,7 @@ fn a_re_base_longer_than_one_step_moves_every_edit_once_in_order() {
         let records = (0..600)
             .map(|i| KeyValue { key: format!("bulk-{round}-{i}"), value: format!("v{round}-{i}").into_bytes() })
             .collect::<Vec<_>>();
-        session.put_many("visits", &records).unwrap();
+        session.put_many("visits", records).unwrap();
     }
     sync_all_by(&session, &mut server, 500);
     assert_eq!(server.reported, [(4, 5, 2)]);

@@ -117,7 +117,7 @@ impl OfflineSession {
     ///
     /// # Errors
     /// As [`OfflineSession::put`]; `InvalidInput` for the limits above.
-    pub fn put_many(&self, collection: &str, records: &[KeyValue]) -> Result<u64, VaultError> {
+    pub fn put_many(&self, collection: &str, records: Vec<KeyValue>) -> Result<u64, VaultError> {
         self.report("put_many", records::put_many(&self.core, collection, records))
     }
 

@@ -136,14 +136,14 @@ pub(super) fn entries(session: &SessionCore, collection: &str) -> Result<Vec<Key
 /// `OfflineSession::put_many`: every record stored and every edit queued,
 /// in one durable transaction, all or nothing. Every argument is checked
 /// before anything is written; a key may appear once.
-pub(super) fn put_many(session: &SessionCore, collection: &str, records: &[KeyValue]) -> Result<u64> {
+pub(super) fn put_many(session: &SessionCore, collection: &str, records: Vec<KeyValue>) -> Result<u64> {
     if records.is_empty() {
         return Err(Error::InvalidInput("put_many needs at least one record".into()));
     }
     let bytes: u64 = records.iter().map(|r| (r.key.len() + r.value.len()) as u64).sum();
     check_bulk(records.len(), bytes, "put_many")?;
     let mut seen = HashSet::with_capacity(records.len());
-    for record in records {
+    for record in &records {
         check_names(collection, &record.key)?;
         check_value(&record.value)?;
         if !seen.insert(record.key.as_str()) {
@@ -151,13 +151,10 @@ pub(super) fn put_many(session: &SessionCore, collection: &str, records: &[KeyVa
         }
     }
     drop(seen);
+    // Moved, not copied: no second plaintext of a value is left to free unwiped.
     let ops = records
-        .iter()
-        .map(|record| Operation::Put {
-            collection: collection.to_owned(),
-            key: record.key.clone(),
-            value: record.value.to_vec(),
-        })
+        .into_iter()
+        .map(|KeyValue { key, value }| Operation::Put { collection: collection.to_owned(), key, value })
         .collect();
     write(session, collection, ops)
 }

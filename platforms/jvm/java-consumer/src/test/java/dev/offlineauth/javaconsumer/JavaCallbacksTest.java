@@ -126,11 +126,11 @@ class JavaCallbacksTest {
                 SyncVerifier verifier = OfflineAuthBackend.syncVerifier(List.of(issuer.issuerKey()), broken)) {
             String printed = stderrDuring(() -> {
                 BackendException.Clock e = assertThrows(BackendException.Clock.class,
-                        () -> verifier.verify("junk".getBytes(), new byte[32], OfflineAuthBackend.initialCursor()));
+                        () -> verifier.verify("junk".getBytes(), new byte[32], OfflineAuthBackend.initialSyncCursor()));
                 assertEquals("ntp source lost", e.getReason());
             });
             assertEquals("", printed);
-            assertArrayEquals(new byte[32], OfflineAuthBackend.initialCursor().getLastMac());
+            assertArrayEquals(new byte[32], OfflineAuthBackend.initialSyncCursor().getLastMac());
         }
     }
 }

@@ -54,7 +54,7 @@ class JavaFormsTest {
         try (GrantIssuer issuer = OfflineAuthBackend.generateIssuer("kid-1");
                 SyncVerifier verifier = OfflineAuthBackend.syncVerifier(List.of(issuer.issuerKey()), CLOCK)) {
             CompletableFuture<VerifiedBatch> pending = OfflineAuthBackend.verifyFuture(
-                    verifier, "junk".getBytes(), OfflineAuthBackend.generateSyncKey(), OfflineAuthBackend.initialCursor());
+                    verifier, "junk".getBytes(), OfflineAuthBackend.generateSyncKey(), OfflineAuthBackend.initialSyncCursor());
             CompletionException e = assertThrows(CompletionException.class, pending::join);
             BackendException.BatchRejected rejected = assertInstanceOf(BackendException.BatchRejected.class, e.getCause());
             assertEquals(RejectReason.MALFORMED, rejected.getKind());
@@ -84,7 +84,7 @@ class JavaFormsTest {
             try (SyncVerifier onSystemClock = OfflineAuthBackend.syncVerifier(keys);
                     SyncVerifier onClock = OfflineAuthBackend.syncVerifier(keys, CLOCK);
                     SyncVerifier withPolicy = OfflineAuthBackend.syncVerifier(keys, CLOCK, strict)) {
-                SyncCursor initial = OfflineAuthBackend.initialCursor();
+                SyncCursor initial = OfflineAuthBackend.initialSyncCursor();
                 byte[] syncKey = OfflineAuthBackend.generateSyncKey();
                 for (SyncVerifier verifier : List.of(onSystemClock, onClock, withPolicy)) {
                     assertEquals(verifier.receipt("tablet-42", syncKey, initial).length,

@@ -123,10 +123,6 @@ object OfflineAuthBackend {
 
     /** The cursor of a device that never synced: seq 0 and 32 zero bytes. */
     @JvmStatic
-    fun initialCursor(): SyncCursor = dev.offlineauth.backend.initialSyncCursor()
-
-    /** The same as [initialCursor], under the generated function's name. */
-    @JvmStatic
     fun initialSyncCursor(): SyncCursor = dev.offlineauth.backend.initialSyncCursor()
 
     // --- the generated top-level functions (Java: `Offline_auth_backendKt`) ---
