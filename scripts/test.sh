@@ -40,22 +40,9 @@
 #                    (bindings generated, tests, jars), jar smoke test of both jars, and
 #                    platforms/jvm/standalone-install/check.sh: the README's Java example
 #                    builds and runs with only the backend installed (its POM has no <parent>)
-#   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
-#                    stripped natives for linux-x86-64 and linux-aarch64 from
-#                    scripts/build-release-natives.sh, the one release build of every package:
-#                    the manylinux wheels for both CPUs, zig, glibc 2.17; sources jars; Dokka
-#                    javadoc jars, refused by platforms/jvm/check-javadoc-jar.sh if a
-#                    placeholder), then the jar smoke test on them
 #   swift            platforms/apple: bindings generated (device, and the test-only backend
 #                    module), swift test (in the chroot)
 #   python           platforms/python: both packages generated, pytest
-#   python-wheel     platforms/python/build-wheel.sh: both manylinux wheels built (maturin, zig;
-#                    its own pinned tools; cargo's release build is jvm-release's), checked
-#                    (auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
-#                    pytest against them
-#   aarch64          scripts/test-aarch64.sh: the aarch64 wheels and the release jars under
-#                    qemu-user: pytest in an aarch64 CPython, the jar smoke test in an aarch64
-#                    JVM (Debian's arm64 packages unpacked under the target dir by setup)
 #   android          platforms/android: mvn install against android-all, JVM unit tests
 #   android-app      demos/android-app: compile check of the app's Kotlin sources
 #   android-aar      scripts/check-aar-selftest.sh: the AAR layout and 16 KB ELF alignment
@@ -67,8 +54,6 @@
 #   apple-target     platforms/apple: the OfflineAuthApple target builds (its pure-Swift
 #                    policy; the Security code needs Apple platforms) with its privacy
 #                    manifest (scripts/check-privacy-manifest.py)
-#   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
-#                    hidden links into one C program beside Debian's libsqlite3.a, both work
 #   versions         scripts/check-versions.sh: every crate, pom, pyproject and Gradle
 #                    file carries the workspace version; scripts/check-release-checksum.sh:
 #                    a release tag's Package.swift has a real checksum (and its self-test,
@@ -78,6 +63,27 @@
 #   readme-examples  scripts/check-readme-examples.py: every README example is, word for
 #                    word, the region of a test file that its platform's section runs,
 #                    and that region is the whole file (the block compiles on its own)
+#   jvm-release      platforms/jvm/build-release-jars.sh: the jars as published (release-profile,
+#                    stripped natives for linux-x86-64 and linux-aarch64 from
+#                    scripts/build-release-natives.sh, the one release build of every package:
+#                    the manylinux wheels for both CPUs, zig, glibc 2.17; sources jars; Dokka
+#                    javadoc jars, refused by platforms/jvm/check-javadoc-jar.sh if a
+#                    placeholder), then the jar smoke test on them
+#   aarch64          scripts/test-aarch64.sh: the aarch64 wheels and the release jars under
+#                    qemu-user: pytest in an aarch64 CPython, the jar smoke test in an aarch64
+#                    JVM (Debian's arm64 packages unpacked under the target dir by setup)
+#   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
+#                    hidden links into one C program beside Debian's libsqlite3.a, both work
+#   python-wheel     platforms/python/build-wheel.sh: both manylinux wheels built (maturin, zig;
+#                    its own pinned tools; cargo's release builds are the background's), checked
+#                    (auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
+#                    pytest against them
+#
+# The release builds of the last four sections (both Linux CPUs' natives, and
+# this machine's release build) run in the background from the end of setup,
+# at the lowest CPU and I/O priority, on the core the other sections leave
+# idle; each of those sections waits for what it needs and shows its log
+# (target/test-logs/background-NAME.log).
 #
 # Every section runs even after an earlier one failed. Each section's output is
 # shown and kept in $OFFLINE_AUTH_TEST_LOGS (default target/test-logs/NAME.log).
@@ -92,8 +98,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page fuzz-smoke bench-smoke
-          jvm jvm-release swift python python-wheel aarch64 android android-app android-aar android-r8 jvm-demo swift-demo apple-target
-          sqlite-symbols versions package-contents readme-examples)
+          jvm swift python android android-app android-aar android-r8 jvm-demo swift-demo apple-target
+          versions package-contents readme-examples jvm-release aarch64 sqlite-symbols python-wheel)
 
 only=()
 skip=()
@@ -143,11 +149,13 @@ banner() {
 section() {
     local name="$1" counter="$2"; shift 2
     wanted "$name" || return 0
-    local log="$LOG_DIR/$name.log" rc=0 start secs counts passed failed
+    local log="$LOG_DIR/$name.log" rc=0 start secs counts passed failed cpu_start cpu
     banner "$name"
     start=$(date +%s)
+    cpu_start="$(cpu_jiffies)"
     "$@" < /dev/null 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
     secs=$(( $(date +%s) - start ))
+    cpu="$(cpu_use "$cpu_start" "$(cpu_jiffies)")"
     counts="$("$counter" "$log" "$rc" 2>/dev/null || true)"
     passed="${counts%% *}"; failed="${counts##* }"
     [[ "$passed" =~ ^[0-9]+$ ]] || passed=0
@@ -155,13 +163,26 @@ section() {
     if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # e.g. a build error: no test counts
     total_passed=$(( total_passed + passed ))
     total_failed=$(( total_failed + failed ))
-    timings+=("$(printf '%-14s %5d s  %5s passed, %s failed  (exit %d)' "$name" "$secs" "$passed" "$failed" "$rc")")
+    timings+=("$(printf '%-14s %5d s  %5s passed, %s failed  (exit %d)  %s' "$name" "$secs" "$passed" "$failed" "$rc" "$cpu")")
     if [[ $rc -ne 0 ]]; then
         failed_sections+=("$name")
         printf '== %s: FAILED (exit %d) after %d s\n' "$name" "$rc" "$secs"
     else
         printf '== %s: OK after %d s\n' "$name" "$secs"
     fi
+}
+
+# How busy the machine's CPUs were during a section (/proc/stat): the share of
+# all cores' time spent working, and the part of it at low priority (the
+# background builds). What is left is what more background work could use.
+cpu_jiffies() {  # "busy nice total" since boot, all CPUs
+    awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, $3, busy + $5 + $6 }' /proc/stat 2>/dev/null || echo "0 0 0"
+}
+cpu_use() {  # START END: "cpu 87% (background 12%)"
+    local b0 n0 t0 b1 n1 t1
+    read -r b0 n0 t0 <<<"$1"; read -r b1 n1 t1 <<<"$2"
+    (( t1 > t0 )) || { echo "cpu ?"; return; }
+    echo "cpu $(( 100 * (b1 - b0) / (t1 - t0) ))% (background $(( 100 * (n1 - n0) / (t1 - t0) ))%)"
 }
 
 # --- counters: "passed failed" from a section's log and exit status ---
@@ -415,7 +436,22 @@ android_adapter() {
 jvm_release() {
     platform_build || return 1
     bash platforms/jvm/check-javadoc-jar.sh --self-test || return 1
-    timeout 1500 bash platforms/jvm/build-release-jars.sh && bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
+    # The natives are the background build's (release-natives, started after setup).
+    await_background release-natives || return 1
+    OFFLINE_AUTH_NATIVES_STAGED=1 timeout 1500 bash platforms/jvm/build-release-jars.sh &&
+        bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
+}
+sqlite_symbols() {
+    # Its release build of the device crate is the background's (release-host).
+    await_background release-host || return 1
+    bash scripts/check-sqlite-symbols.sh
+}
+python_wheel() {
+    # The wheels' cargo work is the background's: the zig builds (release-natives)
+    # and this machine's release build that the source installs make (release-host).
+    await_background release-natives || return 1
+    await_background release-host || return 1
+    timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
 }
 aarch64_tests() {
     platform_build || return 1
@@ -468,9 +504,77 @@ swift_demo() {
     timeout 1200 bash demos/swift/run.sh
 }
 
-overall_start=$(date +%s)
+# --- release builds in the background ---
+# The release builds of the last sections (jvm-release, python-wheel, aarch64,
+# sqlite-symbols) need nothing the other sections make, and none of those
+# sections needs them. So they start right after setup, beside the other
+# sections, at the lowest CPU and I/O priority: they take the core that a
+# single-threaded section (a test run waiting on fsync, pytest, the JVM
+# suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
+# else. A section that needs one waits for it (await_background) and shows
+# its log; a build that failed fails that section. Their cargo runs use
+# their own build directories (target/<triple>/release, target/release), so
+# they never wait on the foreground's target/debug lock, nor it on them.
+declare -A background_pid=()
+BACKGROUND_TIMEOUT="${OFFLINE_AUTH_BACKGROUND_TIMEOUT:-2400}"
+start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own session, niced
+    local name="$1"; shift
+    local log="$LOG_DIR/background-$name.log" status="$LOG_DIR/background-$name.status"
+    rm -f "$status"
+    # Its exit status goes to a file: the section that waits for it runs in a
+    # subshell, which cannot `wait` for a process it did not start.
+    setsid nice -n 19 ionice -c 3 bash -c '"$@"; echo $? > "$0"' "$status" "$@" < /dev/null > "$log" 2>&1 &
+    background_pid[$name]=$!
+    echo "background build '$name' started (pid $!, log $log): $*"
+}
+await_background() {  # NAME: waits for it (until BACKGROUND_TIMEOUT s into the run), shows its log, returns its status
+    local name="$1" pid="${background_pid[$1]:-}" rc start
+    local log="$LOG_DIR/background-$name.log" status="$LOG_DIR/background-$name.status"
+    [[ -n "$pid" ]] || { echo "background build '$name' was not started" >&2; return 1; }
+    start=$(date +%s)
+    while [[ ! -s "$status" ]] && kill -0 "$pid" 2>/dev/null && (( $(date +%s) - overall_start < BACKGROUND_TIMEOUT )); do
+        sleep 2
+    done
+    sleep 0.2  # (its status is written just before it exits)
+    if [[ -s "$status" ]]; then
+        rc="$(cat "$status")"
+    elif kill -0 "$pid" 2>/dev/null; then
+        echo "background build '$name' still running ${BACKGROUND_TIMEOUT} s into the run: stopped" >&2
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        rc=124
+    else
+        rc=125  # gone without a status: killed
+    fi
+    echo "---- background build '$name' (waited $(( $(date +%s) - start )) s), exit $rc; its log: ----"
+    cat "$log"
+    echo "---- end of background build '$name' ----"
+    return "$rc"
+}
+stop_background() {  # on exit: nothing of ours keeps running
+    local name
+    for name in "${!background_pid[@]}"; do kill -TERM -- "-${background_pid[$name]}" 2>/dev/null || true; done
+}
+trap stop_background EXIT
 
+overall_start=$(date +%s)
 section setup         count_check    setup
+if wanted_any jvm-release python-wheel; then
+    # Both Linux CPUs' release libraries, in the wheels and staged for the jars.
+    start_background release-natives bash scripts/build-release-natives.sh
+fi
+if wanted_any sqlite-symbols python-wheel; then
+    # This machine's release build, without zig: the one check-sqlite-symbols.sh
+    # makes, and the crates' dependencies as the source installs' maturin builds
+    # them (the same profile and features: cargo then finds them built). After
+    # the natives: one background cargo at a time.
+    after="${background_pid[release-natives]:-}"
+    start_background release-host bash -c '
+        set -euo pipefail
+        while [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; do sleep 2; done
+        cargo build --locked --release --lib -p offline-auth
+        cargo build --locked --release --lib -p offline-auth-backend --features ffi' release-host "$after"
+fi
+
 section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
 section clippy        count_check    cargo clippy --workspace --all-targets --features "$RUST_FEATURES" --locked -- -D warnings
@@ -485,11 +589,8 @@ section operator-page count_auto     operator_page
 section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
-section jvm-release   count_check    jvm_release
 section swift         count_xctest   swift_tests
 section python        count_pytest   python_tests
-section python-wheel  count_check    timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
-section aarch64       count_aarch64  aarch64_tests
 section android       count_surefire android_adapter
 section android-app   count_check    timeout 900 mvn -B -ntp -f demos/android-app/compile-check/pom.xml compile
 section android-aar   count_check    bash scripts/check-aar-selftest.sh
@@ -497,12 +598,16 @@ section android-r8    count_check    android_r8
 section jvm-demo      count_check    jvm_demo
 section swift-demo    count_check    swift_demo
 section apple-target  count_check    apple_target
-section sqlite-symbols count_check   bash scripts/check-sqlite-symbols.sh
 section versions      count_check    versions_checks
 section package-contents count_check bash scripts/check-package-contents.sh
 section readme-examples count_check python3 scripts/check-readme-examples.py
+section jvm-release   count_check    jvm_release
+section aarch64       count_aarch64  aarch64_tests
+section sqlite-symbols count_check   sqlite_symbols
+section python-wheel  count_check    python_wheel
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
+echo "$(nproc) CPUs; load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 printf '%s\n' "${timings[@]}"
 if [[ ${#failed_sections[@]} -gt 0 ]]; then
     echo "FAILED sections: ${failed_sections[*]}"
