@@ -188,6 +188,8 @@ android {
         testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
     sourceSets["main"].kotlin.srcDir("src/main/kotlin")
+    // The device SDK's Java forms (OfflineAuth, JavaPlatformKeystore, ...): the JVM jar's source, shared.
+    sourceSets["main"].kotlin.srcDir("../jvm/offline-auth/src/main/kotlin")
     // The JVM unit tests of src/test/kotlin run through pom.xml (JUnit 5 against
     // Robolectric's android-all); Gradle's unit-test classpath has only the
     // android.jar stubs, so they are not part of this module's Gradle build.

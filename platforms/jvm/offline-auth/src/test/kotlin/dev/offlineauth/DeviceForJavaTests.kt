@@ -6,8 +6,8 @@ import java.nio.file.Files
  * A real device for the plain-Java backend tests (platforms/jvm/java-consumer,
  * through this module's test-jar): enrols with a grant and sync key from the
  * backend, queues one edit, hands over the batch bytes, and takes the
- * backend's receipt. Java cannot build a `VaultConfig` (its Kotlin unsigned
- * fields), so this stays Kotlin; the backend calls under test stay Java.
+ * backend's receipt. The backend calls under test are Java; a device driven
+ * from Java itself (through OfflineAuth) is DeviceFromJavaTest's.
  */
 class DeviceForJavaTests(deviceId: String, jwks: String, grant: String, syncKey: ByteArray) : AutoCloseable {
     private val dir = Files.createTempDirectory("offline-auth-java-device")

@@ -94,16 +94,20 @@ object OfflineAuthBackend {
     fun syncVerifier(issuerKeys: List<IssuerKey>, clock: JavaServerClock, policy: GrantPolicy): SyncVerifier =
         SyncVerifier.withPolicy(issuerKeys, serverClock(clock), policy)
 
-    /** A [SyncVerifier] on a [ServerClock] written in Kotlin. */
+    // The generated ServerClock is a one-method interface too: were these
+    // overloads also named syncVerifier, javac would find a Java lambda
+    // ambiguous between the two clocks and refuse `syncVerifier(keys, () -> now)`.
+
+    /** A [SyncVerifier] on a generated [ServerClock] (one written in Kotlin, or the library's). */
     @JvmStatic
     @Throws(BackendException::class)
-    fun syncVerifier(issuerKeys: List<IssuerKey>, clock: ServerClock): SyncVerifier =
+    fun syncVerifierOnServerClock(issuerKeys: List<IssuerKey>, clock: ServerClock): SyncVerifier =
         SyncVerifier.withClock(issuerKeys, clock)
 
-    /** A [SyncVerifier] on a [ServerClock] written in Kotlin, checking grants under [policy]. */
+    /** A [SyncVerifier] on a generated [ServerClock], checking grants under [policy]. */
     @JvmStatic
     @Throws(BackendException::class)
-    fun syncVerifier(issuerKeys: List<IssuerKey>, clock: ServerClock, policy: GrantPolicy): SyncVerifier =
+    fun syncVerifierOnServerClock(issuerKeys: List<IssuerKey>, clock: ServerClock, policy: GrantPolicy): SyncVerifier =
         SyncVerifier.withPolicy(issuerKeys, clock, policy)
 
     /** An [EnrolmentVerifier] whose revoked serials come from a status list (JSON). */
