@@ -2,8 +2,10 @@
 # Fuzz smoke run: every cargo-fuzz target for FUZZ_SECONDS each
 # (default 20 s), stopping at the first crash. Installs cargo-fuzz if missing;
 # needs a nightly toolchain (`rustup toolchain install nightly`; .ci/run
-# installs both). CI's `fuzz-smoke` section runs it with FUZZ_SECONDS=15.
+# installs both). CI's `fuzz-smoke` section runs it with FUZZ_SECONDS=5.
 #
+#   bash scripts/fuzz-smoke.sh --build-only    # the instrumented build alone (scripts/test.sh
+#                                              # runs it in the background, then the section)
 #   bash scripts/fuzz-smoke.sh                 # ~2.5 min of fuzzing + the first build
 #   FUZZ_SECONDS=300 bash scripts/fuzz-smoke.sh   # the long run of docs/RELIABILITY.md
 #   FUZZ_TARGETS="app_attest assertion" bash scripts/fuzz-smoke.sh
@@ -12,6 +14,12 @@
 # regression test under tests/ before fixing it.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+build_only=0
+case "${1:-}" in
+  --build-only) build_only=1 ;;
+  "") ;;
+  *) echo "unknown argument: $1 (use --build-only)" >&2; exit 2 ;;
+esac
 
 seconds="${FUZZ_SECONDS:-20}"
 targets="${FUZZ_TARGETS:-grant batch open_db attestation app_attest assertion receipt}"
@@ -32,6 +40,7 @@ fi
 profile_flags=()
 [[ "${FUZZ_PROFILE:-release}" == dev ]] && profile_flags=(--dev)
 cargo +nightly fuzz build "${profile_flags[@]}"
+if [[ $build_only == 1 ]]; then echo "fuzz targets built"; exit 0; fi
 # The App Attest targets start from the real vectors (decoded from the
 # test data, never committed: fuzz/corpus is ignored by git).
 seed() {  # seed TARGET JSON-PATH...: writes each base64 value of the vector file as a corpus file

@@ -31,9 +31,6 @@
 #                    chromium and chromium-driver, installed by setup only for this section):
 #                    sign-in, devices listed, a hostile device id shown escaped, a
 #                    cross-site form post refused (crates/offline-auth-server/tests/browser)
-#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=5, dev profile: every cargo-fuzz target
-#                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
-#                    and cargo-fuzz (.ci/run installs them)
 #   bench-smoke      scripts/bench-smoke.sh: every benchmark once, briefly (they keep
 #                    compiling and running; no figures; the dev profile, reusing that build)
 #   jvm              platforms/jvm: mvn install of both modules, device SDK and backend
@@ -78,9 +75,13 @@
 #                    its own pinned tools; cargo's release builds are the background's), checked
 #                    (auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
 #                    pytest against them
+#   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=5, dev profile: every cargo-fuzz target
+#                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
+#                    and cargo-fuzz (.ci/run installs them)
 #
-# The release builds of the last four sections (both Linux CPUs' natives, and
-# this machine's release build) run in the background from the end of setup,
+# The builds of the last five sections (both Linux CPUs' release natives, this
+# machine's release build, the fuzz targets' instrumented build) run in the
+# background, one after the other, from the end of setup,
 # at the lowest CPU and I/O priority, on the core the other sections leave
 # idle; each of those sections waits for what it needs and shows its log
 # (target/test-logs/background-NAME.log).
@@ -97,9 +98,9 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page fuzz-smoke bench-smoke
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page bench-smoke
           jvm swift python android android-app android-aar android-r8 jvm-demo swift-demo apple-target
-          versions package-contents readme-examples jvm-release aarch64 sqlite-symbols python-wheel)
+          versions package-contents readme-examples jvm-release aarch64 sqlite-symbols python-wheel fuzz-smoke)
 
 only=()
 skip=()
@@ -441,6 +442,11 @@ jvm_release() {
     OFFLINE_AUTH_NATIVES_STAGED=1 timeout 1500 bash platforms/jvm/build-release-jars.sh &&
         bash platforms/jvm/jar-smoke/jar-smoke.sh --no-build
 }
+fuzz_smoke() {
+    # Its build is the background's (fuzz-build, started after setup).
+    await_background fuzz-build || return 1
+    FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
+}
 sqlite_symbols() {
     # Its release build of the device crate is the background's (release-host).
     await_background release-host || return 1
@@ -516,30 +522,36 @@ swift_demo() {
 # their own build directories (target/<triple>/release, target/release), so
 # they never wait on the foreground's target/debug lock, nor it on them.
 declare -A background_pid=()
+# How long a section waits for one (from the start of its wait: the build then
+# has the CPUs to itself; a cold natives build takes about a quarter of this).
 BACKGROUND_TIMEOUT="${OFFLINE_AUTH_BACKGROUND_TIMEOUT:-2400}"
-start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own session, niced
-    local name="$1"; shift
+start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own session, niced,
+    local name="$1"; shift  # after the background build started before it (one at a time)
     local log="$LOG_DIR/background-$name.log" status="$LOG_DIR/background-$name.status"
     rm -f "$status"
     # Its exit status goes to a file: the section that waits for it runs in a
     # subshell, which cannot `wait` for a process it did not start.
-    setsid nice -n 19 ionice -c 3 bash -c '"$@"; echo $? > "$0"' "$status" "$@" < /dev/null > "$log" 2>&1 &
+    setsid nice -n 19 ionice -c 3 bash -c '
+        status="$1" previous="$2"; shift 2
+        while [[ -n "$previous" ]] && kill -0 "$previous" 2>/dev/null; do sleep 2; done
+        "$@"; echo $? > "$status"' background "$status" "${background_last:-}" "$@" < /dev/null > "$log" 2>&1 &
+    background_last=$!
     background_pid[$name]=$!
     echo "background build '$name' started (pid $!, log $log): $*"
 }
-await_background() {  # NAME: waits for it (until BACKGROUND_TIMEOUT s into the run), shows its log, returns its status
+await_background() {  # NAME: waits for it (at most BACKGROUND_TIMEOUT s), shows its log, returns its status
     local name="$1" pid="${background_pid[$1]:-}" rc start
     local log="$LOG_DIR/background-$name.log" status="$LOG_DIR/background-$name.status"
     [[ -n "$pid" ]] || { echo "background build '$name' was not started" >&2; return 1; }
     start=$(date +%s)
-    while [[ ! -s "$status" ]] && kill -0 "$pid" 2>/dev/null && (( $(date +%s) - overall_start < BACKGROUND_TIMEOUT )); do
+    while [[ ! -s "$status" ]] && kill -0 "$pid" 2>/dev/null && (( $(date +%s) - start < BACKGROUND_TIMEOUT )); do
         sleep 2
     done
     sleep 0.2  # (its status is written just before it exits)
     if [[ -s "$status" ]]; then
         rc="$(cat "$status")"
     elif kill -0 "$pid" 2>/dev/null; then
-        echo "background build '$name' still running ${BACKGROUND_TIMEOUT} s into the run: stopped" >&2
+        echo "background build '$name' still running after a wait of ${BACKGROUND_TIMEOUT} s: stopped" >&2
         kill -TERM -- "-$pid" 2>/dev/null || true
         rc=124
     else
@@ -565,14 +577,15 @@ fi
 if wanted_any sqlite-symbols python-wheel; then
     # This machine's release build, without zig: the one check-sqlite-symbols.sh
     # makes, and the crates' dependencies as the source installs' maturin builds
-    # them (the same profile and features: cargo then finds them built). After
-    # the natives: one background cargo at a time.
-    after="${background_pid[release-natives]:-}"
+    # them (the same profile and features: cargo then finds them built).
     start_background release-host bash -c '
         set -euo pipefail
-        while [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; do sleep 2; done
         cargo build --locked --release --lib -p offline-auth
-        cargo build --locked --release --lib -p offline-auth-backend --features ffi' release-host "$after"
+        cargo build --locked --release --lib -p offline-auth-backend --features ffi'
+fi
+if wanted fuzz-smoke; then
+    # The fuzz targets' instrumented build (nightly, its own target dir).
+    start_background fuzz-build env FUZZ_PROFILE=dev bash scripts/fuzz-smoke.sh --build-only
 fi
 
 section no-generated  count_check    no_generated
@@ -586,7 +599,6 @@ section example       count_check    cargo run --locked --features "$RUST_FEATUR
 section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
 section operator-page count_auto     operator_page
-section fuzz-smoke    count_auto     env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
 section jvm           count_surefire jvm
 section swift         count_xctest   swift_tests
@@ -605,6 +617,7 @@ section jvm-release   count_check    jvm_release
 section aarch64       count_aarch64  aarch64_tests
 section sqlite-symbols count_check   sqlite_symbols
 section python-wheel  count_check    python_wheel
+section fuzz-smoke    count_auto     fuzz_smoke
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
 echo "$(nproc) CPUs; load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
