@@ -179,7 +179,7 @@ row("put_many, 100 records of 256 B per call (vs 100 puts)", f"{many:,.0f} recor
     many / single, None, f"{CB} durable")
 # 4. verification
 entries = 1000
-ver1 = entries * 1e9 / median_ns("verify_1000x200B", "ours_1_thread")
+ver1 = entries * 1e9 / median_ns("verify_1000x200B", "ours_borrowed_1_thread")
 hmac = entries * 1e9 / median_ns("verify_1000x200B", "raw_hmac_sha256")
 row("SyncVerifier, 200-B operations, 1 thread", f"{ver1/1e6:.2f} M entries/s", f"{hmac/1e6:.2f} M msgs/s (raw HMAC-SHA256, same bytes)",
     ver1 / hmac, 0.7, f"{CB} verify")
