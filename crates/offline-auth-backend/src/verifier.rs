@@ -99,6 +99,14 @@ impl SyncVerifier {
     /// copy), the cursor to store once they are applied, and the receipt to
     /// answer with once that is committed.
     ///
+    /// This borrowing result is the fast path: no allocation per entry. The
+    /// owned [`VerifiedBatch`](crate::VerifiedBatch) (what the bindings
+    /// return) is this result copied once ([`VerifiedBatchRef::into_owned`]).
+    /// Either way the batch is all or nothing: any entry that fails (its
+    /// MAC, the chain, its grant, window, scope or limits) makes this an
+    /// error, and no operation of the batch is returned. The example on
+    /// [`VerifiedBatchRef`] shows a service applying it.
+    ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
     /// `ClockUnavailable` if the server's clock cannot tell the time;
