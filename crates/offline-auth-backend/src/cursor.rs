@@ -184,6 +184,47 @@ pub struct VerifiedBatch {
 
 /// What the backend may apply, borrowing from the batch bytes: the device
 /// id and each operation's grant id, names and value.
+///
+/// What [`SyncVerifier::verify`](crate::SyncVerifier::verify) returns: a
+/// service that applies the operations while it holds the upload's bytes
+/// copies nothing; [`into_owned`](Self::into_owned) copies once for a result
+/// that outlives them (the bindings' `VerifiedBatch` is built the same way).
+///
+/// ```
+/// use offline_auth_backend::{GrantIssuer, SyncCursor, SyncVerifier, VerifiedBatch};
+/// # use offline_auth_proto::{batch::Batch, crypto::{MacKey, SecretKey}, entry::{EntryBody, Operation, QueueEntry}};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let issuer = GrantIssuer::generate("2026-12")?;
+/// # let sync_key = offline_auth_backend::generate_sync_key()?;
+/// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+/// # let grant = issuer.issue("amira", "tablet-42", &["inspections".to_owned()], now - 60, now + 3600)?;
+/// # let jti = offline_auth_backend::verify_grant(&grant, &[issuer.issuer_key()])?.grant_id;
+/// # let op = Operation::Put { collection: "inspections".into(), key: "station-7".into(), value: b"ok".to_vec() };
+/// # let body = EntryBody { seq: 1, grant_id: jti, time: now, boots: Some(0), op };
+/// # let mac = body.chain_mac(&MacKey::new(&SecretKey::from_slice(&sync_key)?), &[0; 32])?;
+/// # let entries = vec![QueueEntry { body, mac }];
+/// # let upload: Vec<u8> = Batch { device_id: "tablet-42".into(), grants: vec![grant], entries }.to_bytes()?;
+/// let verifier = SyncVerifier::new(vec![issuer.issuer_key()])?;
+/// let cursor = SyncCursor::initial(); // the one stored for the device
+/// // `upload`: the request body as the device sent it.
+/// let verified = verifier.verify(&upload, &sync_key, &cursor)?;
+/// for op in &verified.operations {
+///     // Names and value point into `upload`: nothing was copied.
+///     assert!(upload.as_ptr_range().contains(&op.key.as_ptr()));
+///     match op.value {
+///         Some(value) => println!("{} sets {}/{} ({} bytes)", verified.user_id, op.collection, op.key, value.len()),
+///         None => println!("{} deletes {}/{}", verified.user_id, op.collection, op.key),
+///     }
+/// }
+/// assert_eq!(verified.cursor.last_seq, 1); // store it with the edits, then answer `verified.receipt`
+///
+/// // To keep the operations after `upload` is dropped: one copy.
+/// let owned: VerifiedBatch = verified.into_owned();
+/// drop(upload);
+/// assert_eq!(owned.operations[0].key, "station-7");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use offline_auth_proto::batch_reader::{BatchReader, EntryRef, OpRef};
-use offline_auth_proto::crypto::{ct_eq, Mac32, MacKey, SecretKey};
+use offline_auth_proto::crypto::{ct_eq_mac, Mac32, MacKey, SecretKey};
 use offline_auth_proto::entry::chain_mac_over;
 use offline_auth_proto::grant::{self, GrantClaims, GrantPolicy, IssuerKey, TrustedIssuers};
 use offline_auth_proto::limits::{check_names, check_value, MAX_BATCH_BYTES};
@@ -98,6 +98,14 @@ impl SyncVerifier {
     /// (borrowing their names and values from `batch`; `into_owned` for a
     /// copy), the cursor to store once they are applied, and the receipt to
     /// answer with once that is committed.
+    ///
+    /// This borrowing result is the fast path: no allocation per entry. The
+    /// owned [`VerifiedBatch`](crate::VerifiedBatch) (what the bindings
+    /// return) is this result copied once ([`VerifiedBatchRef::into_owned`]).
+    /// Either way the batch is all or nothing: any entry that fails (its
+    /// MAC, the chain, its grant, window, scope or limits) makes this an
+    /// error, and no operation of the batch is returned. The example on
+    /// [`VerifiedBatchRef`] shows a service applying it.
     ///
     /// # Errors
     /// `InvalidInput` for a sync key or cursor MAC that is not 32 bytes;
@@ -219,7 +227,9 @@ impl SyncVerifier {
         let (mut first_seq, mut expected_seq) = (None, 0u64);
         let mut last_seq = cursor.last_seq;
         // The grant the previous entry named: runs of entries share one, and
-        // comparing the id is cheaper than hashing it for every entry.
+        // comparing the id is cheaper than hashing it for every entry (the
+        // reader hands out the same slice for a repeated id, so the
+        // comparison is usually of two pointers).
         let mut last_grant: Option<(&str, &(GrantClaims, Cell<bool>))> = None;
         while let Some(entry) = reader.next_entry()? {
             let seq = entry.seq;
@@ -249,13 +259,13 @@ impl SyncVerifier {
             // means the batch was tampered with.
             if let Some(prev) = &prev_mac {
                 let expected = chain_mac_over(&sync_key, prev, entry.boots.is_some(), entry.body);
-                if !ct_eq(&expected, &entry.mac) {
+                if !ct_eq_mac(&expected, &entry.mac) {
                     return Err(reject(RejectReason::ChainBroken, format!("MAC chain broken at seq {seq}")));
                 }
             }
             prev_mac = Some(entry.mac);
             let (grant, used) = match last_grant {
-                Some((jti, found)) if jti == entry.grant_id => found,
+                Some((jti, found)) if std::ptr::eq(jti, entry.grant_id) || jti == entry.grant_id => found,
                 _ => match grants.by_jti.get(entry.grant_id) {
                     Some(found) => {
                         last_grant = Some((entry.grant_id, found));
@@ -272,7 +282,7 @@ impl SyncVerifier {
             used.set(true);
             if seq <= cursor.last_seq {
                 match chain.mac_at(seq) {
-                    Some(applied) if ct_eq(&entry.mac, &applied) => agreed = Some((seq, applied)),
+                    Some(applied) if ct_eq_mac(&entry.mac, &applied) => agreed = Some((seq, applied)),
                     // A genuine entry of the device (it chains, under the
                     // sync key, from a point both chains share) that is not
                     // the one applied: the device's queue parted here.

@@ -182,3 +182,62 @@ fn verified_operations_borrow_their_names_and_values_from_the_batch_bytes() {
     }
     assert_eq!((owned.device_id.as_str(), owned.cursor, owned.receipt), ("d", verified.cursor, verified.receipt));
 }
+
+/// A batch of five entries whose third was altered on the path (a byte of
+/// its value): the MAC chain breaks there.
+fn batch_with_a_tampered_middle_entry(fx: &Fixture) -> (Vec<u8>, Vec<u8>) {
+    let key = MacKey::new(&fx.sync_key);
+    let mut prev = [0u8; 32];
+    let entries: Vec<QueueEntry> = (1u64..=5)
+        .map(|seq| {
+            let op = Operation::Put { collection: "visits".into(), key: format!("k{seq}"), value: vec![seq as u8; 40] };
+            let body = EntryBody { seq, grant_id: fx.jti.clone(), time: T + 10, boots: Some(2), op };
+            let mac = body.chain_mac(&key, &prev).unwrap();
+            prev = mac;
+            QueueEntry { body, mac }
+        })
+        .collect();
+    let good = Batch { device_id: "d".into(), grants: vec![fx.token.clone()], entries }.to_bytes().unwrap();
+    let mut bad = good.clone();
+    let at = bad.windows(40).position(|w| w == [3u8; 40]).unwrap();
+    bad[at + 7] ^= 0x01;
+    (good, bad)
+}
+
+#[test]
+fn a_tampered_middle_entry_is_one_typed_refusal_whether_borrowed_or_owned() {
+    let fx = fixture();
+    let (good, bad) = batch_with_a_tampered_middle_entry(&fx);
+    let key = fx.sync_key.to_vec();
+    let borrowed = verify(&fx, &good).unwrap();
+    assert_eq!(borrowed.operations.len(), 5);
+    assert_eq!(borrowed.clone().into_owned().operations.len(), 5);
+
+    // Nothing is returned for the batch, not even the two good entries before
+    // the altered one: the result is an error, from either API.
+    let refused = fx.verifier.verify(&bad, &key, &SyncCursor::initial()).unwrap_err();
+    let refused_owned =
+        fx.verifier.verify(&bad, &key, &SyncCursor::initial()).map(VerifiedBatchRef::into_owned).unwrap_err();
+    assert_eq!(refused, refused_owned);
+    let Error::BatchRejected { kind: RejectReason::ChainBroken, ref reason } = refused else { panic!("{refused:?}") };
+    assert!(reason.contains("seq 3"), "{reason}");
+}
+
+#[cfg(feature = "ffi")]
+#[test]
+fn the_bindings_result_is_the_borrowed_one_copied_and_refuses_alike() {
+    let fx = fixture();
+    let (good, bad) = batch_with_a_tampered_middle_entry(&fx);
+    let key = fx.sync_key.to_vec().to_vec();
+    let initial = crate::ffi::initial_sync_cursor;
+    let borrowed = verify(&fx, &good).unwrap();
+    let bound = fx.verifier.ffi_verify(good.clone(), key.clone(), initial()).unwrap();
+    assert_eq!(bound, crate::ffi::VerifiedBatch::try_from(borrowed.clone()).unwrap());
+    assert_eq!((bound.device_id.as_str(), bound.user_id.as_str()), (borrowed.device_id, borrowed.user_id.as_str()));
+    for (op, copy) in borrowed.operations.iter().zip(&bound.operations) {
+        assert_eq!((copy.seq, copy.key.as_str(), copy.value.as_deref()), (op.seq as i64, op.key, op.value));
+        assert_eq!((copy.grant_id.as_str(), copy.mac.as_slice()), (op.grant_id, op.mac.as_slice()));
+    }
+    let refused = fx.verifier.ffi_verify(bad.clone(), key.clone(), initial()).unwrap_err();
+    assert_eq!(refused, fx.verifier.verify(&bad, &key, &SyncCursor::initial()).unwrap_err());
+}

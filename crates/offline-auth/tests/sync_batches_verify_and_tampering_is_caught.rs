@@ -250,3 +250,42 @@ fn grants_travel_with_the_entries_they_cover() {
     let Batch { grants, .. } = decode(&queue.next_batch(100).unwrap().unwrap().bytes);
     assert_eq!(grants.len(), 1, "the first grant is dropped once its entries are acknowledged");
 }
+
+/// The borrowing result a Rust backend gets and the owned one (what the
+/// bindings return, built from it) agree on a batch a session wrote; the
+/// borrowed names and values point inside the batch bytes (no copy); and an
+/// entry altered in the middle is the same typed refusal from both, with no
+/// operation returned (not even the good entry before it).
+#[test]
+fn borrowed_and_owned_results_agree_and_a_tampered_middle_entry_refuses_both() {
+    let device = Device::new();
+    let (_vault, session) = device.enrolled();
+    three_edits(&session);
+    assert_eq!(session.put("notes", "n2", b"fourth".to_vec()).unwrap(), 4);
+    let batch = session.clone().sync_queue().next_batch(100).unwrap().unwrap();
+    let verifier = verifier(&device);
+    let key = &device.backend.sync_key;
+
+    let borrowed = verifier.verify(&batch.bytes, key, &SyncCursor::initial()).unwrap();
+    let owned = verify(&device, &batch.bytes, SyncCursor::initial()).unwrap();
+    assert_eq!(borrowed.operations.len(), 4);
+    assert_eq!(borrowed.clone().into_owned(), owned);
+    let inside = |p: *const u8| batch.bytes.as_ptr_range().contains(&p);
+    assert!(inside(borrowed.device_id.as_ptr()));
+    for (op, copy) in borrowed.operations.iter().zip(&owned.operations) {
+        assert_eq!(&op.to_owned_operation(), copy);
+        assert!(inside(op.grant_id.as_ptr()) && inside(op.collection.as_ptr()) && inside(op.key.as_ptr()), "{op:?}");
+        assert!(op.value.is_none_or(|v| inside(v.as_ptr())), "{op:?}");
+    }
+
+    let mut altered = batch.bytes.clone();
+    let at = altered.windows(6).position(|w| w == b"second").unwrap();
+    altered[at] ^= 0x20;
+    let refused = verifier.verify(&altered, key, &SyncCursor::initial()).unwrap_err();
+    assert_eq!(verify(&device, &altered, SyncCursor::initial()).unwrap_err(), refused);
+    assert!(
+        matches!(&refused, BackendError::BatchRejected { kind: offline_auth_backend::RejectReason::ChainBroken, reason }
+            if reason.contains("seq 2")),
+        "{refused:?}"
+    );
+}

@@ -52,6 +52,21 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Constant-time equality of two MACs: `subtle`'s comparison over the four
+/// 64-bit words of each, so one barrier per word where [`ct_eq`] has one
+/// per byte (the verifier compares one MAC per entry: issue 28).
+pub fn ct_eq_mac(a: &Mac32, b: &Mac32) -> bool {
+    let words = |mac: &Mac32| -> [u64; 4] {
+        let (chunks, _) = mac.as_chunks::<8>();
+        let mut out = [0u64; 4];
+        for (word, chunk) in out.iter_mut().zip(chunks) {
+            *word = u64::from_ne_bytes(*chunk);
+        }
+        out
+    };
+    bool::from(words(a).as_slice().ct_eq(words(b).as_slice()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +102,18 @@ mod tests {
             }
         }
         assert!(ct_eq(&a, &a.clone()));
+    }
+
+    #[test]
+    fn ct_eq_mac_finds_every_single_bit_difference() {
+        let a: Mac32 = std::array::from_fn(|i| i as u8 ^ 0x5a);
+        assert!(ct_eq_mac(&a, &a.clone()));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!ct_eq_mac(&a, &b), "byte {i} bit {bit}");
+            }
+        }
     }
 }

@@ -24,4 +24,4 @@ pub use hpke::{hpke_generate, hpke_open, hpke_public_key, hpke_seal, HpkeKeyPair
 #[cfg(feature = "device")]
 pub use kdf::{derive_key, pbkdf2_hmac_sha256, pin_key, MIN_PBKDF2_ITERATIONS};
 pub use keys::{random_array, random_bytes, SecretKey};
-pub use mac::{ct_eq, hmac_sha256, Mac32, MacKey};
+pub use mac::{ct_eq, ct_eq_mac, hmac_sha256, Mac32, MacKey};
