@@ -510,17 +510,20 @@ swift_demo() {
     timeout 1200 bash demos/swift/run.sh
 }
 
-# --- release builds in the background ---
-# The release builds of the last sections (jvm-release, python-wheel, aarch64,
-# sqlite-symbols) need nothing the other sections make, and none of those
+# --- builds in the background ---
+# The builds of the last sections (the release natives of jvm-release, aarch64
+# and python-wheel, the release build of sqlite-symbols and of python-wheel's
+# source installs, fuzz-smoke's instrumented build) need nothing the other
+# sections make, and none of those
 # sections needs them. So they start right after setup, beside the other
 # sections, at the lowest CPU and I/O priority: they take the core that a
 # single-threaded section (a test run waiting on fsync, pytest, the JVM
 # suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
 # else. A section that needs one waits for it (await_background) and shows
 # its log; a build that failed fails that section. Their cargo runs use
-# their own build directories (target/<triple>/release, target/release), so
-# they never wait on the foreground's target/debug lock, nor it on them.
+# their own build directories (target/<triple>/release, target/release, the
+# fuzz crate's), so they never wait on the foreground's target/debug lock,
+# nor it on them.
 declare -A background_pid=()
 # How long a section waits for one (from the start of its wait: the build then
 # has the CPUs to itself; a cold natives build takes about a quarter of this).
