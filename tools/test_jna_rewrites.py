@@ -9,7 +9,11 @@ was not written for, and that running it twice changes nothing.
 """
 import importlib.util
 import os
+import sys
 import unittest
+
+# Loading the scripts as modules must leave no __pycache__ in the tree.
+sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
