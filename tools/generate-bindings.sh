@@ -63,6 +63,8 @@ BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
 ERROR_MESSAGES="$REPO_ROOT/tools/error-messages.py"
 # Kotlin: JNA gets the call status by address, not as a Structure (issue 16).
 JNA_CALL_STATUS="$REPO_ROOT/tools/jna-call-status.py"
+# Kotlin: RustBuffer.ByValue in per-thread native slots, fields set directly (issue 28).
+JNA_RUST_BUFFER="$REPO_ROOT/tools/jna-rust-buffer.py"
 
 log() { printf '[generate-bindings] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -164,6 +166,7 @@ kotlin)
     [[ ${#kts[@]} -ge 1 ]] || die "no Kotlin file generated"
     for f in "${kts[@]}"; do python3 "$ERROR_MESSAGES" kotlin "$raw/$f"; done
     for f in "${kts[@]}"; do python3 "$JNA_CALL_STATUS" "$raw/$f"; done
+    for f in "${kts[@]}"; do python3 "$JNA_RUST_BUFFER" "$raw/$f"; done
     for f in "${kts[@]}"; do install_file "$raw/$f" "$out/$f"; done
     # Drop .kt files a previous generation left (a renamed package), nothing else.
     (cd "$out" && find . -name '*.kt' -not -path './.native/*') | while read -r f; do

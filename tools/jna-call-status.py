@@ -13,11 +13,14 @@ after error-messages.py:
 
   - declares the status parameter of every `external fun` as `Long` (the
     status's native address: JNA's primitive-only direct-mapping path);
-  - makes `uniffiRustCallWithError` take a status kept per thread (a call
-    made from a callback while another is in flight gets a fresh one), pass
-    its address, and read the `Structure` back only when the code byte is
-    not success: Rust leaves the status untouched on success, and the
-    error path (read, lift, throw) is UniFFI's own `uniffiCheckCallStatus`;
+  - makes `uniffiRustCallWithError` take a status kept per thread and call
+    depth (a call made while another is under way on the thread -- the
+    `RustBuffer.alloc` that lowers an argument, a call from a callback --
+    takes the next one; issue 28: one fresh status per nested alloc was most
+    of a `get`'s remaining Kotlin cost), pass its address, and read the
+    `Structure` back only when the code byte is not success: Rust leaves the
+    status untouched on success, and the error path (read, lift, throw) is
+    UniFFI's own `uniffiCheckCallStatus`;
   - types the async `completeFunc` accordingly.
 
 Callbacks from Rust (callback interfaces, futures) keep their `Structure`
@@ -37,10 +40,12 @@ OLD_CALL = """private inline fun <U, E: kotlin.Exception> uniffiRustCallWithErro
 }
 """
 
-NEW_CALL = MARK + """: the status is one native buffer per
-// thread, passed by address; its Structure is read only when a call failed.
+NEW_CALL = MARK + """: the status is a native buffer per
+// thread and call depth, passed by address; its Structure is read only when a
+// call failed.
 private class UniffiCallStatusSlot {
-    @JvmField var status: UniffiRustCallStatus? = null
+    @JvmField var statuses = arrayOfNulls<UniffiRustCallStatus>(4)
+    @JvmField var depth = 0
 }
 
 private val uniffiCallStatusSlot = object : ThreadLocal<UniffiCallStatusSlot>() {
@@ -49,11 +54,15 @@ private val uniffiCallStatusSlot = object : ThreadLocal<UniffiCallStatusSlot>() 
 
 private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler: UniffiRustCallStatusErrorHandler<E>, callback: (Long) -> U): U {
     val slot = uniffiCallStatusSlot.get()
-    // Taken from the slot for the call: a call made meanwhile on this thread
-    // (from a callback) gets a fresh status. Its code byte is success (0)
-    // whenever it is in the slot.
-    val status = slot.status ?: UniffiRustCallStatus().also { it.write() }
-    slot.status = null
+    // One status per depth: a call made while this one is under way on this
+    // thread (an argument's RustBuffer.alloc, a call from a callback, the
+    // error path's RustBuffer.free) takes the next one. Each one's code byte
+    // is success (0) whenever it is not in use. Nothing suspends in between
+    // (uniffiRustCallAsync suspends outside this call).
+    val depth = slot.depth
+    if (depth == slot.statuses.size) slot.statuses = slot.statuses.copyOf(depth * 2)
+    val status = slot.statuses[depth] ?: UniffiRustCallStatus().also { it.write(); slot.statuses[depth] = it }
+    slot.depth = depth + 1
     try {
         val return_value = callback(Pointer.nativeValue(status.pointer))
         if (status.pointer.getByte(0) != UNIFFI_CALL_SUCCESS) {
@@ -63,7 +72,7 @@ private inline fun <U, E: kotlin.Exception> uniffiRustCallWithError(errorHandler
         }
         return return_value
     } finally {
-        slot.status = status
+        slot.depth = depth
     }
 }
 """
