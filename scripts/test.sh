@@ -536,7 +536,12 @@ start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own ses
     rm -f "$status"
     # Its exit status goes to a file: the section that waits for it runs in a
     # subshell, which cannot `wait` for a process it did not start.
+    # setsid: its own process group, so that a timeout stops all of it. Linux
+    # shares CPU time between sessions' autogroups before it looks at nice
+    # values, so the session's own group is niced too (/proc/self/autogroup),
+    # or the background would take half of the CPUs from the sections.
     setsid nice -n 19 ionice -c 3 bash -c '
+        echo 19 > /proc/self/autogroup 2>/dev/null || true
         status="$1" previous="$2"; shift 2
         while [[ -n "$previous" ]] && kill -0 "$previous" 2>/dev/null; do sleep 2; done
         "$@"; echo $? > "$status"' background "$status" "${background_last:-}" "$@" < /dev/null > "$log" 2>&1 &
