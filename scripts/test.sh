@@ -82,7 +82,7 @@
 # The builds of the last five sections (both Linux CPUs' release natives, this
 # machine's release build, the fuzz targets' instrumented build) run in the
 # background, one after the other, from the end of setup,
-# at the lowest CPU and I/O priority, on the core the other sections leave
+# at the lowest CPU priority (SCHED_IDLE), on the core the other sections leave
 # idle; each of those sections waits for what it needs and shows its log
 # (target/test-logs/background-NAME.log).
 #
@@ -518,7 +518,7 @@ swift_demo() {
 # source installs, fuzz-smoke's instrumented build) need nothing the other
 # sections make, and none of those
 # sections needs them. So they start right after setup, beside the other
-# sections, at the lowest CPU and I/O priority: they take the core that a
+# sections, at the lowest CPU priority (SCHED_IDLE): they take the core that a
 # single-threaded section (a test run waiting on fsync, pytest, the JVM
 # suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
 # else. A section that needs one waits for it (await_background) and shows
@@ -530,18 +530,20 @@ declare -A background_pid=()
 # How long a section waits for one (from the start of its wait: the build then
 # has the CPUs to itself; a cold natives build takes about a quarter of this).
 BACKGROUND_TIMEOUT="${OFFLINE_AUTH_BACKGROUND_TIMEOUT:-2400}"
-start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own session, niced,
+start_background() {  # NAME COMMAND...: runs COMMAND (a program) in its own process group, at idle priority,
     local name="$1"; shift  # after the background build started before it (one at a time)
     local log="$LOG_DIR/background-$name.log" status="$LOG_DIR/background-$name.status"
     rm -f "$status"
     # Its exit status goes to a file: the section that waits for it runs in a
     # subshell, which cannot `wait` for a process it did not start.
-    # setsid: its own process group, so that a timeout stops all of it. Linux
-    # shares CPU time between sessions' autogroups before it looks at nice
-    # values, so the session's own group is niced too (/proc/self/autogroup),
-    # or the background would take half of the CPUs from the sections.
-    setsid nice -n 19 ionice -c 3 bash -c '
-        echo 19 > /proc/self/autogroup 2>/dev/null || true
+    # Its own process group (a timeout stops all of it), in this session:
+    # Linux shares CPU time between sessions (autogroups) before it looks at
+    # a task's priority, so a build in a session of its own (setsid) would
+    # take a CPU from a section even at nice 19; in this one, SCHED_IDLE (or
+    # nice 19 where chrt is refused) leaves it only what the sections leave.
+    local idle=(chrt --idle 0)
+    "${idle[@]}" true 2>/dev/null || idle=()
+    "${idle[@]}" nice -n 19 python3 -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' bash -c '
         status="$1" previous="$2"; shift 2
         while [[ -n "$previous" ]] && kill -0 "$previous" 2>/dev/null; do sleep 2; done
         "$@"; echo $? > "$status"' background "$status" "${background_last:-}" "$@" < /dev/null > "$log" 2>&1 &
@@ -572,9 +574,11 @@ await_background() {  # NAME: waits for it (at most BACKGROUND_TIMEOUT s), shows
     echo "---- end of background build '$name' ----"
     return "$rc"
 }
-stop_background() {  # on exit: nothing of ours keeps running
+stop_background() {  # on exit: nothing of ours keeps running (only builds without a status: a finished one's id may be reused)
     local name
-    for name in "${!background_pid[@]}"; do kill -TERM -- "-${background_pid[$name]}" 2>/dev/null || true; done
+    for name in "${!background_pid[@]}"; do
+        [[ -s "$LOG_DIR/background-$name.status" ]] || kill -TERM -- "-${background_pid[$name]}" 2>/dev/null || true
+    done
 }
 trap stop_background EXIT
 

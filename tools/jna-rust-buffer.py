@@ -18,7 +18,8 @@ by tools/generate-bindings.sh after jna-call-status.py:
     24-byte slots kept per thread (`UniffiRustBufferSlots`, 256 slots): no
     allocation, nothing for a Cleaner. JNA builds a returned struct through
     the public `(Pointer)` constructor, which copies the 24 bytes it got into
-    a fresh slot;
+    a fresh slot (a callback's argument JNA builds with the no-argument
+    constructor, copies into the struct's memory, here a slot, and reads);
   - writes and reads the three fields with three direct Pointer accesses
     (`autoWrite`, which JNA calls just before passing the struct, and
     `autoRead`, just after building it) instead of reflection;
@@ -108,8 +109,9 @@ open class RustBuffer : Structure {
         private val slotAddress = Pointer.nativeValue(pointer)
 
         constructor() : this(UniffiRustBufferSlots.get(), null)
-        // JNA builds a returned struct (and a callback's argument) through
-        // this one, with the memory the native code left it in.
+        // JNA builds a returned struct through this one (by reflection: the
+        // library's consumer rules keep it), with the memory the native code
+        // left it in; a callback's argument through the one above.
         constructor(memory: Pointer) : this(UniffiRustBufferSlots.get(), memory)
 
         override fun autoWrite() {

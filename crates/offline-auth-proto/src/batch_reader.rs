@@ -107,9 +107,19 @@ fn varint_u32(rest: &mut &[u8]) -> Option<u32> {
     varint(rest, 5, 0x0F).and_then(|v| u32::try_from(v).ok())
 }
 
+/// postcard's `usize` varint: the `u64` form on 64-bit targets, the `u32`
+/// form (at most 5 bytes) on 32-bit ones, as `try_take_varint_usize` reads it.
+fn varint_usize(rest: &mut &[u8]) -> Option<usize> {
+    #[cfg(target_pointer_width = "64")]
+    let value = varint_u64(rest)?;
+    #[cfg(not(target_pointer_width = "64"))]
+    let value = u64::from(varint_u32(rest)?);
+    usize::try_from(value).ok()
+}
+
 /// A length (postcard's `usize` varint) and that many bytes.
 fn bytes<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let len = usize::try_from(varint_u64(rest)?).ok()?;
+    let len = varint_usize(rest)?;
     let (taken, after) = rest.split_at_checked(len)?;
     *rest = after;
     Some(taken)

@@ -96,7 +96,10 @@ interface JavaClock {
     fun bootId(): String
 
     /**
-     * Milliseconds since this boot (a monotonic clock the user cannot set); never negative.
+     * Milliseconds since the device booted, counting deep sleep: a monotonic clock the user
+     * cannot set (on Android `SystemClock.elapsedRealtime()`, not `uptimeMillis()` or
+     * `System.nanoTime()`, which stop while the device sleeps and would make the wall clock look
+     * ahead after every night). Never negative.
      *
      * @throws ClockException `Unavailable`.
      */

@@ -99,8 +99,8 @@ object OfflineAuth {
     /** [dev.offlineauth.calibratePbkdf2Iterations]: the iteration count that takes about [targetMillis] here. */
     @JvmStatic
     @Throws(VaultException::class)
-    fun calibratePbkdf2Iterations(targetMillis: Int): Long =
-        dev.offlineauth.calibratePbkdf2Iterations(unsigned(targetMillis, "targetMillis")).toLong()
+    fun calibratePbkdf2Iterations(targetMillis: Int): Int =
+        exactInt(dev.offlineauth.calibratePbkdf2Iterations(unsigned(targetMillis, "targetMillis")), "iterations")
 
     /** [dev.offlineauth.enrolmentEvidence]: [attestor]'s evidence for an enrolment bound to [challenge]. */
     @JvmStatic
@@ -328,6 +328,11 @@ object OfflineAuth {
         return value.toULong()
     }
 
+    internal fun exactInt(value: UInt, name: String): Int {
+        if (value > Int.MAX_VALUE.toUInt()) throw ArithmeticException("$name $value does not fit a Java int")
+        return value.toInt()
+    }
+
     internal fun exact(value: ULong, name: String): Long {
         if (value > Long.MAX_VALUE.toULong()) throw ArithmeticException("$name $value does not fit a Java long")
         return value.toLong()
@@ -342,7 +347,7 @@ object OfflineAuth {
  * ranges it requires when it is opened (`VaultException.InvalidInput`).
  */
 class VaultConfigBuilder internal constructor(deviceId: String, issuerKeys: List<IssuerKey>) {
-    private val config = VaultConfig(deviceId = deviceId, issuerKeys = issuerKeys)
+    private val config = VaultConfig(deviceId = deviceId, issuerKeys = copyOf(issuerKeys))
 
     /** Wrong PINs in a row before the vault wipes itself (1 to 100). */
     fun maxFailedAttempts(value: Int) = apply { config.maxFailedAttempts = OfflineAuth.unsigned(value, "maxFailedAttempts") }
@@ -376,6 +381,14 @@ class VaultConfigBuilder internal constructor(deviceId: String, issuerKeys: List
      */
     fun escrowKey(value: String?) = apply { config.escrowKey = value }
 
-    /** The config, a copy: building again after more changes does not alter it. */
-    fun build(): VaultConfig = config.copy()
+    /**
+     * The config, a deep copy: building again after more changes, or changing the issuer-key
+     * list (or a key) given to [OfflineAuth.vaultConfig], does not alter it.
+     */
+    fun build(): VaultConfig = config.copy(issuerKeys = copyOf(config.issuerKeys))
+
+    private companion object {
+        // IssuerKey is a record with mutable fields and a byte array: copied whole.
+        fun copyOf(keys: List<IssuerKey>): List<IssuerKey> = keys.map { it.copy(publicKey = it.publicKey.copyOf()) }
+    }
 }

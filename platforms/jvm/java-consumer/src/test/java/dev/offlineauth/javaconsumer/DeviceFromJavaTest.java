@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.offlineauth.IssuerKey;
 import dev.offlineauth.JavaClock;
 import dev.offlineauth.JavaPlatformKeystore;
 import dev.offlineauth.KeyProtection;
@@ -30,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -278,5 +280,21 @@ class DeviceFromJavaTest {
         assertEquals(10, OfflineAuth.maxFailedAttempts(first));
         assertEquals(300, OfflineAuth.idleTimeoutSecs(first));
         assertEquals(60, OfflineAuth.grantClockSkewSecs(first));
+    }
+
+    @Test
+    void aBuiltConfigIsNotChangedThroughTheKeyListItWasGiven() throws Exception {
+        try (Server server = new Server()) {
+            List<IssuerKey> keys = new ArrayList<>(OfflineAuth.issuerKeysFromJwks(server.jwks));
+            byte[] original = keys.get(0).getPublicKey().clone();
+            // The calibrated count goes straight into the builder (an int both ways).
+            VaultConfig built = OfflineAuth.vaultConfig("tablet-42", keys)
+                    .pbkdf2Iterations(OfflineAuth.calibratePbkdf2Iterations(0))
+                    .build();
+            keys.get(0).getPublicKey()[0] ^= 1;
+            keys.clear();
+            assertEquals(1, built.getIssuerKeys().size());
+            assertArrayEquals(original, built.getIssuerKeys().get(0).getPublicKey());
+        }
     }
 }
