@@ -19,7 +19,10 @@
 #      duplicate sqlite3_* definitions (otherwise step 3 proves nothing).
 #
 # Installs libsqlite3-dev (apt) when Debian's static SQLite is missing.
-# Environment: CARGO_BUILD_JOBS (1 on a shared machine), CARGO_TARGET_DIR.
+# Environment: CARGO_BUILD_JOBS (1 on a shared machine), CARGO_TARGET_DIR;
+# OFFLINE_AUTH_RELEASE_TARGET_DIR: where the release build of the static
+# library goes (default: the target dir; scripts/test.sh passes the one its
+# background build made it in).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,8 +49,9 @@ header_dir="$work/gen/Sources/OfflineAuthFFI"
 [[ -f "$header_dir/OfflineAuthFFI.h" ]] || die "no generated header"
 
 log "building liboffline_auth.a (release)"
-(cd "$REPO_ROOT" && cargo build --locked --release --lib -p offline-auth --quiet)
-lib="$TARGET_DIR/release/liboffline_auth.a"
+RELEASE_TARGET_DIR="${OFFLINE_AUTH_RELEASE_TARGET_DIR:-$TARGET_DIR}"
+(cd "$REPO_ROOT" && CARGO_TARGET_DIR="$RELEASE_TARGET_DIR" cargo build --locked --release --lib -p offline-auth --quiet)
+lib="$RELEASE_TARGET_DIR/release/liboffline_auth.a"
 [[ -f "$lib" ]] || die "$lib missing"
 exported="$(nm -g --defined-only --target="$(ld --print-output-format)" "$lib" 2>/dev/null | grep -c ' T sqlite3_' || true)"
 log "unprocessed library exports $exported sqlite3_* functions"

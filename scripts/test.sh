@@ -21,8 +21,6 @@
 #   doc              cargo test --workspace --doc --locked
 #   example          cargo run --locked --example field_day (the README's first command,
 #                    with the features of the shared build so that it reuses it)
-#   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
-#                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #   postgres         scripts/test-postgres.sh: the reference server on a real PostgreSQL
 #                    (its test binaries are the rust section's build: same features)
 #                    (a throwaway cluster run by an unprivileged user): several instances,
@@ -78,10 +76,12 @@
 #   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=5, dev profile: every cargo-fuzz target
 #                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
 #                    and cargo-fuzz (.ci/run installs them)
+#   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
+#                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #
-# The builds of the last five sections (both Linux CPUs' release natives, this
-# machine's release build, the fuzz targets' instrumented build) run in the
-# background, one after the other, from the end of setup,
+# The builds of the last six sections (both Linux CPUs' release natives, this
+# machine's release build, the fuzz targets' instrumented build, the consumer
+# checks) run in the background, one after the other, from the end of setup,
 # at the lowest CPU priority (SCHED_IDLE), on the core the other sections leave
 # idle; each of those sections waits for what it needs and shows its log
 # (target/test-logs/background-NAME.log).
@@ -98,9 +98,9 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example consumer postgres operator-page bench-smoke
+SECTIONS=(setup no-generated fmt clippy module-cycles rust rust-faketime doc example postgres operator-page bench-smoke
           jvm swift python android android-app android-aar android-r8 jvm-demo swift-demo apple-target
-          versions package-contents readme-examples jvm-release aarch64 sqlite-symbols python-wheel fuzz-smoke)
+          versions package-contents readme-examples jvm-release aarch64 sqlite-symbols python-wheel fuzz-smoke consumer)
 
 only=()
 skip=()
@@ -449,17 +449,20 @@ fuzz_smoke() {
     await_background fuzz-build || return 1
     FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
 }
+consumer_check() {
+    await_background consumer-check
+}
 sqlite_symbols() {
     # Its release build of the device crate is the background's (release-host).
     await_background release-host || return 1
-    bash scripts/check-sqlite-symbols.sh
+    OFFLINE_AUTH_RELEASE_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash scripts/check-sqlite-symbols.sh
 }
 python_wheel() {
     # The wheels' cargo work is the background's: the zig builds (release-natives)
     # and this machine's release build that the source installs make (release-host).
     await_background release-natives || return 1
     await_background release-host || return 1
-    timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
+    CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
 }
 aarch64_tests() {
     platform_build || return 1
@@ -515,7 +518,7 @@ swift_demo() {
 # --- builds in the background ---
 # The builds of the last sections (the release natives of jvm-release, aarch64
 # and python-wheel, the release build of sqlite-symbols and of python-wheel's
-# source installs, fuzz-smoke's instrumented build) need nothing the other
+# source installs, fuzz-smoke's instrumented build, the consumer checks) need nothing the other
 # sections make, and none of those
 # sections needs them. So they start right after setup, beside the other
 # sections, at the lowest CPU priority (SCHED_IDLE): they take the core that a
@@ -523,10 +526,14 @@ swift_demo() {
 # suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
 # else. A section that needs one waits for it (await_background) and shows
 # its log; a build that failed fails that section. Their cargo runs use
-# their own build directories (target/<triple>/release, target/release, the
-# fuzz crate's), so they never wait on the foreground's target/debug lock,
-# nor it on them.
+# a target directory of their own (target/background; the fuzz crate has
+# its own): cargo locks a whole target directory while it builds into it,
+# whatever the profile, so in the sections' one a section's cargo would wait
+# for an idle-priority build (it did: 127 s of a rust-faketime section). The
+# natives are staged where every script looks for them (target/release-natives).
 declare -A background_pid=()
+BACKGROUND_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/background"
+export OFFLINE_AUTH_NATIVES_DIR="${OFFLINE_AUTH_NATIVES_DIR:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release-natives}"
 # How long a section waits for one (from the start of its wait: the build then
 # has the CPUs to itself; a cold natives build takes about a quarter of this).
 BACKGROUND_TIMEOUT="${OFFLINE_AUTH_BACKGROUND_TIMEOUT:-2400}"
@@ -586,13 +593,13 @@ overall_start=$(date +%s)
 section setup         count_check    setup
 if wanted_any jvm-release python-wheel; then
     # Both Linux CPUs' release libraries, in the wheels and staged for the jars.
-    start_background release-natives bash scripts/build-release-natives.sh
+    start_background release-natives env CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash scripts/build-release-natives.sh
 fi
 if wanted_any sqlite-symbols python-wheel; then
     # This machine's release build, without zig: the one check-sqlite-symbols.sh
     # makes, and the crates' dependencies as the source installs' maturin builds
     # them (the same profile and features: cargo then finds them built).
-    start_background release-host bash -c '
+    start_background release-host env CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash -c '
         set -euo pipefail
         cargo build --locked --release --lib -p offline-auth
         cargo build --locked --release --lib -p offline-auth-backend --features ffi'
@@ -600,6 +607,11 @@ fi
 if wanted fuzz-smoke; then
     # The fuzz targets' instrumented build (nightly, its own target dir).
     start_background fuzz-build env FUZZ_PROFILE=dev bash scripts/fuzz-smoke.sh --build-only
+fi
+if wanted consumer; then
+    # The consumer checks, whole (their own target dir, target/consumer): the
+    # section shows their output.
+    start_background consumer-check bash scripts/check-consumer.sh
 fi
 
 section no-generated  count_check    no_generated
@@ -610,7 +622,6 @@ section rust          count_cargo    rust_tests
 section rust-faketime count_cargo    rust_faketime
 section doc           count_cargo    cargo test --workspace --doc --features "$RUST_FEATURES" --locked
 section example       count_check    cargo run --locked --features "$RUST_FEATURES" --example field_day
-section consumer      count_auto     bash scripts/check-consumer.sh
 section postgres      count_cargo    bash scripts/test-postgres.sh
 section operator-page count_auto     operator_page
 section bench-smoke   count_auto     bash scripts/bench-smoke.sh
@@ -632,6 +643,7 @@ section aarch64       count_aarch64  aarch64_tests
 section sqlite-symbols count_check   sqlite_symbols
 section python-wheel  count_check    python_wheel
 section fuzz-smoke    count_auto     fuzz_smoke
+section consumer      count_auto     consumer_check
 
 banner "summary ($(( $(date +%s) - overall_start )) s; logs in $LOG_DIR)"
 echo "$(nproc) CPUs; load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
