@@ -33,7 +33,6 @@ import dev.offlineauth.PinVault
 import dev.offlineauth.VaultConfig
 import dev.offlineauth.backend.GrantIssuer
 import dev.offlineauth.backend.generateSyncKey
-import java.lang.management.ManagementFactory
 import java.nio.file.Files
 
 @Structure.FieldOrder("capacity", "len", "data")
@@ -131,8 +130,6 @@ fun main(args: Array<String>) {
     val key = issuer.issuerKey()
     val config = VaultConfig(deviceId = "tablet-42", issuerKeys = listOf(IssuerKey(kid = key.kid, publicKey = key.publicKey)))
     val dir = Files.createTempDirectory(java.io.File("/dev/shm").takeIf { it.isDirectory }?.toPath() ?: java.nio.file.Paths.get(System.getProperty("java.io.tmpdir")), "jna-variants")
-    val threads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
-    val tid = Thread.currentThread().id
     try {
         PinVault.open(dir.resolve("vault.db").toString(), MapKeystore(), config).use { vault ->
             vault.enroll("482915", grant, generateSyncKey()).use { session ->
@@ -145,22 +142,9 @@ fun main(args: Array<String>) {
                 for ((name, f) in variants) check(f()) { "$name: session not unlocked" }
                 val only = System.getProperty("variant")
                 val selected = if (only != null) variants.filterKeys { it == only } else variants
-                val times = selected.keys.associateWith { ArrayList<Double>() }
-                val bytes = selected.keys.associateWith { ArrayList<Double>() }
-                // Warm-up: every variant, n calls, twice (C2-compiles each loop).
-                repeat(2) { for (f in selected.values) repeat(n) { f() } }
-                repeat(rounds) { round ->
-                    val order = selected.entries.toList().let { if (round % 2 == 0) it else it.reversed() }
-                    for ((name, f) in order) {
-                        val b0 = threads.getThreadAllocatedBytes(tid)
-                        val t0 = System.nanoTime()
-                        repeat(n) { f() }
-                        val dt = System.nanoTime() - t0
-                        bytes[name]!!.add((threads.getThreadAllocatedBytes(tid) - b0).toDouble() / n)
-                        times[name]!!.add(dt.toDouble() / n)
-                    }
-                }
-                fun median(xs: List<Double>) = xs.sorted().let { if (it.size % 2 == 1) it[it.size / 2] else (it[it.size / 2 - 1] + it[it.size / 2]) / 2 }
+                val figures = timeInterleaved(selected, n, rounds)
+                val times = figures.nanos
+                val bytes = figures.heapBytes
                 val ref = times["generated"]?.let(::median)
                 for (name in selected.keys) {
                     val m = median(times[name]!!)
