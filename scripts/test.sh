@@ -69,10 +69,10 @@
 #                    JVM (Debian's arm64 packages unpacked under the target dir by setup)
 #   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
 #                    hidden links into one C program beside Debian's libsqlite3.a, both work
-#   python-wheel     platforms/python/build-wheel.sh: both manylinux wheels built (maturin, zig;
-#                    its own pinned tools; cargo's release builds are the background's), checked
-#                    (auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
-#                    pytest against them
+#   python-wheel     platforms/python/build-wheel.sh --prebuilt: this machine's manylinux
+#                    wheels as scripts/build-release-natives.sh built and checked them (maturin,
+#                    zig; auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
+#                    pytest against them; then the sdists, and the source installs
 #   fuzz-smoke       scripts/fuzz-smoke.sh with FUZZ_SECONDS=5, dev profile: every cargo-fuzz target
 #                    (fuzz/fuzz_targets) built and run briefly; needs the nightly toolchain
 #                    and cargo-fuzz (.ci/run installs them)
@@ -462,7 +462,8 @@ python_wheel() {
     # and this machine's release build that the source installs make (release-host).
     await_background release-natives || return 1
     await_background release-host || return 1
-    CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" timeout 1800 bash platforms/python/build-wheel.sh "$LOG_DIR/wheel"
+    CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" timeout 1800 bash platforms/python/build-wheel.sh \
+        --prebuilt "$OFFLINE_AUTH_NATIVES_DIR/wheels" "$LOG_DIR/wheel"
 }
 aarch64_tests() {
     platform_build || return 1

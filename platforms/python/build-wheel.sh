@@ -2,7 +2,7 @@
 # Build the two wheels of the Python bindings, offline-auth (device SDK) and
 # offline-auth-backend, check them, and smoke-test them together in a fresh venv.
 #
-#   platforms/python/build-wheel.sh [--target TRIPLE]... [--no-test] [OUT_DIR]
+#   platforms/python/build-wheel.sh [--target TRIPLE]... [--no-test] [--prebuilt DIR] [OUT_DIR]
 #                                         (default: platforms/python/dist)
 #
 # --target: the Rust targets to build the wheels for (default: this machine's,
@@ -12,7 +12,10 @@
 # CPU; the aarch64 wheels' tests run under qemu-user in
 # scripts/test-aarch64.sh). scripts/build-release-natives.sh calls this for
 # both Linux targets: the libraries in these wheels are the release natives of
-# every package.
+# every package. --prebuilt DIR: this machine's wheels are not built again but
+# taken from DIR, where an earlier run of this script built and checked them
+# (the test command passes scripts/build-release-natives.sh's wheels); the
+# smoke test, the tests and the source installs then run against them.
 #
 # Each wheel is built by `pip wheel` of the package directory, the PEP 517
 # path a user's `pip install` takes: maturin (`bindings = "uniffi"`, see the
@@ -50,10 +53,12 @@ export CARGO_TARGET_DIR="$TARGET_DIR"
 host_target="$(uname -m)-unknown-linux-gnu"
 targets=()
 run_tests=1
+prebuilt=
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --target) targets+=("${2:?--target needs a Rust target}"); shift ;;
         --no-test) run_tests=0 ;;
+        --prebuilt) prebuilt="${2:?--prebuilt needs a directory}"; shift ;;
         -*) echo "unknown option: $1" >&2; exit 2 ;;
         *) break ;;
     esac
@@ -97,6 +102,13 @@ for target in "${targets[@]}"; do
 tag="${COMPAT}_${target%%-*}"
 for project in offline-auth offline-auth-backend; do
     package="${project//-/_}"
+    if [[ -n "$prebuilt" && "$target" == "$host_target" ]]; then
+        wheel="$(ls "$prebuilt/$package-$version-py3-none-"*"$tag"*.whl 2>/dev/null | head -n 1)"
+        [[ -f "$wheel" ]] || die "--prebuilt: no $package $version wheel for $tag in $prebuilt"
+        log "$(basename "$wheel"): built and checked by an earlier run (--prebuilt $prebuilt)"
+        wheels+=("$wheel")
+        continue
+    fi
 
     rm -f "$OUT/$package"-*"$tag"*.whl
     # `pip wheel` of the package directory: the PEP 517 path a user's `pip
@@ -198,12 +210,15 @@ PY
     -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "$PY_DIR/tests")
 
 # --- source installs, as a user without this repository's scripts runs them ---
-# `pip install` of each package directory, and of each package's sdist (made
-# by `maturin sdist`), into empty venvs, with pip's build isolation (maturin
-# from the package index, as the pyproject asks), no zig and no
-# MATURIN_PEP517_ARGS: maturin must find the workspace's uniffi-bindgen, and
-# the wheel is tagged for this machine's glibc. The sdist must carry what its
-# build needs (the lock file, the bindgen's source, the typed error view).
+# `pip install` of each package's sdist (made by `maturin sdist`) into an
+# empty venv, with pip's build isolation (maturin from the package index, as
+# the pyproject asks), no zig and no MATURIN_PEP517_ARGS: maturin must find
+# the workspace's uniffi-bindgen, and the wheel is tagged for this machine's
+# glibc. The sdist must carry what its build needs (the lock file, the
+# bindgen's source, the typed error view), and every test runs against it.
+# `pip install <package directory>` is `pip wheel <package directory>` (the
+# wheels above, tested above) installed; what it adds, build isolation, is
+# what the sdist install takes too, so it is not built a third time here.
 sdists="$work/sdist"
 for project in offline-auth offline-auth-backend; do
     package="${project//-/_}"
@@ -218,22 +233,10 @@ for project in offline-auth offline-auth-backend; do
     done
     log "$(basename "$sdist"): $(wc -l <<<"$listing") files"
 done
-for source in directory sdist; do
-    venv="$work/venv-$source"
-    python3 -m venv "$venv"
-    if [[ "$source" == directory ]]; then
-        targets=("$PY_DIR/offline-auth" "$PY_DIR/offline-auth-backend")
-    else
-        targets=("$sdists"/*.tar.gz)
-    fi
-    log "pip install (${source}): ${targets[*]##*/}"
-    (cd "$work" && timeout 1200 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir "${targets[@]}")
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_DIR/requirements-test.txt"
-    # Every test for the sdist; for the directory install (the path the wheels above
-    # already took), the tests of the packaging itself: typing, messages, the README's.
-    if [[ "$source" == sdist ]]; then tests=("$PY_DIR/tests"); else
-        tests=("$PY_DIR/tests/test_error_types_are_typed.py" "$PY_DIR/tests/test_error_messages.py" "$PY_DIR/tests/test_readme_example.py")
-    fi
-    (cd "$work" && OFFLINE_AUTH_TEST_INSTALLED=1 timeout 600 "$venv/bin/python" -m pytest \
-        -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "${tests[@]}")
-done
+venv="$work/venv-sdist"
+python3 -m venv "$venv"
+log "pip install (sdist): $(cd "$sdists" && echo *.tar.gz)"
+(cd "$work" && timeout 1200 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir "$sdists"/*.tar.gz)
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$PY_DIR/requirements-test.txt"
+(cd "$work" && OFFLINE_AUTH_TEST_INSTALLED=1 timeout 600 "$venv/bin/python" -m pytest \
+    -p no:cacheprovider -q -c "$PY_DIR/pytest.ini" --rootdir "$PY_DIR" "$PY_DIR/tests")

@@ -104,7 +104,7 @@ mod tests {
     use super::*;
 
     // The outcomes of calls that return are tested through the `_async`
-    // exports (tests/async_calls_run_off_the_callers_thread.rs); a panic
+    // exports (tests/integration/async_calls_run_off_the_callers_thread.rs); a panic
     // cannot be provoked through them.
     #[test]
     #[allow(clippy::panic)]

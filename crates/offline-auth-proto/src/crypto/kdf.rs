@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn pbkdf2_wycheproof_vectors() {
         // The crate's own PBKDF2 against every Wycheproof PBKDF2-HMAC-SHA256
-        // vector (tests/known_answer_vectors.rs runs the same set against the pbkdf2 crate).
+        // vector (tests/integration/known_answer_vectors.rs runs the same set against the pbkdf2 crate).
         use wycheproof::pbkdf2::{TestName, TestSet};
         let set = TestSet::load(TestName::Pbkdf2HmacSha256).unwrap();
         let mut ran = 0;

@@ -1,4 +1,4 @@
-"""The other side of tests/grants_interoperate_with_jose_libraries.rs: two stock JOSE libraries, PyJWT
+"""The other side of tests/integration/grants_interoperate_with_jose_libraries.rs: two stock JOSE libraries, PyJWT
 and joserfc.
 
 Reads one JSON request on stdin:
