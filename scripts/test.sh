@@ -10,8 +10,10 @@
 #                    is missing), the Swift chroot (scripts/tooling/swift-chroot.sh)
 #   no-generated     no file UniFFI generated is tracked by git (they are build products)
 #   fmt              cargo fmt --all -- --check
-#   clippy           cargo clippy --workspace --all-targets --locked -- -D warnings
-#                    (with the server's postgres feature: its code is linted here)
+#   clippy           clippy's lints, -D warnings, on every target of the workspace (with the
+#                    features of the rust section: the server's postgres code is linted too),
+#                    in the one build the later sections reuse: cargo test --no-run with
+#                    clippy-driver as the workspace's compiler (what `cargo clippy` sets)
 #   module-cycles    no import cycles between the modules of any crate
 #                    (scripts/module-cycles.py)
 #   rust             cargo test --workspace --all-targets --locked (with the server's
@@ -447,7 +449,7 @@ jvm_release() {
 fuzz_smoke() {
     # Its build is the background's (fuzz-build, started after setup).
     await_background fuzz-build || return 1
-    FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev timeout 900 bash scripts/fuzz-smoke.sh
+    FUZZ_SECONDS="${FUZZ_SECONDS:-5}" FUZZ_PROFILE=dev without_clippy timeout 900 bash scripts/fuzz-smoke.sh
 }
 consumer_check() {
     await_background consumer-check
@@ -455,14 +457,14 @@ consumer_check() {
 sqlite_symbols() {
     # Its release build of the device crate is the background's (release-host).
     await_background release-host || return 1
-    OFFLINE_AUTH_RELEASE_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash scripts/check-sqlite-symbols.sh
+    OFFLINE_AUTH_RELEASE_TARGET_DIR="$BACKGROUND_TARGET_DIR" without_clippy bash scripts/check-sqlite-symbols.sh
 }
 python_wheel() {
     # The wheels' cargo work is the background's: the zig builds (release-natives)
     # and this machine's release build that the source installs make (release-host).
     await_background release-natives || return 1
     await_background release-host || return 1
-    CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" timeout 1800 bash platforms/python/build-wheel.sh \
+    CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" without_clippy timeout 1800 bash platforms/python/build-wheel.sh \
         --prebuilt "$OFFLINE_AUTH_NATIVES_DIR/wheels" "$LOG_DIR/wheel"
 }
 aarch64_tests() {
@@ -615,9 +617,31 @@ if wanted consumer; then
     start_background consumer-check bash scripts/check-consumer.sh
 fi
 
+# Clippy lints the workspace's crates while they are built for the tests:
+# `cargo clippy` is cargo with clippy-driver as the workspace members'
+# compiler (RUSTC_WORKSPACE_WRAPPER; the arguments after `--` go in
+# CLIPPY_ARGS), and the driver lints and then compiles in the same pass. So
+# the clippy section is the one build of every target that the later
+# sections reuse, and no check-only build of every dependency is made beside
+# it. Every foreground cargo run keeps the wrapper (it is part of cargo's
+# fingerprint: a run without it would build the workspace's crates again);
+# the background builds started above do not inherit it, and the sections
+# that build in their target dir or with the nightly toolchain drop it
+# (without_clippy).
+CLIPPY_DRIVER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
+if [[ -x "$CLIPPY_DRIVER" ]]; then
+    export RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER"
+    export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+fi
+without_clippy() { env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS "$@"; }
+clippy_build() {
+    [[ -n "${RUSTC_WORKSPACE_WRAPPER:-}" ]] || { echo "no clippy-driver: install Rust's clippy component" >&2; return 1; }
+    cargo test --workspace --all-targets --features "$RUST_FEATURES" --locked --no-run
+}
+
 section no-generated  count_check    no_generated
 section fmt           count_check    cargo fmt --all -- --check
-section clippy        count_check    cargo clippy --workspace --all-targets --features "$RUST_FEATURES" --locked -- -D warnings
+section clippy        count_check    clippy_build
 section module-cycles count_check module_cycles
 section rust          count_cargo    rust_tests
 section rust-faketime count_cargo    rust_faketime
