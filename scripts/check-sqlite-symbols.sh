@@ -21,8 +21,10 @@
 # Installs libsqlite3-dev (apt) when Debian's static SQLite is missing.
 # Environment: CARGO_BUILD_JOBS (1 on a shared machine), CARGO_TARGET_DIR;
 # OFFLINE_AUTH_RELEASE_TARGET_DIR: where the release build of the static
-# library goes (default: the target dir; scripts/test.sh passes the one its
-# background build made it in).
+# library goes (default: the target dir). OFFLINE_AUTH_SQLITE_ARCHIVE: a
+# liboffline_auth.a already built, checked instead of building the release
+# one (scripts/test.sh passes its dev build's: the symbols to hide, bundled
+# SQLite's and the UniFFI ABI, are the same in every profile).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,10 +50,15 @@ bash "$REPO_ROOT/tools/generate-bindings.sh" swift "$work/gen" --crate offline-a
 header_dir="$work/gen/Sources/OfflineAuthFFI"
 [[ -f "$header_dir/OfflineAuthFFI.h" ]] || die "no generated header"
 
-log "building liboffline_auth.a (release)"
-RELEASE_TARGET_DIR="${OFFLINE_AUTH_RELEASE_TARGET_DIR:-$TARGET_DIR}"
-(cd "$REPO_ROOT" && CARGO_TARGET_DIR="$RELEASE_TARGET_DIR" cargo build --locked --release --lib -p offline-auth --quiet)
-lib="$RELEASE_TARGET_DIR/release/liboffline_auth.a"
+if [[ -n "${OFFLINE_AUTH_SQLITE_ARCHIVE:-}" ]]; then
+    lib="$OFFLINE_AUTH_SQLITE_ARCHIVE"
+    log "checking $lib (built by the caller)"
+else
+    log "building liboffline_auth.a (release)"
+    RELEASE_TARGET_DIR="${OFFLINE_AUTH_RELEASE_TARGET_DIR:-$TARGET_DIR}"
+    (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$RELEASE_TARGET_DIR" cargo build --locked --release --lib -p offline-auth --quiet)
+    lib="$RELEASE_TARGET_DIR/release/liboffline_auth.a"
+fi
 [[ -f "$lib" ]] || die "$lib missing"
 exported="$(nm -g --defined-only --target="$(ld --print-output-format)" "$lib" 2>/dev/null | grep -c ' T sqlite3_' || true)"
 log "unprocessed library exports $exported sqlite3_* functions"

@@ -69,8 +69,9 @@
 #   aarch64          scripts/test-aarch64.sh: the aarch64 wheels and the release jars under
 #                    qemu-user: pytest in an aarch64 CPython, the jar smoke test in an aarch64
 #                    JVM (Debian's arm64 packages unpacked under the target dir by setup)
-#   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library with its symbols
-#                    hidden links into one C program beside Debian's libsqlite3.a, both work
+#   sqlite-symbols   scripts/check-sqlite-symbols.sh: the static library (the shared dev
+#                    build's) with its symbols hidden links into one C program beside
+#                    Debian's libsqlite3.a, both work
 #   python-wheel     platforms/python/build-wheel.sh --prebuilt: this machine's manylinux
 #                    wheels as scripts/build-release-natives.sh built and checked them (maturin,
 #                    zig; auditwheel, glibc, py.typed), installed in a fresh venv, smoke test and
@@ -81,9 +82,8 @@
 #   consumer         scripts/check-consumer.sh: the backend has neither rusqlite nor
 #                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #
-# The builds of the last six sections (both Linux CPUs' release natives, this
-# machine's release build, the fuzz targets' instrumented build, the consumer
-# checks) run in the background, one after the other, from the end of setup,
+# The builds of the last sections (both Linux CPUs' release natives, the fuzz
+# targets' instrumented build, the consumer checks) run in the background, one after the other, from the end of setup,
 # at the lowest CPU priority (SCHED_IDLE), on the core the other sections leave
 # idle; each of those sections waits for what it needs and shows its log
 # (target/test-logs/background-NAME.log).
@@ -382,16 +382,13 @@ rust_faketime() {
 }
 
 operator_page() {
-    # The server binary of the shared build (same features: nothing rebuilt after the rust section).
-    local binary
-    binary="$(cargo build --workspace --features "$RUST_FEATURES" --locked --bin offline-auth-server --message-format=json |
-              python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "offline-auth-server" and m.get("executable"):
-        print(m["executable"])')" || return 1
-    [[ -x "$binary" ]] || { echo "no offline-auth-server binary built" >&2; return 1; }
-    timeout 300 python3 crates/offline-auth-server/tests/browser/operator_page.py "$binary"
+    # The server binary of the shared build: platform_build's `cargo build
+    # --all-targets` unifies features as the tests' build did, so nothing is
+    # rebuilt (a plain `cargo build --bin` resolved other features and built 53
+    # crates again).
+    platform_build || return 1
+    [[ -x "$OFFLINE_AUTH_SERVER_BIN" ]] || { echo "no offline-auth-server binary at $OFFLINE_AUTH_SERVER_BIN" >&2; return 1; }
+    timeout 300 python3 crates/offline-auth-server/tests/browser/operator_page.py "$OFFLINE_AUTH_SERVER_BIN"
 }
 
 jvm() {
@@ -455,15 +452,18 @@ consumer_check() {
     await_background consumer-check
 }
 sqlite_symbols() {
-    # Its release build of the device crate is the background's (release-host).
-    await_background release-host || return 1
-    OFFLINE_AUTH_RELEASE_TARGET_DIR="$BACKGROUND_TARGET_DIR" without_clippy bash scripts/check-sqlite-symbols.sh
+    # The static library of the shared dev build (platform_build): the symbols
+    # hidden, bundled SQLite's and the UniFFI ABI, do not depend on the profile,
+    # and a release build of the device crate for this check alone cost the
+    # run about two minutes of CPU.
+    platform_build || return 1
+    OFFLINE_AUTH_SQLITE_ARCHIVE="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/liboffline_auth.a" \
+        bash scripts/check-sqlite-symbols.sh
 }
 python_wheel() {
-    # The wheels' cargo work is the background's: the zig builds (release-natives)
-    # and this machine's release build that the source installs make (release-host).
+    # The wheels are the background's zig builds (release-natives); the sdist
+    # installs build this machine's release libraries from the sdists.
     await_background release-natives || return 1
-    await_background release-host || return 1
     CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" without_clippy timeout 1800 bash platforms/python/build-wheel.sh \
         --prebuilt "$OFFLINE_AUTH_NATIVES_DIR/wheels" "$LOG_DIR/wheel"
 }
@@ -520,10 +520,8 @@ swift_demo() {
 
 # --- builds in the background ---
 # The builds of the last sections (the release natives of jvm-release, aarch64
-# and python-wheel, the release build of sqlite-symbols and of python-wheel's
-# source installs, fuzz-smoke's instrumented build, the consumer checks) need nothing the other
-# sections make, and none of those
-# sections needs them. So they start right after setup, beside the other
+# and python-wheel, fuzz-smoke's instrumented build, the consumer checks) need
+# nothing the other sections make, and none of those sections needs them. So they start right after setup, beside the other
 # sections, at the lowest CPU priority (SCHED_IDLE): they take the core that a
 # single-threaded section (a test run waiting on fsync, pytest, the JVM
 # suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
@@ -597,15 +595,6 @@ section setup         count_check    setup
 if wanted_any jvm-release python-wheel; then
     # Both Linux CPUs' release libraries, in the wheels and staged for the jars.
     start_background release-natives env CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash scripts/build-release-natives.sh
-fi
-if wanted_any sqlite-symbols python-wheel; then
-    # This machine's release build, without zig: the one check-sqlite-symbols.sh
-    # makes, and the crates' dependencies as the source installs' maturin builds
-    # them (the same profile and features: cargo then finds them built).
-    start_background release-host env CARGO_TARGET_DIR="$BACKGROUND_TARGET_DIR" bash -c '
-        set -euo pipefail
-        cargo build --locked --release --lib -p offline-auth
-        cargo build --locked --release --lib -p offline-auth-backend --features ffi'
 fi
 if wanted fuzz-smoke; then
     # The fuzz targets' instrumented build (nightly, its own target dir).

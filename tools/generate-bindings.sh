@@ -56,9 +56,9 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 # UniFFI's CLI: the `uniffi-bindgen` binary of crates/offline-auth-proto
 # (feature uniffi-cli), from the workspace's lock file, so the same UniFFI as
 # the libraries. It is the binary maturin runs for the Python wheels, built
-# with the same command line from the workspace root (so cargo builds it once
-# for both). Library mode reads either library with it.
-BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
+# from the same source. Built in the workspace's `bindgen` profile (unoptimised:
+# a build tool). Library mode reads either library with it.
+BINDGEN="$TARGET_DIR/bindgen/uniffi-bindgen"
 # Gives every foreign exception the Rust error's message (see its docstring).
 ERROR_MESSAGES="$REPO_ROOT/tools/error-messages.py"
 # Kotlin: JNA gets the call status by address, not as a Structure (issue 16).
@@ -121,8 +121,8 @@ if [[ "${OFFLINE_AUTH_SKIP_BUILD:-0}" != 1 ]]; then
         log "cargo build -p $crate${features:+ --features $features} (library, dev profile: unstripped, as library mode needs)"
         cargo build --locked --lib -p "$crate" ${features:+--features "$features"} --target-dir "$TARGET_DIR"
     fi
-    log "cargo build --bin uniffi-bindgen --features uniffi-cli (crates/offline-auth-proto)"
-    cargo build --locked --bin uniffi-bindgen --features uniffi-cli --target-dir "$TARGET_DIR"
+    log "cargo build --profile bindgen --bin uniffi-bindgen --features uniffi-cli (crates/offline-auth-proto)"
+    cargo build --locked --profile bindgen --bin uniffi-bindgen --features uniffi-cli --target-dir "$TARGET_DIR"
 fi
 [[ -f "$LIB" ]] || die "$LIB not found (is $crate a cdylib crate of this workspace?)"
 [[ -x "$BINDGEN" ]] || die "$BINDGEN not found"

@@ -30,13 +30,15 @@ for dir in "$stage/offline-auth"/*/; do platforms+=("$(basename "$dir")"); done
 
 cd "$JVM_DIR"
 version=$(python3 -c 'import xml.etree.ElementTree as E; print(E.parse("pom.xml").getroot().findtext("{http://maven.apache.org/POM/4.0.0}version"))')
-# One module at a time, each with its own native directory (the device module
-# needs the backend jar in test scope, so the backend goes first).
+# One module at a time, each with its own native directory (the backend goes
+# first). The tests are neither compiled nor run here (maven.test.skip): the
+# release artifacts carry no test classes, and the test command's jvm section
+# has run the same suites on the same sources.
 mvn -B -ntp -N install -DskipTests
 for module in offline-auth-backend offline-auth; do
     rm -rf "$module"/target/classes/{linux,darwin,win32}-*   # no other build's natives in the jar
     mvn -B -ntp -pl "$module" -Doffline-auth.native.dir="$stage/$module" -Doffline-auth.native.platform=. \
-        -Doffline-auth.javadoc.phase=package -DskipTests install
+        -Doffline-auth.javadoc.phase=package -Dmaven.test.skip=true install
 done
 
 status=0
