@@ -83,9 +83,10 @@
 #                    uniffi, and resolves and type-checks beside sqlx (SQLite)
 #
 # The builds of the last sections (both Linux CPUs' release natives, the fuzz
-# targets' instrumented build, the consumer checks) run in the background, one after the other, from the end of setup,
-# at the lowest CPU priority (SCHED_IDLE), on the core the other sections leave
-# idle; each of those sections waits for what it needs and shows its log
+# targets' instrumented build, the consumer checks) run in the background, one
+# after the other, from the end of setup, at the lowest CPU priority
+# (SCHED_IDLE), on the core the other sections leave idle; each of those
+# sections waits for what it needs and shows its log
 # (target/test-logs/background-NAME.log).
 #
 # Every section runs even after an earlier one failed. Each section's output is
@@ -454,8 +455,8 @@ consumer_check() {
 sqlite_symbols() {
     # The static library of the shared dev build (platform_build): the symbols
     # hidden, bundled SQLite's and the UniFFI ABI, do not depend on the profile,
-    # and a release build of the device crate for this check alone cost the
-    # run about two minutes of CPU.
+    # and the release build of the device and backend crates made for this
+    # check alone kept the background busy for nearly four minutes.
     platform_build || return 1
     OFFLINE_AUTH_SQLITE_ARCHIVE="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/liboffline_auth.a" \
         bash scripts/check-sqlite-symbols.sh
@@ -521,8 +522,9 @@ swift_demo() {
 # --- builds in the background ---
 # The builds of the last sections (the release natives of jvm-release, aarch64
 # and python-wheel, fuzz-smoke's instrumented build, the consumer checks) need
-# nothing the other sections make, and none of those sections needs them. So they start right after setup, beside the other
-# sections, at the lowest CPU priority (SCHED_IDLE): they take the core that a
+# nothing the other sections make, and none of those sections needs them. So
+# they start right after setup, beside the other sections, at the lowest CPU
+# priority (SCHED_IDLE): they take the core that a
 # single-threaded section (a test run waiting on fsync, pytest, the JVM
 # suites, PostgreSQL, Chromium) leaves idle, and yield it to everything
 # else. A section that needs one waits for it (await_background) and shows
