@@ -147,6 +147,18 @@ pub fn post(addr: &str, path: &str, content_type: &str, body: &[u8]) -> Result<A
     })
 }
 
+/// POSTs a JSON `body` to an operator endpoint (`/admin/...`), with `token` as
+/// the bearer token if any; the answer's body must be JSON.
+pub fn admin_post(addr: &str, path: &str, body: &str, token: Option<&str>) -> Answer {
+    let mut request = agent().post(&format!("{addr}{path}")).header("Content-Type", "application/json");
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.send(body.as_bytes()).unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    Answer { status: response.status().as_u16(), retry_after: None, body: serde_json::from_str(&text).unwrap() }
+}
+
 /// The user's records on the server whose keys start with `prefix`.
 pub fn server_records(addr: &str, user: (&str, &str), prefix: &str) -> Vec<Value> {
     use base64::Engine as _;

@@ -11,26 +11,19 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{pg_url, post, run_id, server_records, Answer, Device, Instance, Rng, USERS};
+use common::{admin_post, pg_url, post, run_id, server_records, Answer, Device, Instance, Rng, USERS};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// `POST /admin/devices/{id}/revoke` with `token` (if any).
 fn revoke(addr: &str, device: &str, token: Option<&str>) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut request =
-        agent.post(&format!("{addr}/admin/devices/{device}/revoke")).header("Content-Type", "application/json");
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    let mut response = request.send(json!({"reason": "reported stolen"}).to_string().as_bytes()).unwrap();
-    let text = response.body_mut().read_to_string().unwrap();
-    Answer { status: response.status().as_u16(), retry_after: None, body: serde_json::from_str(&text).unwrap() }
+    admin_post(
+        addr,
+        &format!("/admin/devices/{device}/revoke"),
+        &json!({"reason": "reported stolen"}).to_string(),
+        token,
+    )
 }
 
 fn credentials(device: &Device) -> Vec<u8> {
